@@ -1,0 +1,99 @@
+//! Command-line arguments (clap derive structs only). Every value is optional here: defaults live in `settings/`.
+
+mod junit;
+mod tools;
+
+pub use junit::{JunitArgs, JunitCommand, MergeArgs, SummaryArgs};
+pub use tools::{CompletionsArgs, ManArgs, Shell};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// The hard steps of a CI pipeline, as one binary for GitHub Actions, Jenkins and laptops.
+#[derive(Debug, Parser)]
+#[command(name = "stepkit", version, about, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GlobalArgs {
+    /// Output format: human text on stderr, or JSON / markdown on stdout [env: STEPKIT_FORMAT] [default: text]
+    #[arg(long, global = true, value_enum)]
+    pub format: Option<FormatArg>,
+    /// When to colour human output; NO_COLOR is honoured [env: STEPKIT_COLOR] [default: auto]
+    #[arg(long, global = true, value_enum)]
+    pub color: Option<ColorArg>,
+    /// Config file [env: STEPKIT_CONFIG] [default: ./stepkit.toml when present]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Also write the JSON result to FILE (for Jenkins' readJSON) [env: STEPKIT_RESULT_FILE]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub result_file: Option<PathBuf>,
+    /// Print only the final line and errors
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Text,
+    Json,
+    Markdown,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Merge and summarise JUnit XML reports
+    Junit(JunitArgs),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+    /// Print the man page (or write one per command into a directory)
+    Man(ManArgs),
+}
+
+impl Command {
+    /// The command's name as it appears in output (`junit merge`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Junit(args) => match args.command {
+                JunitCommand::Merge(_) => "junit merge",
+                JunitCommand::Summary(_) => "junit summary",
+            },
+            Command::Completions(_) => "completions",
+            Command::Man(_) => "man",
+        }
+    }
+}
+
+/// The clap command tree (for completions and man pages).
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+/// Parses `args`; clap's error carries its own exit code and message.
+pub fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    Cli::try_parse_from(args)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clap_definition_is_consistent() {
+        super::command().debug_assert();
+    }
+}

@@ -1,0 +1,32 @@
+//! The top-level error: wraps each module's error and maps it to a documented exit code.
+
+use crate::settings::ConfigError;
+use crate::steps::junit::JunitError;
+
+/// Usage or config error (docs/exit-codes.md).
+pub const EXIT_USAGE: i32 = 2;
+/// Environment or infrastructure error.
+pub const EXIT_ENVIRONMENT: i32 = 3;
+
+/// Anything that stopped a command before it reached a verdict. Messages read after "failed to".
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Junit(#[from] JunitError),
+    #[error("write {what}: {source}")]
+    Output { what: String, source: std::io::Error },
+}
+
+impl Error {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Config(_) => EXIT_USAGE,
+            Error::Junit(JunitError::Pattern { .. }) => EXIT_USAGE,
+            Error::Junit(JunitError::Write { .. }) => EXIT_ENVIRONMENT,
+            Error::Output { .. } => EXIT_ENVIRONMENT,
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! JUnit: the model, a reader for every dialect, merging by test identity, writers per profile, summaries.
+
+mod merge;
+mod model;
+mod read;
+mod summary;
+mod write;
+
+pub use merge::{fold_duplicate, Merger, INPUT_ERRORS_SUITE};
+pub use model::*;
+pub use read::{parse_bytes, read_file, ReadError, ReadErrorKind, MAX_DEPTH, MAX_TOKEN_BYTES};
+pub use summary::{cut, find_location, summarize, test_id, FailedTest, Summary, TimedTest, DETAIL_LIMIT};
+pub use write::{report_to_string, write_report, Profile};

@@ -1,0 +1,66 @@
+//! stepkit: the hard steps of a CI pipeline as one binary. `run()` is the whole program:
+//! parse arguments, resolve settings, detect the CI, dispatch to a step, publish its outcome.
+
+pub mod ci;
+pub mod cli;
+pub mod error;
+pub mod junit;
+pub mod publish;
+pub mod report;
+pub mod settings;
+pub mod steps;
+mod tools;
+
+use ci::Env;
+use cli::{Command, JunitCommand};
+use error::Error;
+use report::Outcome;
+use settings::{Color, ConfigFile};
+use std::ffi::OsString;
+use std::path::Path;
+
+/// Runs stepkit with these arguments (the first is the program name) and returns the exit code.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let cli = match cli::parse(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() { error::EXIT_USAGE } else { 0 };
+        }
+    };
+    let env = Env::from_process();
+    let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
+    let command = cli.command.name();
+    let resolved = match settings::resolve(&cli.global, &env, &cwd) {
+        Ok(resolved) => resolved,
+        Err(err) => return publish::early_error(command, &Error::from(err)),
+    };
+    let global = resolved.global;
+    anstream::ColorChoice::write_global(match global.color {
+        Color::Auto => anstream::ColorChoice::Auto,
+        Color::Always => anstream::ColorChoice::Always,
+        Color::Never => anstream::ColorChoice::Never,
+    });
+    let context = ci::detect(&env, &cwd);
+    let mut sinks = ci::Sinks::new(&context, &env, Box::new(anstream::stderr()));
+    let result = dispatch(cli.command, &env, &resolved.file, &context);
+    publish::publish(command, result, &global, &mut sinks)
+}
+
+fn dispatch(command: Command, env: &Env, file: &ConfigFile, context: &ci::Context) -> Result<Outcome, Error> {
+    match command {
+        Command::Junit(args) => match args.command {
+            JunitCommand::Merge(args) => {
+                let settings = settings::merge_settings(&args, env, file)?;
+                Ok(steps::junit::merge(&settings)?)
+            }
+            JunitCommand::Summary(args) => {
+                let workspace = context.workspace.clone().or_else(|| std::env::current_dir().ok());
+                let settings = settings::summary_settings(&args, env, file, workspace)?;
+                Ok(steps::junit::summary(&settings)?)
+            }
+        },
+        Command::Completions(args) => Ok(tools::completions(args.shell)),
+        Command::Man(args) => tools::man(args.output.as_deref().map(Path::to_path_buf)),
+    }
+}

@@ -1,0 +1,88 @@
+//! Publishing an outcome: human text to stderr, JSON/markdown to stdout, CI sinks, the result file, the exit code.
+
+use crate::ci::{write_result_file, Sinks};
+use crate::error::{Error, EXIT_ENVIRONMENT};
+use crate::report::{render_error_json, render_human, render_json, render_markdown, Outcome};
+use crate::settings::{Format, GlobalSettings};
+use std::io::Write;
+
+/// Publishes what a command produced and returns the process exit code.
+pub fn publish(command: &str, result: Result<Outcome, Error>, global: &GlobalSettings, sinks: &mut Sinks) -> i32 {
+    match result {
+        Ok(outcome) => publish_outcome(&outcome, global, sinks),
+        Err(err) => {
+            let code = err.exit_code();
+            report_error(command, &err.to_string(), code, global.format == Format::Json);
+            if let Some(path) = &global.result_file {
+                if let Err(e) = write_result_file(path, &render_error_json(command, code, &err.to_string())) {
+                    anstream::eprintln!("error: failed to {e}");
+                }
+            }
+            code
+        }
+    }
+}
+
+/// Reports an error that happened before settings existed (bad config, bad env var).
+pub fn early_error(command: &str, err: &Error) -> i32 {
+    let code = err.exit_code();
+    report_error(command, &err.to_string(), code, false);
+    code
+}
+
+fn report_error(command: &str, message: &str, code: i32, json: bool) {
+    anstream::eprintln!("error: failed to {message}");
+    if json {
+        println!("{}", render_error_json(command, code, message));
+    }
+}
+
+fn publish_outcome(outcome: &Outcome, global: &GlobalSettings, sinks: &mut Sinks) -> i32 {
+    let mut code = outcome.exit_code();
+    let mut sink_failed = |what: String| {
+        anstream::eprintln!("error: failed to {what}");
+        code = code.max(EXIT_ENVIRONMENT);
+    };
+    if let Err(e) = sinks.annotate(&outcome.annotations) {
+        sink_failed(format!("write annotations: {e}"));
+    }
+    if let Err(e) = sinks.set_outputs(&outcome.outputs) {
+        sink_failed(e.to_string());
+    }
+    if outcome.step_summary {
+        if let Err(e) = sinks.write_step_summary(&render_markdown(outcome)) {
+            sink_failed(e.to_string());
+        }
+    }
+    if let Some(path) = &global.result_file {
+        if let Err(e) = write_result_file(path, &render_json(outcome)) {
+            sink_failed(e.to_string());
+        }
+    }
+
+    let human = render_human(outcome);
+    let human = if global.quiet { human.lines().last().map(|l| format!("{l}\n")).unwrap_or_default() } else { human };
+    let mut stdout = std::io::stdout().lock();
+    let written = match global.format {
+        Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&render_json(outcome)).unwrap_or_default()),
+        Format::Markdown => write!(stdout, "{}", render_markdown(outcome)),
+        Format::Text => match &outcome.stdout {
+            Some(raw) => write!(stdout, "{raw}"),
+            None => Ok(()),
+        },
+    };
+    let _ = stdout.flush();
+    // Raw stdout payloads (completions, man) are the whole point; skip the human line so
+    // `stepkit completions bash > file` stays quiet.
+    if outcome.stdout.is_none() || global.format != Format::Text {
+        anstream::eprint!("{human}");
+    }
+    if let Err(e) = written {
+        // A closed pipe (`| head`) is not worth a second error.
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            anstream::eprintln!("error: failed to write to stdout: {e}");
+            code = code.max(EXIT_ENVIRONMENT);
+        }
+    }
+    code
+}

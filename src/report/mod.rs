@@ -1,0 +1,7 @@
+//! The one result type every step returns (`Outcome`) and its renderers: human text, JSON, markdown.
+
+mod outcome;
+mod render;
+
+pub use outcome::{Annotation, AnnotationLevel, Outcome, Verdict};
+pub use render::{render_human, render_json, render_markdown, render_error_json};

@@ -1,0 +1,121 @@
+//! Renderers for an `Outcome`: human text (stderr), JSON (stdout, result file), markdown (step summary).
+
+use super::{Outcome, Verdict};
+use anstyle::{AnsiColor, Style};
+use serde_json::{json, Value};
+
+fn verdict_style(verdict: Verdict) -> Style {
+    let color = match verdict {
+        Verdict::Passed => AnsiColor::Green,
+        Verdict::Failed | Verdict::TimedOut | Verdict::Interrupted => AnsiColor::Red,
+        Verdict::NothingRan => AnsiColor::Yellow,
+    };
+    Style::new().fg_color(Some(color.into())).bold()
+}
+
+fn verdict_word(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Passed => "passed",
+        Verdict::Failed => "failed",
+        Verdict::NothingRan => "nothing ran",
+        Verdict::TimedOut => "timed out",
+        Verdict::Interrupted => "interrupted",
+    }
+}
+
+/// Human text: the detail block, warnings, then `stepkit <command>: <verdict>: <headline>`.
+/// Styles are always emitted; the stream they go through (anstream) strips them when colour is off.
+pub fn render_human(outcome: &Outcome) -> String {
+    let mut out = String::new();
+    if !outcome.text.is_empty() {
+        out.push_str(&outcome.text);
+        if !outcome.text.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    let warn = Style::new().fg_color(Some(AnsiColor::Yellow.into())).bold();
+    for warning in &outcome.warnings {
+        out.push_str(&format!("{warn}warning{warn:#}: {warning}\n"));
+    }
+    let style = verdict_style(outcome.verdict);
+    out.push_str(&format!(
+        "stepkit {}: {style}{}{style:#}: {}\n",
+        outcome.command,
+        verdict_word(outcome.verdict),
+        outcome.headline
+    ));
+    out
+}
+
+/// The machine-readable form, printed by `--format json` and written to the result file.
+pub fn render_json(outcome: &Outcome) -> Value {
+    json!({
+        "command": outcome.command,
+        "verdict": outcome.verdict,
+        "exit_code": outcome.exit_code(),
+        "headline": outcome.headline,
+        "warnings": outcome.warnings,
+        "annotations": outcome.annotations,
+        "outputs": outcome.outputs.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
+        "data": outcome.data,
+    })
+}
+
+/// The JSON form of an error that stopped a command before it produced an outcome.
+pub fn render_error_json(command: &str, exit_code: i32, message: &str) -> Value {
+    json!({
+        "command": command,
+        "verdict": "error",
+        "exit_code": exit_code,
+        "error": message,
+    })
+}
+
+/// Markdown: a heading with the verdict, the headline, then the step's own markdown detail.
+pub fn render_markdown(outcome: &Outcome) -> String {
+    let icon = match outcome.verdict {
+        Verdict::Passed => "✅",
+        Verdict::NothingRan => "⚠️",
+        _ => "❌",
+    };
+    let mut out = format!(
+        "### {icon} stepkit {}: {}\n\n{}\n",
+        outcome.command,
+        verdict_word(outcome.verdict),
+        outcome.headline
+    );
+    if !outcome.markdown.is_empty() {
+        out.push('\n');
+        out.push_str(&outcome.markdown);
+        if !outcome.markdown.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    for warning in &outcome.warnings {
+        out.push_str(&format!("\n> **Warning:** {warning}\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_carries_exit_code_and_outputs() {
+        let mut o = Outcome::new("junit summary", Verdict::Failed, "1 failed");
+        o.outputs.push(("failed".into(), "1".into()));
+        let v = render_json(&o);
+        assert_eq!(v["exit_code"], 1);
+        assert_eq!(v["verdict"], "failed");
+        assert_eq!(v["outputs"]["failed"], "1");
+    }
+
+    #[test]
+    fn human_ends_with_headline_line() {
+        let o = Outcome::new("junit merge", Verdict::Passed, "3 tests");
+        let text = render_human(&o);
+        assert!(text.contains("stepkit junit merge:"));
+        assert!(text.trim_end().ends_with("3 tests"));
+    }
+}

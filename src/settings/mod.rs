@@ -1,0 +1,173 @@
+//! Resolves arguments + `STEPKIT_*` env vars + stepkit.toml + defaults into the plain settings steps take.
+//! Precedence: flag > env var > config file > default. An empty env var counts as unset.
+
+mod file;
+mod junit;
+mod secret;
+
+pub use file::{ConfigFile, JunitConfig, OutputConfig};
+pub use junit::{merge_settings, summary_settings};
+pub use secret::Secret;
+
+use crate::ci::Env;
+use crate::cli::{ColorArg, FormatArg, GlobalArgs};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// A setting that could not be resolved; names the flag, env var or file and key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("read config file {path}: {source}; check --config / STEPKIT_CONFIG")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("parse config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("use environment variable {name}: `{value}` is not valid; expected {expected}")]
+    Env { name: String, value: String, expected: String },
+    #[error("read secret {what} from {path}: {source}")]
+    SecretFile { what: String, path: PathBuf, source: std::io::Error },
+    #[error("use {flag}: {message}")]
+    Flag { flag: String, message: String },
+}
+
+/// How the final result is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// Human text on stderr.
+    Text,
+    /// JSON on stdout (human text still on stderr).
+    Json,
+    /// Markdown on stdout (human text still on stderr).
+    Markdown,
+}
+
+/// Whether human output is coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Settings shared by every command.
+#[derive(Debug, Clone)]
+pub struct GlobalSettings {
+    pub format: Format,
+    pub color: Color,
+    pub result_file: Option<PathBuf>,
+    pub quiet: bool,
+    /// The config file that was read, if any.
+    pub config_path: Option<PathBuf>,
+}
+
+/// Everything resolved from the global flags, plus the parsed config file for the command's own settings.
+pub struct Resolved {
+    pub global: GlobalSettings,
+    pub file: ConfigFile,
+}
+
+/// Loads the config file and resolves the global settings.
+pub fn resolve(args: &GlobalArgs, env: &Env, cwd: &Path) -> Result<Resolved, ConfigError> {
+    let (file, config_path) = file::load(args.config.as_deref(), env, cwd)?;
+    let output = file.output.clone().unwrap_or_default();
+    let format = match args.format {
+        Some(FormatArg::Text) => Format::Text,
+        Some(FormatArg::Json) => Format::Json,
+        Some(FormatArg::Markdown) => Format::Markdown,
+        None => env_enum(env, "STEPKIT_FORMAT", &[("text", Format::Text), ("json", Format::Json), ("markdown", Format::Markdown)])?
+            .or(output.format)
+            .unwrap_or(Format::Text),
+    };
+    let color = match args.color {
+        Some(ColorArg::Auto) => Color::Auto,
+        Some(ColorArg::Always) => Color::Always,
+        Some(ColorArg::Never) => Color::Never,
+        None => env_enum(env, "STEPKIT_COLOR", &[("auto", Color::Auto), ("always", Color::Always), ("never", Color::Never)])?
+            .or_else(|| env.is_set("NO_COLOR").then_some(Color::Never))
+            .or(output.color)
+            .unwrap_or(Color::Auto),
+    };
+    let result_file = args
+        .result_file
+        .clone()
+        .or_else(|| env.get("STEPKIT_RESULT_FILE").map(PathBuf::from))
+        .or_else(|| output.result_file.clone().map(|p| relative_to(config_path.as_deref(), p)));
+    Ok(Resolved { global: GlobalSettings { format, color, result_file, quiet: args.quiet, config_path }, file })
+}
+
+/// A path from the config file is relative to the file's directory, like in every other tool.
+fn relative_to(config_path: Option<&Path>, path: PathBuf) -> PathBuf {
+    match config_path.and_then(Path::parent) {
+        Some(dir) if path.is_relative() && !dir.as_os_str().is_empty() => dir.join(path),
+        _ => path,
+    }
+}
+
+/// Reads an env var that must be one of `choices`.
+pub(crate) fn env_enum<T: Copy>(env: &Env, name: &str, choices: &[(&str, T)]) -> Result<Option<T>, ConfigError> {
+    let Some(value) = env.get(name) else { return Ok(None) };
+    choices
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(value.trim()))
+        .map(|(_, v)| Some(*v))
+        .ok_or_else(|| ConfigError::Env {
+            name: name.to_string(),
+            value: value.to_string(),
+            expected: choices.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", "),
+        })
+}
+
+/// Reads an env var that must parse as `T`.
+pub(crate) fn env_parse<T: std::str::FromStr>(env: &Env, name: &str, expected: &str) -> Result<Option<T>, ConfigError> {
+    let Some(value) = env.get(name) else { return Ok(None) };
+    value.trim().parse().map(Some).map_err(|_| ConfigError::Env {
+        name: name.to_string(),
+        value: value.to_string(),
+        expected: expected.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn global(args: &[&str]) -> GlobalArgs {
+        let mut argv = vec!["stepkit"];
+        argv.extend_from_slice(args);
+        argv.extend_from_slice(&["junit", "summary", "x.xml"]);
+        crate::cli::Cli::parse_from(argv).global
+    }
+
+    #[test]
+    fn flag_beats_env_beats_file_beats_default() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("stepkit.toml"), "[output]\nformat = \"markdown\"\n").unwrap();
+        let env = Env::from_pairs([("STEPKIT_FORMAT", "json")]);
+        let none = Env::default();
+        assert_eq!(resolve(&global(&["--format", "text"]), &env, dir.path()).unwrap().global.format, Format::Text);
+        assert_eq!(resolve(&global(&[]), &env, dir.path()).unwrap().global.format, Format::Json);
+        assert_eq!(resolve(&global(&[]), &none, dir.path()).unwrap().global.format, Format::Markdown);
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(resolve(&global(&[]), &none, empty.path()).unwrap().global.format, Format::Text);
+    }
+
+    #[test]
+    fn empty_env_var_counts_as_unset_and_bad_value_names_the_var() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env::from_pairs([("STEPKIT_FORMAT", "")]);
+        assert_eq!(resolve(&global(&[]), &env, dir.path()).unwrap().global.format, Format::Text);
+        let env = Env::from_pairs([("STEPKIT_FORMAT", "xml")]);
+        let err = resolve(&global(&[]), &env, dir.path()).err().unwrap().to_string();
+        assert!(err.contains("STEPKIT_FORMAT") && err.contains("xml") && err.contains("json"), "{err}");
+    }
+
+    #[test]
+    fn no_color_turns_colour_off_unless_a_flag_says_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env::from_pairs([("NO_COLOR", "1")]);
+        assert_eq!(resolve(&global(&[]), &env, dir.path()).unwrap().global.color, Color::Never);
+        assert_eq!(resolve(&global(&["--color", "always"]), &env, dir.path()).unwrap().global.color, Color::Always);
+    }
+}

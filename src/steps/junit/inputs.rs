@@ -1,0 +1,103 @@
+//! Input reports: glob expansion, parallel reading, and one `Merger` that keeps unreadable inputs as error cases.
+
+use super::JunitError;
+use crate::junit::{read_file, Merger, ReadError, Report};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// What was read: the merged report, and what went wrong per input.
+pub struct Inputs {
+    pub report: Report,
+    /// Files that were read.
+    pub files: Vec<PathBuf>,
+    /// One message per input that could not be read or matched nothing.
+    pub problems: Vec<String>,
+    /// Cases folded into an earlier case with the same identity.
+    pub duplicates: u64,
+}
+
+/// One expanded input: a file to read, or a pattern that matched nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    File(PathBuf),
+    NoMatch(String),
+}
+
+/// Expands files and glob patterns in the order given, each file once. A pattern that matches
+/// nothing is kept as `NoMatch` so the caller reports it rather than silently ignoring it.
+pub fn expand_patterns(patterns: &[String]) -> Result<Vec<Input>, JunitError> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for pattern in patterns {
+        if !pattern.contains(['*', '?', '[']) {
+            if seen.insert(PathBuf::from(pattern)) {
+                out.push(Input::File(PathBuf::from(pattern)));
+            }
+            continue;
+        }
+        let paths = glob::glob(pattern).map_err(|e| JunitError::Pattern { pattern: pattern.clone(), message: e.to_string() })?;
+        let mut matched: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+        matched.sort();
+        if matched.is_empty() {
+            out.push(Input::NoMatch(pattern.clone()));
+        }
+        for path in matched {
+            if seen.insert(path.clone()) {
+                out.push(Input::File(path));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Reads every input into one merged report. Nothing is lost: an input that cannot be read
+/// becomes an error case naming the file and the reason.
+pub fn collect_inputs(patterns: &[String]) -> Result<Inputs, JunitError> {
+    let inputs = expand_patterns(patterns)?;
+    let paths: Vec<PathBuf> = inputs.iter().filter_map(|i| if let Input::File(p) = i { Some(p.clone()) } else { None }).collect();
+    let mut parsed = read_all(&paths).into_iter();
+    let mut merger = Merger::new();
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for input in inputs {
+        match input {
+            Input::File(path) => match parsed.next().expect("one result per file") {
+                Ok(report) => {
+                    merger.add_report(report);
+                    files.push(path);
+                }
+                Err(err) => {
+                    let message = format!("failed to {err}");
+                    merger.add_unreadable(&path.display().to_string(), &message);
+                    problems.push(message);
+                }
+            },
+            Input::NoMatch(pattern) => {
+                let message = format!("no file matches `{pattern}`: did the test step write its report there?");
+                merger.add_unreadable(&pattern, &message);
+                problems.push(message);
+            }
+        }
+    }
+    let duplicates = merger.duplicates();
+    Ok(Inputs { report: merger.finish(), files, problems, duplicates })
+}
+
+/// Parses files on all cores, returning results in the order of `paths`.
+fn read_all(paths: &[PathBuf]) -> Vec<Result<Report, ReadError>> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(paths.len()).max(1);
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<Result<Report, ReadError>>>> = paths.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(path) = paths.get(index) else { break };
+                let result = read_file(path);
+                *slots[index].lock().expect("no reader panics while holding the lock") = Some(result);
+            });
+        }
+    });
+    slots.into_iter().map(|slot| slot.into_inner().ok().flatten().expect("every file was read")).collect()
+}

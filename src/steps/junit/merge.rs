@@ -1,0 +1,100 @@
+//! `stepkit junit merge`: many reports in, one report out, written atomically.
+
+use super::{collect_inputs, JunitError};
+use crate::junit::{write_report, Counts, Profile};
+use crate::report::{Annotation, AnnotationLevel, Outcome, Verdict};
+use serde_json::json;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Resolved settings for `junit merge`.
+#[derive(Debug, Clone)]
+pub struct MergeSettings {
+    pub inputs: Vec<String>,
+    pub output: PathBuf,
+    pub profile: Profile,
+}
+
+/// Merges the inputs into `settings.output`. Unreadable inputs become error cases (and warnings);
+/// only a failure to write the output is an error.
+pub fn merge(settings: &MergeSettings) -> Result<Outcome, JunitError> {
+    let inputs = collect_inputs(&settings.inputs)?;
+    let counts = inputs.report.counts();
+    write_atomically(&settings.output, |file| write_report(&inputs.report, settings.profile, file))
+        .map_err(|source| JunitError::Write { path: settings.output.clone(), source })?;
+
+    let verdict = if counts.tests == 0 { Verdict::NothingRan } else { Verdict::Passed };
+    let headline = format!(
+        "merged {} report{} into {}: {}{}",
+        inputs.files.len(),
+        plural(inputs.files.len() as u64),
+        settings.output.display(),
+        describe_counts(&counts),
+        if inputs.duplicates > 0 { format!("; {} duplicate results folded", inputs.duplicates) } else { String::new() }
+    );
+    let mut outcome = Outcome::new("junit merge", verdict, headline);
+    outcome.warnings = inputs.problems.clone();
+    outcome.annotations = inputs
+        .problems
+        .iter()
+        .map(|p| Annotation { level: AnnotationLevel::Warning, title: Some("Unreadable JUnit report".into()), message: p.clone(), file: None, line: None })
+        .collect();
+    outcome.outputs = count_outputs(&counts);
+    outcome.outputs.insert(0, ("report".into(), settings.output.display().to_string()));
+    outcome.data = json!({
+        "output": settings.output,
+        "profile": settings.profile.name(),
+        "files": inputs.files,
+        "problems": inputs.problems,
+        "duplicates": inputs.duplicates,
+        "counts": counts,
+    });
+    Ok(outcome)
+}
+
+/// "12 tests: 9 passed, 1 failed, 1 error, 1 skipped, 1 flaky".
+pub fn describe_counts(c: &Counts) -> String {
+    let mut text = format!("{} test{}: {} passed, {} failed, {} error{}, {} skipped", c.tests, plural(c.tests), c.passed, c.failures, c.errors, plural(c.errors), c.skipped);
+    if c.flaky > 0 {
+        text.push_str(&format!(" ({} flaky)", c.flaky));
+    }
+    text
+}
+
+/// The step outputs every junit command sets.
+pub fn count_outputs(c: &Counts) -> Vec<(String, String)> {
+    [("tests", c.tests), ("passed", c.passed), ("failures", c.failures), ("errors", c.errors), ("skipped", c.skipped), ("flaky", c.flaky)]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+pub(crate) fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Writes through a temp file in the same directory and renames it into place, so a reader
+/// (or a crash) never sees half a report. Creates missing parent directories.
+pub fn write_atomically(path: &Path, write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp = dir.join(format!(".{name}.stepkit-{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        write(&mut file)?;
+        file.flush()?;
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}

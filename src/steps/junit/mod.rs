@@ -1,0 +1,20 @@
+//! `stepkit junit`: merge reports into one, and summarise them.
+
+mod inputs;
+mod merge;
+mod summary;
+
+pub use inputs::{collect_inputs, expand_patterns, Input, Inputs};
+pub use merge::{merge, MergeSettings};
+pub use summary::{summary, SummarySettings};
+
+use std::path::PathBuf;
+
+/// A junit step that could not do its job (unreadable inputs are not errors: they become error cases).
+#[derive(Debug, thiserror::Error)]
+pub enum JunitError {
+    #[error("write merged report {path}: {source}; check that the directory exists and is writable")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("use pattern `{pattern}`: {message}")]
+    Pattern { pattern: String, message: String },
+}

@@ -1,0 +1,184 @@
+//! `stepkit junit summary`: totals, failures with locations, flaky and slowest tests; text, markdown, JSON, annotations.
+
+use super::merge::{count_outputs, describe_counts};
+use super::{collect_inputs, JunitError};
+use crate::junit::{summarize, FailedTest, Summary};
+use crate::report::{Annotation, AnnotationLevel, Outcome, Verdict};
+use serde_json::json;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// Resolved settings for `junit summary`.
+#[derive(Debug, Clone)]
+pub struct SummarySettings {
+    pub inputs: Vec<String>,
+    pub slowest: usize,
+    /// Exit 1 when tests failed (false with `--no-fail`).
+    pub fail_on_failures: bool,
+    /// The checkout root: absolute paths under it become relative, as annotations need.
+    pub workspace: Option<PathBuf>,
+}
+
+/// Lines of failure text shown per failed test in human output (the JUnit file has them all).
+const TEXT_LINES: usize = 12;
+
+/// Summarises the inputs.
+pub fn summary(settings: &SummarySettings) -> Result<Outcome, JunitError> {
+    let inputs = collect_inputs(&settings.inputs)?;
+    let mut summary = summarize(&inputs.report, settings.slowest);
+    for failed in &mut summary.failed {
+        failed.file = failed.file.take().map(|f| relative(&f, settings.workspace.as_deref()));
+    }
+    let counts = summary.counts;
+    let verdict = if counts.tests == 0 {
+        Verdict::NothingRan
+    } else if counts.has_failures() && settings.fail_on_failures {
+        Verdict::Failed
+    } else {
+        Verdict::Passed
+    };
+    let files = inputs.files.len() as u64;
+    let headline = format!("{} in {:.3}s from {files} report{}", describe_counts(&counts), counts.time, super::merge::plural(files));
+    let mut outcome = Outcome::new("junit summary", verdict, headline);
+    outcome.warnings = inputs.problems.clone();
+    if counts.has_failures() && !settings.fail_on_failures {
+        outcome.warnings.push(format!("{} tests failed; exiting 0 because of --no-fail", counts.failures + counts.errors));
+    }
+    outcome.text = human(&summary);
+    outcome.markdown = markdown(&summary);
+    outcome.step_summary = true;
+    outcome.annotations = annotations(&summary, &inputs.problems);
+    outcome.outputs = count_outputs(&counts);
+    outcome.data = json!({ "files": inputs.files, "problems": inputs.problems, "summary": summary });
+    Ok(outcome)
+}
+
+fn relative(file: &str, workspace: Option<&Path>) -> String {
+    match workspace.and_then(|w| Path::new(file).strip_prefix(w).ok()) {
+        Some(rel) => rel.display().to_string(),
+        None => file.to_string(),
+    }
+}
+
+fn location(f: &FailedTest) -> Option<String> {
+    match (&f.file, f.line) {
+        (Some(file), Some(line)) => Some(format!("{file}:{line}")),
+        (Some(file), None) => Some(file.clone()),
+        _ => None,
+    }
+}
+
+fn human(s: &Summary) -> String {
+    let mut out = String::new();
+    for f in &s.failed {
+        let label = if f.kind == "error" { "ERROR" } else { "FAIL " };
+        let _ = writeln!(out, "{label} {}", f.id);
+        if let Some(loc) = location(f) {
+            let _ = writeln!(out, "      at {loc}");
+        }
+        if let Some(message) = &f.message {
+            for line in message.lines().take(TEXT_LINES) {
+                let _ = writeln!(out, "      {line}");
+            }
+        }
+        if let Some(details) = &f.details {
+            let lines: Vec<&str> = details.lines().filter(|l| !l.trim().is_empty()).collect();
+            for line in lines.iter().take(TEXT_LINES) {
+                let _ = writeln!(out, "      | {line}");
+            }
+            if lines.len() > TEXT_LINES {
+                let _ = writeln!(out, "      | … {} more lines in the JUnit report", lines.len() - TEXT_LINES);
+            }
+        }
+    }
+    for id in &s.flaky {
+        let _ = writeln!(out, "FLAKY {id}");
+    }
+    if !s.slowest.is_empty() {
+        let _ = writeln!(out, "Slowest tests:");
+        for t in &s.slowest {
+            let _ = writeln!(out, "  {:>9.3}s  {}", t.time, t.id);
+        }
+    }
+    out
+}
+
+/// Escapes text for a markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ").replace('<', "&lt;")
+}
+
+fn markdown(s: &Summary) -> String {
+    let c = &s.counts;
+    let mut out = String::new();
+    let _ = writeln!(out, "| Tests | Passed | Failed | Errors | Skipped | Flaky | Time |");
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "| {} | {} | {} | {} | {} | {} | {:.3}s |\n", c.tests, c.passed, c.failures, c.errors, c.skipped, c.flaky, c.time);
+    if !s.failed.is_empty() {
+        let _ = writeln!(out, "#### Failed tests\n");
+        for f in &s.failed {
+            let loc = location(f).map(|l| format!(" — `{l}`")).unwrap_or_default();
+            let _ = writeln!(out, "<details><summary><code>{}</code>{}</summary>\n", cell(&f.id), loc);
+            if let Some(message) = &f.message {
+                let _ = writeln!(out, "{}\n", cell(message));
+            }
+            if let Some(details) = &f.details {
+                let fence = if details.contains("```") { "~~~~" } else { "```" };
+                let _ = writeln!(out, "{fence}text\n{}\n{fence}", details.trim_end());
+            }
+            let _ = writeln!(out, "</details>\n");
+        }
+    }
+    if !s.flaky.is_empty() {
+        let _ = writeln!(out, "#### Flaky tests (passed on retry)\n");
+        for id in &s.flaky {
+            let _ = writeln!(out, "- `{}`", cell(id));
+        }
+        out.push('\n');
+    }
+    if !s.slowest.is_empty() {
+        let _ = writeln!(out, "#### Slowest tests\n\n| Time | Test |\n|---:|---|");
+        for t in &s.slowest {
+            let _ = writeln!(out, "| {:.3}s | `{}` |", t.time, cell(&t.id));
+        }
+    }
+    out
+}
+
+fn annotations(s: &Summary, problems: &[String]) -> Vec<Annotation> {
+    let mut out: Vec<Annotation> = s
+        .failed
+        .iter()
+        .map(|f| {
+            let mut message = f.message.clone().unwrap_or_default();
+            if let Some(details) = &f.details {
+                if !message.is_empty() {
+                    message.push_str("\n\n");
+                }
+                message.push_str(details);
+            }
+            Annotation {
+                level: AnnotationLevel::Error,
+                title: Some(format!("{} {}", if f.kind == "error" { "Error in" } else { "Failed:" }, f.id)),
+                message: if message.is_empty() { "test failed".into() } else { message },
+                file: f.file.clone(),
+                line: f.line,
+            }
+        })
+        .collect();
+    out.extend(s.flaky.iter().map(|id| Annotation {
+        level: AnnotationLevel::Warning,
+        title: Some(format!("Flaky: {id}")),
+        message: "failed, then passed on a retry".into(),
+        file: None,
+        line: None,
+    }));
+    out.extend(problems.iter().map(|p| Annotation {
+        level: AnnotationLevel::Warning,
+        title: Some("Unreadable JUnit report".into()),
+        message: p.clone(),
+        file: None,
+        line: None,
+    }));
+    out
+}

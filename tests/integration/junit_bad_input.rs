@@ -1,0 +1,105 @@
+//! Hostile and broken JUnit: clear errors naming file and position, no hang, bounded memory.
+
+use crate::support::{stepkit, write};
+use std::io::Write;
+
+/// Runs `junit summary --format json` on one file and returns the problem message it reported.
+fn problem_for(name: &str, content: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), name, content);
+    let run = stepkit().current_dir(dir.path()).args(["--format", "json", "junit", "summary", name]).run();
+    assert_eq!(run.code, 1, "an unreadable report is an error case, so the summary fails\n{}", run.stderr);
+    let json = run.json();
+    let problems = json["data"]["problems"].as_array().unwrap().clone();
+    assert_eq!(problems.len(), 1, "{json}");
+    let message = problems[0].as_str().unwrap().to_string();
+    assert!(message.contains(name), "the message names the file: {message}");
+    message
+}
+
+#[test]
+fn billion_laughs_is_refused_without_expanding() {
+    let bomb = r#"<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol9 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+]>
+<testsuite name="&lol9;"><testcase name="a"/></testsuite>"#;
+    let message = problem_for("bomb.xml", bomb.as_bytes());
+    assert!(message.contains("entities"), "{message}");
+}
+
+#[test]
+fn an_undeclared_entity_is_an_error_with_a_position() {
+    let message = problem_for("ent.xml", b"<testsuite name=\"s\">\n<testcase name=\"a\">&custom;</testcase></testsuite>");
+    assert!(message.contains("line 2"), "{message}");
+}
+
+#[test]
+fn invalid_utf8_names_the_position() {
+    let mut bytes = b"<testsuite name=\"s\">\n  <testcase name=\"caf".to_vec();
+    bytes.extend_from_slice(&[0xff, 0xfe]);
+    bytes.extend_from_slice(b"\"/></testsuite>");
+    let message = problem_for("latin.xml", &bytes);
+    assert!(message.contains("UTF-8") && message.contains("line 2"), "{message}");
+}
+
+#[test]
+fn truncated_file_says_so() {
+    let message = problem_for("cut.xml", b"<testsuites><testsuite name=\"s\"><testcase name=\"a\"/><testcase name=\"b\">");
+    assert!(message.contains("truncated"), "{message}");
+}
+
+#[test]
+fn non_junit_xml_is_named() {
+    let message = problem_for("page.xml", b"<html><body>502 Bad Gateway</body></html>");
+    assert!(message.contains("<html>") && message.contains("not a JUnit report"), "{message}");
+}
+
+#[test]
+fn not_xml_at_all() {
+    let message = problem_for("junk.xml", b"{\"tests\": 3}");
+    assert!(message.contains("junk.xml"), "{message}");
+}
+
+#[test]
+fn a_500_mb_attribute_is_refused_with_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.xml");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    file.write_all(b"<testsuite name=\"s\"><testcase name=\"").unwrap();
+    let chunk = vec![b'a'; 1 << 20];
+    for _ in 0..500 {
+        file.write_all(&chunk).unwrap();
+    }
+    file.write_all(b"\"/></testsuite>").unwrap();
+    drop(file);
+    // GNU time reports the peak RSS when it is there; without it the run still proves no crash.
+    let time = std::path::Path::new("/usr/bin/time");
+    let run = if time.exists() {
+        let out = std::process::Command::new(time)
+            .args(["-f", "peak_kib=%M"])
+            .arg(env!("CARGO_BIN_EXE_stepkit"))
+            .args(["--format", "json", "junit", "summary"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let peak: u64 = stderr.lines().find_map(|l| l.strip_prefix("peak_kib=")).and_then(|v| v.trim().parse().ok()).unwrap();
+        assert!(peak < 400 * 1024, "peak memory {peak} KiB must stay far below the 500 MB input");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    } else {
+        stepkit().args(["--format", "json", "junit", "summary"]).args([&path]).run().stdout
+    };
+    assert!(run.contains("larger than 64 MiB"), "{run}");
+}
+
+#[test]
+fn deep_nesting_is_bounded() {
+    let depth = 10_000;
+    let xml = format!("{}{}", "<testsuite name=\"s\">".repeat(depth), "</testsuite>".repeat(depth));
+    let message = problem_for("deep.xml", xml.as_bytes());
+    assert!(message.contains("nested more than"), "{message}");
+}

@@ -1,0 +1,11 @@
+//! stepkit's integration tests: one binary that runs the real `stepkit` executable.
+
+mod support;
+
+mod cli_basics;
+mod config_layering;
+mod github_actions;
+mod junit_bad_input;
+mod junit_corpus;
+mod junit_merge;
+mod junit_summary;

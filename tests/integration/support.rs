@@ -1,0 +1,116 @@
+//! The `stepkit()` builder: runs the real binary with a clean, explicit environment.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// What a run of stepkit produced.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The JSON document printed on stdout.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+
+    /// Panics with the output when the exit code is not `code`.
+    pub fn expect_code(self, code: i32) -> Self {
+        assert_eq!(self.code, code, "unexpected exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+}
+
+/// A stepkit invocation being built.
+pub struct Stepkit {
+    command: Command,
+    stdin: Option<Vec<u8>>,
+}
+
+/// Starts a stepkit invocation with no CI variables: tests add the ones they mean.
+pub fn stepkit() -> Stepkit {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stepkit"));
+    command.env_clear();
+    for keep in ["PATH", "HOME", "TMPDIR", "LANG"] {
+        if let Some(value) = std::env::var_os(keep) {
+            command.env(keep, value);
+        }
+    }
+    Stepkit { command, stdin: None }
+}
+
+impl Stepkit {
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(mut self, args: I) -> Self {
+        self.command.args(args);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.command.env(key, value);
+        self
+    }
+
+    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.command.current_dir(dir);
+        self
+    }
+
+    pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(input.into());
+        self
+    }
+
+    /// Runs to completion.
+    pub fn run(mut self) -> Run {
+        use std::io::Write;
+        self.command.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        let mut child = self.command.spawn().expect("the stepkit binary starts");
+        if let Some(input) = self.stdin.take() {
+            child.stdin.take().expect("stdin is piped").write_all(&input).expect("write stdin");
+        }
+        let output = child.wait_with_output().expect("stepkit finishes");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// The shared test data folder (../shared beside the project).
+pub fn shared_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").canonicalize().expect("../shared exists beside the project")
+}
+
+/// The JUnit corpus.
+pub fn corpus() -> PathBuf {
+    shared_dir().join("junit-corpus")
+}
+
+/// True under CI (`CI=true`): tests that need a tool must fail rather than skip there.
+pub fn in_ci() -> bool {
+    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+}
+
+/// Returns false (after saying why) when `tool` is missing on a developer machine; panics in CI.
+pub fn require_tool(tool: &str) -> bool {
+    let found = Command::new("sh").arg("-c").arg(format!("command -v {tool}")).stdout(Stdio::null()).status().map(|s| s.success()).unwrap_or(false);
+    if !found {
+        assert!(!in_ci(), "{tool} is required under CI=true (.ci/run installs it)");
+        eprintln!("skipping: {tool} is not installed");
+    }
+    found
+}
+
+/// Writes `content` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&path, content).unwrap();
+    path
+}
