@@ -1,6 +1,6 @@
 //! Merging reports: suites joined by path, cases deduplicated by identity, retries folded into flaky/rerun records.
 
-use super::model::{Case, CaseDetail, Problem, ProblemKind, Report, Rerun, RerunKind, Shared, Status, Suite, Text};
+use super::model::{Case, Problem, ProblemKind, Report, Rerun, RerunKind, Shared, Status, Suite, Text};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -232,7 +232,7 @@ fn rank(status: Status) -> u8 {
 fn attempt_as_rerun(attempt: Case, ends_passing: bool) -> Rerun {
     let problem_kind = if attempt.status == Status::Errored { ProblemKind::Error } else { ProblemKind::Failure };
     let problem = attempt.first_problem().cloned();
-    let detail = attempt.detail.map(|d| *d).unwrap_or_else(CaseDetail::default);
+    let detail = attempt.detail.map(|d| *d).unwrap_or_default();
     let (message, ty, text) = match problem {
         Some(p) => (p.message, p.ty, p.text),
         None => (None, None, None),

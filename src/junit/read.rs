@@ -237,14 +237,23 @@ impl<R: BufRead> Parser<R> {
             Event::End(_) => Ev::Close,
             Event::Text(t) if want_text => Ev::Text(t.xml10_content().into_owned()),
             Event::CData(t) if want_text => Ev::Text(t.xml10_content().into_owned()),
-            Event::GeneralRef(r) if want_text => match r.resolve_char_ref() {
-                Ok(Some(c)) => Ev::Text(c.to_string()),
-                Ok(None) => match resolve_predefined_entity(&r) {
-                    Some(s) => Ev::Text(s.to_string()),
-                    None => return Err((ReadErrorKind::Xml(format!("unknown entity &{};", &*r)), Some(position))),
-                },
-                Err(e) => return Err((ReadErrorKind::Xml(e.to_string()), Some(position))),
-            },
+            // References are checked even where their text is not kept: an undeclared entity is a
+            // well-formedness error wherever it appears.
+            Event::GeneralRef(r) => {
+                let text = match r.resolve_char_ref() {
+                    Ok(Some(c)) => c.to_string(),
+                    Ok(None) => match resolve_predefined_entity(&r) {
+                        Some(s) => s.to_string(),
+                        None => return Err((ReadErrorKind::Xml(format!("unknown entity &{};", &*r)), Some(position))),
+                    },
+                    Err(e) => return Err((ReadErrorKind::Xml(e.to_string()), Some(position))),
+                };
+                if want_text {
+                    Ev::Text(text)
+                } else {
+                    Ev::Ignored
+                }
+            }
             Event::DocType(t) if t.contains("<!ENTITY") => Ev::EntityDoctype,
             Event::Eof => Ev::Eof,
             _ => Ev::Ignored,
