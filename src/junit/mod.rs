@@ -8,6 +8,6 @@ mod write;
 
 pub use merge::{fold_duplicate, Merger, INPUT_ERRORS_SUITE};
 pub use model::*;
-pub use read::{parse_bytes, read_file, ReadError, ReadErrorKind, MAX_DEPTH, MAX_TOKEN_BYTES};
+pub use read::{parse_bytes, read_file, read_file_salvaging, ReadError, ReadErrorKind, MAX_DEPTH, MAX_TOKEN_BYTES};
 pub use summary::{cut, find_location, summarize, test_id, FailedTest, Summary, TimedTest, DETAIL_LIMIT};
 pub use write::{report_to_string, write_report, Profile};

@@ -195,14 +195,53 @@ struct Parser<R: BufRead> {
     used: Rc<Cell<u64>>,
     buf: Vec<u8>,
     shared: HashSet<Shared>,
+    /// Suites open when an error unwound the parse, innermost first: what a lenient read salvages.
+    open_suites: Vec<Suite>,
+    /// The root `<testsuites>` with the suites completed before an error.
+    open_report: Option<Report>,
 }
 
 fn parse<R: BufRead>(input: R) -> Result<Report, Failure> {
+    parse_salvaging(input).map_err(|(failure, _)| failure)
+}
+
+/// Parses, and on failure also returns every case completed before the problem.
+fn parse_salvaging<R: BufRead>(input: R) -> Result<Report, (Failure, Report)> {
     let used = Rc::new(Cell::new(0));
     let mut reader = Reader::from_reader(TokenLimit { inner: input, used: used.clone() });
     reader.config_mut().trim_text(false);
-    let mut parser = Parser { reader, used, buf: Vec::with_capacity(4096), shared: HashSet::new() };
-    parser.document()
+    let mut parser =
+        Parser { reader, used, buf: Vec::with_capacity(4096), shared: HashSet::new(), open_suites: Vec::new(), open_report: None };
+    parser.document().map_err(|failure| {
+        let mut report = parser.open_report.take().unwrap_or_default();
+        let mut innermost: Option<Suite> = None;
+        for mut suite in parser.open_suites.drain(..) {
+            suite.suites.extend(innermost.take());
+            innermost = Some(suite);
+        }
+        report.suites.extend(innermost);
+        (failure, report)
+    })
+}
+
+/// Reads a file that may be cut short (a test process that crashed or was killed while writing):
+/// returns every case completed before the problem, and the problem if there was one.
+pub fn read_file_salvaging(path: &Path) -> (Report, Option<ReadError>) {
+    let name = path.display().to_string();
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) => return (Report::default(), Some(ReadError { source_name: name, line: None, column: None, kind: ReadErrorKind::Open(e) })),
+    };
+    match parse_salvaging(BufReader::with_capacity(64 * 1024, file)) {
+        Ok(report) => (report, None),
+        Err(((kind, offset), partial)) => {
+            let (line, column) = match offset {
+                Some(offset) => File::open(path).ok().map(|f| line_column(BufReader::new(f), offset)).unwrap_or((None, None)),
+                None => (None, None),
+            };
+            (partial, Some(ReadError { source_name: name, line, column, kind }))
+        }
+    }
 }
 
 impl<R: BufRead> Parser<R> {
@@ -301,6 +340,16 @@ impl<R: BufRead> Parser<R> {
         if empty {
             return Ok(report);
         }
+        match self.testsuites_children(&mut report) {
+            Ok(()) => Ok(report),
+            Err(failure) => {
+                self.open_report = Some(report);
+                Err(failure)
+            }
+        }
+    }
+
+    fn testsuites_children(&mut self, report: &mut Report) -> Result<(), Failure> {
         loop {
             match self.next(false)? {
                 Ev::Open { elem: Elem::Testsuite, attrs, empty, .. } => {
@@ -316,7 +365,7 @@ impl<R: BufRead> Parser<R> {
                     }
                 }
                 Ev::Open { empty, .. } => self.skip(empty)?,
-                Ev::Close => return Ok(report),
+                Ev::Close => return Ok(()),
                 Ev::Eof => return self.fail(ReadErrorKind::Truncated("testsuites".into())),
                 _ => {}
             }
@@ -339,6 +388,16 @@ impl<R: BufRead> Parser<R> {
         if empty {
             return Ok(suite);
         }
+        match self.suite_children(&mut suite, depth) {
+            Ok(()) => Ok(suite),
+            Err(failure) => {
+                self.open_suites.push(suite);
+                Err(failure)
+            }
+        }
+    }
+
+    fn suite_children(&mut self, suite: &mut Suite, depth: usize) -> Result<(), Failure> {
         loop {
             match self.next(false)? {
                 Ev::Open { elem: Elem::Testcase, attrs, empty, .. } => {
@@ -353,7 +412,7 @@ impl<R: BufRead> Parser<R> {
                 Ev::Open { elem: Elem::SystemOut, empty, .. } => suite.system_out = self.text(empty, "system-out")?,
                 Ev::Open { elem: Elem::SystemErr, empty, .. } => suite.system_err = self.text(empty, "system-err")?,
                 Ev::Open { empty, .. } => self.skip(empty)?,
-                Ev::Close => return Ok(suite),
+                Ev::Close => return Ok(()),
                 Ev::Eof => return self.fail(ReadErrorKind::Truncated("testsuite".into())),
                 _ => {}
             }
@@ -554,4 +613,32 @@ fn non_blank(text: String) -> Option<Text> {
 pub(crate) fn parse_time(value: &str) -> Option<f64> {
     let cleaned: String = value.trim().chars().filter(|c| *c != ',').collect();
     cleaned.parse::<f64>().ok().filter(|t| t.is_finite() && *t >= 0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn salvage_keeps_cases_completed_before_the_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut.xml");
+        std::fs::write(&path, r#"<testsuites><testsuite name="done"><testcase name="a"/></testsuite><testsuite name="outer"><testsuite name="inner"><testcase name="b"/><testcase name="c"><failure>x</fail"#).unwrap();
+        let (report, error) = read_file_salvaging(&path);
+        assert!(matches!(error.unwrap().kind, ReadErrorKind::Xml(_) | ReadErrorKind::Truncated(_)));
+        assert_eq!(report.suites.len(), 2);
+        assert_eq!(&*report.suites[1].name, "outer");
+        assert_eq!(&*report.suites[1].suites[0].name, "inner");
+        assert_eq!(report.counts().tests, 2, "a and b are complete; c is not");
+    }
+
+    #[test]
+    fn salvage_of_a_good_file_is_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ok.xml");
+        std::fs::write(&path, r#"<testsuite name="s"><testcase name="a"/></testsuite>"#).unwrap();
+        let (report, error) = read_file_salvaging(&path);
+        assert!(error.is_none());
+        assert_eq!(report.counts().tests, 1);
+    }
 }
