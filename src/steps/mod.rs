@@ -1,3 +1,4 @@
 //! The steps. Each takes resolved settings and returns an `Outcome` or an error; none prints or reads env vars.
 
 pub mod junit;
+pub mod test;

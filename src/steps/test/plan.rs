@@ -1,0 +1,290 @@
+//! Planning: estimate every file, split files that would dominate, take this shard's part, and order
+//! batches longest-first (LPT). Pure and deterministic: every matrix job computes the same plan.
+
+use super::model::{Batch, Part, Shard, SplitMode, TestFile};
+use super::timings::Timings;
+
+/// What the planner needs to know.
+pub struct PlanInput<'a> {
+    pub files: &'a [TestFile],
+    pub timings: &'a Timings,
+    pub workers: usize,
+    pub shard: Option<Shard>,
+    pub split: SplitMode,
+    /// Whether one process may run several whole files (pytest, go, `{files}`); PHPUnit cannot.
+    pub multi_file: bool,
+}
+
+/// The plan for this job.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Longest first; workers take them in this order.
+    pub batches: Vec<Batch>,
+    /// Predicted total seconds of this job's batches.
+    pub expected_total: f64,
+    /// The best makespan possible for this job: max(total / workers, longest single case).
+    pub ideal_makespan: f64,
+    /// Whether the estimates came from earlier reports.
+    pub informed: bool,
+}
+
+/// A unit before batching: part of one file with its estimate.
+#[derive(Debug, Clone)]
+struct Unit {
+    part: Part,
+    expected: f64,
+    /// The longest case inside (what no split can go below).
+    longest_case: f64,
+}
+
+/// Seconds assumed for a file when no earlier report knows any file.
+const UNKNOWN_FILE_SECONDS: f64 = 1.0;
+
+/// Builds the plan.
+pub fn plan(input: &PlanInput<'_>) -> Plan {
+    let estimates = Estimates::new(input.files, input.timings);
+    let mut units: Vec<Unit> = (0..input.files.len()).map(|i| estimates.whole(i)).collect();
+
+    // Shards first, from inputs every job shares (files, timings, N), never from local core counts.
+    if let Some(shard) = input.shard.filter(|s| s.total > 1) {
+        let total: f64 = units.iter().map(|u| u.expected).sum();
+        units = split_units(units, total / f64::from(shard.total), input.split, &estimates);
+        let bins = lpt_bins(&units, shard.total as usize);
+        let mine = &bins[(shard.index - 1) as usize];
+        units = mine.iter().map(|&i| units[i].clone()).collect();
+    }
+
+    let workers = input.workers.max(1);
+    let total: f64 = units.iter().map(|u| u.expected).sum();
+    let per_worker = total / workers as f64;
+    if workers > 1 || input.split == SplitMode::Case {
+        units = split_units(units, per_worker, input.split, &estimates);
+    }
+    let longest_case = units.iter().map(|u| u.longest_case).fold(0.0, f64::max);
+    let batches = batch_units(units, per_worker, input.multi_file);
+    Plan { batches, expected_total: total, ideal_makespan: per_worker.max(longest_case), informed: !input.timings.is_empty() }
+}
+
+/// Per-file and per-case estimates. Unknown files get the mean of known files; unknown cases the
+/// file's mean per case.
+struct Estimates<'a> {
+    files: &'a [TestFile],
+    file_seconds: Vec<f64>,
+    case_seconds: Vec<Vec<f64>>,
+}
+
+impl<'a> Estimates<'a> {
+    fn new(files: &'a [TestFile], timings: &Timings) -> Self {
+        let known: Vec<f64> = files.iter().filter_map(|f| timings.file(&f.path)).collect();
+        let mean_file = if known.is_empty() { UNKNOWN_FILE_SECONDS } else { known.iter().sum::<f64>() / known.len() as f64 };
+        let mut file_seconds = Vec::with_capacity(files.len());
+        let mut case_seconds = Vec::with_capacity(files.len());
+        for file in files {
+            let known_cases: Vec<Option<f64>> = file.cases.iter().map(|c| timings.case(&file.path, &c.name)).collect();
+            let file_total = timings.file(&file.path).unwrap_or(mean_file);
+            let known_sum: f64 = known_cases.iter().flatten().sum();
+            let unknown = known_cases.iter().filter(|c| c.is_none()).count();
+            let fill = if unknown == 0 { 0.0 } else { ((file_total - known_sum).max(0.0) / unknown as f64).max(file_total / file.cases.len().max(1) as f64 * 0.1) };
+            let cases: Vec<f64> = known_cases.iter().map(|c| c.unwrap_or(fill)).collect();
+            let total = if cases.is_empty() { file_total } else { cases.iter().sum::<f64>().max(f64::EPSILON) };
+            file_seconds.push(total);
+            case_seconds.push(cases);
+        }
+        Estimates { files, file_seconds, case_seconds }
+    }
+
+    fn whole(&self, file: usize) -> Unit {
+        let longest = self.case_seconds[file].iter().copied().fold(0.0, f64::max);
+        let expected = self.file_seconds[file];
+        Unit { part: Part { file, cases: None }, expected, longest_case: if longest > 0.0 { longest } else { expected } }
+    }
+
+    fn cases_of(&self, part: &Part) -> Vec<usize> {
+        match &part.cases {
+            Some(cases) => cases.clone(),
+            None => (0..self.files[part.file].cases.len()).collect(),
+        }
+    }
+}
+
+/// Splits units whose estimate is too large for `share` (one worker's or shard's fair share) into
+/// runs of consecutive cases, keeping the file's order inside each run.
+fn split_units(units: Vec<Unit>, share: f64, mode: SplitMode, est: &Estimates<'_>) -> Vec<Unit> {
+    let mut out = Vec::with_capacity(units.len());
+    for unit in units {
+        let cases = est.cases_of(&unit.part);
+        let target = match mode {
+            SplitMode::File => f64::INFINITY,
+            SplitMode::Case => 0.0,
+            // A unit above a third of the share would decide the makespan; pieces of a quarter
+            // leave the longest-first queue room to even out.
+            SplitMode::Auto if unit.expected > share / 3.0 => share / 4.0,
+            SplitMode::Auto => f64::INFINITY,
+        };
+        if cases.len() < 2 || unit.expected <= target {
+            out.push(unit);
+            continue;
+        }
+        let seconds = &est.case_seconds[unit.part.file];
+        let mut run: Vec<usize> = Vec::new();
+        let mut run_seconds = 0.0;
+        for case in cases {
+            let s = seconds[case];
+            if !run.is_empty() && run_seconds + s > target {
+                out.push(case_unit(unit.part.file, std::mem::take(&mut run), run_seconds, seconds));
+                run_seconds = 0.0;
+            }
+            run.push(case);
+            run_seconds += s;
+        }
+        if !run.is_empty() {
+            out.push(case_unit(unit.part.file, run, run_seconds, seconds));
+        }
+    }
+    out
+}
+
+fn case_unit(file: usize, cases: Vec<usize>, expected: f64, seconds: &[f64]) -> Unit {
+    let longest = cases.iter().map(|&c| seconds[c]).fold(0.0, f64::max);
+    Unit { part: Part { file, cases: Some(cases) }, expected, longest_case: longest }
+}
+
+/// Longest-processing-time-first into `bins` bins: unit indices per bin. Ties break on the
+/// file index so every job gets the same answer.
+fn lpt_bins(units: &[Unit], bins: usize) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..units.len()).collect();
+    order.sort_by(|&a, &b| units[b].expected.total_cmp(&units[a].expected).then(units[a].part.file.cmp(&units[b].part.file)).then(a.cmp(&b)));
+    let mut loads = vec![0.0f64; bins];
+    let mut out = vec![Vec::new(); bins];
+    for i in order {
+        let (bin, _) = loads.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1).then(a.0.cmp(&b.0))).expect("at least one bin");
+        loads[bin] += units[i].expected;
+        out[bin].push(i);
+    }
+    out
+}
+
+/// Turns units into batches, longest first. Small whole files share a process where the preset
+/// allows it, so start-up is paid per batch rather than per file.
+fn batch_units(mut units: Vec<Unit>, per_worker: f64, multi_file: bool) -> Vec<Batch> {
+    units.sort_by(|a, b| b.expected.total_cmp(&a.expected).then(a.part.file.cmp(&b.part.file)));
+    let group_limit = per_worker / 4.0;
+    let mut batches: Vec<Batch> = Vec::new();
+    let mut group: Vec<Part> = Vec::new();
+    let mut group_seconds = 0.0;
+    for unit in units {
+        let groupable = multi_file && unit.part.cases.is_none() && unit.expected < group_limit;
+        if !groupable {
+            batches.push(Batch { id: 0, parts: vec![unit.part], expected: unit.expected });
+            continue;
+        }
+        if !group.is_empty() && group_seconds + unit.expected > group_limit {
+            batches.push(Batch { id: 0, parts: std::mem::take(&mut group), expected: group_seconds });
+            group_seconds = 0.0;
+        }
+        group.push(unit.part);
+        group_seconds += unit.expected;
+    }
+    if !group.is_empty() {
+        batches.push(Batch { id: 0, parts: group, expected: group_seconds });
+    }
+    batches.sort_by(|a, b| b.expected.total_cmp(&a.expected));
+    for (i, batch) in batches.iter_mut().enumerate() {
+        batch.id = i + 1;
+        for part in &mut batch.parts {
+            part.cases.as_mut().map(|c| c.sort_unstable());
+        }
+        batch.parts.sort_by_key(|p| p.file);
+    }
+    batches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::steps::test::model::CaseRef;
+
+    fn file(path: &str, cases: usize) -> TestFile {
+        TestFile {
+            path: path.into(),
+            cases: (0..cases).map(|i| CaseRef { id: format!("{path}::t{i}"), classname: None, name: format!("t{i}") }).collect(),
+        }
+    }
+
+    fn plan_for(files: &[TestFile], workers: usize, shard: Option<Shard>, split: SplitMode, multi: bool) -> Plan {
+        plan(&PlanInput { files, timings: &Timings::default(), workers, shard, split, multi_file: multi })
+    }
+
+    fn covered(files: &[TestFile], batches: &[Batch]) -> Vec<(usize, usize)> {
+        let mut all = Vec::new();
+        for b in batches {
+            for p in &b.parts {
+                match &p.cases {
+                    Some(cases) => all.extend(cases.iter().map(|&c| (p.file, c))),
+                    None => all.extend((0..files[p.file].cases.len().max(1)).map(|c| (p.file, c))),
+                }
+            }
+        }
+        all.sort();
+        all
+    }
+
+    #[test]
+    fn shards_cover_everything_once() {
+        let files: Vec<TestFile> = (0..23).map(|i| file(&format!("f{i}"), i % 5 + 1)).collect();
+        let mut all = Vec::new();
+        for k in 1..=4 {
+            let p = plan_for(&files, 3, Some(Shard { index: k, total: 4 }), SplitMode::Auto, true);
+            all.extend(covered(&files, &p.batches));
+        }
+        all.sort();
+        let mut expected = covered(&files, &plan_for(&files, 1, None, SplitMode::File, false).batches);
+        expected.sort();
+        assert_eq!(all, expected, "union of shards is the suite, no overlap");
+    }
+
+    #[test]
+    fn a_dominating_file_is_split_in_order_and_batches_are_longest_first() {
+        let files = vec![file("heavy", 8), file("a", 1), file("b", 1)];
+        let p = plan_for(&files, 4, None, SplitMode::Auto, false);
+        let heavy: Vec<&Batch> = p.batches.iter().filter(|b| b.parts[0].file == 0).collect();
+        assert!(heavy.len() > 1, "the heavy file is split: {:?}", p.batches);
+        for b in heavy {
+            let cases = b.parts[0].cases.as_ref().unwrap();
+            assert!(cases.windows(2).all(|w| w[1] == w[0] + 1), "consecutive cases, file order");
+        }
+        assert!(p.batches.windows(2).all(|w| w[0].expected >= w[1].expected));
+    }
+
+    #[test]
+    fn file_mode_never_splits_and_case_mode_always_does() {
+        let files = vec![file("heavy", 8), file("a", 2)];
+        assert_eq!(plan_for(&files, 4, None, SplitMode::File, false).batches.len(), 2);
+        assert_eq!(plan_for(&files, 4, None, SplitMode::Case, false).batches.len(), 10);
+    }
+
+    #[test]
+    fn small_files_share_a_process_when_the_preset_allows() {
+        let files: Vec<TestFile> = (0..100).map(|i| TestFile::whole(format!("f{i}"))).collect();
+        let grouped = plan_for(&files, 2, None, SplitMode::Auto, true);
+        assert!(grouped.batches.len() <= 10, "{} batches", grouped.batches.len());
+        let single = plan_for(&files, 2, None, SplitMode::Auto, false);
+        assert_eq!(single.batches.len(), 100);
+    }
+
+    #[test]
+    fn timings_drive_the_estimates_and_unknown_files_get_the_mean() {
+        let files = vec![TestFile::whole("slow"), TestFile::whole("fast"), TestFile::whole("new")];
+        let report = crate::junit::parse_bytes(
+            br#"<testsuite name="s"><testcase name="x" file="slow" time="9"/><testcase name="y" file="fast" time="1"/></testsuite>"#,
+            "t",
+        )
+        .unwrap();
+        let timings = Timings::from_reports(&[report], &files, std::path::Path::new("/"));
+        let p = plan(&PlanInput { files: &files, timings: &timings, workers: 2, shard: None, split: SplitMode::File, multi_file: false });
+        assert!(p.informed);
+        assert_eq!(p.batches[0].parts[0].file, 0);
+        assert_eq!(p.batches[1].expected, 5.0, "the new file gets the mean");
+        assert_eq!(p.ideal_makespan, 9.0);
+    }
+}
