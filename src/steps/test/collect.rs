@@ -1,0 +1,231 @@
+//! Collecting one batch: its JUnit (salvaged if cut short), PHPUnit's TeamCity log when the JUnit is
+//! missing, and an error case for every test the process did not report, naming how it ended.
+
+use super::model::{Batch, CaseRef, TestFile};
+use super::run::{describe_exit, Exit, Finished};
+use super::teamcity;
+use crate::junit::{read_file_salvaging, Case, Problem, ProblemKind, Shared, Status, Suite};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Every case a batch produced, tied to its test file (an index into the plan's files) when known.
+#[derive(Debug, Default)]
+pub struct BatchResults {
+    pub cases: Vec<(Option<usize>, Case)>,
+    /// Expected tests the process never reported.
+    pub unreported: usize,
+    /// Problems reading its report, for the log.
+    pub notes: Vec<String>,
+}
+
+/// Where a batch's results are and how to judge its exit.
+pub struct Sources<'a> {
+    pub junit: Option<&'a Path>,
+    pub teamcity: Option<&'a Path>,
+    /// The project root: absolute paths in reports are made relative to it.
+    pub root: &'a Path,
+    /// Exit codes that mean "the tool ran and reported" (0 and 1 for most tools).
+    pub normal_exit: &'a dyn Fn(i32) -> bool,
+    /// A hint appended to "exited with status N" (PHP fatal errors exit 255).
+    pub exit_hint: &'a dyn Fn(&Exit) -> Option<&'static str>,
+}
+
+/// Lines of a crashed batch's output attached to the first test it did not report.
+const OUTPUT_TAIL_LINES: usize = 60;
+
+/// Collects what `finished` (running `batch`) left behind.
+pub fn collect_batch(finished: &Finished, batch: &Batch, files: &[TestFile], sources: &Sources<'_>) -> BatchResults {
+    let index: HashMap<&str, usize> = files.iter().enumerate().map(|(i, f)| (f.path.as_str(), i)).collect();
+    let expected: Vec<(usize, Option<&CaseRef>)> = batch
+        .parts
+        .iter()
+        .flat_map(|part| {
+            let file = &files[part.file];
+            let cases: Vec<(usize, Option<&CaseRef>)> = match &part.cases {
+                Some(cases) => cases.iter().map(|&c| (part.file, Some(&file.cases[c]))).collect(),
+                None if file.cases.is_empty() => vec![(part.file, None)],
+                None => file.cases.iter().map(|c| (part.file, Some(c))).collect(),
+            };
+            cases
+        })
+        .collect();
+    let mut out = BatchResults::default();
+    let file_of = |case: &Case, suite_file: Option<&str>| -> Option<usize> {
+        let named = case.file.as_deref().or(suite_file).map(|f| relative(f, sources.root));
+        if let Some(i) = named.as_deref().and_then(|f| index.get(f)) {
+            return Some(*i);
+        }
+        let by_identity = expected.iter().find(|(_, c)| c.is_some_and(|c| c.name == *case.name && same_class(c.classname.as_deref(), case.classname.as_deref())));
+        by_identity.map(|(f, _)| *f).or_else(|| single_file(batch))
+    };
+
+    let mut junit_complete = false;
+    if let Some(path) = sources.junit.filter(|p| p.exists()) {
+        let (report, error) = read_file_salvaging(path);
+        junit_complete = error.is_none();
+        if let Some(error) = error {
+            out.notes.push(format!("batch {}: failed to {error}; kept the tests it reported", batch.id));
+        }
+        for suite in &report.suites {
+            walk(suite, None, &mut |suite_file, case| out.cases.push((file_of(case, suite_file), case.clone())));
+        }
+    }
+    if !junit_complete {
+        if let Some(log) = sources.teamcity.and_then(|p| std::fs::read_to_string(p).ok()) {
+            for case in teamcity::finished_cases(&log) {
+                let file = file_of(&case, None);
+                if !out.cases.iter().any(|(f, c)| *f == file && c.name == case.name) {
+                    out.cases.push((file, case));
+                }
+            }
+        }
+    }
+
+    let abnormal = !matches!(finished.exit, Exit::Code(code) if (sources.normal_exit)(code));
+    let how = match (sources.exit_hint)(&finished.exit) {
+        Some(hint) => format!("{} ({hint})", describe_exit(&finished.exit)),
+        None => describe_exit(&finished.exit),
+    };
+    let mut tail = Some(output_tail(&finished.output));
+    for (file, case_ref) in &expected {
+        let reported = out.cases.iter().any(|(f, c)| {
+            *f == Some(*file) && case_ref.is_none_or(|r| r.name == *c.name && same_class(r.classname.as_deref(), c.classname.as_deref()))
+        });
+        if reported {
+            continue;
+        }
+        let path = &files[*file].path;
+        let (name, classname) = match case_ref {
+            Some(r) => (r.name.clone(), r.classname.clone()),
+            None => (path.clone(), None),
+        };
+        let case = match (case_ref, sources.junit, &finished.exit) {
+            // A command without a JUnit report: the file's verdict is the exit code.
+            (None, None, Exit::Code(0)) => Case::new(name, Status::Passed),
+            (None, None, _) => synthesized(name, ProblemKind::Failure, format!("{path}: the test command {how}"), tail.take()),
+            (None, Some(_), _) if !abnormal => continue,
+            _ => {
+                out.unreported += 1;
+                synthesized(name, ProblemKind::Error, format!("not reported: the test process {how}"), tail.take())
+            }
+        };
+        let mut case = case;
+        case.classname = classname.map(Shared::from);
+        case.file = Some(Shared::from(path.as_str()));
+        out.cases.push((Some(*file), case));
+    }
+    if abnormal && out.unreported == 0 && sources.junit.is_some() && !expected.iter().all(|(_, c)| c.is_none()) {
+        // Everything was reported, yet the process ended badly (a crash in teardown, exit 255
+        // after the last test): keep that visible as its own error case.
+        let name = format!("batch {} ({})", batch.id, batch_label(batch, files));
+        let mut case = synthesized(name, ProblemKind::Error, format!("the test process {how} after reporting its tests"), tail.take());
+        case.classname = Some(Shared::from("stepkit.batch"));
+        out.cases.push((single_file(batch), case));
+    }
+    out
+}
+
+fn synthesized(name: String, kind: ProblemKind, message: String, output: Option<String>) -> Case {
+    let mut case = Case::new(name, if kind == ProblemKind::Error { Status::Errored } else { Status::Failed });
+    let detail = case.detail_mut();
+    detail.problems.push(Problem { kind, message: Some(message.into()), ty: Some("stepkit.ProcessEnded".into()), text: None });
+    detail.system_out = output.filter(|o| !o.trim().is_empty()).map(Into::into);
+    case
+}
+
+fn same_class(expected: Option<&str>, reported: Option<&str>) -> bool {
+    match (expected, reported) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    }
+}
+
+fn single_file(batch: &Batch) -> Option<usize> {
+    match batch.parts.as_slice() {
+        [only] => Some(only.file),
+        parts if parts.iter().all(|p| p.file == parts[0].file) && !parts.is_empty() => Some(parts[0].file),
+        _ => None,
+    }
+}
+
+/// "tests/FooTest.php" or "tests/a.py and 3 more files".
+pub fn batch_label(batch: &Batch, files: &[TestFile]) -> String {
+    let first = batch.parts.first().map(|p| files[p.file].path.as_str()).unwrap_or("");
+    match batch.parts.len() {
+        0 | 1 => first.to_string(),
+        n => format!("{first} and {} more files", n - 1),
+    }
+}
+
+fn walk<'a>(suite: &'a Suite, inherited: Option<&'a str>, visit: &mut impl FnMut(Option<&str>, &Case)) {
+    let file = suite.attrs.iter().find(|(k, _)| &**k == "file").map(|(_, v)| &**v).or(inherited);
+    for case in &suite.cases {
+        visit(file, case);
+    }
+    for child in &suite.suites {
+        walk(child, file, visit);
+    }
+}
+
+fn relative(path: &str, root: &Path) -> String {
+    let p = Path::new(path);
+    let rel = p.strip_prefix(root).unwrap_or(p).to_string_lossy().into_owned();
+    rel.strip_prefix("./").map(str::to_string).unwrap_or(rel)
+}
+
+/// The last lines of a batch's output.
+pub fn output_tail(output: &[u8]) -> String {
+    let text = String::from_utf8_lossy(output);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(OUTPUT_TAIL_LINES)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::steps::test::model::Part;
+    use std::time::Duration;
+
+    fn files() -> Vec<TestFile> {
+        let case = |n: &str| CaseRef { id: format!("C::{n}"), classname: Some("C".into()), name: n.into() };
+        vec![TestFile { path: "tests/CTest.php".into(), cases: vec![case("a"), case("b"), case("c")] }]
+    }
+
+    fn finished(exit: Exit) -> Finished {
+        Finished { batch: 1, worker: 1, exit, output: b"PHP Fatal error: boom\n".to_vec(), duration: Duration::from_secs(1) }
+    }
+
+    #[test]
+    fn unreported_tests_become_errors_naming_the_exit_and_reported_ones_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let teamcity = dir.path().join("tc.log");
+        std::fs::write(&teamcity, "##teamcity[testStarted name='a' locationHint='php_qn://tests/CTest.php::\\C::a']\n##teamcity[testFinished name='a' duration='5']\n##teamcity[testStarted name='b']\n").unwrap();
+        let batch = Batch { id: 1, parts: vec![Part { file: 0, cases: None }], expected: 1.0 };
+        let normal = |c: i32| c == 0 || c == 1;
+        let hint = |e: &Exit| matches!(e, Exit::Code(255)).then_some("a PHP fatal error?");
+        let junit = dir.path().join("missing.xml");
+        let sources = Sources { junit: Some(&junit), teamcity: Some(&teamcity), root: Path::new("/"), normal_exit: &normal, exit_hint: &hint };
+        let results = collect_batch(&finished(Exit::Code(255)), &batch, &files(), &sources);
+        assert_eq!(results.unreported, 2);
+        let statuses: Vec<(&str, Status)> = results.cases.iter().map(|(_, c)| (&*c.name, c.status)).collect();
+        assert_eq!(statuses, [("a", Status::Passed), ("b", Status::Errored), ("c", Status::Errored)]);
+        let b = &results.cases[1].1;
+        let message = b.first_problem().unwrap().message.as_deref().unwrap();
+        assert!(message.contains("exited with status 255 (a PHP fatal error?)"), "{message}");
+        assert!(b.detail.as_ref().unwrap().system_out.as_deref().unwrap().contains("PHP Fatal error"), "the output goes with the first unreported test");
+        assert!(results.cases[2].1.detail.as_ref().unwrap().system_out.is_none());
+    }
+
+    #[test]
+    fn a_command_without_junit_is_judged_by_its_exit_code() {
+        let files = vec![TestFile::whole("a.sh"), TestFile::whole("b.sh")];
+        let batch = Batch { id: 1, parts: vec![Part { file: 0, cases: None }, Part { file: 1, cases: None }], expected: 1.0 };
+        let normal = |c: i32| c == 0;
+        let hint = |_: &Exit| None;
+        let sources = Sources { junit: None, teamcity: None, root: Path::new("/"), normal_exit: &normal, exit_hint: &hint };
+        let ok = collect_batch(&finished(Exit::Code(0)), &batch, &files, &sources);
+        assert!(ok.cases.iter().all(|(_, c)| c.status == Status::Passed));
+        let bad = collect_batch(&finished(Exit::Code(2)), &batch, &files, &sources);
+        assert!(bad.cases.iter().all(|(_, c)| c.status == Status::Failed));
+    }
+}

@@ -1,0 +1,124 @@
+//! Presets: how to list a tool's tests and how to run a subset of them with a JUnit report.
+
+mod command;
+mod phpunit;
+mod pytest;
+
+use super::model::{CaseRef, TestFile};
+use std::path::Path;
+
+/// A test tool stepkit knows how to drive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Preset {
+    /// PHPUnit 9+: files from phpunit.xml, cases via `--list-tests-xml`, subsets via `--filter`.
+    Phpunit,
+    /// pytest: node ids from `--collect-only -q`, `--junitxml`.
+    Pytest,
+    /// Any command: files from `--files` globs, `{files}` and `{junit}` placeholders in CMD.
+    Command { patterns: Vec<String> },
+}
+
+/// One file of a batch and, when split, the cases of it to run.
+pub struct Selection<'a> {
+    pub file: &'a TestFile,
+    pub cases: Option<Vec<&'a CaseRef>>,
+}
+
+/// A preset that could not list the tests.
+#[derive(Debug, thiserror::Error)]
+pub enum PresetError {
+    #[error("list tests with `{command}`: {message}")]
+    Discover { command: String, message: String },
+    #[error("use the command preset: {0}")]
+    Command(String),
+}
+
+impl Preset {
+    /// The preset's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Preset::Phpunit => "phpunit",
+            Preset::Pytest => "pytest",
+            Preset::Command { .. } => "command",
+        }
+    }
+
+    /// The command used when none is given after `--`.
+    pub fn default_command(&self) -> Vec<String> {
+        match self {
+            Preset::Phpunit => vec!["phpunit".into()],
+            Preset::Pytest => vec!["pytest".into()],
+            Preset::Command { .. } => Vec::new(),
+        }
+    }
+
+    /// Whether one process may run several whole files.
+    pub fn multi_file(&self) -> bool {
+        !matches!(self, Preset::Phpunit)
+    }
+
+    /// Lists the test files (with their cases where the tool can list them), in a stable order.
+    pub fn discover(&self, cmd: &[String], cwd: &Path) -> Result<Vec<TestFile>, PresetError> {
+        match self {
+            Preset::Phpunit => phpunit::discover(cmd, cwd),
+            Preset::Pytest => pytest::discover(cmd, cwd),
+            Preset::Command { patterns } => command::discover(cmd, patterns, cwd),
+        }
+    }
+
+    /// The argv that runs `selections` and writes JUnit to `junit`.
+    pub fn argv(&self, cmd: &[String], selections: &[Selection<'_>], junit: &Path) -> Vec<String> {
+        match self {
+            Preset::Phpunit => phpunit::argv(cmd, selections, junit),
+            Preset::Pytest => pytest::argv(cmd, selections, junit),
+            Preset::Command { .. } => command::argv(cmd, selections, junit),
+        }
+    }
+
+    /// Whether the command writes JUnit at all (the command preset without `{junit}` does not).
+    pub fn writes_junit(&self, cmd: &[String]) -> bool {
+        match self {
+            Preset::Command { .. } => cmd.iter().any(|a| a.contains("{junit}")),
+            _ => true,
+        }
+    }
+}
+
+impl std::str::FromStr for Preset {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "phpunit" => Ok(Preset::Phpunit),
+            "pytest" => Ok(Preset::Pytest),
+            "command" => Ok(Preset::Command { patterns: Vec::new() }),
+            other => Err(format!("unknown preset `{other}`; use phpunit, pytest or command")),
+        }
+    }
+}
+
+/// Runs a listing command and returns its stdout, or an error with its output.
+fn run_listing(argv: &[String], cwd: &Path) -> Result<String, PresetError> {
+    let shown = argv.join(" ");
+    let (program, args) = argv.split_first().ok_or_else(|| PresetError::Discover { command: shown.clone(), message: "the command is empty".into() })?;
+    let output = std::process::Command::new(program)
+        .args(args)
+        .current_dir(cwd)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| PresetError::Discover { command: shown.clone(), message: format!("cannot start `{program}`: {e}; is it installed and on PATH?") })?;
+    if !output.status.success() {
+        let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&output.stderr));
+        let tail: Vec<&str> = text.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect();
+        return Err(PresetError::Discover { command: shown, message: format!("it {}; its output ends with:\n{}", describe_status(output.status), tail.join("\n")) });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn describe_status(status: std::process::ExitStatus) -> String {
+    match status.code() {
+        Some(code) => format!("exited with status {code}"),
+        None => "was killed by a signal".into(),
+    }
+}
