@@ -2,6 +2,7 @@
 
 use crate::settings::ConfigError;
 use crate::steps::junit::JunitError;
+use crate::steps::test::TestError;
 
 /// Usage or config error (docs/exit-codes.md).
 pub const EXIT_USAGE: i32 = 2;
@@ -15,6 +16,8 @@ pub enum Error {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Junit(#[from] JunitError),
+    #[error(transparent)]
+    Test(#[from] TestError),
     #[error("write {what}: {source}")]
     Output { what: String, source: std::io::Error },
 }
@@ -26,6 +29,8 @@ impl Error {
             Error::Config(_) => EXIT_USAGE,
             Error::Junit(JunitError::Pattern { .. }) => EXIT_USAGE,
             Error::Junit(JunitError::Write { .. }) => EXIT_ENVIRONMENT,
+            Error::Test(TestError::Preset(_)) => EXIT_ENVIRONMENT,
+            Error::Test(_) => EXIT_ENVIRONMENT,
             Error::Output { .. } => EXIT_ENVIRONMENT,
         }
     }

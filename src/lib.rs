@@ -43,12 +43,25 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     });
     let context = ci::detect(&env, &cwd);
     let mut sinks = ci::Sinks::new(&context, &env, Box::new(anstream::stderr()));
-    let result = dispatch(cli.command, &env, &resolved.file, &context);
+    let result = dispatch(cli.command, &env, &resolved.file, &context, &global, &mut sinks);
     publish::publish(command, result, &global, &mut sinks)
 }
 
-fn dispatch(command: Command, env: &Env, file: &ConfigFile, context: &ci::Context) -> Result<Outcome, Error> {
+fn dispatch(command: Command, env: &Env, file: &ConfigFile, context: &ci::Context, global: &settings::GlobalSettings, sinks: &mut ci::Sinks) -> Result<Outcome, Error> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
     match command {
+        Command::Test(args) => {
+            use std::io::IsTerminal;
+            let progress = ci::progress_mode(context, std::io::stderr().is_terminal(), global.quiet);
+            let workspace = context.workspace.clone().or_else(|| Some(cwd.clone()));
+            let settings = settings::test_settings(&args, env, file, &cwd, progress, workspace)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|source| Error::Output { what: "start the async runtime".into(), source })?;
+            let mut live = publish::StderrLive { sinks, quiet: global.quiet };
+            Ok(runtime.block_on(steps::test::run(&settings, &mut live))?)
+        }
         Command::Junit(args) => match args.command {
             JunitCommand::Merge(args) => {
                 let settings = settings::merge_settings(&args, env, file)?;

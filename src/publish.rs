@@ -1,6 +1,7 @@
 //! Publishing an outcome: human text to stderr, JSON/markdown to stdout, CI sinks, the result file, the exit code.
 
-use crate::ci::{write_result_file, Sinks};
+use crate::ci::{write_result_file, Provider, Sinks};
+use crate::report::Live;
 use crate::error::{Error, EXIT_ENVIRONMENT};
 use crate::report::{render_error_json, render_human, render_json, render_markdown, Outcome};
 use crate::settings::{Format, GlobalSettings};
@@ -85,4 +86,37 @@ fn publish_outcome(outcome: &Outcome, global: &GlobalSettings, sinks: &mut Sinks
         }
     }
     code
+}
+
+/// Live output of a running step: status lines and whole blocks on stderr, blocks folded into a
+/// group where the CI supports it.
+pub struct StderrLive<'a> {
+    pub sinks: &'a mut Sinks,
+    pub quiet: bool,
+}
+
+impl Live for StderrLive<'_> {
+    fn line(&mut self, text: &str) {
+        if !self.quiet {
+            anstream::eprintln!("{text}");
+        }
+    }
+
+    fn block(&mut self, title: &str, body: &str) {
+        self.sinks.group_start(title);
+        // One write for the whole block, so a heartbeat line cannot land in the middle of it.
+        let mut text = String::new();
+        if matches!(self.sinks.provider(), Provider::Jenkins | Provider::Local) {
+            text.push_str(&format!("──── {title} ────\n"));
+        }
+        text.push_str(body);
+        if !body.ends_with('\n') {
+            text.push('\n');
+        }
+        let mut stderr = std::io::stderr().lock();
+        let _ = stderr.write_all(text.as_bytes());
+        let _ = stderr.flush();
+        drop(stderr);
+        self.sinks.group_end();
+    }
 }

@@ -1,9 +1,11 @@
 //! Command-line arguments (clap derive structs only). Every value is optional here: defaults live in `settings/`.
 
 mod junit;
+mod test;
 mod tools;
 
 pub use junit::{JunitArgs, JunitCommand, MergeArgs, SummaryArgs};
+pub use test::TestArgs;
 pub use tools::{CompletionsArgs, ManArgs, Shell};
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -58,6 +60,8 @@ pub enum ColorArg {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a test suite in parallel batches and write one merged JUnit report
+    Test(Box<TestArgs>),
     /// Merge and summarise JUnit XML reports
     Junit(JunitArgs),
     /// Print a shell completion script
@@ -74,6 +78,7 @@ impl Command {
                 JunitCommand::Merge(_) => "junit merge",
                 JunitCommand::Summary(_) => "junit summary",
             },
+            Command::Test(_) => "test",
             Command::Completions(_) => "completions",
             Command::Man(_) => "man",
         }

@@ -202,11 +202,11 @@ struct Parser<R: BufRead> {
 }
 
 fn parse<R: BufRead>(input: R) -> Result<Report, Failure> {
-    parse_salvaging(input).map_err(|(failure, _)| failure)
+    parse_salvaging(input).map_err(|boxed| boxed.0)
 }
 
 /// Parses, and on failure also returns every case completed before the problem.
-fn parse_salvaging<R: BufRead>(input: R) -> Result<Report, (Failure, Report)> {
+fn parse_salvaging<R: BufRead>(input: R) -> Result<Report, Box<(Failure, Report)>> {
     let used = Rc::new(Cell::new(0));
     let mut reader = Reader::from_reader(TokenLimit { inner: input, used: used.clone() });
     reader.config_mut().trim_text(false);
@@ -220,7 +220,7 @@ fn parse_salvaging<R: BufRead>(input: R) -> Result<Report, (Failure, Report)> {
             innermost = Some(suite);
         }
         report.suites.extend(innermost);
-        (failure, report)
+        Box::new((failure, report))
     })
 }
 
@@ -234,7 +234,8 @@ pub fn read_file_salvaging(path: &Path) -> (Report, Option<ReadError>) {
     };
     match parse_salvaging(BufReader::with_capacity(64 * 1024, file)) {
         Ok(report) => (report, None),
-        Err(((kind, offset), partial)) => {
+        Err(boxed) => {
+            let ((kind, offset), partial) = *boxed;
             let (line, column) = match offset {
                 Some(offset) => File::open(path).ok().map(|f| line_column(BufReader::new(f), offset)).unwrap_or((None, None)),
                 None => (None, None),

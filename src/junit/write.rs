@@ -290,6 +290,8 @@ fn fold_message(problem: &Problem) -> Option<String> {
 
 /// Seconds with at most 3 decimals for Jenkins' SUREFIRE_TIME pattern, 6 otherwise; never an exponent.
 pub(crate) fn format_time(seconds: f64, profile: Profile) -> String {
+    // Adding 0.0 turns -0.0 (an empty float sum) into 0.0.
+    let seconds = seconds.max(0.0) + 0.0;
     let mut s = match profile {
         Profile::JenkinsXunit => format!("{seconds:.3}"),
         _ => format!("{seconds:.6}"),

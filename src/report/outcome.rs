@@ -14,8 +14,10 @@ pub enum Verdict {
     NothingRan,
     /// The step's deadline passed.
     TimedOut,
-    /// SIGINT/SIGTERM stopped the step.
+    /// SIGINT stopped the step.
     Interrupted,
+    /// SIGTERM stopped the step (Jenkins abort, GitHub cancel).
+    Terminated,
 }
 
 impl Verdict {
@@ -27,6 +29,7 @@ impl Verdict {
             Verdict::NothingRan => 4,
             Verdict::TimedOut => 124,
             Verdict::Interrupted => 130,
+            Verdict::Terminated => 143,
         }
     }
 }

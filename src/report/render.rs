@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 fn verdict_style(verdict: Verdict) -> Style {
     let color = match verdict {
         Verdict::Passed => AnsiColor::Green,
-        Verdict::Failed | Verdict::TimedOut | Verdict::Interrupted => AnsiColor::Red,
+        Verdict::Failed | Verdict::TimedOut | Verdict::Interrupted | Verdict::Terminated => AnsiColor::Red,
         Verdict::NothingRan => AnsiColor::Yellow,
     };
     Style::new().fg_color(Some(color.into())).bold()
@@ -19,7 +19,7 @@ fn verdict_word(verdict: Verdict) -> &'static str {
         Verdict::Failed => "failed",
         Verdict::NothingRan => "nothing ran",
         Verdict::TimedOut => "timed out",
-        Verdict::Interrupted => "interrupted",
+        Verdict::Interrupted | Verdict::Terminated => "interrupted",
     }
 }
 

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 pub struct ConfigFile {
     pub output: Option<OutputConfig>,
     pub junit: Option<JunitConfig>,
+    pub test: Option<super::TestConfig>,
 }
 
 /// `[output]`.

@@ -4,10 +4,12 @@
 mod file;
 mod junit;
 mod secret;
+mod test;
 
 pub use file::{ConfigFile, JunitConfig, OutputConfig};
 pub use junit::{merge_settings, summary_settings};
 pub use secret::Secret;
+pub use test::{test_settings, TestConfig};
 
 use crate::ci::Env;
 use crate::cli::{ColorArg, FormatArg, GlobalArgs};

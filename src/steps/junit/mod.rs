@@ -1,8 +1,8 @@
 //! `stepkit junit`: merge reports into one, and summarise them.
 
 mod inputs;
-mod merge;
-mod summary;
+pub(crate) mod merge;
+pub(crate) mod summary;
 
 pub use inputs::{collect_inputs, expand_patterns, Input, Inputs};
 pub use merge::{merge, MergeSettings};

@@ -53,7 +53,7 @@ pub fn summary(settings: &SummarySettings) -> Result<Outcome, JunitError> {
     Ok(outcome)
 }
 
-fn relative(file: &str, workspace: Option<&Path>) -> String {
+pub(crate) fn relative(file: &str, workspace: Option<&Path>) -> String {
     match workspace.and_then(|w| Path::new(file).strip_prefix(w).ok()) {
         Some(rel) => rel.display().to_string(),
         None => file.to_string(),
@@ -68,7 +68,7 @@ fn location(f: &FailedTest) -> Option<String> {
     }
 }
 
-fn human(s: &Summary) -> String {
+pub(crate) fn human(s: &Summary) -> String {
     let mut out = String::new();
     for f in &s.failed {
         let label = if f.kind == "error" { "ERROR" } else { "FAIL " };
@@ -108,7 +108,7 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ").replace('<', "&lt;")
 }
 
-fn markdown(s: &Summary) -> String {
+pub(crate) fn markdown(s: &Summary) -> String {
     let c = &s.counts;
     let mut out = String::new();
     let _ = writeln!(out, "| Tests | Passed | Failed | Errors | Skipped | Flaky | Time |");
@@ -145,7 +145,7 @@ fn markdown(s: &Summary) -> String {
     out
 }
 
-fn annotations(s: &Summary, problems: &[String]) -> Vec<Annotation> {
+pub(crate) fn annotations(s: &Summary, problems: &[String]) -> Vec<Annotation> {
     let mut out: Vec<Annotation> = s
         .failed
         .iter()

@@ -102,7 +102,7 @@ pub fn collect_batch(finished: &Finished, batch: &Batch, files: &[TestFile], sou
         let case = match (case_ref, sources.junit, &finished.exit) {
             // A command without a JUnit report: the file's verdict is the exit code.
             (None, None, Exit::Code(0)) => Case::new(name, Status::Passed),
-            (None, None, _) => synthesized(name, ProblemKind::Failure, format!("{path}: the test command {how}"), tail.take()),
+            (None, None, _) => synthesized(name, ProblemKind::Failure, format!("{path}: the test command {how}"), Some(output_tail(&finished.output))),
             (None, Some(_), _) if !abnormal => continue,
             _ => {
                 out.unreported += 1;
@@ -110,6 +110,10 @@ pub fn collect_batch(finished: &Finished, batch: &Batch, files: &[TestFile], sou
             }
         };
         let mut case = case;
+        if case_ref.is_none() && sources.junit.is_none() {
+            // Judged by exit code: the batch's time, shared by its files, is the best timing there is.
+            case.time = Some(finished.duration.as_secs_f64() / batch.parts.len().max(1) as f64);
+        }
         case.classname = classname.map(Shared::from);
         case.file = Some(Shared::from(path.as_str()));
         out.cases.push((Some(*file), case));

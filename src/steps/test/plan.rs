@@ -192,7 +192,9 @@ fn batch_units(mut units: Vec<Unit>, per_worker: f64, multi_file: bool) -> Vec<B
     for (i, batch) in batches.iter_mut().enumerate() {
         batch.id = i + 1;
         for part in &mut batch.parts {
-            part.cases.as_mut().map(|c| c.sort_unstable());
+            if let Some(cases) = part.cases.as_mut() {
+                cases.sort_unstable();
+            }
         }
         batch.parts.sort_by_key(|p| p.file);
     }

@@ -1,0 +1,153 @@
+//! Settings for `stepkit test`.
+
+use super::{env_parse, file::ConfigFile, ConfigError};
+use crate::ci::{Env, ProgressMode};
+use crate::cli::TestArgs;
+use crate::junit::Profile;
+use crate::steps::test::model::{Shard, SplitMode};
+use crate::steps::test::preset::Preset;
+use crate::steps::test::TestSettings;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// `[test]` in stepkit.toml.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TestConfig {
+    pub preset: Option<String>,
+    pub command: Option<Vec<String>>,
+    pub files: Option<Vec<String>>,
+    pub workers: Option<toml::Value>,
+    pub split: Option<SplitMode>,
+    pub timings: Option<Vec<String>>,
+    pub retries: Option<u32>,
+    pub flaky_result: Option<String>,
+    pub timeout: Option<String>,
+    pub stall_timeout: Option<String>,
+    pub max_fail: Option<u64>,
+    pub junit: Option<PathBuf>,
+}
+
+/// The default stall timeout: long enough for a slow test, short enough to beat a CI job timeout.
+const DEFAULT_STALL: Duration = Duration::from_secs(600);
+
+/// Resolves `stepkit test`.
+pub fn test_settings(args: &TestArgs, env: &Env, file: &ConfigFile, cwd: &Path, progress: ProgressMode, workspace: Option<PathBuf>) -> Result<TestSettings, ConfigError> {
+    let cfg = file.test.clone().unwrap_or_default();
+    let flag = |flag: &str, message: String| ConfigError::Flag { flag: flag.into(), message };
+
+    let workers_text = args.workers.clone().or_else(|| env.get("STEPKIT_TEST_WORKERS").map(str::to_string)).or_else(|| cfg.workers.as_ref().map(|v| v.to_string().trim_matches('"').to_string()));
+    let workers = match workers_text.as_deref().map(str::trim) {
+        None | Some("auto") => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        Some(n) => n.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| flag("--workers / STEPKIT_TEST_WORKERS", format!("`{n}` is not a positive number or `auto`")))?,
+    };
+    let shard = match args.shard.clone().or_else(|| env.get("STEPKIT_TEST_SHARD").map(str::to_string)) {
+        Some(s) => Some(s.parse::<Shard>().map_err(|m| flag("--shard / STEPKIT_TEST_SHARD", m))?),
+        None => None,
+    };
+    let split = match &args.split {
+        Some(s) => s.parse().map_err(|m| flag("--split", m))?,
+        None => env_parse::<SplitMode>(env, "STEPKIT_TEST_SPLIT", "file, case or auto")?.or(cfg.split).unwrap_or_default(),
+    };
+    let retries = args.retries.map(Some).unwrap_or(env_parse(env, "STEPKIT_TEST_RETRIES", "a whole number")?).or(cfg.retries).unwrap_or(0);
+    let flaky_fails = match args.flaky_result.clone().or(cfg.flaky_result.clone()).as_deref() {
+        None | Some("pass") => false,
+        Some("fail") => true,
+        Some(other) => return Err(flag("flaky-result", format!("`{other}` is not fail or pass"))),
+    };
+    let timeout = duration(args.timeout.clone().or_else(|| env.get("STEPKIT_TEST_TIMEOUT").map(str::to_string)).or(cfg.timeout.clone()), "--timeout")?;
+    let stall_timeout = match args.stall_timeout.clone().or_else(|| env.get("STEPKIT_TEST_STALL_TIMEOUT").map(str::to_string)).or(cfg.stall_timeout.clone()) {
+        Some(text) if text.trim() == "off" => None,
+        other => Some(duration(other, "--stall-timeout")?.unwrap_or(DEFAULT_STALL)),
+    };
+    let junit = args.junit.clone().or_else(|| env.get("STEPKIT_TEST_JUNIT").map(PathBuf::from)).or(cfg.junit.clone());
+    let profile = match &args.profile {
+        Some(p) => p.parse().map_err(|m| flag("--profile", m))?,
+        None => env_parse::<Profile>(env, "STEPKIT_JUNIT_PROFILE", "default, jenkins-xunit or gitlab")?
+            .or(file.junit.as_ref().and_then(|j| j.profile))
+            .unwrap_or_default(),
+    };
+    let patterns = if args.files.is_empty() { cfg.files.clone().unwrap_or_default() } else { args.files.clone() };
+    let mut command = if args.command.is_empty() { cfg.command.clone().unwrap_or_default() } else { args.command.clone() };
+    let preset = match args.preset.clone().or_else(|| env.get("STEPKIT_TEST_PRESET").map(str::to_string)).or(cfg.preset.clone()) {
+        Some(name) => name.parse::<Preset>().map_err(|m| flag("--preset", m))?,
+        None => infer_preset(&command, !patterns.is_empty()).ok_or_else(|| {
+            flag("--preset", "cannot tell which tool runs the tests: give --preset phpunit|pytest|command, or a command after `--` (e.g. `-- phpunit`)".into())
+        })?,
+    };
+    let preset = match preset {
+        Preset::Command { .. } => Preset::Command { patterns },
+        other => other,
+    };
+    if command.is_empty() {
+        command = preset.default_command();
+    }
+    if command.is_empty() {
+        return Err(flag("CMD", "the command preset needs the test command after `--`, with `{files}` where the files go".into()));
+    }
+    let timings = if args.timings.is_empty() { cfg.timings.clone().unwrap_or_default() } else { args.timings.clone() };
+    Ok(TestSettings {
+        preset,
+        command,
+        workers,
+        shard,
+        split,
+        timings,
+        retries,
+        flaky_fails,
+        timeout,
+        stall_timeout,
+        max_fail: args.max_fail.or(cfg.max_fail),
+        junit,
+        profile,
+        cwd: cwd.to_path_buf(),
+        progress,
+        slowest: args.slowest.unwrap_or(10),
+        workspace,
+    })
+}
+
+/// The preset a command implies: `phpunit`, `vendor/bin/phpunit`, `pytest`, `python -m pytest`.
+fn infer_preset(command: &[String], has_files: bool) -> Option<Preset> {
+    let words: Vec<String> = command.iter().take(3).map(|w| Path::new(w).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()).collect();
+    if words.iter().any(|w| w == "phpunit") {
+        Some(Preset::Phpunit)
+    } else if words.iter().any(|w| w == "pytest" || w == "py.test") {
+        Some(Preset::Pytest)
+    } else if has_files {
+        Some(Preset::Command { patterns: Vec::new() })
+    } else {
+        None
+    }
+}
+
+fn duration(text: Option<String>, flag: &str) -> Result<Option<Duration>, ConfigError> {
+    match text {
+        None => Ok(None),
+        Some(text) => humantime::parse_duration(text.trim())
+            .map(Some)
+            .map_err(|e| ConfigError::Flag { flag: flag.into(), message: format!("`{text}` is not a duration like 90s, 10m or 1h30m ({e})") }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn infers_presets_from_the_command() {
+        let cmd = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        assert_eq!(infer_preset(&cmd("vendor/bin/phpunit -c x.xml"), false), Some(Preset::Phpunit));
+        assert_eq!(infer_preset(&cmd("python -m pytest"), false), Some(Preset::Pytest));
+        assert!(matches!(infer_preset(&cmd("./run {files}"), true), Some(Preset::Command { .. })));
+        assert_eq!(infer_preset(&cmd("make test"), false), None);
+    }
+
+    #[test]
+    fn durations_name_the_flag() {
+        assert_eq!(duration(Some("1m30s".into()), "--timeout").unwrap(), Some(Duration::from_secs(90)));
+        let err = duration(Some("soon".into()), "--timeout").unwrap_err().to_string();
+        assert!(err.contains("--timeout") && err.contains("soon"), "{err}");
+    }
+}

@@ -1,0 +1,210 @@
+//! Executing batches: workers pull from one longest-first queue (a wrong estimate is absorbed by
+//! whoever is free), each batch in its own process group; results are collected as batches end.
+
+use super::collect::{batch_label, collect_batch, BatchResults, Sources};
+use super::model::{Batch, TestFile};
+use super::preset::{Preset, Selection};
+use super::run::{describe_exit, run_job, Exit, Finished, Job, Limits};
+use crate::ci::Progress;
+use crate::junit::Status;
+use crate::report::Live;
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// Why a run stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// SIGINT or SIGTERM (the signal number).
+    Signal(i32),
+    /// `--timeout` passed.
+    TimedOut,
+    /// `--max-fail` failed tests were reached; no new batches were started.
+    MaxFail,
+}
+
+/// Shared stop state: signals and the deadline cancel running batches; --max-fail only stops new ones.
+#[derive(Clone)]
+pub struct Stopper {
+    pub cancel: watch::Sender<bool>,
+    reason: Arc<Mutex<Option<Stop>>>,
+    no_new_batches: Arc<AtomicBool>,
+}
+
+impl Stopper {
+    /// Starts listening for SIGINT/SIGTERM and for the deadline.
+    pub fn start(timeout: Option<Duration>) -> Stopper {
+        let (cancel, _) = watch::channel(false);
+        let stopper = Stopper { cancel, reason: Arc::new(Mutex::new(None)), no_new_batches: Arc::new(AtomicBool::new(false)) };
+        let listener = stopper.clone();
+        tokio::spawn(async move {
+            use tokio::signal::unix::{signal, SignalKind};
+            let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else { return };
+            let deadline = async {
+                match timeout {
+                    Some(t) => tokio::time::sleep(t).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let reason = tokio::select! {
+                _ = int.recv() => Stop::Signal(libc::SIGINT),
+                _ = term.recv() => Stop::Signal(libc::SIGTERM),
+                _ = deadline => Stop::TimedOut,
+            };
+            listener.stop(reason, true);
+        });
+        stopper
+    }
+
+    /// Records why the run stops; `cancel_running` also kills the batches in flight.
+    pub fn stop(&self, reason: Stop, cancel_running: bool) {
+        self.reason.lock().expect("stop lock").get_or_insert(reason);
+        self.no_new_batches.store(true, Ordering::SeqCst);
+        if cancel_running {
+            let _ = self.cancel.send(true);
+        }
+    }
+
+    /// Why the run stopped, if it did.
+    pub fn reason(&self) -> Option<Stop> {
+        *self.reason.lock().expect("stop lock")
+    }
+}
+
+/// Everything a phase of execution needs.
+pub struct Runner<'a> {
+    pub preset: &'a Preset,
+    pub command: &'a [String],
+    pub files: &'a [TestFile],
+    pub workers: usize,
+    pub limits: Limits,
+    pub cwd: &'a Path,
+    pub work_dir: &'a Path,
+    pub max_fail: Option<u64>,
+}
+
+/// What one phase produced.
+pub struct PhaseResult {
+    pub results: Vec<(usize, BatchResults)>,
+    pub finished: Vec<Finished>,
+    /// Batches never started because the run stopped.
+    pub not_started: Vec<Batch>,
+    /// Seconds each worker slot was busy.
+    pub busy: Vec<f64>,
+}
+
+impl Runner<'_> {
+    /// Runs `batches` (already longest-first) under `phase` and collects them.
+    pub async fn execute(&self, phase: &str, batches: Vec<Batch>, stopper: &Stopper, failed_so_far: &mut u64, live: &mut dyn Live, progress: &Progress) -> PhaseResult {
+        let mut by_id: HashMap<usize, Batch> = HashMap::new();
+        let mut queue = VecDeque::new();
+        let mut paths: HashMap<usize, (PathBuf, Option<PathBuf>)> = HashMap::new();
+        for batch in batches {
+            let (job, junit, teamcity) = self.job(phase, &batch);
+            paths.insert(batch.id, (junit, teamcity));
+            queue.push_back(job);
+            by_id.insert(batch.id, batch);
+        }
+        let queue = Arc::new(Mutex::new(queue));
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Finished>();
+        for slot in 1..=self.workers {
+            let queue = queue.clone();
+            let done = done_tx.clone();
+            let no_new = stopper.no_new_batches.clone();
+            let cancel = stopper.cancel.subscribe();
+            let limits = self.limits;
+            tokio::spawn(async move {
+                loop {
+                    if no_new.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Some(mut job) = queue.lock().expect("queue lock").pop_front() else { break };
+                    // ParaTest's convention: TEST_TOKEN is the worker slot, so tests can pick a database per worker.
+                    job.env.push(("TEST_TOKEN".into(), slot.to_string()));
+                    job.env.push(("STEPKIT_WORKER".into(), slot.to_string()));
+                    let finished = run_job(&job, slot, limits, cancel.clone()).await;
+                    if done.send(finished).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+
+        let mut out = PhaseResult { results: Vec::new(), finished: Vec::new(), not_started: Vec::new(), busy: vec![0.0; self.workers] };
+        while let Some(finished) = done_rx.recv().await {
+            let batch = &by_id[&finished.batch];
+            let (junit, teamcity) = &paths[&finished.batch];
+            let results = self.collect(&finished, batch, junit, teamcity.as_deref());
+            let failed = results.cases.iter().filter(|(_, c)| matches!(c.status, Status::Failed | Status::Errored)).count() as u64;
+            *failed_so_far += failed;
+            out.busy[finished.worker - 1] += finished.duration.as_secs_f64();
+            let label = batch_label(batch, self.files);
+            for note in &results.notes {
+                live.line(note);
+            }
+            let abnormal = !matches!(finished.exit, Exit::Code(_)) || results.unreported > 0;
+            if failed > 0 || abnormal {
+                let title = format!("{phase} batch {} [{label}] on worker {}: {} failed, the process {}", batch.id, finished.worker, failed, describe_exit(&finished.exit));
+                live.block(&title, &String::from_utf8_lossy(&finished.output));
+            }
+            progress.inc(1);
+            progress.set_message(&label);
+            if let Some(limit) = self.max_fail {
+                if *failed_so_far >= limit && stopper.reason().is_none() {
+                    live.line(&format!("stepkit: --max-fail {limit} reached; no new batches will start"));
+                    stopper.stop(Stop::MaxFail, false);
+                }
+            }
+            out.results.push((batch.id, results));
+            out.finished.push(Finished { output: Vec::new(), ..finished });
+        }
+        let started: std::collections::HashSet<usize> = out.finished.iter().map(|f| f.batch).collect();
+        let mut not_started: Vec<Batch> = by_id.into_values().filter(|b| !started.contains(&b.id)).collect();
+        not_started.sort_by_key(|b| b.id);
+        out.not_started = not_started;
+        out.results.sort_by_key(|(id, _)| *id);
+        out
+    }
+
+    fn job(&self, phase: &str, batch: &Batch) -> (Job, PathBuf, Option<PathBuf>) {
+        let junit = self.work_dir.join(format!("{phase}-{}.xml", batch.id));
+        let mut command = self.command.to_vec();
+        let teamcity = matches!(self.preset, Preset::Phpunit).then(|| self.work_dir.join(format!("{phase}-{}.teamcity", batch.id)));
+        if let Some(path) = &teamcity {
+            // Written as tests finish: salvages results when PHP dies before writing JUnit.
+            command.push("--log-teamcity".into());
+            command.push(path.display().to_string());
+        }
+        let selections: Vec<Selection<'_>> = batch
+            .parts
+            .iter()
+            .map(|p| Selection { file: &self.files[p.file], cases: p.cases.as_ref().map(|cs| cs.iter().map(|&c| &self.files[p.file].cases[c]).collect()) })
+            .collect();
+        let argv = self.preset.argv(&command, &selections, &junit);
+        let mut progress_files = vec![junit.clone()];
+        progress_files.extend(teamcity.clone());
+        let env = vec![("STEPKIT_BATCH".into(), batch.id.to_string())];
+        (Job { batch: batch.id, argv, env, cwd: self.cwd.to_path_buf(), progress_files }, junit, teamcity)
+    }
+
+    fn collect(&self, finished: &Finished, batch: &Batch, junit: &Path, teamcity: Option<&Path>) -> BatchResults {
+        let preset = self.preset;
+        let normal = |code: i32| match preset {
+            Preset::Phpunit => matches!(code, 0..=2),
+            Preset::Pytest => matches!(code, 0 | 1 | 5),
+            Preset::Command { .. } => matches!(code, 0 | 1),
+        };
+        let hint = |exit: &Exit| match (preset, exit) {
+            (Preset::Phpunit, Exit::Code(255)) => Some("a PHP fatal error?"),
+            (_, Exit::Signal(9)) => Some("out of memory?"),
+            _ => None,
+        };
+        let writes_junit = self.preset.writes_junit(self.command);
+        let sources = Sources { junit: writes_junit.then_some(junit), teamcity, root: self.cwd, normal_exit: &normal, exit_hint: &hint };
+        collect_batch(finished, batch, self.files, &sources)
+    }
+}

@@ -1,0 +1,113 @@
+//! The outcome of `stepkit test`: verdict, summary (counts, failures, slowest, flaky, balance), outputs.
+
+use super::execute::Stop;
+use super::plan::Plan;
+use super::{RunFacts, TestSettings};
+use crate::junit::{summarize, Report};
+use crate::report::{Outcome, Verdict};
+use crate::steps::junit::merge::{count_outputs, describe_counts};
+use crate::steps::junit::summary::{annotations, human, markdown, relative};
+use serde_json::json;
+use std::fmt::Write;
+
+/// What the run learned besides the report.
+pub struct RunStats<'a> {
+    pub plan: &'a Plan,
+    pub busy: Vec<f64>,
+    pub stop: Option<Stop>,
+    pub retried: usize,
+    pub order_dependent: Vec<String>,
+    pub warnings: Vec<String>,
+    pub facts: RunFacts,
+}
+
+/// No test found at all (exit 4).
+pub fn nothing_found(settings: &TestSettings) -> Outcome {
+    let mut outcome = Outcome::new("test", Verdict::NothingRan, format!("the {} preset found no tests in {}", settings.preset.name(), settings.cwd.display()));
+    outcome.data = json!({ "preset": settings.preset.name(), "files": 0 });
+    outcome
+}
+
+/// This shard has nothing to do (more shards than work).
+pub fn empty_shard(settings: &TestSettings) -> Outcome {
+    let shard = settings.shard.map(|s| s.to_string()).unwrap_or_default();
+    let mut outcome = Outcome::new("test", Verdict::NothingRan, format!("shard {shard} has no tests: there are more shards than test files to share"));
+    outcome.data = json!({ "preset": settings.preset.name(), "shard": shard });
+    outcome
+}
+
+/// The final outcome.
+pub fn outcome(settings: &TestSettings, report: &Report, stats: RunStats<'_>) -> Outcome {
+    let mut summary = summarize(report, settings.slowest);
+    for failed in &mut summary.failed {
+        failed.file = failed.file.take().map(|f| relative(&f, settings.workspace.as_deref()));
+    }
+    let counts = summary.counts;
+    let verdict = match stats.stop {
+        Some(Stop::Signal(libc::SIGTERM)) => Verdict::Terminated,
+        Some(Stop::Signal(_)) => Verdict::Interrupted,
+        Some(Stop::TimedOut) => Verdict::TimedOut,
+        _ if counts.tests == 0 => Verdict::NothingRan,
+        _ if counts.has_failures() || (settings.flaky_fails && counts.flaky > 0) => Verdict::Failed,
+        _ => Verdict::Passed,
+    };
+    let wall = stats.facts.wall_seconds;
+    let headline = format!(
+        "{} in {:.1}s on {} workers (CPU {:.1}s; ideal {:.1}s){}",
+        describe_counts(&counts),
+        wall,
+        settings.workers,
+        stats.facts.cpu_seconds,
+        stats.plan.ideal_makespan,
+        match stats.stop {
+            Some(Stop::Signal(_)) => "; interrupted: partial results",
+            Some(Stop::TimedOut) => "; --timeout passed: partial results",
+            Some(Stop::MaxFail) => "; --max-fail reached: remaining tests not run",
+            None => "",
+        }
+    );
+    let mut outcome = Outcome::new("test", verdict, headline);
+    let mut text = human(&summary);
+    let _ = writeln!(text, "Balance: {} (busy seconds per worker)", balance(&stats.busy));
+    outcome.text = text;
+    let mut md = markdown(&summary);
+    let _ = writeln!(md, "\n#### Balance\n\n| Worker | Busy |\n|---:|---:|");
+    for (i, busy) in stats.busy.iter().enumerate() {
+        let _ = writeln!(md, "| {} | {busy:.1}s |", i + 1);
+    }
+    outcome.markdown = md;
+    outcome.step_summary = true;
+    outcome.annotations = annotations(&summary, &[]);
+    outcome.warnings = stats.warnings;
+    if settings.flaky_fails && counts.flaky > 0 {
+        outcome.warnings.push(format!("{} flaky test(s) count as failures (--flaky-result fail)", counts.flaky));
+    }
+    for file in &stats.order_dependent {
+        outcome.warnings.push(format!("{file} fails when split but passes whole: its tests depend on their order; stepkit used the whole-file result"));
+    }
+    outcome.outputs = count_outputs(&counts);
+    if let Some(path) = &settings.junit {
+        outcome.outputs.insert(0, ("junit".into(), path.display().to_string()));
+    }
+    outcome.data = json!({
+        "preset": settings.preset.name(),
+        "junit": settings.junit,
+        "shard": settings.shard.map(|s| s.to_string()),
+        "workers": settings.workers,
+        "batches": stats.plan.batches.len(),
+        "predicted_seconds": stats.plan.expected_total,
+        "ideal_makespan_seconds": stats.plan.ideal_makespan,
+        "wall_seconds": wall,
+        "cpu_seconds": stats.facts.cpu_seconds,
+        "busy_seconds": stats.busy,
+        "retried": stats.retried,
+        "order_dependent": stats.order_dependent,
+        "stopped": stats.stop.map(|s| format!("{s:?}")),
+        "summary": summary,
+    });
+    outcome
+}
+
+fn balance(busy: &[f64]) -> String {
+    busy.iter().enumerate().map(|(i, b)| format!("#{} {b:.1}s", i + 1)).collect::<Vec<_>>().join(", ")
+}
