@@ -9,3 +9,6 @@ mod junit_bad_input;
 mod junit_corpus;
 mod junit_merge;
 mod junit_summary;
+mod test_phpunit;
+mod test_pytest;
+mod test_runner;

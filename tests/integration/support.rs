@@ -79,6 +79,11 @@ pub fn corpus() -> PathBuf {
     shared_dir().join("junit-corpus")
 }
 
+/// A fixture project under tests/fixtures.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
 /// True under CI (`CI=true`): tests that need a tool must fail rather than skip there.
 pub fn in_ci() -> bool {
     std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)

@@ -52,15 +52,31 @@ fn latest_status(results: &Results) -> Vec<(Key, Status)> {
     }).collect()
 }
 
-/// Replaces split-batch failures of `file` that its whole-file run reported: a test that fails only
+/// Replaces split-batch failures of `file` with its whole-file run's verdicts: a test that fails only
 /// when its file is split depends on an earlier test of the file, so the whole-file verdict stands.
+/// Only the failed tests are replaced; the whole run's other results are not used (a test that
+/// passed alone and was never reached in the whole run is not flaky). Returns how many failures
+/// passed when run whole (order dependence).
 pub fn replace_with_whole_file(results: &mut Results, file: usize, whole: &Results) -> usize {
-    let before = results.len();
+    let mut adopted: Results = Vec::new();
+    let mut passed_whole = 0;
     results.retain(|(f, case)| {
-        let failing = matches!(case.status, Status::Failed | Status::Errored);
-        !(failing && *f == Some(file) && whole.iter().any(|(wf, w)| *wf == Some(file) && w.name == case.name && w.classname == case.classname))
+        if *f != Some(file) || !matches!(case.status, Status::Failed | Status::Errored) {
+            return true;
+        }
+        match whole.iter().find(|(wf, w)| *wf == Some(file) && w.name == case.name && w.classname == case.classname) {
+            Some(verdict) => {
+                if verdict.1.status == Status::Passed {
+                    passed_whole += 1;
+                }
+                adopted.push(verdict.clone());
+                false
+            }
+            None => true,
+        }
     });
-    before - results.len()
+    results.extend(adopted);
+    passed_whole
 }
 
 /// Skipped cases for batches that never started, so the report still lists every test.
@@ -178,7 +194,6 @@ mod tests {
         let mut results: Results = vec![(Some(0), case("a", Status::Passed)), (Some(0), case("b", Status::Failed))];
         let whole: Results = vec![(Some(0), case("a", Status::Passed)), (Some(0), case("b", Status::Passed))];
         assert_eq!(replace_with_whole_file(&mut results, 0, &whole), 1);
-        results.extend(whole);
         let report = build_report(&files(), results, &RunFacts { wall_seconds: 1.0, cpu_seconds: 0.0, workers: 1, shard: None, interrupted: false });
         assert_eq!(report.counts().flaky, 0, "an order-dependent failure is not flakiness");
         assert_eq!(report.counts().passed, 2);

@@ -81,6 +81,21 @@ pub fn collect_batch(finished: &Finished, batch: &Batch, files: &[TestFile], sou
         }
     }
 
+    // A case from the TeamCity log (or a report without class names) takes the class name the
+    // listing gave it, and every case the file path as discovered, so a test has the same
+    // identity in every report (first run, crash salvage, retries).
+    for (file, case) in &mut out.cases {
+        if let Some(f) = file {
+            case.file = Some(Shared::from(files[*f].path.as_str()));
+        }
+        if case.classname.is_none() {
+            let listed = expected.iter().find(|(f, c)| Some(*f) == *file && c.is_some_and(|c| c.name == *case.name));
+            if let Some((_, Some(listed))) = listed {
+                case.classname = listed.classname.as_deref().map(Shared::from);
+            }
+        }
+    }
+
     let abnormal = !matches!(finished.exit, Exit::Code(code) if (sources.normal_exit)(code));
     let how = match (sources.exit_hint)(&finished.exit) {
         Some(hint) => format!("{} ({hint})", describe_exit(&finished.exit)),

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Why a run stopped early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +109,9 @@ impl Runner<'_> {
             by_id.insert(batch.id, batch);
         }
         let queue = Arc::new(Mutex::new(queue));
-        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Finished>();
+        // Each worker waits for its result to be collected before taking the next batch, so a
+        // --max-fail reached by that result stops the very next start.
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Finished, oneshot::Sender<()>)>();
         for slot in 1..=self.workers {
             let queue = queue.clone();
             let done = done_tx.clone();
@@ -126,7 +128,8 @@ impl Runner<'_> {
                     job.env.push(("TEST_TOKEN".into(), slot.to_string()));
                     job.env.push(("STEPKIT_WORKER".into(), slot.to_string()));
                     let finished = run_job(&job, slot, limits, cancel.clone()).await;
-                    if done.send(finished).is_err() {
+                    let (ack_tx, ack_rx) = oneshot::channel();
+                    if done.send((finished, ack_tx)).is_err() || ack_rx.await.is_err() {
                         break;
                     }
                 }
@@ -135,7 +138,7 @@ impl Runner<'_> {
         drop(done_tx);
 
         let mut out = PhaseResult { results: Vec::new(), finished: Vec::new(), not_started: Vec::new(), busy: vec![0.0; self.workers] };
-        while let Some(finished) = done_rx.recv().await {
+        while let Some((finished, ack)) = done_rx.recv().await {
             let batch = &by_id[&finished.batch];
             let (junit, teamcity) = &paths[&finished.batch];
             let results = self.collect(&finished, batch, junit, teamcity.as_deref());
@@ -161,6 +164,7 @@ impl Runner<'_> {
             }
             out.results.push((batch.id, results));
             out.finished.push(Finished { output: Vec::new(), ..finished });
+            let _ = ack.send(());
         }
         let started: std::collections::HashSet<usize> = out.finished.iter().map(|f| f.batch).collect();
         let mut not_started: Vec<Batch> = by_id.into_values().filter(|b| !started.contains(&b.id)).collect();

@@ -66,6 +66,8 @@ const GRACE: Duration = Duration::from_secs(2);
 pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome, TestError> {
     let started = Instant::now();
     let files = settings.preset.discover(&settings.command, &settings.cwd)?;
+    // Listing starts the tool and loads every test: a fair measure of what each process costs.
+    let overhead = if matches!(settings.preset, Preset::Command { .. }) { 0.0 } else { started.elapsed().as_secs_f64() };
     if files.is_empty() {
         return Ok(verdict::nothing_found(settings));
     }
@@ -77,6 +79,7 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         shard: settings.shard,
         split: settings.split,
         multi_file: settings.preset.multi_file(),
+        overhead,
     });
     let cases: usize = files.iter().map(|f| f.cases.len().max(1)).sum();
     live.line(&format!(
@@ -122,14 +125,15 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         live.line(&format!("stepkit test: running {} split file(s) whole to tell order dependence from real failures", batches.len()));
         let whole = runner.execute("whole", batches, &stopper, &mut failed_so_far, live, &progress).await;
         for (_, batch_results) in &whole.results {
-            let whole_cases: Results = batch_results.cases.clone();
             for file in &split_with_failures {
-                if replace_with_whole_file(&mut results, *file, &whole_cases) > 0 {
+                if replace_with_whole_file(&mut results, *file, &batch_results.cases) > 0 {
                     order_dependent.push(files[*file].path.clone());
                 }
             }
         }
-        absorb(&mut results, &mut busy, &mut not_started, whole);
+        for (slot, seconds) in whole.busy.iter().enumerate() {
+            busy[slot] += seconds;
+        }
     }
 
     let mut retried = 0;

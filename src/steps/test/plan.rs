@@ -13,6 +13,9 @@ pub struct PlanInput<'a> {
     pub split: SplitMode,
     /// Whether one process may run several whole files (pytest, go, `{files}`); PHPUnit cannot.
     pub multi_file: bool,
+    /// Seconds a test process costs before its first test (start-up, collection). Splitting pays it
+    /// once more per piece, so only work well above it is split, and small files share a process.
+    pub overhead: f64,
 }
 
 /// The plan for this job.
@@ -37,8 +40,9 @@ struct Unit {
     longest_case: f64,
 }
 
-/// Seconds assumed for a file when no earlier report knows any file.
-const UNKNOWN_FILE_SECONDS: f64 = 1.0;
+/// Seconds assumed per test case when no earlier report knows any file: files with more cases
+/// are assumed longer, which is the best guess there is before the first report.
+const UNKNOWN_CASE_SECONDS: f64 = 0.1;
 
 /// Builds the plan.
 pub fn plan(input: &PlanInput<'_>) -> Plan {
@@ -48,7 +52,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     // Shards first, from inputs every job shares (files, timings, N), never from local core counts.
     if let Some(shard) = input.shard.filter(|s| s.total > 1) {
         let total: f64 = units.iter().map(|u| u.expected).sum();
-        units = split_units(units, total / f64::from(shard.total), input.split, &estimates);
+        units = split_units(units, total / f64::from(shard.total), input.split, input.overhead, &estimates);
         let bins = lpt_bins(&units, shard.total as usize);
         let mine = &bins[(shard.index - 1) as usize];
         units = mine.iter().map(|&i| units[i].clone()).collect();
@@ -58,10 +62,10 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     let total: f64 = units.iter().map(|u| u.expected).sum();
     let per_worker = total / workers as f64;
     if workers > 1 || input.split == SplitMode::Case {
-        units = split_units(units, per_worker, input.split, &estimates);
+        units = split_units(units, per_worker, input.split, input.overhead, &estimates);
     }
     let longest_case = units.iter().map(|u| u.longest_case).fold(0.0, f64::max);
-    let batches = batch_units(units, per_worker, input.multi_file);
+    let batches = batch_units(units, per_worker, input.multi_file, input.overhead);
     Plan { batches, expected_total: total, ideal_makespan: per_worker.max(longest_case), informed: !input.timings.is_empty() }
 }
 
@@ -76,12 +80,13 @@ struct Estimates<'a> {
 impl<'a> Estimates<'a> {
     fn new(files: &'a [TestFile], timings: &Timings) -> Self {
         let known: Vec<f64> = files.iter().filter_map(|f| timings.file(&f.path)).collect();
-        let mean_file = if known.is_empty() { UNKNOWN_FILE_SECONDS } else { known.iter().sum::<f64>() / known.len() as f64 };
+        let mean_file = (!known.is_empty()).then(|| known.iter().sum::<f64>() / known.len() as f64);
         let mut file_seconds = Vec::with_capacity(files.len());
         let mut case_seconds = Vec::with_capacity(files.len());
         for file in files {
             let known_cases: Vec<Option<f64>> = file.cases.iter().map(|c| timings.case(&file.path, &c.name)).collect();
-            let file_total = timings.file(&file.path).unwrap_or(mean_file);
+            let guess = mean_file.unwrap_or(file.cases.len().max(1) as f64 * UNKNOWN_CASE_SECONDS);
+            let file_total = timings.file(&file.path).unwrap_or(guess);
             let known_sum: f64 = known_cases.iter().flatten().sum();
             let unknown = known_cases.iter().filter(|c| c.is_none()).count();
             let fill = if unknown == 0 { 0.0 } else { ((file_total - known_sum).max(0.0) / unknown as f64).max(file_total / file.cases.len().max(1) as f64 * 0.1) };
@@ -109,7 +114,7 @@ impl<'a> Estimates<'a> {
 
 /// Splits units whose estimate is too large for `share` (one worker's or shard's fair share) into
 /// runs of consecutive cases, keeping the file's order inside each run.
-fn split_units(units: Vec<Unit>, share: f64, mode: SplitMode, est: &Estimates<'_>) -> Vec<Unit> {
+fn split_units(units: Vec<Unit>, share: f64, mode: SplitMode, overhead: f64, est: &Estimates<'_>) -> Vec<Unit> {
     let mut out = Vec::with_capacity(units.len());
     for unit in units {
         let cases = est.cases_of(&unit.part);
@@ -117,8 +122,9 @@ fn split_units(units: Vec<Unit>, share: f64, mode: SplitMode, est: &Estimates<'_
             SplitMode::File => f64::INFINITY,
             SplitMode::Case => 0.0,
             // A unit above a third of the share would decide the makespan; pieces of a quarter
-            // leave the longest-first queue room to even out.
-            SplitMode::Auto if unit.expected > share / 3.0 => share / 4.0,
+            // leave the longest-first queue room to even out. A piece must still be worth its
+            // own process start-up.
+            SplitMode::Auto if unit.expected > share / 3.0 && unit.expected > 2.0 * overhead => (share / 4.0).max(2.0 * overhead),
             SplitMode::Auto => f64::INFINITY,
         };
         if cases.len() < 2 || unit.expected <= target {
@@ -166,9 +172,9 @@ fn lpt_bins(units: &[Unit], bins: usize) -> Vec<Vec<usize>> {
 
 /// Turns units into batches, longest first. Small whole files share a process where the preset
 /// allows it, so start-up is paid per batch rather than per file.
-fn batch_units(mut units: Vec<Unit>, per_worker: f64, multi_file: bool) -> Vec<Batch> {
+fn batch_units(mut units: Vec<Unit>, per_worker: f64, multi_file: bool, overhead: f64) -> Vec<Batch> {
     units.sort_by(|a, b| b.expected.total_cmp(&a.expected).then(a.part.file.cmp(&b.part.file)));
-    let group_limit = per_worker / 4.0;
+    let group_limit = (per_worker / 4.0).max(2.0 * overhead);
     let mut batches: Vec<Batch> = Vec::new();
     let mut group: Vec<Part> = Vec::new();
     let mut group_seconds = 0.0;
@@ -187,6 +193,9 @@ fn batch_units(mut units: Vec<Unit>, per_worker: f64, multi_file: bool) -> Vec<B
     }
     if !group.is_empty() {
         batches.push(Batch { id: 0, parts: group, expected: group_seconds });
+    }
+    for batch in &mut batches {
+        batch.expected += overhead;
     }
     batches.sort_by(|a, b| b.expected.total_cmp(&a.expected));
     for (i, batch) in batches.iter_mut().enumerate() {
@@ -214,7 +223,7 @@ mod tests {
     }
 
     fn plan_for(files: &[TestFile], workers: usize, shard: Option<Shard>, split: SplitMode, multi: bool) -> Plan {
-        plan(&PlanInput { files, timings: &Timings::default(), workers, shard, split, multi_file: multi })
+        plan(&PlanInput { files, timings: &Timings::default(), workers, shard, split, multi_file: multi, overhead: 0.0 })
     }
 
     fn covered(files: &[TestFile], batches: &[Batch]) -> Vec<(usize, usize)> {
@@ -266,6 +275,14 @@ mod tests {
     }
 
     #[test]
+    fn start_up_cost_keeps_small_work_together() {
+        let files = vec![file("heavy", 6), file("a", 1), file("b", 1), file("c", 1)];
+        let cheap = plan(&PlanInput { files: &files, timings: &Timings::default(), workers: 2, shard: None, split: SplitMode::Auto, multi_file: true, overhead: 0.0 });
+        let costly = plan(&PlanInput { files: &files, timings: &Timings::default(), workers: 2, shard: None, split: SplitMode::Auto, multi_file: true, overhead: 0.5 });
+        assert!(costly.batches.len() < cheap.batches.len(), "{} vs {}", costly.batches.len(), cheap.batches.len());
+    }
+
+    #[test]
     fn small_files_share_a_process_when_the_preset_allows() {
         let files: Vec<TestFile> = (0..100).map(|i| TestFile::whole(format!("f{i}"))).collect();
         let grouped = plan_for(&files, 2, None, SplitMode::Auto, true);
@@ -283,7 +300,7 @@ mod tests {
         )
         .unwrap();
         let timings = Timings::from_reports(&[report], &files, std::path::Path::new("/"));
-        let p = plan(&PlanInput { files: &files, timings: &timings, workers: 2, shard: None, split: SplitMode::File, multi_file: false });
+        let p = plan(&PlanInput { files: &files, timings: &timings, workers: 2, shard: None, split: SplitMode::File, multi_file: false, overhead: 0.0 });
         assert!(p.informed);
         assert_eq!(p.batches[0].parts[0].file, 0);
         assert_eq!(p.batches[1].expected, 5.0, "the new file gets the mean");

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Seeds the junit_read corpus with real reports (JUnit 4/Surefire, Jest, PHPUnit, pytest, xunit...),
+# so the fuzzer starts from every dialect instead of rediscovering XML from nothing.
+# The copies are not committed (fuzz/corpus is ignored); run this before fuzzing. Idempotent.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+source_dir="${JUNIT_CORPUS_DIR:-/work/shared/junit-corpus}"
+dest="$here/corpus/junit_read"
+mkdir -p "$dest"
+
+shopt -s nullglob
+files=("$source_dir"/*/*.xml)
+if ((${#files[@]} == 0)); then
+    echo "seed.sh: no JUnit reports under $source_dir/*/ (set JUNIT_CORPUS_DIR); fuzzing starts from an empty corpus" >&2
+    exit 0
+fi
+for f in "${files[@]}"; do
+    # Prefix with the collection name: two collections may hold the same file name.
+    cp -f "$f" "$dest/$(basename "$(dirname "$f")")__$(basename "$f")"
+done
+echo "seed.sh: ${#files[@]} seed reports in $dest"

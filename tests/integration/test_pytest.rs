@@ -1,0 +1,71 @@
+//! `stepkit test` with real pytest on tests/fixtures/pytest.
+
+use crate::support::{fixture, in_ci, stepkit, write};
+use stepkit::junit::read_file;
+
+/// pytest through the interpreter stepkit's tests run with; false (skip) when it is missing.
+fn have_pytest() -> bool {
+    let ok = std::process::Command::new("python3").args(["-m", "pytest", "--version"]).output().map(|o| o.status.success()).unwrap_or(false);
+    if !ok {
+        assert!(!in_ci(), "pytest is required under CI=true (.ci/run installs it)");
+        eprintln!("skipping: pytest is not installed");
+    }
+    ok
+}
+
+#[test]
+fn parallel_counts_equal_a_serial_run() {
+    if !have_pytest() {
+        return;
+    }
+    let dir = fixture("pytest");
+    let out = tempfile::tempdir().unwrap();
+    let serial = out.path().join("serial.xml");
+    std::process::Command::new("python3").args(["-m", "pytest", "-q"]).arg(format!("--junitxml={}", serial.display())).current_dir(&dir).output().unwrap();
+    let junit = out.path().join("merged.xml");
+    stepkit().current_dir(&dir).args(["test", "--workers", "3", "--junit"]).args([&junit]).args(["--", "python3", "-m", "pytest"]).run().expect_code(1);
+    let (a, b) = (read_file(&junit).unwrap().counts(), read_file(&serial).unwrap().counts());
+    assert_eq!((a.tests, a.failures, a.errors, a.skipped), (b.tests, b.failures, b.errors, b.skipped));
+}
+
+#[test]
+fn a_crashing_interpreter_becomes_errors_naming_the_signal() {
+    if !have_pytest() {
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let junit = out.path().join("crash.xml");
+    stepkit()
+        .current_dir(fixture("pytest"))
+        .args(["test", "--split", "file", "--junit"])
+        .args([&junit])
+        .args(["--", "python3", "-m", "pytest", "tests_broken/test_crash.py"])
+        .run()
+        .expect_code(1);
+    let text = std::fs::read_to_string(&junit).unwrap();
+    assert!(text.contains("killed by signal 11 (SIGSEGV, a crash)"), "{text}");
+    assert_eq!(read_file(&junit).unwrap().counts().tests, 3);
+}
+
+#[test]
+fn retries_report_flaky_tests() {
+    if !have_pytest() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran-once");
+    write(dir.path(), "pytest.ini", "[pytest]\naddopts = -p no:cacheprovider\n");
+    write(
+        dir.path(),
+        "test_flaky.py",
+        format!("import os\n\ndef test_flaky():\n    if not os.path.exists({marker:?}):\n        open({marker:?}, 'w').close()\n        assert False, 'first attempt fails'\n\ndef test_stable():\n    pass\n"),
+    );
+    let junit = dir.path().join("out.xml");
+    let run = stepkit().current_dir(dir.path()).args(["--format", "json", "test", "--retries", "2", "--junit", "out.xml", "--", "python3", "-m", "pytest"]).run().expect_code(0);
+    assert_eq!(run.json()["data"]["summary"]["flaky"][0], "test_flaky::test_flaky");
+    let text = std::fs::read_to_string(&junit).unwrap();
+    assert!(text.contains("<flakyFailure") && text.contains("first attempt fails"), "{text}");
+
+    std::fs::remove_file(&marker).unwrap();
+    stepkit().current_dir(dir.path()).args(["test", "--retries", "1", "--flaky-result", "fail", "--", "python3", "-m", "pytest"]).run().expect_code(1);
+}
