@@ -1,11 +1,13 @@
 //! JUnit: the model, a reader for every dialect, merging by test identity, writers per profile, summaries.
 
+mod gotest;
 mod merge;
 mod model;
 mod read;
 mod summary;
 mod write;
 
+pub use gotest::from_go_test_json;
 pub use merge::{fold_duplicate, Merger, INPUT_ERRORS_SUITE};
 pub use model::*;
 pub use read::{parse_bytes, read_file, read_file_salvaging, ReadError, ReadErrorKind, MAX_DEPTH, MAX_TOKEN_BYTES};
