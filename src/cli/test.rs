@@ -40,8 +40,8 @@ pub struct TestArgs {
     /// JUnit profile for --junit: default, jenkins-xunit, gitlab [env: STEPKIT_JUNIT_PROFILE]
     #[arg(long, value_parser = ["default", "jenkins-xunit", "gitlab"])]
     pub profile: Option<String>,
-    /// How to list and run tests [default: from the command: phpunit, pytest; `command` with --files]
-    #[arg(long, value_parser = ["phpunit", "pytest", "command"])]
+    /// How to list and run tests [default: from the command: phpunit, pytest, go test; `command` with --files]
+    #[arg(long, value_parser = ["phpunit", "pytest", "go", "command"])]
     pub preset: Option<String>,
     /// Test files for the command preset (globs, repeatable); CMD gets them through `{files}`
     #[arg(long = "files", value_name = "GLOB")]

@@ -73,7 +73,7 @@ pub fn test_settings(args: &TestArgs, env: &Env, file: &ConfigFile, cwd: &Path, 
     let preset = match args.preset.clone().or_else(|| env.get("STEPKIT_TEST_PRESET").map(str::to_string)).or(cfg.preset.clone()) {
         Some(name) => name.parse::<Preset>().map_err(|m| flag("--preset", m))?,
         None => infer_preset(&command, !patterns.is_empty()).ok_or_else(|| {
-            flag("--preset", "cannot tell which tool runs the tests: give --preset phpunit|pytest|command, or a command after `--` (e.g. `-- phpunit`)".into())
+            flag("--preset", "cannot tell which tool runs the tests: give --preset phpunit|pytest|go|command, or a command after `--` (e.g. `-- phpunit`)".into())
         })?,
     };
     let preset = match preset {
@@ -115,6 +115,8 @@ fn infer_preset(command: &[String], has_files: bool) -> Option<Preset> {
         Some(Preset::Phpunit)
     } else if words.iter().any(|w| w == "pytest" || w == "py.test") {
         Some(Preset::Pytest)
+    } else if words.first().is_some_and(|w| w == "go") && words.get(1).is_some_and(|w| w == "test") {
+        Some(Preset::Go)
     } else if has_files {
         Some(Preset::Command { patterns: Vec::new() })
     } else {

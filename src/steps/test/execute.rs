@@ -189,7 +189,7 @@ impl Runner<'_> {
             .map(|p| Selection { file: &self.files[p.file], cases: p.cases.as_ref().map(|cs| cs.iter().map(|&c| &self.files[p.file].cases[c]).collect()) })
             .collect();
         let argv = self.preset.argv(&command, &selections, &junit);
-        let mut progress_files = vec![junit.clone()];
+        let mut progress_files = vec![junit.clone(), super::preset::go::json_path(&junit)];
         progress_files.extend(teamcity.clone());
         let env = vec![("STEPKIT_BATCH".into(), batch.id.to_string())];
         (Job { batch: batch.id, argv, env, cwd: self.cwd.to_path_buf(), progress_files }, junit, teamcity)
@@ -200,8 +200,15 @@ impl Runner<'_> {
         let normal = |code: i32| match preset {
             Preset::Phpunit => matches!(code, 0..=2),
             Preset::Pytest => matches!(code, 0 | 1 | 5),
-            Preset::Command { .. } => matches!(code, 0 | 1),
+            Preset::Go | Preset::Command { .. } => matches!(code, 0 | 1),
         };
+        if matches!(preset, Preset::Go) {
+            // go test -json wrote events; turn them into the JUnit file the rest of collection reads.
+            if let Ok(events) = std::fs::read_to_string(super::preset::go::json_path(junit)) {
+                let report = crate::junit::from_go_test_json(&events);
+                let _ = std::fs::File::create(junit).and_then(|f| crate::junit::write_report(&report, crate::junit::Profile::Default, f));
+            }
+        }
         let hint = |exit: &Exit| match (preset, exit) {
             (Preset::Phpunit, Exit::Code(255)) => Some("a PHP fatal error?"),
             (_, Exit::Signal(9)) => Some("out of memory?"),

@@ -1,6 +1,7 @@
 //! Presets: how to list a tool's tests and how to run a subset of them with a JUnit report.
 
 mod command;
+pub mod go;
 mod phpunit;
 mod pytest;
 
@@ -14,6 +15,8 @@ pub enum Preset {
     Phpunit,
     /// pytest: node ids from `--collect-only -q`, `--junitxml`.
     Pytest,
+    /// go test: packages and tests from `-list`, `-run` subsets, `-json` converted to JUnit.
+    Go,
     /// Any command: files from `--files` globs, `{files}` and `{junit}` placeholders in CMD.
     Command { patterns: Vec<String> },
 }
@@ -39,6 +42,7 @@ impl Preset {
         match self {
             Preset::Phpunit => "phpunit",
             Preset::Pytest => "pytest",
+            Preset::Go => "go",
             Preset::Command { .. } => "command",
         }
     }
@@ -48,6 +52,7 @@ impl Preset {
         match self {
             Preset::Phpunit => vec!["phpunit".into()],
             Preset::Pytest => vec!["pytest".into()],
+            Preset::Go => vec!["go".into(), "test".into()],
             Preset::Command { .. } => Vec::new(),
         }
     }
@@ -62,6 +67,7 @@ impl Preset {
         match self {
             Preset::Phpunit => phpunit::discover(cmd, cwd),
             Preset::Pytest => pytest::discover(cmd, cwd),
+            Preset::Go => go::discover(cmd, cwd),
             Preset::Command { patterns } => command::discover(cmd, patterns, cwd),
         }
     }
@@ -71,6 +77,7 @@ impl Preset {
         match self {
             Preset::Phpunit => phpunit::argv(cmd, selections, junit),
             Preset::Pytest => pytest::argv(cmd, selections, junit),
+            Preset::Go => go::argv(cmd, selections, junit),
             Preset::Command { .. } => command::argv(cmd, selections, junit),
         }
     }
@@ -91,8 +98,9 @@ impl std::str::FromStr for Preset {
         match s {
             "phpunit" => Ok(Preset::Phpunit),
             "pytest" => Ok(Preset::Pytest),
+            "go" => Ok(Preset::Go),
             "command" => Ok(Preset::Command { patterns: Vec::new() }),
-            other => Err(format!("unknown preset `{other}`; use phpunit, pytest or command")),
+            other => Err(format!("unknown preset `{other}`; use phpunit, pytest, go or command")),
         }
     }
 }
