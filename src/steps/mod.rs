@@ -1,4 +1,5 @@
 //! The steps. Each takes resolved settings and returns an `Outcome` or an error; none prints or reads env vars.
 
+pub mod image;
 pub mod junit;
 pub mod test;

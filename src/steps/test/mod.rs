@@ -83,14 +83,16 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
     });
     let cases: usize = files.iter().map(|f| f.cases.len().max(1)).sum();
     live.line(&format!(
-        "stepkit test: {cases} tests in {} files; {} batches on {} workers{}; predicted {:.1}s of work, ideal makespan {:.1}s{}",
+        "stepkit test: {cases} tests in {} files; {} batches on {} workers{}; {}",
         files.len(),
         plan.batches.len(),
         settings.workers,
         settings.shard.map(|s| format!(", shard {s}")).unwrap_or_default(),
-        plan.expected_total,
-        plan.ideal_makespan,
-        if plan.informed { "" } else { " (no timings: pass --timings with a previous report for better balance)" }
+        if plan.informed {
+            format!("predicted {:.1}s of work, ideal makespan {:.1}s", plan.expected_total, plan.ideal_makespan)
+        } else {
+            "no timings yet, so durations are guessed: pass --timings with a previous report for a balanced plan".to_string()
+        }
     ));
     if plan.batches.is_empty() {
         return Ok(verdict::empty_shard(settings));

@@ -52,7 +52,9 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     // Shards first, from inputs every job shares (files, timings, N), never from local core counts.
     if let Some(shard) = input.shard.filter(|s| s.total > 1) {
         let total: f64 = units.iter().map(|u| u.expected).sum();
-        units = split_units(units, total / f64::from(shard.total), input.split, input.overhead, &estimates);
+        // Overhead 0 here: it is measured locally and differs between jobs, and the shard split must
+        // come out the same in every job.
+        units = split_units(units, total / f64::from(shard.total), input.split, 0.0, &estimates);
         let bins = lpt_bins(&units, shard.total as usize);
         let mine = &bins[(shard.index - 1) as usize];
         units = mine.iter().map(|&i| units[i].clone()).collect();
@@ -61,12 +63,57 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     let workers = input.workers.max(1);
     let total: f64 = units.iter().map(|u| u.expected).sum();
     let per_worker = total / workers as f64;
-    if workers > 1 || input.split == SplitMode::Case {
-        units = split_units(units, per_worker, input.split, input.overhead, &estimates);
+    let informed = !input.timings.is_empty();
+    let batches = if informed && input.multi_file && input.split == SplitMode::Auto {
+        // Known times and a tool that runs any mix of tests in one process: split whatever is
+        // big into single cases and pack everything into one batch per worker, longest first.
+        // Start-up is then paid once per worker, which is what makes small suites worth it.
+        let units = split_units(units, per_worker, SplitMode::Auto, 0.0, &estimates);
+        let units = units.into_iter().flat_map(|u| if u.expected > per_worker / 8.0 { into_cases(u, &estimates) } else { vec![u] }).collect();
+        pack_units(units, workers, input.overhead)
+    } else {
+        if workers > 1 || input.split == SplitMode::Case {
+            units = split_units(units, per_worker, input.split, input.overhead, &estimates);
+        }
+        batch_units(units, per_worker, input.multi_file, input.overhead)
+    };
+    let longest_case = estimates.longest_case();
+    Plan { batches, expected_total: total, ideal_makespan: per_worker.max(longest_case), informed }
+}
+
+/// A unit cut into one unit per case.
+fn into_cases(unit: Unit, est: &Estimates<'_>) -> Vec<Unit> {
+    let cases = est.cases_of(&unit.part);
+    if cases.len() < 2 {
+        return vec![unit];
     }
-    let longest_case = units.iter().map(|u| u.longest_case).fold(0.0, f64::max);
-    let batches = batch_units(units, per_worker, input.multi_file, input.overhead);
-    Plan { batches, expected_total: total, ideal_makespan: per_worker.max(longest_case), informed: !input.timings.is_empty() }
+    let seconds = &est.case_seconds[unit.part.file];
+    cases.into_iter().map(|c| case_unit(unit.part.file, vec![c], seconds[c], seconds)).collect()
+}
+
+/// Longest-first into `bins` batches, one per worker. Parts of the same file in a bin are joined
+/// (cases in file order), so a bin runs each file's cases together.
+fn pack_units(units: Vec<Unit>, bins: usize, overhead: f64) -> Vec<Batch> {
+    let assignment = lpt_bins(&units, bins);
+    let mut batches = Vec::new();
+    for bin in assignment.into_iter().filter(|b| !b.is_empty()) {
+        let mut parts: Vec<Part> = Vec::new();
+        let mut expected = overhead;
+        for i in bin {
+            let unit = &units[i];
+            expected += unit.expected;
+            match (parts.iter_mut().find(|p| p.file == unit.part.file), &unit.part.cases) {
+                (Some(existing), Some(cases)) => {
+                    if let Some(have) = existing.cases.as_mut() {
+                        have.extend(cases);
+                    }
+                }
+                _ => parts.push(unit.part.clone()),
+            }
+        }
+        batches.push(Batch { id: 0, parts, expected });
+    }
+    finish_batches(batches)
 }
 
 /// Per-file and per-case estimates. Unknown files get the mean of known files; unknown cases the
@@ -96,6 +143,11 @@ impl<'a> Estimates<'a> {
             case_seconds.push(cases);
         }
         Estimates { files, file_seconds, case_seconds }
+    }
+
+    /// The longest single case (or whole file without a listing): no plan can finish before it.
+    fn longest_case(&self) -> f64 {
+        (0..self.files.len()).map(|f| self.whole(f).longest_case).fold(0.0, f64::max)
     }
 
     fn whole(&self, file: usize) -> Unit {
@@ -197,6 +249,11 @@ fn batch_units(mut units: Vec<Unit>, per_worker: f64, multi_file: bool, overhead
     for batch in &mut batches {
         batch.expected += overhead;
     }
+    finish_batches(batches)
+}
+
+/// Orders batches longest first, numbers them, and puts parts and cases in file order.
+fn finish_batches(mut batches: Vec<Batch>) -> Vec<Batch> {
     batches.sort_by(|a, b| b.expected.total_cmp(&a.expected));
     for (i, batch) in batches.iter_mut().enumerate() {
         batch.id = i + 1;
@@ -280,6 +337,42 @@ mod tests {
         let cheap = plan(&PlanInput { files: &files, timings: &Timings::default(), workers: 2, shard: None, split: SplitMode::Auto, multi_file: true, overhead: 0.0 });
         let costly = plan(&PlanInput { files: &files, timings: &Timings::default(), workers: 2, shard: None, split: SplitMode::Auto, multi_file: true, overhead: 0.5 });
         assert!(costly.batches.len() < cheap.batches.len(), "{} vs {}", costly.batches.len(), cheap.batches.len());
+    }
+
+    #[test]
+    fn with_timings_a_multi_file_tool_gets_one_balanced_batch_per_worker() {
+        let mut xml = String::from("<testsuite name=\"s\">");
+        for (i, t) in [3.5, 3.0, 3.0, 2.5, 2.5, 2.3].iter().enumerate() {
+            xml.push_str(&format!("<testcase name=\"t{i}\" file=\"heavy\" time=\"{t}\"/>"));
+        }
+        for f in 0..12 {
+            xml.push_str(&format!("<testcase name=\"t0\" file=\"light{f}\" time=\"0.6\"/>"));
+        }
+        xml.push_str("</testsuite>");
+        let mut files = vec![file("heavy", 6)];
+        files.extend((0..12).map(|f| file(&format!("light{f}"), 1)));
+        let report = crate::junit::parse_bytes(xml.as_bytes(), "t").unwrap();
+        let timings = Timings::from_reports(&[report], &files, std::path::Path::new("/"));
+        let p = plan(&PlanInput { files: &files, timings: &timings, workers: 4, shard: None, split: SplitMode::Auto, multi_file: true, overhead: 0.4 });
+        assert_eq!(p.batches.len(), 4);
+        assert!((p.ideal_makespan - 6.0).abs() < 1e-9);
+        let worst = p.batches.iter().map(|b| b.expected - 0.4).fold(0.0, f64::max);
+        assert!(worst <= 6.0 * 1.05, "packed makespan {worst}");
+        assert_eq!(covered(&files, &p.batches).len(), 18);
+    }
+
+    #[test]
+    fn shard_plans_do_not_depend_on_local_start_up_cost() {
+        let files: Vec<TestFile> = (0..9).map(|i| file(&format!("f{i}"), i + 1)).collect();
+        let mut all = Vec::new();
+        for (k, overhead) in [(1, 0.1), (2, 2.5)] {
+            let p = plan(&PlanInput { files: &files, timings: &Timings::default(), workers: 2, shard: Some(Shard { index: k, total: 2 }), split: SplitMode::Auto, multi_file: true, overhead });
+            all.extend(covered(&files, &p.batches));
+        }
+        all.sort();
+        let mut expected = covered(&files, &plan_for(&files, 1, None, SplitMode::File, false).batches);
+        expected.sort();
+        assert_eq!(all, expected);
     }
 
     #[test]

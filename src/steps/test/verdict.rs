@@ -52,13 +52,13 @@ pub fn outcome(settings: &TestSettings, report: &Report, stats: RunStats<'_>) ->
         _ => Verdict::Passed,
     };
     let wall = stats.facts.wall_seconds;
+    let ideal = if stats.plan.informed { format!("; ideal {:.1}s", stats.plan.ideal_makespan) } else { String::new() };
     let headline = format!(
-        "{} in {:.1}s on {} workers (CPU {:.1}s; ideal {:.1}s){}",
+        "{} in {:.1}s on {} workers (CPU {:.1}s{ideal}){}",
         describe_counts(&counts),
         wall,
         settings.workers,
         stats.facts.cpu_seconds,
-        stats.plan.ideal_makespan,
         match stats.stop {
             Some(Stop::Signal(_)) => "; interrupted: partial results",
             Some(Stop::TimedOut) => "; --timeout passed: partial results",

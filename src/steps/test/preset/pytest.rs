@@ -6,7 +6,8 @@ use std::path::Path;
 
 pub(super) fn discover(cmd: &[String], cwd: &Path) -> Result<Vec<TestFile>, PresetError> {
     let mut argv = cmd.to_vec();
-    argv.extend(["--collect-only", "-q", "-p", "no:cacheprovider"].map(String::from));
+    // --verbosity=-1 after the user's flags: node ids one per line, whatever -q/-v or addopts say.
+    argv.extend(["--collect-only", "--verbosity=-1", "-p", "no:cacheprovider"].map(String::from));
     let listing = run_listing(&argv, cwd)?;
     Ok(parse_collection(&listing))
 }

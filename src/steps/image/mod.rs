@@ -1,0 +1,4 @@
+//! `stepkit image`: docker image build and push through the Docker API.
+
+pub mod dockerignore;
+pub mod reference;
