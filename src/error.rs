@@ -1,6 +1,7 @@
 //! The top-level error: wraps each module's error and maps it to a documented exit code.
 
 use crate::settings::ConfigError;
+use crate::steps::image::ImageError;
 use crate::steps::junit::JunitError;
 use crate::steps::test::TestError;
 
@@ -18,6 +19,8 @@ pub enum Error {
     Junit(#[from] JunitError),
     #[error(transparent)]
     Test(#[from] TestError),
+    #[error(transparent)]
+    Image(#[from] ImageError),
     #[error("write {what}: {source}")]
     Output { what: String, source: std::io::Error },
 }
@@ -29,6 +32,8 @@ impl Error {
             Error::Config(_) => EXIT_USAGE,
             Error::Junit(JunitError::Pattern { .. }) => EXIT_USAGE,
             Error::Junit(JunitError::Write { .. }) => EXIT_ENVIRONMENT,
+            Error::Image(e) if e.is_usage() => EXIT_USAGE,
+            Error::Image(_) => EXIT_ENVIRONMENT,
             Error::Test(TestError::Preset(_)) => EXIT_ENVIRONMENT,
             Error::Test(_) => EXIT_ENVIRONMENT,
             Error::Output { .. } => EXIT_ENVIRONMENT,

@@ -12,7 +12,7 @@ pub mod steps;
 mod tools;
 
 use ci::Env;
-use cli::{Command, JunitCommand};
+use cli::{Command, ImageCommand, JunitCommand};
 use error::Error;
 use report::Outcome;
 use settings::{Color, ConfigFile};
@@ -55,12 +55,29 @@ fn dispatch(command: Command, env: &Env, file: &ConfigFile, context: &ci::Contex
             let progress = ci::progress_mode(context, std::io::stderr().is_terminal(), global.quiet);
             let workspace = context.workspace.clone().or_else(|| Some(cwd.clone()));
             let settings = settings::test_settings(&args, env, file, &cwd, progress, workspace)?;
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .map_err(|source| Error::Output { what: "start the async runtime".into(), source })?;
+            let runtime = runtime()?;
             let mut live = publish::StderrLive { sinks, quiet: global.quiet };
             Ok(runtime.block_on(steps::test::run(&settings, &mut live))?)
+        }
+        Command::Image(args) => {
+            let runtime = runtime()?;
+            let mut live = publish::StderrLive { sinks, quiet: global.quiet };
+            match args.command {
+                ImageCommand::Build(args) => {
+                    let settings = settings::build_settings(&args, env, context, &cwd, std::io::stdin())?;
+                    if let Some(secret) = settings.push.as_ref().and_then(|p| p.password.as_ref()) {
+                        live.sinks.mask(secret.expose());
+                    }
+                    runtime.block_on(interruptible("image build", steps::image::build_image(&settings, &mut live)))
+                }
+                ImageCommand::Push(args) => {
+                    let (references, settings) = settings::push_args(&args, env, std::io::stdin())?;
+                    if let Some(secret) = &settings.password {
+                        live.sinks.mask(secret.expose());
+                    }
+                    runtime.block_on(interruptible("image push", steps::image::push_images(&references, &settings, &mut live)))
+                }
+            }
         }
         Command::Junit(args) => match args.command {
             JunitCommand::Merge(args) => {
@@ -75,5 +92,23 @@ fn dispatch(command: Command, env: &Env, file: &ConfigFile, context: &ci::Contex
         },
         Command::Completions(args) => Ok(tools::completions(args.shell)),
         Command::Man(args) => tools::man(args.output.as_deref().map(Path::to_path_buf)),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|source| Error::Output { what: "start the async runtime".into(), source })
+}
+
+/// Runs a docker step until it ends or SIGINT/SIGTERM arrives. Dropping the step's future closes its
+/// connection to the daemon, which cancels the build or push there, well within 5 s.
+async fn interruptible<E: Into<Error>>(command: &str, step: impl std::future::Future<Output = Result<Outcome, E>>) -> Result<Outcome, Error> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        return step.await.map_err(Into::into);
+    };
+    tokio::select! {
+        result = step => result.map_err(Into::into),
+        _ = int.recv() => Ok(Outcome::new(command, report::Verdict::Interrupted, "interrupted by SIGINT; the daemon cancels the unfinished work")),
+        _ = term.recv() => Ok(Outcome::new(command, report::Verdict::Terminated, "stopped by SIGTERM; the daemon cancels the unfinished work")),
     }
 }

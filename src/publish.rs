@@ -102,6 +102,17 @@ impl Live for StderrLive<'_> {
         }
     }
 
+    fn group_start(&mut self, title: &str) {
+        self.sinks.group_start(title);
+        if matches!(self.sinks.provider(), Provider::Jenkins | Provider::Local) && !self.quiet {
+            anstream::eprintln!("──── {title} ────");
+        }
+    }
+
+    fn group_end(&mut self) {
+        self.sinks.group_end();
+    }
+
     fn block(&mut self, title: &str, body: &str) {
         self.sinks.group_start(title);
         // One write for the whole block, so a heartbeat line cannot land in the middle of it.

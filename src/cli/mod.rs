@@ -1,9 +1,11 @@
 //! Command-line arguments (clap derive structs only). Every value is optional here: defaults live in `settings/`.
 
+mod image;
 mod junit;
 mod test;
 mod tools;
 
+pub use image::{BuildArgs, ImageArgs, ImageCommand, LoginArgs, PushArgs};
 pub use junit::{JunitArgs, JunitCommand, MergeArgs, SummaryArgs};
 pub use test::TestArgs;
 pub use tools::{CompletionsArgs, ManArgs, Shell};
@@ -64,6 +66,8 @@ pub enum Command {
     Test(Box<TestArgs>),
     /// Merge and summarise JUnit XML reports
     Junit(JunitArgs),
+    /// Build and push docker images through the Docker API
+    Image(ImageArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
     /// Print the man page (or write one per command into a directory)
@@ -79,6 +83,10 @@ impl Command {
                 JunitCommand::Summary(_) => "junit summary",
             },
             Command::Test(_) => "test",
+            Command::Image(args) => match args.command {
+                ImageCommand::Build(_) => "image build",
+                ImageCommand::Push(_) => "image push",
+            },
             Command::Completions(_) => "completions",
             Command::Man(_) => "man",
         }

@@ -7,6 +7,10 @@ pub trait Live {
     /// A titled block printed whole, never interleaved with other work (a failed batch's output);
     /// folded into a group on GitHub and GitLab.
     fn block(&mut self, title: &str, body: &str);
+    /// Starts a group of lines (collapsible on GitHub and GitLab).
+    fn group_start(&mut self, _title: &str) {}
+    /// Ends the group.
+    fn group_end(&mut self) {}
 }
 
 /// Discards everything (tests, `--quiet`).

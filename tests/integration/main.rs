@@ -5,6 +5,7 @@ mod support;
 mod cli_basics;
 mod config_layering;
 mod github_actions;
+mod image;
 mod junit_bad_input;
 mod junit_corpus;
 mod junit_merge;

@@ -27,18 +27,19 @@ impl Run {
 /// A stepkit invocation being built.
 pub struct Stepkit {
     command: Command,
+    stdin: Option<String>,
 }
 
 /// Starts a stepkit invocation with no CI variables: tests add the ones they mean.
 pub fn stepkit() -> Stepkit {
     let mut command = Command::new(env!("CARGO_BIN_EXE_stepkit"));
     command.env_clear();
-    for keep in ["PATH", "HOME", "TMPDIR", "LANG"] {
+    for keep in ["PATH", "HOME", "TMPDIR", "LANG", "DOCKER_HOST"] {
         if let Some(value) = std::env::var_os(keep) {
             command.env(keep, value);
         }
     }
-    Stepkit { command }
+    Stepkit { command, stdin: None }
 }
 
 impl Stepkit {
@@ -57,10 +58,21 @@ impl Stepkit {
         self
     }
 
+    /// Feeds `text` to stdin (e.g. `--password-stdin`).
+    pub fn stdin_text(mut self, text: &str) -> Self {
+        self.stdin = Some(text.to_string());
+        self
+    }
+
     /// Runs to completion.
     pub fn run(mut self) -> Run {
-        self.command.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
-        let output = self.command.output().expect("the stepkit binary runs");
+        use std::io::Write;
+        self.command.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        let mut child = self.command.spawn().expect("the stepkit binary runs");
+        if let Some(text) = self.stdin.take() {
+            child.stdin.take().expect("stdin is piped").write_all(text.as_bytes()).expect("write stdin");
+        }
+        let output = child.wait_with_output().expect("stepkit finishes");
         Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -1,4 +1,139 @@
-//! `stepkit image`: docker image build and push through the Docker API.
+//! `stepkit image`: docker image build and push through the Docker API (bollard).
 
+pub mod build;
+pub mod context;
+pub mod daemon;
 pub mod dockerignore;
+pub mod push;
 pub mod reference;
+pub mod registry;
+
+use crate::report::{Live, Outcome, Verdict};
+use crate::settings::Secret;
+use build::{BuildRequest, Built};
+use push::{credentials_for, RetryPolicy};
+use reference::Reference;
+use serde_json::json;
+use std::time::Duration;
+
+/// `stepkit image build` / `push` could not do its job (a failing Dockerfile step is an outcome, not this).
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("reach the Docker daemon: {0}; is dockerd running and is DOCKER_HOST right?")]
+    Daemon(String),
+    #[error("use the build options: {0}")]
+    Usage(String),
+    #[error("read the build context: {0}")]
+    Context(String),
+    #[error("push to {registry}: the registry refused {tried}: {message}; check the username and password (they were not retried)")]
+    Denied { registry: String, tried: String, message: String },
+    #[error("push to {registry}: still failing after {attempts} attempts over {}: {message}; is the registry up?", humantime::format_duration(std::time::Duration::from_secs(waited.as_secs())))]
+    RegistryUnavailable { registry: String, attempts: u32, waited: Duration, message: String },
+    #[error("push {reference} (attempt {attempts}): {message}")]
+    Push { reference: String, attempts: u32, message: String },
+    #[error("verify the pushed digest of {reference}: {message}")]
+    Verify { reference: String, message: String },
+}
+
+impl ImageError {
+    /// Usage problems exit 2, the registry refusing credentials too (it is configuration); the rest is environment (3).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, ImageError::Usage(_) | ImageError::Denied { .. })
+    }
+}
+
+/// Resolved settings for pushing.
+#[derive(Debug, Clone)]
+pub struct PushSettings {
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub retry: RetryPolicy,
+}
+
+/// Resolved settings for `image build`.
+#[derive(Debug, Clone)]
+pub struct BuildSettings {
+    pub request: BuildRequest,
+    /// Push every tag after a successful build.
+    pub push: Option<PushSettings>,
+}
+
+/// `stepkit image build`.
+pub async fn build_image(settings: &BuildSettings, live: &mut dyn Live) -> Result<Outcome, ImageError> {
+    let docker = daemon::connect().await?;
+    let tags: Vec<String> = settings.request.tags.iter().map(Reference::full).collect();
+    match build::build(&docker, &settings.request, live).await? {
+        Built::StepFailed { step, error } => {
+            let where_ = step.clone().unwrap_or_else(|| "before the first step".into());
+            let mut outcome = Outcome::new("image build", Verdict::Failed, format!("the build failed at {where_}: {error}"));
+            outcome.data = json!({ "step": step, "error": error, "tags": tags });
+            outcome.annotations.push(crate::report::Annotation {
+                level: crate::report::AnnotationLevel::Error,
+                title: Some("docker build failed".into()),
+                message: format!("{where_}\n{error}"),
+                file: Some(settings.request.dockerfile.display().to_string()),
+                line: None,
+            });
+            Ok(outcome)
+        }
+        Built::Image { id, context_files } => {
+            let mut pushed = Vec::new();
+            if let Some(push) = &settings.push {
+                for tag in &settings.request.tags {
+                    pushed.push(push_one(&docker, tag, push, live).await?);
+                }
+            }
+            let mut outcome = Outcome::new(
+                "image build",
+                Verdict::Passed,
+                format!("built {} as {}{}", short(&id), tags.join(", "), if pushed.is_empty() { String::new() } else { " and pushed it".into() }),
+            );
+            outcome.outputs = vec![("image-id".into(), id.clone()), ("tags".into(), tags.join("\n"))];
+            if let Some(first) = pushed.first() {
+                outcome.outputs.push(("digest".into(), first.1.clone()));
+            }
+            outcome.data = json!({
+                "image_id": id,
+                "tags": tags,
+                "context_files": context_files,
+                "pushed": pushed.iter().map(|(tag, digest)| json!({ "tag": tag, "digest": digest })).collect::<Vec<_>>(),
+            });
+            Ok(outcome)
+        }
+    }
+}
+
+/// `stepkit image push`.
+pub async fn push_images(references: &[Reference], settings: &PushSettings, live: &mut dyn Live) -> Result<Outcome, ImageError> {
+    let docker = daemon::connect().await?;
+    let mut pushed = Vec::new();
+    for reference in references {
+        pushed.push(push_one(&docker, reference, settings, live).await?);
+    }
+    let mut outcome = Outcome::new("image push", Verdict::Passed, format!("pushed {}", pushed.iter().map(|(t, d)| format!("{t} ({})", short(d))).collect::<Vec<_>>().join(", ")));
+    outcome.outputs = vec![("tags".into(), pushed.iter().map(|p| p.0.clone()).collect::<Vec<_>>().join("\n"))];
+    if let Some(first) = pushed.first() {
+        outcome.outputs.push(("digest".into(), first.1.clone()));
+    }
+    outcome.data = json!({ "pushed": pushed.iter().map(|(tag, digest)| json!({ "tag": tag, "digest": digest })).collect::<Vec<_>>() });
+    Ok(outcome)
+}
+
+/// Pushes one tag and checks the registry serves the same digest; returns (tag, digest).
+async fn push_one(docker: &bollard::Docker, reference: &Reference, settings: &PushSettings, live: &mut dyn Live) -> Result<(String, String), ImageError> {
+    let (credentials, source) = credentials_for(&reference.registry, settings.username.as_deref(), settings.password.as_ref());
+    live.group_start(&format!("docker push {}", reference.full()));
+    let result = push::push(docker, reference, credentials.clone(), &source, settings.retry, live).await;
+    live.group_end();
+    let digest = result?;
+    let served = registry::manifest_digest(reference, credentials.as_ref()).await.map_err(|message| ImageError::Verify { reference: reference.full(), message })?;
+    if served != digest {
+        return Err(ImageError::Verify { reference: reference.full(), message: format!("the push reported {digest} but the registry serves {served}") });
+    }
+    Ok((reference.full(), digest))
+}
+
+fn short(id: &str) -> &str {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    &hex[..hex.len().min(12)]
+}

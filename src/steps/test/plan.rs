@@ -75,7 +75,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         if workers > 1 || input.split == SplitMode::Case {
             units = split_units(units, per_worker, input.split, input.overhead, &estimates);
         }
-        batch_units(units, per_worker, input.multi_file, input.overhead)
+        batch_units(units, per_worker, workers, input.multi_file, input.overhead)
     };
     let longest_case = estimates.longest_case();
     Plan { batches, expected_total: total, ideal_makespan: per_worker.max(longest_case), informed }
@@ -224,27 +224,20 @@ fn lpt_bins(units: &[Unit], bins: usize) -> Vec<Vec<usize>> {
 
 /// Turns units into batches, longest first. Small whole files share a process where the preset
 /// allows it, so start-up is paid per batch rather than per file.
-fn batch_units(mut units: Vec<Unit>, per_worker: f64, multi_file: bool, overhead: f64) -> Vec<Batch> {
-    units.sort_by(|a, b| b.expected.total_cmp(&a.expected).then(a.part.file.cmp(&b.part.file)));
+fn batch_units(units: Vec<Unit>, per_worker: f64, workers: usize, multi_file: bool, overhead: f64) -> Vec<Batch> {
     let group_limit = (per_worker / 4.0).max(2.0 * overhead);
-    let mut batches: Vec<Batch> = Vec::new();
-    let mut group: Vec<Part> = Vec::new();
-    let mut group_seconds = 0.0;
-    for unit in units {
-        let groupable = multi_file && unit.part.cases.is_none() && unit.expected < group_limit;
-        if !groupable {
-            batches.push(Batch { id: 0, parts: vec![unit.part], expected: unit.expected });
-            continue;
+    let (small, large): (Vec<Unit>, Vec<Unit>) = units.into_iter().partition(|u| multi_file && u.part.cases.is_none() && u.expected < group_limit);
+    let mut batches: Vec<Batch> = large.into_iter().map(|u| Batch { id: 0, parts: vec![u.part], expected: u.expected }).collect();
+    let small_total: f64 = small.iter().map(|u| u.expected).sum();
+    if !small.is_empty() {
+        // Enough groups that none exceeds the limit, rounded up to a multiple of the workers so
+        // the last round has no lone batch, and filled longest-first so they come out even.
+        let groups = ((small_total / group_limit).ceil() as usize).max(1).div_ceil(workers) * workers;
+        let groups = groups.min(small.len());
+        for bin in lpt_bins(&small, groups).into_iter().filter(|b| !b.is_empty()) {
+            let expected = bin.iter().map(|&i| small[i].expected).sum();
+            batches.push(Batch { id: 0, parts: bin.iter().map(|&i| small[i].part.clone()).collect(), expected });
         }
-        if !group.is_empty() && group_seconds + unit.expected > group_limit {
-            batches.push(Batch { id: 0, parts: std::mem::take(&mut group), expected: group_seconds });
-            group_seconds = 0.0;
-        }
-        group.push(unit.part);
-        group_seconds += unit.expected;
-    }
-    if !group.is_empty() {
-        batches.push(Batch { id: 0, parts: group, expected: group_seconds });
     }
     for batch in &mut batches {
         batch.expected += overhead;
@@ -380,6 +373,9 @@ mod tests {
         let files: Vec<TestFile> = (0..100).map(|i| TestFile::whole(format!("f{i}"))).collect();
         let grouped = plan_for(&files, 2, None, SplitMode::Auto, true);
         assert!(grouped.batches.len() <= 10, "{} batches", grouped.batches.len());
+        assert_eq!(grouped.batches.len() % 2, 0, "a multiple of the workers: no lone batch at the end");
+        let many: Vec<TestFile> = (0..2000).map(|i| TestFile::whole(format!("f{i}"))).collect();
+        assert_eq!(plan_for(&many, 4, None, SplitMode::Auto, true).batches.len(), 16);
         let single = plan_for(&files, 2, None, SplitMode::Auto, false);
         assert_eq!(single.batches.len(), 100);
     }

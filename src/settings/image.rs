@@ -1,0 +1,102 @@
+//! Settings for `stepkit image build|push`: tags (given and from CI), OCI labels, registry login.
+
+use super::{ConfigError, Secret};
+use crate::ci::{Context, Env};
+use crate::cli::{BuildArgs, LoginArgs, PushArgs};
+use crate::steps::image::build::BuildRequest;
+use crate::steps::image::push::RetryPolicy;
+use crate::steps::image::reference::{tags_from_ci, Reference};
+use crate::steps::image::{BuildSettings, PushSettings};
+use std::path::Path;
+use std::time::Duration;
+
+fn flag(name: &str, message: String) -> ConfigError {
+    ConfigError::Flag { flag: name.into(), message }
+}
+
+fn pairs(values: &[String], name: &str) -> Result<Vec<(String, String)>, ConfigError> {
+    values
+        .iter()
+        .map(|v| v.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).ok_or_else(|| flag(name, format!("`{v}` is not K=V"))))
+        .collect()
+}
+
+/// Resolves the registry login; the password comes from the env or stdin, never argv.
+pub fn push_settings(login: &LoginArgs, env: &Env, stdin: impl std::io::Read) -> Result<PushSettings, ConfigError> {
+    let username = login.username.clone().or_else(|| env.get("STEPKIT_REGISTRY_USERNAME").map(str::to_string));
+    let password = if login.password_stdin {
+        Some(Secret::from_reader("the registry password", stdin)?)
+    } else {
+        Secret::from_env(env, "STEPKIT_REGISTRY_PASSWORD")
+    };
+    if username.is_some() && password.is_none() {
+        return Err(flag("--username", "no password: set STEPKIT_REGISTRY_PASSWORD or pass --password-stdin".into()));
+    }
+    let budget_text = login.retry_budget.clone().or_else(|| env.get("STEPKIT_PUSH_RETRY_BUDGET").map(str::to_string));
+    let budget = match budget_text {
+        Some(text) => humantime::parse_duration(text.trim()).map_err(|e| flag("--retry-budget", format!("`{text}` is not a duration: {e}")))?,
+        None => Duration::from_secs(120),
+    };
+    Ok(PushSettings { username, password, retry: RetryPolicy { first_delay: Duration::from_secs(1), max_delay: Duration::from_secs(30), budget } })
+}
+
+/// Resolves `image build`.
+pub fn build_settings(args: &BuildArgs, env: &Env, ctx: &Context, cwd: &Path, stdin: impl std::io::Read) -> Result<BuildSettings, ConfigError> {
+    let context = cwd.join(args.context.clone().unwrap_or_else(|| ".".into()));
+    let dockerfile = match &args.file {
+        Some(f) => cwd.join(f),
+        None => context.join("Dockerfile"),
+    };
+    let mut tags = Vec::new();
+    for tag in &args.tag {
+        tags.push(Reference::parse(tag).map_err(|m| flag("--tag", m))?);
+    }
+    if args.tags_from_ci {
+        let image = args.image.as_deref().unwrap_or_default();
+        let base = Reference::parse(image).map_err(|m| flag("--image", m))?;
+        for tag in tags_from_ci(ctx) {
+            tags.push(base.with_tag(&tag));
+        }
+    }
+    if tags.is_empty() {
+        return Err(flag("--tag", "give at least one --tag, or --image with --tags-from-ci".into()));
+    }
+    let mut labels = oci_labels(ctx, &tags[0]);
+    for (k, v) in pairs(&args.label, "--label")? {
+        labels.retain(|(key, _)| *key != k);
+        labels.push((k, v));
+    }
+    let request = BuildRequest {
+        context,
+        dockerfile,
+        tags,
+        build_args: pairs(&args.build_arg, "--build-arg")?,
+        labels,
+        target: args.target.clone(),
+        no_cache: args.no_cache,
+        pull: args.pull,
+    };
+    let push = if args.push { Some(push_settings(&args.login, env, stdin)?) } else { None };
+    Ok(BuildSettings { request, push })
+}
+
+/// Resolves `image push`.
+pub fn push_args(args: &PushArgs, env: &Env, stdin: impl std::io::Read) -> Result<(Vec<Reference>, PushSettings), ConfigError> {
+    let refs = args.tags.iter().map(|t| Reference::parse(t).map_err(|m| flag("TAG", m))).collect::<Result<Vec<_>, _>>()?;
+    Ok((refs, push_settings(&args.login, env, stdin)?))
+}
+
+/// The OCI labels every image gets: source, revision, created, version, title.
+fn oci_labels(ctx: &Context, first: &Reference) -> Vec<(String, String)> {
+    let mut labels = vec![("org.opencontainers.image.created".to_string(), chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true))];
+    if let Some(repo) = &ctx.repository {
+        let source = if repo.contains("://") { repo.clone() } else { format!("https://github.com/{repo}") };
+        labels.push(("org.opencontainers.image.source".into(), source));
+    }
+    if let Some(sha) = &ctx.sha {
+        labels.push(("org.opencontainers.image.revision".into(), sha.clone()));
+    }
+    labels.push(("org.opencontainers.image.version".into(), ctx.tag.clone().unwrap_or_else(|| first.tag.clone())));
+    labels.push(("org.opencontainers.image.title".into(), first.repository.rsplit('/').next().unwrap_or_default().to_string()));
+    labels
+}

@@ -1,0 +1,198 @@
+//! `stepkit image build|push` against a real Docker engine and real registries (started by .ci/run).
+
+use crate::support::{in_ci, stepkit, write};
+use std::process::Command;
+
+fn docker_cli() -> String {
+    std::env::var("STEPKIT_TEST_DOCKER").unwrap_or_else(|_| "/usr/bin/docker".into())
+}
+
+fn docker(args: &[&str]) -> std::process::Output {
+    Command::new(docker_cli()).args(args).output().expect("the docker CLI runs")
+}
+
+/// True when a daemon answers; a developer without Docker skips, CI fails.
+fn have_docker() -> bool {
+    let ok = Command::new(docker_cli()).arg("info").output().map(|o| o.status.success()).unwrap_or(false);
+    if !ok {
+        assert!(!in_ci(), "a Docker daemon is required under CI=true (.ci/run starts dockerd)");
+        eprintln!("skipping: no Docker daemon answers");
+    }
+    ok
+}
+
+/// The loopback registries .ci/run starts: (open, with auth, user, password).
+fn registries() -> Option<(String, String, String, String)> {
+    let get = |k: &str| std::env::var(k).ok();
+    match (get("STEPKIT_TEST_REGISTRY"), get("STEPKIT_TEST_AUTH_REGISTRY"), get("STEPKIT_TEST_REGISTRY_USER"), get("STEPKIT_TEST_REGISTRY_PASSWORD")) {
+        (Some(a), Some(b), Some(u), Some(p)) => Some((a, b, u, p)),
+        _ => {
+            assert!(!in_ci(), "the test registries are required under CI=true (.ci/run starts them)");
+            eprintln!("skipping: STEPKIT_TEST_REGISTRY* not set (run .ci/run to start the registries)");
+            None
+        }
+    }
+}
+
+/// A build context: static busybox, a web root, and a Dockerfile using a build arg.
+fn context(dockerfile: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy("/bin/busybox", dir.path().join("busybox")).expect("busybox-static is installed");
+    write(dir.path(), "www/index.html", "<h1>stepkit</h1>");
+    write(dir.path(), "Dockerfile", dockerfile);
+    dir
+}
+
+const WEB: &str = "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nARG GREETING=none\nRUN echo \"$GREETING\" > /greeting\nCOPY www /www\nCOPY . /ctx\nCMD [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n";
+
+fn unique(name: &str) -> String {
+    format!("{name}-{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos())
+}
+
+#[test]
+fn builds_with_tags_args_labels_and_dockerignore() {
+    if !have_docker() {
+        return;
+    }
+    let dir = context(WEB);
+    write(dir.path(), ".dockerignore", "# secrets stay out\nsecret.txt\n*.log\n!keep.log\n");
+    write(dir.path(), "secret.txt", "do not send");
+    write(dir.path(), "debug.log", "noise");
+    write(dir.path(), "keep.log", "wanted");
+    let name = unique("stepkit-test/build");
+    let (t1, t2) = (format!("{name}:1"), format!("{name}:2"));
+    let run = stepkit()
+        .current_dir(dir.path())
+        .args(["--format", "json", "image", "build", "--tag", &t1, "--tag", &t2, "--build-arg", "GREETING=hello", "--label", "team=ci"])
+        .run()
+        .expect_code(0);
+    let json = run.json();
+    let id = json["data"]["image_id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("sha256:"), "{json}");
+    assert_eq!(json["outputs"]["image-id"], id.as_str());
+    let inspect = String::from_utf8_lossy(&docker(&["inspect", "--format", "{{json .Config.Labels}}", &t2]).stdout).into_owned();
+    assert!(inspect.contains("\"team\":\"ci\"") && inspect.contains("org.opencontainers.image.created") && inspect.contains("org.opencontainers.image.title"), "{inspect}");
+    let greeting = docker(&["run", "--rm", &t1, "cat", "/greeting"]);
+    assert_eq!(String::from_utf8_lossy(&greeting.stdout).trim(), "hello");
+    let listing = String::from_utf8_lossy(&docker(&["run", "--rm", &t1, "ls", "-a", "/ctx"]).stdout).into_owned();
+    assert!(listing.contains("keep.log") && listing.contains("Dockerfile"), "{listing}");
+    assert!(!listing.contains("secret.txt") && !listing.contains("debug.log"), ".dockerignore is applied: {listing}");
+    docker(&["rmi", "-f", &t1, &t2]);
+}
+
+#[test]
+fn a_failing_dockerfile_step_is_reported_with_the_daemon_error() {
+    if !have_docker() {
+        return;
+    }
+    let dir = context("FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo about to fail; exit 3\"]\n");
+    let tag = format!("{}:1", unique("stepkit-test/fail"));
+    let run = stepkit().current_dir(dir.path()).args(["image", "build", "--tag", &tag]).run();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("Step 2/2") || run.stderr.contains("RUN"), "the failing step is named: {}", run.stderr);
+    assert!(run.stderr.contains("returned a non-zero code: 3"), "{}", run.stderr);
+}
+
+#[test]
+fn push_reports_the_digest_the_registry_serves() {
+    let Some((open, ..)) = registries() else { return };
+    if !have_docker() {
+        return;
+    }
+    let dir = context(WEB);
+    let tag = format!("{open}/{}:v1", unique("stepkit-test/push"));
+    let run = stepkit().current_dir(dir.path()).args(["--format", "json", "image", "build", "--push", "--tag", &tag]).run().expect_code(0);
+    let digest = run.json()["data"]["pushed"][0]["digest"].as_str().unwrap().to_string();
+    let (name, reference) = tag.split_once('/').unwrap().1.rsplit_once(':').unwrap();
+    let head = Command::new("curl")
+        .args(["-sI", "-H", "Accept: application/vnd.docker.distribution.manifest.v2+json"])
+        .arg(format!("http://{open}/v2/{name}/manifests/{reference}"))
+        .output()
+        .unwrap();
+    let headers = String::from_utf8_lossy(&head.stdout).to_ascii_lowercase();
+    assert!(headers.contains(&format!("docker-content-digest: {digest}")), "{headers}");
+    assert_eq!(run.json()["outputs"]["digest"], digest.as_str());
+}
+
+#[test]
+fn credentials_good_and_bad_and_never_printed() {
+    let Some((_, auth, user, password)) = registries() else { return };
+    if !have_docker() {
+        return;
+    }
+    let dir = context(WEB);
+    let tag = format!("{auth}/{}:1", unique("stepkit-test/auth"));
+    stepkit().current_dir(dir.path()).args(["image", "build", "--tag", &tag]).run().expect_code(0);
+    let wrong = "wrong-password-5c1e";
+    let bad = stepkit().env("STEPKIT_REGISTRY_PASSWORD", wrong).args(["image", "push", &tag, "--username", &user]).run();
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains(&format!("user `{user}` from --username")), "the credential source is named: {}", bad.stderr);
+    assert!(!bad.stderr.contains(wrong) && !bad.stdout.contains(wrong));
+    let anonymous = stepkit().env("DOCKER_CONFIG", dir.path().join("no-docker-config")).args(["image", "push", &tag]).run();
+    assert_eq!(anonymous.code, 2, "{}", anonymous.stderr);
+    assert!(anonymous.stderr.contains("no credentials"), "{}", anonymous.stderr);
+    let good = stepkit().env("STEPKIT_REGISTRY_PASSWORD", &password).args(["--format", "json", "image", "push", &tag, "--username", &user]).run().expect_code(0);
+    assert!(good.json()["data"]["pushed"][0]["digest"].as_str().unwrap().starts_with("sha256:"));
+    assert!(!good.stderr.contains(&password) && !good.stdout.contains(&password), "the password never reaches output");
+    let stdin = stepkit().args(["image", "push", &tag, "--username", &user, "--password-stdin"]).stdin_text(&format!("{password}\n")).run().expect_code(0);
+    assert!(!stdin.stderr.contains(&password));
+}
+
+#[test]
+fn a_registry_that_is_down_is_retried_then_exits_3() {
+    if !have_docker() {
+        return;
+    }
+    let dir = context("FROM scratch\nCOPY busybox /bin/busybox\n");
+    let tag = format!("127.0.0.1:15999/{}:1", unique("stepkit-test/down"));
+    stepkit().current_dir(dir.path()).args(["image", "build", "--tag", &tag]).run().expect_code(0);
+    let started = std::time::Instant::now();
+    let run = stepkit().args(["image", "push", &tag, "--retry-budget", "4s"]).run();
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("still failing after") && run.stderr.contains("127.0.0.1:15999"), "{}", run.stderr);
+    assert!(run.stderr.contains("retrying in"), "transient failures are retried: {}", run.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    docker(&["rmi", "-f", &tag]);
+}
+
+#[test]
+fn an_unreachable_daemon_exits_3_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "Dockerfile", "FROM scratch\n");
+    let run = stepkit().current_dir(dir.path()).env("DOCKER_HOST", "unix:///nonexistent/docker.sock").args(["image", "build", "--tag", "x:1"]).run();
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("reach the Docker daemon"), "{}", run.stderr);
+}
+
+#[test]
+fn sigterm_stops_a_build_within_5s() {
+    if !have_docker() {
+        return;
+    }
+    let dir = context("FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"sleep\", \"47\"]\n");
+    let tag = format!("{}:1", unique("stepkit-test/sigterm"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
+        .current_dir(dir.path())
+        .args(["image", "build", "--no-cache", "--tag", &tag])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    // SAFETY: signalling the child we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let started = std::time::Instant::now();
+    let status = child.wait().unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(status.code(), Some(143));
+    // The daemon cancels the build once the client is gone: the RUN container goes away.
+    let mut gone = false;
+    for _ in 0..20 {
+        let ps = String::from_utf8_lossy(&docker(&["ps", "--no-trunc", "--format", "{{.Command}}"]).stdout).into_owned();
+        if !ps.contains("sleep 47") {
+            gone = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert!(gone, "the build's RUN container was stopped");
+}
