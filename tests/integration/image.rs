@@ -196,3 +196,31 @@ fn sigterm_stops_a_build_within_5s() {
     }
     assert!(gone, "the build's RUN container was stopped");
 }
+
+#[test]
+fn tags_and_labels_come_from_the_ci_context() {
+    if !have_docker() {
+        return;
+    }
+    let dir = context("FROM scratch\nCOPY busybox /bin/busybox\n");
+    let name = unique("stepkit-test/ci");
+    let run = stepkit()
+        .current_dir(dir.path())
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_REPOSITORY", "octo/app")
+        .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")
+        .env("GITHUB_REF", "refs/tags/v1.4.2")
+        .args(["--format", "json", "image", "build", "--image", &name, "--tags-from-ci"])
+        .run()
+        .expect_code(0);
+    let tags: Vec<String> = run.json()["data"]["tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect();
+    let expected: Vec<String> = ["sha-0123456", "1.4.2", "1.4", "1", "latest"].iter().map(|t| format!("{name}:{t}")).collect();
+    assert_eq!(tags, expected);
+    let labels = String::from_utf8_lossy(&docker(&["inspect", "--format", "{{json .Config.Labels}}", &tags[0]]).stdout).into_owned();
+    assert!(labels.contains("\"org.opencontainers.image.revision\":\"0123456789abcdef0123456789abcdef01234567\""), "{labels}");
+    assert!(labels.contains("\"org.opencontainers.image.source\":\"https://github.com/octo/app\""), "{labels}");
+    assert!(labels.contains("\"org.opencontainers.image.version\":\"v1.4.2\""), "{labels}");
+    let mut rmi = vec!["rmi", "-f"];
+    rmi.extend(tags.iter().map(String::as_str));
+    docker(&rmi);
+}
