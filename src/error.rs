@@ -1,6 +1,7 @@
 //! The top-level error: wraps each module's error and maps it to a documented exit code.
 
 use crate::settings::ConfigError;
+use crate::steps::gate::GateError;
 use crate::steps::image::ImageError;
 use crate::steps::junit::JunitError;
 use crate::steps::test::TestError;
@@ -21,6 +22,8 @@ pub enum Error {
     Test(#[from] TestError),
     #[error(transparent)]
     Image(#[from] ImageError),
+    #[error(transparent)]
+    Gate(#[from] GateError),
     #[error("write {what}: {source}")]
     Output { what: String, source: std::io::Error },
 }
@@ -34,6 +37,8 @@ impl Error {
             Error::Junit(JunitError::Write { .. }) => EXIT_ENVIRONMENT,
             Error::Image(e) if e.is_usage() => EXIT_USAGE,
             Error::Image(_) => EXIT_ENVIRONMENT,
+            Error::Gate(e) if e.is_usage() => EXIT_USAGE,
+            Error::Gate(_) => EXIT_ENVIRONMENT,
             Error::Test(TestError::Preset(_)) => EXIT_ENVIRONMENT,
             Error::Test(_) => EXIT_ENVIRONMENT,
             Error::Output { .. } => EXIT_ENVIRONMENT,

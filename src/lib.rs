@@ -90,6 +90,15 @@ fn dispatch(command: Command, env: &Env, file: &ConfigFile, context: &ci::Contex
                 Ok(steps::junit::summary(&settings)?)
             }
         },
+        Command::Gate(args) => {
+            let settings = settings::gate_settings(&args, env)?;
+            let runtime = runtime()?;
+            let mut live = publish::StderrLive { sinks, quiet: global.quiet };
+            for secret in settings.secrets() {
+                live.sinks.mask(secret.expose());
+            }
+            runtime.block_on(interruptible("gate", steps::gate::run(&settings, &mut live)))
+        }
         Command::Completions(args) => Ok(tools::completions(args.shell)),
         Command::Man(args) => tools::man(args.output.as_deref().map(Path::to_path_buf)),
     }

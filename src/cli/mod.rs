@@ -1,10 +1,12 @@
 //! Command-line arguments (clap derive structs only). Every value is optional here: defaults live in `settings/`.
 
+mod gate;
 mod image;
 mod junit;
 mod test;
 mod tools;
 
+pub use gate::GateArgs;
 pub use image::{BuildArgs, ImageArgs, ImageCommand, LoginArgs, PushArgs};
 pub use junit::{JunitArgs, JunitCommand, MergeArgs, SummaryArgs};
 pub use test::TestArgs;
@@ -66,6 +68,8 @@ pub enum Command {
     Test(Box<TestArgs>),
     /// Merge and summarise JUnit XML reports
     Junit(JunitArgs),
+    /// Wait until a service is healthy: HTTP, TCP and container probes, a policy, a latency gate
+    Gate(Box<GateArgs>),
     /// Build and push docker images through the Docker API
     Image(ImageArgs),
     /// Print a shell completion script
@@ -83,6 +87,7 @@ impl Command {
                 JunitCommand::Summary(_) => "junit summary",
             },
             Command::Test(_) => "test",
+            Command::Gate(_) => "gate",
             Command::Image(args) => match args.command {
                 ImageCommand::Build(_) => "image build",
                 ImageCommand::Push(_) => "image push",

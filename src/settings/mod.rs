@@ -2,12 +2,14 @@
 //! Precedence: flag > env var > config file > default. An empty env var counts as unset.
 
 mod file;
+mod gate;
 mod image;
 mod junit;
 mod secret;
 mod test;
 
 pub use file::{ConfigFile, JunitConfig, OutputConfig};
+pub use gate::gate_settings;
 pub use image::{build_settings, push_args, push_settings};
 pub use junit::{merge_settings, summary_settings};
 pub use secret::Secret;

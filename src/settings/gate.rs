@@ -1,0 +1,293 @@
+//! Settings for `stepkit gate`: probes and their checks from flags; policy from flags, then `STEPKIT_GATE_*`, then defaults.
+
+use super::{env_parse, ConfigError, Secret};
+use crate::ci::Env;
+use crate::cli::GateArgs;
+use crate::steps::gate::{GateSettings, HttpProbe, JsonExpect, LatencySettings, Probe, StatusRanges};
+use std::time::Duration;
+
+fn flag(name: &str, message: String) -> ConfigError {
+    ConfigError::Flag { flag: name.into(), message }
+}
+
+/// A duration from the flag, else the env var, else `default`.
+fn duration(value: Option<&str>, env: &Env, var: &str, name: &str, default: Duration) -> Result<Duration, ConfigError> {
+    if let Some(text) = value {
+        return parse_duration(text).map_err(|m| flag(name, m));
+    }
+    match env.get(var) {
+        Some(text) => parse_duration(text).map_err(|_| ConfigError::Env { name: var.into(), value: text.into(), expected: "a duration such as 2s, 500ms or 1m30s".into() }),
+        None => Ok(default),
+    }
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    // `0` alone is a natural way to say "no delay"; humantime wants a unit.
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(text).map_err(|e| format!("`{text}` is not a duration ({e}); e.g. 2s, 500ms, 1m30s"))
+}
+
+/// `20%` or `20` -> 20.0.
+fn parse_percent(text: &str) -> Result<f64, String> {
+    let number = text.trim().trim_end_matches('%').trim();
+    number.parse::<f64>().ok().filter(|p| p.is_finite() && *p >= 0.0).ok_or_else(|| format!("`{text}` is not a percentage such as 20%"))
+}
+
+/// `K: V` -> (K, V), checked to be a valid header name and value.
+fn parse_header(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text.split_once(':').ok_or_else(|| format!("`{text}` is not `Name: value`"))?;
+    let (name, value) = (name.trim(), value.trim());
+    reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("`{name}` is not a valid header name"))?;
+    reqwest::header::HeaderValue::from_str(value).map_err(|_| format!("the value of {name} is not a valid header value"))?;
+    Ok((name.to_string(), value.to_string()))
+}
+
+/// `HOST:PORT` or `[::1]:PORT`.
+fn parse_host_port(text: &str) -> Result<(String, u16), String> {
+    let bad = || format!("`{text}` is not HOST:PORT (e.g. localhost:5432 or [::1]:5432)");
+    let (host, port) = text.trim().rsplit_once(':').ok_or_else(bad)?;
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let port = port.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(bad)?;
+    if host.is_empty() {
+        return Err(bad());
+    }
+    Ok((host.to_string(), port))
+}
+
+fn count(value: Option<u32>, env: &Env, var: &str, name: &str) -> Result<Option<u32>, ConfigError> {
+    let value = match value {
+        Some(v) => Some(v),
+        None => env_parse::<u32>(env, var, "a whole number of at least 1")?,
+    };
+    match value {
+        Some(0) => Err(flag(name, "must be at least 1".into())),
+        other => Ok(other),
+    }
+}
+
+/// Resolves `stepkit gate`.
+pub fn gate_settings(args: &GateArgs, env: &Env) -> Result<GateSettings, ConfigError> {
+    let http_checks_given = args.expect_status.is_some() || !args.body_contains.is_empty() || !args.body_regex.is_empty() || !args.json.is_empty() || !args.header.is_empty() || args.max_latency.is_some();
+    if args.http.is_empty() && http_checks_given {
+        return Err(flag("--http", "the HTTP checks (--expect-status, --body-contains, --body-regex, --json, --header, --max-latency) need an --http URL".into()));
+    }
+    let expect_status = match &args.expect_status {
+        Some(text) => StatusRanges::parse(text).map_err(|m| flag("--expect-status", m))?,
+        None => StatusRanges::default(),
+    };
+    let body_regex = args
+        .body_regex
+        .iter()
+        .map(|re| regex::Regex::new(re).map_err(|e| flag("--body-regex", format!("`{re}` is not a valid regex: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let json = args.json.iter().map(|spec| JsonExpect::parse(spec).map_err(|m| flag("--json", m))).collect::<Result<Vec<_>, _>>()?;
+    let headers = args.header.iter().map(|h| parse_header(h).map_err(|m| flag("--header", m))).collect::<Result<Vec<_>, _>>()?;
+    // Headers that carry credentials come from the environment, one `Name: value` per line, never argv.
+    let secret_headers = match env.get("STEPKIT_GATE_HEADERS") {
+        Some(text) => text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|line| {
+                parse_header(line).map(|(name, value)| (name, Secret::new(value))).map_err(|_| ConfigError::Env {
+                    name: "STEPKIT_GATE_HEADERS".into(),
+                    value: "***".into(),
+                    expected: "one `Name: value` header per line".into(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None => Vec::new(),
+    };
+    let max_latency = args.max_latency.as_deref().map(|t| parse_duration(t).map_err(|m| flag("--max-latency", m))).transpose()?;
+
+    let mut probes = Vec::new();
+    for url in &args.http {
+        let parsed = reqwest::Url::parse(url.trim()).map_err(|e| flag("--http", format!("`{url}` is not a URL: {e}")))?;
+        match parsed.scheme() {
+            "http" => {}
+            "https" => return Err(flag("--http", format!("`{url}`: this build of stepkit speaks plain HTTP only (no TLS); probe the service's http:// port"))),
+            other => return Err(flag("--http", format!("`{url}`: the scheme must be http, not {other}"))),
+        }
+        probes.push(Probe::Http(Box::new(HttpProbe {
+            url: parsed,
+            expect_status: expect_status.clone(),
+            body_contains: args.body_contains.clone(),
+            body_regex: body_regex.clone(),
+            json: json.clone(),
+            headers: headers.clone(),
+            secret_headers: secret_headers.clone(),
+            max_latency,
+        })));
+    }
+    for spec in &args.tcp {
+        let (host, port) = parse_host_port(spec).map_err(|m| flag("--tcp", m))?;
+        probes.push(Probe::Tcp { host, port });
+    }
+    for name in &args.container {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(flag("--container", "the container name is empty".into()));
+        }
+        probes.push(Probe::Container { name: name.to_string() });
+    }
+    if probes.is_empty() {
+        return Err(flag("--http / --tcp / --container", "give at least one probe".into()));
+    }
+
+    let mut settings = GateSettings::new(probes);
+    settings.interval = duration(args.interval.as_deref(), env, "STEPKIT_GATE_INTERVAL", "--interval", settings.interval)?;
+    settings.timeout = duration(args.timeout.as_deref(), env, "STEPKIT_GATE_TIMEOUT", "--timeout", settings.timeout)?;
+    settings.initial_delay = duration(args.initial_delay.as_deref(), env, "STEPKIT_GATE_INITIAL_DELAY", "--initial-delay", settings.initial_delay)?;
+    settings.deadline = duration(args.deadline.as_deref(), env, "STEPKIT_GATE_DEADLINE", "--deadline", settings.deadline)?;
+    if settings.interval.is_zero() {
+        return Err(flag("--interval", "must be more than 0".into()));
+    }
+    if settings.timeout.is_zero() {
+        return Err(flag("--timeout", "must be more than 0".into()));
+    }
+    if settings.initial_delay >= settings.deadline {
+        return Err(flag(
+            "--initial-delay",
+            format!("{} leaves no time before the deadline of {}", humantime::format_duration(settings.initial_delay), humantime::format_duration(settings.deadline)),
+        ));
+    }
+    settings.successes = count(args.successes, env, "STEPKIT_GATE_SUCCESSES", "--successes")?.unwrap_or(1);
+    settings.failures = count(args.failures, env, "STEPKIT_GATE_FAILURES", "--failures")?;
+
+    let latency_flags = args.p95.is_some() || args.baseline.is_some() || args.max_regression.is_some();
+    settings.latency = match args.samples {
+        Some(0) => return Err(flag("--samples", "must be at least 1".into())),
+        Some(samples) => {
+            if args.http.is_empty() {
+                return Err(flag("--samples", "latency is measured on --http probes; give at least one".into()));
+            }
+            if args.max_regression.is_some() && args.baseline.is_none() {
+                return Err(flag("--max-regression", "needs --baseline FILE to compare with".into()));
+            }
+            Some(LatencySettings {
+                samples,
+                p95: args.p95.as_deref().map(|t| parse_duration(t).map_err(|m| flag("--p95", m))).transpose()?,
+                baseline: args.baseline.clone(),
+                max_regression_pct: args.max_regression.as_deref().map(|t| parse_percent(t).map_err(|m| flag("--max-regression", m))).transpose()?,
+            })
+        }
+        None if latency_flags => return Err(flag("--p95 / --baseline / --max-regression", "need --samples N: how many requests to measure after the gate opens".into())),
+        None => None,
+    };
+    if let Some(n) = args.show_attempts {
+        settings.show_attempts = n;
+    }
+    if let Some(n) = args.log_lines {
+        settings.log_lines = n;
+    }
+    Ok(settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(argv: &[&str]) -> GateArgs {
+        let mut full = vec!["stepkit", "gate"];
+        full.extend_from_slice(argv);
+        match crate::cli::Cli::try_parse_from(full).unwrap().command {
+            crate::cli::Command::Gate(args) => *args,
+            other => panic!("not gate: {other:?}"),
+        }
+    }
+
+    fn resolve(argv: &[&str]) -> Result<GateSettings, ConfigError> {
+        gate_settings(&args(argv), &Env::default())
+    }
+
+    fn err(argv: &[&str]) -> String {
+        resolve(argv).expect_err("an error").to_string()
+    }
+
+    #[test]
+    fn defaults() {
+        let s = resolve(&["--http", "http://localhost:8080/health"]).unwrap();
+        assert_eq!((s.interval, s.timeout, s.initial_delay, s.deadline), (Duration::from_secs(2), Duration::from_secs(5), Duration::ZERO, Duration::from_secs(120)));
+        assert_eq!((s.successes, s.failures), (1, None));
+        assert!(s.latency.is_none());
+        let Probe::Http(h) = &s.probes[0] else { panic!() };
+        assert_eq!(h.expect_status, StatusRanges::default());
+    }
+
+    #[test]
+    fn every_probe_kind_and_check() {
+        let s = resolve(&[
+            "--http", "http://a:1/h", "--http", "http://b:2/", "--expect-status", "200-299,304", "--body-contains", "ok", "--body-regex", "v\\d+",
+            "--json", "/status=ok", "-H", "Host: app.local", "--max-latency", "300ms", "--tcp", "db:5432", "--tcp", "[::1]:6379", "--container", "web",
+            "--interval", "500ms", "--timeout", "1s", "--initial-delay", "0", "--successes", "3", "--failures", "5", "--deadline", "1m30s",
+        ])
+        .unwrap();
+        assert_eq!(s.probes.len(), 5);
+        let Probe::Http(b) = &s.probes[1] else { panic!() };
+        assert!(b.expect_status.contains(304) && !b.expect_status.contains(302));
+        assert_eq!(b.headers, vec![("Host".to_string(), "app.local".to_string())]);
+        assert_eq!(b.json[0].pointer, "/status");
+        assert_eq!(b.max_latency, Some(Duration::from_millis(300)));
+        assert!(matches!(&s.probes[2], Probe::Tcp { host, port: 5432 } if host == "db"));
+        assert!(matches!(&s.probes[3], Probe::Tcp { host, port: 6379 } if host == "::1"));
+        assert!(matches!(&s.probes[4], Probe::Container { name } if name == "web"));
+        assert_eq!((s.interval, s.timeout, s.deadline, s.successes, s.failures), (Duration::from_millis(500), Duration::from_secs(1), Duration::from_secs(90), 3, Some(5)));
+    }
+
+    #[test]
+    fn latency_flags() {
+        let s = resolve(&["--http", "http://a/", "--samples", "50", "--p95", "250ms", "--baseline", "last.json", "--max-regression", "20%"]).unwrap();
+        let l = s.latency.unwrap();
+        assert_eq!((l.samples, l.p95, l.max_regression_pct), (50, Some(Duration::from_millis(250)), Some(20.0)));
+        assert_eq!(l.baseline.unwrap().to_str(), Some("last.json"));
+        assert!(err(&["--http", "http://a/", "--p95", "1s"]).contains("--samples"));
+        assert!(err(&["--http", "http://a/", "--samples", "5", "--max-regression", "20"]).contains("--baseline"));
+        assert!(err(&["--tcp", "a:1", "--samples", "5"]).contains("--http"));
+        assert!(err(&["--http", "http://a/", "--samples", "5", "--baseline", "b", "--max-regression", "lots"]).contains("percentage"));
+    }
+
+    #[test]
+    fn flag_beats_env_beats_default() {
+        let env = Env::from_pairs([("STEPKIT_GATE_INTERVAL", "250ms"), ("STEPKIT_GATE_FAILURES", "4"), ("STEPKIT_GATE_DEADLINE", "")]);
+        let s = gate_settings(&args(&["--tcp", "a:1", "--interval", "1s"]), &env).unwrap();
+        assert_eq!((s.interval, s.failures, s.deadline), (Duration::from_secs(1), Some(4), Duration::from_secs(120)));
+        let s = gate_settings(&args(&["--tcp", "a:1"]), &env).unwrap();
+        assert_eq!(s.interval, Duration::from_millis(250));
+        let bad = Env::from_pairs([("STEPKIT_GATE_TIMEOUT", "soon")]);
+        let e = gate_settings(&args(&["--tcp", "a:1"]), &bad).err().unwrap().to_string();
+        assert!(e.contains("STEPKIT_GATE_TIMEOUT") && e.contains("soon"), "{e}");
+    }
+
+    #[test]
+    fn credential_headers_come_from_the_environment_as_secrets() {
+        let env = Env::from_pairs([("STEPKIT_GATE_HEADERS", "Authorization: Bearer s3cr3t-token\nX-Tenant: blue\n")]);
+        let s = gate_settings(&args(&["--http", "http://a/", "--http", "http://b/"]), &env).unwrap();
+        let Probe::Http(h) = &s.probes[1] else { panic!() };
+        assert_eq!(h.secret_headers.len(), 2);
+        assert_eq!(h.secret_headers[0].1.expose(), "Bearer s3cr3t-token");
+        assert_eq!(s.secrets().len(), 2, "deduplicated across probes");
+        assert!(!format!("{s:?}").contains("s3cr3t"));
+        let bad = Env::from_pairs([("STEPKIT_GATE_HEADERS", "Authorization s3cr3t")]);
+        let e = gate_settings(&args(&["--http", "http://a/"]), &bad).err().unwrap().to_string();
+        assert!(e.contains("STEPKIT_GATE_HEADERS") && !e.contains("s3cr3t"), "{e}");
+    }
+
+    #[test]
+    fn mistakes_name_the_flag() {
+        assert!(err(&[]).contains("at least one probe"));
+        assert!(err(&["--json", "/a=1"]).contains("need an --http URL"));
+        assert!(err(&["--http", "localhost:8080"]).contains("--http"));
+        assert!(err(&["--http", "https://x/"]).contains("plain HTTP"));
+        assert!(err(&["--http", "http://x/", "--expect-status", "2xx,abc"]).contains("--expect-status"));
+        assert!(err(&["--http", "http://x/", "--json", "status=ok"]).contains("JSON Pointer"));
+        assert!(err(&["--http", "http://x/", "--header", "no colon"]).contains("--header"));
+        assert!(err(&["--http", "http://x/", "--body-regex", "("]).contains("--body-regex"));
+        assert!(err(&["--tcp", "localhost"]).contains("HOST:PORT"));
+        assert!(err(&["--tcp", "a:1", "--interval", "2"]).contains("--interval"));
+        assert!(err(&["--tcp", "a:1", "--successes", "0"]).contains("--successes"));
+        assert!(err(&["--tcp", "a:1", "--initial-delay", "5m"]).contains("deadline"));
+    }
+}
