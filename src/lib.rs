@@ -43,18 +43,25 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     });
     let context = ci::detect(&env, &cwd);
     let mut sinks = ci::Sinks::new(&context, &env, Box::new(anstream::stderr()));
-    let result = dispatch(cli.command, &env, &resolved.file, &context, &global, &mut sinks);
+    let result = dispatch(cli.command, &env, &resolved.file, &context, &global, &mut sinks, &cwd);
     publish::publish(command, result, &global, &mut sinks)
 }
 
-fn dispatch(command: Command, env: &Env, file: &ConfigFile, context: &ci::Context, global: &settings::GlobalSettings, sinks: &mut ci::Sinks) -> Result<Outcome, Error> {
-    let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
+fn dispatch(
+    command: Command,
+    env: &Env,
+    file: &ConfigFile,
+    context: &ci::Context,
+    global: &settings::GlobalSettings,
+    sinks: &mut ci::Sinks,
+    cwd: &Path,
+) -> Result<Outcome, Error> {
     match command {
         Command::Test(args) => {
             use std::io::IsTerminal;
             let progress = ci::progress_mode(context, std::io::stderr().is_terminal(), global.quiet);
-            let workspace = context.workspace.clone().or_else(|| Some(cwd.clone()));
-            let settings = settings::test_settings(&args, env, file, &cwd, progress, workspace)?;
+            let workspace = context.workspace.clone().or_else(|| Some(cwd.to_path_buf()));
+            let settings = settings::test_settings(&args, env, file, cwd, progress, workspace)?;
             let runtime = runtime()?;
             let mut live = publish::StderrLive { sinks, quiet: global.quiet };
             Ok(runtime.block_on(steps::test::run(&settings, &mut live))?)
@@ -64,7 +71,7 @@ fn dispatch(command: Command, env: &Env, file: &ConfigFile, context: &ci::Contex
             let mut live = publish::StderrLive { sinks, quiet: global.quiet };
             match args.command {
                 ImageCommand::Build(args) => {
-                    let settings = settings::build_settings(&args, env, context, &cwd, std::io::stdin())?;
+                    let settings = settings::build_settings(&args, env, context, cwd, std::io::stdin())?;
                     if let Some(secret) = settings.push.as_ref().and_then(|p| p.password.as_ref()) {
                         live.sinks.mask(secret.expose());
                     }
@@ -85,7 +92,7 @@ fn dispatch(command: Command, env: &Env, file: &ConfigFile, context: &ci::Contex
                 Ok(steps::junit::merge(&settings)?)
             }
             JunitCommand::Summary(args) => {
-                let workspace = context.workspace.clone().or_else(|| std::env::current_dir().ok());
+                let workspace = context.workspace.clone().or_else(|| Some(cwd.to_path_buf()));
                 let settings = settings::summary_settings(&args, env, file, workspace)?;
                 Ok(steps::junit::summary(&settings)?)
             }

@@ -270,6 +270,23 @@ impl Report {
         counts
     }
 
+    /// Visits every case with the `file` attribute of its nearest suite that has one (PHPUnit puts
+    /// the file on the class suite, not always on the case).
+    pub fn walk_with_suite_file(&self, mut visit: impl FnMut(Option<&str>, &Case)) {
+        fn walk<'a>(suite: &'a Suite, inherited: Option<&'a str>, visit: &mut impl FnMut(Option<&str>, &Case)) {
+            let file = suite.attrs.iter().find(|(k, _)| &**k == "file").map(|(_, v)| &**v).or(inherited);
+            for case in &suite.cases {
+                visit(file, case);
+            }
+            for child in &suite.suites {
+                walk(child, file, visit);
+            }
+        }
+        for suite in &self.suites {
+            walk(suite, None, &mut visit);
+        }
+    }
+
     /// Visits every case with its suite path.
     pub fn walk<'a>(&'a self, mut visit: impl FnMut(&[&'a str], &'a Case)) {
         let mut path = Vec::new();

@@ -111,7 +111,6 @@ pub fn gate_settings(args: &GateArgs, env: &Env) -> Result<GateSettings, ConfigE
             other => return Err(flag("--http", format!("`{url}`: the scheme must be http, not {other}"))),
         }
         probes.push(Probe::Http(Box::new(HttpProbe {
-            url: parsed,
             expect_status: expect_status.clone(),
             body_contains: args.body_contains.clone(),
             body_regex: body_regex.clone(),
@@ -119,6 +118,7 @@ pub fn gate_settings(args: &GateArgs, env: &Env) -> Result<GateSettings, ConfigE
             headers: headers.clone(),
             secret_headers: secret_headers.clone(),
             max_latency,
+            ..HttpProbe::new(parsed)
         })));
     }
     for spec in &args.tcp {

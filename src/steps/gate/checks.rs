@@ -154,16 +154,7 @@ mod tests {
     use serde_json::json;
 
     fn http_probe(url: &str) -> HttpProbe {
-        HttpProbe {
-            url: reqwest::Url::parse(url).unwrap(),
-            expect_status: StatusRanges::default(),
-            body_contains: vec![],
-            body_regex: vec![],
-            json: vec![],
-            headers: vec![],
-            secret_headers: vec![],
-            max_latency: None,
-        }
+        HttpProbe::new(reqwest::Url::parse(url).unwrap())
     }
 
 

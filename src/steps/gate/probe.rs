@@ -57,6 +57,22 @@ pub struct HttpProbe {
     pub max_latency: Option<Duration>,
 }
 
+impl HttpProbe {
+    /// A probe of `url` with the default checks (status 200-399, nothing else).
+    pub fn new(url: reqwest::Url) -> Self {
+        HttpProbe {
+            url,
+            expect_status: StatusRanges::default(),
+            body_contains: vec![],
+            body_regex: vec![],
+            json: vec![],
+            headers: vec![],
+            secret_headers: vec![],
+            max_latency: None,
+        }
+    }
+}
+
 /// Why an attempt got no usable answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {
@@ -383,16 +399,7 @@ mod tests {
     use crate::steps::gate::test_server::{refused_port, serve, Reply};
 
     fn http_probe(url: &str) -> HttpProbe {
-        HttpProbe {
-            url: reqwest::Url::parse(url).unwrap(),
-            expect_status: StatusRanges::default(),
-            body_contains: vec![],
-            body_regex: vec![],
-            json: vec![],
-            headers: vec![],
-            secret_headers: vec![],
-            max_latency: None,
-        }
+        HttpProbe::new(reqwest::Url::parse(url).unwrap())
     }
 
     async fn once(probe: Probe, timeout: Duration) -> Attempt {

@@ -6,16 +6,7 @@ use crate::report::{render_json, Silent, Verdict};
 use std::time::Duration;
 
 fn http(url: &str) -> Probe {
-    Probe::Http(Box::new(HttpProbe {
-        url: reqwest::Url::parse(url).unwrap(),
-        expect_status: StatusRanges::default(),
-        body_contains: vec![],
-        body_regex: vec![],
-        json: vec![],
-        headers: vec![],
-        secret_headers: vec![],
-        max_latency: None,
-    }))
+    Probe::Http(Box::new(HttpProbe::new(reqwest::Url::parse(url).unwrap())))
 }
 
 fn fast(probes: Vec<Probe>) -> GateSettings {

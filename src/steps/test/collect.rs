@@ -4,7 +4,8 @@
 use super::model::{Batch, CaseRef, TestFile};
 use super::run::{describe_exit, Exit, Finished};
 use super::teamcity;
-use crate::junit::{read_file_salvaging, Case, Problem, ProblemKind, Shared, Status, Suite};
+use super::timings::relative;
+use crate::junit::{read_file_salvaging, Case, Problem, ProblemKind, Shared, Status};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -66,9 +67,7 @@ pub fn collect_batch(finished: &Finished, batch: &Batch, files: &[TestFile], sou
         if let Some(error) = error {
             out.notes.push(format!("batch {}: failed to {error}; kept the tests it reported", batch.id));
         }
-        for suite in &report.suites {
-            walk(suite, None, &mut |suite_file, case| out.cases.push((file_of(case, suite_file), case.clone())));
-        }
+        report.walk_with_suite_file(|suite_file, case| out.cases.push((file_of(case, suite_file), case.clone())));
     }
     if !junit_complete {
         if let Some(log) = sources.teamcity.and_then(|p| std::fs::read_to_string(p).ok()) {
@@ -174,22 +173,6 @@ pub fn batch_label(batch: &Batch, files: &[TestFile]) -> String {
         0 | 1 => first.to_string(),
         n => format!("{first} and {} more files", n - 1),
     }
-}
-
-fn walk<'a>(suite: &'a Suite, inherited: Option<&'a str>, visit: &mut impl FnMut(Option<&str>, &Case)) {
-    let file = suite.attrs.iter().find(|(k, _)| &**k == "file").map(|(_, v)| &**v).or(inherited);
-    for case in &suite.cases {
-        visit(file, case);
-    }
-    for child in &suite.suites {
-        walk(child, file, visit);
-    }
-}
-
-fn relative(path: &str, root: &Path) -> String {
-    let p = Path::new(path);
-    let rel = p.strip_prefix(root).unwrap_or(p).to_string_lossy().into_owned();
-    rel.strip_prefix("./").map(str::to_string).unwrap_or(rel)
 }
 
 /// The last lines of a batch's output.

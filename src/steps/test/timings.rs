@@ -1,7 +1,7 @@
 //! Timings from earlier JUnit reports (any tool, e.g. the last run's output), mapped onto the files found now.
 
 use super::model::TestFile;
-use crate::junit::{Case, Report, Suite};
+use crate::junit::{Case, Report};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -46,9 +46,7 @@ impl Timings {
             }
         };
         for report in reports {
-            for suite in &report.suites {
-                walk(suite, None, &mut visit);
-            }
+            report.walk_with_suite_file(&mut visit);
         }
         timings
     }
@@ -69,18 +67,8 @@ impl Timings {
     }
 }
 
-fn walk<'a>(suite: &'a Suite, inherited: Option<&'a str>, visit: &mut impl FnMut(Option<&str>, &Case)) {
-    let file = suite.attrs.iter().find(|(k, _)| &**k == "file").map(|(_, v)| &**v).or(inherited);
-    for case in &suite.cases {
-        visit(file, case);
-    }
-    for child in &suite.suites {
-        walk(child, file, visit);
-    }
-}
-
 /// A path as the discovered files spell it: relative to the project root, without `./`.
-fn relative(path: &str, root: &Path) -> String {
+pub(crate) fn relative(path: &str, root: &Path) -> String {
     let p = Path::new(path);
     let rel = p.strip_prefix(root).unwrap_or(p);
     let text = rel.to_string_lossy();
