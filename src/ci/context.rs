@@ -160,11 +160,22 @@ fn git_head_branch(dir: &Path) -> Option<String> {
     git_rev_parse(dir, &["--abbrev-ref", "HEAD"]).filter(|b| b != "HEAD")
 }
 
+/// The committer time of HEAD in `dir` (seconds since the epoch); `None` without git or a repository.
+pub fn git_head_commit_time(dir: &Path) -> Option<i64> {
+    git(dir, &["log", "-1", "--format=%ct", "HEAD"])?.parse().ok()
+}
+
 fn git_rev_parse(dir: &Path, args: &[&str]) -> Option<String> {
+    let mut all = vec!["rev-parse"];
+    all.extend_from_slice(args);
+    git(dir, &all)
+}
+
+/// One line of `git -C dir ARGS` output; `None` when git fails or prints nothing.
+fn git(dir: &Path, args: &[&str]) -> Option<String> {
     let output = Command::new("git")
         .arg("-C")
         .arg(dir)
-        .arg("rev-parse")
         .args(args)
         .stdin(Stdio::null())
         .stderr(Stdio::null())

@@ -1,7 +1,8 @@
 //! Settings for `stepkit image build|push`: tags (given and from CI), OCI labels, registry login.
 
 use super::{ConfigError, Secret};
-use crate::ci::{Context, Env};
+use crate::ci::{git_head_commit_time, Context, Env};
+use chrono::{DateTime, Utc};
 use crate::cli::{BuildArgs, LoginArgs, PushArgs};
 use crate::steps::image::build::BuildRequest;
 use crate::steps::image::push::RetryPolicy;
@@ -61,7 +62,8 @@ pub fn build_settings(args: &BuildArgs, env: &Env, ctx: &Context, cwd: &Path, st
     if tags.is_empty() {
         return Err(flag("--tag", "give at least one --tag, or --image with --tags-from-ci".into()));
     }
-    let mut labels = oci_labels(ctx, &tags[0]);
+    let created = created_time(env, &context)?;
+    let mut labels = oci_labels(ctx, &tags[0], created);
     for (k, v) in pairs(&args.label, "--label")? {
         labels.retain(|(key, _)| *key != k);
         labels.push((k, v));
@@ -86,9 +88,21 @@ pub fn push_args(args: &PushArgs, env: &Env, stdin: impl std::io::Read) -> Resul
     Ok((refs, push_settings(&args.login, env, stdin)?))
 }
 
+/// The image's `created` time: SOURCE_DATE_EPOCH (the reproducible-builds convention), else the time
+/// of the commit being built, else now. Not "now" by default: a label that changes on every build
+/// would defeat the daemon's build cache, and the same commit should give the same image.
+fn created_time(env: &Env, context: &Path) -> Result<DateTime<Utc>, ConfigError> {
+    if let Some(text) = env.get("SOURCE_DATE_EPOCH") {
+        let invalid = || ConfigError::Env { name: "SOURCE_DATE_EPOCH".into(), value: text.to_string(), expected: "whole seconds since 1970-01-01 UTC".into() };
+        let seconds: i64 = text.trim().parse().map_err(|_| invalid())?;
+        return DateTime::from_timestamp(seconds, 0).ok_or_else(invalid);
+    }
+    Ok(git_head_commit_time(context).and_then(|s| DateTime::from_timestamp(s, 0)).unwrap_or_else(Utc::now))
+}
+
 /// The OCI labels every image gets: source, revision, created, version, title.
-fn oci_labels(ctx: &Context, first: &Reference) -> Vec<(String, String)> {
-    let mut labels = vec![("org.opencontainers.image.created".to_string(), chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true))];
+fn oci_labels(ctx: &Context, first: &Reference, created: DateTime<Utc>) -> Vec<(String, String)> {
+    let mut labels = vec![("org.opencontainers.image.created".to_string(), created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))];
     if let Some(repo) = &ctx.repository {
         let source = if repo.contains("://") { repo.clone() } else { format!("https://github.com/{repo}") };
         labels.push(("org.opencontainers.image.source".into(), source));

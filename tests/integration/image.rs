@@ -210,7 +210,8 @@ fn tags_and_labels_come_from_the_ci_context() {
         .env("GITHUB_REPOSITORY", "octo/app")
         .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")
         .env("GITHUB_REF", "refs/tags/v1.4.2")
-        .args(["--format", "json", "image", "build", "--image", &name, "--tags-from-ci"])
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .args(["--format", "json", "image", "build", "--image", &name, "--tags-from-ci", "--label", r#"odd=say "hi" to $HOME \o/"#])
         .run()
         .expect_code(0);
     let tags: Vec<String> = run.json()["data"]["tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect();
@@ -220,6 +221,12 @@ fn tags_and_labels_come_from_the_ci_context() {
     assert!(labels.contains("\"org.opencontainers.image.revision\":\"0123456789abcdef0123456789abcdef01234567\""), "{labels}");
     assert!(labels.contains("\"org.opencontainers.image.source\":\"https://github.com/octo/app\""), "{labels}");
     assert!(labels.contains("\"org.opencontainers.image.version\":\"v1.4.2\""), "{labels}");
+    let parsed: serde_json::Value = serde_json::from_str(&labels).unwrap();
+    assert_eq!(parsed["org.opencontainers.image.created"], "2023-11-14T22:13:20Z", "SOURCE_DATE_EPOCH, not now");
+    assert_eq!(parsed["odd"], r#"say "hi" to $HOME \o/"#, "quotes, $ and backslashes survive the LABEL line");
+    // All labels in one build step: the classic builder would otherwise commit one step per label.
+    let history = String::from_utf8_lossy(&docker(&["history", "--no-trunc", "--format", "{{.CreatedBy}}", &tags[0]]).stdout).into_owned();
+    assert_eq!(history.matches("LABEL").count(), 1, "{history}");
     let mut rmi = vec!["rmi", "-f"];
     rmi.extend(tags.iter().map(String::as_str));
     docker(&rmi);
