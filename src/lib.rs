@@ -9,6 +9,7 @@ pub mod publish;
 pub mod report;
 pub mod settings;
 pub mod steps;
+pub mod tls;
 mod tools;
 
 use ci::Env;
@@ -98,7 +99,8 @@ fn dispatch(
             }
         },
         Command::Gate(args) => {
-            let settings = settings::gate_settings(&args, env)?;
+            let gate_file = settings::GateFile { table: file.gate.as_ref(), path: global.config_path.as_deref() };
+            let settings = settings::gate_settings(&args, env, gate_file)?;
             let runtime = runtime()?;
             let mut live = publish::StderrLive { sinks, quiet: global.quiet };
             for secret in settings.secrets() {

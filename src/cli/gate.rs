@@ -32,6 +32,12 @@ pub struct GateArgs {
     /// An HTTP answer slower than this is a wrong answer, e.g. 500ms
     #[arg(long, value_name = "DURATION", help_heading = "Probes")]
     pub max_latency: Option<String>,
+    /// A PEM file of CA certificates trusted for https:// probes besides the system's (repeatable) [env: STEPKIT_GATE_CA_CERT]
+    #[arg(long, value_name = "FILE", help_heading = "Probes")]
+    pub ca_cert: Vec<PathBuf>,
+    /// Accept any TLS certificate on https:// probes (self-signed, wrong host); the attempt still says it was not verified
+    #[arg(long, help_heading = "Probes")]
+    pub insecure: bool,
     /// A TCP probe: the port accepts connections (repeatable)
     #[arg(long, value_name = "HOST:PORT", help_heading = "Probes")]
     pub tcp: Vec<String>,

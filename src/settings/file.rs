@@ -13,6 +13,7 @@ pub struct ConfigFile {
     pub output: Option<OutputConfig>,
     pub junit: Option<JunitConfig>,
     pub test: Option<super::TestConfig>,
+    pub gate: Option<super::GateConfig>,
 }
 
 /// `[output]`.

@@ -1,24 +1,57 @@
-//! Settings for `stepkit gate`: probes and their checks from flags; policy from flags, then `STEPKIT_GATE_*`, then defaults.
+//! Settings for `stepkit gate`: probes and their checks from flags; policy and TLS from flags, then
+//! `STEPKIT_GATE_*`, then `[gate]` in stepkit.toml, then defaults.
 
-use super::{env_parse, ConfigError, Secret};
+use super::{env_parse, relative_to, ConfigError, Secret};
 use crate::ci::Env;
 use crate::cli::GateArgs;
-use crate::steps::gate::{GateSettings, HttpProbe, JsonExpect, LatencySettings, Probe, StatusRanges};
+use crate::steps::gate::{GateSettings, HttpProbe, JsonExpect, LatencySettings, Probe, StatusRanges, TlsSettings};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// `[gate]` in stepkit.toml: the policy a team wants for every gate (and deploy), and its TLS trust.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct GateConfig {
+    pub interval: Option<String>,
+    pub timeout: Option<String>,
+    pub initial_delay: Option<String>,
+    pub deadline: Option<String>,
+    pub successes: Option<u32>,
+    pub failures: Option<u32>,
+    pub expect_status: Option<String>,
+    /// Relative to the config file.
+    #[serde(default)]
+    pub ca_cert: Vec<PathBuf>,
+    pub insecure: Option<bool>,
+}
+
+/// The config file's `[gate]` table and where the file is (for its relative paths).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GateFile<'a> {
+    pub table: Option<&'a GateConfig>,
+    pub path: Option<&'a Path>,
+}
 
 fn flag(name: &str, message: String) -> ConfigError {
     ConfigError::Flag { flag: name.into(), message }
 }
 
-/// A duration from the flag, else the env var, else `default`.
-fn duration(value: Option<&str>, env: &Env, var: &str, name: &str, default: Duration) -> Result<Duration, ConfigError> {
+/// A duration from the flag, else the env var, else the config file, else `default`.
+fn duration(value: Option<&str>, env: &Env, var: &str, name: &str, file: Option<&str>, default: Duration) -> Result<Duration, ConfigError> {
     if let Some(text) = value {
         return parse_duration(text).map_err(|m| flag(name, m));
     }
-    match env.get(var) {
-        Some(text) => parse_duration(text).map_err(|_| ConfigError::Env { name: var.into(), value: text.into(), expected: "a duration such as 2s, 500ms or 1m30s".into() }),
-        None => Ok(default),
+    match (env.get(var), file) {
+        (Some(text), _) => parse_duration(text).map_err(|_| ConfigError::Env { name: var.into(), value: text.into(), expected: "a duration such as 2s, 500ms or 1m30s".into() }),
+        (None, Some(text)) => parse_duration(text).map_err(|m| in_file(name, m)),
+        (None, None) => Ok(default),
     }
+}
+
+/// An error in `[gate]`, named by its key.
+fn in_file(flag_name: &str, message: String) -> ConfigError {
+    ConfigError::Flag { flag: format!("{} in the [gate] table of stepkit.toml", flag_name.trim_start_matches('-')), message }
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -57,10 +90,10 @@ fn parse_host_port(text: &str) -> Result<(String, u16), String> {
     Ok((host.to_string(), port))
 }
 
-fn count(value: Option<u32>, env: &Env, var: &str, name: &str) -> Result<Option<u32>, ConfigError> {
+fn count(value: Option<u32>, env: &Env, var: &str, name: &str, file: Option<u32>) -> Result<Option<u32>, ConfigError> {
     let value = match value {
         Some(v) => Some(v),
-        None => env_parse::<u32>(env, var, "a whole number of at least 1")?,
+        None => env_parse::<u32>(env, var, "a whole number of at least 1")?.or(file),
     };
     match value {
         Some(0) => Err(flag(name, "must be at least 1".into())),
@@ -68,15 +101,41 @@ fn count(value: Option<u32>, env: &Env, var: &str, name: &str) -> Result<Option<
     }
 }
 
+/// The CA files from the flags, else STEPKIT_GATE_CA_CERT, else the config file; each read and
+/// checked now, so a wrong path fails before the service is waited for.
+fn tls_settings(args: &GateArgs, env: &Env, file: GateFile) -> Result<TlsSettings, ConfigError> {
+    let table = file.table.cloned().unwrap_or_default();
+    let (paths, source): (Vec<PathBuf>, &str) = if !args.ca_cert.is_empty() {
+        (args.ca_cert.clone(), "--ca-cert")
+    } else if let Some(path) = env.get("STEPKIT_GATE_CA_CERT") {
+        (vec![PathBuf::from(path)], "STEPKIT_GATE_CA_CERT")
+    } else {
+        (table.ca_cert.iter().map(|p| relative_to(file.path, p.clone())).collect(), "ca-cert in the [gate] table of stepkit.toml")
+    };
+    let mut ca_certs = Vec::new();
+    for path in paths {
+        let pem = std::fs::read(&path).map_err(|e| flag(source, format!("read {}: {e}", path.display())))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .ok()
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| flag(source, format!("{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)", path.display())))?;
+        ca_certs.extend(certs);
+    }
+    let insecure = args.insecure || env_parse::<bool>(env, "STEPKIT_GATE_INSECURE", "true or false")?.or(table.insecure).unwrap_or(false);
+    Ok(TlsSettings { ca_certs, insecure })
+}
+
 /// Resolves `stepkit gate`.
-pub fn gate_settings(args: &GateArgs, env: &Env) -> Result<GateSettings, ConfigError> {
+pub fn gate_settings(args: &GateArgs, env: &Env, file: GateFile) -> Result<GateSettings, ConfigError> {
+    let table = file.table.cloned().unwrap_or_default();
     let http_checks_given = args.expect_status.is_some() || !args.body_contains.is_empty() || !args.body_regex.is_empty() || !args.json.is_empty() || !args.header.is_empty() || args.max_latency.is_some();
     if args.http.is_empty() && http_checks_given {
         return Err(flag("--http", "the HTTP checks (--expect-status, --body-contains, --body-regex, --json, --header, --max-latency) need an --http URL".into()));
     }
-    let expect_status = match &args.expect_status {
-        Some(text) => StatusRanges::parse(text).map_err(|m| flag("--expect-status", m))?,
-        None => StatusRanges::default(),
+    let expect_status = match (&args.expect_status, &table.expect_status) {
+        (Some(text), _) => StatusRanges::parse(text).map_err(|m| flag("--expect-status", m))?,
+        (None, Some(text)) => StatusRanges::parse(text).map_err(|m| in_file("expect-status", m))?,
+        (None, None) => StatusRanges::default(),
     };
     let body_regex = args
         .body_regex
@@ -105,10 +164,8 @@ pub fn gate_settings(args: &GateArgs, env: &Env) -> Result<GateSettings, ConfigE
     let mut probes = Vec::new();
     for url in &args.http {
         let parsed = reqwest::Url::parse(url.trim()).map_err(|e| flag("--http", format!("`{url}` is not a URL: {e}")))?;
-        match parsed.scheme() {
-            "http" => {}
-            "https" => return Err(flag("--http", format!("`{url}`: this build of stepkit speaks plain HTTP only (no TLS); probe the service's http:// port"))),
-            other => return Err(flag("--http", format!("`{url}`: the scheme must be http, not {other}"))),
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(flag("--http", format!("`{url}`: the scheme must be http or https, not {}", parsed.scheme())));
         }
         probes.push(Probe::Http(Box::new(HttpProbe {
             expect_status: expect_status.clone(),
@@ -137,10 +194,11 @@ pub fn gate_settings(args: &GateArgs, env: &Env) -> Result<GateSettings, ConfigE
     }
 
     let mut settings = GateSettings::new(probes);
-    settings.interval = duration(args.interval.as_deref(), env, "STEPKIT_GATE_INTERVAL", "--interval", settings.interval)?;
-    settings.timeout = duration(args.timeout.as_deref(), env, "STEPKIT_GATE_TIMEOUT", "--timeout", settings.timeout)?;
-    settings.initial_delay = duration(args.initial_delay.as_deref(), env, "STEPKIT_GATE_INITIAL_DELAY", "--initial-delay", settings.initial_delay)?;
-    settings.deadline = duration(args.deadline.as_deref(), env, "STEPKIT_GATE_DEADLINE", "--deadline", settings.deadline)?;
+    settings.tls = tls_settings(args, env, file)?;
+    settings.interval = duration(args.interval.as_deref(), env, "STEPKIT_GATE_INTERVAL", "--interval", table.interval.as_deref(), settings.interval)?;
+    settings.timeout = duration(args.timeout.as_deref(), env, "STEPKIT_GATE_TIMEOUT", "--timeout", table.timeout.as_deref(), settings.timeout)?;
+    settings.initial_delay = duration(args.initial_delay.as_deref(), env, "STEPKIT_GATE_INITIAL_DELAY", "--initial-delay", table.initial_delay.as_deref(), settings.initial_delay)?;
+    settings.deadline = duration(args.deadline.as_deref(), env, "STEPKIT_GATE_DEADLINE", "--deadline", table.deadline.as_deref(), settings.deadline)?;
     if settings.interval.is_zero() {
         return Err(flag("--interval", "must be more than 0".into()));
     }
@@ -153,8 +211,8 @@ pub fn gate_settings(args: &GateArgs, env: &Env) -> Result<GateSettings, ConfigE
             format!("{} leaves no time before the deadline of {}", humantime::format_duration(settings.initial_delay), humantime::format_duration(settings.deadline)),
         ));
     }
-    settings.successes = count(args.successes, env, "STEPKIT_GATE_SUCCESSES", "--successes")?.unwrap_or(1);
-    settings.failures = count(args.failures, env, "STEPKIT_GATE_FAILURES", "--failures")?;
+    settings.successes = count(args.successes, env, "STEPKIT_GATE_SUCCESSES", "--successes", table.successes)?.unwrap_or(1);
+    settings.failures = count(args.failures, env, "STEPKIT_GATE_FAILURES", "--failures", table.failures)?;
 
     let latency_flags = args.p95.is_some() || args.baseline.is_some() || args.max_regression.is_some();
     settings.latency = match args.samples {
@@ -200,7 +258,7 @@ mod tests {
     }
 
     fn resolve(argv: &[&str]) -> Result<GateSettings, ConfigError> {
-        gate_settings(&args(argv), &Env::default())
+        gate_settings(&args(argv), &Env::default(), GateFile::default())
     }
 
     fn err(argv: &[&str]) -> String {
@@ -252,26 +310,26 @@ mod tests {
     #[test]
     fn flag_beats_env_beats_default() {
         let env = Env::from_pairs([("STEPKIT_GATE_INTERVAL", "250ms"), ("STEPKIT_GATE_FAILURES", "4"), ("STEPKIT_GATE_DEADLINE", "")]);
-        let s = gate_settings(&args(&["--tcp", "a:1", "--interval", "1s"]), &env).unwrap();
+        let s = gate_settings(&args(&["--tcp", "a:1", "--interval", "1s"]), &env, GateFile::default()).unwrap();
         assert_eq!((s.interval, s.failures, s.deadline), (Duration::from_secs(1), Some(4), Duration::from_secs(120)));
-        let s = gate_settings(&args(&["--tcp", "a:1"]), &env).unwrap();
+        let s = gate_settings(&args(&["--tcp", "a:1"]), &env, GateFile::default()).unwrap();
         assert_eq!(s.interval, Duration::from_millis(250));
         let bad = Env::from_pairs([("STEPKIT_GATE_TIMEOUT", "soon")]);
-        let e = gate_settings(&args(&["--tcp", "a:1"]), &bad).err().unwrap().to_string();
+        let e = gate_settings(&args(&["--tcp", "a:1"]), &bad, GateFile::default()).err().unwrap().to_string();
         assert!(e.contains("STEPKIT_GATE_TIMEOUT") && e.contains("soon"), "{e}");
     }
 
     #[test]
     fn credential_headers_come_from_the_environment_as_secrets() {
         let env = Env::from_pairs([("STEPKIT_GATE_HEADERS", "Authorization: Bearer s3cr3t-token\nX-Tenant: blue\n")]);
-        let s = gate_settings(&args(&["--http", "http://a/", "--http", "http://b/"]), &env).unwrap();
+        let s = gate_settings(&args(&["--http", "http://a/", "--http", "http://b/"]), &env, GateFile::default()).unwrap();
         let Probe::Http(h) = &s.probes[1] else { panic!() };
         assert_eq!(h.secret_headers.len(), 2);
         assert_eq!(h.secret_headers[0].1.expose(), "Bearer s3cr3t-token");
         assert_eq!(s.secrets().len(), 2, "deduplicated across probes");
         assert!(!format!("{s:?}").contains("s3cr3t"));
         let bad = Env::from_pairs([("STEPKIT_GATE_HEADERS", "Authorization s3cr3t")]);
-        let e = gate_settings(&args(&["--http", "http://a/"]), &bad).err().unwrap().to_string();
+        let e = gate_settings(&args(&["--http", "http://a/"]), &bad, GateFile::default()).err().unwrap().to_string();
         assert!(e.contains("STEPKIT_GATE_HEADERS") && !e.contains("s3cr3t"), "{e}");
     }
 
@@ -280,7 +338,8 @@ mod tests {
         assert!(err(&[]).contains("at least one probe"));
         assert!(err(&["--json", "/a=1"]).contains("need an --http URL"));
         assert!(err(&["--http", "localhost:8080"]).contains("--http"));
-        assert!(err(&["--http", "https://x/"]).contains("plain HTTP"));
+        assert!(err(&["--http", "ftp://x/"]).contains("http or https"));
+        assert!(err(&["--http", "https://x/", "--ca-cert", "/nonexistent/ca.pem"]).contains("/nonexistent/ca.pem"));
         assert!(err(&["--http", "http://x/", "--expect-status", "2xx,abc"]).contains("--expect-status"));
         assert!(err(&["--http", "http://x/", "--json", "status=ok"]).contains("JSON Pointer"));
         assert!(err(&["--http", "http://x/", "--header", "no colon"]).contains("--header"));
@@ -289,5 +348,30 @@ mod tests {
         assert!(err(&["--tcp", "a:1", "--interval", "2"]).contains("--interval"));
         assert!(err(&["--tcp", "a:1", "--successes", "0"]).contains("--successes"));
         assert!(err(&["--tcp", "a:1", "--initial-delay", "5m"]).contains("deadline"));
+    }
+
+    #[test]
+    fn the_config_file_comes_after_flags_and_env() {
+        let table: GateConfig = toml::from_str("interval = \"3s\"\nsuccesses = 2\nfailures = 7\nexpect-status = \"204\"\ndeadline = \"5m\"\ninsecure = true\n").unwrap();
+        let file = GateFile { table: Some(&table), path: None };
+        let env = Env::from_pairs([("STEPKIT_GATE_FAILURES", "4")]);
+        let s = gate_settings(&args(&["--http", "http://a/", "--successes", "1"]), &env, file).unwrap();
+        assert_eq!((s.interval, s.successes, s.failures, s.deadline), (Duration::from_secs(3), 1, Some(4), Duration::from_secs(300)));
+        let Probe::Http(h) = &s.probes[0] else { panic!() };
+        assert!(h.expect_status.contains(204) && !h.expect_status.contains(200));
+        assert!(s.tls.insecure);
+        let bad: GateConfig = toml::from_str("timeout = \"soon\"").unwrap();
+        let e = gate_settings(&args(&["--tcp", "a:1"]), &Env::default(), GateFile { table: Some(&bad), path: None }).err().unwrap().to_string();
+        assert!(e.contains("[gate]") && e.contains("timeout") && e.contains("soon"), "{e}");
+    }
+
+    #[test]
+    fn ca_files_are_read_and_checked_up_front() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("not.pem"), "hello").unwrap();
+        let table: GateConfig = toml::from_str("ca-cert = [\"not.pem\"]").unwrap();
+        let config = dir.path().join("stepkit.toml");
+        let e = gate_settings(&args(&["--http", "https://a/"]), &Env::default(), GateFile { table: Some(&table), path: Some(&config) }).err().unwrap().to_string();
+        assert!(e.contains("not.pem") && e.contains("no PEM certificate"), "relative to the config file: {e}");
     }
 }

@@ -9,7 +9,7 @@ mod secret;
 mod test;
 
 pub use file::{ConfigFile, JunitConfig, OutputConfig};
-pub use gate::gate_settings;
+pub use gate::{gate_settings, GateConfig, GateFile};
 pub use image::{build_settings, push_args, push_settings};
 pub use junit::{merge_settings, summary_settings};
 pub use secret::Secret;
@@ -103,7 +103,7 @@ pub fn resolve(args: &GlobalArgs, env: &Env, cwd: &Path) -> Result<Resolved, Con
 }
 
 /// A path from the config file is relative to the file's directory, like in every other tool.
-fn relative_to(config_path: Option<&Path>, path: PathBuf) -> PathBuf {
+pub(crate) fn relative_to(config_path: Option<&Path>, path: PathBuf) -> PathBuf {
     match config_path.and_then(Path::parent) {
         Some(dir) if path.is_relative() && !dir.as_os_str().is_empty() => dir.join(path),
         _ => path,

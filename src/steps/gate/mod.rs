@@ -14,7 +14,7 @@ mod verdict;
 
 pub use latency::LatencySettings;
 pub use checks::{JsonExpect, StatusRanges};
-pub use probe::{HttpProbe, Probe};
+pub use probe::{HttpProbe, Probe, TlsSettings};
 
 use crate::report::{Live, Outcome};
 use crate::steps::image::ImageError;
@@ -48,6 +48,8 @@ pub struct GateSettings {
     pub show_attempts: usize,
     /// How many of a container's last log lines a failure shows.
     pub log_lines: usize,
+    /// Trust for https:// probes.
+    pub tls: TlsSettings,
 }
 
 impl GateSettings {
@@ -64,6 +66,7 @@ impl GateSettings {
             latency: None,
             show_attempts: 10,
             log_lines: 30,
+            tls: TlsSettings::default(),
         }
     }
 
@@ -137,7 +140,7 @@ pub async fn run(settings: &GateSettings, live: &mut dyn Live) -> Result<Outcome
     } else {
         None
     };
-    let prober = Prober::new(settings.probes.clone(), docker).map_err(|e| GateError::Http(e.to_string()))?;
+    let prober = Prober::new(settings.probes.clone(), &settings.tls, docker).map_err(|e| GateError::Http(e.to_string()))?;
     let labels: Vec<String> = settings.probes.iter().map(Probe::label).collect();
     let schedule = settings.schedule();
 

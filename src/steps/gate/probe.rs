@@ -88,6 +88,8 @@ pub enum ErrorClass {
     Connect,
     /// The peer answered with something that is not HTTP.
     Protocol,
+    /// The TLS handshake failed: an untrusted or wrong certificate, or no TLS on the port.
+    Tls,
     /// The container does not exist (yet).
     NotFound,
     /// The Docker daemon did not answer an inspect.
@@ -105,6 +107,7 @@ impl ErrorClass {
             ErrorClass::Reset => "reset",
             ErrorClass::Connect => "connect",
             ErrorClass::Protocol => "protocol",
+            ErrorClass::Tls => "tls",
             ErrorClass::NotFound => "not-found",
             ErrorClass::Docker => "docker",
             ErrorClass::Other => "other",
@@ -179,6 +182,13 @@ pub struct Attempt {
     pub latency: Duration,
 }
 
+/// Trust for https:// probes: the system's roots plus `ca_certs`, or none at all when `insecure`.
+#[derive(Debug, Clone, Default)]
+pub struct TlsSettings {
+    pub ca_certs: Vec<reqwest::Certificate>,
+    pub insecure: bool,
+}
+
 /// The probes plus the clients they need, for the length of one gate.
 pub struct Prober {
     pub probes: Vec<Probe>,
@@ -190,8 +200,11 @@ pub struct Prober {
 
 impl Prober {
     /// Builds the HTTP client; `docker` is needed only for container probes.
-    pub fn new(probes: Vec<Probe>, docker: Option<Docker>) -> Result<Self, reqwest::Error> {
+    pub fn new(probes: Vec<Probe>, tls: &TlsSettings, docker: Option<Docker>) -> Result<Self, reqwest::Error> {
+        crate::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
+            .tls_certs_merge(tls.ca_certs.iter().cloned())
+            .tls_danger_accept_invalid_certs(tls.insecure)
             // Fresh connections every attempt: a pooled connection to the previous container would hide the new one.
             .pool_max_idle_per_host(0)
             // A health endpoint that redirects has answered; following it would test another thing.
@@ -303,6 +316,9 @@ fn classify_http(error: &reqwest::Error, timeout: Duration) -> Verdict {
         if e.to_string().contains("dns error") {
             class = Some(ErrorClass::Dns);
         }
+        if is_tls_failure(e) {
+            class = Some(ErrorClass::Tls);
+        }
         source = e.source();
     }
     let lower = message.to_ascii_lowercase();
@@ -316,6 +332,14 @@ fn classify_http(error: &reqwest::Error, timeout: Duration) -> Verdict {
         ErrorClass::Other
     });
     Verdict::Error { class, message }
+}
+
+/// A rustls error, found by type or, once hyper has boxed it into a string-only error, by the texts
+/// rustls::Error displays (a certificate problem, an alert from the peer, a non-TLS peer).
+fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    let wrapped = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()).is_some_and(|inner| inner.is::<rustls::Error>());
+    let text = e.to_string();
+    wrapped || e.is::<rustls::Error>() || ["invalid peer certificate", "received fatal alert", "peer is incompatible", "peer misbehaved", "corrupt message"].iter().any(|t| text.contains(t))
 }
 
 fn io_class(io: &std::io::Error) -> Option<ErrorClass> {
@@ -403,7 +427,7 @@ mod tests {
     }
 
     async fn once(probe: Probe, timeout: Duration) -> Attempt {
-        let prober = Prober::new(vec![probe], None).unwrap();
+        let prober = Prober::new(vec![probe], &TlsSettings::default(), None).unwrap();
         prober.attempt(0, timeout, Instant::now()).await
     }
 
