@@ -70,7 +70,10 @@ fn valid_key(key: &str) -> bool {
 
 /// `--env K=V` is plain; `--env K` takes K from stepkit's environment, like docker's `-e K`, and is
 /// then a secret (that is how people keep values out of argv).
-fn env_flags(list: &[String], env: &Env) -> Result<(Vec<String>, Vec<(String, Secret)>), ConfigError> {
+/// Plain `K=V` entries, and secret ones by name.
+type EnvEntries = (Vec<String>, Vec<(String, Secret)>);
+
+fn env_flags(list: &[String], env: &Env) -> Result<EnvEntries, ConfigError> {
     let (mut plain, mut secret) = (Vec::new(), Vec::new());
     for item in list {
         match item.split_once('=') {

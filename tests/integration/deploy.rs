@@ -210,7 +210,7 @@ fn an_unhealthy_version_fails_its_gate_and_env_file_secrets_stay_hidden() {
         return;
     }
     let mut f = Fixture::new("unhealthy");
-    let (v1, sick) = (f.build(Kind::Healthy, "v1"), f.build(Kind::Unhealthy, "v2-sick"));
+    let (v1, sick, slow) = (f.build(Kind::Healthy, "v1"), f.build(Kind::Unhealthy, "v2-sick"), f.build(Kind::SlowHealthy, "v3-slow"));
     let secret = "deploy-secret-7d41c9";
     write(f.dir.path(), "prod.env", format!("# the app's secrets\nAPI_TOKEN={secret}\n"));
     // No published port: the previous version keeps serving while the new one is gated on its HEALTHCHECK.
@@ -229,6 +229,15 @@ fn an_unhealthy_version_fails_its_gate_and_env_file_secrets_stay_hidden() {
     // The container itself did get it.
     let env = f.inspect(&f.app, "{{json .Config.Env}}");
     assert!(env.contains(&format!("API_TOKEN={secret}")), "{env}");
+
+    // A version whose HEALTHCHECK passes only after 3 s: the default gate waits for "healthy".
+    let run = f.deploy(&slow, &[]).expect_code(0);
+    let json = run.json();
+    let attempts = json["data"]["gate"]["attempts"].as_array().unwrap();
+    assert!(attempts.iter().any(|a| a["detail"].as_str().is_some_and(|d| d.contains("still starting"))), "{json}");
+    assert_eq!(json["data"]["strategy"], "start-first");
+    let kept = json["data"]["previous"]["name"].as_str().unwrap().to_string();
+    assert_eq!(f.containers(), vec![format!("{} {slow} running", f.app), format!("{kept} {v1} exited")]);
 }
 
 #[test]

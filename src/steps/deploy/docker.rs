@@ -190,11 +190,27 @@ pub async fn kept(docker: &Docker, app: &str) -> Result<Vec<Found>, DeployError>
     Ok(out)
 }
 
-/// The first 12 characters of an id, as docker prints them; a name is returned as is.
-pub fn short(id: &str) -> &str {
-    if id.len() == 64 && id.chars().all(|c| c.is_ascii_hexdigit()) {
-        &id[..12]
+/// An id or digest as docker prints them (12 hex digits, `sha256:` kept); anything else as is.
+pub fn short(id: &str) -> String {
+    let (head, hex) = match id.rfind("sha256:") {
+        Some(at) => id.split_at(at + "sha256:".len()),
+        None => ("", id),
+    };
+    if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        format!("{head}{}", &hex[..12])
     } else {
-        id
+        id.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn short_ids_and_digests() {
+        let hex = "d1d1dd0094b92bf4a1f9ae1fd2db40040b61d0ab9dee4beb345b8315d2f043de";
+        assert_eq!(super::short(hex), "d1d1dd0094b9");
+        assert_eq!(super::short(&format!("sha256:{hex}")), "sha256:d1d1dd0094b9");
+        assert_eq!(super::short(&format!("reg/web@sha256:{hex}")), "reg/web@sha256:d1d1dd0094b9");
+        assert_eq!(super::short("web"), "web");
     }
 }

@@ -45,7 +45,7 @@ fn millis(d: Duration) -> u64 {
 }
 
 fn secs(d: Duration) -> String {
-    format!("{:.1} s", d.as_secs_f64())
+    crate::steps::gate::probe::ms(d)
 }
 
 /// `data.duration_ms` of an earlier deploy result file of the same app.
