@@ -31,8 +31,8 @@ fn dockerfile(kind: Kind) -> String {
         Kind::Healthy | Kind::Http500 => SERVE.to_string(),
         Kind::Exits => "CMD [\"/bin/sh\", \"-c\", \"echo starting; echo token=$API_TOKEN; exit 3\"]\n".into(),
         Kind::Unhealthy => format!("HEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD [\"/bin/sh\", \"-c\", \"echo db unreachable; exit 1\"]\n{SERVE}"),
-        Kind::SlowHealthy => "HEALTHCHECK --interval=1s --timeout=1s --start-period=60s CMD [\"/bin/sh\", \"-c\", \"test -e /tmp/ready\"]\n\
-CMD [\"/bin/sh\", \"-c\", \"sleep 3; touch /tmp/ready; exec httpd -f -p 8080 -h /www\"]\n"
+        Kind::SlowHealthy => "HEALTHCHECK --interval=1s --timeout=1s --start-period=60s CMD [\"/bin/sh\", \"-c\", \"test -e /ready\"]\n\
+CMD [\"/bin/sh\", \"-c\", \"sleep 3; touch /ready; exec httpd -f -p 8080 -h /www\"]\n"
             .into(),
     };
     format!("{HEAD}{rest}")

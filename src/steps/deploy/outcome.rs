@@ -129,7 +129,7 @@ fn ending(swap: &Swap, app: &str, passed: String, failed_what: &str) -> (Verdict
         Ending::Reverted => {
             let why = swap.failure.clone().unwrap_or_default();
             let result = if swap.previous.is_some() && swap.problems.is_empty() { "rolled-back" } else { "failed" };
-            (Verdict::Failed, format!("{failed_what} failed: {why}; {}", after_failure(swap, app)), result)
+            (Verdict::Failed, format!("{failed_what} failed {why}; {}", after_failure(swap, app)), result)
         }
         Ending::Interrupted { signal, after_pass: true } => (signal.verdict(), format!("{} received after the new version passed its gate: {passed}", signal.name()), "deployed"),
         Ending::Interrupted { signal, after_pass: false } => {

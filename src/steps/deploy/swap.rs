@@ -106,7 +106,7 @@ pub struct Swap {
     pub candidate_id: Option<String>,
     /// The candidate's gate.
     pub gate: Option<Outcome>,
-    /// Why the candidate failed (a start error, or the gate's headline).
+    /// Why the candidate failed, to follow "failed": `its gate: closed ...`, `to start container ...`.
     pub failure: Option<String>,
     /// The previous version's gate after it was put back.
     pub restore_gate: Option<Outcome>,
@@ -124,7 +124,7 @@ enum Halt {
 
 impl From<DeployError> for Halt {
     fn from(e: DeployError) -> Self {
-        Halt::Failed(format!("failed to {e}"))
+        Halt::Failed(format!("to {e}"))
     }
 }
 
@@ -167,7 +167,7 @@ pub async fn swap(docker: &Docker, plan: &Plan<'_>, live: &mut dyn Live, signals
             }
         }
         Err(Halt::Failed(why)) => {
-            live.line(&format!("stepkit deploy: the new version failed: {why}"));
+            live.line(&format!("stepkit deploy: the new version failed {why}"));
             s.failure = Some(why);
             s.problems = revert(docker, plan, &s, stop_issued.is_some(), live).await;
             s.downtime = stop_issued.map(|t| t.elapsed());
@@ -221,7 +221,7 @@ async fn forward(docker: &Docker, plan: &Plan<'_>, live: &mut dyn Live, signals:
     guarded(signals, docker::start(docker, &id)).await??;
     let outcome = match guarded(signals, gate::run(plan.gate, live)).await? {
         Ok(outcome) => outcome,
-        Err(e) => return Err(Halt::Failed(format!("failed to {e}"))),
+        Err(e) => return Err(Halt::Failed(format!("to run its gate: {e}"))),
     };
     let passed = outcome.verdict == Verdict::Passed;
     let headline = outcome.headline.clone();
@@ -229,7 +229,7 @@ async fn forward(docker: &Docker, plan: &Plan<'_>, live: &mut dyn Live, signals:
     if passed {
         Ok(())
     } else {
-        Err(Halt::Failed(format!("the gate {headline}")))
+        Err(Halt::Failed(format!("its gate: {headline}")))
     }
 }
 
