@@ -114,20 +114,30 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
     let spec = docker::Spec { name: settings.app.clone(), image: settings.image.clone(), env, labels, publish: settings.publish.clone(), network: settings.network.clone() };
     let plan = Plan { app: &settings.app, candidate: Candidate::New(spec), retire_as: names::kept_name(&settings.app, at), stop_timeout: settings.stop_timeout, gate: &settings.gate };
     live.line(&format!("stepkit deploy: {} -> {} ({})", settings.app, settings.image, docker::short(&digest)));
-    let swap = swap::swap(&docker, &plan, live, &mut signals).await?;
+    let mut swap = swap::swap(&docker, &plan, live, &mut signals).await?;
 
     let mut removed = Vec::new();
     let mut warnings = Vec::new();
+    interrupted_after(&mut swap, &mut signals);
     if swap.ending == Ending::Passed {
         match prune(&docker, &settings.app, settings.keep).await {
             Ok(names) => removed = names,
             Err(e) => warnings.push(format!("the deploy passed, but older versions could not be pruned: {e}")),
         }
     }
+    interrupted_after(&mut swap, &mut signals);
     let kept = docker::kept(&docker, &settings.app).await.map(|k| k.into_iter().map(|f| f.name).collect()).unwrap_or_default();
     let baseline = settings.previous_result.as_ref().map(|path| outcome::read_previous_duration(path, &settings.app));
     let secrets: Vec<&str> = settings.secret_env.iter().map(|(_, v)| v.expose()).collect();
     Ok(outcome::deploy_outcome(outcome::Deployed { app: &settings.app, image: &settings.image, digest: &digest, at, swap, duration: start.elapsed(), kept, removed, baseline, warnings, secrets: &secrets }))
+}
+
+/// A signal that came after the candidate passed (during clean-up) still ends the step with 130/143;
+/// the swap itself is complete and stays.
+fn interrupted_after(swap: &mut swap::Swap, signals: &mut Signals) {
+    if let (Ending::Passed, Some(signal)) = (swap.ending, signals.pending()) {
+        swap.ending = Ending::Interrupted { signal, after_pass: true };
+    }
 }
 
 /// Removes kept versions beyond the `keep` newest; returns their names.
@@ -150,9 +160,10 @@ pub async fn rollback(settings: &RollbackSettings, live: &mut dyn Live) -> Resul
     live.line(&format!("stepkit deploy rollback: {} -> {} ({})", settings.app, target.image, target.name));
     let retire_as = names::rolled_back_name(&settings.app, at);
     let plan = Plan { app: &settings.app, candidate: Candidate::Kept(target.clone()), retire_as: retire_as.clone(), stop_timeout: settings.stop_timeout, gate: &settings.gate };
-    let swap = swap::swap(&docker, &plan, live, &mut signals).await?;
+    let mut swap = swap::swap(&docker, &plan, live, &mut signals).await?;
     let mut warnings = Vec::new();
     let mut removed = Vec::new();
+    interrupted_after(&mut swap, &mut signals);
     if let (Ending::Passed, Some(from)) = (swap.ending, &swap.previous) {
         // The version rolled back from is not kept: a second rollback goes further back, not forth.
         match docker::remove(&docker, &from.id).await {

@@ -69,6 +69,12 @@ impl Signals {
         Signals { int: signal(SignalKind::interrupt()).ok(), term: signal(SignalKind::terminate()).ok() }
     }
 
+    /// A signal that already arrived, if any (without waiting).
+    pub fn pending(&mut self) -> Option<Signal> {
+        use futures_util::FutureExt;
+        self.recv().now_or_never()
+    }
+
     /// The next signal (never, when the handlers could not be installed).
     pub async fn recv(&mut self) -> Signal {
         async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
