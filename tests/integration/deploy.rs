@@ -240,6 +240,32 @@ fn an_unhealthy_version_fails_its_gate_and_env_file_secrets_stay_hidden() {
     assert_eq!(f.containers(), vec![format!("{} {slow} running", f.app), format!("{kept} {v1} exited")]);
 }
 
+/// Starts a deploy of `image`, sends `signal` once the new container exists and its gate is waiting,
+/// and returns the exit code, stderr and how long the exit took after the signal.
+fn signal_mid_deploy(f: &Fixture, image: &str, extra: &[&str], signal: i32) -> (Option<i32>, String, Duration) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
+        .current_dir(f.dir.path())
+        .args(["deploy", "--name", &f.app, "--image", image, "--stop-timeout", "1s", "--interval", "200ms"])
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let waited = Instant::now();
+    while !f.containers().iter().any(|c| c.contains(image)) && waited.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: signalling the child we started.
+    unsafe { libc::kill(child.id() as i32, signal) };
+    let signalled = Instant::now();
+    let status = child.wait().unwrap();
+    let took = signalled.elapsed();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    (status.code(), stderr, took)
+}
+
 #[test]
 fn sigterm_in_the_middle_puts_the_previous_version_back() {
     if !have_docker() {
@@ -252,27 +278,9 @@ fn sigterm_in_the_middle_puts_the_previous_version_back() {
     let health = format!("http://127.0.0.1:{port}/cgi-bin/health");
     f.deploy(&v1, &["--publish", &publish, "--http", &health]).expect_code(0);
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
-        .current_dir(f.dir.path())
-        .args(["deploy", "--name", &f.app, "--image", &slow, "--publish", &publish, "--http", &health, "--stop-timeout", "1s", "--interval", "200ms"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until the new version is up (stop-first: the old one is down) and its gate is waiting.
-    let waited = Instant::now();
-    while !f.containers().iter().any(|c| c.contains(&slow)) && waited.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::thread::sleep(Duration::from_millis(500));
-    // SAFETY: signalling the child we started.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let signalled = Instant::now();
-    let status = child.wait().unwrap();
-    let took = signalled.elapsed();
-    let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-    assert_eq!(status.code(), Some(143), "{stderr}");
+    // Stop-first: when the signal comes the old version is already stopped and must be started again.
+    let (code, stderr, took) = signal_mid_deploy(&f, &slow, &["--publish", &publish, "--http", &health], libc::SIGTERM);
+    assert_eq!(code, Some(143), "{stderr}");
     assert!(took < Duration::from_secs(5), "within 5 s of the signal: {took:?}\n{stderr}");
     assert!(stderr.contains("SIGTERM received") && stderr.contains("is back and running"), "{stderr}");
     assert_eq!(f.containers(), vec![format!("{} {v1} running", f.app)], "{stderr}");
@@ -285,6 +293,23 @@ fn sigterm_in_the_middle_puts_the_previous_version_back() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(answered, "v1");
+}
+
+#[test]
+fn sigint_during_a_start_first_gate_keeps_the_previous_version() {
+    if !have_docker() {
+        return;
+    }
+    let mut f = Fixture::new("sigint");
+    let (v1, slow) = (f.build(Kind::Healthy, "v1"), f.build(Kind::SlowHealthy, "v2-slow"));
+    f.deploy(&v1, &[]).expect_code(0);
+    let before = f.inspect(&f.app, "{{.Id}} {{.State.StartedAt}}");
+    // No shared port: the old version runs, renamed, while the new one's HEALTHCHECK is starting.
+    let (code, stderr, took) = signal_mid_deploy(&f, &slow, &[], libc::SIGINT);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(took < Duration::from_secs(5), "within 5 s of the signal: {took:?}\n{stderr}");
+    assert_eq!(f.containers(), vec![format!("{} {v1} running", f.app)], "{stderr}");
+    assert_eq!(f.inspect(&f.app, "{{.Id}} {{.State.StartedAt}}"), before, "the very same container, never stopped or restarted");
 }
 
 #[test]
