@@ -13,7 +13,7 @@ pub mod tls;
 mod tools;
 
 use ci::Env;
-use cli::{Command, ImageCommand, JunitCommand};
+use cli::{Command, DeployCommand, ImageCommand, JunitCommand};
 use error::Error;
 use report::Outcome;
 use settings::{Color, ConfigFile};
@@ -107,6 +107,28 @@ fn dispatch(
                 live.sinks.mask(secret.expose());
             }
             runtime.block_on(interruptible("gate", steps::gate::run(&settings, &mut live)))
+        }
+        Command::Deploy(args) => {
+            let gate_file = settings::GateFile { table: file.gate.as_ref(), path: global.config_path.as_deref() };
+            let runtime = runtime()?;
+            let mut live = publish::StderrLive { sinks, quiet: global.quiet };
+            // The deploy catches SIGINT/SIGTERM itself: it must put the previous version back before exiting.
+            match args.command {
+                Some(DeployCommand::Rollback(args)) => {
+                    let settings = settings::rollback_settings(&args, env, gate_file)?;
+                    for secret in settings.gate.secrets() {
+                        live.sinks.mask(secret.expose());
+                    }
+                    Ok(runtime.block_on(steps::deploy::rollback(&settings, &mut live))?)
+                }
+                None => {
+                    let settings = settings::deploy_settings(&args.run, env, cwd, gate_file)?;
+                    for secret in settings.secrets().into_iter().filter(|s| s.expose().len() >= steps::deploy::MIN_SECRET_LEN) {
+                        live.sinks.mask(secret.expose());
+                    }
+                    Ok(runtime.block_on(steps::deploy::deploy(&settings, &mut live))?)
+                }
+            }
         }
         Command::Completions(args) => Ok(tools::completions(args.shell)),
         Command::Man(args) => tools::man(args.output.as_deref().map(Path::to_path_buf)),

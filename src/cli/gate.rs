@@ -4,7 +4,7 @@ use clap::Args;
 use std::path::PathBuf;
 
 /// `stepkit gate [probes] [policy] [latency]`
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(after_help = "Every probe must pass in the same round. The HTTP checks apply to every --http URL.\n\
 Exit codes: 0 open, 1 closed (or the latency gate failed), 124 the deadline passed.\n\n\
 Examples:\n  stepkit gate --http http://localhost:8080/health --json /status=ok --deadline 90s\n  \

@@ -1,11 +1,13 @@
 //! Command-line arguments (clap derive structs only). Every value is optional here: defaults live in `settings/`.
 
+mod deploy;
 mod gate;
 mod image;
 mod junit;
 mod test;
 mod tools;
 
+pub use deploy::{DeployArgs, DeployCommand, DeployRunArgs, RollbackArgs};
 pub use gate::GateArgs;
 pub use image::{BuildArgs, ImageArgs, ImageCommand, LoginArgs, PushArgs};
 pub use junit::{JunitArgs, JunitCommand, MergeArgs, SummaryArgs};
@@ -70,6 +72,8 @@ pub enum Command {
     Junit(JunitArgs),
     /// Wait until a service is healthy: HTTP, TCP and container probes, a policy, a latency gate
     Gate(Box<GateArgs>),
+    /// Replace a container behind the health gate, keep the previous version, roll back on failure
+    Deploy(Box<DeployArgs>),
     /// Build and push docker images through the Docker API
     Image(ImageArgs),
     /// Print a shell completion script
@@ -88,6 +92,10 @@ impl Command {
             },
             Command::Test(_) => "test",
             Command::Gate(_) => "gate",
+            Command::Deploy(args) => match args.command {
+                Some(DeployCommand::Rollback(_)) => "deploy rollback",
+                None => "deploy",
+            },
             Command::Image(args) => match args.command {
                 ImageCommand::Build(_) => "image build",
                 ImageCommand::Push(_) => "image push",

@@ -3,16 +3,16 @@
 use crate::support::{in_ci, stepkit, write};
 use std::process::Command;
 
-fn docker_cli() -> String {
+pub(crate) fn docker_cli() -> String {
     std::env::var("STEPKIT_TEST_DOCKER").unwrap_or_else(|_| "/usr/bin/docker".into())
 }
 
-fn docker(args: &[&str]) -> std::process::Output {
+pub(crate) fn docker(args: &[&str]) -> std::process::Output {
     Command::new(docker_cli()).args(args).output().expect("the docker CLI runs")
 }
 
 /// True when a daemon answers; a developer without Docker skips, CI fails.
-fn have_docker() -> bool {
+pub(crate) fn have_docker() -> bool {
     let ok = Command::new(docker_cli()).arg("info").output().map(|o| o.status.success()).unwrap_or(false);
     if !ok {
         assert!(!in_ci(), "a Docker daemon is required under CI=true (.ci/run starts dockerd)");
@@ -45,7 +45,7 @@ fn context(dockerfile: &str) -> tempfile::TempDir {
 
 const WEB: &str = "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nARG GREETING=none\nRUN echo \"$GREETING\" > /greeting\nCOPY www /www\nCOPY . /ctx\nCMD [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n";
 
-fn unique(name: &str) -> String {
+pub(crate) fn unique(name: &str) -> String {
     format!("{name}-{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos())
 }
 

@@ -4,6 +4,7 @@ mod support;
 
 mod cli_basics;
 mod config_layering;
+mod deploy;
 mod gate;
 mod github_actions;
 mod image;

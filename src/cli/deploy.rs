@@ -1,0 +1,79 @@
+//! `stepkit deploy` and `stepkit deploy rollback` arguments.
+
+use super::GateArgs;
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+/// `stepkit deploy --name APP --image IMAGE [container options] [gate options]`, or `stepkit deploy rollback --name APP`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct DeployArgs {
+    #[command(subcommand)]
+    pub command: Option<DeployCommand>,
+    #[command(flatten)]
+    pub run: DeployRunArgs,
+}
+
+/// `stepkit deploy rollback`.
+#[derive(Debug, Subcommand)]
+pub enum DeployCommand {
+    /// Put the newest kept version of APP back in place, behind the same gate
+    Rollback(Box<RollbackArgs>),
+}
+
+/// The container to deploy and how the old one is kept.
+#[derive(Debug, Args)]
+#[command(after_help = "Without --http/--tcp/--container the gate waits for the new container itself: running, and healthy when its image has a HEALTHCHECK.\n\
+Exit codes: 0 deployed, 1 the new version failed its gate and the previous one was restored, 2 usage (also: the image is not in the local engine), 3 Docker unreachable, 130/143 interrupted (the previous version is put back first).\n\n\
+Examples:\n  stepkit deploy --name web --image registry.local/web:1.4.2 --publish 8080:8080 --http http://127.0.0.1:8080/health\n  \
+stepkit deploy --name worker --image worker:sha-0123456 --network backend --env-file prod.env --keep 3\n  \
+stepkit deploy rollback --name web --http http://127.0.0.1:8080/health")]
+pub struct DeployRunArgs {
+    /// The application: the container's name [env: STEPKIT_DEPLOY_NAME]
+    #[arg(long, value_name = "APP", help_heading = "Deploy")]
+    pub name: Option<String>,
+    /// The image to run; it must be in the local engine (build or pull it first) [env: STEPKIT_DEPLOY_IMAGE]
+    #[arg(long, value_name = "IMAGE", help_heading = "Deploy")]
+    pub image: Option<String>,
+    /// Publish a container port: [IP:]HOST:CONTAINER[/tcp|udp] (repeatable). The previous version is stopped before the new one starts when they publish the same host port
+    #[arg(long, short = 'p', value_name = "H:C", help_heading = "Deploy")]
+    pub publish: Vec<String>,
+    /// An environment variable for the container (repeatable); values on the command line are not secret, use --env-file for those
+    #[arg(long, short = 'e', value_name = "K=V", help_heading = "Deploy")]
+    pub env: Vec<String>,
+    /// A file of KEY=VALUE lines (docker's env-file format); its values are secrets: masked, never printed [env: STEPKIT_DEPLOY_ENV_FILE]
+    #[arg(long, value_name = "FILE", help_heading = "Deploy")]
+    pub env_file: Option<PathBuf>,
+    /// The network to attach the container to [env: STEPKIT_DEPLOY_NETWORK] [default: the engine's default bridge]
+    #[arg(long, value_name = "NETWORK", help_heading = "Deploy")]
+    pub network: Option<String>,
+    /// A container label (repeatable); io.stepkit.deploy.* are stepkit's own
+    #[arg(long, short = 'l', value_name = "K=V", help_heading = "Deploy")]
+    pub label: Vec<String>,
+    /// How many previous versions stay (stopped) for `stepkit deploy rollback`; older ones are removed [env: STEPKIT_DEPLOY_KEEP] [default: 1]
+    #[arg(long, value_name = "N", help_heading = "Deploy")]
+    pub keep: Option<usize>,
+    /// How long a container gets to stop after SIGTERM before it is killed [env: STEPKIT_DEPLOY_STOP_TIMEOUT] [default: 10s]
+    #[arg(long, value_name = "DURATION", help_heading = "Deploy")]
+    pub stop_timeout: Option<String>,
+    /// The result file of an earlier deploy of APP: its duration_ms is the baseline for the duration delta [env: STEPKIT_DEPLOY_PREVIOUS_RESULT]
+    #[arg(long, value_name = "FILE", help_heading = "Deploy")]
+    pub previous_result: Option<PathBuf>,
+    #[command(flatten)]
+    pub gate: GateArgs,
+}
+
+/// `stepkit deploy rollback --name APP [gate options]`
+#[derive(Debug, Args)]
+#[command(after_help = "The current APP is stopped and removed once the restored version passes the gate; if the restored version fails it, the current one is put back.\n\
+Exit codes: 0 rolled back, 1 the restored version failed its gate (the current one was put back), 2 usage or nothing kept to roll back to, 3 Docker unreachable.")]
+pub struct RollbackArgs {
+    /// The application to roll back [env: STEPKIT_DEPLOY_NAME]
+    #[arg(long, value_name = "APP", help_heading = "Deploy")]
+    pub name: Option<String>,
+    /// How long a container gets to stop after SIGTERM before it is killed [env: STEPKIT_DEPLOY_STOP_TIMEOUT] [default: 10s]
+    #[arg(long, value_name = "DURATION", help_heading = "Deploy")]
+    pub stop_timeout: Option<String>,
+    #[command(flatten)]
+    pub gate: GateArgs,
+}

@@ -1,0 +1,216 @@
+//! The Docker operations a deploy is made of (bollard): find, create, rename, start, stop, kill,
+//! remove, the image's digest, the kept versions. Each error names the container and what was tried.
+
+use super::names::{self, LABEL_DIGEST, LABEL_IMAGE, LABEL_TIME};
+use super::{DeployError, Publish};
+use bollard::errors::Error as DockerError;
+use bollard::models::{ContainerCreateBody, HostConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum};
+use bollard::query_parameters::{CreateContainerOptions, KillContainerOptions, ListContainersOptions, RemoveContainerOptions, RenameContainerOptions, StopContainerOptions};
+use bollard::Docker;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// A container as the deploy sees it.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub id: String,
+    /// Without Docker's leading `/`.
+    pub name: String,
+    pub running: bool,
+    /// The image reference it was created from (stepkit's label, else Docker's).
+    pub image: String,
+    /// Its image digest as recorded at deploy time, else the image id.
+    pub digest: String,
+    /// When stepkit deployed it (RFC 3339), when stepkit did.
+    pub deployed_at: Option<String>,
+    /// Host ports it publishes, as `PORT/proto`.
+    pub host_ports: Vec<String>,
+}
+
+/// What a new version is made of.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub name: String,
+    pub image: String,
+    /// `K=V`, secrets included (this goes to the daemon only).
+    pub env: Vec<String>,
+    pub labels: Vec<(String, String)>,
+    pub publish: Vec<Publish>,
+    pub network: Option<String>,
+}
+
+fn api(what: String) -> impl FnOnce(DockerError) -> DeployError {
+    move |e| DeployError::Docker { what, message: e.to_string() }
+}
+
+fn status(e: &DockerError) -> Option<u16> {
+    match e {
+        DockerError::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+/// The container called (or with the id) `name`, if there is one.
+pub async fn find(docker: &Docker, name: &str) -> Result<Option<Found>, DeployError> {
+    let info = match docker.inspect_container(name, None).await {
+        Ok(info) => info,
+        Err(e) if status(&e) == Some(404) => return Ok(None),
+        Err(e) => return Err(api(format!("inspect container {name}"))(e)),
+    };
+    let labels = info.config.as_ref().and_then(|c| c.labels.clone()).unwrap_or_default();
+    let image = labels.get(LABEL_IMAGE).cloned().or_else(|| info.config.as_ref().and_then(|c| c.image.clone())).unwrap_or_default();
+    let digest = labels.get(LABEL_DIGEST).cloned().or_else(|| info.image.clone()).unwrap_or_default();
+    let mut host_ports: Vec<String> = info
+        .host_config
+        .as_ref()
+        .and_then(|h| h.port_bindings.as_ref())
+        .map(|bindings| {
+            bindings
+                .iter()
+                .flat_map(|(container_port, hosts)| {
+                    let proto = container_port.split_once('/').map_or("tcp", |(_, p)| p).to_string();
+                    hosts.iter().flatten().filter_map(move |b| b.host_port.as_deref().filter(|p| !p.is_empty()).map(|p| format!("{p}/{proto}")))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    host_ports.sort();
+    host_ports.dedup();
+    Ok(Some(Found {
+        id: info.id.unwrap_or_default(),
+        name: info.name.unwrap_or_default().trim_start_matches('/').to_string(),
+        running: info.state.as_ref().and_then(|s| s.running).unwrap_or(false),
+        image,
+        digest,
+        deployed_at: labels.get(LABEL_TIME).cloned(),
+        host_ports,
+    }))
+}
+
+/// The image's repo digest (or its id, for a local build that was never pushed or pulled).
+/// A missing image is a usage error: the deploy never pulls.
+pub async fn image_digest(docker: &Docker, image: &str) -> Result<String, DeployError> {
+    match docker.inspect_image(image).await {
+        Ok(info) => Ok(info.repo_digests.and_then(|d| d.into_iter().next()).or(info.id).unwrap_or_default()),
+        Err(e) if status(&e) == Some(404) => Err(DeployError::ImageMissing { image: image.into() }),
+        Err(e) => Err(api(format!("inspect image {image}"))(e)),
+    }
+}
+
+/// Creates the container (not started) and returns its id.
+pub async fn create(docker: &Docker, spec: &Spec) -> Result<String, DeployError> {
+    let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+    for p in &spec.publish {
+        bindings
+            .entry(format!("{}/{}", p.container_port, p.protocol))
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(PortBinding { host_ip: p.host_ip.clone(), host_port: Some(p.host_port.to_string()) });
+    }
+    let mut exposed: Vec<String> = bindings.keys().cloned().collect();
+    exposed.sort();
+    let config = ContainerCreateBody {
+        image: Some(spec.image.clone()),
+        env: Some(spec.env.clone()),
+        labels: Some(spec.labels.iter().cloned().collect()),
+        exposed_ports: (!exposed.is_empty()).then_some(exposed),
+        host_config: Some(HostConfig {
+            port_bindings: (!bindings.is_empty()).then_some(bindings),
+            network_mode: spec.network.clone(),
+            // Survives a daemon restart, stays down once stepkit stops it.
+            restart_policy: Some(RestartPolicy { name: Some(RestartPolicyNameEnum::UNLESS_STOPPED), maximum_retry_count: None }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let options = CreateContainerOptions { name: Some(spec.name.clone()), ..Default::default() };
+    let created = docker.create_container(Some(options), config).await.map_err(api(format!("create container {} from {}", spec.name, spec.image)))?;
+    Ok(created.id)
+}
+
+/// Renames container `id` to `to`.
+pub async fn rename(docker: &Docker, id: &str, to: &str) -> Result<(), DeployError> {
+    docker.rename_container(id, RenameContainerOptions { name: to.into() }).await.map_err(api(format!("rename container {} to {to}", short(id))))
+}
+
+/// Starts it; already running is fine.
+pub async fn start(docker: &Docker, id: &str) -> Result<(), DeployError> {
+    match docker.start_container(id, None).await {
+        Err(e) if status(&e) != Some(304) => Err(api(format!("start container {}", short(id)))(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Stops it: SIGTERM, then SIGKILL after `grace`. Already stopped is fine.
+pub async fn stop(docker: &Docker, id: &str, grace: Duration) -> Result<(), DeployError> {
+    let options = StopContainerOptions { t: Some(grace.as_secs().min(i32::MAX as u64) as i32), signal: None };
+    match docker.stop_container(id, Some(options)).await {
+        Err(e) if !matches!(status(&e), Some(304) | Some(404)) => Err(api(format!("stop container {}", short(id)))(e)),
+        _ => Ok(()),
+    }
+}
+
+/// SIGKILL, to end a stop in progress at once; not running (409) or gone (404) is fine.
+pub async fn kill(docker: &Docker, id: &str) -> Result<(), DeployError> {
+    match docker.kill_container(id, Some(KillContainerOptions { signal: "SIGKILL".into() })).await {
+        Err(e) if !matches!(status(&e), Some(409) | Some(404)) => Err(api(format!("kill container {}", short(id)))(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Removes it, running or not; already gone is fine.
+pub async fn remove(docker: &Docker, id: &str) -> Result<(), DeployError> {
+    match docker.remove_container(id, Some(RemoveContainerOptions { force: true, ..Default::default() })).await {
+        Err(e) if status(&e) != Some(404) => Err(api(format!("remove container {}", short(id)))(e)),
+        _ => Ok(()),
+    }
+}
+
+/// The kept versions of `app`, newest first (by the time in their names).
+pub async fn kept(docker: &Docker, app: &str) -> Result<Vec<Found>, DeployError> {
+    // Docker's name filter is a substring match; the exact pattern is checked on each name.
+    let filters = HashMap::from([("name".to_string(), vec![format!("{app}-prev-")])]);
+    let options = ListContainersOptions { all: true, filters: Some(filters), ..Default::default() };
+    let listed = docker.list_containers(Some(options)).await.map_err(api(format!("list the kept versions of {app}")))?;
+    let mut names: Vec<(String, String)> = listed
+        .into_iter()
+        .filter_map(|c| {
+            let name = c.names.unwrap_or_default().into_iter().find(|n| names::kept_stamp(app, n).is_some())?;
+            Some((names::kept_stamp(app, &name)?.to_string(), c.id.unwrap_or_default()))
+        })
+        .collect();
+    names.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut out = Vec::new();
+    for (_, id) in names {
+        // Removed between the listing and now: not kept any more.
+        if let Some(found) = find(docker, &id).await? {
+            out.push(found);
+        }
+    }
+    Ok(out)
+}
+
+/// An id or digest as docker prints them (12 hex digits, `sha256:` kept); anything else as is.
+pub fn short(id: &str) -> String {
+    let (head, hex) = match id.rfind("sha256:") {
+        Some(at) => id.split_at(at + "sha256:".len()),
+        None => ("", id),
+    };
+    if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        format!("{head}{}", &hex[..12])
+    } else {
+        id.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn short_ids_and_digests() {
+        let hex = "d1d1dd0094b92bf4a1f9ae1fd2db40040b61d0ab9dee4beb345b8315d2f043de";
+        assert_eq!(super::short(hex), "d1d1dd0094b9");
+        assert_eq!(super::short(&format!("sha256:{hex}")), "sha256:d1d1dd0094b9");
+        assert_eq!(super::short(&format!("reg/web@sha256:{hex}")), "reg/web@sha256:d1d1dd0094b9");
+        assert_eq!(super::short("web"), "web");
+    }
+}

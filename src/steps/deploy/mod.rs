@@ -1,0 +1,176 @@
+//! `stepkit deploy` and `stepkit deploy rollback`: replace a container behind the health gate, keep
+//! the previous version (stopped, renamed) for a rollback, and put it back when the new one fails.
+
+pub mod docker;
+pub mod names;
+mod outcome;
+pub mod swap;
+
+use crate::report::{Live, Outcome};
+use crate::settings::Secret;
+use crate::steps::gate::{GateError, GateSettings};
+use crate::steps::image::ImageError;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use swap::{Candidate, Ending, Plan, Signals};
+
+pub use outcome::MIN_SECRET_LEN;
+
+/// A published port: `[IP:]HOST:CONTAINER[/proto]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publish {
+    pub host_ip: Option<String>,
+    pub host_port: u16,
+    pub container_port: u16,
+    /// `tcp` or `udp`.
+    pub protocol: String,
+}
+
+/// Resolved settings for `stepkit deploy`.
+#[derive(Debug, Clone)]
+pub struct DeploySettings {
+    /// The application, which is the live container's name.
+    pub app: String,
+    pub image: String,
+    pub publish: Vec<Publish>,
+    /// `K=V` from `--env` (argv, so not secret).
+    pub env: Vec<String>,
+    /// From `--env-file`: the values are secrets.
+    pub secret_env: Vec<(String, Secret)>,
+    pub network: Option<String>,
+    /// The user's labels (stepkit's own are added at creation).
+    pub labels: Vec<(String, String)>,
+    /// How many previous versions stay for a rollback.
+    pub keep: usize,
+    /// SIGTERM-to-SIGKILL time when a version is stopped.
+    pub stop_timeout: Duration,
+    /// An earlier deploy's result file, for the duration delta.
+    pub previous_result: Option<PathBuf>,
+    /// The gate the new version must pass (and the restored one, after a failure).
+    pub gate: GateSettings,
+}
+
+impl DeploySettings {
+    /// Values that must never be printed: env-file values and the gate's secret headers.
+    pub fn secrets(&self) -> Vec<&Secret> {
+        let mut out: Vec<&Secret> = self.secret_env.iter().map(|(_, v)| v).collect();
+        out.extend(self.gate.secrets());
+        out
+    }
+}
+
+/// Resolved settings for `stepkit deploy rollback`.
+#[derive(Debug, Clone)]
+pub struct RollbackSettings {
+    pub app: String,
+    pub stop_timeout: Duration,
+    pub gate: GateSettings,
+}
+
+/// The deploy could not do its job. A new version that fails its gate is an outcome, not this.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error(transparent)]
+    Daemon(#[from] ImageError),
+    #[error("{what}: {message}")]
+    Docker { what: String, message: String },
+    #[error("find image {image} in the local Docker engine: it is not there; build it (stepkit image build --tag {image}) or pull it (docker pull {image}) before the deploy, which never pulls")]
+    ImageMissing { image: String },
+    #[error("roll back {app}: there is no kept version ({app}-prev-*); a deploy keeps --keep N (default 1) previous versions")]
+    NothingKept { app: String },
+    #[error(transparent)]
+    Gate(#[from] GateError),
+}
+
+impl DeployError {
+    /// Usage problems exit 2 (a missing image is the pipeline's order of steps); the rest is environment (3).
+    pub fn is_usage(&self) -> bool {
+        match self {
+            DeployError::ImageMissing { .. } | DeployError::NothingKept { .. } => true,
+            DeployError::Gate(e) => e.is_usage(),
+            DeployError::Daemon(e) => e.is_usage(),
+            DeployError::Docker { .. } => false,
+        }
+    }
+}
+
+async fn connect() -> Result<bollard::Docker, DeployError> {
+    let connect = tokio::time::timeout(Duration::from_secs(30), crate::steps::image::daemon::connect()).await;
+    Ok(connect.map_err(|_| ImageError::Daemon("no answer within 30 s".into()))??)
+}
+
+/// `stepkit deploy`. Must be called inside a tokio runtime.
+pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Outcome, DeployError> {
+    let start = Instant::now();
+    let at = chrono::Utc::now();
+    // Caught from the start: a signal before the first change just ends the step, after it reverts.
+    let mut signals = Signals::install();
+    let docker = connect().await?;
+    let digest = docker::image_digest(&docker, &settings.image).await?;
+    let previous = docker::find(&docker, &settings.app).await?;
+    let labels = names::labels(&settings.labels, &settings.app, &settings.image, &digest, at, previous.as_ref().map(|p| (p.image.as_str(), p.digest.as_str())));
+    let mut env = settings.env.clone();
+    env.extend(settings.secret_env.iter().map(|(k, v)| format!("{k}={}", v.expose())));
+    let spec = docker::Spec { name: settings.app.clone(), image: settings.image.clone(), env, labels, publish: settings.publish.clone(), network: settings.network.clone() };
+    let plan = Plan { app: &settings.app, candidate: Candidate::New(spec), retire_as: names::kept_name(&settings.app, at), stop_timeout: settings.stop_timeout, gate: &settings.gate };
+    live.line(&format!("stepkit deploy: {} -> {} ({})", settings.app, settings.image, docker::short(&digest)));
+    let mut swap = swap::swap(&docker, &plan, live, &mut signals).await?;
+
+    let mut removed = Vec::new();
+    let mut warnings = Vec::new();
+    interrupted_after(&mut swap, &mut signals);
+    if swap.ending == Ending::Passed {
+        match prune(&docker, &settings.app, settings.keep).await {
+            Ok(names) => removed = names,
+            Err(e) => warnings.push(format!("the deploy passed, but older versions could not be pruned: {e}")),
+        }
+    }
+    interrupted_after(&mut swap, &mut signals);
+    let kept = docker::kept(&docker, &settings.app).await.map(|k| k.into_iter().map(|f| f.name).collect()).unwrap_or_default();
+    let baseline = settings.previous_result.as_ref().map(|path| outcome::read_previous_duration(path, &settings.app));
+    let secrets: Vec<&str> = settings.secret_env.iter().map(|(_, v)| v.expose()).collect();
+    Ok(outcome::deploy_outcome(outcome::Deployed { app: &settings.app, image: &settings.image, digest: &digest, at, swap, duration: start.elapsed(), kept, removed, baseline, warnings, secrets: &secrets }))
+}
+
+/// A signal that came after the candidate passed (during clean-up) still ends the step with 130/143;
+/// the swap itself is complete and stays.
+fn interrupted_after(swap: &mut swap::Swap, signals: &mut Signals) {
+    if let (Ending::Passed, Some(signal)) = (swap.ending, signals.pending()) {
+        swap.ending = Ending::Interrupted { signal, after_pass: true };
+    }
+}
+
+/// Removes kept versions beyond the `keep` newest; returns their names.
+async fn prune(docker: &bollard::Docker, app: &str, keep: usize) -> Result<Vec<String>, DeployError> {
+    let mut removed = Vec::new();
+    for old in docker::kept(docker, app).await?.into_iter().skip(keep) {
+        docker::remove(docker, &old.id).await?;
+        removed.push(old.name);
+    }
+    Ok(removed)
+}
+
+/// `stepkit deploy rollback`. Must be called inside a tokio runtime.
+pub async fn rollback(settings: &RollbackSettings, live: &mut dyn Live) -> Result<Outcome, DeployError> {
+    let start = Instant::now();
+    let at = chrono::Utc::now();
+    let mut signals = Signals::install();
+    let docker = connect().await?;
+    let target = docker::kept(&docker, &settings.app).await?.into_iter().next().ok_or_else(|| DeployError::NothingKept { app: settings.app.clone() })?;
+    live.line(&format!("stepkit deploy rollback: {} -> {} ({})", settings.app, target.image, target.name));
+    let retire_as = names::rolled_back_name(&settings.app, at);
+    let plan = Plan { app: &settings.app, candidate: Candidate::Kept(target.clone()), retire_as: retire_as.clone(), stop_timeout: settings.stop_timeout, gate: &settings.gate };
+    let mut swap = swap::swap(&docker, &plan, live, &mut signals).await?;
+    let mut warnings = Vec::new();
+    let mut removed = Vec::new();
+    interrupted_after(&mut swap, &mut signals);
+    if let (Ending::Passed, Some(from)) = (swap.ending, &swap.previous) {
+        // The version rolled back from is not kept: a second rollback goes further back, not forth.
+        match docker::remove(&docker, &from.id).await {
+            Ok(()) => removed.push(retire_as),
+            Err(e) => warnings.push(format!("the rollback passed, but the version rolled back from ({retire_as}) could not be removed: {e}")),
+        }
+    }
+    let kept = docker::kept(&docker, &settings.app).await.map(|k| k.into_iter().map(|f| f.name).collect()).unwrap_or_default();
+    Ok(outcome::rollback_outcome(outcome::RolledBack { app: &settings.app, target: &target, swap, duration: start.elapsed(), kept, removed, warnings }))
+}

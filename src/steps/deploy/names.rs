@@ -1,0 +1,118 @@
+//! Names and labels of deployed versions: the live one is `APP`, kept ones are `APP-prev-<UTC time>`
+//! (the time it stopped being live, so names sort by recency), and what stepkit records in labels.
+
+use chrono::{DateTime, Utc};
+
+/// The application a container belongs to.
+pub const LABEL_APP: &str = "io.stepkit.deploy.app";
+/// The image reference as given to `--image`.
+pub const LABEL_IMAGE: &str = "io.stepkit.deploy.image";
+/// The image's repo digest, or its id when it has none (a local build).
+pub const LABEL_DIGEST: &str = "io.stepkit.deploy.digest";
+/// When the deploy started (RFC 3339, UTC).
+pub const LABEL_TIME: &str = "io.stepkit.deploy.time";
+/// The image of the version this one replaced.
+pub const LABEL_PREVIOUS: &str = "io.stepkit.deploy.previous";
+/// The digest of the version this one replaced.
+pub const LABEL_PREVIOUS_DIGEST: &str = "io.stepkit.deploy.previous-digest";
+/// Every label stepkit owns starts with this.
+pub const LABEL_PREFIX: &str = "io.stepkit.deploy.";
+
+/// Sortable, readable and valid in a container name: `20261123T224700.123Z`.
+const STAMP: &str = "%Y%m%dT%H%M%S%.3fZ";
+
+/// The name a live version gets when it is kept: `APP-prev-20261123T224700.123Z`.
+pub fn kept_name(app: &str, at: DateTime<Utc>) -> String {
+    format!("{app}-prev-{}", at.format(STAMP))
+}
+
+/// The name the version being rolled back from carries until the restored one passes (it is then removed).
+pub fn rolled_back_name(app: &str, at: DateTime<Utc>) -> String {
+    format!("{app}-rolledback-{}", at.format(STAMP))
+}
+
+/// When `name` is a kept version of `app`, its time stamp (which sorts by recency).
+pub fn kept_stamp<'a>(app: &str, name: &'a str) -> Option<&'a str> {
+    let stamp = name.strip_prefix('/').unwrap_or(name).strip_prefix(app)?.strip_prefix("-prev-")?;
+    // Exactly the stamp: `web-prev-prev-…` (the kept versions of an app called `web-prev`) is not web's.
+    chrono::NaiveDateTime::parse_from_str(stamp, STAMP).ok().map(|_| stamp)
+}
+
+/// Docker's container name rule (`[a-zA-Z0-9][a-zA-Z0-9_.-]+`), checked before anything is touched.
+pub fn valid_app_name(name: &str) -> Result<(), String> {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
+        return Err(format!("`{name}` is not a valid container name: letters, digits, `_`, `.` and `-`, starting with a letter or digit"));
+    }
+    // Kept versions add `-rolledback-` and a 20-character stamp; Docker allows far longer names, DNS labels 63.
+    if name.len() > 200 {
+        return Err(format!("`{name}` is longer than 200 characters"));
+    }
+    Ok(())
+}
+
+/// The labels of a new version: the user's, then stepkit's own (which the user may not set).
+pub fn labels(user: &[(String, String)], app: &str, image: &str, digest: &str, at: DateTime<Utc>, previous: Option<(&str, &str)>) -> Vec<(String, String)> {
+    let mut out = user.to_vec();
+    out.push((LABEL_APP.into(), app.into()));
+    out.push((LABEL_IMAGE.into(), image.into()));
+    out.push((LABEL_DIGEST.into(), digest.into()));
+    out.push((LABEL_TIME.into(), at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
+    if let Some((image, digest)) = previous {
+        out.push((LABEL_PREVIOUS.into(), image.into()));
+        out.push((LABEL_PREVIOUS_DIGEST.into(), digest.into()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(ms: i64) -> DateTime<Utc> {
+        Utc.timestamp_millis_opt(1_795_000_000_000 + ms).unwrap()
+    }
+
+    #[test]
+    fn kept_names_round_trip_and_sort_by_time() {
+        let a = kept_name("web", at(0));
+        let b = kept_name("web", at(1));
+        let c = kept_name("web", at(86_400_000 * 40));
+        assert!(a.starts_with("web-prev-20") && a.ends_with('Z'), "{a}");
+        assert!(valid_app_name(&a).is_ok(), "a kept name is a valid container name: {a}");
+        assert!(a < b && b < c, "{a} {b} {c}");
+        assert_eq!(kept_stamp("web", &format!("/{b}")), Some(&b["web-prev-".len()..]));
+    }
+
+    #[test]
+    fn other_apps_and_other_names_are_not_kept_versions() {
+        let stamp = at(0).format(STAMP).to_string();
+        assert_eq!(kept_stamp("web", &format!("web-prev-prev-{stamp}")), None);
+        assert!(kept_stamp("web-prev", &format!("web-prev-prev-{stamp}")).is_some());
+        assert_eq!(kept_stamp("web", &format!("webapp-prev-{stamp}")), None);
+        assert_eq!(kept_stamp("web", "web-prev-yesterday"), None);
+        assert_eq!(kept_stamp("web", &rolled_back_name("web", at(0))), None);
+        assert_eq!(kept_stamp("web", "web"), None);
+    }
+
+    #[test]
+    fn app_names_follow_dockers_rule() {
+        assert!(valid_app_name("web_1.blue-2").is_ok());
+        for bad in ["", "-web", "web app", "web/1", "wéb"] {
+            assert!(valid_app_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn stepkit_labels_follow_the_users() {
+        let l = labels(&[("team".into(), "ci".into())], "web", "web:2", "sha256:abc", at(0), Some(("web:1", "sha256:old")));
+        assert_eq!(l[0], ("team".into(), "ci".into()));
+        let get = |k: &str| l.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+        assert_eq!((get(LABEL_APP), get(LABEL_IMAGE), get(LABEL_DIGEST)), (Some("web"), Some("web:2"), Some("sha256:abc")));
+        assert_eq!((get(LABEL_PREVIOUS), get(LABEL_PREVIOUS_DIGEST)), (Some("web:1"), Some("sha256:old")));
+        assert!(get(LABEL_TIME).unwrap().ends_with('Z'));
+        assert!(labels(&[], "web", "web:2", "d", at(0), None).iter().all(|(k, _)| k != LABEL_PREVIOUS));
+    }
+}

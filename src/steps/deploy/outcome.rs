@@ -1,0 +1,327 @@
+//! The deploy's `Outcome`: verdict and headline from how the swap ended, the duration (and its delta
+//! from the previous deploy), both gates' evidence (the gate's own JSON), step outputs; secrets redacted.
+
+use super::docker::{short, Found};
+use super::swap::{Ending, Swap};
+use crate::report::{Annotation, AnnotationLevel, Outcome, Verdict};
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::time::Duration;
+
+/// Secret values shorter than this are not redacted: hiding every `1` or `on` would garble the output
+/// and protect nothing.
+pub const MIN_SECRET_LEN: usize = 4;
+
+/// A finished `stepkit deploy`.
+pub struct Deployed<'a> {
+    pub app: &'a str,
+    pub image: &'a str,
+    pub digest: &'a str,
+    pub at: DateTime<Utc>,
+    pub swap: Swap,
+    pub duration: Duration,
+    pub kept: Vec<String>,
+    pub removed: Vec<String>,
+    /// The previous deploy's duration from `--previous-result`: found, absent, or why it could not be read.
+    pub baseline: Option<Result<Option<u64>, String>>,
+    pub warnings: Vec<String>,
+    pub secrets: &'a [&'a str],
+}
+
+/// A finished `stepkit deploy rollback`.
+pub struct RolledBack<'a> {
+    pub app: &'a str,
+    pub target: &'a Found,
+    pub swap: Swap,
+    pub duration: Duration,
+    pub kept: Vec<String>,
+    pub removed: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+fn millis(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
+
+fn secs(d: Duration) -> String {
+    crate::steps::gate::probe::ms(d)
+}
+
+/// `data.duration_ms` of an earlier deploy result file of the same app.
+pub fn read_previous_duration(path: &Path, app: &str) -> Result<Option<u64>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("could not read --previous-result {}: {e}", path.display())),
+    };
+    let doc: Value = serde_json::from_str(&text).map_err(|e| format!("--previous-result {} is not JSON: {e}", path.display()))?;
+    let data = &doc["data"];
+    if data["app"].as_str().is_some_and(|a| a != app) {
+        return Err(format!("--previous-result {} is a deploy of {}, not {app}: no duration delta", path.display(), data["app"].as_str().unwrap_or_default()));
+    }
+    // A failed or interrupted deploy's duration is not a fair baseline.
+    if doc["verdict"] != "passed" {
+        return Ok(None);
+    }
+    Ok(data["duration_ms"].as_u64())
+}
+
+/// The gate's outcome as JSON: its verdict and headline beside its data.
+fn gate_json(gate: &Option<Outcome>) -> Value {
+    match gate {
+        Some(o) => {
+            let mut v = json!({ "verdict": o.verdict, "headline": o.headline });
+            if let (Some(map), Some(data)) = (v.as_object_mut(), o.data.as_object()) {
+                map.extend(data.clone());
+            }
+            v
+        }
+        None => Value::Null,
+    }
+}
+
+fn previous_json(p: &Option<Found>, kept_as: Option<&str>) -> Value {
+    match p {
+        Some(p) => json!({ "name": kept_as.unwrap_or(&p.name), "id": p.id, "image": p.image, "digest": p.digest, "deployed_at": p.deployed_at }),
+        None => Value::Null,
+    }
+}
+
+/// The evidence of both gates, for text and markdown.
+fn evidence(outcome: &mut Outcome, swap: &Swap) {
+    for (title, gate) in [("the new version's gate", &swap.gate), ("the restored version's gate", &swap.restore_gate)] {
+        if let Some(g) = gate {
+            outcome.text.push_str(&format!("{title}: {}\n{}", g.headline, g.text));
+            outcome.markdown.push_str(&format!("\n**{}:** {}\n\n{}", capitalise(title), g.headline, g.markdown));
+        }
+    }
+    for problem in &swap.problems {
+        outcome.text.push_str(&format!("problem: {problem}\n"));
+        outcome.markdown.push_str(&format!("\n> ⚠️ {problem}\n"));
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+}
+
+/// What happened to the previous version after a failure, for headlines.
+fn after_failure(swap: &Swap, what: &str) -> String {
+    match (&swap.previous, swap.problems.first(), &swap.restore_gate) {
+        (None, _, _) => format!("there was no previous version: {what} is not running"),
+        (Some(_), Some(problem), _) => format!("the previous version could NOT be restored: {problem}"),
+        (Some(p), None, Some(g)) if g.verdict == Verdict::Passed => format!("rolled back to {} ({}), which passed its gate again", p.image, short(&p.digest)),
+        (Some(p), None, Some(g)) => format!("rolled back to {}, which is running but failed its gate too: {}", p.image, g.headline),
+        (Some(p), None, None) => format!("rolled back to {} (running; its gate was not run again)", p.image),
+    }
+}
+
+fn fail_annotation(outcome: &mut Outcome, title: &str) {
+    outcome.annotations.push(Annotation { level: AnnotationLevel::Error, title: Some(title.into()), message: outcome.headline.clone(), file: None, line: None });
+}
+
+/// The verdict, headline and `result` word for how the swap ended; `passed` names what now runs.
+fn ending(swap: &Swap, app: &str, passed: String, failed_what: &str) -> (Verdict, String, &'static str) {
+    match swap.ending {
+        Ending::Passed => (Verdict::Passed, passed, "deployed"),
+        Ending::Reverted => {
+            let why = swap.failure.clone().unwrap_or_default();
+            let result = if swap.previous.is_some() && swap.problems.is_empty() { "rolled-back" } else { "failed" };
+            (Verdict::Failed, format!("{failed_what} failed {why}; {}", after_failure(swap, app)), result)
+        }
+        Ending::Interrupted { signal, after_pass: true } => (signal.verdict(), format!("{} received after the new version passed its gate: {passed}", signal.name()), "deployed"),
+        Ending::Interrupted { signal, after_pass: false } => {
+            let state = match (&swap.previous, swap.problems.first()) {
+                (_, Some(problem)) => format!("the previous version could NOT be restored: {problem}"),
+                (Some(p), None) => format!("the previous version {} is back and running as {app}", p.image),
+                (None, None) => format!("there was no previous version; the new one was removed: {app} is not running"),
+            };
+            (signal.verdict(), format!("{} received before {failed_what} passed its gate; {state}", signal.name()), "interrupted")
+        }
+    }
+}
+
+pub fn deploy_outcome(d: Deployed) -> Outcome {
+    let swap = &d.swap;
+    let opened = swap.gate.as_ref().and_then(|g| g.data["opened_after_ms"].as_u64());
+    let mut passed = format!("{} runs {} ({})", d.app, d.image, short(d.digest));
+    if let Some(ms) = opened {
+        passed.push_str(&format!(": the gate opened after {}", secs(Duration::from_millis(ms))));
+    }
+    match (&swap.previous, d.kept.first()) {
+        (Some(p), Some(kept)) => passed.push_str(&format!("; previous {} kept as {kept}", p.image)),
+        (Some(p), None) => passed.push_str(&format!("; previous {} removed (--keep 0)", p.image)),
+        (None, _) => passed.push_str("; first deploy"),
+    }
+    passed.push_str(&format!("; took {}", secs(d.duration)));
+    let (verdict, headline, result) = ending(swap, d.app, passed, &format!("{} ({})", d.image, short(d.digest)));
+
+    let mut warnings = d.warnings;
+    let (previous_ms, delta_ms) = match d.baseline {
+        Some(Ok(Some(ms))) => (Some(ms), Some(millis(d.duration) as i64 - ms as i64)),
+        Some(Err(message)) => {
+            warnings.push(message);
+            (None, None)
+        }
+        _ => (None, None),
+    };
+    let mut outcome = Outcome::new("deploy", verdict, headline);
+    outcome.warnings = warnings;
+    outcome.warnings.extend(swap.problems.iter().filter(|_| verdict == Verdict::Passed).cloned());
+    evidence(&mut outcome, swap);
+    outcome.step_summary = true;
+    let rolled_back = result == "rolled-back" || (matches!(swap.ending, Ending::Interrupted { after_pass: false, .. }) && swap.previous.is_some() && swap.problems.is_empty());
+    // After a failure the previous version is `APP` again; after a success it carries its kept name.
+    let retired = if result == "deployed" { d.kept.first().cloned() } else { None };
+    outcome.data = json!({
+        "app": d.app,
+        "image": d.image,
+        "digest": d.digest,
+        "container": d.app,
+        "container_id": swap.candidate_id.as_ref().filter(|_| result == "deployed"),
+        "deployed_at": d.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "result": result,
+        "rolled_back": rolled_back,
+        "strategy": if swap.stop_first { "stop-first" } else { "start-first" },
+        "previous": previous_json(&swap.previous, retired.as_deref()),
+        "duration_ms": millis(d.duration),
+        "downtime_ms": swap.downtime.map(millis),
+        "previous_duration_ms": previous_ms,
+        "duration_delta_ms": delta_ms,
+        "gate": gate_json(&swap.gate),
+        "restore_gate": gate_json(&swap.restore_gate),
+        "failure": swap.failure,
+        "problems": swap.problems,
+        "kept": d.kept,
+        "removed": d.removed,
+    });
+    outcome.outputs = vec![
+        ("result".into(), result.into()),
+        ("rolled-back".into(), rolled_back.to_string()),
+        ("digest".into(), d.digest.into()),
+        ("duration-ms".into(), millis(d.duration).to_string()),
+    ];
+    if let Some(id) = swap.candidate_id.as_ref().filter(|_| result == "deployed") {
+        outcome.outputs.push(("container-id".into(), id.clone()));
+    }
+    if let Some(p) = &swap.previous {
+        outcome.outputs.push(("previous-image".into(), p.image.clone()));
+    }
+    if let Some(delta) = delta_ms {
+        outcome.outputs.push(("duration-delta-ms".into(), delta.to_string()));
+    }
+    if verdict != Verdict::Passed {
+        fail_annotation(&mut outcome, if rolled_back { "deploy failed: rolled back" } else { "deploy failed" });
+    }
+    redact(&mut outcome, d.secrets);
+    outcome
+}
+
+pub fn rollback_outcome(r: RolledBack) -> Outcome {
+    let swap = &r.swap;
+    let mut passed = format!("{} runs {} ({}) again", r.app, r.target.image, short(&r.target.digest));
+    if let Some(p) = &swap.previous {
+        passed.push_str(&format!("; {} removed", p.image));
+    }
+    passed.push_str(&format!("; took {}", secs(r.duration)));
+    let (verdict, headline, result) = ending(swap, r.app, passed, &format!("the kept version {}", r.target.image));
+    let result = match result {
+        "deployed" => "rolled-back",
+        "rolled-back" => "restored-current",
+        other => other,
+    };
+    let mut outcome = Outcome::new("deploy rollback", verdict, headline);
+    outcome.warnings = r.warnings;
+    evidence(&mut outcome, swap);
+    outcome.step_summary = true;
+    outcome.data = json!({
+        "app": r.app,
+        "image": r.target.image,
+        "digest": r.target.digest,
+        "container": r.app,
+        "container_id": r.target.id,
+        "restored_from": r.target.name,
+        "result": result,
+        "rolled_back": result == "rolled-back",
+        "strategy": if swap.stop_first { "stop-first" } else { "start-first" },
+        "previous": previous_json(&swap.previous, None),
+        "duration_ms": millis(r.duration),
+        "downtime_ms": swap.downtime.map(millis),
+        "gate": gate_json(&swap.gate),
+        "restore_gate": gate_json(&swap.restore_gate),
+        "failure": swap.failure,
+        "problems": swap.problems,
+        "kept": r.kept,
+        "removed": r.removed,
+    });
+    outcome.outputs = vec![("result".into(), result.into()), ("image".into(), r.target.image.clone()), ("duration-ms".into(), millis(r.duration).to_string())];
+    if verdict != Verdict::Passed {
+        fail_annotation(&mut outcome, "rollback failed");
+    }
+    outcome
+}
+
+/// Replaces every secret value in everything the outcome will print: a container's log lines or
+/// health-check output can echo its environment.
+pub fn redact(outcome: &mut Outcome, secrets: &[&str]) {
+    let secrets: Vec<&str> = secrets.iter().copied().filter(|s| s.len() >= MIN_SECRET_LEN).collect();
+    if secrets.is_empty() {
+        return;
+    }
+    let clean = |text: &mut String| {
+        for s in &secrets {
+            if text.contains(s) {
+                *text = text.replace(s, "***");
+            }
+        }
+    };
+    clean(&mut outcome.headline);
+    clean(&mut outcome.text);
+    clean(&mut outcome.markdown);
+    outcome.warnings.iter_mut().for_each(clean);
+    for a in &mut outcome.annotations {
+        clean(&mut a.message);
+    }
+    fn walk(v: &mut Value, clean: &dyn Fn(&mut String)) {
+        match v {
+            Value::String(s) => clean(s),
+            Value::Array(items) => items.iter_mut().for_each(|i| walk(i, clean)),
+            Value::Object(map) => map.values_mut().for_each(|i| walk(i, clean)),
+            _ => {}
+        }
+    }
+    walk(&mut outcome.data, &clean);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_everywhere_but_short_values_are_left() {
+        let mut o = Outcome::new("deploy", Verdict::Failed, "unhealthy; said hunter2-token");
+        o.text = "| DB_PASSWORD=hunter2-token\n".into();
+        o.data = json!({ "gate": { "container_logs": { "web": ["x hunter2-token y", 1] } }, "on": "on" });
+        redact(&mut o, &["hunter2-token", "on"]);
+        assert_eq!(o.headline, "unhealthy; said ***");
+        assert_eq!(o.text, "| DB_PASSWORD=***\n");
+        assert_eq!(o.data["gate"]["container_logs"]["web"][0], "x *** y");
+        assert_eq!(o.data["on"], "on");
+    }
+
+    #[test]
+    fn the_previous_duration_comes_from_a_passed_deploy_of_the_same_app() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("last.json");
+        std::fs::write(&file, r#"{"verdict":"passed","data":{"app":"web","duration_ms":4200}}"#).unwrap();
+        assert_eq!(read_previous_duration(&file, "web"), Ok(Some(4200)));
+        assert!(read_previous_duration(&file, "api").unwrap_err().contains("not api"));
+        std::fs::write(&file, r#"{"verdict":"failed","data":{"app":"web","duration_ms":4200}}"#).unwrap();
+        assert_eq!(read_previous_duration(&file, "web"), Ok(None));
+        assert_eq!(read_previous_duration(&dir.path().join("missing.json"), "web"), Ok(None));
+        std::fs::write(&file, "not json").unwrap();
+        assert!(read_previous_duration(&file, "web").is_err());
+    }
+}

@@ -1,0 +1,299 @@
+//! The swap, as a small state machine: retire the live version under a kept name (stopping it first
+//! only when the candidate needs its host ports), start the candidate as `APP`, gate it; on a failure
+//! or a signal put the previous version back under `APP` and running. Never zero running versions.
+
+use super::docker::{self, Found, Spec};
+use super::DeployError;
+use crate::report::{Live, Outcome, Verdict};
+use crate::steps::gate::{self, GateSettings};
+use bollard::Docker;
+use std::time::{Duration, Instant};
+
+/// The longest a revert after a signal may take: DESIGN.md gives the whole step 5 s.
+const REVERT_BUDGET: Duration = Duration::from_millis(4000);
+
+/// What takes the place of the live version.
+#[derive(Debug, Clone)]
+pub enum Candidate {
+    /// A new container (`stepkit deploy`).
+    New(Spec),
+    /// A kept version (`stepkit deploy rollback`).
+    Kept(Found),
+}
+
+/// What to swap and how.
+pub struct Plan<'a> {
+    pub app: &'a str,
+    pub candidate: Candidate,
+    /// The name the live version takes while the candidate is tried.
+    pub retire_as: String,
+    pub stop_timeout: Duration,
+    pub gate: &'a GateSettings,
+}
+
+/// SIGINT or SIGTERM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Int,
+    Term,
+}
+
+impl Signal {
+    /// The verdict (and so the exit code: 130, 143) it leads to.
+    pub fn verdict(self) -> Verdict {
+        match self {
+            Signal::Int => Verdict::Interrupted,
+            Signal::Term => Verdict::Terminated,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Int => "SIGINT",
+            Signal::Term => "SIGTERM",
+        }
+    }
+}
+
+/// SIGINT/SIGTERM, caught for the whole swap (from the first change on, a signal must not kill the
+/// process before the previous version is back).
+pub struct Signals {
+    int: Option<tokio::signal::unix::Signal>,
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    /// Installs the handlers. Must be called inside a tokio runtime.
+    pub fn install() -> Self {
+        use tokio::signal::unix::{signal, SignalKind};
+        Signals { int: signal(SignalKind::interrupt()).ok(), term: signal(SignalKind::terminate()).ok() }
+    }
+
+    /// A signal that already arrived, if any (without waiting).
+    pub fn pending(&mut self) -> Option<Signal> {
+        use futures_util::FutureExt;
+        self.recv().now_or_never()
+    }
+
+    /// The next signal (never, when the handlers could not be installed).
+    pub async fn recv(&mut self) -> Signal {
+        async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            _ = next(&mut self.int) => Signal::Int,
+            _ = next(&mut self.term) => Signal::Term,
+        }
+    }
+}
+
+/// How the swap ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The candidate passed its gate and is `APP`; the previous version is kept, stopped.
+    Passed,
+    /// The candidate failed and is gone (or kept again, for a rollback); the previous version is back.
+    Reverted,
+    /// A signal: before the candidate passed (reverted) or after (the candidate stays).
+    Interrupted { signal: Signal, after_pass: bool },
+}
+
+/// Everything that happened, for the outcome.
+pub struct Swap {
+    /// The live version at the start.
+    pub previous: Option<Found>,
+    /// The candidate needed the previous version's host ports, so it was stopped before the candidate started.
+    pub stop_first: bool,
+    pub candidate_id: Option<String>,
+    /// The candidate's gate.
+    pub gate: Option<Outcome>,
+    /// Why the candidate failed, to follow "failed": `its gate: closed ...`, `to start container ...`.
+    pub failure: Option<String>,
+    /// The previous version's gate after it was put back.
+    pub restore_gate: Option<Outcome>,
+    pub ending: Ending,
+    /// What went wrong while putting the previous version back.
+    pub problems: Vec<String>,
+    /// Stop-first only: from the previous version's stop to the candidate's gate opening (or the revert).
+    pub downtime: Option<Duration>,
+}
+
+enum Halt {
+    Failed(String),
+    Signal(Signal),
+}
+
+impl From<DeployError> for Halt {
+    fn from(e: DeployError) -> Self {
+        Halt::Failed(format!("to {e}"))
+    }
+}
+
+/// Runs `step` unless a signal comes first.
+async fn guarded<T>(signals: &mut Signals, step: impl std::future::Future<Output = T>) -> Result<T, Halt> {
+    tokio::select! {
+        biased;
+        signal = signals.recv() => Err(Halt::Signal(signal)),
+        value = step => Ok(value),
+    }
+}
+
+/// Swaps the candidate in. Errors only before anything changed; after that every failure ends in a revert.
+pub async fn swap(docker: &Docker, plan: &Plan<'_>, live: &mut dyn Live, signals: &mut Signals) -> Result<Swap, DeployError> {
+    let previous = docker::find(docker, plan.app).await?;
+    let wanted: Vec<String> = match &plan.candidate {
+        Candidate::New(spec) => spec.publish.iter().map(|p| format!("{}/{}", p.host_port, p.protocol)).collect(),
+        Candidate::Kept(found) => found.host_ports.clone(),
+    };
+    let stop_first = previous.as_ref().is_some_and(|p| p.running && p.host_ports.iter().any(|h| wanted.contains(h)));
+    let mut s = Swap { previous, stop_first, candidate_id: None, gate: None, failure: None, restore_gate: None, ending: Ending::Passed, problems: Vec::new(), downtime: None };
+    let mut stop_issued = None;
+    let forward = forward(docker, plan, live, signals, &mut s, &mut stop_issued).await;
+    match forward {
+        Ok(()) => {
+            s.downtime = stop_issued.map(|t: Instant| t.elapsed());
+            if let Some(prev) = s.previous.as_ref().filter(|p| p.running && !s.stop_first) {
+                live.line(&format!("stepkit deploy: stopping the previous version {} (kept as {})", prev.image, plan.retire_as));
+                let stopped = guarded(signals, docker::stop(docker, &prev.id, plan.stop_timeout)).await;
+                match stopped {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => s.problems.push(format!("the new version runs, but the previous one could not be stopped: {e}")),
+                    Err(Halt::Signal(signal)) => {
+                        // The new version passed: finish its side of the swap, quickly.
+                        let _ = tokio::time::timeout(REVERT_BUDGET, docker::kill(docker, &prev.id)).await;
+                        s.ending = Ending::Interrupted { signal, after_pass: true };
+                    }
+                    Err(Halt::Failed(_)) => unreachable!("guarded only fails with a signal"),
+                }
+            }
+        }
+        Err(Halt::Failed(why)) => {
+            live.line(&format!("stepkit deploy: the new version failed {why}"));
+            s.failure = Some(why);
+            s.problems = revert(docker, plan, &s, stop_issued.is_some(), live).await;
+            s.downtime = stop_issued.map(|t| t.elapsed());
+            s.ending = Ending::Reverted;
+            if s.previous.is_some() && s.problems.is_empty() {
+                live.line("stepkit deploy: gating the restored previous version");
+                match guarded(signals, gate::run(plan.gate, live)).await {
+                    Ok(Ok(outcome)) => s.restore_gate = Some(outcome),
+                    Ok(Err(e)) => s.problems.push(format!("the previous version is back, but its gate could not run: {e}")),
+                    Err(Halt::Signal(signal)) => s.ending = Ending::Interrupted { signal, after_pass: false },
+                    Err(Halt::Failed(_)) => unreachable!("guarded only fails with a signal"),
+                }
+            }
+        }
+        Err(Halt::Signal(signal)) => {
+            live.line(&format!("stepkit deploy: {} received; putting the previous version back", signal.name()));
+            s.problems = match tokio::time::timeout(REVERT_BUDGET, revert(docker, plan, &s, stop_issued.is_some(), live)).await {
+                Ok(problems) => problems,
+                Err(_) => vec![format!("putting the previous version back took longer than {} s; check `docker ps -a --filter name={}`", REVERT_BUDGET.as_secs(), plan.app)],
+            };
+            s.ending = Ending::Interrupted { signal, after_pass: false };
+        }
+    }
+    Ok(s)
+}
+
+/// Retire, start, gate. `Ok` means the candidate passed.
+async fn forward(docker: &Docker, plan: &Plan<'_>, live: &mut dyn Live, signals: &mut Signals, s: &mut Swap, stop_issued: &mut Option<Instant>) -> Result<(), Halt> {
+    if let Some(prev) = &s.previous {
+        live.line(&format!("stepkit deploy: keeping {} ({}) as {}", plan.app, prev.image, plan.retire_as));
+        guarded(signals, docker::rename(docker, &prev.id, &plan.retire_as)).await??;
+        if s.stop_first {
+            live.line(&format!("stepkit deploy: stopping it first: the new version needs its host port(s) {}", prev.host_ports.join(", ")));
+            *stop_issued = Some(Instant::now());
+            guarded(signals, docker::stop(docker, &prev.id, plan.stop_timeout)).await??;
+        }
+    }
+    let id = match &plan.candidate {
+        Candidate::New(spec) => {
+            let id = guarded(signals, docker::create(docker, spec)).await??;
+            s.candidate_id = Some(id.clone());
+            id
+        }
+        Candidate::Kept(found) => {
+            s.candidate_id = Some(found.id.clone());
+            guarded(signals, docker::rename(docker, &found.id, plan.app)).await??;
+            found.id.clone()
+        }
+    };
+    live.line(&format!("stepkit deploy: starting {} ({})", plan.app, docker::short(&id)));
+    guarded(signals, docker::start(docker, &id)).await??;
+    let outcome = match guarded(signals, gate::run(plan.gate, live)).await? {
+        Ok(outcome) => outcome,
+        Err(e) => return Err(Halt::Failed(format!("to run its gate: {e}"))),
+    };
+    let passed = outcome.verdict == Verdict::Passed;
+    let headline = outcome.headline.clone();
+    s.gate = Some(outcome);
+    if passed {
+        Ok(())
+    } else {
+        Err(Halt::Failed(format!("its gate: {headline}")))
+    }
+}
+
+/// Puts the previous version back under `APP`, running, from whatever state the swap reached (it
+/// looks at the engine, not at what it meant to do: a request cut off by a signal may have landed).
+/// Returns what could not be done.
+async fn revert(docker: &Docker, plan: &Plan<'_>, s: &Swap, stop_issued: bool, live: &mut dyn Live) -> Vec<String> {
+    let mut problems = Vec::new();
+    let previous_id = s.previous.as_ref().map(|p| p.id.as_str());
+    // A create cut off by a signal can still land a moment later, hence a few tries.
+    for attempt in 0..3 {
+        problems.clear();
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        match docker::find(docker, plan.app).await {
+            Ok(Some(holder)) if Some(holder.id.as_str()) != previous_id => {
+                let freed = match &plan.candidate {
+                    Candidate::New(_) => docker::remove(docker, &holder.id).await,
+                    Candidate::Kept(kept) => match docker::kill(docker, &holder.id).await {
+                        Ok(()) => docker::rename(docker, &holder.id, &kept.name).await,
+                        Err(e) => Err(e),
+                    },
+                };
+                if let Err(e) = freed {
+                    problems.push(e.to_string());
+                    continue;
+                }
+                live.line(&format!("stepkit deploy: {} the failed version", if matches!(plan.candidate, Candidate::New(_)) { "removed" } else { "stopped and re-kept" }));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                problems.push(e.to_string());
+                continue;
+            }
+        }
+        // A new container created but never named APP (cannot happen today; cheap to be sure).
+        if let (Candidate::New(_), Some(id)) = (&plan.candidate, &s.candidate_id) {
+            let _ = docker::remove(docker, id).await;
+        }
+        let Some(prev) = &s.previous else { return problems };
+        let restored = async {
+            if docker::find(docker, &prev.id).await?.is_some_and(|p| p.name != plan.app) {
+                docker::rename(docker, &prev.id, plan.app).await?;
+            }
+            if stop_issued {
+                // A stop may still be under way; end it so the start below is not undone by it.
+                docker::kill(docker, &prev.id).await?;
+            }
+            docker::start(docker, &prev.id).await
+        };
+        match restored.await {
+            Ok(()) => {
+                live.line(&format!("stepkit deploy: restored the previous version {} ({}) as {}", prev.image, docker::short(&prev.id), plan.app));
+                return Vec::new();
+            }
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
+    problems
+}

@@ -1,0 +1,331 @@
+//! `stepkit deploy` and `stepkit deploy rollback` against a real Docker engine, with images built here
+//! `FROM scratch` + static busybox: healthy, 500 on the health path, exits at once, turns unhealthy,
+//! healthy only after a few seconds.
+
+use crate::image::{docker, have_docker, unique};
+use crate::support::{stepkit, write, Run};
+use std::io::{Read, Write};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The kinds of version the tests deploy.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// `busybox httpd` on 8080; `/cgi-bin/health` answers 200.
+    Healthy,
+    /// The same, but the health path answers 500.
+    Http500,
+    /// Exits with code 3 at once.
+    Exits,
+    /// Serves, but its HEALTHCHECK fails: unhealthy after about a second.
+    Unhealthy,
+    /// Starts serving and turns healthy only after 3 s.
+    SlowHealthy,
+}
+
+const HEAD: &str = "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCOPY www /www\n";
+const SERVE: &str = "CMD [\"/bin/sh\", \"-c\", \"echo token=$API_TOKEN; exec httpd -f -p 8080 -h /www\"]\n";
+
+fn dockerfile(kind: Kind) -> String {
+    let rest = match kind {
+        Kind::Healthy | Kind::Http500 => SERVE.to_string(),
+        Kind::Exits => "CMD [\"/bin/sh\", \"-c\", \"echo starting; echo token=$API_TOKEN; exit 3\"]\n".into(),
+        Kind::Unhealthy => format!("HEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD [\"/bin/sh\", \"-c\", \"echo db unreachable; exit 1\"]\n{SERVE}"),
+        Kind::SlowHealthy => "HEALTHCHECK --interval=1s --timeout=1s --start-period=60s CMD [\"/bin/sh\", \"-c\", \"test -e /ready\"]\n\
+CMD [\"/bin/sh\", \"-c\", \"sleep 3; touch /ready; exec httpd -f -p 8080 -h /www\"]\n"
+            .into(),
+    };
+    format!("{HEAD}{rest}")
+}
+
+/// One app under test: its images and containers go away on drop, even when the test panics.
+struct Fixture {
+    app: String,
+    images: Vec<String>,
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new(name: &str) -> Self {
+        Fixture { app: unique(&format!("stepkit-deploy-{name}")), images: Vec::new(), dir: tempfile::tempdir().unwrap() }
+    }
+
+    /// Builds a version of `kind` whose `/version` says `version`.
+    fn build(&mut self, kind: Kind, version: &str) -> String {
+        let ctx = self.dir.path().join(format!("ctx-{version}"));
+        std::fs::create_dir_all(&ctx).unwrap();
+        std::fs::copy("/bin/busybox", ctx.join("busybox")).expect("busybox-static is installed");
+        write(&ctx, "www/version", version);
+        let status = if matches!(kind, Kind::Http500) { "500 Internal Server Error" } else { "200 OK" };
+        let script = write(&ctx, "www/cgi-bin/health", format!("#!/bin/sh\nprintf 'Status: {status}\\r\\nContent-Type: text/plain\\r\\n\\r\\n{version}\\n'\n"));
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        write(&ctx, "Dockerfile", dockerfile(kind));
+        let tag = format!("stepkit-deploy-test/{}:{version}", self.app);
+        let out = docker(&["build", "-q", "-t", &tag, ctx.to_str().unwrap()]);
+        assert!(out.status.success(), "build {tag}: {}", String::from_utf8_lossy(&out.stderr));
+        self.images.push(tag.clone());
+        tag
+    }
+
+    /// Every container of this app, `name image running` per line, sorted.
+    fn containers(&self) -> Vec<String> {
+        let out = docker(&["ps", "-a", "--filter", &format!("name={}", self.app), "--format", "{{.Names}} {{.Image}} {{.State}}"]);
+        let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+        lines.sort();
+        lines
+    }
+
+    fn inspect(&self, name: &str, format: &str) -> String {
+        String::from_utf8_lossy(&docker(&["inspect", "--format", format, name]).stdout).trim().to_string()
+    }
+
+    fn deploy(&self, image: &str, extra: &[&str]) -> Run {
+        let mut args = vec!["--format", "json", "deploy", "--name", &self.app, "--image", image, "--stop-timeout", "1s", "--interval", "200ms", "--deadline", "40s"];
+        args.extend_from_slice(extra);
+        stepkit().current_dir(self.dir.path()).args(args).run()
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let ids = docker(&["ps", "-aq", "--filter", &format!("name={}", self.app)]);
+        for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
+            docker(&["rm", "-f", id]);
+        }
+        for image in &self.images {
+            docker(&["rmi", "-f", image]);
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The body of `GET path` on 127.0.0.1:port, or an empty string.
+fn get(port: u16, path: &str) -> String {
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return String::new() };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n");
+    let mut text = String::new();
+    let _ = stream.read_to_string(&mut text);
+    text.split_once("\r\n\r\n").map(|(_, body)| body.trim().to_string()).unwrap_or_default()
+}
+
+#[test]
+fn first_deploy_upgrade_prune_and_the_rollback_command() {
+    if !have_docker() {
+        return;
+    }
+    let mut f = Fixture::new("upgrade");
+    let (v1, v2, v3) = (f.build(Kind::Healthy, "v1"), f.build(Kind::SlowHealthy, "v2"), f.build(Kind::Healthy, "v3"));
+    let port = free_port();
+    let publish = format!("{port}:8080");
+    let health = format!("http://127.0.0.1:{port}/cgi-bin/health");
+    let gate = ["--publish", &publish, "--http", &health];
+
+    // First deploy: nothing to keep.
+    let first = f.deploy(&v1, &[&gate[..], &["--result-file", "first.json"]].concat()).expect_code(0);
+    let json = first.json();
+    let data = &json["data"];
+    assert_eq!((data["result"].as_str(), data["rolled_back"].as_bool(), &data["previous"]), (Some("deployed"), Some(false), &serde_json::Value::Null), "{json}");
+    assert_eq!(data["gate"]["state"], "open");
+    assert!(data["duration_ms"].is_u64() && data["container_id"].as_str().is_some_and(|id| id.len() == 64), "{json}");
+    assert_eq!(get(port, "/version"), "v1");
+    let labels = f.inspect(&f.app, "{{json .Config.Labels}}");
+    for expected in [format!("\"io.stepkit.deploy.app\":\"{}\"", f.app), format!("\"io.stepkit.deploy.image\":\"{v1}\""), "\"io.stepkit.deploy.digest\":\"sha256:".into(), "\"io.stepkit.deploy.time\":\"20".into()] {
+        assert!(labels.contains(&expected), "{expected} in {labels}");
+    }
+
+    // Upgrade to a version that takes 3 s to come up: the port is shared, so the old one stops first.
+    let second = f.deploy(&v2, &[&gate[..], &["--result-file", "second.json", "--previous-result", "first.json"]].concat()).expect_code(0);
+    let json = second.json();
+    let data = &json["data"];
+    assert_eq!((data["result"].as_str(), data["strategy"].as_str(), data["previous"]["image"].as_str()), (Some("deployed"), Some("stop-first"), Some(v1.as_str())), "{json}");
+    let kept = data["previous"]["name"].as_str().unwrap().to_string();
+    assert!(kept.starts_with(&format!("{}-prev-", f.app)), "{kept}");
+    assert_eq!(data["kept"], serde_json::json!([kept]));
+    assert!(data["gate"]["attempts"].as_array().unwrap().iter().any(|a| a["outcome"] == "error"), "the gate waited while v2 started: {json}");
+    assert_eq!(data["previous_duration_ms"], first.json()["data"]["duration_ms"]);
+    assert!(data["duration_delta_ms"].is_i64() && data["downtime_ms"].is_u64(), "{json}");
+    assert_eq!(get(port, "/version"), "v2");
+    assert_eq!(f.inspect(&kept, "{{.State.Running}}"), "false", "the kept version is stopped");
+    assert!(f.inspect(&f.app, "{{json .Config.Labels}}").contains(&format!("\"io.stepkit.deploy.previous\":\"{v1}\"")));
+
+    // A third version with --keep 1: the oldest kept version goes.
+    let third = f.deploy(&v3, &[&gate[..], &["--keep", "1"]].concat()).expect_code(0);
+    let data = &third.json()["data"];
+    assert_eq!(data["removed"], serde_json::json!([kept]), "{data}");
+    assert_eq!(data["kept"].as_array().unwrap().len(), 1);
+    assert_eq!(get(port, "/version"), "v3");
+
+    // The rollback command brings v2 back behind the same gate and removes v3.
+    let back = stepkit().args(["--format", "json", "deploy", "rollback", "--name", &f.app, "--stop-timeout", "1s", "--interval", "200ms", "--http", &health]).run().expect_code(0);
+    let data = &back.json()["data"];
+    assert_eq!((data["result"].as_str(), data["image"].as_str(), data["previous"]["image"].as_str()), (Some("rolled-back"), Some(v2.as_str()), Some(v3.as_str())), "{data}");
+    assert_eq!(get(port, "/version"), "v2");
+    let containers = f.containers();
+    assert_eq!(containers, vec![format!("{} {v2} running", f.app)], "v3 is gone and nothing else is kept");
+
+    // Nothing left to roll back to: a usage error that says why.
+    let none = stepkit().args(["deploy", "rollback", "--name", &f.app]).run();
+    assert_eq!(none.code, 2, "{}", none.stderr);
+    assert!(none.stderr.contains("no kept version"), "{}", none.stderr);
+}
+
+#[test]
+fn a_failed_upgrade_rolls_back_automatically() {
+    if !have_docker() {
+        return;
+    }
+    let mut f = Fixture::new("failed");
+    let (v1, bad, exits) = (f.build(Kind::Healthy, "v1"), f.build(Kind::Http500, "v2-500"), f.build(Kind::Exits, "v3-exits"));
+    let port = free_port();
+    let publish = format!("{port}:8080");
+    let health = format!("http://127.0.0.1:{port}/cgi-bin/health");
+    let gate = ["--publish", &publish, "--http", &health, "--failures", "3"];
+    f.deploy(&v1, &gate).expect_code(0);
+
+    let run = f.deploy(&bad, &gate).expect_code(1);
+    let json = run.json();
+    let data = &json["data"];
+    assert_eq!((data["result"].as_str(), data["rolled_back"].as_bool()), (Some("rolled-back"), Some(true)), "{json}");
+    assert_eq!((data["gate"]["state"].as_str(), data["restore_gate"]["state"].as_str()), (Some("closed"), Some("open")), "{json}");
+    assert!(json["headline"].as_str().unwrap().contains("status 500"), "{json}");
+    assert!(run.stderr.contains("restored the previous version"), "{}", run.stderr);
+    assert_eq!(get(port, "/version"), "v1");
+    assert_eq!(f.containers(), vec![format!("{} {v1} running", f.app)], "the failed version is removed, the previous one is back under its name");
+
+    // A version that exits at once: the container probe is added to the HTTP one here.
+    let run = f.deploy(&exits, &[&gate[..], &["--container", &f.app]].concat()).expect_code(1);
+    assert!(run.json()["headline"].as_str().unwrap().contains("exited with code 3"), "{}", run.stdout);
+    assert_eq!(get(port, "/version"), "v1");
+    assert_eq!(f.containers(), vec![format!("{} {v1} running", f.app)]);
+}
+
+#[test]
+fn an_unhealthy_version_fails_its_gate_and_env_file_secrets_stay_hidden() {
+    if !have_docker() {
+        return;
+    }
+    let mut f = Fixture::new("unhealthy");
+    let (v1, sick, slow) = (f.build(Kind::Healthy, "v1"), f.build(Kind::Unhealthy, "v2-sick"), f.build(Kind::SlowHealthy, "v3-slow"));
+    let secret = "deploy-secret-7d41c9";
+    write(f.dir.path(), "prod.env", format!("# the app's secrets\nAPI_TOKEN={secret}\n"));
+    // No published port: the previous version keeps serving while the new one is gated on its HEALTHCHECK.
+    f.deploy(&v1, &["--env-file", "prod.env"]).expect_code(0);
+    assert_eq!(f.inspect(&f.app, "{{.State.Running}}"), "true");
+    let run = f.deploy(&sick, &["--env-file", "prod.env"]).expect_code(1);
+    let json = run.json();
+    assert_eq!((json["data"]["strategy"].as_str(), json["data"]["rolled_back"].as_bool()), (Some("start-first"), Some(true)), "{json}");
+    assert!(json["headline"].as_str().unwrap().contains("unhealthy"), "{json}");
+    let logs = json["data"]["gate"]["container_logs"][&f.app].to_string();
+    assert!(logs.contains("token=***"), "the container's log line is shown, redacted: {logs}");
+    for output in [&run.stdout, &run.stderr] {
+        assert!(!output.contains(secret), "the env-file value never reaches output:\n{output}");
+    }
+    assert_eq!(f.containers(), vec![format!("{} {v1} running", f.app)]);
+    // The container itself did get it.
+    let env = f.inspect(&f.app, "{{json .Config.Env}}");
+    assert!(env.contains(&format!("API_TOKEN={secret}")), "{env}");
+
+    // A version whose HEALTHCHECK passes only after 3 s: the default gate waits for "healthy".
+    let run = f.deploy(&slow, &[]).expect_code(0);
+    let json = run.json();
+    let attempts = json["data"]["gate"]["attempts"].as_array().unwrap();
+    assert!(attempts.iter().any(|a| a["detail"].as_str().is_some_and(|d| d.contains("still starting"))), "{json}");
+    assert_eq!(json["data"]["strategy"], "start-first");
+    let kept = json["data"]["previous"]["name"].as_str().unwrap().to_string();
+    assert_eq!(f.containers(), vec![format!("{} {slow} running", f.app), format!("{kept} {v1} exited")]);
+}
+
+/// Starts a deploy of `image`, sends `signal` once the new container exists and its gate is waiting,
+/// and returns the exit code, stderr and how long the exit took after the signal.
+fn signal_mid_deploy(f: &Fixture, image: &str, extra: &[&str], signal: i32) -> (Option<i32>, String, Duration) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
+        .current_dir(f.dir.path())
+        .args(["deploy", "--name", &f.app, "--image", image, "--stop-timeout", "1s", "--interval", "200ms"])
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let waited = Instant::now();
+    while !f.containers().iter().any(|c| c.contains(image)) && waited.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: signalling the child we started.
+    unsafe { libc::kill(child.id() as i32, signal) };
+    let signalled = Instant::now();
+    let status = child.wait().unwrap();
+    let took = signalled.elapsed();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    (status.code(), stderr, took)
+}
+
+#[test]
+fn sigterm_in_the_middle_puts_the_previous_version_back() {
+    if !have_docker() {
+        return;
+    }
+    let mut f = Fixture::new("sigterm");
+    let (v1, slow) = (f.build(Kind::Healthy, "v1"), f.build(Kind::SlowHealthy, "v2-slow"));
+    let port = free_port();
+    let publish = format!("{port}:8080");
+    let health = format!("http://127.0.0.1:{port}/cgi-bin/health");
+    f.deploy(&v1, &["--publish", &publish, "--http", &health]).expect_code(0);
+
+    // Stop-first: when the signal comes the old version is already stopped and must be started again.
+    let (code, stderr, took) = signal_mid_deploy(&f, &slow, &["--publish", &publish, "--http", &health], libc::SIGTERM);
+    assert_eq!(code, Some(143), "{stderr}");
+    assert!(took < Duration::from_secs(5), "within 5 s of the signal: {took:?}\n{stderr}");
+    assert!(stderr.contains("SIGTERM received") && stderr.contains("is back and running"), "{stderr}");
+    assert_eq!(f.containers(), vec![format!("{} {v1} running", f.app)], "{stderr}");
+    let mut answered = String::new();
+    for _ in 0..20 {
+        answered = get(port, "/version");
+        if answered == "v1" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(answered, "v1");
+}
+
+#[test]
+fn sigint_during_a_start_first_gate_keeps_the_previous_version() {
+    if !have_docker() {
+        return;
+    }
+    let mut f = Fixture::new("sigint");
+    let (v1, slow) = (f.build(Kind::Healthy, "v1"), f.build(Kind::SlowHealthy, "v2-slow"));
+    f.deploy(&v1, &[]).expect_code(0);
+    let before = f.inspect(&f.app, "{{.Id}} {{.State.StartedAt}}");
+    // No shared port: the old version runs, renamed, while the new one's HEALTHCHECK is starting.
+    let (code, stderr, took) = signal_mid_deploy(&f, &slow, &[], libc::SIGINT);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(took < Duration::from_secs(5), "within 5 s of the signal: {took:?}\n{stderr}");
+    assert_eq!(f.containers(), vec![format!("{} {v1} running", f.app)], "{stderr}");
+    assert_eq!(f.inspect(&f.app, "{{.Id}} {{.State.StartedAt}}"), before, "the very same container, never stopped or restarted");
+}
+
+#[test]
+fn a_missing_image_exits_2_and_an_unreachable_daemon_3() {
+    if !have_docker() {
+        return;
+    }
+    let f = Fixture::new("missing");
+    let image = format!("stepkit-deploy-test/{}:never-built", f.app);
+    let run = f.deploy(&image, &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains(&image) && run.stderr.contains("build it"), "{}", run.stderr);
+    assert_eq!(run.json()["exit_code"], 2);
+    assert!(f.containers().is_empty());
+
+    let down = stepkit().env("DOCKER_HOST", "unix:///nonexistent/docker.sock").args(["deploy", "--name", &f.app, "--image", "x:1"]).run();
+    assert_eq!(down.code, 3, "{}", down.stderr);
+    assert!(down.stderr.contains("reach the Docker daemon"), "{}", down.stderr);
+}
