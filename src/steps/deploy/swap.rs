@@ -134,11 +134,17 @@ impl From<DeployError> for Halt {
     }
 }
 
+impl From<Signal> for Halt {
+    fn from(signal: Signal) -> Self {
+        Halt::Signal(signal)
+    }
+}
+
 /// Runs `step` unless a signal comes first.
-async fn guarded<T>(signals: &mut Signals, step: impl std::future::Future<Output = T>) -> Result<T, Halt> {
+async fn guarded<T>(signals: &mut Signals, step: impl std::future::Future<Output = T>) -> Result<T, Signal> {
     tokio::select! {
         biased;
-        signal = signals.recv() => Err(Halt::Signal(signal)),
+        signal = signals.recv() => Err(signal),
         value = step => Ok(value),
     }
 }
@@ -163,12 +169,11 @@ pub async fn swap(docker: &Docker, plan: &Plan<'_>, live: &mut dyn Live, signals
                 match stopped {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => s.problems.push(format!("the new version runs, but the previous one could not be stopped: {e}")),
-                    Err(Halt::Signal(signal)) => {
+                    Err(signal) => {
                         // The new version passed: finish its side of the swap, quickly.
                         let _ = tokio::time::timeout(REVERT_BUDGET, docker::kill(docker, &prev.id)).await;
                         s.ending = Ending::Interrupted { signal, after_pass: true };
                     }
-                    Err(Halt::Failed(_)) => unreachable!("guarded only fails with a signal"),
                 }
             }
         }
@@ -183,8 +188,7 @@ pub async fn swap(docker: &Docker, plan: &Plan<'_>, live: &mut dyn Live, signals
                 match guarded(signals, gate::run(plan.gate, live)).await {
                     Ok(Ok(outcome)) => s.restore_gate = Some(outcome),
                     Ok(Err(e)) => s.problems.push(format!("the previous version is back, but its gate could not run: {e}")),
-                    Err(Halt::Signal(signal)) => s.ending = Ending::Interrupted { signal, after_pass: false },
-                    Err(Halt::Failed(_)) => unreachable!("guarded only fails with a signal"),
+                    Err(signal) => s.ending = Ending::Interrupted { signal, after_pass: false },
                 }
             }
         }
