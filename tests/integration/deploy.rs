@@ -346,16 +346,23 @@ fn sigint_during_a_start_first_gate_keeps_the_previous_version() {
 }
 
 #[test]
-fn a_missing_image_exits_2_and_an_unreachable_daemon_3() {
+fn a_missing_image_or_network_exits_2_and_an_unreachable_daemon_3() {
     if !have_docker() {
         return;
     }
-    let f = Fixture::new("missing");
+    let mut f = Fixture::new("missing");
     let image = format!("stepkit-deploy-test/{}:never-built", f.app);
     let run = f.deploy(&image, &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains(&image) && run.stderr.contains("build it"), "{}", run.stderr);
     assert_eq!(run.json()["exit_code"], 2);
+    assert!(f.containers().is_empty());
+
+    // A network that does not exist is caught before anything changes.
+    let v1 = f.build(Kind::Healthy, "v1");
+    let run = f.deploy(&v1, &["--network", "stepkit-no-such-network"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--network stepkit-no-such-network"), "{}", run.stderr);
     assert!(f.containers().is_empty());
 
     let down = stepkit().env("DOCKER_HOST", "unix:///nonexistent/docker.sock").args(["deploy", "--name", &f.app, "--image", "x:1"]).run();
