@@ -23,7 +23,7 @@ pub enum DeployCommand {
 
 /// The container to deploy and how the old one is kept.
 #[derive(Debug, Args)]
-#[command(after_help = "Without --http/--tcp/--container the gate waits for the new container itself: running, and healthy when its image has a HEALTHCHECK.\n\
+#[command(after_help = "Besides the --http/--tcp/--container probes given, the gate always watches the new container itself: running, and healthy when its image has a HEALTHCHECK.\n\
 Exit codes: 0 deployed, 1 the new version failed its gate and the previous one was restored, 2 usage (also: the image is not in the local engine), 3 Docker unreachable, 130/143 interrupted (the previous version is put back first).\n\n\
 Examples:\n  stepkit deploy --name web --image registry.local/web:1.4.2 --publish 8080:8080 --http http://127.0.0.1:8080/health\n  \
 stepkit deploy --name worker --image worker:sha-0123456 --network backend --env-file prod.env --keep 3\n  \

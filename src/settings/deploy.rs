@@ -1,5 +1,5 @@
 //! Settings for `stepkit deploy` and `stepkit deploy rollback`: flags, then `STEPKIT_DEPLOY_*`, then
-//! defaults; the gate's own flags resolve as for `stepkit gate`, with the new container as the default probe.
+//! defaults; the gate's own flags resolve as for `stepkit gate`, plus a probe of the new container itself.
 
 use super::{env_parse, gate_settings, ConfigError, GateFile, Secret};
 use crate::ci::Env;
@@ -33,14 +33,15 @@ fn stop_timeout(text: &Option<String>, env: &Env) -> Result<Duration, ConfigErro
     Ok(Duration::from_secs(d.as_secs() + u64::from(d.subsec_nanos() > 0)))
 }
 
-/// The gate's settings; without a probe flag, the container probe on the app itself.
+/// The gate's settings, always with the container probe on the app itself beside the user's probes: a
+/// version that exits or turns unhealthy fails at once, instead of an HTTP probe being refused until the deadline.
 fn gate(args: &GateArgs, env: &Env, app: &str, file: GateFile) -> Result<GateSettings, ConfigError> {
-    if args.http.is_empty() && args.tcp.is_empty() && args.container.is_empty() {
-        let mut args = args.clone();
-        args.container.push(app.to_string());
-        return gate_settings(&args, env, file);
+    if args.container.iter().any(|c| c.trim() == app) {
+        return gate_settings(args, env, file);
     }
-    gate_settings(args, env, file)
+    let mut args = args.clone();
+    args.container.push(app.to_string());
+    gate_settings(&args, env, file)
 }
 
 /// `[IP:]HOST:CONTAINER[/tcp|udp]`.
@@ -199,7 +200,9 @@ mod tests {
         assert_eq!((s.app.as_str(), s.image.as_str(), s.keep, s.stop_timeout), ("web", "web:2", 1, Duration::from_secs(10)));
         assert!(matches!(&s.gate.probes[..], [Probe::Container { name }] if name == "web"));
         let s = resolve(&["--name", "web", "--image", "web:2", "--http", "http://127.0.0.1:8080/health"], &Env::default()).unwrap();
-        assert!(matches!(&s.gate.probes[..], [Probe::Http(_)]), "a probe flag replaces the default");
+        assert!(matches!(&s.gate.probes[..], [Probe::Http(_), Probe::Container { name }] if name == "web"), "the container probe is always there");
+        let s = resolve(&["--name", "web", "--image", "web:2", "--container", "web"], &Env::default()).unwrap();
+        assert_eq!(s.gate.probes.len(), 1, "not twice");
     }
 
     #[test]
@@ -267,7 +270,7 @@ mod tests {
         let Some(crate::cli::DeployCommand::Rollback(r)) = args.command else { panic!() };
         let s = rollback_settings(&r, &Env::default(), GateFile::default()).unwrap();
         assert_eq!(s.app, "web");
-        assert!(matches!(&s.gate.probes[..], [Probe::Tcp { port: 8080, .. }]));
+        assert!(matches!(&s.gate.probes[..], [Probe::Tcp { port: 8080, .. }, Probe::Container { .. }]));
         assert!(crate::cli::Cli::try_parse_from(["stepkit", "deploy", "--name", "web", "rollback"]).is_err(), "deploy flags do not mix with the subcommand");
     }
 }

@@ -185,6 +185,11 @@ fn a_failed_upgrade_rolls_back_automatically() {
     let publish = format!("{port}:8080");
     let health = format!("http://127.0.0.1:{port}/cgi-bin/health");
     let gate = ["--publish", &publish, "--http", &health, "--failures", "3"];
+    // A first deploy that fails leaves nothing behind: there is nothing to restore.
+    let first = f.deploy(&exits, &gate).expect_code(1);
+    assert_eq!((first.json()["data"]["result"].as_str(), first.json()["data"]["rolled_back"].as_bool()), (Some("failed"), Some(false)), "{}", first.stdout);
+    assert!(first.json()["headline"].as_str().unwrap().contains("no previous version"), "{}", first.stdout);
+    assert!(f.containers().is_empty(), "{:?}", f.containers());
     f.deploy(&v1, &gate).expect_code(0);
 
     let run = f.deploy(&bad, &gate).expect_code(1);
@@ -197,11 +202,39 @@ fn a_failed_upgrade_rolls_back_automatically() {
     assert_eq!(get(port, "/version"), "v1");
     assert_eq!(f.containers(), vec![format!("{} {v1} running", f.app)], "the failed version is removed, the previous one is back under its name");
 
-    // A version that exits at once: the container probe is added to the HTTP one here.
-    let run = f.deploy(&exits, &[&gate[..], &["--container", &f.app]].concat()).expect_code(1);
+    // A version that exits at once: the container probe that every deploy adds fails it at once.
+    let started = Instant::now();
+    let run = f.deploy(&exits, &gate).expect_code(1);
+    assert!(started.elapsed() < Duration::from_secs(30), "not the 40 s deadline: {:?}", started.elapsed());
     assert!(run.json()["headline"].as_str().unwrap().contains("exited with code 3"), "{}", run.stdout);
     assert_eq!(get(port, "/version"), "v1");
     assert_eq!(f.containers(), vec![format!("{} {v1} running", f.app)]);
+}
+
+#[test]
+fn a_rollback_whose_version_fails_the_gate_puts_the_current_one_back() {
+    if !have_docker() {
+        return;
+    }
+    let mut f = Fixture::new("badrollback");
+    let (v1, v2) = (f.build(Kind::Healthy, "v1"), f.build(Kind::Healthy, "v2"));
+    let port = free_port();
+    let publish = format!("{port}:8080");
+    let health = format!("http://127.0.0.1:{port}/cgi-bin/health");
+    f.deploy(&v1, &["--publish", &publish, "--http", &health]).expect_code(0);
+    let kept = f.deploy(&v2, &["--publish", &publish, "--http", &health]).expect_code(0).json()["data"]["previous"]["name"].as_str().unwrap().to_string();
+    // The health page says its version: a gate that wants v2 fails the kept v1.
+    let run = stepkit()
+        .args(["--format", "json", "deploy", "rollback", "--name", &f.app, "--stop-timeout", "1s", "--interval", "200ms", "--http", &health, "--body-contains", "v2", "--failures", "2"])
+        .run()
+        .expect_code(1);
+    let json = run.json();
+    let data = &json["data"];
+    assert_eq!((data["result"].as_str(), data["gate"]["state"].as_str(), data["restore_gate"]["state"].as_str()), (Some("restored-current"), Some("closed"), Some("open")), "{json}");
+    assert_eq!(get(port, "/version"), "v2");
+    let mut expected = vec![format!("{} {v2} running", f.app), format!("{kept} {v1} exited")];
+    expected.sort();
+    assert_eq!(f.containers(), expected, "the kept version is kept again, under its kept name");
 }
 
 #[test]
@@ -313,16 +346,23 @@ fn sigint_during_a_start_first_gate_keeps_the_previous_version() {
 }
 
 #[test]
-fn a_missing_image_exits_2_and_an_unreachable_daemon_3() {
+fn a_missing_image_or_network_exits_2_and_an_unreachable_daemon_3() {
     if !have_docker() {
         return;
     }
-    let f = Fixture::new("missing");
+    let mut f = Fixture::new("missing");
     let image = format!("stepkit-deploy-test/{}:never-built", f.app);
     let run = f.deploy(&image, &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains(&image) && run.stderr.contains("build it"), "{}", run.stderr);
     assert_eq!(run.json()["exit_code"], 2);
+    assert!(f.containers().is_empty());
+
+    // A network that does not exist is caught before anything changes.
+    let v1 = f.build(Kind::Healthy, "v1");
+    let run = f.deploy(&v1, &["--network", "stepkit-no-such-network"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--network stepkit-no-such-network"), "{}", run.stderr);
     assert!(f.containers().is_empty());
 
     let down = stepkit().env("DOCKER_HOST", "unix:///nonexistent/docker.sock").args(["deploy", "--name", &f.app, "--image", "x:1"]).run();

@@ -97,6 +97,18 @@ pub async fn image_digest(docker: &Docker, image: &str) -> Result<String, Deploy
     }
 }
 
+/// Checks that the network exists before anything changes (`container:<name>` modes are left to the daemon).
+pub async fn check_network(docker: &Docker, network: &str) -> Result<(), DeployError> {
+    if network.starts_with("container:") {
+        return Ok(());
+    }
+    match docker.inspect_network(network, None).await {
+        Ok(_) => Ok(()),
+        Err(e) if status(&e) == Some(404) => Err(DeployError::NetworkMissing { network: network.into() }),
+        Err(e) => Err(api(format!("inspect network {network}"))(e)),
+    }
+}
+
 /// Creates the container (not started) and returns its id.
 pub async fn create(docker: &Docker, spec: &Spec) -> Result<String, DeployError> {
     let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();

@@ -76,6 +76,8 @@ pub enum DeployError {
     Docker { what: String, message: String },
     #[error("find image {image} in the local Docker engine: it is not there; build it (stepkit image build --tag {image}) or pull it (docker pull {image}) before the deploy, which never pulls")]
     ImageMissing { image: String },
+    #[error("use --network {network}: the Docker engine has no such network; create it (docker network create {network}) or fix the name")]
+    NetworkMissing { network: String },
     #[error("roll back {app}: there is no kept version ({app}-prev-*); a deploy keeps --keep N (default 1) previous versions")]
     NothingKept { app: String },
     #[error(transparent)]
@@ -86,7 +88,7 @@ impl DeployError {
     /// Usage problems exit 2 (a missing image is the pipeline's order of steps); the rest is environment (3).
     pub fn is_usage(&self) -> bool {
         match self {
-            DeployError::ImageMissing { .. } | DeployError::NothingKept { .. } => true,
+            DeployError::ImageMissing { .. } | DeployError::NothingKept { .. } | DeployError::NetworkMissing { .. } => true,
             DeployError::Gate(e) => e.is_usage(),
             DeployError::Daemon(e) => e.is_usage(),
             DeployError::Docker { .. } => false,
@@ -107,6 +109,9 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
     let mut signals = Signals::install();
     let docker = connect().await?;
     let digest = docker::image_digest(&docker, &settings.image).await?;
+    if let Some(network) = &settings.network {
+        docker::check_network(&docker, network).await?;
+    }
     let previous = docker::find(&docker, &settings.app).await?;
     let labels = names::labels(&settings.labels, &settings.app, &settings.image, &digest, at, previous.as_ref().map(|p| (p.image.as_str(), p.digest.as_str())));
     let mut env = settings.env.clone();

@@ -241,7 +241,7 @@ pub fn rollback_outcome(r: RolledBack) -> Outcome {
         "image": r.target.image,
         "digest": r.target.digest,
         "container": r.app,
-        "container_id": r.target.id,
+        "container_id": (result == "rolled-back").then_some(&r.target.id),
         "restored_from": r.target.name,
         "result": result,
         "rolled_back": result == "rolled-back",

@@ -134,11 +134,17 @@ impl From<DeployError> for Halt {
     }
 }
 
+impl From<Signal> for Halt {
+    fn from(signal: Signal) -> Self {
+        Halt::Signal(signal)
+    }
+}
+
 /// Runs `step` unless a signal comes first.
-async fn guarded<T>(signals: &mut Signals, step: impl std::future::Future<Output = T>) -> Result<T, Halt> {
+async fn guarded<T>(signals: &mut Signals, step: impl std::future::Future<Output = T>) -> Result<T, Signal> {
     tokio::select! {
         biased;
-        signal = signals.recv() => Err(Halt::Signal(signal)),
+        signal = signals.recv() => Err(signal),
         value = step => Ok(value),
     }
 }
@@ -150,7 +156,7 @@ pub async fn swap(docker: &Docker, plan: &Plan<'_>, live: &mut dyn Live, signals
         Candidate::New(spec) => spec.publish.iter().map(|p| format!("{}/{}", p.host_port, p.protocol)).collect(),
         Candidate::Kept(found) => found.host_ports.clone(),
     };
-    let stop_first = previous.as_ref().is_some_and(|p| p.running && p.host_ports.iter().any(|h| wanted.contains(h)));
+    let stop_first = previous.as_ref().is_some_and(|p| needs_stop_first(p, &wanted));
     let mut s = Swap { previous, stop_first, candidate_id: None, gate: None, failure: None, restore_gate: None, ending: Ending::Passed, problems: Vec::new(), downtime: None };
     let mut stop_issued = None;
     let forward = forward(docker, plan, live, signals, &mut s, &mut stop_issued).await;
@@ -163,12 +169,11 @@ pub async fn swap(docker: &Docker, plan: &Plan<'_>, live: &mut dyn Live, signals
                 match stopped {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => s.problems.push(format!("the new version runs, but the previous one could not be stopped: {e}")),
-                    Err(Halt::Signal(signal)) => {
+                    Err(signal) => {
                         // The new version passed: finish its side of the swap, quickly.
                         let _ = tokio::time::timeout(REVERT_BUDGET, docker::kill(docker, &prev.id)).await;
                         s.ending = Ending::Interrupted { signal, after_pass: true };
                     }
-                    Err(Halt::Failed(_)) => unreachable!("guarded only fails with a signal"),
                 }
             }
         }
@@ -183,8 +188,7 @@ pub async fn swap(docker: &Docker, plan: &Plan<'_>, live: &mut dyn Live, signals
                 match guarded(signals, gate::run(plan.gate, live)).await {
                     Ok(Ok(outcome)) => s.restore_gate = Some(outcome),
                     Ok(Err(e)) => s.problems.push(format!("the previous version is back, but its gate could not run: {e}")),
-                    Err(Halt::Signal(signal)) => s.ending = Ending::Interrupted { signal, after_pass: false },
-                    Err(Halt::Failed(_)) => unreachable!("guarded only fails with a signal"),
+                    Err(signal) => s.ending = Ending::Interrupted { signal, after_pass: false },
                 }
             }
         }
@@ -198,6 +202,12 @@ pub async fn swap(docker: &Docker, plan: &Plan<'_>, live: &mut dyn Live, signals
         }
     }
     Ok(s)
+}
+
+/// A running version must stop before the candidate starts when they publish the same host port
+/// (`PORT/proto`; the host IP is ignored: `0.0.0.0:8080` and `127.0.0.1:8080` collide too).
+fn needs_stop_first(previous: &Found, wanted: &[String]) -> bool {
+    previous.running && previous.host_ports.iter().any(|h| wanted.contains(h))
 }
 
 /// Retire, start, gate. `Ok` means the candidate passed.
@@ -296,4 +306,24 @@ async fn revert(docker: &Docker, plan: &Plan<'_>, s: &Swap, stop_issued: bool, l
         }
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(running: bool, ports: &[&str]) -> Found {
+        Found { id: "id".into(), name: "web".into(), running, image: "web:1".into(), digest: "d".into(), deployed_at: None, host_ports: ports.iter().map(|p| p.to_string()).collect() }
+    }
+
+    #[test]
+    fn stop_first_only_when_a_running_version_holds_a_wanted_host_port() {
+        let wanted = vec!["8080/tcp".to_string(), "53/udp".to_string()];
+        assert!(needs_stop_first(&found(true, &["8080/tcp"]), &wanted));
+        assert!(needs_stop_first(&found(true, &["9000/tcp", "53/udp"]), &wanted));
+        assert!(!needs_stop_first(&found(false, &["8080/tcp"]), &wanted), "a stopped version holds no port");
+        assert!(!needs_stop_first(&found(true, &["8080/udp", "9090/tcp"]), &wanted));
+        assert!(!needs_stop_first(&found(true, &[]), &wanted));
+        assert!(!needs_stop_first(&found(true, &["8080/tcp"]), &[]));
+    }
 }
