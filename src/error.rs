@@ -1,6 +1,7 @@
 //! The top-level error: wraps each module's error and maps it to a documented exit code.
 
 use crate::settings::ConfigError;
+use crate::steps::check::CheckError;
 use crate::steps::gate::GateError;
 use crate::steps::image::ImageError;
 use crate::steps::junit::JunitError;
@@ -24,6 +25,8 @@ pub enum Error {
     Image(#[from] ImageError),
     #[error(transparent)]
     Gate(#[from] GateError),
+    #[error(transparent)]
+    Check(#[from] CheckError),
     #[error("write {what}: {source}")]
     Output { what: String, source: std::io::Error },
 }
@@ -39,6 +42,8 @@ impl Error {
             Error::Image(_) => EXIT_ENVIRONMENT,
             Error::Gate(e) if e.is_usage() => EXIT_USAGE,
             Error::Gate(_) => EXIT_ENVIRONMENT,
+            Error::Check(e) if e.is_usage() => EXIT_USAGE,
+            Error::Check(_) => EXIT_ENVIRONMENT,
             Error::Test(TestError::Preset(_)) => EXIT_ENVIRONMENT,
             Error::Test(_) => EXIT_ENVIRONMENT,
             Error::Output { .. } => EXIT_ENVIRONMENT,

@@ -1,12 +1,16 @@
 //! Command-line arguments (clap derive structs only). Every value is optional here: defaults live in `settings/`.
 
+mod check;
 mod gate;
 mod image;
 mod junit;
+mod plugin;
 mod test;
 mod tools;
 
+pub use check::CheckArgs;
 pub use gate::GateArgs;
+pub use plugin::{InspectArgs, LangArg, NewArgs, PluginArgs, PluginCommand};
 pub use image::{BuildArgs, ImageArgs, ImageCommand, LoginArgs, PushArgs};
 pub use junit::{JunitArgs, JunitCommand, MergeArgs, SummaryArgs};
 pub use test::TestArgs;
@@ -72,6 +76,10 @@ pub enum Command {
     Gate(Box<GateArgs>),
     /// Build and push docker images through the Docker API
     Image(ImageArgs),
+    /// Run sandboxed WebAssembly check plugins and report their findings
+    Check(Box<CheckArgs>),
+    /// Inspect a plugin component or create a new plugin project
+    Plugin(PluginArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
     /// Print the man page (or write one per command into a directory)
@@ -91,6 +99,11 @@ impl Command {
             Command::Image(args) => match args.command {
                 ImageCommand::Build(_) => "image build",
                 ImageCommand::Push(_) => "image push",
+            },
+            Command::Check(_) => "check",
+            Command::Plugin(args) => match args.command {
+                PluginCommand::Inspect(_) => "plugin inspect",
+                PluginCommand::New(_) => "plugin new",
             },
             Command::Completions(_) => "completions",
             Command::Man(_) => "man",

@@ -13,6 +13,9 @@ pub struct ConfigFile {
     pub output: Option<OutputConfig>,
     pub junit: Option<JunitConfig>,
     pub test: Option<super::TestConfig>,
+    /// `[[check]]`: the plugins `stepkit check` runs when no --plugin is given.
+    #[serde(default)]
+    pub check: Vec<super::CheckConfig>,
 }
 
 /// `[output]`.

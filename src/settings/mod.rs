@@ -1,6 +1,7 @@
 //! Resolves arguments + `STEPKIT_*` env vars + stepkit.toml + defaults into the plain settings steps take.
 //! Precedence: flag > env var > config file > default. An empty env var counts as unset.
 
+mod check;
 mod file;
 mod gate;
 mod image;
@@ -8,6 +9,7 @@ mod junit;
 mod secret;
 mod test;
 
+pub use check::{cache_dir, check_settings, scaffold_settings, CheckConfig};
 pub use file::{ConfigFile, JunitConfig, OutputConfig};
 pub use gate::gate_settings;
 pub use image::{build_settings, push_args, push_settings};
