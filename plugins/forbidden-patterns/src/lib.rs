@@ -1,0 +1,78 @@
+//! Forbidden-pattern plugin: scans the changed files for patterns such as TODO or FIXME and
+//! reports each match with file and line.
+//!
+//! Config: `pattern` (a regex, repeatable; default `TODO|FIXME`), `severity` (warning or failure,
+//! default warning), `files` (comma-separated paths to scan when the host knows no changed files),
+//! `max-findings` (default 200). Files are read through the granted directories.
+
+use regex_lite::Regex;
+use stepkit_plugin::{log, Check, CheckError, Context, Finding, Report, Severity};
+
+struct ForbiddenPatterns;
+
+impl Check for ForbiddenPatterns {
+    fn run(ctx: &Context) -> Result<Report, CheckError> {
+        let patterns = compile_patterns(ctx)?;
+        let severity = match ctx.config_or("severity", "warning") {
+            "warning" => Severity::Warning,
+            "failure" => Severity::Failure,
+            other => return Err(CheckError::config("severity", format!("expected warning or failure, got {other:?}"))),
+        };
+        let max_findings: usize = ctx.parse_or("max-findings", 200)?;
+
+        let listed: Vec<String> = ctx
+            .config("files")
+            .map(|list| list.split(',').map(str::trim).filter(|f| !f.is_empty()).map(String::from).collect())
+            .unwrap_or_default();
+        let files = if ctx.changed_files().is_empty() { &listed[..] } else { ctx.changed_files() };
+        if files.is_empty() {
+            return Ok(Report::skip("no changed files to scan"));
+        }
+
+        let mut findings = Vec::new();
+        let mut matches = 0usize;
+        let mut scanned = 0usize;
+        for file in files {
+            // Deleted files and binaries are part of many changes; they simply hold no text to scan.
+            let Some(path) = ctx.locate(file) else {
+                log::debug(format!("{file}: not in a granted directory (deleted?), skipped"));
+                continue;
+            };
+            let Ok(text) = std::fs::read_to_string(&path) else { continue };
+            scanned += 1;
+            for (index, line) in text.lines().enumerate() {
+                for pattern in &patterns {
+                    if let Some(found) = pattern.find(line) {
+                        matches += 1;
+                        if findings.len() < max_findings {
+                            let message = format!("forbidden pattern `{}`: {}", found.as_str(), line.trim());
+                            findings.push(Finding::new(severity, message).at(file.as_str(), index as u32 + 1));
+                        }
+                    }
+                }
+            }
+        }
+
+        let shown = patterns.iter().map(Regex::as_str).collect::<Vec<_>>().join(", ");
+        let mut summary = format!("{matches} matches of {shown} in {scanned} of {} files", files.len());
+        if matches > findings.len() {
+            summary.push_str(&format!(" (first {} shown)", findings.len()));
+        }
+        Ok(Report::from_findings(summary, findings)
+            .with_metric("matches", matches as f64, "count")
+            .with_metric("files scanned", scanned as f64, "count"))
+    }
+}
+
+fn compile_patterns(ctx: &Context) -> Result<Vec<Regex>, CheckError> {
+    let mut sources: Vec<&str> = ctx.config_all("pattern").collect();
+    if sources.is_empty() {
+        sources.push(r"\b(TODO|FIXME)\b");
+    }
+    sources
+        .into_iter()
+        .map(|source| Regex::new(source).map_err(|e| CheckError::config("pattern", format!("{source:?}: {e}"))))
+        .collect()
+}
+
+stepkit_plugin::export!(ForbiddenPatterns);
