@@ -19,6 +19,11 @@ if command -v rustup >/dev/null; then
         || die "the wasm32-wasip2 target is missing: run 'rustup target add wasm32-wasip2'"
 fi
 componentize_py="${COMPONENTIZE_PY:-componentize-py}"
+# pip may install the script into a directory that is not on PATH (user or pyenv installs).
+if ! command -v "$componentize_py" >/dev/null && command -v python3 >/dev/null; then
+    scripts="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null || true)"
+    [ -x "$scripts/componentize-py" ] && componentize_py="$scripts/componentize-py"
+fi
 command -v "$componentize_py" >/dev/null \
     || die "componentize-py not found: run 'python3 -m pip install componentize-py' (or set COMPONENTIZE_PY)"
 
