@@ -76,7 +76,7 @@ impl HttpResponse {
 /// One line describing an HTTP failure, naming the variant (`denied: example.com`).
 pub fn describe(error: &HttpError) -> String {
     match error {
-        HttpError::Denied(host) => format!("denied: {host} is not granted (--allow-host)"),
+        HttpError::Denied(why) => format!("denied: {why}"),
         HttpError::InvalidRequest(why) => format!("invalid request: {why}"),
         HttpError::Timeout => "timeout".to_string(),
         HttpError::Connection(why) => format!("connection: {why}"),
