@@ -145,7 +145,14 @@ pub fn run(engine: &PluginEngine, spec: &PluginSpec, input: &CheckInput, runtime
             // A Rust guest prints its panic message to stderr and then traps (`unreachable`).
             if let Some(message) = text_err.lines().find(|l| l.contains("panicked at")) {
                 e.kind = PluginErrorKind::Panic;
-                let rest: Vec<&str> = text_err.lines().skip_while(|l| !l.contains("panicked at")).skip(1).take(3).collect();
+                // The message follows the location line; the backtrace hint after it is noise here.
+                let rest: Vec<&str> = text_err
+                    .lines()
+                    .skip_while(|l| !l.contains("panicked at"))
+                    .skip(1)
+                    .take_while(|l| !l.starts_with("note: run with `RUST_BACKTRACE"))
+                    .take(3)
+                    .collect();
                 e.message = sanitize::line(&format!("{} {}", message.trim(), rest.join(" ").trim()), MAX_MESSAGE);
             }
         }
@@ -285,8 +292,17 @@ fn classify(spec: &PluginSpec, store: &Store<State>, err: wasmtime::Error, insta
     if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
         return error(spec, PluginErrorKind::Exit, format!("it called exit({}) instead of returning a report", exit.0));
     }
+    if let Some(trap) = err.downcast_ref::<Trap>() {
+        // wasmtime's full text carries a multi-line backtrace; the trap and the function it hit say enough.
+        let function = err
+            .downcast_ref::<wasmtime::WasmBacktrace>()
+            .and_then(|bt| bt.frames().iter().find_map(|f| f.func_name().map(str::to_string)))
+            .map(|name| format!(" in {name}"))
+            .unwrap_or_default();
+        return error(spec, PluginErrorKind::Trap, sanitize::line(&format!("{trap}{function}"), MAX_MESSAGE));
+    }
     let text = sanitize::line(&format!("{err:#}"), MAX_MESSAGE);
-    if instantiating && err.downcast_ref::<Trap>().is_none() {
+    if instantiating {
         return error(spec, PluginErrorKind::Link, format!("{text}; `stepkit plugin inspect` lists what it imports"));
     }
     error(spec, PluginErrorKind::Trap, text)

@@ -9,8 +9,7 @@
 /// `::` and every `##[` are broken up, and the result is cut to `max` characters.
 pub fn line(text: &str, max: usize) -> String {
     let mut out = String::with_capacity(text.len().min(max));
-    let mut count = 0;
-    for c in text.chars() {
+    for (count, c) in text.chars().enumerate() {
         if count >= max {
             out.push('…');
             break;
@@ -29,7 +28,6 @@ pub fn line(text: &str, max: usize) -> String {
             }
             c => out.push(c),
         }
-        count += 1;
     }
     neutralise_commands(&out)
 }
@@ -42,12 +40,10 @@ pub fn lines(text: &str, max_line: usize) -> Vec<String> {
 fn neutralise_commands(s: &str) -> String {
     let s = s.replace("##[", "#\u{2060}#[");
     let trimmed = s.trim_start();
-    if trimmed.starts_with("::") {
+    match trimmed.strip_prefix("::") {
         // A space between the colons: still readable, no longer a command.
-        let indent = s.len() - trimmed.len();
-        format!("{}: :{}", &s[..indent], &trimmed[2..])
-    } else {
-        s
+        Some(rest) => format!("{}: :{rest}", &s[..s.len() - trimmed.len()]),
+        None => s,
     }
 }
 

@@ -73,7 +73,8 @@ pub fn build(runs: &[PluginRun], strict: bool) -> Outcome {
     let failing: Vec<&str> = runs.iter().filter(|r| fails(r, strict)).map(|r| r.name.as_str()).collect();
     let counts: Vec<String> = ["pass", "warn", "fail", "skip", "error"]
         .iter()
-        .filter_map(|w| (count(w) > 0).then(|| format!("{} {w}", count(w))))
+        .filter(|w| count(w) > 0)
+        .map(|w| format!("{} {w}", count(w)))
         .collect();
     let mut headline = format!("{} check{}: {}", runs.len(), if runs.len() == 1 { "" } else { "s" }, counts.join(", "));
     if !failing.is_empty() {
