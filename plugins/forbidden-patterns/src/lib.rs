@@ -40,15 +40,11 @@ impl Check for ForbiddenPatterns {
             };
             let Ok(text) = std::fs::read_to_string(&path) else { continue };
             scanned += 1;
-            for (index, line) in text.lines().enumerate() {
-                for pattern in &patterns {
-                    if let Some(found) = pattern.find(line) {
-                        matches += 1;
-                        if findings.len() < max_findings {
-                            let message = format!("forbidden pattern `{}`: {}", found.as_str(), line.trim());
-                            findings.push(Finding::new(severity, message).at(file.as_str(), index as u32 + 1));
-                        }
-                    }
+            for hit in scan(&text, &patterns) {
+                matches += 1;
+                if findings.len() < max_findings {
+                    let message = format!("forbidden pattern `{}`: {}", hit.matched, hit.line_text);
+                    findings.push(Finding::new(severity, message).at(file.as_str(), hit.line));
                 }
             }
         }
@@ -64,6 +60,23 @@ impl Check for ForbiddenPatterns {
     }
 }
 
+/// One match: 1-based line number, the matched text and the trimmed line.
+struct Hit<'a> {
+    line: u32,
+    matched: &'a str,
+    line_text: &'a str,
+}
+
+/// Every (line, pattern) pair that matches, in line order; a line matching two patterns counts twice.
+fn scan<'a>(text: &'a str, patterns: &'a [Regex]) -> impl Iterator<Item = Hit<'a>> + 'a {
+    text.lines().enumerate().flat_map(move |(index, line)| {
+        patterns.iter().filter_map(move |pattern| {
+            let found = pattern.find(line)?;
+            Some(Hit { line: index as u32 + 1, matched: found.as_str(), line_text: line.trim() })
+        })
+    })
+}
+
 fn compile_patterns(ctx: &Context) -> Result<Vec<Regex>, CheckError> {
     let mut sources: Vec<&str> = ctx.config_all("pattern").collect();
     if sources.is_empty() {
@@ -76,3 +89,16 @@ fn compile_patterns(ctx: &Context) -> Result<Vec<Regex>, CheckError> {
 }
 
 stepkit_plugin::export!(ForbiddenPatterns);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_line_numbers_and_whole_words_only() {
+        let patterns = vec![Regex::new(r"\b(TODO|FIXME)\b").unwrap()];
+        let text = "fn a() {}\n  // TODO: later\nlet TODOS = 1;\n// FIXME and TODO\n";
+        let hits: Vec<_> = scan(text, &patterns).map(|h| (h.line, h.matched, h.line_text)).collect();
+        assert_eq!(hits, [(2, "TODO", "// TODO: later"), (4, "FIXME", "// FIXME and TODO")]);
+    }
+}
