@@ -6,7 +6,7 @@ pub mod scaffold;
 
 pub use scaffold::{scaffold, Lang, ScaffoldError, ScaffoldSettings};
 
-use crate::plugin::{self, CheckInput, PluginEngine, PluginRun, PluginSpec};
+use crate::plugin::{self, CheckInput, PluginEngine, PluginErrorKind, PluginRun, PluginSpec};
 use crate::report::{Live, Outcome};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -63,10 +63,17 @@ pub async fn run(settings: &CheckSettings, live: &mut dyn Live) -> Result<Outcom
         let handle = tokio::runtime::Handle::current();
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            let name = spec.name.clone();
-            let file = spec.file.clone();
-            let joined = tokio::task::spawn_blocking(move || plugin::run(&engine, &spec, &input, Some(handle))).await;
-            (index, joined.unwrap_or_else(|e| host_failure(name, file, e.to_string())))
+            let (name, file, timeout) = (spec.name.clone(), spec.file.clone(), spec.limits.timeout);
+            let joined = tokio::task::spawn_blocking(move || plugin::run(&engine, &spec, &input, Some(handle)));
+            // Epochs stop wasm code, not a thread blocked inside a WASI call (a long poll, a huge read).
+            // Past the deadline plus a grace period such a run is abandoned: reported now, its thread
+            // left to finish or die with the process.
+            let run = match tokio::time::timeout(timeout + ABANDON_GRACE, joined).await {
+                Ok(Ok(run)) => run,
+                Ok(Err(e)) => host_failure(name, file, PluginErrorKind::Trap, format!("the host thread failed: {e}")),
+                Err(_) => host_failure(name, file, PluginErrorKind::Timeout, format!("it was abandoned {} after its limit, blocked in a host call", humantime::format_duration(ABANDON_GRACE))),
+            };
+            (index, run)
         });
     }
     let mut runs: Vec<(usize, PluginRun)> = Vec::with_capacity(settings.plugins.len());
@@ -85,12 +92,15 @@ pub async fn run(settings: &CheckSettings, live: &mut dyn Live) -> Result<Outcom
     Ok(outcome)
 }
 
-/// A run whose thread died (a bug in the host, not the plugin): still one row in the report.
-fn host_failure(name: String, file: PathBuf, message: String) -> PluginRun {
+/// How long past its deadline a run that is stuck in a host call is waited for.
+const ABANDON_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A run that never came back (stuck in a host call, or its thread died): still one row in the report.
+fn host_failure(name: String, file: PathBuf, kind: PluginErrorKind, message: String) -> PluginRun {
     PluginRun {
         name: name.clone(),
         file: file.clone(),
-        result: Err(plugin::PluginError { name, file, kind: plugin::PluginErrorKind::Trap, message: format!("the host thread failed: {message}") }),
+        result: Err(plugin::PluginError { name, file, kind, message }),
         logs: Vec::new(),
         logs_dropped: 0,
         stdout: Vec::new(),
