@@ -86,13 +86,17 @@ pub struct CheckInput {
     pub ci: CiInfo,
 }
 
-/// Where a run's time went, in milliseconds (for benchmarks and slow-plugin hunts).
+/// Where a run's time went, in milliseconds with microsecond precision (for benchmarks and slow-plugin hunts).
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Timings {
     /// Compiling the component (cache miss) or loading it from the cache (hit).
-    pub load_ms: u64,
-    pub instantiate_ms: u64,
-    pub run_ms: u64,
+    pub load_ms: f64,
+    pub instantiate_ms: f64,
+    pub run_ms: f64,
+}
+
+fn ms_precise(since: Instant) -> f64 {
+    (since.elapsed().as_micros() as f64) / 1000.0
 }
 
 fn ms(since: Instant) -> u64 {
@@ -204,7 +208,7 @@ fn execute(
 ) -> Result<Report, PluginError> {
     let loading = Instant::now();
     let (component, cache_use, shape) = load(engine, &spec.file, &spec.name)?;
-    timings.load_ms = ms(loading);
+    timings.load_ms = ms_precise(loading);
     *cache = cache_use;
     contract::check_compatible(&shape).map_err(|(kind, message)| error(spec, kind, message))?;
 
@@ -242,13 +246,13 @@ fn execute(
     store.epoch_deadline_trap();
 
     let instantiated = Plugin::instantiate(&mut store, &component, &linker);
-    timings.instantiate_ms = ms(started);
+    timings.instantiate_ms = ms_precise(started);
     let running = Instant::now();
     let result = instantiated.map_err(|e| classify(spec, &store, e, true)).and_then(|plugin| {
         let input = wit_input(spec, input, readable);
         plugin.stepkit_check_check().call_run(&mut store, &input).map_err(|e| classify(spec, &store, e, false))
     });
-    timings.run_ms = ms(running);
+    timings.run_ms = ms_precise(running);
     *logs = std::mem::take(&mut store.data_mut().logs);
     match result? {
         Ok(report) => Ok(convert(report, spec.limits.findings)),

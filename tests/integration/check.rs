@@ -397,3 +397,26 @@ fn no_plugins_is_a_usage_error() {
     let run = stepkit().current_dir(dir.path()).args(["check"]).run().expect_code(2);
     assert!(run.stderr.contains("--plugin"), "{}", run.stderr);
 }
+
+#[test]
+fn the_python_example_runs_with_its_findings() {
+    if !components() {
+        return;
+    }
+    // The componentize-py component is ~18 MB: the first run of the suite compiles it into the shared cache.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "db/migrations/0001_a.up.sql", "create table a();");
+    write(dir.path(), "db/migrations/0001_a.down.sql", "drop table a;");
+    write(dir.path(), "db/migrations/0002_b.up.sql", "create table b();");
+    let file = dist("migrations");
+    let run = stepkit()
+        .env("STEPKIT_CACHE_DIR", shared_cache())
+        .current_dir(dir.path())
+        .args(["check", "--format", "json", "--plugin", file.to_str().unwrap(), "--allow-read", ".", "--set", "path=db/migrations"])
+        .run()
+        .expect_code(1);
+    let json = run.json();
+    let entry = plugin(&run, &json, 0);
+    assert_eq!(entry["verdict"], "fail", "{entry:#}");
+    assert_eq!(entry["report"]["findings"][0]["file"], "db/migrations/0002_b.up.sql", "{entry:#}");
+}
