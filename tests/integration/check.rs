@@ -420,3 +420,31 @@ fn the_python_example_runs_with_its_findings() {
     assert_eq!(entry["verdict"], "fail", "{entry:#}");
     assert_eq!(entry["report"]["findings"][0]["file"], "db/migrations/0002_b.up.sql", "{entry:#}");
 }
+
+#[test]
+fn findings_become_annotations_and_a_summary_table_on_github() {
+    if !components() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let summary = write(dir.path(), "step_summary", "");
+    let outputs = write(dir.path(), "github_output", "");
+    let file = dist("verdict");
+    let run = stepkit()
+        .env("STEPKIT_CACHE_DIR", shared_cache())
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_OUTPUT", &outputs)
+        .current_dir(dir.path())
+        .args(["check", "--plugin", file.to_str().unwrap(), "--set", "verdict=fail", "--set", "finding=yes", "--result-file", "result.json"])
+        .run()
+        .expect_code(1);
+    assert!(run.stderr.lines().any(|l| l.starts_with("::error file=src/lib.rs,line=3,title=check verdict::")), "{}", run.stderr);
+    let table = std::fs::read_to_string(&summary).unwrap();
+    assert!(table.contains("| verdict | fail |"), "{table}");
+    let outputs = std::fs::read_to_string(&outputs).unwrap();
+    assert!(outputs.contains("failed"), "{outputs}");
+    let result: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("result.json")).unwrap()).unwrap();
+    assert_eq!(result["exit_code"], 1);
+    assert_eq!(result["data"]["plugins"][0]["verdict"], "fail");
+}
