@@ -64,7 +64,7 @@ impl PluginEngine {
             None => (None, None),
             Some(dir) => {
                 let dir = dir.join("components");
-                match std::fs::create_dir_all(&dir) {
+                match std::fs::create_dir_all(&dir).and_then(|()| private(&dir)) {
                     Ok(()) => (Some(dir), None),
                     Err(e) => (None, Some(format!("the plugin cache {} is not usable ({e}); every run compiles its plugins", dir.display()))),
                 }
@@ -86,7 +86,7 @@ impl PluginEngine {
             return Ok((self.compile(bytes)?, CacheUse::Off));
         };
         let entry = dir.join(format!("{}.cwasm", cache_key(bytes, &self.engine)));
-        if entry.is_file() {
+        if entry.is_file() && private(&entry).is_ok() {
             // SAFETY: `entry` is named by the sha256 of the input and the engine's compatibility hash, and only
             // `store` below writes such names (atomically, from `Component::serialize`), so it is stepkit's own
             // compilation of exactly these bytes. wasmtime still checks the header's engine compatibility.
@@ -127,6 +127,22 @@ fn check_header(bytes: &[u8]) -> Result<(), (PluginErrorKind, String)> {
             "it is not a WebAssembly component binary (precompiled .cwasm files and text are refused; give the .wasm component)".into(),
         )),
     }
+}
+
+/// Entries are native code that is loaded without validation: only trust a file or directory that belongs
+/// to this user and that nobody else can write (a shared or world-writable cache could be planted).
+fn private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(path)?;
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    if meta.uid() != uid || meta.mode() & 0o022 != 0 || meta.file_type().is_symlink() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "it must belong to this user and be writable by nobody else",
+        ));
+    }
+    Ok(())
 }
 
 /// `<sha256 of the bytes>-<compatibility hash>`.
@@ -181,6 +197,17 @@ mod tests {
         let err = engine.load(b"\x7fELF precompiled").err().unwrap();
         assert_eq!(err.0, PluginErrorKind::NotAComponent);
         assert_eq!(std::fs::read_dir(dir.path().join("components")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_writable_by_others_cache_is_not_used() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("components")).unwrap();
+        std::fs::set_permissions(dir.path().join("components"), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let engine = PluginEngine::new(Some(dir.path().to_path_buf())).unwrap();
+        assert!(engine.cache_problem.as_deref().unwrap_or_default().contains("nobody else"), "{:?}", engine.cache_problem);
+        assert_eq!(engine.load(&COMPONENT_HEADER).unwrap().1, CacheUse::Off);
     }
 
     #[test]
