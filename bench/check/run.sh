@@ -134,7 +134,7 @@ for lang in ("rust", "python"):
     t = timings(lang)
     if t:
         print(f"\n{lang} plugin, warm, per call (median of {runs}, stepkit's own timings): "
-              f"cache load {t['load_ms']} ms, instantiate {t['instantiate_ms']} ms, run {t['run_ms']} ms")
+              f"cache load {t['load_ms']:.2f} ms, instantiate {t['instantiate_ms']:.2f} ms, run {t['run_ms']:.2f} ms")
 rust_warm, grep_ms = wall("rust-warm"), wall("grep-peer")
 py_warm, py_peer = wall("python-warm"), wall("python-peer")
 print(f"\nRust plugin warm / grep: {rust_warm / grep_ms:.1f}x   (target: warm Rust check <= 30 ms: "
@@ -144,5 +144,5 @@ print(f"Python plugin warm / python3 script: {py_warm / py_peer:.2f}x")
 print(f"cold / warm: Rust {wall('rust-cold') / rust_warm:.1f}x, Python {wall('python-cold') / py_warm:.1f}x")
 t = timings("rust")
 if t:
-    print(f"cache load (Rust): {t['load_ms']} ms (target <= 5 ms: {'met' if t['load_ms'] <= 5 else 'NOT met'})")
+    print(f"cache load (Rust): {t['load_ms']:.2f} ms (target <= 5 ms: {'met' if t['load_ms'] <= 5 else 'NOT met'})")
 PY
