@@ -37,7 +37,10 @@ fn components() -> bool {
         }
         let dist = dir.join("dist");
         let oldest_dist = std::fs::read_dir(&dist).ok().and_then(|d| d.flatten().filter_map(|e| e.metadata().ok()?.modified().ok()).min());
-        let stale = match (oldest_dist, newest_source(&dir)) {
+        // The components depend on the SDK and the WIT too.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let newest = [dir.clone(), root.join("crates/stepkit-plugin"), root.join("wit")].iter().filter_map(|d| newest_source(d)).max();
+        let stale = match (oldest_dist, newest) {
             (Some(built), Some(source)) => source > built,
             _ => true,
         };
