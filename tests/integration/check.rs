@@ -451,3 +451,15 @@ fn findings_become_annotations_and_a_summary_table_on_github() {
     assert_eq!(result["exit_code"], 1);
     assert_eq!(result["data"]["plugins"][0]["verdict"], "fail");
 }
+
+#[test]
+fn a_plugin_blocked_in_a_host_call_is_abandoned_after_its_deadline() {
+    if !components() {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let (run, entry) = one("sleep", &["--timeout", "1s"], 1);
+    assert_eq!(error_kind(&entry), "timeout", "{entry:#}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15), "took {:?}", started.elapsed());
+    assert!(!run.stderr.contains("panicked"), "the abandoned thread must not panic at exit:\n{}", run.stderr);
+}

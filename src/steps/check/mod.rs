@@ -64,14 +64,23 @@ pub async fn run(settings: &CheckSettings, live: &mut dyn Live) -> Result<Outcom
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
             let (name, file, timeout) = (spec.name.clone(), spec.file.clone(), spec.limits.timeout);
-            let joined = tokio::task::spawn_blocking(move || plugin::run(&engine, &spec, &input, Some(handle)));
+            let started = std::time::Instant::now();
+            // A plain thread, not tokio's blocking pool: a run that gets abandoned (below) must not hold
+            // this runtime's context, or its WASI timers panic when the runtime shuts down before exit.
+            let (sender, receiver) = tokio::sync::oneshot::channel();
+            let spawned = std::thread::Builder::new().name(format!("plugin {name}")).spawn(move || {
+                let _ = sender.send(plugin::run(&engine, &spec, &input, Some(handle)));
+            });
+            if let Err(e) = spawned {
+                return (index, host_failure(name, file, PluginErrorKind::Trap, format!("start its thread: {e}"), started));
+            }
             // Epochs stop wasm code, not a thread blocked inside a WASI call (a long poll, a huge read).
             // Past the deadline plus a grace period such a run is abandoned: reported now, its thread
             // left to finish or die with the process.
-            let run = match tokio::time::timeout(timeout + ABANDON_GRACE, joined).await {
+            let run = match tokio::time::timeout(timeout + ABANDON_GRACE, receiver).await {
                 Ok(Ok(run)) => run,
-                Ok(Err(e)) => host_failure(name, file, PluginErrorKind::Trap, format!("the host thread failed: {e}")),
-                Err(_) => host_failure(name, file, PluginErrorKind::Timeout, format!("it was abandoned {} after its limit, blocked in a host call", humantime::format_duration(ABANDON_GRACE))),
+                Ok(Err(_)) => host_failure(name, file, PluginErrorKind::Trap, "its host thread died".into(), started),
+                Err(_) => host_failure(name, file, PluginErrorKind::Timeout, format!("it was abandoned {} after its limit, blocked in a host call", humantime::format_duration(ABANDON_GRACE)), started),
             };
             (index, run)
         });
@@ -96,7 +105,7 @@ pub async fn run(settings: &CheckSettings, live: &mut dyn Live) -> Result<Outcom
 const ABANDON_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A run that never came back (stuck in a host call, or its thread died): still one row in the report.
-fn host_failure(name: String, file: PathBuf, kind: PluginErrorKind, message: String) -> PluginRun {
+fn host_failure(name: String, file: PathBuf, kind: PluginErrorKind, message: String, started: std::time::Instant) -> PluginRun {
     PluginRun {
         name: name.clone(),
         file: file.clone(),
@@ -106,7 +115,7 @@ fn host_failure(name: String, file: PathBuf, kind: PluginErrorKind, message: Str
         stdout: Vec::new(),
         stderr: Vec::new(),
         output_dropped: 0,
-        duration_ms: 0,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         timings: plugin::Timings::default(),
         cache: plugin::CacheUse::Off,
     }
