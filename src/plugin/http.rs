@@ -141,3 +141,70 @@ fn classify(error: &reqwest::Error) -> HttpError {
         HttpError::Connection(error.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    /// Answers one connection with `response` (or holds it open, silent, when None).
+    fn serve_once(response: Option<String>) -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let Ok((mut stream, _)) = listener.accept() else { return };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            match response {
+                Some(text) => {
+                    let _ = stream.write_all(text.as_bytes());
+                }
+                None => std::thread::sleep(Duration::from_secs(5)),
+            }
+        });
+        port
+    }
+
+    fn get(port: u16) -> HttpRequest {
+        HttpRequest { method: "get".into(), url: format!("http://127.0.0.1:{port}/"), headers: vec![], body: None, timeout_ms: None }
+    }
+
+    fn fetcher(runtime: &tokio::runtime::Runtime) -> Fetcher {
+        Fetcher::new(vec![HostGrant::parse("127.0.0.1").unwrap()], Some(runtime.handle().clone()))
+    }
+
+    #[test]
+    fn bodies_over_the_limit_are_refused() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let body = "x".repeat(100);
+        let port = serve_once(Some(format!("HTTP/1.1 200 OK\r\ncontent-length: 100\r\nconnection: close\r\n\r\n{body}")));
+        assert!(matches!(fetcher(&runtime).fetch(get(port), Duration::from_secs(5), 10), Err(HttpError::TooLarge)));
+        // Without a length the stream is cut as soon as it passes the limit.
+        let port = serve_once(Some(format!("HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n{body}")));
+        assert!(matches!(fetcher(&runtime).fetch(get(port), Duration::from_secs(5), 10), Err(HttpError::TooLarge)));
+        let port = serve_once(Some(format!("HTTP/1.1 200 OK\r\ncontent-length: 100\r\nconnection: close\r\n\r\n{body}")));
+        let response = fetcher(&runtime).fetch(get(port), Duration::from_secs(5), 100).unwrap();
+        assert_eq!((response.status, response.body.len()), (200, 100));
+    }
+
+    #[test]
+    fn the_time_left_bounds_a_silent_server() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let port = serve_once(None);
+        let started = Instant::now();
+        assert!(matches!(fetcher(&runtime).fetch(get(port), Duration::from_millis(300), 100), Err(HttpError::Timeout)));
+        assert!(started.elapsed() < Duration::from_secs(3));
+        assert!(matches!(fetcher(&runtime).fetch(get(port), Duration::ZERO, 100), Err(HttpError::Timeout)));
+    }
+
+    #[test]
+    fn ungranted_hosts_and_bad_methods_never_leave_the_host() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let mut request = get(1);
+        request.url = "http://localhost:1/".into();
+        assert!(matches!(fetcher(&runtime).fetch(request, Duration::from_secs(1), 10), Err(HttpError::Denied(_))));
+        let mut request = get(1);
+        request.method = "GE T".into();
+        assert!(matches!(fetcher(&runtime).fetch(request, Duration::from_secs(1), 10), Err(HttpError::InvalidRequest(_))));
+    }
+}
