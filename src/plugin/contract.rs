@@ -34,10 +34,16 @@ pub fn shape(component: &Component, engine: &Engine) -> Shape {
     let ty = component.component_type();
     let item = |name: &str, kind: ComponentItem, import: bool| {
         let functions = match kind {
-            ComponentItem::ComponentInstance(instance) => instance.exports(engine).map(|(n, _)| n.to_string()).collect(),
+            // Functions only: the types an interface also exports say nothing about what it can do.
+            ComponentItem::ComponentInstance(instance) => instance
+                .exports(engine)
+                .filter(|(_, e)| matches!(e.ty, ComponentItem::ComponentFunc(_)))
+                .map(|(n, _)| n.to_string())
+                .collect(),
             _ => Vec::new(),
         };
-        Item { name: name.to_string(), functions, capability: import.then(|| capability(name).to_string()) }
+        let capability = import.then(|| describe(name, &functions));
+        Item { name: name.to_string(), functions, capability }
     };
     let exports: Vec<Item> = ty.exports(engine).map(|(name, e)| item(name, e.ty, false)).collect();
     let imports = ty.imports(engine).map(|(name, e)| item(name, e.ty, true)).collect();
@@ -78,6 +84,25 @@ pub fn check_compatible(shape: &Shape) -> Result<(), (PluginErrorKind, String)> 
 fn compatible(version: &str) -> bool {
     let mut parts = version.split('.');
     matches!((parts.next(), parts.next()), (Some("0"), Some("1")))
+}
+
+/// [`capability`], narrowed to what the host functions it actually imports can do.
+fn describe(name: &str, functions: &[String]) -> String {
+    if name.split('@').next() != Some("stepkit:check/host") {
+        return capability(name).to_string();
+    }
+    let mut parts = Vec::new();
+    if functions.iter().any(|f| f == "log") {
+        parts.push("log lines (sanitized)");
+    }
+    if functions.iter().any(|f| f == "http-request") {
+        parts.push("HTTP requests, only to hosts granted with --allow-host");
+    }
+    if parts.is_empty() {
+        capability(name).to_string()
+    } else {
+        parts.join("; ")
+    }
 }
 
 /// What importing `name` lets a plugin do under stepkit.
@@ -139,5 +164,7 @@ mod tests {
         assert!(capability("wasi:sockets/tcp@0.2.6").contains("denied"));
         assert!(capability("stepkit:check/host@0.1.0").contains("--allow-host"));
         assert!(capability("acme:thing/x").contains("not provided"));
+        assert_eq!(describe("stepkit:check/host@0.1.0", &["log".into()]), "log lines (sanitized)");
+        assert!(describe("stepkit:check/host@0.1.0", &["http-request".into()]).starts_with("HTTP requests"));
     }
 }
