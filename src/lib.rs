@@ -118,7 +118,8 @@ fn dispatch(
                     live.sinks.mask(value);
                 }
             }
-            let outcome = runtime.block_on(interruptible("check", steps::check::run(&settings, &mut live)));
+            // The step handles SIGINT/SIGTERM itself, so the plugins that finished are still reported.
+            let outcome = runtime.block_on(steps::check::run(&settings, &mut live)).map_err(Error::from);
             // After SIGINT/SIGTERM plugins may still be running on blocking threads; dropping the runtime
             // would wait for them (up to their deadline), so leave them behind.
             runtime.shutdown_timeout(std::time::Duration::from_millis(500));
@@ -141,15 +142,6 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|source| Error::Output { what: "start the async runtime".into(), source })
 }
 
-/// What happens to the work a signal interrupted, for the headline.
-fn after_signal(command: &str) -> &'static str {
-    match command {
-        // Plugin threads hold no outside resources; they end with the process.
-        "check" => "the running plugins were stopped",
-        _ => "the daemon cancels the unfinished work",
-    }
-}
-
 /// Runs a docker step until it ends or SIGINT/SIGTERM arrives. Dropping the step's future closes its
 /// connection to the daemon, which cancels the build or push there, well within 5 s.
 async fn interruptible<E: Into<Error>>(command: &str, step: impl std::future::Future<Output = Result<Outcome, E>>) -> Result<Outcome, Error> {
@@ -159,7 +151,7 @@ async fn interruptible<E: Into<Error>>(command: &str, step: impl std::future::Fu
     };
     tokio::select! {
         result = step => result.map_err(Into::into),
-        _ = int.recv() => Ok(Outcome::new(command, report::Verdict::Interrupted, format!("interrupted by SIGINT; {}", after_signal(command)))),
-        _ = term.recv() => Ok(Outcome::new(command, report::Verdict::Terminated, format!("stopped by SIGTERM; {}", after_signal(command)))),
+        _ = int.recv() => Ok(Outcome::new(command, report::Verdict::Interrupted, "interrupted by SIGINT; the daemon cancels the unfinished work")),
+        _ = term.recv() => Ok(Outcome::new(command, report::Verdict::Terminated, "stopped by SIGTERM; the daemon cancels the unfinished work")),
     }
 }

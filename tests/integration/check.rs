@@ -463,3 +463,32 @@ fn a_plugin_blocked_in_a_host_call_is_abandoned_after_its_deadline() {
     assert!(started.elapsed() < std::time::Duration::from_secs(15), "took {:?}", started.elapsed());
     assert!(!run.stderr.contains("panicked"), "the abandoned thread must not panic at exit:\n{}", run.stderr);
 }
+
+#[test]
+fn sigint_reports_the_plugins_that_finished() {
+    if !components() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (spin, quick) = (dist("loop"), dist("verdict"));
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_stepkit"))
+        .env_clear()
+        .env("STEPKIT_CACHE_DIR", shared_cache())
+        .current_dir(dir.path())
+        .args(["check", "--format", "json", "--plugin", spin.to_str().unwrap(), "--plugin", quick.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Long enough for the quick plugin (cached by the other tests, or compiled here) to finish.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let started = std::time::Instant::now();
+    // SAFETY: kill with a pid this test spawned and has not waited for yet.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let output = child.wait_with_output().unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "stopping took {:?}", started.elapsed());
+    assert_eq!(output.status.code(), Some(130), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["verdict"], "interrupted");
+    assert_eq!(json["data"]["plugins"][0]["name"], "verdict", "{json:#}");
+}

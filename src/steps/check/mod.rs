@@ -7,7 +7,7 @@ pub mod scaffold;
 pub use scaffold::{scaffold, Lang, ScaffoldError, ScaffoldSettings};
 
 use crate::plugin::{self, CheckInput, PluginEngine, PluginErrorKind, PluginRun, PluginSpec};
-use crate::report::{Live, Outcome};
+use crate::report::{Live, Outcome, Verdict};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -86,19 +86,70 @@ pub async fn run(settings: &CheckSettings, live: &mut dyn Live) -> Result<Outcom
         });
     }
     let mut runs: Vec<(usize, PluginRun)> = Vec::with_capacity(settings.plugins.len());
-    while let Some(joined) = tasks.join_next().await {
-        let Ok((index, run)) = joined else { continue };
-        outcome::stream(&run, live);
-        runs.push((index, run));
+    let mut signals = Signals::new();
+    let mut stopped_by = None;
+    loop {
+        tokio::select! {
+            joined = tasks.join_next() => match joined {
+                Some(Ok((index, run))) => {
+                    outcome::stream(&run, live);
+                    runs.push((index, run));
+                }
+                Some(Err(_)) => {}
+                None => break,
+            },
+            verdict = signals.recv() => {
+                // Keep what finished (partial reports are still written); the rest stop with the process.
+                stopped_by = Some(verdict);
+                break;
+            }
+        }
     }
     // Report in the order the plugins were given, whatever order they finished in.
     runs.sort_by_key(|(index, _)| *index);
     let runs: Vec<PluginRun> = runs.into_iter().map(|(_, run)| run).collect();
     let mut outcome = outcome::build(&runs, settings.strict);
+    if let Some(verdict) = stopped_by {
+        let signal = if verdict == Verdict::Interrupted { "SIGINT" } else { "SIGTERM" };
+        outcome.verdict = verdict;
+        outcome.headline = format!("stopped by {signal} after {} of {} plugins: {}", runs.len(), settings.plugins.len(), outcome.headline);
+    }
     if let Some(problem) = &engine.cache_problem {
         outcome.warnings.push(problem.clone());
     }
     Ok(outcome)
+}
+
+/// SIGINT and SIGTERM, as the verdict they lead to; never fires when the handlers cannot be installed.
+struct Signals {
+    int: Option<tokio::signal::unix::Signal>,
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Self {
+        use tokio::signal::unix::{signal, SignalKind};
+        Signals { int: signal(SignalKind::interrupt()).ok(), term: signal(SignalKind::terminate()).ok() }
+    }
+
+    async fn recv(&mut self) -> Verdict {
+        let int = async {
+            match &mut self.int {
+                Some(s) => s.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        let term = async {
+            match &mut self.term {
+                Some(s) => s.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = int => Verdict::Interrupted,
+            _ = term => Verdict::Terminated,
+        }
+    }
 }
 
 /// How long past its deadline a run that is stuck in a host call is waited for.

@@ -76,7 +76,8 @@ pub fn build(runs: &[PluginRun], strict: bool) -> Outcome {
         .filter(|w| count(w) > 0)
         .map(|w| format!("{} {w}", count(w)))
         .collect();
-    let mut headline = format!("{} check{}: {}", runs.len(), if runs.len() == 1 { "" } else { "s" }, counts.join(", "));
+    let counts = if counts.is_empty() { "none finished".to_string() } else { counts.join(", ") };
+    let mut headline = format!("{} check{}: {counts}", runs.len(), if runs.len() == 1 { "" } else { "s" });
     if !failing.is_empty() {
         headline.push_str(&format!("; failing: {}", failing.join(", ")));
     }
