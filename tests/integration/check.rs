@@ -492,3 +492,29 @@ fn sigint_reports_the_plugins_that_finished() {
     assert_eq!(json["verdict"], "interrupted");
     assert_eq!(json["data"]["plugins"][0]["name"], "verdict", "{json:#}");
 }
+
+#[test]
+fn config_file_paths_are_relative_to_the_file_and_env_values_are_masked() {
+    if !components() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf");
+    std::fs::create_dir_all(conf.join("checks")).unwrap();
+    std::fs::copy(dist("env"), conf.join("checks/env.wasm")).unwrap();
+    write(&conf, "data/x.txt", "x");
+    write(&conf, "stepkit.toml", "[[check]]\nplugin = \"checks/env.wasm\"\nallow-read = [\"data\"]\nallow-env = [\"DEPLOY_TOKEN\"]\nconfig = { name = \"DEPLOY_TOKEN\" }\n");
+    let run = stepkit()
+        .env("STEPKIT_CACHE_DIR", shared_cache())
+        .env("GITHUB_ACTIONS", "true")
+        .env("DEPLOY_TOKEN", "s3cr3t-value")
+        .current_dir(dir.path())
+        .args(["--config", "conf/stepkit.toml", "check", "--format", "json"])
+        .run()
+        .expect_code(0);
+    let json = run.json();
+    let entry = plugin(&run, &json, 0);
+    assert_eq!(entry["name"], "env");
+    assert_eq!(entry["report"]["summary"], "DEPLOY_TOKEN=s3cr3t-value", "{entry:#}");
+    assert!(run.stderr.contains("::add-mask::s3cr3t-value"), "a granted variable is masked on GitHub:\n{}", run.stderr);
+}
