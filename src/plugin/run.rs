@@ -20,6 +20,8 @@ const MAX_SUMMARY: usize = 500;
 const MAX_MESSAGE: usize = 2000;
 const MAX_METRICS: usize = 100;
 const MAX_OUTPUT_LINE: usize = 1000;
+/// Largest component read: a Python one is ~20-40 MB; far beyond that is a mistake or an attack on memory.
+const MAX_COMPONENT_BYTES: u64 = 256 << 20;
 
 /// A check's verdict (the WIT `verdict`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -185,6 +187,10 @@ fn error(spec: &PluginSpec, kind: PluginErrorKind, message: String) -> PluginErr
 /// Reads and loads the component and checks that this host can run it.
 fn load(engine: &PluginEngine, path: &Path, name: &str) -> Result<(wasmtime::component::Component, CacheUse, Shape), PluginError> {
     let fail = |kind, message| PluginError { name: name.to_string(), file: path.to_path_buf(), kind, message };
+    let size = std::fs::metadata(path).map_err(|e| fail(PluginErrorKind::Io, format!("{e}; check the path")))?.len();
+    if size > MAX_COMPONENT_BYTES {
+        return Err(fail(PluginErrorKind::Invalid, format!("it is {} MiB; components over {} MiB are refused", size >> 20, MAX_COMPONENT_BYTES >> 20)));
+    }
     let bytes = std::fs::read(path).map_err(|e| fail(PluginErrorKind::Io, format!("{e}; check the path")))?;
     let (component, cache) = engine.load(&bytes).map_err(|(kind, message)| fail(kind, message))?;
     let shape = contract::shape(&component, engine.engine());
