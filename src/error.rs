@@ -2,6 +2,7 @@
 
 use crate::settings::ConfigError;
 use crate::steps::deploy::DeployError;
+use crate::steps::check::CheckError;
 use crate::steps::gate::GateError;
 use crate::steps::image::ImageError;
 use crate::steps::junit::JunitError;
@@ -27,6 +28,8 @@ pub enum Error {
     Gate(#[from] GateError),
     #[error(transparent)]
     Deploy(#[from] DeployError),
+    #[error(transparent)]
+    Check(#[from] CheckError),
     #[error("write {what}: {source}")]
     Output { what: String, source: std::io::Error },
 }
@@ -44,6 +47,8 @@ impl Error {
             Error::Gate(_) => EXIT_ENVIRONMENT,
             Error::Deploy(e) if e.is_usage() => EXIT_USAGE,
             Error::Deploy(_) => EXIT_ENVIRONMENT,
+            Error::Check(e) if e.is_usage() => EXIT_USAGE,
+            Error::Check(_) => EXIT_ENVIRONMENT,
             Error::Test(TestError::Preset(_)) => EXIT_ENVIRONMENT,
             Error::Test(_) => EXIT_ENVIRONMENT,
             Error::Output { .. } => EXIT_ENVIRONMENT,

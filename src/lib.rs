@@ -5,6 +5,7 @@ pub mod ci;
 pub mod cli;
 pub mod error;
 pub mod junit;
+pub mod plugin;
 pub mod publish;
 pub mod report;
 pub mod settings;
@@ -13,7 +14,7 @@ pub mod tls;
 mod tools;
 
 use ci::Env;
-use cli::{Command, DeployCommand, ImageCommand, JunitCommand};
+use cli::{Command, DeployCommand, ImageCommand, JunitCommand, PluginCommand};
 use error::Error;
 use report::Outcome;
 use settings::{Color, ConfigFile};
@@ -130,6 +131,32 @@ fn dispatch(
                 }
             }
         }
+        Command::Check(args) => {
+            let settings = settings::check_settings(&args, env, file, global.config_path.as_deref(), context, cwd)?;
+            let runtime = runtime()?;
+            let mut live = publish::StderrLive { sinks, quiet: global.quiet };
+            // A granted variable may be a token: keep it out of the log even if a plugin prints it.
+            for plugin in &settings.plugins {
+                // Very short values would mask every occurrence of, say, "1" in the whole log.
+                for (_, value) in plugin.grants.env.iter().filter(|(_, v)| v.len() >= 4) {
+                    live.sinks.mask(value);
+                }
+            }
+            // The step handles SIGINT/SIGTERM itself, so the plugins that finished are still reported.
+            let outcome = runtime.block_on(steps::check::run(&settings, &mut live)).map_err(Error::from);
+            // After SIGINT/SIGTERM plugins may still be running on blocking threads; dropping the runtime
+            // would wait for them (up to their deadline), so leave them behind.
+            runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+            outcome
+        }
+        Command::Plugin(args) => match args.command {
+            PluginCommand::Inspect(args) => Ok(steps::check::inspect(&cwd.join(&args.file), settings::cache_dir(env))?),
+            PluginCommand::New(args) => {
+                let settings = settings::scaffold_settings(&args, cwd);
+                let written = steps::check::scaffold(&settings).map_err(steps::check::CheckError::from)?;
+                Ok(steps::check::scaffolded(&settings, &written))
+            }
+        },
         Command::Completions(args) => Ok(tools::completions(args.shell)),
         Command::Man(args) => tools::man(args.output.as_deref().map(Path::to_path_buf)),
     }

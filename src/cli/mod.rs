@@ -1,14 +1,18 @@
 //! Command-line arguments (clap derive structs only). Every value is optional here: defaults live in `settings/`.
 
 mod deploy;
+mod check;
 mod gate;
 mod image;
 mod junit;
+mod plugin;
 mod test;
 mod tools;
 
 pub use deploy::{DeployArgs, DeployCommand, DeployRunArgs, RollbackArgs};
+pub use check::CheckArgs;
 pub use gate::GateArgs;
+pub use plugin::{InspectArgs, LangArg, NewArgs, PluginArgs, PluginCommand};
 pub use image::{BuildArgs, ImageArgs, ImageCommand, LoginArgs, PushArgs};
 pub use junit::{JunitArgs, JunitCommand, MergeArgs, SummaryArgs};
 pub use test::TestArgs;
@@ -76,6 +80,10 @@ pub enum Command {
     Deploy(Box<DeployArgs>),
     /// Build and push docker images through the Docker API
     Image(ImageArgs),
+    /// Run sandboxed WebAssembly check plugins and report their findings
+    Check(Box<CheckArgs>),
+    /// Inspect a plugin component or create a new plugin project
+    Plugin(PluginArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
     /// Print the man page (or write one per command into a directory)
@@ -99,6 +107,11 @@ impl Command {
             Command::Image(args) => match args.command {
                 ImageCommand::Build(_) => "image build",
                 ImageCommand::Push(_) => "image push",
+            },
+            Command::Check(_) => "check",
+            Command::Plugin(args) => match args.command {
+                PluginCommand::Inspect(_) => "plugin inspect",
+                PluginCommand::New(_) => "plugin new",
             },
             Command::Completions(_) => "completions",
             Command::Man(_) => "man",

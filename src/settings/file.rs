@@ -14,6 +14,9 @@ pub struct ConfigFile {
     pub junit: Option<JunitConfig>,
     pub test: Option<super::TestConfig>,
     pub gate: Option<super::GateConfig>,
+    /// `[[check]]`: the plugins `stepkit check` runs when no --plugin is given.
+    #[serde(default)]
+    pub check: Vec<super::CheckConfig>,
 }
 
 /// `[output]`.

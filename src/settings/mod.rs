@@ -2,6 +2,7 @@
 //! Precedence: flag > env var > config file > default. An empty env var counts as unset.
 
 mod deploy;
+mod check;
 mod file;
 mod gate;
 mod image;
@@ -10,6 +11,7 @@ mod secret;
 mod test;
 
 pub use deploy::{deploy_settings, rollback_settings};
+pub use check::{cache_dir, check_settings, scaffold_settings, CheckConfig};
 pub use file::{ConfigFile, JunitConfig, OutputConfig};
 pub use gate::{gate_settings, GateConfig, GateFile};
 pub use image::{build_settings, push_args, push_settings};

@@ -1,6 +1,7 @@
 //! The steps. Each takes resolved settings and returns an `Outcome` or an error; none prints or reads env vars.
 
 pub mod deploy;
+pub mod check;
 pub mod gate;
 pub mod image;
 pub mod junit;

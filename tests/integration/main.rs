@@ -2,6 +2,7 @@
 
 mod support;
 
+mod check;
 mod cli_basics;
 mod config_layering;
 mod deploy;

@@ -1,0 +1,129 @@
+//! Per-plugin resource limits and the store's `ResourceLimiter` that enforces them.
+
+use std::time::Duration;
+
+/// What one plugin run may use. Defaults: 256 MiB of memory, 30 s, bounded output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Total bytes over all the plugin's linear memories.
+    pub memory: usize,
+    /// Wall time from instantiation to the report, host calls (HTTP) included.
+    pub timeout: Duration,
+    /// Bytes of `host.log` messages kept; later lines are counted, not kept.
+    pub log_bytes: usize,
+    /// Findings kept from one report; the rest are counted.
+    pub findings: usize,
+    /// Bytes of WASI stdout and of stderr kept (each).
+    pub output_bytes: usize,
+    /// Largest HTTP response body handed to the plugin.
+    pub http_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory: 256 << 20,
+            timeout: Duration::from_secs(30),
+            log_bytes: 64 << 10,
+            findings: 1000,
+            output_bytes: 64 << 10,
+            http_body_bytes: 10 << 20,
+        }
+    }
+}
+
+/// Table entries allowed over all tables; generous for real guests (Python needs tens of thousands).
+const TABLE_ELEMENTS: usize = 1 << 20;
+
+/// Enforces `Limits::memory` over the sum of all memories (wasmtime's `StoreLimits` caps each
+/// memory separately, and a component may have several) and remembers whether a limit was hit,
+/// so the trap that follows can be reported as "memory limit" rather than a bare trap.
+pub struct Limiter {
+    memory_budget: usize,
+    memory_used: usize,
+    table_used: usize,
+    /// Set when a growth was refused.
+    pub hit: bool,
+}
+
+impl Limiter {
+    pub fn new(memory: usize) -> Self {
+        Limiter { memory_budget: memory, memory_used: 0, table_used: 0, hit: false }
+    }
+}
+
+impl wasmtime::ResourceLimiter for Limiter {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let after = self.memory_used.saturating_sub(current).saturating_add(desired);
+        if after > self.memory_budget {
+            self.hit = true;
+            return Ok(false);
+        }
+        self.memory_used = after;
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let after = self.table_used.saturating_sub(current).saturating_add(desired);
+        if after > TABLE_ELEMENTS {
+            self.hit = true;
+            return Ok(false);
+        }
+        self.table_used = after;
+        Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        1000
+    }
+
+    fn memories(&self) -> usize {
+        100
+    }
+
+    fn tables(&self) -> usize {
+        1000
+    }
+}
+
+/// Parses `256MiB`, `64M`, `1GiB`, `1048576` into bytes.
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let number: usize = number.parse().map_err(|_| format!("`{text}` is not a size such as 256MiB"))?;
+    let factor: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("`{text}` has an unknown unit; use KiB, MiB or GiB")),
+    };
+    number.checked_mul(factor).filter(|n| *n > 0).ok_or_else(|| format!("`{text}` is not a usable size"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmtime::ResourceLimiter;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("256MiB"), Ok(256 << 20));
+        assert_eq!(parse_size("64m"), Ok(64 << 20));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("3TB").is_err());
+    }
+
+    #[test]
+    fn budget_is_over_all_memories() {
+        let mut limiter = Limiter::new(100);
+        assert!(limiter.memory_growing(0, 60, None).unwrap());
+        // A second memory of 60 would pass a per-memory cap of 100; it must not pass the total.
+        assert!(!limiter.memory_growing(0, 60, None).unwrap());
+        assert!(limiter.hit);
+        assert!(limiter.memory_growing(60, 90, None).is_ok());
+    }
+}

@@ -1,0 +1,244 @@
+//! Settings for `stepkit check` and `stepkit plugin`: plugins and their grants from flags or `[[check]]`
+//! tables, limits, the compiled-component cache directory.
+
+use super::{ConfigError, ConfigFile};
+use crate::ci::{Context, Env};
+use crate::cli::{CheckArgs, LangArg, NewArgs};
+use crate::plugin::{CheckInput, CiInfo, Grants, HostGrant, Limits, PluginSpec};
+use crate::steps::check::{CheckSettings, Lang, ScaffoldSettings};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// One `[[check]]` table of stepkit.toml. Paths are relative to the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CheckConfig {
+    /// Name in reports [default: the file's stem].
+    pub name: Option<String>,
+    /// The component file.
+    pub plugin: PathBuf,
+    #[serde(default)]
+    pub allow_read: Vec<PathBuf>,
+    #[serde(default)]
+    pub allow_host: Vec<String>,
+    #[serde(default)]
+    pub allow_env: Vec<String>,
+    /// Handed to the plugin as `config`, in key order.
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+    pub timeout: Option<String>,
+    pub memory: Option<String>,
+}
+
+fn flag(name: &str, message: String) -> ConfigError {
+    ConfigError::Flag { flag: name.into(), message }
+}
+
+fn in_file(path: Option<&Path>, key: &str, message: String) -> ConfigError {
+    ConfigError::Parse { path: path.map(Path::to_path_buf).unwrap_or_else(|| "stepkit.toml".into()), message: format!("[[check]] {key}: {message}") }
+}
+
+/// The user cache directory: `STEPKIT_CACHE_DIR`, else `$XDG_CACHE_HOME/stepkit`, else `~/.cache/stepkit`.
+pub fn cache_dir(env: &Env) -> Option<PathBuf> {
+    env.get("STEPKIT_CACHE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| env.get("XDG_CACHE_HOME").map(|d| Path::new(d).join("stepkit")))
+        .or_else(|| env.get("HOME").map(|h| Path::new(h).join(".cache/stepkit")))
+}
+
+/// Resolves `stepkit check`.
+pub fn check_settings(args: &CheckArgs, env: &Env, file: &ConfigFile, config_path: Option<&Path>, context: &Context, cwd: &Path) -> Result<CheckSettings, ConfigError> {
+    let base = Limits::default();
+    let limits = limits(&base, args.timeout.as_deref(), args.memory.as_deref()).map_err(|(key, m)| flag(&format!("--{key}"), m))?;
+    let mut plugins = Vec::new();
+    if !args.plugin.is_empty() {
+        let grants = Grants {
+            read: read_dirs(&args.allow_read, cwd).map_err(|m| flag("--allow-read", m))?,
+            hosts: hosts(&args.allow_host).map_err(|m| flag("--allow-host", m))?,
+            env: env_grants(&args.allow_env, env).map_err(|m| flag("--allow-env", m))?,
+            config: args.set.iter().map(|kv| parse_kv(kv)).collect::<Result<_, _>>().map_err(|m| flag("--set", m))?,
+        };
+        for path in &args.plugin {
+            plugins.push(PluginSpec { name: stem(path), file: cwd.join(path), grants: grants.clone(), limits: limits.clone() });
+        }
+    } else {
+        if !args.allow_read.is_empty() || !args.allow_host.is_empty() || !args.allow_env.is_empty() || !args.set.is_empty() {
+            return Err(flag("--allow-*/--set", "grants on the command line apply to --plugin plugins; the [[check]] tables carry their own".into()));
+        }
+        let dir = config_path.and_then(Path::parent).filter(|d| !d.as_os_str().is_empty()).map(Path::to_path_buf).unwrap_or_else(|| cwd.to_path_buf());
+        let dir = if dir.is_relative() { cwd.join(dir) } else { dir };
+        for table in &file.check {
+            let grants = Grants {
+                read: read_dirs(&table.allow_read, &dir).map_err(|m| in_file(config_path, "allow-read", m))?,
+                hosts: hosts(&table.allow_host).map_err(|m| in_file(config_path, "allow-host", m))?,
+                env: env_grants(&table.allow_env, env).map_err(|m| in_file(config_path, "allow-env", m))?,
+                config: table.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            };
+            let limits = super::check::limits(&limits, table.timeout.as_deref(), table.memory.as_deref()).map_err(|(key, m)| in_file(config_path, key, m))?;
+            let name = table.name.clone().unwrap_or_else(|| stem(&table.plugin));
+            plugins.push(PluginSpec { name, file: dir.join(&table.plugin), grants, limits });
+        }
+    }
+    dedupe_names(&mut plugins);
+    let changed_files = match &args.changed_files {
+        Some(path) => std::fs::read_to_string(cwd.join(path))
+            .map_err(|e| flag("--changed-files", format!("read {}: {e}", path.display())))?
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect(),
+        None => Vec::new(),
+    };
+    let ci = CiInfo {
+        provider: match context.provider {
+            crate::ci::Provider::GitHubActions => "github",
+            crate::ci::Provider::Jenkins => "jenkins",
+            crate::ci::Provider::GitLab => "gitlab",
+            crate::ci::Provider::Local => "local",
+        }
+        .into(),
+        repository: context.repository.clone(),
+        sha: context.sha.clone(),
+        branch: context.branch.clone(),
+        pull_request: context.pr_number,
+    };
+    let jobs = match args.jobs {
+        Some(0) => return Err(flag("--jobs", "must be at least 1".into())),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+    };
+    Ok(CheckSettings {
+        plugins,
+        strict: args.strict || env.is_true("STEPKIT_CHECK_STRICT"),
+        cache_dir: cache_dir(env),
+        input: CheckInput { changed_files, ci },
+        jobs,
+    })
+}
+
+/// `--timeout` / `--memory` (or a table's `timeout` / `memory`) over `base`; the error names the key.
+pub(crate) fn limits(base: &Limits, timeout: Option<&str>, memory: Option<&str>) -> Result<Limits, (&'static str, String)> {
+    let mut limits = base.clone();
+    if let Some(text) = timeout {
+        limits.timeout = humantime::parse_duration(text.trim())
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| ("timeout", format!("`{text}` is not a duration such as 30s or 2m")))?;
+    }
+    if let Some(text) = memory {
+        limits.memory = crate::plugin::limits::parse_size(text).map_err(|m| ("memory", m))?;
+    }
+    Ok(limits)
+}
+
+fn read_dirs(dirs: &[PathBuf], base: &Path) -> Result<Vec<PathBuf>, String> {
+    dirs.iter()
+        .map(|d| {
+            let path = base.join(d);
+            // Canonical: the preopen is the real directory, and the guest sees the same absolute path.
+            let real = path.canonicalize().map_err(|e| format!("{}: {e}", path.display()))?;
+            if real.is_dir() {
+                Ok(real)
+            } else {
+                Err(format!("{} is not a directory", path.display()))
+            }
+        })
+        .collect()
+}
+
+fn hosts(list: &[String]) -> Result<Vec<HostGrant>, String> {
+    list.iter().map(|h| HostGrant::parse(h)).collect()
+}
+
+/// The granted variables that are set, with their values (an unset one is simply absent for the plugin).
+fn env_grants(names: &[String], env: &Env) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for name in names {
+        if name.is_empty() || name.contains('=') || name.contains('\0') {
+            return Err(format!("`{name}` is not an environment variable name"));
+        }
+        if let Some(value) = env.get(name) {
+            out.push((name.clone(), value.to_string()));
+        }
+    }
+    Ok(out)
+}
+
+fn parse_kv(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("`{text}` is not KEY=VALUE")),
+    }
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
+}
+
+/// Two plugins with one name would be indistinguishable in reports: number the later ones.
+fn dedupe_names(plugins: &mut [PluginSpec]) {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for plugin in plugins.iter_mut() {
+        let n = seen.entry(plugin.name.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            plugin.name = format!("{}#{n}", plugin.name);
+        }
+    }
+}
+
+/// Resolves `stepkit plugin new`.
+pub fn scaffold_settings(args: &NewArgs, cwd: &Path) -> ScaffoldSettings {
+    ScaffoldSettings {
+        name: args.name.clone(),
+        lang: match args.lang {
+            LangArg::Rust => Lang::Rust,
+            LangArg::Python => Lang::Python,
+        },
+        dir: cwd.join(args.dir.clone().unwrap_or_else(|| PathBuf::from(&args.name))),
+        sdk_path: args.sdk_path.as_ref().map(|p| cwd.join(p)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kv_and_limits() {
+        assert_eq!(parse_kv("a=b=c"), Ok(("a".into(), "b=c".into())));
+        assert!(parse_kv("=x").is_err() && parse_kv("novalue").is_err());
+        let l = limits(&Limits::default(), Some("2s"), Some("64MiB")).unwrap();
+        assert_eq!((l.timeout.as_secs(), l.memory), (2, 64 << 20));
+        assert_eq!(limits(&Limits::default(), Some("soon"), None).unwrap_err().0, "timeout");
+    }
+
+    #[test]
+    fn env_grants_take_only_named_set_variables() {
+        let env = Env::from_pairs([("A", "1"), ("B", "2"), ("E", "")]);
+        assert_eq!(env_grants(&["A".into(), "E".into(), "Z".into()], &env).unwrap(), vec![("A".to_string(), "1".to_string())]);
+        assert!(env_grants(&["A=1".into()], &env).is_err());
+    }
+
+    #[test]
+    fn read_grants_are_canonical_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("f"), "x").unwrap();
+        let got = read_dirs(&["sub/../sub".into()], dir.path()).unwrap();
+        assert_eq!(got, vec![dir.path().canonicalize().unwrap().join("sub")]);
+        assert!(read_dirs(&["f".into()], dir.path()).is_err());
+        assert!(read_dirs(&["missing".into()], dir.path()).is_err());
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let spec = |name: &str| PluginSpec { name: name.into(), file: "x".into(), grants: Grants::default(), limits: Limits::default() };
+        let mut plugins = vec![spec("a"), spec("a"), spec("b")];
+        dedupe_names(&mut plugins);
+        let names: Vec<_> = plugins.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["a", "a#2", "b"]);
+    }
+}

@@ -1,0 +1,195 @@
+//! `stepkit check`: run sandboxed WebAssembly check plugins concurrently, each on a blocking thread,
+//! and turn their reports into one outcome (annotations, summary table, JSON, exit code).
+
+mod outcome;
+pub mod scaffold;
+
+pub use scaffold::{scaffold, Lang, ScaffoldError, ScaffoldSettings};
+
+use crate::plugin::{self, CheckInput, PluginEngine, PluginErrorKind, PluginRun, PluginSpec};
+use crate::report::{Live, Outcome, Verdict};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Resolved settings for `stepkit check`.
+#[derive(Debug, Clone)]
+pub struct CheckSettings {
+    pub plugins: Vec<PluginSpec>,
+    /// A warn verdict fails the step too.
+    pub strict: bool,
+    /// Where compiled components are kept (None: compile every time).
+    pub cache_dir: Option<PathBuf>,
+    /// What every plugin receives besides its config.
+    pub input: CheckInput,
+    /// Plugins run at the same time.
+    pub jobs: usize,
+}
+
+/// `stepkit check` / `stepkit plugin inspect` could not start (a failing or misbehaving plugin is an outcome).
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("run checks: none are configured; give --plugin FILE.wasm or add [[check]] tables to stepkit.toml")]
+    NoPlugins,
+    #[error("set up the WebAssembly engine: {0}")]
+    Engine(String),
+    #[error(transparent)]
+    Plugin(#[from] plugin::PluginError),
+    #[error(transparent)]
+    Scaffold(#[from] ScaffoldError),
+}
+
+impl CheckError {
+    /// Usage problems exit 2; the rest is environment (3).
+    pub fn is_usage(&self) -> bool {
+        match self {
+            CheckError::NoPlugins => true,
+            CheckError::Engine(_) => false,
+            CheckError::Plugin(e) => e.kind != plugin::PluginErrorKind::Io,
+            CheckError::Scaffold(e) => e.is_usage(),
+        }
+    }
+}
+
+/// Runs every plugin (at most `jobs` at a time) and builds the outcome. Must be called inside a tokio runtime.
+pub async fn run(settings: &CheckSettings, live: &mut dyn Live) -> Result<Outcome, CheckError> {
+    if settings.plugins.is_empty() {
+        return Err(CheckError::NoPlugins);
+    }
+    let engine = Arc::new(PluginEngine::new(settings.cache_dir.clone()).map_err(CheckError::Engine)?);
+    let permits = Arc::new(tokio::sync::Semaphore::new(settings.jobs.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, spec) in settings.plugins.iter().cloned().enumerate() {
+        let (engine, input, permits) = (engine.clone(), settings.input.clone(), permits.clone());
+        let handle = tokio::runtime::Handle::current();
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let (name, file, timeout) = (spec.name.clone(), spec.file.clone(), spec.limits.timeout);
+            let started = std::time::Instant::now();
+            // A plain thread, not tokio's blocking pool: a run that gets abandoned (below) must not hold
+            // this runtime's context, or its WASI timers panic when the runtime shuts down before exit.
+            let (sender, receiver) = tokio::sync::oneshot::channel();
+            let spawned = std::thread::Builder::new().name(format!("plugin {name}")).spawn(move || {
+                let _ = sender.send(plugin::run(&engine, &spec, &input, Some(handle)));
+            });
+            if let Err(e) = spawned {
+                return (index, host_failure(name, file, PluginErrorKind::Trap, format!("start its thread: {e}"), started));
+            }
+            // Epochs stop wasm code, not a thread blocked inside a WASI call (a long poll, a huge read).
+            // Past the deadline plus a grace period such a run is abandoned: reported now, its thread
+            // left to finish or die with the process.
+            let run = match tokio::time::timeout(timeout + ABANDON_GRACE, receiver).await {
+                Ok(Ok(run)) => run,
+                Ok(Err(_)) => host_failure(name, file, PluginErrorKind::Trap, "its host thread died".into(), started),
+                Err(_) => host_failure(name, file, PluginErrorKind::Timeout, format!("it was abandoned {} after its limit, blocked in a host call", humantime::format_duration(ABANDON_GRACE)), started),
+            };
+            (index, run)
+        });
+    }
+    let mut runs: Vec<(usize, PluginRun)> = Vec::with_capacity(settings.plugins.len());
+    let mut signals = Signals::new();
+    let mut stopped_by = None;
+    loop {
+        tokio::select! {
+            joined = tasks.join_next() => match joined {
+                Some(Ok((index, run))) => {
+                    outcome::stream(&run, live);
+                    runs.push((index, run));
+                }
+                Some(Err(_)) => {}
+                None => break,
+            },
+            verdict = signals.recv() => {
+                // Keep what finished (partial reports are still written); the rest stop with the process.
+                stopped_by = Some(verdict);
+                break;
+            }
+        }
+    }
+    // Report in the order the plugins were given, whatever order they finished in.
+    runs.sort_by_key(|(index, _)| *index);
+    let runs: Vec<PluginRun> = runs.into_iter().map(|(_, run)| run).collect();
+    let mut outcome = outcome::build(&runs, settings.strict);
+    if let Some(verdict) = stopped_by {
+        let signal = if verdict == Verdict::Interrupted { "SIGINT" } else { "SIGTERM" };
+        outcome.verdict = verdict;
+        outcome.headline = format!("stopped by {signal} after {} of {} plugins: {}", runs.len(), settings.plugins.len(), outcome.headline);
+    }
+    if let Some(problem) = &engine.cache_problem {
+        outcome.warnings.push(problem.clone());
+    }
+    Ok(outcome)
+}
+
+/// SIGINT and SIGTERM, as the verdict they lead to; never fires when the handlers cannot be installed.
+struct Signals {
+    int: Option<tokio::signal::unix::Signal>,
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Self {
+        use tokio::signal::unix::{signal, SignalKind};
+        Signals { int: signal(SignalKind::interrupt()).ok(), term: signal(SignalKind::terminate()).ok() }
+    }
+
+    async fn recv(&mut self) -> Verdict {
+        let int = async {
+            match &mut self.int {
+                Some(s) => s.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        let term = async {
+            match &mut self.term {
+                Some(s) => s.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = int => Verdict::Interrupted,
+            _ = term => Verdict::Terminated,
+        }
+    }
+}
+
+/// How long past its deadline a run that is stuck in a host call is waited for.
+const ABANDON_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A run that never came back (stuck in a host call, or its thread died): still one row in the report.
+fn host_failure(name: String, file: PathBuf, kind: PluginErrorKind, message: String, started: std::time::Instant) -> PluginRun {
+    PluginRun {
+        name: name.clone(),
+        file: file.clone(),
+        result: Err(plugin::PluginError { name, file, kind, message }),
+        logs: Vec::new(),
+        logs_dropped: 0,
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+        output_dropped: 0,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        timings: plugin::Timings::default(),
+        cache: plugin::CacheUse::Off,
+    }
+}
+
+/// `stepkit plugin inspect`: what a component exports and which capabilities it would use.
+pub fn inspect(file: &std::path::Path, cache_dir: Option<PathBuf>) -> Result<Outcome, CheckError> {
+    let engine = PluginEngine::new(cache_dir).map_err(CheckError::Engine)?;
+    let shape = plugin::inspect(&engine, file)?;
+    Ok(outcome::inspected(file, &shape))
+}
+
+/// The outcome of `stepkit plugin new`: the files written and how to build the project.
+pub fn scaffolded(settings: &ScaffoldSettings, written: &[PathBuf]) -> Outcome {
+    let dir = settings.dir.display();
+    let build = match settings.lang {
+        Lang::Rust => "cargo build --release --target wasm32-wasip2".to_string(),
+        Lang::Python => format!("componentize-py --wit-path wit --world plugin componentize app -o {}.wasm", settings.name),
+    };
+    let mut outcome = Outcome::new("plugin new", crate::report::Verdict::Passed, format!("created plugin {} in {dir}", settings.name));
+    let mut text: String = written.iter().map(|f| format!("  {}\n", f.display())).collect();
+    text.push_str(&format!("next: cd {dir} && {build}, then: stepkit plugin inspect <the .wasm>\n"));
+    outcome.text = text;
+    outcome.data = serde_json::json!({ "name": settings.name, "dir": settings.dir, "files": written, "build": build });
+    outcome
+}
