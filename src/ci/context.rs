@@ -165,6 +165,24 @@ pub fn git_head_commit_time(dir: &Path) -> Option<i64> {
     git(dir, &["log", "-1", "--format=%ct", "HEAD"])?.parse().ok()
 }
 
+/// Files added, copied, modified or renamed between `base` and HEAD in `dir` (`base...HEAD`: since
+/// the merge base, what a pull request shows), relative to the repository root.
+pub fn git_changed_files(dir: &Path, base: &str) -> Result<Vec<String>, String> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["diff", "--name-only", "--diff-filter=ACMR", "-z"])
+        .arg(format!("{base}...HEAD"))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("run git: {e}"))?;
+    if !output.status.success() {
+        let why = String::from_utf8_lossy(&output.stderr).lines().next().unwrap_or_default().to_string();
+        return Err(format!("git cannot compare `{base}` with HEAD in {} ({why}); fetch the base first (actions/checkout with fetch-depth: 0, or `git fetch origin main`)", dir.display()));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).split('\0').filter(|p| !p.is_empty()).map(str::to_string).collect())
+}
+
 fn git_rev_parse(dir: &Path, args: &[&str]) -> Option<String> {
     let mut all = vec!["rev-parse"];
     all.extend_from_slice(args);

@@ -40,6 +40,9 @@ pub struct CheckArgs {
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
     /// A file listing the changed files (one path per line, relative to the workspace), passed to the plugins
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "changed_since")]
     pub changed_files: Option<PathBuf>,
+    /// The changed files are those git sees between REF and HEAD (`git diff --name-only REF...HEAD`), e.g. origin/main [env: STEPKIT_CHECK_CHANGED_SINCE]
+    #[arg(long, value_name = "REF")]
+    pub changed_since: Option<String>,
 }

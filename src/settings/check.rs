@@ -81,15 +81,17 @@ pub fn check_settings(args: &CheckArgs, env: &Env, file: &ConfigFile, config_pat
         }
     }
     dedupe_names(&mut plugins);
-    let changed_files = match &args.changed_files {
-        Some(path) => std::fs::read_to_string(cwd.join(path))
+    let changed_since = args.changed_since.clone().or_else(|| if args.changed_files.is_none() { env.get("STEPKIT_CHECK_CHANGED_SINCE").map(str::to_string) } else { None });
+    let changed_files = match (&args.changed_files, changed_since) {
+        (Some(path), _) => std::fs::read_to_string(cwd.join(path))
             .map_err(|e| flag("--changed-files", format!("read {}: {e}", path.display())))?
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .map(str::to_string)
             .collect(),
-        None => Vec::new(),
+        (None, Some(base)) => crate::ci::git_changed_files(cwd, base.trim()).map_err(|m| flag("--changed-since", m))?,
+        (None, None) => Vec::new(),
     };
     let ci = CiInfo {
         provider: match context.provider {

@@ -217,6 +217,33 @@ fn reads_only_granted_directories() {
     }
 }
 
+#[test]
+fn changed_files_come_from_git_since_a_ref() {
+    if !components() || !crate::support::require_tool("git") {
+        return;
+    }
+    let repo = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git").args(["-c", "user.name=t", "-c", "user.email=t@example.com"]).args(args).current_dir(repo.path()).output().unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    git(&["init", "-q"]);
+    write(repo.path(), "old.txt", "TODO in a file this change does not touch\n");
+    git(&["add", "."]);
+    git(&["commit", "-qm", "base"]);
+    write(repo.path(), "src/new.rs", "fn main() {}\n// TODO: remove\n");
+    git(&["add", "."]);
+    git(&["commit", "-qm", "change"]);
+    let file = dist("forbidden-patterns");
+    let run = check(&["--plugin", file.to_str().unwrap(), "--allow-read", ".", "--changed-since", "HEAD~1"]).current_dir(repo.path()).run().expect_code(0);
+    let json = run.json();
+    let findings = &plugin(&run, &json, 0)["report"]["findings"];
+    assert_eq!(findings.as_array().map(Vec::len), Some(1), "only the changed file is scanned: {json:#}");
+    assert_eq!((findings[0]["file"].as_str(), findings[0]["line"].as_u64()), (Some("src/new.rs"), Some(2)), "{json:#}");
+    let bad = check(&["--plugin", file.to_str().unwrap(), "--changed-since", "no-such-ref"]).current_dir(repo.path()).run().expect_code(2);
+    assert!(bad.stderr.contains("--changed-since") && bad.stderr.contains("no-such-ref"), "{}", bad.stderr);
+}
+
 /// A one-thread HTTP server on loopback answering every request with the next canned response.
 fn serve(responses: Vec<String>) -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
