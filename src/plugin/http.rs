@@ -96,8 +96,7 @@ impl Fetcher {
             }
         });
         // No proxy from the environment: a granted host must be reached directly, not via whatever HTTP_PROXY says.
-        crate::tls::install_crypto_provider();
-        let client = reqwest::Client::builder()
+        let client = crate::tls::http_client_builder()
             .redirect(policy)
             .no_proxy()
             .build()

@@ -201,8 +201,7 @@ pub struct Prober {
 impl Prober {
     /// Builds the HTTP client; `docker` is needed only for container probes.
     pub fn new(probes: Vec<Probe>, tls: &TlsSettings, docker: Option<Docker>) -> Result<Self, reqwest::Error> {
-        crate::tls::install_crypto_provider();
-        let http = reqwest::Client::builder()
+        let http = crate::tls::http_client_builder()
             .tls_certs_merge(tls.ca_certs.iter().cloned())
             .tls_danger_accept_invalid_certs(tls.insecure)
             // Fresh connections every attempt: a pooled connection to the previous container would hide the new one.

@@ -22,7 +22,7 @@ pub fn base_url(registry: &str) -> String {
 
 /// The `Docker-Content-Digest` the registry serves for `reference`.
 pub async fn manifest_digest(reference: &Reference, credentials: Option<&DockerCredentials>) -> Result<String, String> {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().map_err(|e| e.to_string())?;
+    let client = crate::tls::http_client_builder().timeout(Duration::from_secs(60)).build().map_err(|e| e.to_string())?;
     let url = format!("{}/v2/{}/manifests/{}", base_url(&reference.registry), reference.repository, reference.tag);
     let basic = credentials.and_then(|c| Some((c.username.clone()?, c.password.clone()?)));
     let first = client.head(&url).header("Accept", ACCEPT).send().await.map_err(|e| format!("HEAD {url}: {e}"))?;
