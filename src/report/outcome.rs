@@ -1,6 +1,6 @@
 //! `Outcome`: what a step concluded, plus everything the sinks need to publish it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The step's verdict; it decides the exit code (see docs/exit-codes.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -35,7 +35,7 @@ impl Verdict {
 }
 
 /// Severity of a CI annotation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AnnotationLevel {
     Error,
@@ -44,7 +44,8 @@ pub enum AnnotationLevel {
 }
 
 /// A message attached to a file/line, shown inline by GitHub (`::error file=..::`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Deserialize reads it back from a result file (`stepkit notify`, `stepkit github`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Annotation {
     pub level: AnnotationLevel,
     pub title: Option<String>,

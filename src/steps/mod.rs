@@ -5,4 +5,5 @@ pub mod check;
 pub mod gate;
 pub mod image;
 pub mod junit;
+pub mod notify;
 pub mod test;

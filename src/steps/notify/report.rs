@@ -1,0 +1,156 @@
+//! Reading the JSON result files other stepkit steps wrote (`--result-file`), so a notification can say
+//! what they concluded. A missing or broken file is itself news ("the step left no result"), not an error:
+//! the notification still goes out.
+
+use crate::report::Annotation;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Result files are small; anything bigger is not one (and must not be read whole into a message).
+const MAX_RESULT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// What one step concluded, as its result file tells it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepReport {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// The stepkit command that wrote it (`test`, `deploy`, ...); `None` when the file could not be read.
+    pub command: Option<String>,
+    /// `passed`, `failed`, `nothing-ran`, `timed-out`, `interrupted`, `terminated`, or `error`.
+    pub verdict: String,
+    /// The step's exit code.
+    pub exit_code: Option<i32>,
+    /// Its one-line headline (or, for an error result, the error).
+    pub headline: String,
+    /// Its annotations (failures with file and line), for GitHub check runs.
+    pub annotations: Vec<Annotation>,
+    /// Its warnings.
+    pub warnings: Vec<String>,
+    /// The step's own data (`data` in the file), for whoever wants details.
+    pub data: serde_json::Value,
+}
+
+/// The shape of a result file (see `report::render_json` and `render_error_json`).
+#[derive(Deserialize)]
+struct ResultFile {
+    command: String,
+    verdict: String,
+    exit_code: Option<i32>,
+    #[serde(default)]
+    headline: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    annotations: Vec<Annotation>,
+    #[serde(default)]
+    warnings: Vec<String>,
+    #[serde(default)]
+    data: serde_json::Value,
+}
+
+impl StepReport {
+    /// Reads `path`. Never fails: an absent, oversized or foreign file becomes an `error` report saying so.
+    pub fn read(path: &Path) -> StepReport {
+        match read_file(path) {
+            Ok(file) => StepReport {
+                path: path.to_path_buf(),
+                headline: file.headline.or(file.error).unwrap_or_default(),
+                command: Some(file.command),
+                verdict: file.verdict,
+                exit_code: file.exit_code,
+                annotations: file.annotations,
+                warnings: file.warnings,
+                data: file.data,
+            },
+            Err(problem) => StepReport {
+                path: path.to_path_buf(),
+                command: None,
+                verdict: "error".into(),
+                exit_code: None,
+                headline: problem,
+                annotations: Vec::new(),
+                warnings: Vec::new(),
+                data: serde_json::Value::Null,
+            },
+        }
+    }
+
+    /// `stepkit test` or, for an unreadable file, its path.
+    pub fn name(&self) -> String {
+        match &self.command {
+            Some(command) => format!("stepkit {command}"),
+            None => self.path.display().to_string(),
+        }
+    }
+
+    /// True when the step's verdict is not a pass.
+    pub fn is_failure(&self) -> bool {
+        self.verdict != "passed"
+    }
+}
+
+fn read_file(path: &Path) -> Result<ResultFile, String> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!("no result file at {shown}: the step did not finish, or did not get --result-file {shown}"),
+        _ => format!("cannot read the result file {shown}: {e}"),
+    })?;
+    if meta.len() > MAX_RESULT_BYTES {
+        return Err(format!("{shown} is {} bytes, too big for a stepkit result file", meta.len()));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the result file {shown}: {e}"))?;
+    serde_json::from_str(&text).map_err(|e| format!("{shown} is not a stepkit result file ({e}); pass files written by --result-file"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_an_outcome_result_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("test.json");
+        std::fs::write(
+            &path,
+            r#"{"command":"test","verdict":"failed","exit_code":1,"headline":"2 of 10 tests failed","warnings":["w"],
+               "annotations":[{"level":"error","title":"t","message":"boom","file":"a.py","line":3}],"outputs":{},"data":{"tests":10}}"#,
+        )
+        .unwrap();
+        let report = StepReport::read(&path);
+        assert_eq!(report.command.as_deref(), Some("test"));
+        assert_eq!(report.name(), "stepkit test");
+        assert_eq!((report.verdict.as_str(), report.exit_code), ("failed", Some(1)));
+        assert_eq!(report.headline, "2 of 10 tests failed");
+        assert_eq!(report.annotations[0].file.as_deref(), Some("a.py"));
+        assert_eq!(report.annotations[0].line, Some(3));
+        assert_eq!(report.warnings, ["w"]);
+        assert_eq!(report.data["tests"], 10);
+        assert!(report.is_failure());
+    }
+
+    #[test]
+    fn an_error_result_carries_its_error_as_headline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("image.json");
+        std::fs::write(&path, r#"{"command":"image push","verdict":"error","exit_code":3,"error":"push to 127.0.0.1:1: refused"}"#).unwrap();
+        let report = StepReport::read(&path);
+        assert_eq!(report.verdict, "error");
+        assert_eq!(report.exit_code, Some(3));
+        assert_eq!(report.headline, "push to 127.0.0.1:1: refused");
+    }
+
+    #[test]
+    fn missing_and_foreign_files_become_error_reports_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = StepReport::read(&dir.path().join("gone.json"));
+        assert_eq!(missing.verdict, "error");
+        assert!(missing.headline.contains("no result file at") && missing.headline.contains("gone.json"), "{}", missing.headline);
+        assert!(missing.name().ends_with("gone.json"));
+
+        let foreign = dir.path().join("junit.xml");
+        std::fs::write(&foreign, "<testsuite/>").unwrap();
+        let report = StepReport::read(&foreign);
+        assert_eq!(report.verdict, "error");
+        assert!(report.headline.contains("is not a stepkit result file"), "{}", report.headline);
+    }
+}
