@@ -252,6 +252,43 @@ async fn bad_credentials_stop_at_once_naming_the_variable() {
     assert_eq!(requests(&server, TOKEN).await.len(), 1);
     let file = std::fs::read_to_string(dir.path().join("out.json")).unwrap();
     assert!(file.contains("401 Bad credentials"), "{file}");
+
+    // A token from a file is named by the file.
+    let token_file = write(dir.path(), "secrets/gh-token", format!("{TOKEN}\n"));
+    let all = local(&["status", "--context", "ci", "--state", "success", "--token-file", "secrets/gh-token"]);
+    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    let run = github(dir.path(), &server.uri(), &refs, &[("GITHUB_TOKEN", "")]).await.expect_code(2);
+    assert!(run.stderr.contains(&format!("GitHub refused the token from --token-file {} (401", token_file.display())), "{}", run.stderr);
+    assert_eq!(requests(&server, TOKEN).await.len(), 2, "the file's token, without its newline");
+}
+
+#[tokio::test]
+async fn on_jenkins_the_repository_comes_from_git_url_and_the_link_from_build_url() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).and(path(format!("/repos/octo/app/statuses/{SHA}").as_str())).respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 4}))).expect(1).mount(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    result(dir.path(), "test.json", "test", "passed", "10 tests passed", json!([]));
+    let env = [
+        ("JENKINS_URL", "https://jenkins.example.com/"),
+        ("GIT_URL", "https://github.com/octo/app.git"),
+        ("GIT_COMMIT", SHA),
+        ("BUILD_URL", "https://jenkins.example.com/job/app/12/"),
+        ("STEPKIT_GITHUB_TOKEN", TOKEN),
+        ("GITHUB_TOKEN", ""),
+    ];
+    github(dir.path(), &server.uri(), &["status", "--context", "jenkins/tests", "--result", "test.json"], &env).await.expect_code(0);
+    let sent = body(&requests(&server, TOKEN).await[0]);
+    assert_eq!(sent, json!({"state": "success", "context": "jenkins/tests", "description": "10 tests passed", "target_url": "https://jenkins.example.com/job/app/12/"}));
+}
+
+#[tokio::test]
+async fn a_request_past_its_timeout_is_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1})).set_delay(Duration::from_secs(5))).mount(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_local(dir.path(), &server, &["status", "--context", "ci", "--state", "success", "--timeout", "1s", "--retry-budget", "3s"]).await.expect_code(3);
+    assert!(run.stderr.contains("(last: no answer within 1s)"), "{}", run.stderr);
+    assert!(requests(&server, TOKEN).await.len() > 1);
 }
 
 fn epoch_in(seconds: u64) -> String {

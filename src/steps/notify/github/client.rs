@@ -195,6 +195,7 @@ fn describe(error: &octocrab::Error, token: &str) -> String {
         source = cause.source();
     }
     // snafu's Display of some variants appends a backtrace; the first line says it all.
-    let text = text.lines().next().unwrap_or_default().to_string();
+    let text = text.lines().next().unwrap_or_default();
+    let text = text.trim_start_matches("Service Error: ").trim_start_matches("Hyper Error: ").to_string();
     if token.is_empty() { text } else { text.replace(token, "***") }
 }
