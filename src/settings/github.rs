@@ -236,7 +236,7 @@ mod tests {
     }
 
     fn error(argv: &[&str], env: &Env, context: &Context) -> String {
-        github_settings(&args(argv), env, context, Path::new("/")).err().expect("an error").to_string()
+        github_settings(&args(argv), env, context, Path::new("/")).expect_err("an error").to_string()
     }
 
     #[test]
