@@ -4,6 +4,7 @@ use crate::settings::ConfigError;
 use crate::steps::deploy::DeployError;
 use crate::steps::check::CheckError;
 use crate::steps::gate::GateError;
+use crate::steps::notify::github::GithubError;
 use crate::steps::image::ImageError;
 use crate::steps::junit::JunitError;
 use crate::steps::test::TestError;
@@ -30,6 +31,8 @@ pub enum Error {
     Deploy(#[from] DeployError),
     #[error(transparent)]
     Check(#[from] CheckError),
+    #[error(transparent)]
+    Github(#[from] GithubError),
     #[error("write {what}: {source}")]
     Output { what: String, source: std::io::Error },
 }
@@ -49,6 +52,8 @@ impl Error {
             Error::Deploy(_) => EXIT_ENVIRONMENT,
             Error::Check(e) if e.is_usage() => EXIT_USAGE,
             Error::Check(_) => EXIT_ENVIRONMENT,
+            Error::Github(e) if e.is_usage() => EXIT_USAGE,
+            Error::Github(_) => EXIT_ENVIRONMENT,
             Error::Test(TestError::Preset(_)) => EXIT_ENVIRONMENT,
             Error::Test(_) => EXIT_ENVIRONMENT,
             Error::Output { .. } => EXIT_ENVIRONMENT,

@@ -149,6 +149,20 @@ fn dispatch(
             runtime.shutdown_timeout(std::time::Duration::from_millis(500));
             outcome
         }
+        Command::Github(args) => {
+            let settings = settings::github_settings(&args, env, context, cwd)?;
+            let runtime = runtime()?;
+            let mut live = publish::StderrLive { sinks, quiet: global.quiet };
+            if !settings.api.token.expose().is_empty() {
+                live.sinks.mask(settings.api.token.expose());
+            }
+            let name = match settings.request {
+                steps::notify::github::GithubRequest::CheckRun(_) => "github check-run",
+                steps::notify::github::GithubRequest::Status(_) => "github status",
+                steps::notify::github::GithubRequest::Comment(_) => "github comment",
+            };
+            runtime.block_on(interruptible(name, steps::notify::github::run(&settings, &mut live)))
+        }
         Command::Plugin(args) => match args.command {
             PluginCommand::Inspect(args) => Ok(steps::check::inspect(&cwd.join(&args.file), settings::cache_dir(env))?),
             PluginCommand::New(args) => {

@@ -3,6 +3,7 @@
 mod deploy;
 mod check;
 mod gate;
+mod github;
 mod image;
 mod junit;
 mod plugin;
@@ -12,6 +13,7 @@ mod tools;
 pub use deploy::{DeployArgs, DeployCommand, DeployRunArgs, RollbackArgs};
 pub use check::CheckArgs;
 pub use gate::GateArgs;
+pub use github::{CheckRunArgs, CommentArgs, ConclusionArg, GithubApiArgs, GithubArgs, GithubCommand, StateArg, StatusArgs};
 pub use plugin::{InspectArgs, LangArg, NewArgs, PluginArgs, PluginCommand};
 pub use image::{BuildArgs, ImageArgs, ImageCommand, LoginArgs, PushArgs};
 pub use junit::{JunitArgs, JunitCommand, MergeArgs, SummaryArgs};
@@ -82,6 +84,8 @@ pub enum Command {
     Image(ImageArgs),
     /// Run sandboxed WebAssembly check plugins and report their findings
     Check(Box<CheckArgs>),
+    /// Report results to GitHub: check runs with annotations, commit statuses, sticky PR comments
+    Github(Box<GithubArgs>),
     /// Inspect a plugin component or create a new plugin project
     Plugin(PluginArgs),
     /// Print a shell completion script
@@ -109,6 +113,11 @@ impl Command {
                 ImageCommand::Push(_) => "image push",
             },
             Command::Check(_) => "check",
+            Command::Github(args) => match args.command {
+                GithubCommand::CheckRun(_) => "github check-run",
+                GithubCommand::Status(_) => "github status",
+                GithubCommand::Comment(_) => "github comment",
+            },
             Command::Plugin(args) => match args.command {
                 PluginCommand::Inspect(_) => "plugin inspect",
                 PluginCommand::New(_) => "plugin new",

@@ -8,6 +8,7 @@ mod config_layering;
 mod deploy;
 mod gate;
 mod github_actions;
+mod github_api;
 mod image;
 mod junit_bad_input;
 mod junit_corpus;

@@ -2,6 +2,7 @@
 //! and GitHub what the pipeline's steps concluded, from their result files, with retries that honour
 //! the services' rate limits.
 
+pub mod github;
 pub mod message;
 pub mod report;
 pub mod retry;
