@@ -6,6 +6,7 @@ use crate::steps::check::CheckError;
 use crate::steps::gate::GateError;
 use crate::steps::image::ImageError;
 use crate::steps::junit::JunitError;
+use crate::steps::notify::slack::SlackError;
 use crate::steps::test::TestError;
 
 /// Usage or config error (docs/exit-codes.md).
@@ -30,6 +31,8 @@ pub enum Error {
     Deploy(#[from] DeployError),
     #[error(transparent)]
     Check(#[from] CheckError),
+    #[error(transparent)]
+    Slack(#[from] SlackError),
     #[error("write {what}: {source}")]
     Output { what: String, source: std::io::Error },
 }
@@ -49,6 +52,8 @@ impl Error {
             Error::Deploy(_) => EXIT_ENVIRONMENT,
             Error::Check(e) if e.is_usage() => EXIT_USAGE,
             Error::Check(_) => EXIT_ENVIRONMENT,
+            Error::Slack(e) if e.is_usage() => EXIT_USAGE,
+            Error::Slack(_) => EXIT_ENVIRONMENT,
             Error::Test(TestError::Preset(_)) => EXIT_ENVIRONMENT,
             Error::Test(_) => EXIT_ENVIRONMENT,
             Error::Output { .. } => EXIT_ENVIRONMENT,

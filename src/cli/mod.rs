@@ -5,6 +5,7 @@ mod check;
 mod gate;
 mod image;
 mod junit;
+mod notify;
 mod plugin;
 mod test;
 mod tools;
@@ -15,6 +16,7 @@ pub use gate::GateArgs;
 pub use plugin::{InspectArgs, LangArg, NewArgs, PluginArgs, PluginCommand};
 pub use image::{BuildArgs, ImageArgs, ImageCommand, LoginArgs, PushArgs};
 pub use junit::{JunitArgs, JunitCommand, MergeArgs, SummaryArgs};
+pub use notify::{NotifyArgs, StatusArg, WhenArg};
 pub use test::TestArgs;
 pub use tools::{CompletionsArgs, ManArgs, Shell};
 
@@ -82,6 +84,8 @@ pub enum Command {
     Image(ImageArgs),
     /// Run sandboxed WebAssembly check plugins and report their findings
     Check(Box<CheckArgs>),
+    /// Post what the pipeline's steps concluded to Slack (incoming webhook or bot token)
+    Notify(Box<NotifyArgs>),
     /// Inspect a plugin component or create a new plugin project
     Plugin(PluginArgs),
     /// Print a shell completion script
@@ -109,6 +113,7 @@ impl Command {
                 ImageCommand::Push(_) => "image push",
             },
             Command::Check(_) => "check",
+            Command::Notify(_) => "notify",
             Command::Plugin(args) => match args.command {
                 PluginCommand::Inspect(_) => "plugin inspect",
                 PluginCommand::New(_) => "plugin new",

@@ -7,6 +7,7 @@ mod file;
 mod gate;
 mod image;
 mod junit;
+mod notify;
 mod secret;
 mod test;
 
@@ -16,6 +17,7 @@ pub use file::{ConfigFile, JunitConfig, OutputConfig};
 pub use gate::{gate_settings, GateConfig, GateFile};
 pub use image::{build_settings, push_args, push_settings};
 pub use junit::{merge_settings, summary_settings};
+pub use notify::{notify_settings, NotifyConfig};
 pub use secret::Secret;
 pub use test::{test_settings, TestConfig};
 

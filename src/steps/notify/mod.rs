@@ -5,6 +5,7 @@
 pub mod message;
 pub mod report;
 pub mod retry;
+pub mod slack;
 
 pub use message::{Message, Status};
 pub use report::StepReport;
