@@ -71,13 +71,13 @@ fn check_url(text: &str, what: &str) -> Result<(), String> {
 }
 
 /// The credential: the token when one is set (it can thread and update), else the webhook.
-fn delivery(args: &NotifyArgs, env: &Env, table: &NotifyConfig, warnings: &mut Vec<String>) -> Result<Delivery, ConfigError> {
+fn delivery(args: &NotifyArgs, env: &Env, table: &NotifyConfig, cwd: &Path, warnings: &mut Vec<String>) -> Result<Delivery, ConfigError> {
     let token = match &args.token_file {
-        Some(path) => Some((Secret::from_file("the Slack token", path)?, "--token-file")),
+        Some(path) => Some((Secret::from_file("the Slack token", &cwd.join(path))?, "--token-file")),
         None => Secret::from_env(env, "STEPKIT_SLACK_TOKEN").map(|s| (s, "STEPKIT_SLACK_TOKEN")),
     };
     let webhook = match &args.webhook_url_file {
-        Some(path) => Some((Secret::from_file("the Slack webhook URL", path)?, "--webhook-url-file")),
+        Some(path) => Some((Secret::from_file("the Slack webhook URL", &cwd.join(path))?, "--webhook-url-file")),
         None => Secret::from_env(env, "STEPKIT_SLACK_WEBHOOK_URL").map(|s| (s, "STEPKIT_SLACK_WEBHOOK_URL")),
     };
     let channel = args.channel.clone().or_else(|| env.get("STEPKIT_SLACK_CHANNEL").map(str::to_string)).or_else(|| table.channel.clone());
@@ -133,7 +133,7 @@ fn delivery(args: &NotifyArgs, env: &Env, table: &NotifyConfig, warnings: &mut V
 pub fn notify_settings(args: &NotifyArgs, env: &Env, table: Option<&NotifyConfig>, context: &Context, cwd: &Path) -> Result<SlackSettings, ConfigError> {
     let table = table.cloned().unwrap_or_default();
     let mut warnings = Vec::new();
-    let delivery = delivery(args, env, &table, &mut warnings)?;
+    let delivery = delivery(args, env, &table, cwd, &mut warnings)?;
     let when = match (args.when, env.get("STEPKIT_SLACK_WHEN"), &table.when) {
         (Some(WhenArg::Always), _, _) => When::Always,
         (Some(WhenArg::Failure), _, _) => When::Failure,

@@ -87,24 +87,32 @@ async fn webhook_posts_blocks_with_fallback_colour_escaping_steps_and_run_link()
     Mock::given(method("POST")).and(path(WEBHOOK_PATH)).respond_with(ok_webhook()).expect(1).mount(&server).await;
     let dir = tempfile::tempdir().unwrap();
     failing_test_result(dir.path());
+    // What `stepkit deploy --result-file` writes, with a headline that tries to ping and forge a link.
+    write(
+        dir.path(),
+        "deploy.json",
+        r#"{"command":"deploy","verdict":"passed","exit_code":0,"headline":"<!channel> web is live & <https://evil|click>","data":{},"annotations":[],"outputs":{},"warnings":[]}"#,
+    );
     let run = run(with_webhook(&server, dir.path())
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_REPOSITORY", "octo/app")
         .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")
         .env("GITHUB_REF", "refs/heads/main")
         .env("GITHUB_RUN_ID", "987")
-        .args(["--format", "json", "--result-file", "notify.json", "notify", "--result", "test.json", "--text", "release <v2> & friends"]))
+        .args(["--format", "json", "--result-file", "notify.json", "notify", "--result", "test.json", "--result", "deploy.json", "--text", "release <v2> & friends"]))
     .await
     .expect_code(0);
 
     let body = &bodies(&server).await[0];
     assert_eq!(body["attachments"][0]["color"], "danger");
     let blocks = body["attachments"][0]["blocks"].as_array().unwrap();
-    assert_eq!(blocks[0]["text"]["text"], "*❌ stepkit junit summary failed in octo/app*");
+    assert_eq!(blocks[0]["text"]["text"], "*❌ 2 steps failed in octo/app*");
     assert_eq!(blocks[1]["text"]["text"], "release &lt;v2&gt; &amp; friends");
     let steps = blocks[2]["text"]["text"].as_str().unwrap();
-    assert!(steps.starts_with("❌ stepkit junit summary: "), "{steps}");
-    assert!(body["text"].as_str().unwrap().starts_with("❌ stepkit junit summary failed in octo/app\n❌ stepkit junit summary: "), "{body}");
+    let lines: Vec<&str> = steps.lines().collect();
+    assert!(lines[0].starts_with("❌ stepkit junit summary: 2 tests: 1 passed, 1 failed"), "{steps}");
+    assert_eq!(lines[1], "✅ stepkit deploy: &lt;!channel&gt; web is live &amp; &lt;https://evil|click&gt;");
+    assert!(body["text"].as_str().unwrap().starts_with("❌ 2 steps failed in octo/app\n❌ stepkit junit summary: "), "{body}");
     let context = blocks.last().unwrap()["elements"][0]["text"].as_str().unwrap();
     assert_eq!(context, "octo/app@0123456 on main · <https://github.com/octo/app/actions/runs/987|View run>");
     let all = texts(body);
@@ -114,7 +122,8 @@ async fn webhook_posts_blocks_with_fallback_colour_escaping_steps_and_run_link()
     assert_eq!(out["data"]["mode"], "webhook");
     assert_eq!((out["data"]["sent"].as_bool(), out["data"]["attempts"].as_u64()), (Some(true), Some(1)));
     assert_eq!(out["data"]["status"], "failure");
-    assert_eq!(out["data"]["message"]["title"], "stepkit junit summary failed in octo/app");
+    assert_eq!(out["data"]["message"]["title"], "2 steps failed in octo/app");
+    assert_eq!(out["data"]["message"]["steps"][1]["verdict"], "passed");
     assert_eq!(out["headline"], "sent to Slack through the incoming webhook");
     assert!(run.stderr.contains("::add-mask::http://127.0.0.1"), "the webhook URL is masked on GitHub:\n{}", run.stderr);
     // The ::add-mask:: line is the runner's way to hide it; nothing else may show it.
@@ -163,7 +172,7 @@ async fn update_and_thread_ts_call_the_right_methods() {
     Mock::given(method("POST")).and(path("/api/chat.update")).respond_with(api_ok("C0DEPLOYS", "1712.0001")).expect(1).mount(&server).await;
     Mock::given(method("POST")).and(path("/api/chat.postMessage")).respond_with(api_ok("C0DEPLOYS", "1712.0002")).expect(1).mount(&server).await;
     let dir = tempfile::tempdir().unwrap();
-    let token_file = write(dir.path(), "token", format!("{TOKEN}\n"));
+    write(dir.path(), "token", format!("{TOKEN}\n"));
 
     let update = run(stepkit()
         .current_dir(dir.path())
@@ -246,7 +255,7 @@ async fn server_errors_are_retried_until_the_budget_runs_out() {
     assert!(attempts > 1, "retried: {attempts}");
     assert!(run.stderr.contains("post to Slack at 127.0.0.1: 500 server error"), "names the host only:\n{}", run.stderr);
     assert!(run.stderr.contains(&format!("after {attempts} attempt(s)")), "{}", run.stderr);
-    assert!(run.stderr.contains("answered: 500 server error; attempt 2 in 1s"), "retries are announced:\n{}", run.stderr);
+    assert!(run.stderr.contains("Slack at 127.0.0.1: 500 server error; attempt 2 in 1s"), "retries are announced:\n{}", run.stderr);
     assert_no_secret(&run, &[]);
 }
 
@@ -261,7 +270,7 @@ async fn connection_refused_is_an_environment_error() {
         .args(["notify", "--status", "info", "--retry-budget", "1500ms"]))
     .await
     .expect_code(3);
-    assert!(run.stderr.contains("post to Slack at 127.0.0.1: could not connect"), "{}", run.stderr);
+    assert!(run.stderr.contains("post to Slack at 127.0.0.1: could not connect (Connection refused"), "{}", run.stderr);
     assert!(run.stderr.contains("after 2 attempt(s)"), "{}", run.stderr);
     assert!(!run.stderr.contains(&port.to_string()), "the host only, no port or path:\n{}", run.stderr);
     assert_no_secret(&run, &[]);

@@ -140,7 +140,7 @@ pub async fn notify(settings: &SlackSettings, live: &mut dyn Live) -> Result<Out
     let delivered = deliver(
         settings.retry,
         || send::attempt(&client, &target, &body, settings.timeout),
-        |n, problem, wait| live.line(&format!("Slack at {host} answered: {problem}; attempt {} in {}", n + 1, humantime::format_duration(round(wait)))),
+        |n, problem, wait| live.line(&format!("Slack at {host}: {problem}; attempt {} in {}", n + 1, humantime::format_duration(round(wait)))),
     )
     .await;
     let ((posted_channel, ts), attempts) = delivered.map_err(|gave_up| match gave_up.error {
@@ -161,13 +161,13 @@ pub async fn notify(settings: &SlackSettings, live: &mut dyn Live) -> Result<Out
 
     // chat.postMessage answers with the channel's ID, which chat.update needs: prefer it for outputs.
     let channel = posted_channel.or(channel);
-    let headline = match (&settings.delivery, &channel, &ts) {
-        (Delivery::Bot { channel: asked, update, .. }, _, Some(ts)) => {
+    let headline = match &settings.delivery {
+        Delivery::Bot { channel: asked, update, .. } => {
             let verb = if update.is_some() { "updated in" } else { "sent to" };
-            format!("{verb} {} (ts {ts})", channel_label(asked))
+            let ts = ts.as_deref().map(|ts| format!(" (ts {ts})")).unwrap_or_default();
+            format!("{verb} {}{ts}", channel_label(asked))
         }
-        (Delivery::Bot { channel: asked, .. }, _, None) => format!("sent to {}", channel_label(asked)),
-        (Delivery::Webhook { .. }, _, _) => "sent to Slack through the incoming webhook".to_string(),
+        Delivery::Webhook { .. } => "sent to Slack through the incoming webhook".to_string(),
     };
     let mut outcome = outcome(&message, mode, channel.as_deref(), ts.as_deref(), attempts, true, headline);
     if mode == "bot" {
@@ -219,9 +219,13 @@ fn host_of(url: &str) -> String {
     reqwest::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| "the configured URL".into())
 }
 
-/// Whole milliseconds read better than nanoseconds in a log line.
+/// Whole seconds (milliseconds under one) read better than nanoseconds in a log line.
 fn round(d: Duration) -> Duration {
-    Duration::from_millis(d.as_millis() as u64)
+    if d >= Duration::from_secs(1) {
+        Duration::from_secs(d.as_secs_f64().round() as u64)
+    } else {
+        Duration::from_millis(d.as_millis() as u64)
+    }
 }
 
 #[cfg(test)]

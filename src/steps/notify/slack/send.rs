@@ -71,18 +71,22 @@ pub async fn attempt(client: &reqwest::Client, target: &Target<'_>, body: &Value
     }
 }
 
-/// A reqwest error in words, never with its URL (`without_url`), with its causes (connection
-/// refused, DNS) which name no URL.
+/// A reqwest error in words, never with its URL (`without_url`), with its root cause (connection
+/// refused, DNS), which names no URL; the layers between say nothing a user can act on.
 fn describe(error: reqwest::Error, timeout: Duration) -> String {
     let error = error.without_url();
     if error.is_timeout() {
         return format!("no answer within {}", humantime::format_duration(timeout));
     }
-    let mut text = if error.is_connect() { "could not connect".to_string() } else { error.to_string() };
+    let text = if error.is_connect() { "could not connect".to_string() } else { error.to_string() };
+    let mut root = None;
     let mut source = std::error::Error::source(&error);
     while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
+        root = Some(cause);
         source = cause.source();
     }
-    text
+    match root {
+        Some(cause) => format!("{text} ({cause})"),
+        None => text,
+    }
 }
