@@ -51,7 +51,7 @@ pub fn api(status: u16, body: &str, after: Option<Duration>) -> Answer {
     if parsed.ok {
         return Answer::Posted { channel: parsed.channel, ts: parsed.ts };
     }
-    let code = parsed.error.as_deref().and_then(|e| code_of(e)).unwrap_or_else(|| "unknown_error".into());
+    let code = parsed.error.as_deref().and_then(code_of).unwrap_or_else(|| "unknown_error".into());
     if TRANSIENT_API_ERRORS.contains(&code.as_str()) {
         return Answer::Busy { reason: code, after };
     }
