@@ -149,7 +149,9 @@ pub async fn notify(settings: &SlackSettings, live: &mut dyn Live) -> Result<Out
                 Some(method) => answer::api_advice(&code, method),
                 None => answer::webhook_advice(&code),
             };
-            SlackError::Refused { what: what.clone(), answer: format!("{status} {code}"), advice }
+            // The Web API says no with HTTP 200 and a code; the status only adds noise there.
+            let answer = if method.is_some() && status == 200 { code } else { format!("{status} {code}") };
+            SlackError::Refused { what: what.clone(), answer, advice }
         }
         Problem::Busy(last) => SlackError::Unreachable {
             host: host.clone(),
