@@ -7,6 +7,7 @@ use crate::steps::gate::GateError;
 use crate::steps::notify::github::GithubError;
 use crate::steps::image::ImageError;
 use crate::steps::junit::JunitError;
+use crate::steps::notify::slack::SlackError;
 use crate::steps::test::TestError;
 
 /// Usage or config error (docs/exit-codes.md).
@@ -33,6 +34,8 @@ pub enum Error {
     Check(#[from] CheckError),
     #[error(transparent)]
     Github(#[from] GithubError),
+    #[error(transparent)]
+    Slack(#[from] SlackError),
     #[error("write {what}: {source}")]
     Output { what: String, source: std::io::Error },
 }
@@ -54,6 +57,8 @@ impl Error {
             Error::Check(_) => EXIT_ENVIRONMENT,
             Error::Github(e) if e.is_usage() => EXIT_USAGE,
             Error::Github(_) => EXIT_ENVIRONMENT,
+            Error::Slack(e) if e.is_usage() => EXIT_USAGE,
+            Error::Slack(_) => EXIT_ENVIRONMENT,
             Error::Test(TestError::Preset(_)) => EXIT_ENVIRONMENT,
             Error::Test(_) => EXIT_ENVIRONMENT,
             Error::Output { .. } => EXIT_ENVIRONMENT,

@@ -163,6 +163,16 @@ fn dispatch(
             };
             runtime.block_on(interruptible(name, steps::notify::github::run(&settings, &mut live)))
         }
+        Command::Notify(args) => {
+            let settings = settings::notify_settings(&args, env, file.notify.as_ref(), context, cwd)?;
+            let runtime = runtime()?;
+            let mut live = publish::StderrLive { sinks, quiet: global.quiet };
+            // The webhook URL is itself a credential: mask it like the token.
+            for secret in settings.secrets() {
+                live.sinks.mask(secret.expose());
+            }
+            runtime.block_on(interruptible("notify", steps::notify::slack::notify(&settings, &mut live)))
+        }
         Command::Plugin(args) => match args.command {
             PluginCommand::Inspect(args) => Ok(steps::check::inspect(&cwd.join(&args.file), settings::cache_dir(env))?),
             PluginCommand::New(args) => {

@@ -6,6 +6,7 @@ mod gate;
 mod github;
 mod image;
 mod junit;
+mod notify;
 mod plugin;
 mod test;
 mod tools;
@@ -17,6 +18,7 @@ pub use github::{CheckRunArgs, CommentArgs, ConclusionArg, GithubApiArgs, Github
 pub use plugin::{InspectArgs, LangArg, NewArgs, PluginArgs, PluginCommand};
 pub use image::{BuildArgs, ImageArgs, ImageCommand, LoginArgs, PushArgs};
 pub use junit::{JunitArgs, JunitCommand, MergeArgs, SummaryArgs};
+pub use notify::{NotifyArgs, StatusArg, WhenArg};
 pub use test::TestArgs;
 pub use tools::{CompletionsArgs, ManArgs, Shell};
 
@@ -86,6 +88,8 @@ pub enum Command {
     Check(Box<CheckArgs>),
     /// Report results to GitHub: check runs with annotations, commit statuses, sticky PR comments
     Github(Box<GithubArgs>),
+    /// Post what the pipeline's steps concluded to Slack (incoming webhook or bot token)
+    Notify(Box<NotifyArgs>),
     /// Inspect a plugin component or create a new plugin project
     Plugin(PluginArgs),
     /// Print a shell completion script
@@ -118,6 +122,7 @@ impl Command {
                 GithubCommand::Status(_) => "github status",
                 GithubCommand::Comment(_) => "github comment",
             },
+            Command::Notify(_) => "notify",
             Command::Plugin(args) => match args.command {
                 PluginCommand::Inspect(_) => "plugin inspect",
                 PluginCommand::New(_) => "plugin new",

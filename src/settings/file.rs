@@ -14,6 +14,8 @@ pub struct ConfigFile {
     pub junit: Option<JunitConfig>,
     pub test: Option<super::TestConfig>,
     pub gate: Option<super::GateConfig>,
+    /// `[notify]`: Slack defaults for `stepkit notify`.
+    pub notify: Option<super::NotifyConfig>,
     /// `[[check]]`: the plugins `stepkit check` runs when no --plugin is given.
     #[serde(default)]
     pub check: Vec<super::CheckConfig>,

@@ -8,6 +8,7 @@ mod gate;
 mod github;
 mod image;
 mod junit;
+mod notify;
 mod secret;
 mod test;
 
@@ -18,6 +19,7 @@ pub use gate::{gate_settings, GateConfig, GateFile};
 pub use github::github_settings;
 pub use image::{build_settings, push_args, push_settings};
 pub use junit::{merge_settings, summary_settings};
+pub use notify::{notify_settings, NotifyConfig};
 pub use secret::Secret;
 pub use test::{test_settings, TestConfig};
 

@@ -14,6 +14,7 @@ mod junit_bad_input;
 mod junit_corpus;
 mod junit_merge;
 mod junit_summary;
+mod notify;
 mod test_go;
 mod test_phpunit;
 mod test_pytest;

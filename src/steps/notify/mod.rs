@@ -6,6 +6,7 @@ pub mod github;
 pub mod message;
 pub mod report;
 pub mod retry;
+pub mod slack;
 
 pub use message::{Message, Status};
 pub use report::StepReport;
