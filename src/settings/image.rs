@@ -38,7 +38,12 @@ pub fn push_settings(login: &LoginArgs, env: &Env, stdin: impl std::io::Read) ->
         Some(text) => humantime::parse_duration(text.trim()).map_err(|e| flag("--retry-budget", format!("`{text}` is not a duration: {e}")))?,
         None => Duration::from_secs(120),
     };
-    Ok(PushSettings { username, password, retry: RetryPolicy { first_delay: Duration::from_secs(1), max_delay: Duration::from_secs(30), budget } })
+    Ok(PushSettings { username, password, docker_config: docker_config_file(env), retry: RetryPolicy { first_delay: Duration::from_secs(1), max_delay: Duration::from_secs(30), budget } })
+}
+
+/// The docker config file the docker CLI reads: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
+fn docker_config_file(env: &Env) -> Option<std::path::PathBuf> {
+    env.get("DOCKER_CONFIG").map(std::path::PathBuf::from).or_else(|| env.get("HOME").map(|home| Path::new(home).join(".docker"))).map(|dir| dir.join("config.json"))
 }
 
 /// Resolves `image build`.

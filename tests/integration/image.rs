@@ -231,3 +231,121 @@ fn tags_and_labels_come_from_the_ci_context() {
     rmi.extend(tags.iter().map(String::as_str));
     docker(&rmi);
 }
+
+/// Standard base64, for `auths` entries (no dependency just for the tests).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() { ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+        }
+    }
+    out
+}
+
+/// A DOCKER_CONFIG directory holding `config.json`; returns (dir, the config file's path as text).
+fn docker_config(json: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "config.json", json);
+    (dir, file.display().to_string())
+}
+
+/// A `docker-credential-<name>` script in `bin` that prints `answer` (or fails with `exit`).
+fn credential_helper(bin: &std::path::Path, name: &str, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = write(bin, &format!("docker-credential-{name}"), format!("#!/bin/sh\nread server\n{body}\n"));
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn path_with(bin: &std::path::Path) -> String {
+    format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default())
+}
+
+#[test]
+fn credentials_from_the_docker_config() {
+    let Some((_, auth, user, password)) = registries() else { return };
+    if !have_docker() {
+        return;
+    }
+    let dir = context("FROM scratch\nCOPY busybox /bin/busybox\n");
+    let tag = format!("{auth}/{}:1", unique("stepkit-test/config"));
+    stepkit().current_dir(dir.path()).args(["image", "build", "--tag", &tag]).run().expect_code(0);
+
+    // `auths` with base64 user:password, as `docker login` writes it without a store.
+    let (config, file) = docker_config(&format!(r#"{{"auths": {{"{auth}": {{"auth": "{}"}}}}}}"#, base64(format!("{user}:{password}").as_bytes())));
+    let run = stepkit().env("DOCKER_CONFIG", config.path()).args(["--format", "json", "image", "push", &tag]).run().expect_code(0);
+    let used = run.json()["data"]["pushed"][0]["credentials"].as_str().unwrap().to_string();
+    assert_eq!(used, format!("user `{user}` from the `auths` entry `{auth}` in {file}"));
+    assert!(!run.stdout.contains(&password) && !run.stderr.contains(&password));
+
+    // `credHelpers` for this registry: a helper program on PATH answers.
+    let bin = tempfile::tempdir().unwrap();
+    credential_helper(
+        bin.path(),
+        "stepkit-test",
+        &format!(r#"[ "$server" = "{auth}" ] || {{ echo "credentials not found in native keychain"; exit 1; }}; printf '{{"ServerURL":"%s","Username":"{user}","Secret":"{password}"}}' "$server""#),
+    );
+    let (config, file) = docker_config(&format!(r#"{{"credHelpers": {{"{auth}": "stepkit-test"}}}}"#));
+    let run = stepkit().env("DOCKER_CONFIG", config.path()).env("PATH", path_with(bin.path())).args(["--format", "json", "image", "push", &tag]).run().expect_code(0);
+    assert_eq!(run.json()["data"]["pushed"][0]["credentials"], format!("user `{user}` from docker-credential-stepkit-test (`credHelpers` in {file})").as_str());
+    assert!(!run.stdout.contains(&password) && !run.stderr.contains(&password));
+
+    // A helper that fails is an error naming it, not a silent anonymous push.
+    credential_helper(bin.path(), "stepkit-test-broken", "echo 'the keychain is locked (stepkit-test-3e9a)' >&2; exit 1");
+    let (config, file) = docker_config(&format!(r#"{{"credHelpers": {{"{auth}": "stepkit-test-broken"}}}}"#));
+    let run = stepkit().env("DOCKER_CONFIG", config.path()).env("PATH", path_with(bin.path())).args(["image", "push", &tag]).run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("find credentials for {auth}")) && run.stderr.contains("docker-credential-stepkit-test-broken"), "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("`credHelpers` in {file}")) && run.stderr.contains("the keychain is locked"), "{}", run.stderr);
+
+    // A credsStore whose program is not installed.
+    let (config, _) = docker_config(r#"{"credsStore": "stepkit-test-not-installed"}"#);
+    let run = stepkit().env("DOCKER_CONFIG", config.path()).args(["image", "push", &tag]).run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("docker-credential-stepkit-test-not-installed") && run.stderr.contains("`credsStore`"), "{}", run.stderr);
+
+    // An unreadable config.
+    let (config, file) = docker_config("{\"auths\": ");
+    let run = stepkit().env("DOCKER_CONFIG", config.path()).args(["image", "push", &tag]).run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("read the docker config {file}")), "{}", run.stderr);
+
+    // A helper with no entry for this registry falls back to anonymous, and the refusal says so.
+    credential_helper(bin.path(), "stepkit-test-empty", "echo 'credentials not found in native keychain'; exit 1");
+    let (config, file) = docker_config(r#"{"credsStore": "stepkit-test-empty"}"#);
+    let run = stepkit().env("DOCKER_CONFIG", config.path()).env("PATH", path_with(bin.path())).args(["image", "push", &tag]).run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "push to {auth}: the registry refused no credentials (no --username; docker-credential-stepkit-test-empty (`credsStore` in {file}) has no credentials for `{auth}`)"
+        )),
+        "{}",
+        run.stderr
+    );
+    docker(&["rmi", "-f", &tag]);
+}
+
+#[test]
+fn a_wrong_password_in_the_docker_config_fails_at_once_naming_it() {
+    let Some((_, auth, user, _)) = registries() else { return };
+    if !have_docker() {
+        return;
+    }
+    let dir = context("FROM scratch\nCOPY busybox /bin/busybox\n");
+    let tag = format!("{auth}/{}:1", unique("stepkit-test/config-wrong"));
+    stepkit().current_dir(dir.path()).args(["image", "build", "--tag", &tag]).run().expect_code(0);
+    let wrong = "wrong-config-password-7d2b";
+    let (config, file) = docker_config(&format!(r#"{{"auths": {{"http://{auth}/v2/": {{"auth": "{}"}}}}}}"#, base64(format!("{user}:{wrong}").as_bytes())));
+    let run = stepkit().env("DOCKER_CONFIG", config.path()).args(["image", "push", &tag, "--retry-budget", "30s"]).run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("push to {auth}: the registry refused user `{user}` from the `auths` entry `http://{auth}/v2/` in {file}")),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("retrying in"), "an auth failure is not retried: {}", run.stderr);
+    assert!(!run.stderr.contains(wrong));
+    docker(&["rmi", "-f", &tag]);
+}

@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod context;
+pub mod credentials;
 pub mod daemon;
 pub mod dockerignore;
 pub mod push;
@@ -11,9 +12,11 @@ pub mod registry;
 use crate::report::{Live, Outcome, Verdict};
 use crate::settings::Secret;
 use build::{BuildRequest, Built};
-use push::{credentials_for, RetryPolicy};
+use credentials::{login_for, CredentialError, Login};
+use push::RetryPolicy;
 use reference::Reference;
 use serde_json::json;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// `stepkit image build` / `push` could not do its job (a failing Dockerfile step is an outcome, not this).
@@ -25,8 +28,10 @@ pub enum ImageError {
     Usage(String),
     #[error("read the build context: {0}")]
     Context(String),
-    #[error("push to {registry}: the registry refused {tried}: {message}; check the username and password (they were not retried)")]
-    Denied { registry: String, tried: String, message: String },
+    #[error("push to {registry}: the registry refused {tried}: {message}; {hint} (an auth failure is not retried)")]
+    Denied { registry: String, tried: String, hint: String, message: String },
+    #[error("find credentials for {registry}: {source}")]
+    Credentials { registry: String, source: CredentialError },
     #[error("push to {registry}: still failing after {attempts} attempts over {}: {message}; is the registry up?", humantime::format_duration(std::time::Duration::from_secs(waited.as_secs())))]
     RegistryUnavailable { registry: String, attempts: u32, waited: Duration, message: String },
     #[error("push {reference} (attempt {attempts}): {message}")]
@@ -36,9 +41,10 @@ pub enum ImageError {
 }
 
 impl ImageError {
-    /// Usage problems exit 2, the registry refusing credentials too (it is configuration); the rest is environment (3).
+    /// Usage problems exit 2, the registry refusing credentials and a docker config that cannot
+    /// answer too (they are configuration); the rest is environment (3).
     pub fn is_usage(&self) -> bool {
-        matches!(self, ImageError::Usage(_) | ImageError::Denied { .. })
+        matches!(self, ImageError::Usage(_) | ImageError::Denied { .. } | ImageError::Credentials { .. })
     }
 }
 
@@ -47,6 +53,8 @@ impl ImageError {
 pub struct PushSettings {
     pub username: Option<String>,
     pub password: Option<Secret>,
+    /// The docker config (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`), when either is set.
+    pub docker_config: Option<PathBuf>,
     pub retry: RetryPolicy,
 }
 
@@ -90,13 +98,13 @@ pub async fn build_image(settings: &BuildSettings, live: &mut dyn Live) -> Resul
             );
             outcome.outputs = vec![("image-id".into(), id.clone()), ("tags".into(), tags.join("\n"))];
             if let Some(first) = pushed.first() {
-                outcome.outputs.push(("digest".into(), first.1.clone()));
+                outcome.outputs.push(("digest".into(), first.digest.clone()));
             }
             outcome.data = json!({
                 "image_id": id,
                 "tags": tags,
                 "context_files": context_files,
-                "pushed": pushed.iter().map(|(tag, digest)| json!({ "tag": tag, "digest": digest })).collect::<Vec<_>>(),
+                "pushed": pushed.iter().map(Pushed::json).collect::<Vec<_>>(),
             });
             Ok(outcome)
         }
@@ -110,27 +118,52 @@ pub async fn push_images(references: &[Reference], settings: &PushSettings, live
     for reference in references {
         pushed.push(push_one(&docker, reference, settings, live).await?);
     }
-    let mut outcome = Outcome::new("image push", Verdict::Passed, format!("pushed {}", pushed.iter().map(|(t, d)| format!("{t} ({})", short(d))).collect::<Vec<_>>().join(", ")));
-    outcome.outputs = vec![("tags".into(), pushed.iter().map(|p| p.0.clone()).collect::<Vec<_>>().join("\n"))];
+    let mut outcome = Outcome::new("image push", Verdict::Passed, format!("pushed {}", pushed.iter().map(|p| format!("{} ({})", p.tag, short(&p.digest))).collect::<Vec<_>>().join(", ")));
+    outcome.outputs = vec![("tags".into(), pushed.iter().map(|p| p.tag.clone()).collect::<Vec<_>>().join("\n"))];
     if let Some(first) = pushed.first() {
-        outcome.outputs.push(("digest".into(), first.1.clone()));
+        outcome.outputs.push(("digest".into(), first.digest.clone()));
     }
-    outcome.data = json!({ "pushed": pushed.iter().map(|(tag, digest)| json!({ "tag": tag, "digest": digest })).collect::<Vec<_>>() });
+    outcome.data = json!({ "pushed": pushed.iter().map(Pushed::json).collect::<Vec<_>>() });
     Ok(outcome)
 }
 
-/// Pushes one tag and checks the registry serves the same digest; returns (tag, digest).
-async fn push_one(docker: &bollard::Docker, reference: &Reference, settings: &PushSettings, live: &mut dyn Live) -> Result<(String, String), ImageError> {
-    let (credentials, source) = credentials_for(&reference.registry, settings.username.as_deref(), settings.password.as_ref());
+/// One pushed tag.
+struct Pushed {
+    tag: String,
+    digest: String,
+    /// Which credentials were used (never the secret itself).
+    credentials: String,
+}
+
+impl Pushed {
+    fn json(&self) -> serde_json::Value {
+        json!({ "tag": self.tag, "digest": self.digest, "credentials": self.credentials })
+    }
+}
+
+/// Pushes one tag and checks the registry serves the same digest.
+async fn push_one(docker: &bollard::Docker, reference: &Reference, settings: &PushSettings, live: &mut dyn Live) -> Result<Pushed, ImageError> {
+    let login = find_login(&reference.registry, settings).await?;
     live.group_start(&format!("docker push {}", reference.full()));
-    let result = push::push(docker, reference, credentials.clone(), &source, settings.retry, live).await;
+    let result = push::push(docker, reference, &login, settings.retry, live).await;
     live.group_end();
     let digest = result?;
-    let served = registry::manifest_digest(reference, credentials.as_ref()).await.map_err(|message| ImageError::Verify { reference: reference.full(), message })?;
+    let served = registry::manifest_digest(reference, login.credential.for_daemon(&reference.registry).as_ref()).await.map_err(|message| ImageError::Verify { reference: reference.full(), message })?;
     if served != digest {
         return Err(ImageError::Verify { reference: reference.full(), message: format!("the push reported {digest} but the registry serves {served}") });
     }
-    Ok((reference.full(), digest))
+    Ok(Pushed { tag: reference.full(), digest, credentials: login.source.to_string() })
+}
+
+/// The login for `registry`; on a blocking thread, since a credential helper is a process to run.
+async fn find_login(registry: &str, settings: &PushSettings) -> Result<Login, ImageError> {
+    let (registry, settings) = (registry.to_string(), settings.clone());
+    tokio::task::spawn_blocking(move || {
+        login_for(&registry, settings.username.as_deref(), settings.password.as_ref(), settings.docker_config.as_deref())
+            .map_err(|source| ImageError::Credentials { registry, source })
+    })
+    .await
+    .unwrap_or_else(|panicked| std::panic::resume_unwind(panicked.into_panic()))
 }
 
 fn short(id: &str) -> &str {

@@ -1,62 +1,14 @@
-//! Pushing: credentials from flags/env, ~/.docker/config.json or none (and saying which was tried),
-//! transient failures retried with exponential backoff inside a total budget, auth failures at once.
+//! Pushing: transient failures retried with exponential backoff inside a total budget, auth failures
+//! at once (naming the credentials that were tried), and the digest the daemon reports.
 
+use super::credentials::Login;
 use super::reference::Reference;
 use super::ImageError;
 use crate::report::Live;
-use crate::settings::Secret;
-use bollard::auth::DockerCredentials;
 use bollard::query_parameters::PushImageOptions;
 use bollard::Docker;
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};
-
-/// Where the credentials for a registry came from (named in every auth error).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CredentialSource {
-    /// `--username` with `STEPKIT_REGISTRY_PASSWORD` or `--password-stdin`.
-    Flags { username: String },
-    /// ~/.docker/config.json (auths, credHelpers or credsStore).
-    DockerConfig,
-    /// Nothing found: the push is anonymous.
-    Anonymous,
-}
-
-impl std::fmt::Display for CredentialSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CredentialSource::Flags { username } => write!(f, "user `{username}` from --username and STEPKIT_REGISTRY_PASSWORD/--password-stdin"),
-            CredentialSource::DockerConfig => write!(f, "the docker config (~/.docker/config.json or $DOCKER_CONFIG)"),
-            CredentialSource::Anonymous => write!(f, "no credentials (none given, none in the docker config)"),
-        }
-    }
-}
-
-/// Credentials for `registry`, and where they came from.
-pub fn credentials_for(registry: &str, username: Option<&str>, password: Option<&Secret>) -> (Option<DockerCredentials>, CredentialSource) {
-    if let (Some(username), Some(password)) = (username, password) {
-        let creds = DockerCredentials {
-            username: Some(username.to_string()),
-            password: Some(password.expose().to_string()),
-            serveraddress: Some(registry.to_string()),
-            ..Default::default()
-        };
-        return (Some(creds), CredentialSource::Flags { username: username.to_string() });
-    }
-    // Docker Hub's credentials are stored under its v1 index URL.
-    let server = if registry == "docker.io" { "https://index.docker.io/v1/" } else { registry };
-    match docker_credential::get_credential(server) {
-        Ok(docker_credential::DockerCredential::UsernamePassword(user, pass)) => (
-            Some(DockerCredentials { username: Some(user), password: Some(pass), serveraddress: Some(registry.to_string()), ..Default::default() }),
-            CredentialSource::DockerConfig,
-        ),
-        Ok(docker_credential::DockerCredential::IdentityToken(token)) => (
-            Some(DockerCredentials { identitytoken: Some(token), serveraddress: Some(registry.to_string()), ..Default::default() }),
-            CredentialSource::DockerConfig,
-        ),
-        Err(_) => (None, CredentialSource::Anonymous),
-    }
-}
 
 /// How a push attempt failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,20 +47,20 @@ pub struct RetryPolicy {
 pub async fn push(
     docker: &Docker,
     reference: &Reference,
-    credentials: Option<DockerCredentials>,
-    source: &CredentialSource,
+    login: &Login,
     policy: RetryPolicy,
     live: &mut dyn Live,
 ) -> Result<String, ImageError> {
     let started = Instant::now();
     let mut delay = policy.first_delay;
     let mut attempt = 0;
+    let credentials = login.credential.for_daemon(&reference.registry);
     loop {
         attempt += 1;
         match push_once(docker, reference, credentials.clone(), live).await {
             Ok(digest) => return Ok(digest),
             Err(Failure::Denied(message)) => {
-                return Err(ImageError::Denied { registry: reference.registry.clone(), tried: source.to_string(), message });
+                return Err(ImageError::Denied { registry: reference.registry.clone(), tried: login.source.to_string(), hint: login.source.hint(), message });
             }
             Err(Failure::Other(message)) => return Err(ImageError::Push { reference: reference.full(), attempts: attempt, message }),
             Err(Failure::Transient(message)) => {
@@ -128,7 +80,7 @@ pub async fn push(
     }
 }
 
-async fn push_once(docker: &Docker, reference: &Reference, credentials: Option<DockerCredentials>, live: &mut dyn Live) -> Result<String, Failure> {
+async fn push_once(docker: &Docker, reference: &Reference, credentials: Option<bollard::auth::DockerCredentials>, live: &mut dyn Live) -> Result<String, Failure> {
     let options = PushImageOptions { tag: Some(reference.tag.clone()), ..Default::default() };
     let mut stream = docker.push_image(&reference.name(), Some(options), credentials);
     let mut digest = None;
@@ -186,14 +138,5 @@ mod tests {
         let d = "a".repeat(64);
         assert_eq!(digest_in(&format!("1: digest: sha256:{d} size: 943")), Some(format!("sha256:{d}")));
         assert_eq!(digest_in("Pushed"), None);
-    }
-
-    #[test]
-    fn credential_source_is_named_without_the_secret() {
-        let secret = Secret::new("hunter2");
-        let (creds, source) = credentials_for("127.0.0.1:5001", Some("ci"), Some(&secret));
-        assert_eq!(creds.unwrap().password.as_deref(), Some("hunter2"));
-        let text = source.to_string();
-        assert!(text.contains("ci") && !text.contains("hunter2"));
     }
 }
