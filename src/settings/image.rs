@@ -33,12 +33,23 @@ pub fn push_settings(login: &LoginArgs, env: &Env, stdin: impl std::io::Read) ->
     if username.is_some() && password.is_none() {
         return Err(flag("--username", "no password: set STEPKIT_REGISTRY_PASSWORD or pass --password-stdin".into()));
     }
-    let budget_text = login.retry_budget.clone().or_else(|| env.get("STEPKIT_PUSH_RETRY_BUDGET").map(str::to_string));
-    let budget = match budget_text {
-        Some(text) => humantime::parse_duration(text.trim()).map_err(|e| flag("--retry-budget", format!("`{text}` is not a duration: {e}")))?,
-        None => Duration::from_secs(120),
-    };
-    Ok(PushSettings { username, password, docker_config: docker_config_file(env), retry: RetryPolicy { first_delay: Duration::from_secs(1), max_delay: Duration::from_secs(30), budget } })
+    let budget = duration(login.retry_budget.as_deref(), env, "--retry-budget", "STEPKIT_PUSH_RETRY_BUDGET", Duration::from_secs(120))?;
+    let stall = duration(login.stall_timeout.as_deref(), env, "--stall-timeout", "STEPKIT_PUSH_STALL_TIMEOUT", Duration::from_secs(120))?;
+    if stall.is_zero() {
+        return Err(flag("--stall-timeout", "must be more than 0 (every attempt would be stuck at once)".into()));
+    }
+    let retry = RetryPolicy { first_delay: Duration::from_secs(1), max_delay: Duration::from_secs(30), budget, stall };
+    Ok(PushSettings { username, password, docker_config: docker_config_file(env), retry })
+}
+
+/// A duration from the flag, else the env var, else `default`; errors name where the text came from.
+fn duration(flag_value: Option<&str>, env: &Env, name: &str, env_name: &str, default: Duration) -> Result<Duration, ConfigError> {
+    let parse = |text: &str| humantime::parse_duration(text.trim()).map_err(|e| e.to_string());
+    match (flag_value, env.get(env_name)) {
+        (Some(text), _) => parse(text).map_err(|e| flag(name, format!("`{text}` is not a duration like 90s or 5m ({e})"))),
+        (None, Some(text)) => parse(text).map_err(|_| ConfigError::Env { name: env_name.into(), value: text.into(), expected: "a duration like 90s or 5m".into() }),
+        (None, None) => Ok(default),
+    }
 }
 
 /// The docker config file the docker CLI reads: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.

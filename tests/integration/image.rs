@@ -349,3 +349,62 @@ fn a_wrong_password_in_the_docker_config_fails_at_once_naming_it() {
     assert!(!run.stderr.contains(wrong));
     docker(&["rmi", "-f", &tag]);
 }
+
+/// A "registry" on 127.0.0.1 that accepts connections and never answers. With `version_check`, it
+/// answers docker's `GET /v2/` first (so the daemon, whose own ping gives up after ~25 s, goes on to
+/// upload) and then goes silent: the push hangs forever, the failure the stall timeout exists for.
+fn silent_registry(version_check: bool) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut stream = stream;
+                let mut seen = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut chunk) {
+                    if n == 0 {
+                        return;
+                    }
+                    // dockerd tries HTTPS first on an insecure registry: close, so it falls back to HTTP.
+                    if version_check && seen.is_empty() && chunk[0] == 0x16 {
+                        return;
+                    }
+                    seen.extend_from_slice(&chunk[..n]);
+                    if version_check && seen.starts_with(b"GET /v2/ ") && seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                        let answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nDocker-Distribution-Api-Version: registry/2.0\r\nContent-Length: 2\r\n\r\n{}";
+                        if stream.write_all(answer.as_bytes()).is_err() {
+                            return;
+                        }
+                        seen.clear();
+                    }
+                }
+            });
+        }
+    });
+    address
+}
+
+#[test]
+fn a_push_that_stalls_is_abandoned_retried_then_exits_3() {
+    if !have_docker() {
+        return;
+    }
+    let dir = context("FROM scratch\nCOPY busybox /bin/busybox\n");
+    for version_check in [true, false] {
+        let registry = silent_registry(version_check);
+        let tag = format!("{registry}/{}:1", unique("stepkit-test/stall"));
+        stepkit().current_dir(dir.path()).args(["image", "build", "--tag", &tag]).run().expect_code(0);
+        let run = stepkit()
+            .env("STEPKIT_PUSH_STALL_TIMEOUT", "2s")
+            .args(["image", "push", &tag, "--retry-budget", "5s"])
+            .kill_after(std::time::Duration::from_secs(120))
+            .run();
+        assert_eq!(run.code, 3, "a stalled push ends on its own (version check answered: {version_check}): {}", run.stderr);
+        assert!(run.stderr.contains("retrying in"), "a stall is retried: {}", run.stderr);
+        assert!(run.stderr.contains(&format!("push to {registry}: still failing after")), "{}", run.stderr);
+        assert!(run.stderr.contains("no progress from the daemon for 2s"), "the stall is named: {}", run.stderr);
+        docker(&["rmi", "-f", &tag]);
+    }
+}

@@ -39,8 +39,11 @@ fn classify(message: &str) -> Failure {
 pub struct RetryPolicy {
     pub first_delay: Duration,
     pub max_delay: Duration,
-    /// Total time allowed for all attempts together.
+    /// Total time for retrying, counted from the first failure; no retry runs past it.
     pub budget: Duration,
+    /// An attempt with no event from the daemon for this long is stuck (a registry that accepted the
+    /// connection and stopped answering): it is abandoned and counts as a transient failure.
+    pub stall: Duration,
 }
 
 /// Pushes `reference` and returns the manifest digest the registry reported.
@@ -54,17 +57,21 @@ pub async fn push(
     let started = Instant::now();
     let mut delay = policy.first_delay;
     let mut attempt = 0;
+    // The first attempt may take as long as it keeps making progress (a big image on a slow link);
+    // the budget only bounds the retries after a failure, each of them by what is left of it.
+    let mut retry_deadline: Option<Instant> = None;
     let credentials = login.credential.for_daemon(&reference.registry);
     loop {
         attempt += 1;
-        match push_once(docker, reference, credentials.clone(), live).await {
+        match push_once(docker, reference, credentials.clone(), policy.stall, retry_deadline, live).await {
             Ok(digest) => return Ok(digest),
             Err(Failure::Denied(message)) => {
                 return Err(ImageError::Denied { registry: reference.registry.clone(), tried: login.source.to_string(), hint: login.source.hint(), message });
             }
             Err(Failure::Other(message)) => return Err(ImageError::Push { reference: reference.full(), attempts: attempt, message }),
             Err(Failure::Transient(message)) => {
-                if started.elapsed() + delay > policy.budget {
+                let deadline = *retry_deadline.get_or_insert_with(|| Instant::now() + policy.budget);
+                if Instant::now() + delay >= deadline {
                     return Err(ImageError::RegistryUnavailable {
                         registry: reference.registry.clone(),
                         attempts: attempt,
@@ -80,12 +87,36 @@ pub async fn push(
     }
 }
 
-async fn push_once(docker: &Docker, reference: &Reference, credentials: Option<bollard::auth::DockerCredentials>, live: &mut dyn Live) -> Result<String, Failure> {
+/// One push attempt. It ends when the daemon is silent for `stall`, or at `deadline` (the end of
+/// the retry budget); dropping the stream closes the connection, and the daemon cancels the push.
+async fn push_once(
+    docker: &Docker,
+    reference: &Reference,
+    credentials: Option<bollard::auth::DockerCredentials>,
+    stall: Duration,
+    deadline: Option<Instant>,
+    live: &mut dyn Live,
+) -> Result<String, Failure> {
     let options = PushImageOptions { tag: Some(reference.tag.clone()), ..Default::default() };
     let mut stream = docker.push_image(&reference.name(), Some(options), credentials);
     let mut digest = None;
     let mut last_status = String::new();
-    while let Some(item) = stream.next().await {
+    loop {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let wait = left.map_or(stall, |left| left.min(stall));
+        let item = match tokio::time::timeout(wait, stream.next()).await {
+            Ok(Some(item)) => item,
+            Ok(None) => break,
+            Err(_) if left.is_some_and(|left| left < stall) => {
+                return Err(Failure::Transient("the retry budget ran out during this attempt (--retry-budget)".into()));
+            }
+            Err(_) => {
+                return Err(Failure::Transient(format!(
+                    "no progress from the daemon for {} (the registry stopped answering; --stall-timeout)",
+                    humantime::format_duration(stall)
+                )));
+            }
+        };
         match item {
             Ok(info) => {
                 if let Some(detail) = info.error_detail {
