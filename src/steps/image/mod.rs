@@ -1,6 +1,7 @@
 //! `stepkit image`: docker image build and push through the Docker API (bollard).
 
 pub mod build;
+pub mod classify;
 pub mod context;
 pub mod credentials;
 pub mod daemon;

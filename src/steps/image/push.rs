@@ -1,6 +1,7 @@
 //! Pushing: transient failures retried with exponential backoff inside a total budget, auth failures
 //! at once (naming the credentials that were tried), and the digest the daemon reports.
 
+use super::classify::{classify, classify_status, Failure};
 use super::credentials::Login;
 use super::reference::Reference;
 use super::ImageError;
@@ -9,30 +10,6 @@ use bollard::query_parameters::PushImageOptions;
 use bollard::Docker;
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};
-
-/// How a push attempt failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Failure {
-    /// Worth another try: 5xx, 429, refused/reset connections, timeouts.
-    Transient(String),
-    /// The registry said no to these credentials: trying again cannot help.
-    Denied(String),
-    /// Anything else (unknown repository, bad manifest): reported at once.
-    Other(String),
-}
-
-fn classify(message: &str) -> Failure {
-    let m = message.to_ascii_lowercase();
-    let denied = ["unauthorized", "denied", "authentication required", "401", "403", "no basic auth credentials", "incorrect username or password"];
-    let transient = ["connection refused", "connection reset", "timeout", "timed out", "eof", "502", "503", "504", "500 internal", "429", "too many requests", "i/o timeout", "no such host", "tls handshake", "broken pipe"];
-    if denied.iter().any(|d| m.contains(d)) {
-        Failure::Denied(message.to_string())
-    } else if transient.iter().any(|t| m.contains(t)) {
-        Failure::Transient(message.to_string())
-    } else {
-        Failure::Other(message.to_string())
-    }
-}
 
 /// Retry policy for transient failures.
 #[derive(Debug, Clone, Copy)]
@@ -134,10 +111,7 @@ async fn push_once(
                 }
             }
             Err(bollard::errors::Error::DockerStreamError { error }) => return Err(classify(&error)),
-            Err(bollard::errors::Error::DockerResponseServerError { status_code, message }) => {
-                let text = format!("{status_code} {message}");
-                return Err(if (500..600).contains(&status_code) || status_code == 429 { Failure::Transient(text) } else { classify(&text) });
-            }
+            Err(bollard::errors::Error::DockerResponseServerError { status_code, message }) => return Err(classify_status(status_code, &message)),
             Err(e) => return Err(Failure::Transient(e.to_string())),
         }
     }
@@ -154,15 +128,6 @@ fn digest_in(status: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn classifies_registry_failures() {
-        assert!(matches!(classify("dial tcp 127.0.0.1:5999: connect: connection refused"), Failure::Transient(_)));
-        assert!(matches!(classify("received unexpected HTTP status: 503 Service Unavailable"), Failure::Transient(_)));
-        assert!(matches!(classify("unauthorized: authentication required"), Failure::Denied(_)));
-        assert!(matches!(classify("denied: requested access to the resource is denied"), Failure::Denied(_)));
-        assert!(matches!(classify("manifest invalid"), Failure::Other(_)));
-    }
 
     #[test]
     fn finds_the_digest_in_push_status() {
