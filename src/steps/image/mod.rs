@@ -37,8 +37,8 @@ pub enum ImageError {
     RegistryUnavailable { registry: String, attempts: u32, waited: Duration, message: String },
     #[error("push {reference} (attempt {attempts}): {message}")]
     Push { reference: String, attempts: u32, message: String },
-    #[error("verify the pushed digest of {reference}: {message}")]
-    Verify { reference: String, message: String },
+    #[error("verify the pushed digest of {reference} (asking the registry with {tried}): {message}")]
+    Verify { reference: String, tried: String, message: String },
 }
 
 impl ImageError {
@@ -149,9 +149,10 @@ async fn push_one(docker: &bollard::Docker, reference: &Reference, settings: &Pu
     let result = push::push(docker, reference, &login, settings.retry, live).await;
     live.group_end();
     let digest = result?;
-    let served = registry::manifest_digest(reference, login.credential.for_daemon(&reference.registry).as_ref()).await.map_err(|message| ImageError::Verify { reference: reference.full(), message })?;
+    let verify_error = |message: String| ImageError::Verify { reference: reference.full(), tried: login.source.to_string(), message };
+    let served = registry::manifest_digest(reference, &login.credential).await.map_err(verify_error)?;
     if served != digest {
-        return Err(ImageError::Verify { reference: reference.full(), message: format!("the push reported {digest} but the registry serves {served}") });
+        return Err(verify_error(format!("the push reported {digest} but the registry serves {served}")));
     }
     Ok(Pushed { tag: reference.full(), digest, credentials: login.source.to_string() })
 }
@@ -170,4 +171,20 @@ async fn find_login(registry: &str, settings: &PushSettings) -> Result<Login, Im
 fn short(id: &str) -> &str {
     let hex = id.strip_prefix("sha256:").unwrap_or(id);
     &hex[..hex.len().min(12)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use credentials::CredentialSource;
+
+    #[test]
+    fn a_digest_check_error_names_the_credentials_it_used() {
+        let source = CredentialSource::ConfigAuths { file: "/ci/.docker/config.json".into(), key: "reg.test".into(), username: None };
+        let err = ImageError::Verify { reference: "reg.test/app:1".into(), tried: source.to_string(), message: "HEAD https://reg.test/v2/app/manifests/1: 403 Forbidden".into() };
+        assert_eq!(
+            err.to_string(),
+            "verify the pushed digest of reg.test/app:1 (asking the registry with an identity token from the `auths` entry `reg.test` in /ci/.docker/config.json): HEAD https://reg.test/v2/app/manifests/1: 403 Forbidden"
+        );
+    }
 }
