@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::cli::{BuildArgs, LoginArgs, PushArgs};
 use crate::steps::image::build::BuildRequest;
 use crate::steps::image::push::RetryPolicy;
-use crate::steps::image::reference::{tags_from_ci, Reference};
+use crate::steps::image::reference::{ci_version, tags_from_ci, Reference};
 use crate::steps::image::{BuildSettings, PushSettings};
 use std::path::Path;
 use std::time::Duration;
@@ -126,7 +126,8 @@ fn oci_labels(ctx: &Context, first: &Reference, created: DateTime<Utc>) -> Vec<(
     if let Some(sha) = &ctx.sha {
         labels.push(("org.opencontainers.image.revision".into(), sha.clone()));
     }
-    labels.push(("org.opencontainers.image.version".into(), ctx.tag.clone().unwrap_or_else(|| first.tag.clone())));
+    // metadata-action's version (`v1.4.2` -> `1.4.2`); without any CI context, the first tag.
+    labels.push(("org.opencontainers.image.version".into(), ci_version(ctx).unwrap_or_else(|| first.tag.clone())));
     labels.push(("org.opencontainers.image.title".into(), first.repository.rsplit('/').next().unwrap_or_default().to_string()));
     labels
 }

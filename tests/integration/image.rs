@@ -220,7 +220,7 @@ fn tags_and_labels_come_from_the_ci_context() {
     let labels = String::from_utf8_lossy(&docker(&["inspect", "--format", "{{json .Config.Labels}}", &tags[0]]).stdout).into_owned();
     assert!(labels.contains("\"org.opencontainers.image.revision\":\"0123456789abcdef0123456789abcdef01234567\""), "{labels}");
     assert!(labels.contains("\"org.opencontainers.image.source\":\"https://github.com/octo/app\""), "{labels}");
-    assert!(labels.contains("\"org.opencontainers.image.version\":\"v1.4.2\""), "{labels}");
+    assert!(labels.contains("\"org.opencontainers.image.version\":\"1.4.2\""), "metadata-action's version, not the git tag: {labels}");
     let parsed: serde_json::Value = serde_json::from_str(&labels).unwrap();
     assert_eq!(parsed["org.opencontainers.image.created"], "2023-11-14T22:13:20Z", "SOURCE_DATE_EPOCH, not now");
     assert_eq!(parsed["odd"], r#"say "hi" to $HOME \o/"#, "quotes, $ and backslashes survive the LABEL line");
