@@ -408,3 +408,82 @@ fn a_push_that_stalls_is_abandoned_retried_then_exits_3() {
         docker(&["rmi", "-f", &tag]);
     }
 }
+
+/// `$GITHUB_OUTPUT` as name -> value (the `name<<delimiter` form stepkit writes).
+fn github_outputs(path: &std::path::Path) -> std::collections::HashMap<String, String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut outputs = std::collections::HashMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let (name, delimiter) = line.split_once("<<").unwrap_or_else(|| panic!("not name<<delimiter: {line}\n{text}"));
+        let value: Vec<&str> = lines.by_ref().take_while(|l| *l != delimiter).collect();
+        outputs.insert(name.to_string(), value.join("\n"));
+    }
+    outputs
+}
+
+#[test]
+fn build_and_push_outputs_reach_github_and_the_build_is_grouped() {
+    let Some((open, ..)) = registries() else { return };
+    if !have_docker() {
+        return;
+    }
+    let dir = context("FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"true\"]\n");
+    let name = unique("stepkit-test/outputs");
+    let (t1, t2) = (format!("{open}/{name}:1"), format!("{open}/{name}:2"));
+    let files = tempfile::tempdir().unwrap();
+    let build_out = files.path().join("build-output");
+    let build = stepkit()
+        .current_dir(dir.path())
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &build_out)
+        .args(["--format", "json", "image", "build", "--push", "--tag", &t1, "--tag", &t2])
+        .run()
+        .expect_code(0);
+    let json = build.json();
+    let id = json["data"]["image_id"].as_str().unwrap().to_string();
+    let digest = json["data"]["digest"].as_str().unwrap().to_string();
+    assert_eq!(json["data"]["pushed"][0]["digest"], digest.as_str());
+    let outputs = github_outputs(&build_out);
+    assert_eq!(outputs["image-id"], id);
+    assert_eq!(outputs["tags"], format!("{t1}\n{t2}"));
+    assert_eq!(outputs["digest"], digest);
+    // The build's output sits inside one ::group:: on GitHub.
+    let group = build.stderr.find("::group::docker build").unwrap_or_else(|| panic!("no build group: {}", build.stderr));
+    let step = build.stderr.find("Step 3/3 : RUN").unwrap_or_else(|| panic!("no build output: {}", build.stderr));
+    let end = build.stderr[group..].find("::endgroup::").map(|i| i + group).unwrap_or_else(|| panic!("group not closed: {}", build.stderr));
+    assert!(group < step && step < end, "{}", build.stderr);
+
+    let push_out = files.path().join("push-output");
+    let push = stepkit()
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &push_out)
+        .args(["--format", "json", "image", "push", &t1, &t2])
+        .run()
+        .expect_code(0);
+    let json = push.json();
+    assert_eq!(json["data"]["image_id"], id.as_str(), "push reports the image id too");
+    assert_eq!(json["data"]["tags"], serde_json::json!([t1, t2]));
+    assert_eq!(json["data"]["digest"], digest.as_str(), "the same image pushed again has the same digest");
+    assert_eq!(json["data"]["pushed"][1]["image_id"], id.as_str());
+    let outputs = github_outputs(&push_out);
+    assert_eq!((outputs["image-id"].as_str(), outputs["tags"].as_str(), outputs["digest"].as_str()), (id.as_str(), format!("{t1}\n{t2}").as_str(), digest.as_str()));
+    docker(&["rmi", "-f", &t1, &t2]);
+}
+
+#[test]
+fn pushing_a_tag_that_does_not_exist_is_a_usage_error_before_anything_is_pushed() {
+    let Some((open, ..)) = registries() else { return };
+    if !have_docker() {
+        return;
+    }
+    let dir = context("FROM scratch\nCOPY busybox /bin/busybox\n");
+    let name = unique("stepkit-test/missing");
+    let (real, missing) = (format!("{open}/{name}:1"), format!("{open}/{name}:typo"));
+    stepkit().current_dir(dir.path()).args(["image", "build", "--tag", &real]).run().expect_code(0);
+    let run = stepkit().args(["image", "push", &real, &missing]).run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("push {missing}: there is no such image in the local Docker engine")), "{}", run.stderr);
+    assert!(!run.stderr.contains("docker push"), "nothing was pushed: {}", run.stderr);
+    docker(&["rmi", "-f", &real]);
+}

@@ -27,6 +27,8 @@ pub enum ImageError {
     Daemon(String),
     #[error("use the build options: {0}")]
     Usage(String),
+    #[error("push {0}: there is no such image in the local Docker engine; build or tag it first")]
+    NoImage(String),
     #[error("read the build context: {0}")]
     Context(String),
     #[error("push to {registry}: the registry refused {tried}: {message}; {hint} (an auth failure is not retried)")]
@@ -45,7 +47,7 @@ impl ImageError {
     /// Usage problems exit 2, the registry refusing credentials and a docker config that cannot
     /// answer too (they are configuration); the rest is environment (3).
     pub fn is_usage(&self) -> bool {
-        matches!(self, ImageError::Usage(_) | ImageError::Denied { .. } | ImageError::Credentials { .. })
+        matches!(self, ImageError::Usage(_) | ImageError::NoImage(_) | ImageError::Denied { .. } | ImageError::Credentials { .. })
     }
 }
 
@@ -89,7 +91,7 @@ pub async fn build_image(settings: &BuildSettings, live: &mut dyn Live) -> Resul
             let mut pushed = Vec::new();
             if let Some(push) = &settings.push {
                 for tag in &settings.request.tags {
-                    pushed.push(push_one(&docker, tag, push, live).await?);
+                    pushed.push(push_one(&docker, tag, &id, push, live).await?);
                 }
             }
             let mut outcome = Outcome::new(
@@ -105,6 +107,7 @@ pub async fn build_image(settings: &BuildSettings, live: &mut dyn Live) -> Resul
                 "image_id": id,
                 "tags": tags,
                 "context_files": context_files,
+                "digest": pushed.first().map(|p| p.digest.clone()),
                 "pushed": pushed.iter().map(Pushed::json).collect::<Vec<_>>(),
             });
             Ok(outcome)
@@ -115,22 +118,43 @@ pub async fn build_image(settings: &BuildSettings, live: &mut dyn Live) -> Resul
 /// `stepkit image push`.
 pub async fn push_images(references: &[Reference], settings: &PushSettings, live: &mut dyn Live) -> Result<Outcome, ImageError> {
     let docker = daemon::connect().await?;
-    let mut pushed = Vec::new();
+    // Every tag must exist before the first one is pushed: a typo should not leave half the tags pushed.
+    let mut ids = Vec::new();
     for reference in references {
-        pushed.push(push_one(&docker, reference, settings, live).await?);
+        ids.push(local_image_id(&docker, reference).await?);
+    }
+    let mut pushed = Vec::new();
+    for (reference, id) in references.iter().zip(&ids) {
+        pushed.push(push_one(&docker, reference, id, settings, live).await?);
     }
     let mut outcome = Outcome::new("image push", Verdict::Passed, format!("pushed {}", pushed.iter().map(|p| format!("{} ({})", p.tag, short(&p.digest))).collect::<Vec<_>>().join(", ")));
-    outcome.outputs = vec![("tags".into(), pushed.iter().map(|p| p.tag.clone()).collect::<Vec<_>>().join("\n"))];
-    if let Some(first) = pushed.first() {
-        outcome.outputs.push(("digest".into(), first.digest.clone()));
-    }
-    outcome.data = json!({ "pushed": pushed.iter().map(Pushed::json).collect::<Vec<_>>() });
+    let tags: Vec<String> = pushed.iter().map(|p| p.tag.clone()).collect();
+    let first = &pushed[0];
+    outcome.outputs = vec![("image-id".into(), first.image_id.clone()), ("tags".into(), tags.join("\n")), ("digest".into(), first.digest.clone())];
+    outcome.data = json!({
+        "image_id": first.image_id,
+        "tags": tags,
+        "digest": first.digest,
+        "pushed": pushed.iter().map(Pushed::json).collect::<Vec<_>>(),
+    });
     Ok(outcome)
+}
+
+/// The full id of the local image `reference` names.
+async fn local_image_id(docker: &bollard::Docker, reference: &Reference) -> Result<String, ImageError> {
+    match docker.inspect_image(&reference.full()).await {
+        Ok(image) => image.id.ok_or_else(|| ImageError::Daemon(format!("the daemon gave no id for {}", reference.full()))),
+        Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+            Err(ImageError::NoImage(reference.full()))
+        }
+        Err(e) => Err(ImageError::Daemon(format!("inspect {}: {e}", reference.full()))),
+    }
 }
 
 /// One pushed tag.
 struct Pushed {
     tag: String,
+    image_id: String,
     digest: String,
     /// Which credentials were used (never the secret itself).
     credentials: String,
@@ -138,12 +162,12 @@ struct Pushed {
 
 impl Pushed {
     fn json(&self) -> serde_json::Value {
-        json!({ "tag": self.tag, "digest": self.digest, "credentials": self.credentials })
+        json!({ "tag": self.tag, "image_id": self.image_id, "digest": self.digest, "credentials": self.credentials })
     }
 }
 
 /// Pushes one tag and checks the registry serves the same digest.
-async fn push_one(docker: &bollard::Docker, reference: &Reference, settings: &PushSettings, live: &mut dyn Live) -> Result<Pushed, ImageError> {
+async fn push_one(docker: &bollard::Docker, reference: &Reference, image_id: &str, settings: &PushSettings, live: &mut dyn Live) -> Result<Pushed, ImageError> {
     let login = find_login(&reference.registry, settings).await?;
     live.group_start(&format!("docker push {}", reference.full()));
     let result = push::push(docker, reference, &login, settings.retry, live).await;
@@ -154,7 +178,7 @@ async fn push_one(docker: &bollard::Docker, reference: &Reference, settings: &Pu
     if served != digest {
         return Err(verify_error(format!("the push reported {digest} but the registry serves {served}")));
     }
-    Ok(Pushed { tag: reference.full(), digest, credentials: login.source.to_string() })
+    Ok(Pushed { tag: reference.full(), image_id: image_id.to_string(), digest, credentials: login.source.to_string() })
 }
 
 /// The login for `registry`; on a blocking thread, since a credential helper is a process to run.
