@@ -487,3 +487,15 @@ fn pushing_a_tag_that_does_not_exist_is_a_usage_error_before_anything_is_pushed(
     assert!(!run.stderr.contains("docker push"), "nothing was pushed: {}", run.stderr);
     docker(&["rmi", "-f", &real]);
 }
+
+#[test]
+fn a_password_without_a_user_is_a_usage_error_naming_both() {
+    let secret = "lonely-password-2a7e";
+    let run = stepkit().env("STEPKIT_REGISTRY_PASSWORD", secret).args(["image", "push", "127.0.0.1:15999/app:1"]).run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("STEPKIT_REGISTRY_PASSWORD") && run.stderr.contains("--username"), "{}", run.stderr);
+    assert!(!run.stderr.contains(secret) && !run.stdout.contains(secret));
+    let run = stepkit().args(["image", "push", "127.0.0.1:15999/app:1", "--password-stdin"]).stdin_text(&format!("{secret}\n")).run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--password-stdin gives a password but no user"), "{}", run.stderr);
+}
