@@ -87,10 +87,15 @@ fn a_failing_dockerfile_step_is_reported_with_the_daemon_error() {
     }
     let dir = context("FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo about to fail; exit 3\"]\n");
     let tag = format!("{}:1", unique("stepkit-test/fail"));
-    let run = stepkit().current_dir(dir.path()).args(["image", "build", "--tag", &tag]).run();
+    let run = stepkit().current_dir(dir.path()).args(["--format", "json", "image", "build", "--tag", &tag]).run();
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stderr.contains("Step 2/2") || run.stderr.contains("RUN"), "the failing step is named: {}", run.stderr);
-    assert!(run.stderr.contains("returned a non-zero code: 3"), "{}", run.stderr);
+    let step = r#"Step 3/3 : RUN ["/bin/busybox", "sh", "-c", "echo about to fail; exit 3"]"#;
+    let json = run.json();
+    assert_eq!(json["data"]["step"], step, "the failing step is named: {json}");
+    let error = json["data"]["error"].as_str().unwrap();
+    assert!(error.contains("returned a non-zero code: 3"), "the daemon's error text: {error}");
+    assert!(run.stderr.contains(&format!("the build failed at {step}: ")), "{}", run.stderr);
+    assert!(run.stderr.contains("about to fail"), "the step's own output streamed live: {}", run.stderr);
 }
 
 #[test]
@@ -124,9 +129,11 @@ fn credentials_good_and_bad_and_never_printed() {
     let tag = format!("{auth}/{}:1", unique("stepkit-test/auth"));
     stepkit().current_dir(dir.path()).args(["image", "build", "--tag", &tag]).run().expect_code(0);
     let wrong = "wrong-password-5c1e";
-    let bad = stepkit().env("STEPKIT_REGISTRY_PASSWORD", wrong).args(["image", "push", &tag, "--username", &user]).run();
+    let bad = stepkit().env("STEPKIT_REGISTRY_PASSWORD", wrong).args(["image", "push", &tag, "--username", &user, "--retry-budget", "30s"]).run();
     assert_eq!(bad.code, 2, "{}", bad.stderr);
-    assert!(bad.stderr.contains(&format!("user `{user}` from --username")), "the credential source is named: {}", bad.stderr);
+    assert!(bad.stderr.contains(&format!("push to {auth}: the registry refused user `{user}` from --username")), "the registry and the credential source are named: {}", bad.stderr);
+    assert!(!bad.stderr.contains("retrying in"), "a refusal is not retried: {}", bad.stderr);
+    assert_eq!(bad.stderr.matches("The push refers to repository").count(), 1, "one attempt only: {}", bad.stderr);
     assert!(!bad.stderr.contains(wrong) && !bad.stdout.contains(wrong));
     let anonymous = stepkit().env("DOCKER_CONFIG", dir.path().join("no-docker-config")).args(["image", "push", &tag]).run();
     assert_eq!(anonymous.code, 2, "{}", anonymous.stderr);
@@ -498,4 +505,56 @@ fn a_password_without_a_user_is_a_usage_error_naming_both() {
     let run = stepkit().args(["image", "push", "127.0.0.1:15999/app:1", "--password-stdin"]).stdin_text(&format!("{secret}\n")).run();
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("--password-stdin gives a password but no user"), "{}", run.stderr);
+}
+
+#[test]
+fn context_file_and_its_own_dockerignore() {
+    if !have_docker() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let ctx = work.path().join("app");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::copy("/bin/busybox", ctx.join("busybox")).unwrap();
+    write(&ctx, "keep.txt", "sent");
+    write(&ctx, "only-root-ignore.txt", "the root .dockerignore would drop this");
+    write(&ctx, "only-file-ignore.txt", "the Dockerfile's own ignore file drops this");
+    write(&ctx, ".dockerignore", "only-root-ignore.txt\n");
+    write(&ctx, "docker/web.Dockerfile", "FROM scratch\nCOPY busybox /bin/busybox\nCOPY . /ctx\n");
+    // Beside a custom Dockerfile, <Dockerfile>.dockerignore replaces the context's .dockerignore.
+    write(&ctx, "docker/web.Dockerfile.dockerignore", "only-file-ignore.txt\n");
+    let tag = format!("{}:1", unique("stepkit-test/context"));
+    // Both paths are relative to the working directory, as with `docker build`.
+    stepkit().current_dir(work.path()).args(["image", "build", "--context", "app", "--file", "app/docker/web.Dockerfile", "--tag", &tag]).run().expect_code(0);
+    let listing = String::from_utf8_lossy(&docker(&["run", "--rm", &tag, "/bin/busybox", "ls", "-a", "/ctx"]).stdout).into_owned();
+    assert!(listing.contains("keep.txt") && listing.contains("only-root-ignore.txt"), "{listing}");
+    assert!(!listing.contains("only-file-ignore.txt"), "<Dockerfile>.dockerignore is applied: {listing}");
+    docker(&["rmi", "-f", &tag]);
+}
+
+#[test]
+fn target_stops_at_a_stage_and_pull_needs_no_network_for_scratch() {
+    if !have_docker() {
+        return;
+    }
+    let dir = context(concat!(
+        "FROM scratch AS base\n",
+        "COPY busybox /bin/busybox\n",
+        "RUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo base > /stage\"]\n",
+        "FROM base AS final\n",
+        "RUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo final > /stage\"]\n",
+    ));
+    let name = unique("stepkit-test/target");
+    let (base, last) = (format!("{name}:base"), format!("{name}:final"));
+    stepkit().current_dir(dir.path()).args(["image", "build", "--target", "base", "--tag", &base]).run().expect_code(0);
+    let stage = docker(&["run", "--rm", &base, "/bin/busybox", "cat", "/stage"]);
+    assert_eq!(String::from_utf8_lossy(&stage.stdout).trim(), "base", "--target stops at the named stage");
+    // --pull with only FROM scratch and a stage name: nothing to pull, so it works with no network.
+    let run = stepkit().current_dir(dir.path()).args(["image", "build", "--pull", "--tag", &last]).run().expect_code(0);
+    let stage = docker(&["run", "--rm", &last, "/bin/busybox", "cat", "/stage"]);
+    assert_eq!(String::from_utf8_lossy(&stage.stdout).trim(), "final", "{}", run.stderr);
+    let missing = stepkit().current_dir(dir.path()).args(["image", "build", "--target", "nope", "--tag", &last]).run();
+    assert_eq!(missing.code, 1, "{}", missing.stderr);
+    assert!(missing.stderr.contains("the build failed before the first step: ") && missing.stderr.contains("nope"), "the daemon's error names the stage: {}", missing.stderr);
+    docker(&["rmi", "-f", &base, &last]);
 }

@@ -34,7 +34,7 @@ pub enum ImageError {
     #[error("push to {registry}: the registry refused {tried}: {message}; {hint} (an auth failure is not retried)")]
     Denied { registry: String, tried: String, hint: String, message: String },
     #[error("find credentials for {registry}: {source}")]
-    Credentials { registry: String, source: CredentialError },
+    Credentials { registry: String, source: Box<CredentialError> },
     #[error("push to {registry}: still failing after {attempts} attempts over {}: {message}; is the registry up?", humantime::format_duration(std::time::Duration::from_secs(waited.as_secs())))]
     RegistryUnavailable { registry: String, attempts: u32, waited: Duration, message: String },
     #[error("push {reference} (attempt {attempts}): {message}")]
@@ -75,13 +75,13 @@ pub async fn build_image(settings: &BuildSettings, live: &mut dyn Live) -> Resul
     let tags: Vec<String> = settings.request.tags.iter().map(Reference::full).collect();
     match build::build(&docker, &settings.request, live).await? {
         Built::StepFailed { step, error } => {
-            let where_ = step.clone().unwrap_or_else(|| "before the first step".into());
-            let mut outcome = Outcome::new("image build", Verdict::Failed, format!("the build failed at {where_}: {error}"));
+            let where_ = step.as_ref().map_or_else(|| "before the first step".to_string(), |step| format!("at {step}"));
+            let mut outcome = Outcome::new("image build", Verdict::Failed, format!("the build failed {where_}: {error}"));
             outcome.data = json!({ "step": step, "error": error, "tags": tags });
             outcome.annotations.push(crate::report::Annotation {
                 level: crate::report::AnnotationLevel::Error,
                 title: Some("docker build failed".into()),
-                message: format!("{where_}\n{error}"),
+                message: format!("{}\n{error}", step.as_deref().unwrap_or("before the first step")),
                 file: Some(settings.request.dockerfile.display().to_string()),
                 line: None,
             });
@@ -186,7 +186,7 @@ async fn find_login(registry: &str, settings: &PushSettings) -> Result<Login, Im
     let (registry, settings) = (registry.to_string(), settings.clone());
     tokio::task::spawn_blocking(move || {
         login_for(&registry, settings.username.as_deref(), settings.password.as_ref(), settings.docker_config.as_deref())
-            .map_err(|source| ImageError::Credentials { registry, source })
+            .map_err(|source| ImageError::Credentials { registry, source: Box::new(source) })
     })
     .await
     .unwrap_or_else(|panicked| std::panic::resume_unwind(panicked.into_panic()))
