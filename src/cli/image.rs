@@ -28,9 +28,12 @@ pub struct LoginArgs {
     /// Read the registry password from standard input
     #[arg(long)]
     pub password_stdin: bool,
-    /// Total time for retrying transient push failures (5xx, 429, refused connections) [default: 2m]
+    /// Total time for retrying transient push failures (5xx, 429, refused connections, stalls), from the first failure [env: STEPKIT_PUSH_RETRY_BUDGET] [default: 2m]
     #[arg(long, value_name = "DURATION")]
     pub retry_budget: Option<String>,
+    /// Abandon a push attempt after this long without progress from the daemon (a registry that stopped answering); it is retried [env: STEPKIT_PUSH_STALL_TIMEOUT] [default: 2m]
+    #[arg(long, value_name = "DURATION")]
+    pub stall_timeout: Option<String>,
 }
 
 /// `stepkit image build`.

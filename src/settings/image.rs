@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::cli::{BuildArgs, LoginArgs, PushArgs};
 use crate::steps::image::build::BuildRequest;
 use crate::steps::image::push::RetryPolicy;
-use crate::steps::image::reference::{tags_from_ci, Reference};
+use crate::steps::image::reference::{ci_version, tags_from_ci, Reference};
 use crate::steps::image::{BuildSettings, PushSettings};
 use std::path::Path;
 use std::time::Duration;
@@ -30,15 +30,40 @@ pub fn push_settings(login: &LoginArgs, env: &Env, stdin: impl std::io::Read) ->
     } else {
         Secret::from_env(env, "STEPKIT_REGISTRY_PASSWORD")
     };
-    if username.is_some() && password.is_none() {
-        return Err(flag("--username", "no password: set STEPKIT_REGISTRY_PASSWORD or pass --password-stdin".into()));
+    match (&username, &password) {
+        (Some(_), None) => return Err(flag("--username", "no password: set STEPKIT_REGISTRY_PASSWORD or pass --password-stdin".into())),
+        // A password alone would be silently unused (the docker config would answer instead).
+        (None, Some(_)) => {
+            let from = if login.password_stdin { "--password-stdin" } else { "STEPKIT_REGISTRY_PASSWORD" };
+            return Err(flag(
+                "--username",
+                format!("{from} gives a password but no user is set: pass --username or set STEPKIT_REGISTRY_USERNAME (or drop {from} to use the docker config)"),
+            ));
+        }
+        _ => {}
     }
-    let budget_text = login.retry_budget.clone().or_else(|| env.get("STEPKIT_PUSH_RETRY_BUDGET").map(str::to_string));
-    let budget = match budget_text {
-        Some(text) => humantime::parse_duration(text.trim()).map_err(|e| flag("--retry-budget", format!("`{text}` is not a duration: {e}")))?,
-        None => Duration::from_secs(120),
-    };
-    Ok(PushSettings { username, password, retry: RetryPolicy { first_delay: Duration::from_secs(1), max_delay: Duration::from_secs(30), budget } })
+    let budget = duration(login.retry_budget.as_deref(), env, "--retry-budget", "STEPKIT_PUSH_RETRY_BUDGET", Duration::from_secs(120))?;
+    let stall = duration(login.stall_timeout.as_deref(), env, "--stall-timeout", "STEPKIT_PUSH_STALL_TIMEOUT", Duration::from_secs(120))?;
+    if stall.is_zero() {
+        return Err(flag("--stall-timeout", "must be more than 0 (every attempt would be stuck at once)".into()));
+    }
+    let retry = RetryPolicy { first_delay: Duration::from_secs(1), max_delay: Duration::from_secs(30), budget, stall };
+    Ok(PushSettings { username, password, docker_config: docker_config_file(env), retry })
+}
+
+/// A duration from the flag, else the env var, else `default`; errors name where the text came from.
+fn duration(flag_value: Option<&str>, env: &Env, name: &str, env_name: &str, default: Duration) -> Result<Duration, ConfigError> {
+    let parse = |text: &str| humantime::parse_duration(text.trim()).map_err(|e| e.to_string());
+    match (flag_value, env.get(env_name)) {
+        (Some(text), _) => parse(text).map_err(|e| flag(name, format!("`{text}` is not a duration like 90s or 5m ({e})"))),
+        (None, Some(text)) => parse(text).map_err(|_| ConfigError::Env { name: env_name.into(), value: text.into(), expected: "a duration like 90s or 5m".into() }),
+        (None, None) => Ok(default),
+    }
+}
+
+/// The docker config file the docker CLI reads: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
+fn docker_config_file(env: &Env) -> Option<std::path::PathBuf> {
+    env.get("DOCKER_CONFIG").map(std::path::PathBuf::from).or_else(|| env.get("HOME").map(|home| Path::new(home).join(".docker"))).map(|dir| dir.join("config.json"))
 }
 
 /// Resolves `image build`.
@@ -110,7 +135,91 @@ fn oci_labels(ctx: &Context, first: &Reference, created: DateTime<Utc>) -> Vec<(
     if let Some(sha) = &ctx.sha {
         labels.push(("org.opencontainers.image.revision".into(), sha.clone()));
     }
-    labels.push(("org.opencontainers.image.version".into(), ctx.tag.clone().unwrap_or_else(|| first.tag.clone())));
+    // metadata-action's version (`v1.4.2` -> `1.4.2`); without any CI context, the first tag.
+    labels.push(("org.opencontainers.image.version".into(), ci_version(ctx).unwrap_or_else(|| first.tag.clone())));
     labels.push(("org.opencontainers.image.title".into(), first.repository.rsplit('/').next().unwrap_or_default().to_string()));
     labels
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ci::Provider;
+    use clap::Parser;
+
+    fn build_args(argv: &[&str]) -> BuildArgs {
+        let mut full = vec!["stepkit", "image", "build"];
+        full.extend_from_slice(argv);
+        match crate::cli::Cli::try_parse_from(full).unwrap().command {
+            crate::cli::Command::Image(crate::cli::ImageArgs { command: crate::cli::ImageCommand::Build(args) }) => args,
+            other => panic!("not image build: {other:?}"),
+        }
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_pairs(pairs.iter().copied().chain([("SOURCE_DATE_EPOCH", "0")]))
+    }
+
+    fn resolve(argv: &[&str], pairs: &[(&str, &str)]) -> Result<BuildSettings, ConfigError> {
+        build_settings(&build_args(argv), &env(pairs), &Context::new(Provider::Local), Path::new("/work"), std::io::empty())
+    }
+
+    fn err(argv: &[&str], pairs: &[(&str, &str)]) -> String {
+        resolve(argv, pairs).expect_err("an error").to_string()
+    }
+
+    #[test]
+    fn build_args_and_labels_are_k_equals_v() {
+        let s = resolve(&["-t", "app:1", "--build-arg", "A=1", "--build-arg", "B==x=y", "--build-arg", "EMPTY=", "--label", "team=ci"], &[]).unwrap();
+        let pairs = |v: &[(&str, &str)]| v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+        assert_eq!(s.request.build_args, pairs(&[("A", "1"), ("B", "=x=y"), ("EMPTY", "")]));
+        assert!(s.request.labels.contains(&("team".into(), "ci".into())));
+        let e = err(&["-t", "app:1", "--build-arg", "NOVALUE"], &[]);
+        assert!(e.contains("--build-arg") && e.contains("`NOVALUE` is not K=V"), "{e}");
+        let e = err(&["-t", "app:1", "--label", "nolabel"], &[]);
+        assert!(e.contains("--label") && e.contains("`nolabel`"), "{e}");
+    }
+
+    #[test]
+    fn a_label_overrides_the_oci_label_of_the_same_name() {
+        let s = resolve(&["-t", "reg.test/team/app:1", "--label", "org.opencontainers.image.title=Shop"], &[]).unwrap();
+        let titles: Vec<_> = s.request.labels.iter().filter(|(k, _)| k == "org.opencontainers.image.title").collect();
+        assert_eq!(titles, [&("org.opencontainers.image.title".to_string(), "Shop".to_string())]);
+        assert!(s.request.labels.contains(&("org.opencontainers.image.version".into(), "1".into())), "no CI context: the first tag's tag");
+    }
+
+    #[test]
+    fn durations_come_from_the_flag_then_the_env_and_must_parse() {
+        let s = resolve(&["-t", "app:1", "--push", "--retry-budget", "45s"], &[("STEPKIT_PUSH_RETRY_BUDGET", "10m")]).unwrap().push.unwrap();
+        assert_eq!((s.retry.budget, s.retry.stall), (Duration::from_secs(45), Duration::from_secs(120)));
+        let s = resolve(&["-t", "app:1", "--push"], &[("STEPKIT_PUSH_RETRY_BUDGET", "10m"), ("STEPKIT_PUSH_STALL_TIMEOUT", "30s")]).unwrap().push.unwrap();
+        assert_eq!((s.retry.budget, s.retry.stall), (Duration::from_secs(600), Duration::from_secs(30)));
+        let e = err(&["-t", "app:1", "--push", "--retry-budget", "soon"], &[]);
+        assert!(e.contains("use --retry-budget: `soon` is not a duration"), "{e}");
+        let e = err(&["-t", "app:1", "--push"], &[("STEPKIT_PUSH_RETRY_BUDGET", "2 fortnights")]);
+        assert!(e.contains("STEPKIT_PUSH_RETRY_BUDGET") && e.contains("`2 fortnights`"), "{e}");
+        let e = err(&["-t", "app:1", "--push", "--stall-timeout", "0s"], &[]);
+        assert!(e.contains("--stall-timeout") && e.contains("more than 0"), "{e}");
+    }
+
+    #[test]
+    fn a_password_needs_a_user_and_a_user_a_password() {
+        let e = err(&["-t", "app:1", "--push"], &[("STEPKIT_REGISTRY_PASSWORD", "pw-alone-4f0c")]);
+        assert!(e.contains("STEPKIT_REGISTRY_PASSWORD") && e.contains("--username") && !e.contains("pw-alone-4f0c"), "{e}");
+        let e = err(&["-t", "app:1", "--push", "--username", "ci"], &[]);
+        assert!(e.contains("no password"), "{e}");
+        let s = resolve(&["-t", "app:1", "--push"], &[("STEPKIT_REGISTRY_USERNAME", "ci"), ("STEPKIT_REGISTRY_PASSWORD", "pw-pair-8e21")]).unwrap().push.unwrap();
+        assert_eq!((s.username.as_deref(), s.password.as_ref().map(Secret::expose)), (Some("ci"), Some("pw-pair-8e21")));
+        // Without --push nothing is pushed, so a password in the environment is no one's business.
+        assert!(resolve(&["-t", "app:1"], &[("STEPKIT_REGISTRY_PASSWORD", "pw-alone-4f0c")]).is_ok());
+    }
+
+    #[test]
+    fn the_docker_config_is_where_the_docker_cli_looks() {
+        let s = resolve(&["-t", "app:1", "--push"], &[("HOME", "/home/ci"), ("DOCKER_CONFIG", "/etc/docker-ci")]).unwrap().push.unwrap();
+        assert_eq!(s.docker_config.as_deref(), Some(Path::new("/etc/docker-ci/config.json")));
+        let s = resolve(&["-t", "app:1", "--push"], &[("HOME", "/home/ci")]).unwrap().push.unwrap();
+        assert_eq!(s.docker_config.as_deref(), Some(Path::new("/home/ci/.docker/config.json")));
+        assert_eq!(resolve(&["-t", "app:1", "--push"], &[]).unwrap().push.unwrap().docker_config, None);
+    }
 }

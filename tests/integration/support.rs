@@ -28,6 +28,7 @@ impl Run {
 pub struct Stepkit {
     command: Command,
     stdin: Option<String>,
+    kill_after: Option<std::time::Duration>,
 }
 
 /// Starts a stepkit invocation with no CI variables: tests add the ones they mean.
@@ -39,7 +40,7 @@ pub fn stepkit() -> Stepkit {
             command.env(keep, value);
         }
     }
-    Stepkit { command, stdin: None }
+    Stepkit { command, stdin: None, kill_after: None }
 }
 
 impl Stepkit {
@@ -64,6 +65,12 @@ impl Stepkit {
         self
     }
 
+    /// Kills the run after `limit` (exit code -1), so a test of a hang fails instead of hanging.
+    pub fn kill_after(mut self, limit: std::time::Duration) -> Self {
+        self.kill_after = Some(limit);
+        self
+    }
+
     /// Runs to completion.
     pub fn run(mut self) -> Run {
         use std::io::Write;
@@ -72,15 +79,33 @@ impl Stepkit {
         if let Some(text) = self.stdin.take() {
             child.stdin.take().expect("stdin is piped").write_all(text.as_bytes()).expect("write stdin");
         }
+        if let Some(limit) = self.kill_after {
+            let pid = child.id();
+            let (done, finished) = std::sync::mpsc::channel::<()>();
+            std::thread::spawn(move || {
+                if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(limit) {
+                    // SAFETY: signalling the child this builder started; `done` is dropped as soon as
+                    // it has been reaped, so a timeout means it is still ours.
+                    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+                }
+            });
+            let output = child.wait_with_output().expect("stepkit finishes");
+            drop(done);
+            return finish(output);
+        }
         let output = child.wait_with_output().expect("stepkit finishes");
-        let run = Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        };
-        record(&run);
-        run
+        finish(output)
     }
+}
+
+fn finish(output: std::process::Output) -> Run {
+    let run = Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    record(&run);
+    run
 }
 
 /// Appends every output to $STEPKIT_TEST_OUTPUT_LOG when set: .ci/run greps the whole suite's

@@ -1,7 +1,9 @@
 //! `stepkit image`: docker image build and push through the Docker API (bollard).
 
 pub mod build;
+pub mod classify;
 pub mod context;
+pub mod credentials;
 pub mod daemon;
 pub mod dockerignore;
 pub mod push;
@@ -11,9 +13,11 @@ pub mod registry;
 use crate::report::{Live, Outcome, Verdict};
 use crate::settings::Secret;
 use build::{BuildRequest, Built};
-use push::{credentials_for, RetryPolicy};
+use credentials::{login_for, CredentialError, Login};
+use push::RetryPolicy;
 use reference::Reference;
 use serde_json::json;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// `stepkit image build` / `push` could not do its job (a failing Dockerfile step is an outcome, not this).
@@ -23,22 +27,27 @@ pub enum ImageError {
     Daemon(String),
     #[error("use the build options: {0}")]
     Usage(String),
+    #[error("push {0}: there is no such image in the local Docker engine; build or tag it first")]
+    NoImage(String),
     #[error("read the build context: {0}")]
     Context(String),
-    #[error("push to {registry}: the registry refused {tried}: {message}; check the username and password (they were not retried)")]
-    Denied { registry: String, tried: String, message: String },
+    #[error("push to {registry}: the registry refused {tried}: {message}; {hint} (an auth failure is not retried)")]
+    Denied { registry: String, tried: String, hint: String, message: String },
+    #[error("find credentials for {registry}: {source}")]
+    Credentials { registry: String, source: Box<CredentialError> },
     #[error("push to {registry}: still failing after {attempts} attempts over {}: {message}; is the registry up?", humantime::format_duration(std::time::Duration::from_secs(waited.as_secs())))]
     RegistryUnavailable { registry: String, attempts: u32, waited: Duration, message: String },
     #[error("push {reference} (attempt {attempts}): {message}")]
     Push { reference: String, attempts: u32, message: String },
-    #[error("verify the pushed digest of {reference}: {message}")]
-    Verify { reference: String, message: String },
+    #[error("verify the pushed digest of {reference} (asking the registry with {tried}): {message}")]
+    Verify { reference: String, tried: String, message: String },
 }
 
 impl ImageError {
-    /// Usage problems exit 2, the registry refusing credentials too (it is configuration); the rest is environment (3).
+    /// Usage problems exit 2, the registry refusing credentials and a docker config that cannot
+    /// answer too (they are configuration); the rest is environment (3).
     pub fn is_usage(&self) -> bool {
-        matches!(self, ImageError::Usage(_) | ImageError::Denied { .. })
+        matches!(self, ImageError::Usage(_) | ImageError::NoImage(_) | ImageError::Denied { .. } | ImageError::Credentials { .. })
     }
 }
 
@@ -47,6 +56,8 @@ impl ImageError {
 pub struct PushSettings {
     pub username: Option<String>,
     pub password: Option<Secret>,
+    /// The docker config (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`), when either is set.
+    pub docker_config: Option<PathBuf>,
     pub retry: RetryPolicy,
 }
 
@@ -64,13 +75,13 @@ pub async fn build_image(settings: &BuildSettings, live: &mut dyn Live) -> Resul
     let tags: Vec<String> = settings.request.tags.iter().map(Reference::full).collect();
     match build::build(&docker, &settings.request, live).await? {
         Built::StepFailed { step, error } => {
-            let where_ = step.clone().unwrap_or_else(|| "before the first step".into());
-            let mut outcome = Outcome::new("image build", Verdict::Failed, format!("the build failed at {where_}: {error}"));
+            let where_ = step.as_ref().map_or_else(|| "before the first step".to_string(), |step| format!("at {step}"));
+            let mut outcome = Outcome::new("image build", Verdict::Failed, format!("the build failed {where_}: {error}"));
             outcome.data = json!({ "step": step, "error": error, "tags": tags });
             outcome.annotations.push(crate::report::Annotation {
                 level: crate::report::AnnotationLevel::Error,
                 title: Some("docker build failed".into()),
-                message: format!("{where_}\n{error}"),
+                message: format!("{}\n{error}", step.as_deref().unwrap_or("before the first step")),
                 file: Some(settings.request.dockerfile.display().to_string()),
                 line: None,
             });
@@ -80,7 +91,7 @@ pub async fn build_image(settings: &BuildSettings, live: &mut dyn Live) -> Resul
             let mut pushed = Vec::new();
             if let Some(push) = &settings.push {
                 for tag in &settings.request.tags {
-                    pushed.push(push_one(&docker, tag, push, live).await?);
+                    pushed.push(push_one(&docker, tag, &id, push, live).await?);
                 }
             }
             let mut outcome = Outcome::new(
@@ -90,13 +101,14 @@ pub async fn build_image(settings: &BuildSettings, live: &mut dyn Live) -> Resul
             );
             outcome.outputs = vec![("image-id".into(), id.clone()), ("tags".into(), tags.join("\n"))];
             if let Some(first) = pushed.first() {
-                outcome.outputs.push(("digest".into(), first.1.clone()));
+                outcome.outputs.push(("digest".into(), first.digest.clone()));
             }
             outcome.data = json!({
                 "image_id": id,
                 "tags": tags,
                 "context_files": context_files,
-                "pushed": pushed.iter().map(|(tag, digest)| json!({ "tag": tag, "digest": digest })).collect::<Vec<_>>(),
+                "digest": pushed.first().map(|p| p.digest.clone()),
+                "pushed": pushed.iter().map(Pushed::json).collect::<Vec<_>>(),
             });
             Ok(outcome)
         }
@@ -106,34 +118,97 @@ pub async fn build_image(settings: &BuildSettings, live: &mut dyn Live) -> Resul
 /// `stepkit image push`.
 pub async fn push_images(references: &[Reference], settings: &PushSettings, live: &mut dyn Live) -> Result<Outcome, ImageError> {
     let docker = daemon::connect().await?;
-    let mut pushed = Vec::new();
+    // Every tag must exist before the first one is pushed: a typo should not leave half the tags pushed.
+    let mut ids = Vec::new();
     for reference in references {
-        pushed.push(push_one(&docker, reference, settings, live).await?);
+        ids.push(local_image_id(&docker, reference).await?);
     }
-    let mut outcome = Outcome::new("image push", Verdict::Passed, format!("pushed {}", pushed.iter().map(|(t, d)| format!("{t} ({})", short(d))).collect::<Vec<_>>().join(", ")));
-    outcome.outputs = vec![("tags".into(), pushed.iter().map(|p| p.0.clone()).collect::<Vec<_>>().join("\n"))];
-    if let Some(first) = pushed.first() {
-        outcome.outputs.push(("digest".into(), first.1.clone()));
+    let mut pushed = Vec::new();
+    for (reference, id) in references.iter().zip(&ids) {
+        pushed.push(push_one(&docker, reference, id, settings, live).await?);
     }
-    outcome.data = json!({ "pushed": pushed.iter().map(|(tag, digest)| json!({ "tag": tag, "digest": digest })).collect::<Vec<_>>() });
+    let mut outcome = Outcome::new("image push", Verdict::Passed, format!("pushed {}", pushed.iter().map(|p| format!("{} ({})", p.tag, short(&p.digest))).collect::<Vec<_>>().join(", ")));
+    let tags: Vec<String> = pushed.iter().map(|p| p.tag.clone()).collect();
+    let first = &pushed[0];
+    outcome.outputs = vec![("image-id".into(), first.image_id.clone()), ("tags".into(), tags.join("\n")), ("digest".into(), first.digest.clone())];
+    outcome.data = json!({
+        "image_id": first.image_id,
+        "tags": tags,
+        "digest": first.digest,
+        "pushed": pushed.iter().map(Pushed::json).collect::<Vec<_>>(),
+    });
     Ok(outcome)
 }
 
-/// Pushes one tag and checks the registry serves the same digest; returns (tag, digest).
-async fn push_one(docker: &bollard::Docker, reference: &Reference, settings: &PushSettings, live: &mut dyn Live) -> Result<(String, String), ImageError> {
-    let (credentials, source) = credentials_for(&reference.registry, settings.username.as_deref(), settings.password.as_ref());
+/// The full id of the local image `reference` names.
+async fn local_image_id(docker: &bollard::Docker, reference: &Reference) -> Result<String, ImageError> {
+    match docker.inspect_image(&reference.full()).await {
+        Ok(image) => image.id.ok_or_else(|| ImageError::Daemon(format!("the daemon gave no id for {}", reference.full()))),
+        Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+            Err(ImageError::NoImage(reference.full()))
+        }
+        Err(e) => Err(ImageError::Daemon(format!("inspect {}: {e}", reference.full()))),
+    }
+}
+
+/// One pushed tag.
+struct Pushed {
+    tag: String,
+    image_id: String,
+    digest: String,
+    /// Which credentials were used (never the secret itself).
+    credentials: String,
+}
+
+impl Pushed {
+    fn json(&self) -> serde_json::Value {
+        json!({ "tag": self.tag, "image_id": self.image_id, "digest": self.digest, "credentials": self.credentials })
+    }
+}
+
+/// Pushes one tag and checks the registry serves the same digest.
+async fn push_one(docker: &bollard::Docker, reference: &Reference, image_id: &str, settings: &PushSettings, live: &mut dyn Live) -> Result<Pushed, ImageError> {
+    let login = find_login(&reference.registry, settings).await?;
     live.group_start(&format!("docker push {}", reference.full()));
-    let result = push::push(docker, reference, credentials.clone(), &source, settings.retry, live).await;
+    let result = push::push(docker, reference, &login, settings.retry, live).await;
     live.group_end();
     let digest = result?;
-    let served = registry::manifest_digest(reference, credentials.as_ref()).await.map_err(|message| ImageError::Verify { reference: reference.full(), message })?;
+    let verify_error = |message: String| ImageError::Verify { reference: reference.full(), tried: login.source.to_string(), message };
+    let served = registry::manifest_digest(reference, &login.credential).await.map_err(verify_error)?;
     if served != digest {
-        return Err(ImageError::Verify { reference: reference.full(), message: format!("the push reported {digest} but the registry serves {served}") });
+        return Err(verify_error(format!("the push reported {digest} but the registry serves {served}")));
     }
-    Ok((reference.full(), digest))
+    Ok(Pushed { tag: reference.full(), image_id: image_id.to_string(), digest, credentials: login.source.to_string() })
+}
+
+/// The login for `registry`; on a blocking thread, since a credential helper is a process to run.
+async fn find_login(registry: &str, settings: &PushSettings) -> Result<Login, ImageError> {
+    let (registry, settings) = (registry.to_string(), settings.clone());
+    tokio::task::spawn_blocking(move || {
+        login_for(&registry, settings.username.as_deref(), settings.password.as_ref(), settings.docker_config.as_deref())
+            .map_err(|source| ImageError::Credentials { registry, source: Box::new(source) })
+    })
+    .await
+    .unwrap_or_else(|panicked| std::panic::resume_unwind(panicked.into_panic()))
 }
 
 fn short(id: &str) -> &str {
     let hex = id.strip_prefix("sha256:").unwrap_or(id);
     &hex[..hex.len().min(12)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use credentials::CredentialSource;
+
+    #[test]
+    fn a_digest_check_error_names_the_credentials_it_used() {
+        let source = CredentialSource::ConfigAuths { file: "/ci/.docker/config.json".into(), key: "reg.test".into(), username: None };
+        let err = ImageError::Verify { reference: "reg.test/app:1".into(), tried: source.to_string(), message: "HEAD https://reg.test/v2/app/manifests/1: 403 Forbidden".into() };
+        assert_eq!(
+            err.to_string(),
+            "verify the pushed digest of reg.test/app:1 (asking the registry with an identity token from the `auths` entry `reg.test` in /ci/.docker/config.json): HEAD https://reg.test/v2/app/manifests/1: 403 Forbidden"
+        );
+    }
 }

@@ -1,118 +1,54 @@
-//! Pushing: credentials from flags/env, ~/.docker/config.json or none (and saying which was tried),
-//! transient failures retried with exponential backoff inside a total budget, auth failures at once.
+//! Pushing: transient failures retried with exponential backoff inside a total budget, auth failures
+//! at once (naming the credentials that were tried), and the digest the daemon reports.
 
+use super::classify::{classify, classify_status, Failure};
+use super::credentials::Login;
 use super::reference::Reference;
 use super::ImageError;
 use crate::report::Live;
-use crate::settings::Secret;
-use bollard::auth::DockerCredentials;
 use bollard::query_parameters::PushImageOptions;
 use bollard::Docker;
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};
-
-/// Where the credentials for a registry came from (named in every auth error).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CredentialSource {
-    /// `--username` with `STEPKIT_REGISTRY_PASSWORD` or `--password-stdin`.
-    Flags { username: String },
-    /// ~/.docker/config.json (auths, credHelpers or credsStore).
-    DockerConfig,
-    /// Nothing found: the push is anonymous.
-    Anonymous,
-}
-
-impl std::fmt::Display for CredentialSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CredentialSource::Flags { username } => write!(f, "user `{username}` from --username and STEPKIT_REGISTRY_PASSWORD/--password-stdin"),
-            CredentialSource::DockerConfig => write!(f, "the docker config (~/.docker/config.json or $DOCKER_CONFIG)"),
-            CredentialSource::Anonymous => write!(f, "no credentials (none given, none in the docker config)"),
-        }
-    }
-}
-
-/// Credentials for `registry`, and where they came from.
-pub fn credentials_for(registry: &str, username: Option<&str>, password: Option<&Secret>) -> (Option<DockerCredentials>, CredentialSource) {
-    if let (Some(username), Some(password)) = (username, password) {
-        let creds = DockerCredentials {
-            username: Some(username.to_string()),
-            password: Some(password.expose().to_string()),
-            serveraddress: Some(registry.to_string()),
-            ..Default::default()
-        };
-        return (Some(creds), CredentialSource::Flags { username: username.to_string() });
-    }
-    // Docker Hub's credentials are stored under its v1 index URL.
-    let server = if registry == "docker.io" { "https://index.docker.io/v1/" } else { registry };
-    match docker_credential::get_credential(server) {
-        Ok(docker_credential::DockerCredential::UsernamePassword(user, pass)) => (
-            Some(DockerCredentials { username: Some(user), password: Some(pass), serveraddress: Some(registry.to_string()), ..Default::default() }),
-            CredentialSource::DockerConfig,
-        ),
-        Ok(docker_credential::DockerCredential::IdentityToken(token)) => (
-            Some(DockerCredentials { identitytoken: Some(token), serveraddress: Some(registry.to_string()), ..Default::default() }),
-            CredentialSource::DockerConfig,
-        ),
-        Err(_) => (None, CredentialSource::Anonymous),
-    }
-}
-
-/// How a push attempt failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Failure {
-    /// Worth another try: 5xx, 429, refused/reset connections, timeouts.
-    Transient(String),
-    /// The registry said no to these credentials: trying again cannot help.
-    Denied(String),
-    /// Anything else (unknown repository, bad manifest): reported at once.
-    Other(String),
-}
-
-fn classify(message: &str) -> Failure {
-    let m = message.to_ascii_lowercase();
-    let denied = ["unauthorized", "denied", "authentication required", "401", "403", "no basic auth credentials", "incorrect username or password"];
-    let transient = ["connection refused", "connection reset", "timeout", "timed out", "eof", "502", "503", "504", "500 internal", "429", "too many requests", "i/o timeout", "no such host", "tls handshake", "broken pipe"];
-    if denied.iter().any(|d| m.contains(d)) {
-        Failure::Denied(message.to_string())
-    } else if transient.iter().any(|t| m.contains(t)) {
-        Failure::Transient(message.to_string())
-    } else {
-        Failure::Other(message.to_string())
-    }
-}
 
 /// Retry policy for transient failures.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
     pub first_delay: Duration,
     pub max_delay: Duration,
-    /// Total time allowed for all attempts together.
+    /// Total time for retrying, counted from the first failure; no retry runs past it.
     pub budget: Duration,
+    /// An attempt with no event from the daemon for this long is stuck (a registry that accepted the
+    /// connection and stopped answering): it is abandoned and counts as a transient failure.
+    pub stall: Duration,
 }
 
 /// Pushes `reference` and returns the manifest digest the registry reported.
 pub async fn push(
     docker: &Docker,
     reference: &Reference,
-    credentials: Option<DockerCredentials>,
-    source: &CredentialSource,
+    login: &Login,
     policy: RetryPolicy,
     live: &mut dyn Live,
 ) -> Result<String, ImageError> {
     let started = Instant::now();
     let mut delay = policy.first_delay;
     let mut attempt = 0;
+    // The first attempt may take as long as it keeps making progress (a big image on a slow link);
+    // the budget only bounds the retries after a failure, each of them by what is left of it.
+    let mut retry_deadline: Option<Instant> = None;
+    let credentials = login.credential.for_daemon(&reference.registry);
     loop {
         attempt += 1;
-        match push_once(docker, reference, credentials.clone(), live).await {
+        match push_once(docker, reference, credentials.clone(), policy.stall, retry_deadline, live).await {
             Ok(digest) => return Ok(digest),
             Err(Failure::Denied(message)) => {
-                return Err(ImageError::Denied { registry: reference.registry.clone(), tried: source.to_string(), message });
+                return Err(ImageError::Denied { registry: reference.registry.clone(), tried: login.source.to_string(), hint: login.source.hint(), message });
             }
             Err(Failure::Other(message)) => return Err(ImageError::Push { reference: reference.full(), attempts: attempt, message }),
             Err(Failure::Transient(message)) => {
-                if started.elapsed() + delay > policy.budget {
+                let deadline = *retry_deadline.get_or_insert_with(|| Instant::now() + policy.budget);
+                if Instant::now() + delay >= deadline {
                     return Err(ImageError::RegistryUnavailable {
                         registry: reference.registry.clone(),
                         attempts: attempt,
@@ -128,12 +64,36 @@ pub async fn push(
     }
 }
 
-async fn push_once(docker: &Docker, reference: &Reference, credentials: Option<DockerCredentials>, live: &mut dyn Live) -> Result<String, Failure> {
+/// One push attempt. It ends when the daemon is silent for `stall`, or at `deadline` (the end of
+/// the retry budget); dropping the stream closes the connection, and the daemon cancels the push.
+async fn push_once(
+    docker: &Docker,
+    reference: &Reference,
+    credentials: Option<bollard::auth::DockerCredentials>,
+    stall: Duration,
+    deadline: Option<Instant>,
+    live: &mut dyn Live,
+) -> Result<String, Failure> {
     let options = PushImageOptions { tag: Some(reference.tag.clone()), ..Default::default() };
     let mut stream = docker.push_image(&reference.name(), Some(options), credentials);
     let mut digest = None;
     let mut last_status = String::new();
-    while let Some(item) = stream.next().await {
+    loop {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let wait = left.map_or(stall, |left| left.min(stall));
+        let item = match tokio::time::timeout(wait, stream.next()).await {
+            Ok(Some(item)) => item,
+            Ok(None) => break,
+            Err(_) if left.is_some_and(|left| left < stall) => {
+                return Err(Failure::Transient("the retry budget ran out during this attempt (--retry-budget)".into()));
+            }
+            Err(_) => {
+                return Err(Failure::Transient(format!(
+                    "no progress from the daemon for {} (the registry stopped answering; --stall-timeout)",
+                    humantime::format_duration(stall)
+                )));
+            }
+        };
         match item {
             Ok(info) => {
                 if let Some(detail) = info.error_detail {
@@ -151,10 +111,7 @@ async fn push_once(docker: &Docker, reference: &Reference, credentials: Option<D
                 }
             }
             Err(bollard::errors::Error::DockerStreamError { error }) => return Err(classify(&error)),
-            Err(bollard::errors::Error::DockerResponseServerError { status_code, message }) => {
-                let text = format!("{status_code} {message}");
-                return Err(if (500..600).contains(&status_code) || status_code == 429 { Failure::Transient(text) } else { classify(&text) });
-            }
+            Err(bollard::errors::Error::DockerResponseServerError { status_code, message }) => return Err(classify_status(status_code, &message)),
             Err(e) => return Err(Failure::Transient(e.to_string())),
         }
     }
@@ -173,27 +130,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn classifies_registry_failures() {
-        assert!(matches!(classify("dial tcp 127.0.0.1:5999: connect: connection refused"), Failure::Transient(_)));
-        assert!(matches!(classify("received unexpected HTTP status: 503 Service Unavailable"), Failure::Transient(_)));
-        assert!(matches!(classify("unauthorized: authentication required"), Failure::Denied(_)));
-        assert!(matches!(classify("denied: requested access to the resource is denied"), Failure::Denied(_)));
-        assert!(matches!(classify("manifest invalid"), Failure::Other(_)));
-    }
-
-    #[test]
     fn finds_the_digest_in_push_status() {
         let d = "a".repeat(64);
         assert_eq!(digest_in(&format!("1: digest: sha256:{d} size: 943")), Some(format!("sha256:{d}")));
         assert_eq!(digest_in("Pushed"), None);
-    }
-
-    #[test]
-    fn credential_source_is_named_without_the_secret() {
-        let secret = Secret::new("hunter2");
-        let (creds, source) = credentials_for("127.0.0.1:5001", Some("ci"), Some(&secret));
-        assert_eq!(creds.unwrap().password.as_deref(), Some("hunter2"));
-        let text = source.to_string();
-        assert!(text.contains("ci") && !text.contains("hunter2"));
     }
 }
