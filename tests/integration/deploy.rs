@@ -273,6 +273,26 @@ fn an_unhealthy_version_fails_its_gate_and_env_file_secrets_stay_hidden() {
     assert_eq!(f.containers(), vec![format!("{} {slow} running", f.app), format!("{kept} {v1} exited")]);
 }
 
+#[test]
+fn a_slow_health_check_is_starting_not_failing() {
+    if !have_docker() {
+        return;
+    }
+    let mut f = Fixture::new("slowfail");
+    let (v1, slow) = (f.build(Kind::Healthy, "v1"), f.build(Kind::SlowHealthy, "v2-slow"));
+    f.deploy(&v1, &[]).expect_code(0);
+    // "starting" lasts about 3 s, many 200 ms rounds: --failures 2 must not roll it back.
+    let run = f.deploy(&slow, &["--failures", "2"]).expect_code(0);
+    let json = run.json();
+    assert_eq!(json["data"]["result"], "deployed", "{json}");
+    let attempts = json["data"]["gate"]["attempts"].as_array().unwrap();
+    let starting = attempts.iter().filter(|a| a["outcome"] == "starting").count();
+    assert!(starting >= 2, "more rounds were starting than --failures allows, and they did not count: {json}");
+    assert!(attempts.iter().all(|a| a["outcome"] != "wrong"), "{json}");
+    let kept = json["data"]["previous"]["name"].as_str().unwrap().to_string();
+    assert_eq!(f.containers(), vec![format!("{} {slow} running", f.app), format!("{kept} {v1} exited")]);
+}
+
 /// Starts a deploy of `image`, sends `signal` once the new container exists and its gate is waiting,
 /// and returns the exit code, stderr and how long the exit took after the signal.
 fn signal_mid_deploy(f: &Fixture, image: &str, extra: &[&str], signal: i32) -> (Option<i32>, String, Duration) {
