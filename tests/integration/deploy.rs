@@ -221,9 +221,15 @@ fn a_rollback_whose_version_fails_the_gate_puts_the_current_one_back() {
     let port = free_port();
     let publish = format!("{port}:8080");
     let health = format!("http://127.0.0.1:{port}/cgi-bin/health");
-    f.deploy(&v1, &["--publish", &publish, "--http", &health]).expect_code(0);
+    // v1 gets a secret from an env file; its label records the name only.
+    let secret = "deploy-secret-7d41c9";
+    write(f.dir.path(), "v1.env", format!("API_TOKEN={secret}\n"));
+    f.deploy(&v1, &["--publish", &publish, "--http", &health, "--env-file", "v1.env"]).expect_code(0);
+    let labels = f.inspect(&f.app, "{{json .Config.Labels}}");
+    assert!(labels.contains("\"io.stepkit.deploy.secret-env\":\"API_TOKEN\"") && !labels.contains(secret), "{labels}");
     let kept = f.deploy(&v2, &["--publish", &publish, "--http", &health]).expect_code(0).json()["data"]["previous"]["name"].as_str().unwrap().to_string();
-    // The health page says its version: a gate that wants v2 fails the kept v1.
+    // The health page says its version: a gate that wants v2 fails the kept v1, whose logs are then
+    // shown; they echo the token it was deployed with, which the rollback knows only from the label.
     let run = stepkit()
         .args(["--format", "json", "deploy", "rollback", "--name", &f.app, "--stop-timeout", "1s", "--interval", "200ms", "--http", &health, "--body-contains", "v2", "--failures", "2"])
         .run()
@@ -231,6 +237,12 @@ fn a_rollback_whose_version_fails_the_gate_puts_the_current_one_back() {
     let json = run.json();
     let data = &json["data"];
     assert_eq!((data["result"].as_str(), data["gate"]["state"].as_str(), data["restore_gate"]["state"].as_str()), (Some("restored-current"), Some("closed"), Some("open")), "{json}");
+    let logs = data["gate"]["container_logs"][&f.app].to_string();
+    assert!(logs.contains("token=***"), "v1's log line is shown, redacted: {logs}");
+    assert!(run.stderr.contains("token=***"), "and in the text evidence: {}", run.stderr);
+    for output in [&run.stdout, &run.stderr] {
+        assert!(!output.contains(secret), "the env-file value never reaches output:\n{output}");
+    }
     assert_eq!(get(port, "/version"), "v2");
     let mut expected = vec![format!("{} {v2} running", f.app), format!("{kept} {v1} exited")];
     expected.sort();

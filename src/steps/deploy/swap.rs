@@ -313,7 +313,7 @@ mod tests {
     use super::*;
 
     fn found(running: bool, ports: &[&str]) -> Found {
-        Found { id: "id".into(), name: "web".into(), running, image: "web:1".into(), digest: "d".into(), deployed_at: None, host_ports: ports.iter().map(|p| p.to_string()).collect() }
+        Found { id: "id".into(), name: "web".into(), running, image: "web:1".into(), digest: "d".into(), deployed_at: None, host_ports: ports.iter().map(|p| p.to_string()).collect(), secrets: vec![] }
     }
 
     #[test]
