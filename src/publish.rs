@@ -113,6 +113,10 @@ impl Live for StderrLive<'_> {
         self.sinks.group_end();
     }
 
+    fn mask(&mut self, secret: &str) {
+        self.sinks.mask(secret);
+    }
+
     fn block(&mut self, title: &str, body: &str) {
         self.sinks.group_start(title);
         // One write for the whole block, so a heartbeat line cannot land in the middle of it.

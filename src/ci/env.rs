@@ -35,9 +35,27 @@ impl Env {
     }
 }
 
+/// True when the test suite runs in CI (`CI` truthy, as [`Env::is_true`] reads it: `true`, `1`, `yes`):
+/// a test that needs Docker or PHP must then fail instead of skipping. The unit tests and the
+/// integration tests both ask this one function, so they agree on what counts as CI.
+pub fn tests_in_ci(env: &Env) -> bool {
+    env.is_true("CI")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ci_for_tests_is_any_truthy_value() {
+        for value in ["true", "1", "TRUE", "yes"] {
+            assert!(tests_in_ci(&Env::from_pairs([("CI", value)])), "{value}");
+        }
+        for value in ["", "false", "0"] {
+            assert!(!tests_in_ci(&Env::from_pairs([("CI", value)])), "{value:?}");
+        }
+        assert!(!tests_in_ci(&Env::default()));
+    }
 
     #[test]
     fn empty_value_counts_as_unset() {

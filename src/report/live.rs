@@ -11,6 +11,8 @@ pub trait Live {
     fn group_start(&mut self, _title: &str) {}
     /// Ends the group.
     fn group_end(&mut self) {}
+    /// A secret found while working (not known when the settings were read), to hide in CI logs.
+    fn mask(&mut self, _secret: &str) {}
 }
 
 /// Discards everything (tests, `--quiet`).

@@ -65,8 +65,10 @@ fn parse_publish(text: &str) -> Result<Publish, String> {
     Ok(Publish { host_ip, host_port, container_port, protocol: protocol.into() })
 }
 
+/// A variable name docker accepts; a `,` is refused too, since the names of secret variables are
+/// recorded comma-separated in the `io.stepkit.deploy.secret-env` label.
 fn valid_key(key: &str) -> bool {
-    !key.is_empty() && !key.contains(char::is_whitespace)
+    !key.is_empty() && !key.contains(char::is_whitespace) && !key.contains(',')
 }
 
 /// `--env K=V` is plain; `--env K` takes K from stepkit's environment, like docker's `-e K`, and is
@@ -258,6 +260,7 @@ mod tests {
         assert!(err(&["--name", "web", "--image", "x", "-p", "8080:80/sctp"]).contains("protocol"));
         assert!(err(&["--name", "web", "--image", "x", "-p", "8080:80", "-p", "8080:81"]).contains("twice"));
         assert!(err(&["--name", "web", "--image", "x", "-e", "NOT_SET_ANYWHERE"]).contains("--env"));
+        assert!(err(&["--name", "web", "--image", "x", "-e", "A,B=1"]).contains("--env"), "a `,` would break the secret-env label");
         assert!(err(&["--name", "web", "--image", "x", "-l", "io.stepkit.deploy.app=other"]).contains("--label"));
         assert!(err(&["--name", "web", "--image", "x", "--stop-timeout", "soon"]).contains("--stop-timeout"));
         assert!(err(&["--name", "web", "--image", "x", "--interval", "2"]).contains("--interval"), "the gate's flags are checked too");

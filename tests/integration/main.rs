@@ -6,6 +6,7 @@ mod check;
 mod cli_basics;
 mod config_layering;
 mod deploy;
+mod deploy_signals;
 mod gate;
 mod github_actions;
 mod github_api;

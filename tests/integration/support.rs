@@ -133,9 +133,10 @@ pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
-/// True under CI (`CI=true`): tests that need a tool must fail rather than skip there.
+/// True under CI (`CI=true`, `1` or `yes`): tests that need a tool must fail rather than skip there.
+/// The library's own helper, so the unit tests agree.
 pub fn in_ci() -> bool {
-    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+    stepkit::ci::tests_in_ci(&stepkit::ci::Env::from_process())
 }
 
 /// Returns false (after saying why) when `tool` is missing on a developer machine; panics in CI.

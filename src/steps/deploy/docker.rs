@@ -1,7 +1,8 @@
 //! The Docker operations a deploy is made of (bollard): find, create, rename, start, stop, kill,
 //! remove, the image's digest, the kept versions. Each error names the container and what was tried.
 
-use super::names::{self, LABEL_DIGEST, LABEL_IMAGE, LABEL_TIME};
+use super::names::{self, LABEL_DIGEST, LABEL_IMAGE, LABEL_SECRET_ENV, LABEL_TIME};
+use crate::settings::Secret;
 use super::{DeployError, Publish};
 use bollard::errors::Error as DockerError;
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum};
@@ -25,6 +26,9 @@ pub struct Found {
     pub deployed_at: Option<String>,
     /// Host ports it publishes, as `PORT/proto`.
     pub host_ports: Vec<String>,
+    /// The values of the variables its deploy took from `--env-file` or `--env K` (its secret-env
+    /// label), to redact from anything its logs or health checks show.
+    pub secrets: Vec<Secret>,
 }
 
 /// What a new version is made of.
@@ -84,6 +88,7 @@ pub async fn find(docker: &Docker, name: &str) -> Result<Option<Found>, DeployEr
         digest,
         deployed_at: labels.get(LABEL_TIME).cloned(),
         host_ports,
+        secrets: names::secret_values(labels.get(LABEL_SECRET_ENV).map(String::as_str), info.config.as_ref().and_then(|c| c.env.as_deref()).unwrap_or_default()).into_iter().map(Secret::new).collect(),
     }))
 }
 

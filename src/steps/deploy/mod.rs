@@ -4,6 +4,7 @@
 pub mod docker;
 pub mod names;
 mod outcome;
+pub mod redact;
 pub mod swap;
 
 use crate::report::{Live, Outcome};
@@ -14,7 +15,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use swap::{Candidate, Ending, Plan, Signals};
 
-pub use outcome::MIN_SECRET_LEN;
+pub use redact::MIN_SECRET_LEN;
+use redact::{RedactedLive, Redactor};
 
 /// A published port: `[IP:]HOST:CONTAINER[/proto]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +115,20 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
         docker::check_network(&docker, network).await?;
     }
     let previous = docker::find(&docker, &settings.app).await?;
-    let labels = names::labels(&settings.labels, &settings.app, &settings.image, &digest, at, previous.as_ref().map(|p| (p.image.as_str(), p.digest.as_str())));
+    // The previous version's own secrets too: after a failure its logs and health checks are shown.
+    let previous_secrets = previous.as_ref().map(|p| p.secrets.as_slice()).unwrap_or_default();
+    Redactor::new(previous_secrets.iter().map(Secret::expose)).mask(live);
+    let redactor = Redactor::new(settings.secrets().into_iter().chain(previous_secrets).map(Secret::expose));
+    let live = &mut RedactedLive { inner: live, redactor: &redactor };
+    let record = names::Record {
+        app: &settings.app,
+        image: &settings.image,
+        digest: &digest,
+        at,
+        previous: previous.as_ref().map(|p| (p.image.as_str(), p.digest.as_str())),
+        secret_keys: settings.secret_env.iter().map(|(k, _)| k.as_str()).collect(),
+    };
+    let labels = names::labels(&settings.labels, &record);
     let mut env = settings.env.clone();
     env.extend(settings.secret_env.iter().map(|(k, v)| format!("{k}={}", v.expose())));
     let spec = docker::Spec { name: settings.app.clone(), image: settings.image.clone(), env, labels, publish: settings.publish.clone(), network: settings.network.clone() };
@@ -133,8 +148,9 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
     interrupted_after(&mut swap, &mut signals);
     let kept = docker::kept(&docker, &settings.app).await.map(|k| k.into_iter().map(|f| f.name).collect()).unwrap_or_default();
     let baseline = settings.previous_result.as_ref().map(|path| outcome::read_previous_duration(path, &settings.app));
-    let secrets: Vec<&str> = settings.secret_env.iter().map(|(_, v)| v.expose()).collect();
-    Ok(outcome::deploy_outcome(outcome::Deployed { app: &settings.app, image: &settings.image, digest: &digest, at, swap, duration: start.elapsed(), kept, removed, baseline, warnings, secrets: &secrets }))
+    let mut outcome = outcome::deploy_outcome(outcome::Deployed { app: &settings.app, image: &settings.image, digest: &digest, at, swap, duration: start.elapsed(), kept, removed, baseline, warnings });
+    redactor.outcome(&mut outcome);
+    Ok(outcome)
 }
 
 /// A signal that came after the candidate passed (during clean-up) still ends the step with 130/143;
@@ -162,6 +178,13 @@ pub async fn rollback(settings: &RollbackSettings, live: &mut dyn Live) -> Resul
     let mut signals = Signals::install();
     let docker = connect().await?;
     let target = docker::kept(&docker, &settings.app).await?.into_iter().next().ok_or_else(|| DeployError::NothingKept { app: settings.app.clone() })?;
+    // Both versions' env-file values, from their secret-env labels: the target's logs are shown when
+    // it fails its gate, the current one's when it is put back and fails too.
+    let current = docker::find(&docker, &settings.app).await?;
+    let found: Vec<&Secret> = target.secrets.iter().chain(current.iter().flat_map(|c| &c.secrets)).collect();
+    Redactor::new(found.iter().map(|s| s.expose())).mask(live);
+    let redactor = Redactor::new(found.into_iter().chain(settings.gate.secrets()).map(Secret::expose));
+    let live = &mut RedactedLive { inner: live, redactor: &redactor };
     live.line(&format!("stepkit deploy rollback: {} -> {} ({})", settings.app, target.image, target.name));
     let retire_as = names::rolled_back_name(&settings.app, at);
     let plan = Plan { app: &settings.app, candidate: Candidate::Kept(target.clone()), retire_as: retire_as.clone(), stop_timeout: settings.stop_timeout, gate: &settings.gate };
@@ -177,5 +200,7 @@ pub async fn rollback(settings: &RollbackSettings, live: &mut dyn Live) -> Resul
         }
     }
     let kept = docker::kept(&docker, &settings.app).await.map(|k| k.into_iter().map(|f| f.name).collect()).unwrap_or_default();
-    Ok(outcome::rollback_outcome(outcome::RolledBack { app: &settings.app, target: &target, swap, duration: start.elapsed(), kept, removed, warnings }))
+    let mut outcome = outcome::rollback_outcome(outcome::RolledBack { app: &settings.app, target: &target, swap, duration: start.elapsed(), kept, removed, warnings });
+    redactor.outcome(&mut outcome);
+    Ok(outcome)
 }

@@ -15,6 +15,9 @@ pub const LABEL_TIME: &str = "io.stepkit.deploy.time";
 pub const LABEL_PREVIOUS: &str = "io.stepkit.deploy.previous";
 /// The digest of the version this one replaced.
 pub const LABEL_PREVIOUS_DIGEST: &str = "io.stepkit.deploy.previous-digest";
+/// The names (never the values) of the variables that came from `--env-file` or `--env K`, comma
+/// separated: a later `deploy rollback` reads their values from the container to redact them.
+pub const LABEL_SECRET_ENV: &str = "io.stepkit.deploy.secret-env";
 /// Every label stepkit owns starts with this.
 pub const LABEL_PREFIX: &str = "io.stepkit.deploy.";
 
@@ -52,8 +55,21 @@ pub fn valid_app_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// What a new version's labels record.
+pub struct Record<'a> {
+    pub app: &'a str,
+    pub image: &'a str,
+    pub digest: &'a str,
+    pub at: DateTime<Utc>,
+    /// The replaced version's image and digest.
+    pub previous: Option<(&'a str, &'a str)>,
+    /// Names of the variables whose values are secrets.
+    pub secret_keys: Vec<&'a str>,
+}
+
 /// The labels of a new version: the user's, then stepkit's own (which the user may not set).
-pub fn labels(user: &[(String, String)], app: &str, image: &str, digest: &str, at: DateTime<Utc>, previous: Option<(&str, &str)>) -> Vec<(String, String)> {
+pub fn labels(user: &[(String, String)], r: &Record) -> Vec<(String, String)> {
+    let Record { app, image, digest, at, previous, .. } = *r;
     let mut out = user.to_vec();
     out.push((LABEL_APP.into(), app.into()));
     out.push((LABEL_IMAGE.into(), image.into()));
@@ -63,7 +79,19 @@ pub fn labels(user: &[(String, String)], app: &str, image: &str, digest: &str, a
         out.push((LABEL_PREVIOUS.into(), image.into()));
         out.push((LABEL_PREVIOUS_DIGEST.into(), digest.into()));
     }
+    let mut keys = r.secret_keys.clone();
+    keys.sort_unstable();
+    keys.dedup();
+    if !keys.is_empty() {
+        out.push((LABEL_SECRET_ENV.into(), keys.join(",")));
+    }
     out
+}
+
+/// The values, in a container's `KEY=VALUE` environment, of the variables its secret-env label names.
+pub fn secret_values(label: Option<&str>, env: &[String]) -> Vec<String> {
+    let keys: Vec<&str> = label.unwrap_or_default().split(',').filter(|k| !k.is_empty()).collect();
+    env.iter().filter_map(|entry| entry.split_once('=')).filter(|(k, _)| keys.contains(k)).map(|(_, v)| v.to_string()).collect()
 }
 
 #[cfg(test)]
@@ -107,12 +135,23 @@ mod tests {
 
     #[test]
     fn stepkit_labels_follow_the_users() {
-        let l = labels(&[("team".into(), "ci".into())], "web", "web:2", "sha256:abc", at(0), Some(("web:1", "sha256:old")));
+        let record = |previous, secret_keys| Record { app: "web", image: "web:2", digest: "sha256:abc", at: at(0), previous, secret_keys };
+        let l = labels(&[("team".into(), "ci".into())], &record(Some(("web:1", "sha256:old")), vec!["DB_PASSWORD", "API_TOKEN", "DB_PASSWORD"]));
         assert_eq!(l[0], ("team".into(), "ci".into()));
         let get = |k: &str| l.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
         assert_eq!((get(LABEL_APP), get(LABEL_IMAGE), get(LABEL_DIGEST)), (Some("web"), Some("web:2"), Some("sha256:abc")));
         assert_eq!((get(LABEL_PREVIOUS), get(LABEL_PREVIOUS_DIGEST)), (Some("web:1"), Some("sha256:old")));
         assert!(get(LABEL_TIME).unwrap().ends_with('Z'));
-        assert!(labels(&[], "web", "web:2", "d", at(0), None).iter().all(|(k, _)| k != LABEL_PREVIOUS));
+        assert_eq!(get(LABEL_SECRET_ENV), Some("API_TOKEN,DB_PASSWORD"), "names only, once each");
+        let bare = labels(&[], &record(None, vec![]));
+        assert!(bare.iter().all(|(k, _)| k != LABEL_PREVIOUS && k != LABEL_SECRET_ENV));
+    }
+
+    #[test]
+    fn secret_values_come_from_the_containers_env_by_the_labels_names() {
+        let env = ["API_TOKEN=tok=en-1".to_string(), "MODE=prod".into(), "DB_PASSWORD=pw-2".into(), "BARE".into()];
+        assert_eq!(secret_values(Some("API_TOKEN,DB_PASSWORD,GONE"), &env), vec!["tok=en-1".to_string(), "pw-2".into()]);
+        assert!(secret_values(None, &env).is_empty(), "a container stepkit did not label has none it knows of");
+        assert!(secret_values(Some(""), &env).is_empty());
     }
 }

@@ -1,5 +1,6 @@
 //! The deploy's `Outcome`: verdict and headline from how the swap ended, the duration (and its delta
-//! from the previous deploy), both gates' evidence (the gate's own JSON), step outputs; secrets redacted.
+//! from the previous deploy), both gates' evidence (the gate's own JSON), step outputs (the caller
+//! redacts secrets, redact.rs).
 
 use super::docker::{short, Found};
 use super::swap::{Ending, Swap};
@@ -8,10 +9,6 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Duration;
-
-/// Secret values shorter than this are not redacted: hiding every `1` or `on` would garble the output
-/// and protect nothing.
-pub const MIN_SECRET_LEN: usize = 4;
 
 /// A finished `stepkit deploy`.
 pub struct Deployed<'a> {
@@ -26,7 +23,6 @@ pub struct Deployed<'a> {
     /// The previous deploy's duration from `--previous-result`: found, absent, or why it could not be read.
     pub baseline: Option<Result<Option<u64>, String>>,
     pub warnings: Vec<String>,
-    pub secrets: &'a [&'a str],
 }
 
 /// A finished `stepkit deploy rollback`.
@@ -215,7 +211,6 @@ pub fn deploy_outcome(d: Deployed) -> Outcome {
     if verdict != Verdict::Passed {
         fail_annotation(&mut outcome, if rolled_back { "deploy failed: rolled back" } else { "deploy failed" });
     }
-    redact(&mut outcome, d.secrets);
     outcome
 }
 
@@ -263,53 +258,9 @@ pub fn rollback_outcome(r: RolledBack) -> Outcome {
     outcome
 }
 
-/// Replaces every secret value in everything the outcome will print: a container's log lines or
-/// health-check output can echo its environment.
-pub fn redact(outcome: &mut Outcome, secrets: &[&str]) {
-    let secrets: Vec<&str> = secrets.iter().copied().filter(|s| s.len() >= MIN_SECRET_LEN).collect();
-    if secrets.is_empty() {
-        return;
-    }
-    let clean = |text: &mut String| {
-        for s in &secrets {
-            if text.contains(s) {
-                *text = text.replace(s, "***");
-            }
-        }
-    };
-    clean(&mut outcome.headline);
-    clean(&mut outcome.text);
-    clean(&mut outcome.markdown);
-    outcome.warnings.iter_mut().for_each(clean);
-    for a in &mut outcome.annotations {
-        clean(&mut a.message);
-    }
-    fn walk(v: &mut Value, clean: &dyn Fn(&mut String)) {
-        match v {
-            Value::String(s) => clean(s),
-            Value::Array(items) => items.iter_mut().for_each(|i| walk(i, clean)),
-            Value::Object(map) => map.values_mut().for_each(|i| walk(i, clean)),
-            _ => {}
-        }
-    }
-    walk(&mut outcome.data, &clean);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn secrets_are_redacted_everywhere_but_short_values_are_left() {
-        let mut o = Outcome::new("deploy", Verdict::Failed, "unhealthy; said hunter2-token");
-        o.text = "| DB_PASSWORD=hunter2-token\n".into();
-        o.data = json!({ "gate": { "container_logs": { "web": ["x hunter2-token y", 1] } }, "on": "on" });
-        redact(&mut o, &["hunter2-token", "on"]);
-        assert_eq!(o.headline, "unhealthy; said ***");
-        assert_eq!(o.text, "| DB_PASSWORD=***\n");
-        assert_eq!(o.data["gate"]["container_logs"]["web"][0], "x *** y");
-        assert_eq!(o.data["on"], "on");
-    }
 
     #[test]
     fn the_previous_duration_comes_from_a_passed_deploy_of_the_same_app() {

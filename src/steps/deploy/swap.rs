@@ -180,7 +180,7 @@ pub async fn swap(docker: &Docker, plan: &Plan<'_>, live: &mut dyn Live, signals
         Err(Halt::Failed(why)) => {
             live.line(&format!("stepkit deploy: the new version failed {why}"));
             s.failure = Some(why);
-            s.problems = revert(docker, plan, &s, stop_issued.is_some(), live).await;
+            s.problems = revert(docker, plan, &s, stop_issued.is_some(), false, live).await;
             s.downtime = stop_issued.map(|t| t.elapsed());
             s.ending = Ending::Reverted;
             if s.previous.is_some() && s.problems.is_empty() {
@@ -194,7 +194,7 @@ pub async fn swap(docker: &Docker, plan: &Plan<'_>, live: &mut dyn Live, signals
         }
         Err(Halt::Signal(signal)) => {
             live.line(&format!("stepkit deploy: {} received; putting the previous version back", signal.name()));
-            s.problems = match tokio::time::timeout(REVERT_BUDGET, revert(docker, plan, &s, stop_issued.is_some(), live)).await {
+            s.problems = match tokio::time::timeout(REVERT_BUDGET, revert(docker, plan, &s, stop_issued.is_some(), true, live)).await {
                 Ok(problems) => problems,
                 Err(_) => vec![format!("putting the previous version back took longer than {} s; check `docker ps -a --filter name={}`", REVERT_BUDGET.as_secs(), plan.app)],
             };
@@ -249,10 +249,15 @@ async fn forward(docker: &Docker, plan: &Plan<'_>, live: &mut dyn Live, signals:
     }
 }
 
+/// How long after a revert that a signal caused it is checked again: a request the signal cut off
+/// (a create, a rename, a stop) may still land at the daemon after the revert's own.
+const SETTLE: Duration = Duration::from_millis(300);
+
 /// Puts the previous version back under `APP`, running, from whatever state the swap reached (it
 /// looks at the engine, not at what it meant to do: a request cut off by a signal may have landed).
+/// `interrupted`: requests may still be in flight, so the result is checked again after [`SETTLE`].
 /// Returns what could not be done.
-async fn revert(docker: &Docker, plan: &Plan<'_>, s: &Swap, stop_issued: bool, live: &mut dyn Live) -> Vec<String> {
+async fn revert(docker: &Docker, plan: &Plan<'_>, s: &Swap, stop_issued: bool, interrupted: bool, live: &mut dyn Live) -> Vec<String> {
     let mut problems = Vec::new();
     let previous_id = s.previous.as_ref().map(|p| p.id.as_str());
     // A create cut off by a signal can still land a moment later, hence a few tries.
@@ -286,7 +291,13 @@ async fn revert(docker: &Docker, plan: &Plan<'_>, s: &Swap, stop_issued: bool, l
         if let (Candidate::New(_), Some(id)) = (&plan.candidate, &s.candidate_id) {
             let _ = docker::remove(docker, id).await;
         }
-        let Some(prev) = &s.previous else { return problems };
+        let Some(prev) = &s.previous else {
+            if interrupted && !settled(docker, plan.app, None).await {
+                problems.push(format!("a new container took the name {} after the signal", plan.app));
+                continue;
+            }
+            return problems;
+        };
         let restored = async {
             if docker::find(docker, &prev.id).await?.is_some_and(|p| p.name != plan.app) {
                 docker::rename(docker, &prev.id, plan.app).await?;
@@ -298,6 +309,10 @@ async fn revert(docker: &Docker, plan: &Plan<'_>, s: &Swap, stop_issued: bool, l
             docker::start(docker, &prev.id).await
         };
         match restored.await {
+            Ok(()) if interrupted && !settled(docker, plan.app, Some(&prev.id)).await => {
+                // A late stop stopped it again, or a late create or rename took its name: once more.
+                problems.push(format!("the previous version was not running as {} a moment after it was restored", plan.app));
+            }
             Ok(()) => {
                 live.line(&format!("stepkit deploy: restored the previous version {} ({}) as {}", prev.image, docker::short(&prev.id), plan.app));
                 return Vec::new();
@@ -308,12 +323,22 @@ async fn revert(docker: &Docker, plan: &Plan<'_>, s: &Swap, stop_issued: bool, l
     problems
 }
 
+/// After [`SETTLE`]: `app` is held by `expected`, running (or by nothing, when `None`).
+async fn settled(docker: &Docker, app: &str, expected: Option<&str>) -> bool {
+    tokio::time::sleep(SETTLE).await;
+    match (docker::find(docker, app).await, expected) {
+        (Ok(None), None) => true,
+        (Ok(Some(holder)), Some(id)) => holder.id == id && holder.running,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn found(running: bool, ports: &[&str]) -> Found {
-        Found { id: "id".into(), name: "web".into(), running, image: "web:1".into(), digest: "d".into(), deployed_at: None, host_ports: ports.iter().map(|p| p.to_string()).collect() }
+        Found { id: "id".into(), name: "web".into(), running, image: "web:1".into(), digest: "d".into(), deployed_at: None, host_ports: ports.iter().map(|p| p.to_string()).collect(), secrets: vec![] }
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub fn attempt_json(attempt: &Attempt, labels: &[String]) -> Value {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tally {
     pub pass: usize,
+    pub starting: usize,
     pub wrong: usize,
     pub error: usize,
     pub fatal: usize,
@@ -35,6 +36,7 @@ pub fn tallies(attempts: &[Attempt], probes: usize) -> Vec<Tally> {
         let t = &mut out[a.probe];
         match a.verdict {
             Verdict::Pass => t.pass += 1,
+            Verdict::Starting(_) => t.starting += 1,
             Verdict::Wrong(_) => t.wrong += 1,
             Verdict::Error { .. } => t.error += 1,
             Verdict::Fatal(_) => t.fatal += 1,
@@ -43,7 +45,7 @@ pub fn tallies(attempts: &[Attempt], probes: usize) -> Vec<Tally> {
     out
 }
 
-/// The result column: `pass`, `wrong`, `error (refused)`, `fatal`.
+/// The result column: `pass`, `starting`, `wrong`, `error (refused)`, `fatal`.
 fn result(verdict: &Verdict) -> String {
     match verdict.class() {
         Some(class) => format!("error ({})", class.as_str()),
@@ -93,10 +95,10 @@ fn aligned(rows: &[Vec<String>]) -> String {
 
 /// Per probe: attempts by kind and the last result.
 pub fn probes_text(labels: &[String], attempts: &[Attempt]) -> String {
-    let mut rows = vec![vec!["probe".into(), "pass".into(), "wrong".into(), "error".into(), "last".into()]];
+    let mut rows = vec![vec!["probe".into(), "pass".into(), "starting".into(), "wrong".into(), "error".into(), "last".into()]];
     for (i, (label, t)) in labels.iter().zip(tallies(attempts, labels.len())).enumerate() {
         let last = last_of(attempts, i).map(describe).unwrap_or_else(|| "not tried".into());
-        rows.push(vec![label.clone(), t.pass.to_string(), t.wrong.to_string(), (t.error + t.fatal).to_string(), last]);
+        rows.push(vec![label.clone(), t.pass.to_string(), t.starting.to_string(), t.wrong.to_string(), (t.error + t.fatal).to_string(), last]);
     }
     aligned(&rows)
 }
@@ -125,10 +127,10 @@ fn cell(text: &str) -> String {
 
 /// Per probe, as a markdown table.
 pub fn probes_markdown(labels: &[String], attempts: &[Attempt]) -> String {
-    let mut out = String::from("| Probe | Pass | Wrong | Error | Last result |\n|---|--:|--:|--:|---|\n");
+    let mut out = String::from("| Probe | Pass | Starting | Wrong | Error | Last result |\n|---|--:|--:|--:|--:|---|\n");
     for (i, (label, t)) in labels.iter().zip(tallies(attempts, labels.len())).enumerate() {
         let last = last_of(attempts, i).map(describe).unwrap_or_else(|| "not tried".into());
-        out.push_str(&format!("| `{}` | {} | {} | {} | {} |\n", cell(label).replace('`', "'"), t.pass, t.wrong, t.error + t.fatal, cell(&last)));
+        out.push_str(&format!("| `{}` | {} | {} | {} | {} | {} |\n", cell(label).replace('`', "'"), t.pass, t.starting, t.wrong, t.error + t.fatal, cell(&last)));
     }
     out
 }
@@ -229,7 +231,7 @@ mod tests {
     #[test]
     fn tables_in_text_and_markdown() {
         let (labels, list) = attempts();
-        assert_eq!(tallies(&list, 2), vec![Tally { pass: 0, wrong: 1, error: 1, fatal: 0 }, Tally { pass: 2, ..Tally::default() }]);
+        assert_eq!(tallies(&list, 2), vec![Tally { wrong: 1, error: 1, ..Tally::default() }, Tally { pass: 2, ..Tally::default() }]);
         let text = attempts_text(&labels, &list);
         assert_eq!(text.lines().count(), 5);
         assert!(text.lines().nth(1).unwrap().contains("error (refused)"));
@@ -237,7 +239,7 @@ mod tests {
         assert!(md.contains("body: a\\|b"), "pipes escaped: {md}");
         assert_eq!(md.lines().count(), 6);
         let probes = probes_markdown(&labels, &list);
-        assert!(probes.contains("| `tcp db:5432` | 2 | 0 | 0 | pass |"), "{probes}");
+        assert!(probes.contains("| `tcp db:5432` | 2 | 0 | 0 | 0 | pass |"), "{probes}");
         assert!(probes_text(&labels, &list).contains("wrong 503: status 503"));
     }
 

@@ -13,6 +13,9 @@ pub enum Kind {
     Pass,
     /// The service answered, and the answer was wrong (a 500, a body without the text, a slow answer).
     Wrong,
+    /// It says it is not ready yet (a HEALTHCHECK in its start period, a container not started):
+    /// the round fails, but never counts toward `--failures`; only the deadline bounds it.
+    Starting,
     /// No usable answer: refused, DNS, timeout, reset. Before a probe has ever answered this means
     /// "still starting", so it does not count toward `--failures` until then.
     Error,
@@ -159,7 +162,8 @@ impl Policy {
         }
         let counted = r.failed.iter().any(|&(probe, kind)| match kind {
             Kind::Error => self.first_answer[probe].is_some_and(|first| first <= round),
-            _ => true,
+            Kind::Starting => false,
+            Kind::Wrong | Kind::Fatal | Kind::Pass => true,
         });
         State::Failed { counted }
     }
@@ -257,6 +261,26 @@ mod tests {
         assert_eq!(feed(&mut p, &refused), None);
         // Once it has answered, errors count: the service went away.
         assert_eq!(feed(&mut p, &[(50, 0, Wrong), (51, 0, Error)]), Some((1, Decision::Closed(Closed::Failures { count: 2 }))));
+    }
+
+    #[test]
+    fn starting_never_counts_toward_failures() {
+        // A HEALTHCHECK in its start period: however long, only the deadline ends it.
+        let mut p = policy(1, Some(2), 1);
+        let starting: Vec<_> = (0..50).map(|r| (r, 0, Starting)).collect();
+        assert_eq!(feed(&mut p, &starting), None);
+        assert_eq!(p.record(50, 0, Pass, T), Some(Decision::Open { round: 50 }));
+        // Beside an HTTP probe that already passes, the round still fails, uncounted, and breaks runs.
+        let mut p = policy(2, Some(2), 2);
+        let events = [(0, 0, Pass), (0, 1, Starting), (1, 0, Pass), (1, 1, Starting), (2, 0, Pass), (2, 1, Pass), (3, 0, Pass), (3, 1, Pass)];
+        assert_eq!(feed(&mut p, &events), Some((7, Decision::Open { round: 3 })));
+        // Starting after a first answer still does not count, and it does not join two wrong rounds.
+        let mut p = policy(1, Some(2), 1);
+        assert_eq!(feed(&mut p, &[(0, 0, Wrong), (1, 0, Starting), (2, 0, Wrong), (3, 0, Starting)]), None);
+        assert_eq!(p.tick(Duration::from_secs(60)), Some(Decision::Deadline));
+        // A wrong answer from another probe in the same round does count.
+        let mut p = policy(1, Some(2), 2);
+        assert_eq!(feed(&mut p, &[(0, 0, Wrong), (0, 1, Starting), (1, 1, Starting), (1, 0, Wrong)]), Some((3, Decision::Closed(Closed::Failures { count: 2 }))));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Probes: what the gate checks (HTTP, TCP, container) and one attempt at it, classified as a pass,
-//! a wrong answer, an error (no usable answer) or a fatal state.
+//! a wrong answer, still starting, an error (no usable answer) or a fatal state.
 
 use super::checks::{check_answer, JsonExpect, StatusRanges};
 use super::container;
@@ -121,6 +121,9 @@ pub enum Verdict {
     Pass,
     /// Answered, wrongly: what was wrong.
     Wrong(String),
+    /// Not ready yet, and saying so (a container created but not started, a HEALTHCHECK still in its
+    /// start period): it never counts toward `--failures`, only the deadline bounds it.
+    Starting(String),
     /// No usable answer.
     Error { class: ErrorClass, message: String },
     /// Container exited or turned unhealthy: what happened.
@@ -134,16 +137,18 @@ impl Verdict {
         match self {
             Verdict::Pass => Kind::Pass,
             Verdict::Wrong(_) => Kind::Wrong,
+            Verdict::Starting(_) => Kind::Starting,
             Verdict::Error { .. } => Kind::Error,
             Verdict::Fatal(_) => Kind::Fatal,
         }
     }
 
-    /// `pass`, `wrong`, `error`, `fatal`.
+    /// `pass`, `wrong`, `starting`, `error`, `fatal`.
     pub fn word(&self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
             Verdict::Wrong(_) => "wrong",
+            Verdict::Starting(_) => "starting",
             Verdict::Error { .. } => "error",
             Verdict::Fatal(_) => "fatal",
         }
@@ -153,7 +158,7 @@ impl Verdict {
     pub fn detail(&self) -> Option<&str> {
         match self {
             Verdict::Pass => None,
-            Verdict::Wrong(m) | Verdict::Fatal(m) | Verdict::Error { message: m, .. } => Some(m),
+            Verdict::Wrong(m) | Verdict::Starting(m) | Verdict::Fatal(m) | Verdict::Error { message: m, .. } => Some(m),
         }
     }
 

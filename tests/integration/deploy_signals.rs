@@ -1,0 +1,235 @@
+//! SIGTERM and SIGINT sent to `stepkit deploy` while it works, against a real Docker engine: whatever
+//! the moment, one working version runs as `APP` afterwards, never zero.
+
+use crate::deploy::{free_port, get, Fixture, Kind};
+use crate::image::have_docker;
+use std::io::Read;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Starts a deploy of `image`, sends `signal` once the new container exists and its gate is waiting,
+/// and returns the exit code, stderr and how long the exit took after the signal.
+fn signal_mid_deploy(f: &Fixture, image: &str, extra: &[&str], signal: i32) -> (Option<i32>, String, Duration) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
+        .current_dir(f.dir.path())
+        .args(["deploy", "--name", &f.app, "--image", image, "--stop-timeout", "1s", "--interval", "200ms"])
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let waited = Instant::now();
+    while !f.containers().iter().any(|c| c.contains(image)) && waited.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: signalling the child we started.
+    unsafe { libc::kill(child.id() as i32, signal) };
+    let signalled = Instant::now();
+    let status = child.wait().unwrap();
+    let took = signalled.elapsed();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    (status.code(), stderr, took)
+}
+
+#[test]
+fn sigterm_in_the_middle_puts_the_previous_version_back() {
+    if !have_docker() {
+        return;
+    }
+    let mut f = Fixture::new("sigterm");
+    let (v1, slow) = (f.build(Kind::Healthy, "v1"), f.build(Kind::SlowHealthy, "v2-slow"));
+    let port = free_port();
+    let publish = format!("{port}:8080");
+    let health = format!("http://127.0.0.1:{port}/cgi-bin/health");
+    f.deploy(&v1, &["--publish", &publish, "--http", &health]).expect_code(0);
+
+    // Stop-first: when the signal comes the old version is already stopped and must be started again.
+    let (code, stderr, took) = signal_mid_deploy(&f, &slow, &["--publish", &publish, "--http", &health], libc::SIGTERM);
+    assert_eq!(code, Some(143), "{stderr}");
+    assert!(took < Duration::from_secs(5), "within 5 s of the signal: {took:?}\n{stderr}");
+    assert!(stderr.contains("SIGTERM received") && stderr.contains("is back and running"), "{stderr}");
+    assert_eq!(f.containers(), vec![format!("{} {v1} running", f.app)], "{stderr}");
+    let mut answered = String::new();
+    for _ in 0..20 {
+        answered = get(port, "/version");
+        if answered == "v1" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(answered, "v1");
+}
+
+#[test]
+fn sigint_during_a_start_first_gate_keeps_the_previous_version() {
+    if !have_docker() {
+        return;
+    }
+    let mut f = Fixture::new("sigint");
+    let (v1, slow) = (f.build(Kind::Healthy, "v1"), f.build(Kind::SlowHealthy, "v2-slow"));
+    f.deploy(&v1, &[]).expect_code(0);
+    let before = f.inspect(&f.app, "{{.Id}} {{.State.StartedAt}}");
+    // No shared port: the old version runs, renamed, while the new one's HEALTHCHECK is starting.
+    let (code, stderr, took) = signal_mid_deploy(&f, &slow, &[], libc::SIGINT);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(took < Duration::from_secs(5), "within 5 s of the signal: {took:?}\n{stderr}");
+    assert_eq!(f.containers(), vec![format!("{} {v1} running", f.app)], "{stderr}");
+    assert_eq!(f.inspect(&f.app, "{{.Id}} {{.State.StartedAt}}"), before, "the very same container, never stopped or restarted");
+}
+
+/// The app's running containers, by name.
+fn running(f: &Fixture) -> Vec<String> {
+    f.containers().into_iter().filter(|c| c.ends_with(" running")).map(|c| c.split(' ').next().unwrap_or_default().to_string()).collect()
+}
+
+/// What `/version` answers on `port`, waiting up to 20 s for a restored or new version to come up.
+fn answer(port: u16) -> String {
+    answer_at(|| get(port, "/version"))
+}
+
+/// `ask()` until it answers, for up to 20 s.
+fn answer_at(ask: impl Fn() -> String) -> String {
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = ask();
+        if !text.is_empty() || Instant::now() > until {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A deploy run by hand, so a signal can be sent to it while it works.
+struct Running {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Running {
+    fn start(f: &Fixture, image: &str, extra: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
+            .current_dir(f.dir.path())
+            .args(["deploy", "--name", &f.app, "--image", image, "--stop-timeout", "1s", "--interval", "200ms", "--deadline", "40s"])
+            .args(extra)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = send.send(line);
+            }
+        });
+        Running { child, lines }
+    }
+
+    /// Waits for a stderr line containing `text`; returns what was read so far.
+    fn wait_for(&self, text: &str, seen: &mut Vec<String>) -> bool {
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(40)) {
+            let found = line.contains(text);
+            seen.push(line);
+            if found {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// SIGTERM, then the exit code and everything it wrote.
+    fn terminate(mut self, mut seen: Vec<String>) -> (Option<i32>, String) {
+        // SAFETY: signalling the child we started.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let status = self.child.wait().unwrap();
+        seen.extend(self.lines.iter());
+        (status.code(), seen.join("\n"))
+    }
+}
+
+#[test]
+fn a_sigterm_at_any_moment_leaves_one_working_version() {
+    if !have_docker() {
+        return;
+    }
+    let mut f = Fixture::new("sigtermany");
+    let (v1, v2, v3, bad) = (f.build(Kind::Healthy, "v1"), f.build(Kind::SlowHealthy, "v2"), f.build(Kind::SlowHealthy, "v3"), f.build(Kind::Http500, "v4-500"));
+    let port = free_port();
+    let publish = format!("{port}:8080");
+    let health = format!("http://127.0.0.1:{port}/cgi-bin/health");
+    // A shared host port: stop-first, the swap with the most moments at which nothing serves.
+    let gate = ["--publish", publish.as_str(), "--http", health.as_str()];
+    f.deploy(&v1, &gate).expect_code(0);
+    let check = |moment: &str, code: Option<i32>, stderr: &str, allowed: &[&str]| {
+        assert!(matches!(code, Some(143) | Some(0)), "{moment}: exit {code:?}\n{stderr}");
+        assert_eq!(running(&f), vec![f.app.clone()], "{moment}: exactly one version runs, as {}\n{:?}\n{stderr}", f.app, f.containers());
+        let answered = answer(port);
+        assert!(allowed.contains(&answered.as_str()), "{moment}: it answers as one of {allowed:?}, not {answered:?}\n{stderr}");
+        answered
+    };
+
+    // Upgrades signalled at fixed moments after they start: while renaming and stopping the previous
+    // version (its httpd ignores SIGTERM, so a stop takes the whole 1 s --stop-timeout), creating or
+    // starting the new one, or gating it (it takes 3 s to turn healthy).
+    let mut current = "v1".to_string();
+    for (i, delay) in [50, 300, 1000, 2000].into_iter().enumerate() {
+        let (image, version) = if i % 2 == 0 { (&v2, "v2") } else { (&v3, "v3") };
+        let run = Running::start(&f, image, &gate);
+        std::thread::sleep(Duration::from_millis(delay));
+        let (code, stderr) = run.terminate(Vec::new());
+        current = check(&format!("SIGTERM {delay} ms into the upgrade to {version}"), code, &stderr, &[&current, version]);
+    }
+
+    // A new version that fails; the signal comes while the restored version is being gated again
+    // (ten successes needed, so that gate lasts a while).
+    let run = Running::start(&f, &bad, &[&gate[..], &["--failures", "2", "--successes", "10"]].concat());
+    let mut seen = Vec::new();
+    assert!(run.wait_for("gating the restored previous version", &mut seen), "the re-gate started:\n{}", seen.join("\n"));
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, stderr) = run.terminate(seen);
+    assert_eq!(code, Some(143), "{stderr}");
+    check("SIGTERM during the re-gate", code, &stderr, &[&current]);
+    assert!(f.containers().iter().all(|c| !c.contains("v4-500")), "the failed version is gone: {:?}", f.containers());
+}
+
+/// `GET /version` from the container's own address on the default bridge network.
+fn ask_container(f: &Fixture) -> String {
+    let ip = f.inspect(&f.app, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}");
+    let Ok(addr) = format!("{ip}:8080").parse::<std::net::SocketAddr>() else { return String::new() };
+    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else { return String::new() };
+    use std::io::Write;
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = write!(stream, "GET /version HTTP/1.0\r\nHost: localhost\r\n\r\n");
+    let mut text = String::new();
+    let _ = stream.read_to_string(&mut text);
+    text.split_once("\r\n\r\n").map(|(_, body)| body.trim().to_string()).unwrap_or_default()
+}
+
+#[test]
+fn a_sigterm_during_a_start_first_upgrade_leaves_one_working_version() {
+    if !have_docker() {
+        return;
+    }
+    let mut f = Fixture::new("sigtermstart");
+    let (v1, v2, v3) = (f.build(Kind::Healthy, "v1"), f.build(Kind::Healthy, "v2"), f.build(Kind::Healthy, "v3"));
+    // No published port: the new version passes its (container) gate at once, and the previous one
+    // is stopped only then, which takes the whole 1 s --stop-timeout: the signals land before the
+    // pass, during that stop, and during the clean-up after it.
+    f.deploy(&v1, &[]).expect_code(0);
+    let mut current = "v1".to_string();
+    for (i, delay) in [50, 300, 700, 1200].into_iter().enumerate() {
+        let (image, version) = if i % 2 == 0 { (&v2, "v2") } else { (&v3, "v3") };
+        let run = Running::start(&f, image, &[]);
+        std::thread::sleep(Duration::from_millis(delay));
+        let (code, stderr) = run.terminate(Vec::new());
+        let moment = format!("SIGTERM {delay} ms into the start-first upgrade to {version}");
+        assert!(matches!(code, Some(143) | Some(0)), "{moment}: exit {code:?}\n{stderr}");
+        assert_eq!(running(&f), vec![f.app.clone()], "{moment}: exactly one version runs\n{:?}\n{stderr}", f.containers());
+        let answered = answer_at(|| ask_container(&f));
+        assert!([current.as_str(), version].contains(&answered.as_str()), "{moment}: it answers as {current} or {version}, not {answered:?}\n{stderr}");
+        current = answered;
+    }
+}
