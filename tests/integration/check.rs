@@ -452,6 +452,29 @@ fn the_python_example_runs_with_its_findings() {
 }
 
 #[test]
+fn a_cold_compile_does_not_count_against_the_timeout() {
+    if !components() {
+        return;
+    }
+    // An empty cache: the ~18 MB Python component compiles for far longer than its 5 s (+ 2 s grace)
+    // limit, and still runs, because the deadline starts at instantiation.
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "db/migrations/0001_a.up.sql", "create table a();");
+    write(dir.path(), "db/migrations/0001_a.down.sql", "drop table a;");
+    let file = dist("migrations");
+    let run = stepkit()
+        .env("STEPKIT_CACHE_DIR", cache.path())
+        .current_dir(dir.path())
+        .args(["check", "--format", "json", "--plugin", file.to_str().unwrap(), "--allow-read", ".", "--set", "path=db/migrations", "--timeout", "5s"])
+        .run()
+        .expect_code(0);
+    let json = run.json();
+    let entry = plugin(&run, &json, 0);
+    assert_eq!((entry["verdict"].as_str(), entry["cache"].as_str()), (Some("pass"), Some("miss")), "{entry:#}");
+}
+
+#[test]
 fn findings_become_annotations_and_a_summary_table_on_github() {
     if !components() {
         return;
