@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-fn plugins_dir() -> PathBuf {
+pub(crate) fn plugins_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins")
 }
 
@@ -27,7 +27,7 @@ fn newest_source(dir: &Path) -> Option<std::time::SystemTime> {
 
 /// Builds plugins/dist once per test run when it is missing or older than the sources. Returns false
 /// (after saying why) when the components cannot be built on a developer machine; panics under CI.
-fn components() -> bool {
+pub(crate) fn components() -> bool {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
     let result = BUILT.get_or_init(|| {
         let dir = plugins_dir();
@@ -65,29 +65,29 @@ fn components() -> bool {
 }
 
 /// A component from plugins/dist.
-fn dist(name: &str) -> PathBuf {
+pub(crate) fn dist(name: &str) -> PathBuf {
     let path = plugins_dir().join("dist").join(format!("{name}.wasm"));
     assert!(path.is_file(), "plugins/build.sh did not produce {}", path.display());
     path
 }
 
 /// A cache shared by the tests that do not test the cache: each component is compiled once per run.
-fn shared_cache() -> PathBuf {
+pub(crate) fn shared_cache() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("stepkit-plugin-cache")
 }
 
-fn check(args: &[&str]) -> Stepkit {
+pub(crate) fn check(args: &[&str]) -> Stepkit {
     stepkit().env("STEPKIT_CACHE_DIR", shared_cache()).args(["check", "--format", "json"]).args(args)
 }
 
-fn plugin<'a>(run: &'a Run, json: &'a Value, index: usize) -> &'a Value {
+pub(crate) fn plugin<'a>(run: &'a Run, json: &'a Value, index: usize) -> &'a Value {
     let p = &json["data"]["plugins"][index];
     assert!(p.is_object(), "no plugin {index} in the JSON\nstdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
     p
 }
 
 /// Runs one plugin with `args` and returns its JSON entry, checking the exit code.
-fn one(name: &str, args: &[&str], code: i32) -> (Run, Value) {
+pub(crate) fn one(name: &str, args: &[&str], code: i32) -> (Run, Value) {
     let file = dist(name);
     let mut all = vec!["--plugin", file.to_str().unwrap()];
     all.extend_from_slice(args);
@@ -97,7 +97,7 @@ fn one(name: &str, args: &[&str], code: i32) -> (Run, Value) {
     (run, entry)
 }
 
-fn error_kind(entry: &Value) -> &str {
+pub(crate) fn error_kind(entry: &Value) -> &str {
     entry["error"]["kind"].as_str().unwrap_or_else(|| panic!("no error in {entry:#}"))
 }
 
@@ -245,7 +245,7 @@ fn changed_files_come_from_git_since_a_ref() {
 }
 
 /// A one-thread HTTP server on loopback answering every request with the next canned response.
-fn serve(responses: Vec<String>) -> u16 {
+pub(crate) fn serve(responses: Vec<String>) -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -259,7 +259,7 @@ fn serve(responses: Vec<String>) -> u16 {
     port
 }
 
-fn ok_response(body: &str) -> String {
+pub(crate) fn ok_response(body: &str) -> String {
     format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len())
 }
 
