@@ -3,6 +3,7 @@
 mod support;
 
 mod check;
+mod check_examples;
 mod check_scaffold;
 mod cli_basics;
 mod config_layering;
