@@ -363,23 +363,46 @@ fn concurrent_plugins_from_the_config_file_each_report() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("granted"), "notes.txt", "healthy\n");
+    let granted = dir.path().join("granted").canonicalize().unwrap();
+    write(dir.path(), "secret.txt", "top secret\n");
+    // Nothing listens here, and the host is not granted anyway: the request is denied before any connection.
+    let url = "http://127.0.0.1:9/status";
+    // (name, fixture, extra keys, expected verdict, expected error kind)
+    let plugins = [
+        ("ok", "verdict", "config = { verdict = \"pass\" }\n".to_string(), "pass", None),
+        ("spin", "loop", "timeout = \"1s\"\n".to_string(), "error", Some("timeout")),
+        ("boom", "panic", String::new(), "error", Some("panic")),
+        ("hog", "memory-bomb", "memory = \"64MiB\"\n".to_string(), "error", Some("memory-limit")),
+        ("reads", "read-file", format!("allow-read = [\"granted\"]\nconfig = {{ path = \"{}/notes.txt\" }}\n", granted.display()), "pass", None),
+        ("crash", "trap", String::new(), "error", Some("trap")),
+        ("sneak", "escape", format!("allow-read = [\"granted\"]\nconfig = {{ path = \"{}/../secret.txt\" }}\n", granted.display()), "error", Some("check-error")),
+        ("phone", "http-get", format!("config = {{ url = \"{url}\" }}\n"), "error", Some("check-error")),
+        ("hollow", "no-export", String::new(), "error", Some("missing-export")),
+        ("future", "contract-v1", String::new(), "error", Some("contract-version")),
+        ("bad", "verdict", "config = { verdict = \"fail\", finding = \"yes\" }\n".to_string(), "fail", None),
+        ("ok-too", "verdict", "config = { verdict = \"warn\" }\n".to_string(), "warn", None),
+    ];
     let mut toml = String::new();
-    for (name, file, extra) in [
-        ("ok", "verdict", "config = { verdict = \"pass\" }\n"),
-        ("spin", "loop", "timeout = \"1s\"\n"),
-        ("boom", "panic", ""),
-        ("bad", "verdict", "config = { verdict = \"fail\", finding = \"yes\" }\n"),
-    ] {
+    for (name, file, extra, _, _) in &plugins {
         toml.push_str(&format!("[[check]]\nname = \"{name}\"\nplugin = \"{}\"\n{extra}\n", dist(file).display()));
     }
     write(dir.path(), "stepkit.toml", toml);
-    let run = stepkit().env("STEPKIT_CACHE_DIR", shared_cache()).current_dir(dir.path()).args(["check", "--format", "json"]).run().expect_code(1);
+    let run = stepkit().env("STEPKIT_CACHE_DIR", shared_cache()).current_dir(dir.path()).args(["check", "--format", "json", "--jobs", "4"]).run().expect_code(1);
     let json = run.json();
-    let verdicts: Vec<(&str, &str)> = (0..4).map(|i| (plugin(&run, &json, i)["name"].as_str().unwrap(), plugin(&run, &json, i)["verdict"].as_str().unwrap())).collect();
-    assert_eq!(verdicts, [("ok", "pass"), ("spin", "error"), ("boom", "error"), ("bad", "fail")]);
-    assert_eq!(error_kind(plugin(&run, &json, 1)), "timeout");
-    assert_eq!(error_kind(plugin(&run, &json, 2)), "panic");
-    assert_eq!(json["outputs"]["failed"], "3");
+    for (index, (name, _, _, verdict, kind)) in plugins.iter().enumerate() {
+        let entry = plugin(&run, &json, index);
+        assert_eq!((entry["name"].as_str(), entry["verdict"].as_str()), (Some(*name), Some(*verdict)), "{entry:#}");
+        assert_eq!(entry["error"]["kind"].as_str(), *kind, "{name}: {entry:#}");
+        if kind.is_some() {
+            // Each error names its plugin where a reader looks: the human lines on stderr.
+            assert!(run.stderr.lines().any(|l| l.contains(name) && l.contains("error")), "{name} is not named:\n{}", run.stderr);
+        }
+    }
+    assert_eq!(plugin(&run, &json, 4)["report"]["summary"], "first line: healthy");
+    assert!(plugin(&run, &json, 7)["error"]["message"].as_str().unwrap().contains("denied"), "{json:#}");
+    assert!(!run.stdout.contains("top secret"), "the escape read the secret:\n{}", run.stdout);
+    assert_eq!(json["outputs"]["failed"], "9");
 }
 
 #[test]
