@@ -145,7 +145,7 @@ pub fn run(engine: &PluginEngine, spec: &PluginSpec, input: &CheckInput, runtime
         cache: CacheUse::Off,
     };
     let mut logs = Logs::default();
-    out.result = execute(engine, spec, input, runtime, on_start, (&stdout, &stderr), &mut logs, (&mut out.cache, &mut out.timings));
+    out.result = execute(engine, spec, input, (runtime, on_start), (&stdout, &stderr), &mut logs, (&mut out.cache, &mut out.timings));
     let (text_out, dropped_out) = stdout.contents();
     let (text_err, dropped_err) = stderr.contents();
     if let Err(e) = &mut out.result {
@@ -214,8 +214,7 @@ fn execute(
     engine: &PluginEngine,
     spec: &PluginSpec,
     input: &CheckInput,
-    runtime: Option<tokio::runtime::Handle>,
-    on_start: impl FnOnce(),
+    (runtime, on_start): (Option<tokio::runtime::Handle>, impl FnOnce()),
     (stdout, stderr): (&Capture, &Capture),
     logs: &mut Logs,
     (cache, timings): (&mut CacheUse, &mut Timings),
