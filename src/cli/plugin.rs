@@ -40,7 +40,7 @@ pub struct NewArgs {
     /// Where to create the project [default: ./NAME]
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
-    /// Depend on a local stepkit-plugin checkout (crates/stepkit-plugin) instead of the crates.io release (Rust)
+    /// Depend on a local stepkit-plugin checkout (crates/stepkit-plugin) instead of the copy written to vendor/ (Rust)
     #[arg(long, value_name = "PATH")]
     pub sdk_path: Option<PathBuf>,
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-/// The grants of one plugin: `--allow-read`, `--allow-host`, `--allow-env`, `--config`.
+/// The grants of one plugin: `--allow-read`, `--allow-host`, `--allow-env`, `--set`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants {
     /// Directories preopened read-only, absolute and canonical.
@@ -11,7 +11,7 @@ pub struct Grants {
     pub hosts: Vec<HostGrant>,
     /// Environment variables handed to the plugin (name, value), resolved by settings.
     pub env: Vec<(String, String)>,
-    /// `--config K=V`, in order.
+    /// `--set K=V` (or a `[[check]]` `config` table, by key), in order.
     pub config: Vec<(String, String)>,
 }
 

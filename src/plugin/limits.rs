@@ -117,6 +117,40 @@ mod tests {
         assert!(parse_size("3TB").is_err());
     }
 
+    /// A core module whose `grow(n)` runs `table.grow` by `n` null funcrefs and returns the old size or -1
+    /// (no Rust guest can emit `table.grow`, so it is assembled here byte by byte).
+    const TABLE_GROWER: &[u8] = &[
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+        0x01, 0x06, 0x01, 0x60, 0x01, 0x7f, 0x01, 0x7f, // type: (i32) -> i32
+        0x03, 0x02, 0x01, 0x00, // one function of that type
+        0x04, 0x04, 0x01, 0x70, 0x00, 0x00, // table 0 funcref, no maximum
+        0x07, 0x08, 0x01, 0x04, b'g', b'r', b'o', b'w', 0x00, 0x00, // export "grow"
+        0x0a, 0x0b, 0x01, 0x09, 0x00, 0xd0, 0x70, 0x20, 0x00, 0xfc, 0x0f, 0x00, 0x0b, // ref.null func; local.get 0; table.grow 0
+    ];
+
+    #[test]
+    fn table_growth_from_wasm_code_stops_at_the_limit() {
+        let engine = wasmtime::Engine::default();
+        let module = wasmtime::Module::new(&engine, TABLE_GROWER).unwrap();
+        let mut store = wasmtime::Store::new(&engine, Limiter::new(64 << 20));
+        store.limiter(|limiter| limiter);
+        let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
+        let grow = instance.get_typed_func::<i32, i32>(&mut store, "grow").unwrap();
+        assert_eq!(grow.call(&mut store, 1000).unwrap(), 0, "a modest table grows");
+        assert!(!store.data().hit);
+        let over = i32::try_from(TABLE_ELEMENTS).unwrap();
+        assert_eq!(grow.call(&mut store, over).unwrap(), -1, "past the limit table.grow fails as wasm defines it");
+        assert!(store.data().hit, "the refusal is remembered, so a trap that follows reads as memory-limit");
+    }
+
+    #[test]
+    fn table_budget_is_over_all_tables() {
+        let mut limiter = Limiter::new(1 << 20);
+        assert!(limiter.table_growing(0, TABLE_ELEMENTS - 10, None).unwrap());
+        assert!(!limiter.table_growing(0, 20, None).unwrap());
+        assert!(limiter.hit);
+    }
+
     #[test]
     fn budget_is_over_all_memories() {
         let mut limiter = Limiter::new(100);

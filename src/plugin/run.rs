@@ -125,7 +125,9 @@ pub struct PluginRun {
 
 /// Runs one plugin to its report or a classified error; never panics on plugin behaviour.
 /// `runtime` carries the plugin's HTTP requests; call from a blocking thread, not inside async code.
-pub fn run(engine: &PluginEngine, spec: &PluginSpec, input: &CheckInput, runtime: Option<tokio::runtime::Handle>) -> PluginRun {
+/// `on_start` is called once the component is loaded and its deadline starts (not when loading fails),
+/// so a caller that watches the clock does not count compilation against the plugin's time.
+pub fn run(engine: &PluginEngine, spec: &PluginSpec, input: &CheckInput, runtime: Option<tokio::runtime::Handle>, on_start: impl FnOnce()) -> PluginRun {
     let started = Instant::now();
     let stdout = Capture::new(spec.limits.output_bytes);
     let stderr = Capture::new(spec.limits.output_bytes);
@@ -143,7 +145,7 @@ pub fn run(engine: &PluginEngine, spec: &PluginSpec, input: &CheckInput, runtime
         cache: CacheUse::Off,
     };
     let mut logs = Logs::default();
-    out.result = execute(engine, spec, input, runtime, (&stdout, &stderr), &mut logs, (&mut out.cache, &mut out.timings));
+    out.result = execute(engine, spec, input, (runtime, on_start), (&stdout, &stderr), &mut logs, (&mut out.cache, &mut out.timings));
     let (text_out, dropped_out) = stdout.contents();
     let (text_err, dropped_err) = stderr.contents();
     if let Err(e) = &mut out.result {
@@ -187,7 +189,12 @@ fn error(spec: &PluginSpec, kind: PluginErrorKind, message: String) -> PluginErr
 /// Reads and loads the component and checks that this host can run it.
 fn load(engine: &PluginEngine, path: &Path, name: &str) -> Result<(wasmtime::component::Component, CacheUse, Shape), PluginError> {
     let fail = |kind, message| PluginError { name: name.to_string(), file: path.to_path_buf(), kind, message };
-    let size = std::fs::metadata(path).map_err(|e| fail(PluginErrorKind::Io, format!("{e}; check the path")))?.len();
+    let metadata = std::fs::metadata(path).map_err(|e| fail(PluginErrorKind::Io, format!("{e}; check the path")))?;
+    // Loading is not covered by the plugin's deadline: a FIFO or a device would block it forever.
+    if !metadata.is_file() {
+        return Err(fail(PluginErrorKind::Io, "it is not a regular file; give the path of a .wasm file".into()));
+    }
+    let size = metadata.len();
     if size > MAX_COMPONENT_BYTES {
         return Err(fail(PluginErrorKind::Invalid, format!("it is {} MiB; components over {} MiB are refused", size >> 20, MAX_COMPONENT_BYTES >> 20)));
     }
@@ -207,7 +214,7 @@ fn execute(
     engine: &PluginEngine,
     spec: &PluginSpec,
     input: &CheckInput,
-    runtime: Option<tokio::runtime::Handle>,
+    (runtime, on_start): (Option<tokio::runtime::Handle>, impl FnOnce()),
     (stdout, stderr): (&Capture, &Capture),
     logs: &mut Logs,
     (cache, timings): (&mut CacheUse, &mut Timings),
@@ -238,6 +245,8 @@ fn execute(
         readable.push(guest);
     }
     let started = Instant::now();
+    // The deadline (epochs, and `State::started` for host calls) counts from here.
+    on_start();
     let state = State {
         wasi: wasi.build(),
         table: ResourceTable::new(),

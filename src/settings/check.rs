@@ -207,6 +207,7 @@ pub fn scaffold_settings(args: &NewArgs, cwd: &Path) -> ScaffoldSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
     #[test]
     fn kv_and_limits() {
@@ -215,6 +216,35 @@ mod tests {
         let l = limits(&Limits::default(), Some("2s"), Some("64MiB")).unwrap();
         assert_eq!((l.timeout.as_secs(), l.memory), (2, 64 << 20));
         assert_eq!(limits(&Limits::default(), Some("soon"), None).unwrap_err().0, "timeout");
+    }
+
+    fn args(argv: &[&str]) -> CheckArgs {
+        let full = ["stepkit", "check"].iter().chain(argv).copied();
+        match crate::cli::Cli::try_parse_from(full).unwrap().command {
+            crate::cli::Command::Check(args) => *args,
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    fn resolve(argv: &[&str], file: &ConfigFile) -> CheckSettings {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env::from_pairs([("HOME", "/nonexistent")]);
+        let context = crate::ci::detect(&env, dir.path());
+        check_settings(&args(argv), &env, file, None, &context, dir.path()).unwrap()
+    }
+
+    #[test]
+    fn limits_default_to_256_mib_and_30_s_and_flags_or_tables_override_them() {
+        let s = resolve(&["--plugin", "a.wasm"], &ConfigFile::default());
+        let limits = &s.plugins[0].limits;
+        assert_eq!((limits.memory, limits.timeout), (256 << 20, std::time::Duration::from_secs(30)));
+        let s = resolve(&["--plugin", "a.wasm", "--memory", "64MiB", "--timeout", "2s"], &ConfigFile::default());
+        assert_eq!((s.plugins[0].limits.memory, s.plugins[0].limits.timeout.as_secs()), (64 << 20, 2));
+
+        let file = super::super::file::parse("[[check]]\nplugin = \"a.wasm\"\n\n[[check]]\nplugin = \"b.wasm\"\nmemory = \"128MiB\"\ntimeout = \"10s\"\n").unwrap();
+        let s = resolve(&[], &file);
+        let got: Vec<_> = s.plugins.iter().map(|p| (p.limits.memory >> 20, p.limits.timeout.as_secs())).collect();
+        assert_eq!(got, [(256, 30), (128, 10)]);
     }
 
     #[test]

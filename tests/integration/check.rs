@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-fn plugins_dir() -> PathBuf {
+pub(crate) fn plugins_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins")
 }
 
@@ -27,7 +27,7 @@ fn newest_source(dir: &Path) -> Option<std::time::SystemTime> {
 
 /// Builds plugins/dist once per test run when it is missing or older than the sources. Returns false
 /// (after saying why) when the components cannot be built on a developer machine; panics under CI.
-fn components() -> bool {
+pub(crate) fn components() -> bool {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
     let result = BUILT.get_or_init(|| {
         let dir = plugins_dir();
@@ -65,29 +65,29 @@ fn components() -> bool {
 }
 
 /// A component from plugins/dist.
-fn dist(name: &str) -> PathBuf {
+pub(crate) fn dist(name: &str) -> PathBuf {
     let path = plugins_dir().join("dist").join(format!("{name}.wasm"));
     assert!(path.is_file(), "plugins/build.sh did not produce {}", path.display());
     path
 }
 
 /// A cache shared by the tests that do not test the cache: each component is compiled once per run.
-fn shared_cache() -> PathBuf {
+pub(crate) fn shared_cache() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("stepkit-plugin-cache")
 }
 
-fn check(args: &[&str]) -> Stepkit {
+pub(crate) fn check(args: &[&str]) -> Stepkit {
     stepkit().env("STEPKIT_CACHE_DIR", shared_cache()).args(["check", "--format", "json"]).args(args)
 }
 
-fn plugin<'a>(run: &'a Run, json: &'a Value, index: usize) -> &'a Value {
+pub(crate) fn plugin<'a>(run: &'a Run, json: &'a Value, index: usize) -> &'a Value {
     let p = &json["data"]["plugins"][index];
     assert!(p.is_object(), "no plugin {index} in the JSON\nstdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
     p
 }
 
 /// Runs one plugin with `args` and returns its JSON entry, checking the exit code.
-fn one(name: &str, args: &[&str], code: i32) -> (Run, Value) {
+pub(crate) fn one(name: &str, args: &[&str], code: i32) -> (Run, Value) {
     let file = dist(name);
     let mut all = vec!["--plugin", file.to_str().unwrap()];
     all.extend_from_slice(args);
@@ -97,7 +97,7 @@ fn one(name: &str, args: &[&str], code: i32) -> (Run, Value) {
     (run, entry)
 }
 
-fn error_kind(entry: &Value) -> &str {
+pub(crate) fn error_kind(entry: &Value) -> &str {
     entry["error"]["kind"].as_str().unwrap_or_else(|| panic!("no error in {entry:#}"))
 }
 
@@ -245,7 +245,7 @@ fn changed_files_come_from_git_since_a_ref() {
 }
 
 /// A one-thread HTTP server on loopback answering every request with the next canned response.
-fn serve(responses: Vec<String>) -> u16 {
+pub(crate) fn serve(responses: Vec<String>) -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -259,7 +259,7 @@ fn serve(responses: Vec<String>) -> u16 {
     port
 }
 
-fn ok_response(body: &str) -> String {
+pub(crate) fn ok_response(body: &str) -> String {
     format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len())
 }
 
@@ -363,23 +363,46 @@ fn concurrent_plugins_from_the_config_file_each_report() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("granted"), "notes.txt", "healthy\n");
+    let granted = dir.path().join("granted").canonicalize().unwrap();
+    write(dir.path(), "secret.txt", "top secret\n");
+    // Nothing listens here, and the host is not granted anyway: the request is denied before any connection.
+    let url = "http://127.0.0.1:9/status";
+    // (name, fixture, extra keys, expected verdict, expected error kind)
+    let plugins = [
+        ("ok", "verdict", "config = { verdict = \"pass\" }\n".to_string(), "pass", None),
+        ("spin", "loop", "timeout = \"1s\"\n".to_string(), "error", Some("timeout")),
+        ("boom", "panic", String::new(), "error", Some("panic")),
+        ("hog", "memory-bomb", "memory = \"64MiB\"\n".to_string(), "error", Some("memory-limit")),
+        ("reads", "read-file", format!("allow-read = [\"granted\"]\nconfig = {{ path = \"{}/notes.txt\" }}\n", granted.display()), "pass", None),
+        ("crash", "trap", String::new(), "error", Some("trap")),
+        ("sneak", "escape", format!("allow-read = [\"granted\"]\nconfig = {{ path = \"{}/../secret.txt\" }}\n", granted.display()), "error", Some("check-error")),
+        ("phone", "http-get", format!("config = {{ url = \"{url}\" }}\n"), "error", Some("check-error")),
+        ("hollow", "no-export", String::new(), "error", Some("missing-export")),
+        ("future", "contract-v1", String::new(), "error", Some("contract-version")),
+        ("bad", "verdict", "config = { verdict = \"fail\", finding = \"yes\" }\n".to_string(), "fail", None),
+        ("ok-too", "verdict", "config = { verdict = \"warn\" }\n".to_string(), "warn", None),
+    ];
     let mut toml = String::new();
-    for (name, file, extra) in [
-        ("ok", "verdict", "config = { verdict = \"pass\" }\n"),
-        ("spin", "loop", "timeout = \"1s\"\n"),
-        ("boom", "panic", ""),
-        ("bad", "verdict", "config = { verdict = \"fail\", finding = \"yes\" }\n"),
-    ] {
+    for (name, file, extra, _, _) in &plugins {
         toml.push_str(&format!("[[check]]\nname = \"{name}\"\nplugin = \"{}\"\n{extra}\n", dist(file).display()));
     }
     write(dir.path(), "stepkit.toml", toml);
-    let run = stepkit().env("STEPKIT_CACHE_DIR", shared_cache()).current_dir(dir.path()).args(["check", "--format", "json"]).run().expect_code(1);
+    let run = stepkit().env("STEPKIT_CACHE_DIR", shared_cache()).current_dir(dir.path()).args(["check", "--format", "json", "--jobs", "4"]).run().expect_code(1);
     let json = run.json();
-    let verdicts: Vec<(&str, &str)> = (0..4).map(|i| (plugin(&run, &json, i)["name"].as_str().unwrap(), plugin(&run, &json, i)["verdict"].as_str().unwrap())).collect();
-    assert_eq!(verdicts, [("ok", "pass"), ("spin", "error"), ("boom", "error"), ("bad", "fail")]);
-    assert_eq!(error_kind(plugin(&run, &json, 1)), "timeout");
-    assert_eq!(error_kind(plugin(&run, &json, 2)), "panic");
-    assert_eq!(json["outputs"]["failed"], "3");
+    for (index, (name, _, _, verdict, kind)) in plugins.iter().enumerate() {
+        let entry = plugin(&run, &json, index);
+        assert_eq!((entry["name"].as_str(), entry["verdict"].as_str()), (Some(*name), Some(*verdict)), "{entry:#}");
+        assert_eq!(entry["error"]["kind"].as_str(), *kind, "{name}: {entry:#}");
+        if kind.is_some() {
+            // Each error names its plugin where a reader looks: the human lines on stderr.
+            assert!(run.stderr.lines().any(|l| l.contains(name) && l.contains("error")), "{name} is not named:\n{}", run.stderr);
+        }
+    }
+    assert_eq!(plugin(&run, &json, 4)["report"]["summary"], "first line: healthy");
+    assert!(plugin(&run, &json, 7)["error"]["message"].as_str().unwrap().contains("denied"), "{json:#}");
+    assert!(!run.stdout.contains("top secret"), "the escape read the secret:\n{}", run.stdout);
+    assert_eq!(json["outputs"]["failed"], "9");
 }
 
 #[test]
@@ -449,6 +472,29 @@ fn the_python_example_runs_with_its_findings() {
     let entry = plugin(&run, &json, 0);
     assert_eq!(entry["verdict"], "fail", "{entry:#}");
     assert_eq!(entry["report"]["findings"][0]["file"], "db/migrations/0002_b.up.sql", "{entry:#}");
+}
+
+#[test]
+fn a_cold_compile_does_not_count_against_the_timeout() {
+    if !components() {
+        return;
+    }
+    // An empty cache: the ~18 MB Python component compiles for far longer than its 5 s (+ 2 s grace)
+    // limit, and still runs, because the deadline starts at instantiation.
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "db/migrations/0001_a.up.sql", "create table a();");
+    write(dir.path(), "db/migrations/0001_a.down.sql", "drop table a;");
+    let file = dist("migrations");
+    let run = stepkit()
+        .env("STEPKIT_CACHE_DIR", cache.path())
+        .current_dir(dir.path())
+        .args(["check", "--format", "json", "--plugin", file.to_str().unwrap(), "--allow-read", ".", "--set", "path=db/migrations", "--timeout", "5s"])
+        .run()
+        .expect_code(0);
+    let json = run.json();
+    let entry = plugin(&run, &json, 0);
+    assert_eq!((entry["verdict"].as_str(), entry["cache"].as_str()), (Some("pass"), Some("miss")), "{entry:#}");
 }
 
 #[test]

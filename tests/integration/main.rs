@@ -3,6 +3,9 @@
 mod support;
 
 mod check;
+mod check_examples;
+mod check_limits;
+mod check_scaffold;
 mod cli_basics;
 mod config_layering;
 mod deploy;

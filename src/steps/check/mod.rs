@@ -67,17 +67,32 @@ pub async fn run(settings: &CheckSettings, live: &mut dyn Live) -> Result<Outcom
             let started = std::time::Instant::now();
             // A plain thread, not tokio's blocking pool: a run that gets abandoned (below) must not hold
             // this runtime's context, or its WASI timers panic when the runtime shuts down before exit.
-            let (sender, receiver) = tokio::sync::oneshot::channel();
+            let (sender, mut receiver) = tokio::sync::oneshot::channel();
+            let (start_sender, start_receiver) = tokio::sync::oneshot::channel();
             let spawned = std::thread::Builder::new().name(format!("plugin {name}")).spawn(move || {
-                let _ = sender.send(plugin::run(&engine, &spec, &input, Some(handle)));
+                let on_start = move || {
+                    let _ = start_sender.send(());
+                };
+                let _ = sender.send(plugin::run(&engine, &spec, &input, Some(handle), on_start));
             });
             if let Err(e) = spawned {
                 return (index, host_failure(name, file, PluginErrorKind::Trap, format!("start its thread: {e}"), started));
             }
+            // Loading (a cold compile takes seconds, a Python component tens of them) is not the plugin's
+            // time: the abandon clock starts with the plugin's own deadline, when the run signals it.
+            let finished = tokio::select! {
+                biased;
+                finished = &mut receiver => Some(finished),
+                _ = start_receiver => None,
+            };
             // Epochs stop wasm code, not a thread blocked inside a WASI call (a long poll, a huge read).
             // Past the deadline plus a grace period such a run is abandoned: reported now, its thread
             // left to finish or die with the process.
-            let run = match tokio::time::timeout(timeout + ABANDON_GRACE, receiver).await {
+            let finished = match finished {
+                Some(finished) => Ok(finished),
+                None => tokio::time::timeout(timeout + ABANDON_GRACE, receiver).await,
+            };
+            let run = match finished {
                 Ok(Ok(run)) => run,
                 Ok(Err(_)) => host_failure(name, file, PluginErrorKind::Trap, "its host thread died".into(), started),
                 Err(_) => host_failure(name, file, PluginErrorKind::Timeout, format!("it was abandoned {} after its limit, blocked in a host call", humantime::format_duration(ABANDON_GRACE)), started),
