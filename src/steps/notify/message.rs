@@ -192,16 +192,7 @@ mod tests {
     use super::*;
 
     fn report(command: &str, verdict: &str, headline: &str) -> StepReport {
-        StepReport {
-            path: format!("{command}.json").into(),
-            command: Some(command.into()),
-            verdict: verdict.into(),
-            exit_code: Some(0),
-            headline: headline.into(),
-            annotations: Vec::new(),
-            warnings: Vec::new(),
-            data: serde_json::Value::Null,
-        }
+        StepReport::for_test(command, verdict, headline)
     }
 
     #[test]

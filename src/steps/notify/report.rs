@@ -75,6 +75,21 @@ impl StepReport {
         }
     }
 
+    /// A report as a test would read it from `<command>.json`, with no annotations or data.
+    #[cfg(test)]
+    pub fn for_test(command: &str, verdict: &str, headline: &str) -> StepReport {
+        StepReport {
+            path: format!("{command}.json").into(),
+            command: Some(command.into()),
+            verdict: verdict.into(),
+            exit_code: None,
+            headline: headline.into(),
+            annotations: Vec::new(),
+            warnings: Vec::new(),
+            data: serde_json::Value::Null,
+        }
+    }
+
     /// `stepkit test` or, for an unreadable file, its path.
     pub fn name(&self) -> String {
         match &self.command {

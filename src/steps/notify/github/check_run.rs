@@ -250,16 +250,7 @@ mod tests {
     use super::*;
 
     fn report(annotations: Vec<Annotation>) -> StepReport {
-        StepReport {
-            path: "test.json".into(),
-            command: Some("test".into()),
-            verdict: "failed".into(),
-            exit_code: Some(1),
-            headline: "2 of 3 tests failed".into(),
-            annotations,
-            warnings: vec!["slow".into()],
-            data: serde_json::Value::Null,
-        }
+        StepReport { annotations, warnings: vec!["slow".into()], exit_code: Some(1), ..StepReport::for_test("test", "failed", "2 of 3 tests failed") }
     }
 
     fn annotation(level: AnnotationLevel, file: Option<&str>, line: Option<u32>) -> Annotation {

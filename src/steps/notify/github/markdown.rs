@@ -67,16 +67,8 @@ mod tests {
 
     #[test]
     fn table_rows_escape_cells_and_footer_links_the_run() {
-        let step = StepReport {
-            path: "t.json".into(),
-            command: Some("test".into()),
-            verdict: "failed".into(),
-            exit_code: Some(1),
-            headline: "a | b\nc".into(),
-            annotations: Vec::new(),
-            warnings: Vec::new(),
-            data: serde_json::Value::Null,
-        };
+        let step = StepReport::for_test("test", "failed", "a | b
+c");
         let message = Message::new(vec![step], None, None, None, Origin::default());
         assert_eq!(steps_table(&message).lines().nth(2), Some("| ❌ | stepkit test | failed | a \\| b c |"));
         let origin = Origin { repository: Some("o/r".into()), run_url: Some("https://ci/1".into()), provider: "Jenkins".into(), ..Origin::default() };

@@ -108,16 +108,7 @@ mod tests {
     use super::*;
 
     fn report(verdict: &str) -> StepReport {
-        StepReport {
-            path: "r.json".into(),
-            command: Some("test".into()),
-            verdict: verdict.into(),
-            exit_code: None,
-            headline: format!("it {verdict}"),
-            annotations: Vec::new(),
-            warnings: Vec::new(),
-            data: serde_json::Value::Null,
-        }
+        StepReport::for_test("test", verdict, &format!("it {verdict}"))
     }
 
     #[test]

@@ -156,16 +156,7 @@ mod tests {
     use crate::steps::notify::StepReport;
 
     fn report(command: &str, verdict: &str, headline: &str) -> StepReport {
-        StepReport {
-            path: format!("{command}.json").into(),
-            command: Some(command.into()),
-            verdict: verdict.into(),
-            exit_code: Some(0),
-            headline: headline.into(),
-            annotations: Vec::new(),
-            warnings: Vec::new(),
-            data: Value::Null,
-        }
+        StepReport::for_test(command, verdict, headline)
     }
 
     fn origin() -> Origin {
