@@ -140,7 +140,7 @@ pub fn command() -> clap::Command {
 
 /// Parses `args`; clap's error carries its own exit code and message.
 pub fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, clap::Error> {
-    Cli::try_parse_from(args)
+    Cli::try_parse_from(check::config_values_as_set(args.into_iter().collect()))
 }
 
 #[cfg(test)]
