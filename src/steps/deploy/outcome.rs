@@ -165,6 +165,10 @@ pub fn deploy_outcome(d: Deployed) -> Outcome {
     };
     let mut outcome = Outcome::new("deploy", verdict, headline);
     outcome.warnings = warnings;
+    // The gates' own warnings (a missing --baseline file, say) would otherwise be lost inside the deploy.
+    for gate in [&swap.gate, &swap.restore_gate].into_iter().flatten() {
+        outcome.warnings.extend(gate.warnings.iter().cloned());
+    }
     outcome.warnings.extend(swap.problems.iter().filter(|_| verdict == Verdict::Passed).cloned());
     evidence(&mut outcome, swap);
     outcome.step_summary = true;

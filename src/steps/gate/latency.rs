@@ -29,7 +29,7 @@ pub fn percentile(samples: &[Duration], pct: f64) -> Option<Duration> {
     Some(sorted[rank.clamp(1, sorted.len()) - 1])
 }
 
-/// The baseline p95 in ms from a result file: `data.latency.p95_ms` (also accepts the bare `data` object).
+/// The baseline p95 in ms from a gate's or a deploy's result file (see `baseline_from_json`).
 /// `Ok(None)` when the file does not exist or holds no measurement (first run, or that run did not open).
 pub fn read_baseline(path: &Path) -> Result<Option<f64>, String> {
     let text = match std::fs::read_to_string(path) {
@@ -41,9 +41,12 @@ pub fn read_baseline(path: &Path) -> Result<Option<f64>, String> {
     Ok(baseline_from_json(&value))
 }
 
-/// `data.latency.p95_ms` or `latency.p95_ms`.
+/// `data.latency.p95_ms` (a gate's result), `data.gate.latency.p95_ms` (a deploy's: its gate sits under
+/// `data.gate`, so one deploy's result file is the next deploy's baseline) or a bare `latency.p95_ms`.
 pub fn baseline_from_json(value: &Value) -> Option<f64> {
-    value.pointer("/data/latency/p95_ms").or_else(|| value.pointer("/latency/p95_ms")).and_then(Value::as_f64)
+    ["/data/latency/p95_ms", "/data/gate/latency/p95_ms", "/latency/p95_ms"]
+        .iter()
+        .find_map(|pointer| value.pointer(pointer).and_then(Value::as_f64))
 }
 
 /// How much slower `current` is than `baseline`, in percent (negative: faster). `None` for a zero baseline.
@@ -173,6 +176,8 @@ mod tests {
         let result_file = json!({"command": "gate", "data": {"latency": {"p95_ms": 42.5}}});
         assert_eq!(baseline_from_json(&result_file), Some(42.5));
         assert_eq!(baseline_from_json(&json!({"latency": {"p95_ms": 7}})), Some(7.0));
+        let deploy_result = json!({"command": "deploy", "data": {"gate": {"latency": {"p95_ms": 12.0}}}});
+        assert_eq!(baseline_from_json(&deploy_result), Some(12.0), "a previous deploy's result is a baseline too");
         assert_eq!(baseline_from_json(&json!({"data": {"latency": null}})), None);
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(read_baseline(&dir.path().join("absent.json")), Ok(None));
