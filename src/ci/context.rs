@@ -60,6 +60,9 @@ pub struct Context {
     pub provider: Provider,
     /// `owner/name` (GitLab: the full project path, which may include subgroups).
     pub repository: Option<String>,
+    /// The repository's web address (`https://github.com/octo/repo`, a GitHub Enterprise or GitLab host, or
+    /// the host of Jenkins' clone URL without any credentials in it): the image's `source` label.
+    pub repository_url: Option<String>,
     /// The commit under test: for pull/merge requests the head commit, not the synthetic merge commit.
     pub sha: Option<String>,
     /// The branch being built (for pull/merge requests, their source branch).
@@ -88,6 +91,7 @@ impl Context {
         Context {
             provider,
             repository: None,
+            repository_url: None,
             sha: None,
             branch: None,
             tag: None,

@@ -128,9 +128,8 @@ fn created_time(env: &Env, context: &Path) -> Result<DateTime<Utc>, ConfigError>
 /// The OCI labels every image gets: source, revision, created, version, title.
 fn oci_labels(ctx: &Context, first: &Reference, created: DateTime<Utc>) -> Vec<(String, String)> {
     let mut labels = vec![("org.opencontainers.image.created".to_string(), created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))];
-    if let Some(repo) = &ctx.repository {
-        let source = if repo.contains("://") { repo.clone() } else { format!("https://github.com/{repo}") };
-        labels.push(("org.opencontainers.image.source".into(), source));
+    if let Some(source) = &ctx.repository_url {
+        labels.push(("org.opencontainers.image.source".into(), source.clone()));
     }
     if let Some(sha) = &ctx.sha {
         labels.push(("org.opencontainers.image.revision".into(), sha.clone()));

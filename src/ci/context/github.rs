@@ -12,6 +12,8 @@ const DEFAULT_SERVER_URL: &str = "https://github.com";
 pub(super) fn context(env: &Env) -> Context {
     let mut ctx = Context::new(Provider::GitHubActions);
     ctx.repository = var(env, "GITHUB_REPOSITORY");
+    let server = env.get("GITHUB_SERVER_URL").unwrap_or(DEFAULT_SERVER_URL).trim_end_matches('/').to_string();
+    ctx.repository_url = ctx.repository.as_ref().map(|repo| format!("{server}/{repo}"));
     ctx.sha = var(env, "GITHUB_SHA");
     ctx.run_id = var(env, "GITHUB_RUN_ID");
     ctx.job = var(env, "GITHUB_JOB");
@@ -126,6 +128,7 @@ mod tests {
         assert_eq!(ctx.pr_number, None);
         assert_eq!(ctx.run_id.as_deref(), Some("987"));
         assert_eq!(ctx.run_url.as_deref(), Some("https://github.com/octo/repo/actions/runs/987"));
+        assert_eq!(ctx.repository_url.as_deref(), Some("https://github.com/octo/repo"));
         assert_eq!(ctx.job.as_deref(), Some("test"));
         assert_eq!(ctx.workspace.as_deref(), Some(Path::new("/home/runner/work/repo/repo")));
         assert_eq!(ctx.actor.as_deref(), Some("mona"));
@@ -142,6 +145,7 @@ mod tests {
         assert_eq!(ctx.tag.as_deref(), Some("v1.2.3"));
         assert_eq!(ctx.branch, None);
         assert_eq!(ctx.run_url.as_deref(), Some("https://ghe.example.com/octo/repo/actions/runs/987/attempts/2"));
+        assert_eq!(ctx.repository_url.as_deref(), Some("https://ghe.example.com/octo/repo"), "the image source label follows the server");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::ci::Env;
 pub(super) fn context(env: &Env) -> Context {
     let mut ctx = Context::new(Provider::GitLab);
     ctx.repository = var(env, "CI_PROJECT_PATH");
+    ctx.repository_url = var(env, "CI_PROJECT_URL");
     // Merged-results pipelines test a synthetic merge commit (CI_COMMIT_SHA); the MR's own head is this one.
     ctx.sha = var(env, "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA").or_else(|| var(env, "CI_COMMIT_SHA"));
     ctx.branch = var(env, "CI_COMMIT_BRANCH").or_else(|| var(env, "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME"));
@@ -36,6 +37,7 @@ mod tests {
         let ctx = detect(&[
             ("GITLAB_CI", "true"),
             ("CI_PROJECT_PATH", "group/sub/app"),
+            ("CI_PROJECT_URL", "https://gitlab.example.com/group/sub/app"),
             ("CI_COMMIT_SHA", "aaaa"),
             ("CI_COMMIT_BRANCH", "main"),
             ("CI_PIPELINE_ID", "555"),
@@ -47,6 +49,7 @@ mod tests {
         ]);
         assert_eq!(ctx.provider, Provider::GitLab);
         assert_eq!(ctx.repository.as_deref(), Some("group/sub/app"));
+        assert_eq!(ctx.repository_url.as_deref(), Some("https://gitlab.example.com/group/sub/app"));
         assert_eq!(ctx.sha.as_deref(), Some("aaaa"));
         assert_eq!(ctx.branch.as_deref(), Some("main"));
         assert_eq!((ctx.tag, ctx.pr_number), (None, None));

@@ -8,6 +8,7 @@ use crate::ci::Env;
 pub(super) fn context(env: &Env, cwd: &Path) -> Context {
     let mut ctx = Context::new(Provider::Jenkins);
     ctx.repository = env.get("GIT_URL").and_then(repository_from_git_url);
+    ctx.repository_url = env.get("GIT_URL").and_then(web_url_from_git_url);
     ctx.sha = var(env, "GIT_COMMIT");
     ctx.tag = var(env, "TAG_NAME");
     ctx.pr_number = env.get("CHANGE_ID").and_then(|id| id.parse().ok());
@@ -70,9 +71,41 @@ fn repository_from_git_url(url: &str) -> Option<String> {
     (path.contains('/') && !path.starts_with('/')).then(|| path.to_string())
 }
 
+/// The web address of a clone URL, without credentials: `https://user:tok@git.example.com/o/r.git` and
+/// `git@git.example.com:o/r.git` both give `https://git.example.com/o/r` (plain `http://` stays http).
+fn web_url_from_git_url(url: &str) -> Option<String> {
+    let path = repository_from_git_url(url)?;
+    let url = url.trim();
+    let (scheme, host) = match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.split('/').next()?.rsplit('@').next()?;
+            // An ssh:// port is the ssh server's, not the web server's.
+            match scheme {
+                "http" | "https" => (scheme, host),
+                _ => ("https", host.split(':').next()?),
+            }
+        }
+        None => ("https", url.split_once(':')?.0.rsplit('@').next()?),
+    };
+    Some(format!("{scheme}://{host}/{path}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn web_urls_drop_credentials_and_ssh_ports() {
+        for (clone, web) in [
+            ("https://user:token@git.example.com/octo/repo.git", "https://git.example.com/octo/repo"),
+            ("git@github.com:octo/repo.git", "https://github.com/octo/repo"),
+            ("ssh://git@git.example.com:2222/group/sub/repo.git", "https://git.example.com/group/sub/repo"),
+            ("http://gitea.local:3000/octo/repo", "http://gitea.local:3000/octo/repo"),
+        ] {
+            assert_eq!(web_url_from_git_url(clone).as_deref(), Some(web), "{clone}");
+        }
+        assert_eq!(web_url_from_git_url("/srv/repos/app"), None);
+    }
 
     fn jenkins_env(extra: &[(&str, &str)]) -> Env {
         let mut pairs = vec![
