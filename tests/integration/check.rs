@@ -218,6 +218,26 @@ fn reads_only_granted_directories() {
 }
 
 #[test]
+fn granted_directories_are_read_only() {
+    if !components() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "coverage.xml", "<coverage/>\n");
+    let path = format!("path={}", file.canonicalize().unwrap().display());
+
+    let (_, entry) = one("write-file", &["--allow-read", dir.path().to_str().unwrap(), "--set", &path], 1);
+    // The plugin's own io error, listing each refused attempt: a pass would be the sandbox's leak.
+    assert_eq!(error_kind(&entry), "check-error", "a write went through: {entry:#}");
+    let message = entry["error"]["message"].as_str().unwrap();
+    for attempt in ["overwrite:", "create:", "delete:"] {
+        assert!(message.contains(attempt), "{attempt} not refused: {message}");
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "<coverage/>\n", "the granted file was changed");
+    assert!(!dir.path().join("planted.txt").exists(), "a file was created in the granted directory");
+}
+
+#[test]
 fn changed_files_come_from_git_since_a_ref() {
     if !components() || !crate::support::require_tool("git") {
         return;

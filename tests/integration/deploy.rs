@@ -93,7 +93,7 @@ impl Drop for Fixture {
             docker(&["rm", "-f", id]);
         }
         for image in &self.images {
-            docker(&["rmi", "-f", image]);
+            docker(&["rmi", "-f", "--no-prune", image]);
         }
     }
 }

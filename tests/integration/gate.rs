@@ -264,7 +264,7 @@ impl Drop for Containers {
         for name in &self.names {
             docker(&["rm", "-f", name]);
         }
-        docker(&["rmi", "-f", &self.image]);
+        docker(&["rmi", "-f", "--no-prune", &self.image]);
     }
 }
 

@@ -77,7 +77,7 @@ fn builds_with_tags_args_labels_and_dockerignore() {
     let listing = String::from_utf8_lossy(&docker(&["run", "--rm", &t1, "ls", "-a", "/ctx"]).stdout).into_owned();
     assert!(listing.contains("keep.log") && listing.contains("Dockerfile"), "{listing}");
     assert!(!listing.contains("secret.txt") && !listing.contains("debug.log"), ".dockerignore is applied: {listing}");
-    docker(&["rmi", "-f", &t1, &t2]);
+    docker(&["rmi", "-f", "--no-prune", &t1, &t2]);
 }
 
 #[test]
@@ -159,7 +159,74 @@ fn a_registry_that_is_down_is_retried_then_exits_3() {
     assert!(run.stderr.contains("still failing after") && run.stderr.contains("127.0.0.1:15999"), "{}", run.stderr);
     assert!(run.stderr.contains("retrying in"), "transient failures are retried: {}", run.stderr);
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
-    docker(&["rmi", "-f", &tag]);
+    docker(&["rmi", "-f", "--no-prune", &tag]);
+}
+
+/// A registry on loopback that answers docker's version check and then refuses every push request
+/// with `status` and the registry error `code` (the distribution spec's JSON error body).
+async fn refusing_registry(status: u16, code: &str) -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/"))
+        .respond_with(ResponseTemplate::new(200).insert_header("Docker-Distribution-Api-Version", "registry/2.0").set_body_string("{}"))
+        .mount(&server)
+        .await;
+    let body = serde_json::json!({"errors": [{"code": code, "message": format!("the registry says {code}")}]});
+    Mock::given(wiremock::matchers::any()).respond_with(ResponseTemplate::new(status).set_body_json(body)).mount(&server).await;
+    server
+}
+
+/// How many pushes reached the registry: each one starts with an upload request.
+async fn upload_requests(server: &wiremock::MockServer) -> usize {
+    let requests = server.received_requests().await.unwrap_or_default();
+    requests.iter().filter(|r| r.method.as_str() == "POST" && r.url.path().ends_with("/blobs/uploads/")).count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rate_limited_push_is_retried_then_exits_3() {
+    if !have_docker() {
+        return;
+    }
+    // The daemon gives up on 429 TOOMANYREQUESTS at once (Docker Hub's rate limit), so stepkit's own
+    // backoff is what retries it.
+    let server = refusing_registry(429, "TOOMANYREQUESTS").await;
+    let registry = server.address().to_string();
+    let dir = context("FROM scratch\nCOPY busybox /bin/busybox\n");
+    let tag = format!("{registry}/{}:1", unique("stepkit-test/ratelimit"));
+    let build = stepkit().current_dir(dir.path()).args(["image", "build", "--tag", &tag]);
+    tokio::task::spawn_blocking(move || build.run().expect_code(0)).await.unwrap();
+    let push = stepkit().args(["image", "push", &tag, "--retry-budget", "4s", "--format", "json"]);
+    let run = tokio::task::spawn_blocking(move || push.run()).await.unwrap();
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("toomanyrequests") && run.stderr.contains("retrying in"), "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("push to {registry}: still failing after")), "{}", run.stderr);
+    let attempts = upload_requests(&server).await;
+    assert!(attempts >= 2, "stepkit retried through the daemon: {attempts} push(es) reached the registry");
+    assert_eq!(run.json()["exit_code"], 3, "{}", run.stdout);
+    docker(&["rmi", "-f", "--no-prune", &tag]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_registry_answering_503_is_a_transient_failure_not_a_usage_error() {
+    if !have_docker() {
+        return;
+    }
+    // The daemon retries 5xx uploads itself for about 50 s before it reports one; stepkit must then
+    // count it as the registry being unavailable (exit 3), not as a bad request (exit 1).
+    let server = refusing_registry(503, "UNAVAILABLE").await;
+    let registry = server.address().to_string();
+    let dir = context("FROM scratch\nCOPY busybox /bin/busybox\n");
+    let tag = format!("{registry}/{}:1", unique("stepkit-test/unavailable"));
+    let build = stepkit().current_dir(dir.path()).args(["image", "build", "--tag", &tag]);
+    tokio::task::spawn_blocking(move || build.run().expect_code(0)).await.unwrap();
+    let push = stepkit().args(["image", "push", &tag, "--retry-budget", "1s"]).kill_after(std::time::Duration::from_secs(240));
+    let run = tokio::task::spawn_blocking(move || push.run()).await.unwrap();
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("503") && run.stderr.contains(&format!("push to {registry}: still failing after")), "{}", run.stderr);
+    assert!(upload_requests(&server).await >= 1);
+    docker(&["rmi", "-f", "--no-prune", &tag]);
 }
 
 #[test]
@@ -184,7 +251,13 @@ fn sigterm_stops_a_build_within_5s() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    // Signal only once the RUN step's container is up: then the build is really in the middle.
+    let running = || String::from_utf8_lossy(&docker(&["ps", "--no-trunc", "--format", "{{.Command}}"]).stdout).contains("sleep 47");
+    let waiting = std::time::Instant::now();
+    while !running() {
+        assert!(waiting.elapsed() < std::time::Duration::from_secs(60), "the build never reached its RUN step");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     // SAFETY: signalling the child we started.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let started = std::time::Instant::now();
@@ -194,8 +267,7 @@ fn sigterm_stops_a_build_within_5s() {
     // The daemon cancels the build once the client is gone: the RUN container goes away.
     let mut gone = false;
     for _ in 0..20 {
-        let ps = String::from_utf8_lossy(&docker(&["ps", "--no-trunc", "--format", "{{.Command}}"]).stdout).into_owned();
-        if !ps.contains("sleep 47") {
+        if !running() {
             gone = true;
             break;
         }
@@ -234,7 +306,7 @@ fn tags_and_labels_come_from_the_ci_context() {
     // All labels in one build step: the classic builder would otherwise commit one step per label.
     let history = String::from_utf8_lossy(&docker(&["history", "--no-trunc", "--format", "{{.CreatedBy}}", &tags[0]]).stdout).into_owned();
     assert_eq!(history.matches("LABEL").count(), 1, "{history}");
-    let mut rmi = vec!["rmi", "-f"];
+    let mut rmi = vec!["rmi", "-f", "--no-prune"];
     rmi.extend(tags.iter().map(String::as_str));
     docker(&rmi);
 }
@@ -331,7 +403,7 @@ fn credentials_from_the_docker_config() {
         "{}",
         run.stderr
     );
-    docker(&["rmi", "-f", &tag]);
+    docker(&["rmi", "-f", "--no-prune", &tag]);
 }
 
 #[test]
@@ -354,7 +426,7 @@ fn a_wrong_password_in_the_docker_config_fails_at_once_naming_it() {
     );
     assert!(!run.stderr.contains("retrying in"), "an auth failure is not retried: {}", run.stderr);
     assert!(!run.stderr.contains(wrong));
-    docker(&["rmi", "-f", &tag]);
+    docker(&["rmi", "-f", "--no-prune", &tag]);
 }
 
 /// A "registry" on 127.0.0.1 that accepts connections and never answers. With `version_check`, it
@@ -412,7 +484,7 @@ fn a_push_that_stalls_is_abandoned_retried_then_exits_3() {
         assert!(run.stderr.contains("retrying in"), "a stall is retried: {}", run.stderr);
         assert!(run.stderr.contains(&format!("push to {registry}: still failing after")), "{}", run.stderr);
         assert!(run.stderr.contains("no progress from the daemon for 2s"), "the stall is named: {}", run.stderr);
-        docker(&["rmi", "-f", &tag]);
+        docker(&["rmi", "-f", "--no-prune", &tag]);
     }
 }
 
@@ -475,7 +547,7 @@ fn build_and_push_outputs_reach_github_and_the_build_is_grouped() {
     assert_eq!(json["data"]["pushed"][1]["image_id"], id.as_str());
     let outputs = github_outputs(&push_out);
     assert_eq!((outputs["image-id"].as_str(), outputs["tags"].as_str(), outputs["digest"].as_str()), (id.as_str(), format!("{t1}\n{t2}").as_str(), digest.as_str()));
-    docker(&["rmi", "-f", &t1, &t2]);
+    docker(&["rmi", "-f", "--no-prune", &t1, &t2]);
 }
 
 #[test]
@@ -492,7 +564,7 @@ fn pushing_a_tag_that_does_not_exist_is_a_usage_error_before_anything_is_pushed(
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains(&format!("push {missing}: there is no such image in the local Docker engine")), "{}", run.stderr);
     assert!(!run.stderr.contains("docker push"), "nothing was pushed: {}", run.stderr);
-    docker(&["rmi", "-f", &real]);
+    docker(&["rmi", "-f", "--no-prune", &real]);
 }
 
 #[test]
@@ -529,7 +601,7 @@ fn context_file_and_its_own_dockerignore() {
     let listing = String::from_utf8_lossy(&docker(&["run", "--rm", &tag, "/bin/busybox", "ls", "-a", "/ctx"]).stdout).into_owned();
     assert!(listing.contains("keep.txt") && listing.contains("only-root-ignore.txt"), "{listing}");
     assert!(!listing.contains("only-file-ignore.txt"), "<Dockerfile>.dockerignore is applied: {listing}");
-    docker(&["rmi", "-f", &tag]);
+    docker(&["rmi", "-f", "--no-prune", &tag]);
 }
 
 #[test]
@@ -556,5 +628,25 @@ fn target_stops_at_a_stage_and_pull_needs_no_network_for_scratch() {
     let missing = stepkit().current_dir(dir.path()).args(["image", "build", "--target", "nope", "--tag", &last]).run();
     assert_eq!(missing.code, 1, "{}", missing.stderr);
     assert!(missing.stderr.contains("the build failed before the first step: ") && missing.stderr.contains("nope"), "the daemon's error names the stage: {}", missing.stderr);
-    docker(&["rmi", "-f", &base, &last]);
+    docker(&["rmi", "-f", "--no-prune", &base, &last]);
+}
+
+#[test]
+fn no_cache_runs_every_step_again() {
+    if !have_docker() {
+        return;
+    }
+    // A step whose output differs each time it really runs: the same id means the cache answered.
+    let dir = context("FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"cat /proc/sys/kernel/random/uuid > /id\"]\n");
+    let tag = format!("{}:1", unique("stepkit-test/nocache"));
+    let id_after = |extra: &[&str]| {
+        let mut args = vec!["image", "build", "--tag", &tag];
+        args.extend_from_slice(extra);
+        stepkit().current_dir(dir.path()).args(&args).run().expect_code(0);
+        String::from_utf8_lossy(&docker(&["run", "--rm", &tag, "/bin/busybox", "cat", "/id"]).stdout).trim().to_string()
+    };
+    let first = id_after(&[]);
+    assert_eq!(id_after(&[]), first, "a second build of the same context uses the cache");
+    assert_ne!(id_after(&["--no-cache"]), first, "--no-cache ran the RUN step again");
+    docker(&["rmi", "-f", "--no-prune", &tag]);
 }
