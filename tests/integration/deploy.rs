@@ -174,6 +174,41 @@ fn first_deploy_upgrade_prune_and_the_rollback_command() {
 }
 
 #[test]
+fn env_labels_and_network_reach_each_version_and_keep_two_keeps_two() {
+    if !have_docker() {
+        return;
+    }
+    let mut f = Fixture::new("options");
+    let versions: Vec<String> = ["v1", "v2", "v3", "v4"].iter().map(|v| f.build(Kind::Healthy, v)).collect();
+    let network = unique("stepkit-deploy-net");
+    assert!(docker(&["network", "create", &network]).status.success(), "docker network create {network}");
+    let port = free_port();
+    let publish = format!("{port}:8080");
+    let health = format!("http://127.0.0.1:{port}/cgi-bin/health");
+    let options = ["--publish", &publish, "--http", &health, "--env", "MODE=prod", "--label", "team=payments", "--network", &network, "--keep", "2"];
+
+    let mut last = serde_json::Value::Null;
+    for version in &versions {
+        last = f.deploy(version, &options).expect_code(0).json();
+        assert_eq!(get(port, "/version"), version.rsplit(':').next().unwrap());
+        assert!(f.inspect(&f.app, "{{json .Config.Env}}").contains("\"MODE=prod\""), "--env reaches {version}");
+        assert_eq!(f.inspect(&f.app, "{{index .Config.Labels \"team\"}}"), "payments", "--label reaches {version}");
+        assert!(f.inspect(&f.app, "{{json .NetworkSettings.Networks}}").contains(&format!("\"{network}\"")), "{version} runs on {network}");
+    }
+    // Four versions with --keep 2: v2 and v3 are kept (stopped), v1 was removed by the last deploy.
+    let data = &last["data"];
+    assert_eq!(data["kept"].as_array().map(Vec::len), Some(2), "{data}");
+    assert_eq!(data["removed"].as_array().map(Vec::len), Some(1), "{data}");
+    let mut images: Vec<String> = f.containers().iter().map(|line| line.split(' ').skip(1).collect::<Vec<_>>().join(" ")).collect();
+    images.sort();
+    let mut expected = vec![format!("{} exited", versions[1]), format!("{} exited", versions[2]), format!("{} running", versions[3])];
+    expected.sort();
+    assert_eq!(images, expected, "{:?}", f.containers());
+    drop(f);
+    docker(&["network", "rm", &network]);
+}
+
+#[test]
 fn a_failed_upgrade_rolls_back_automatically() {
     if !have_docker() {
         return;
