@@ -426,6 +426,30 @@ fn concurrent_plugins_from_the_config_file_each_report() {
 }
 
 #[test]
+fn jobs_run_plugins_at_the_same_time_and_jobs_1_one_after_another() {
+    if !components() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sleep = dist("sleep");
+    let toml: String = (1..=4).map(|n| format!("[[check]]\nname = \"nap-{n}\"\nplugin = \"{}\"\nconfig = {{ secs = \"2\" }}\n\n", sleep.display())).collect();
+    write(dir.path(), "stepkit.toml", toml);
+    let timed = |jobs: &str| {
+        let started = std::time::Instant::now();
+        let run = stepkit().env("STEPKIT_CACHE_DIR", shared_cache()).current_dir(dir.path()).args(["check", "--format", "json", "--jobs", jobs]).run().expect_code(0);
+        let elapsed = started.elapsed();
+        assert_eq!(run.json()["data"]["plugins"].as_array().map(Vec::len), Some(4), "{}", run.stdout);
+        elapsed
+    };
+    // Four 2 s sleeps: one after another they cannot take less than 8 s, so less means they overlapped.
+    timed("4"); // fills the compiled-component cache, so compiling is not in the timings below
+    let serial = timed("1");
+    let parallel = timed("4");
+    assert!(serial >= std::time::Duration::from_secs(8), "--jobs 1 runs them one at a time: {serial:?}");
+    assert!(parallel < std::time::Duration::from_secs(6), "--jobs 4 runs them together: {parallel:?} (serial: {serial:?})");
+}
+
+#[test]
 fn inspect_shows_contract_and_capabilities() {
     if !components() {
         return;
