@@ -436,7 +436,7 @@ fn jobs_run_plugins_at_the_same_time_and_jobs_1_one_after_another() {
     write(dir.path(), "stepkit.toml", toml);
     let timed = |jobs: &str| {
         let started = std::time::Instant::now();
-        let run = stepkit().env("STEPKIT_CACHE_DIR", shared_cache()).current_dir(dir.path()).args(["check", "--format", "json", "--jobs", jobs]).run().expect_code(0);
+        let run = check(&["--jobs", jobs]).current_dir(dir.path()).run().expect_code(0);
         let elapsed = started.elapsed();
         assert_eq!(run.json()["data"]["plugins"].as_array().map(Vec::len), Some(4), "{}", run.stdout);
         elapsed

@@ -199,7 +199,7 @@ fn env_labels_and_network_reach_each_version_and_keep_two_keeps_two() {
     let data = &last["data"];
     assert_eq!(data["kept"].as_array().map(Vec::len), Some(2), "{data}");
     assert_eq!(data["removed"].as_array().map(Vec::len), Some(1), "{data}");
-    let mut images: Vec<String> = f.containers().iter().map(|line| line.split(' ').skip(1).collect::<Vec<_>>().join(" ")).collect();
+    let mut images: Vec<String> = f.containers().iter().map(|line| line.split_once(' ').map_or(line.clone(), |(_, rest)| rest.to_string())).collect();
     images.sort();
     let mut expected = vec![format!("{} exited", versions[1]), format!("{} exited", versions[2]), format!("{} running", versions[3])];
     expected.sort();

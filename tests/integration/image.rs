@@ -184,6 +184,20 @@ async fn upload_requests(server: &wiremock::MockServer) -> usize {
     requests.iter().filter(|r| r.method.as_str() == "POST" && r.url.path().ends_with("/blobs/uploads/")).count()
 }
 
+/// Builds a one-layer image tagged for `server` and pushes it with `push_args`; returns the registry
+/// address and the push's run. The image is removed afterwards.
+async fn push_to(server: &wiremock::MockServer, name: &str, push_args: &[&str]) -> (String, crate::support::Run) {
+    let registry = server.address().to_string();
+    let dir = context("FROM scratch\nCOPY busybox /bin/busybox\n");
+    let tag = format!("{registry}/{}:1", unique(name));
+    let build = stepkit().current_dir(dir.path()).args(["image", "build", "--tag", &tag]);
+    tokio::task::spawn_blocking(move || build.run().expect_code(0)).await.unwrap();
+    let push = stepkit().args(["image", "push", &tag]).args(push_args).kill_after(std::time::Duration::from_secs(240));
+    let run = tokio::task::spawn_blocking(move || push.run()).await.unwrap();
+    docker(&["rmi", "-f", "--no-prune", &tag]);
+    (registry, run)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rate_limited_push_is_retried_then_exits_3() {
     if !have_docker() {
@@ -192,20 +206,13 @@ async fn a_rate_limited_push_is_retried_then_exits_3() {
     // The daemon gives up on 429 TOOMANYREQUESTS at once (Docker Hub's rate limit), so stepkit's own
     // backoff is what retries it.
     let server = refusing_registry(429, "TOOMANYREQUESTS").await;
-    let registry = server.address().to_string();
-    let dir = context("FROM scratch\nCOPY busybox /bin/busybox\n");
-    let tag = format!("{registry}/{}:1", unique("stepkit-test/ratelimit"));
-    let build = stepkit().current_dir(dir.path()).args(["image", "build", "--tag", &tag]);
-    tokio::task::spawn_blocking(move || build.run().expect_code(0)).await.unwrap();
-    let push = stepkit().args(["image", "push", &tag, "--retry-budget", "4s", "--format", "json"]);
-    let run = tokio::task::spawn_blocking(move || push.run()).await.unwrap();
+    let (registry, run) = push_to(&server, "stepkit-test/ratelimit", &["--retry-budget", "4s", "--format", "json"]).await;
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(run.stderr.contains("toomanyrequests") && run.stderr.contains("retrying in"), "{}", run.stderr);
     assert!(run.stderr.contains(&format!("push to {registry}: still failing after")), "{}", run.stderr);
     let attempts = upload_requests(&server).await;
     assert!(attempts >= 2, "stepkit retried through the daemon: {attempts} push(es) reached the registry");
     assert_eq!(run.json()["exit_code"], 3, "{}", run.stdout);
-    docker(&["rmi", "-f", "--no-prune", &tag]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -216,17 +223,10 @@ async fn a_registry_answering_503_is_a_transient_failure_not_a_usage_error() {
     // The daemon retries 5xx uploads itself for about 50 s before it reports one; stepkit must then
     // count it as the registry being unavailable (exit 3), not as a bad request (exit 1).
     let server = refusing_registry(503, "UNAVAILABLE").await;
-    let registry = server.address().to_string();
-    let dir = context("FROM scratch\nCOPY busybox /bin/busybox\n");
-    let tag = format!("{registry}/{}:1", unique("stepkit-test/unavailable"));
-    let build = stepkit().current_dir(dir.path()).args(["image", "build", "--tag", &tag]);
-    tokio::task::spawn_blocking(move || build.run().expect_code(0)).await.unwrap();
-    let push = stepkit().args(["image", "push", &tag, "--retry-budget", "1s"]).kill_after(std::time::Duration::from_secs(240));
-    let run = tokio::task::spawn_blocking(move || push.run()).await.unwrap();
+    let (registry, run) = push_to(&server, "stepkit-test/unavailable", &["--retry-budget", "1s"]).await;
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(run.stderr.contains("503") && run.stderr.contains(&format!("push to {registry}: still failing after")), "{}", run.stderr);
     assert!(upload_requests(&server).await >= 1);
-    docker(&["rmi", "-f", "--no-prune", &tag]);
 }
 
 #[test]
