@@ -8,6 +8,7 @@ pub mod junit;
 pub mod plugin;
 pub mod publish;
 pub mod report;
+pub mod sanitize;
 pub mod settings;
 pub mod steps;
 pub mod tls;
@@ -135,12 +136,16 @@ fn dispatch(
             let settings = settings::check_settings(&args, env, file, global.config_path.as_deref(), context, cwd)?;
             let runtime = runtime()?;
             let mut live = publish::StderrLive { sinks, quiet: global.quiet };
-            // A granted variable may be a token: keep it out of the log even if a plugin prints it.
+            // A granted variable may be a token, and so may a `--set` value whose key says so (api-token=...):
+            // keep them out of the log even if a plugin prints them.
             for plugin in &settings.plugins {
                 // Very short values would mask every occurrence of, say, "1" in the whole log.
                 for (_, value) in plugin.grants.env.iter().filter(|(_, v)| v.len() >= 4) {
                     live.sinks.mask(value);
                 }
+            }
+            for value in settings::secret_config_values(&settings.plugins).into_iter().filter(|v| v.len() >= 4) {
+                live.sinks.mask(value);
             }
             // The step handles SIGINT/SIGTERM itself, so the plugins that finished are still reported.
             let outcome = runtime.block_on(steps::check::run(&settings, &mut live)).map_err(Error::from);

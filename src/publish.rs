@@ -2,6 +2,7 @@
 
 use crate::ci::{write_result_file, Provider, Sinks};
 use crate::report::Live;
+use crate::sanitize;
 use crate::error::{Error, EXIT_ENVIRONMENT};
 use crate::report::{render_error_json, render_human, render_json, render_markdown, Outcome};
 use crate::settings::{Format, GlobalSettings};
@@ -32,7 +33,8 @@ pub fn early_error(command: &str, err: &Error) -> i32 {
 }
 
 fn report_error(command: &str, message: &str, code: i32, json: bool) {
-    anstream::eprintln!("error: failed to {message}");
+    // An error can quote what it could not read (a report, a plugin, a path): untrusted text.
+    anstream::eprintln!("error: failed to {}", sanitize::text(message));
     if json {
         println!("{}", render_error_json(command, code, message));
     }
@@ -41,7 +43,7 @@ fn report_error(command: &str, message: &str, code: i32, json: bool) {
 fn publish_outcome(outcome: &Outcome, global: &GlobalSettings, sinks: &mut Sinks) -> i32 {
     let mut code = outcome.exit_code();
     let mut sink_failed = |what: String| {
-        anstream::eprintln!("error: failed to {what}");
+        anstream::eprintln!("error: failed to {}", sanitize::text(&what));
         code = code.max(EXIT_ENVIRONMENT);
     };
     if let Err(e) = sinks.annotate(&outcome.annotations) {
@@ -66,6 +68,7 @@ fn publish_outcome(outcome: &Outcome, global: &GlobalSettings, sinks: &mut Sinks
     let mut stdout = std::io::stdout().lock();
     let written = match global.format {
         Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&render_json(outcome)).unwrap_or_default()),
+        // The runner reads workflow commands on stdout too; render_markdown has sanitized its text.
         Format::Markdown => write!(stdout, "{}", render_markdown(outcome)),
         Format::Text => match &outcome.stdout {
             Some(raw) => write!(stdout, "{raw}"),
@@ -88,6 +91,9 @@ fn publish_outcome(outcome: &Outcome, global: &GlobalSettings, sinks: &mut Sinks
     code
 }
 
+/// Longest group title shown (a title can carry a test file's or a plugin's name).
+const TITLE_MAX: usize = 300;
+
 /// Live output of a running step: status lines and whole blocks on stderr, blocks folded into a
 /// group where the CI supports it.
 pub struct StderrLive<'a> {
@@ -98,14 +104,14 @@ pub struct StderrLive<'a> {
 impl Live for StderrLive<'_> {
     fn line(&mut self, text: &str) {
         if !self.quiet {
-            anstream::eprintln!("{text}");
+            anstream::eprintln!("{}", sanitize::text(text));
         }
     }
 
     fn group_start(&mut self, title: &str) {
         self.sinks.group_start(title);
         if matches!(self.sinks.provider(), Provider::Jenkins | Provider::Local) && !self.quiet {
-            anstream::eprintln!("──── {title} ────");
+            anstream::eprintln!("──── {} ────", sanitize::line(title, TITLE_MAX));
         }
     }
 
@@ -122,9 +128,11 @@ impl Live for StderrLive<'_> {
         // One write for the whole block, so a heartbeat line cannot land in the middle of it.
         let mut text = String::new();
         if matches!(self.sinks.provider(), Provider::Jenkins | Provider::Local) {
-            text.push_str(&format!("──── {title} ────\n"));
+            text.push_str(&format!("──── {} ────\n", sanitize::line(title, TITLE_MAX)));
         }
-        text.push_str(body);
+        // A block is a test's or a plugin's own output: untrusted, every line of it.
+        let body = sanitize::text(body);
+        text.push_str(&body);
         if !body.ends_with('\n') {
             text.push('\n');
         }

@@ -1,6 +1,10 @@
 //! GitHub workflow-command formatting: escaping, `::error file=..::` annotations, and the per-step display limit.
 
 use crate::report::{Annotation, AnnotationLevel};
+use crate::sanitize;
+
+/// Longest title or file property sent (GitHub shows a title on one line).
+const PROPERTY_MAX: usize = 500;
 
 /// GitHub displays at most this many annotations of each level per step and drops the rest silently.
 pub const MAX_ANNOTATIONS_PER_LEVEL: usize = 10;
@@ -34,20 +38,22 @@ fn level_index(level: AnnotationLevel) -> usize {
 }
 
 /// One annotation as a GitHub workflow command, e.g. `::error file=src/a.rs,line=3,title=T::message`.
+/// Its parts come from reports and plugins, so they are sanitized (controls, bidi, `##[`) before the
+/// command's own escaping; the message keeps its line breaks (as `%0A`).
 pub fn format_annotation(a: &Annotation) -> String {
     let mut props = Vec::new();
     if let Some(file) = &a.file {
-        props.push(format!("file={}", escape_property(file)));
+        props.push(format!("file={}", escape_property(&sanitize::line(file, PROPERTY_MAX))));
         // GitHub ignores a line without a file, so only send it with one.
         if let Some(line) = a.line {
             props.push(format!("line={line}"));
         }
     }
     if let Some(title) = &a.title {
-        props.push(format!("title={}", escape_property(title)));
+        props.push(format!("title={}", escape_property(&sanitize::line(title, PROPERTY_MAX))));
     }
     let props = if props.is_empty() { String::new() } else { format!(" {}", props.join(",")) };
-    format!("::{}{}::{}", command(a.level), props, escape_data(&a.message))
+    format!("::{}{}::{}", command(a.level), props, escape_data(&sanitize::text(&a.message)))
 }
 
 /// Keep what GitHub will display and say what was dropped.
@@ -149,6 +155,21 @@ mod tests {
         );
         // `%` is escaped first, so an already-escaped looking input survives the round trip.
         assert_eq!(escape_data("%0A"), "%250A");
+    }
+
+    #[test]
+    fn hostile_parts_stay_inside_one_command() {
+        let a = Annotation {
+            level: AnnotationLevel::Error,
+            title: Some("Failed: \u{202e}x\n::add-mask::t".into()),
+            message: "boom\n      ::stop-commands::tok3n\n##[error]x \u{1b}[2J".into(),
+            file: Some("a\u{200b}.py".into()),
+            line: Some(2),
+        };
+        assert_eq!(
+            format_annotation(&a),
+            r"::error file=a\u{200b}.py,line=2,title=Failed%3A \u{202e}x\x0a%3A%3Aadd-mask%3A%3At::boom%0A      : :stop-commands::tok3n%0A# #[error]x \x1b[2J"
+        );
     }
 
     #[test]

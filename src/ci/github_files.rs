@@ -18,8 +18,9 @@ pub const STEP_SUMMARY_LIMIT: u64 = 1024 * 1024;
 const TRUNCATED_NOTE: &str =
     "\n_… summary truncated: GitHub's step summary is limited to 1 MiB; the full report is in the JSON result file._\n";
 
-/// Closes a fenced code block left open by the cut, so the note does not render as code.
-const FENCE_CLOSE: &str = "```\n";
+/// Room first reserved for the fence that closes a block left open by the cut, so the note does not
+/// render as code. Fences grow with the backtick runs they quote (sanitize::code_block).
+const FENCE_ROOM: usize = 16;
 
 /// Append `outputs` to the `$GITHUB_OUTPUT` file at `path`, each in the multi-line-safe heredoc form.
 pub fn append_outputs(path: &Path, outputs: &[(String, String)]) -> Result<(), CiError> {
@@ -102,30 +103,60 @@ fn fit_summary(existing: u64, markdown: &str) -> String {
     if existing + text.len() as u64 <= STEP_SUMMARY_LIMIT {
         return text;
     }
-    // Reserve room for the note, a newline ending a cut line, and a closing fence.
-    let reserve = (TRUNCATED_NOTE.len() + 1 + FENCE_CLOSE.len()) as u64;
-    let room = STEP_SUMMARY_LIMIT.saturating_sub(existing).saturating_sub(reserve);
-    let Ok(room) = usize::try_from(room) else { return String::new() };
-    if room == 0 {
-        return String::new();
+    // Reserve room for the note, a newline ending a cut line, and a closing fence. A fence longer than
+    // the reserve (a block quoting a long backtick run) is made room for by cutting again, earlier.
+    let full = text;
+    let mut fence_room = FENCE_ROOM;
+    loop {
+        let reserve = (TRUNCATED_NOTE.len() + 1 + fence_room + 1) as u64;
+        let room = STEP_SUMMARY_LIMIT.saturating_sub(existing).saturating_sub(reserve);
+        let Ok(room) = usize::try_from(room) else { return String::new() };
+        if room == 0 {
+            return String::new();
+        }
+        let mut cut = room.min(full.len());
+        while !full.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        if let Some(newline) = full[..cut].rfind('\n') {
+            cut = newline + 1;
+        }
+        let mut text = full[..cut].to_string();
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        let fence = open_fence(&text).unwrap_or_default();
+        if fence.len() > fence_room {
+            fence_room = fence.len();
+            continue;
+        }
+        if !fence.is_empty() {
+            text.push_str(&fence);
+            text.push('\n');
+        }
+        text.push_str(TRUNCATED_NOTE);
+        return text;
     }
-    let mut cut = room.min(text.len());
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
+}
+
+/// The fence of the code block still open at the end of `text`, as CommonMark pairs them: a block
+/// opened by N backticks (or tildes) is closed only by a line of at least N of the same character.
+fn open_fence(text: &str) -> Option<String> {
+    let mut open: Option<(char, usize)> = None;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        let Some(c) = trimmed.chars().next().filter(|c| *c == '`' || *c == '~') else { continue };
+        let run = trimmed.chars().take_while(|&x| x == c).count();
+        if run < 3 {
+            continue;
+        }
+        open = match open {
+            None => Some((c, run)),
+            Some((oc, on)) if oc == c && run >= on && trimmed[run * c.len_utf8()..].trim().is_empty() => None,
+            still => still,
+        };
     }
-    if let Some(newline) = text[..cut].rfind('\n') {
-        cut = newline + 1;
-    }
-    text.truncate(cut);
-    if !text.is_empty() && !text.ends_with('\n') {
-        text.push('\n');
-    }
-    let open_fences = text.lines().filter(|l| l.trim_start().starts_with("```")).count();
-    if open_fences % 2 == 1 {
-        text.push_str(FENCE_CLOSE);
-    }
-    text.push_str(TRUNCATED_NOTE);
-    text
+    open.map(|(c, n)| c.to_string().repeat(n))
 }
 
 #[cfg(test)]
@@ -238,7 +269,16 @@ mod tests {
         let fenced = format!("intro\n```\n{}", "code line\n".repeat(STEP_SUMMARY_LIMIT as usize / 10));
         let text = fit_summary(0, &fenced);
         assert!(text.len() as u64 <= STEP_SUMMARY_LIMIT);
-        assert!(text.ends_with(&format!("code line\n{FENCE_CLOSE}{TRUNCATED_NOTE}")));
+        assert!(text.ends_with(&format!("code line\n```\n{TRUNCATED_NOTE}")));
+
+        // A block fenced by 40 backticks (it quotes a run of 39) is closed by 40, not by three.
+        let long = "`".repeat(40);
+        let fenced = format!("intro\n{long}text\n```\n{}", "code line\n".repeat(STEP_SUMMARY_LIMIT as usize / 10));
+        let text = fit_summary(0, &fenced);
+        assert!(text.len() as u64 <= STEP_SUMMARY_LIMIT);
+        assert!(text.ends_with(&format!("code line\n{long}\n{TRUNCATED_NOTE}")));
+        assert_eq!(open_fence("~~~~\n```\n~~~\n"), Some("~~~~".into()), "a shorter or other fence does not close it");
+        assert_eq!(open_fence("````x\n````\n"), None);
     }
 
     #[test]

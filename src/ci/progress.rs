@@ -80,6 +80,8 @@ impl Progress {
 
     /// What is being worked on now (shown after the counts).
     pub fn set_message(&self, message: &str) {
+        // A test file's or an image step's name: untrusted, and shown in the CI log.
+        let message = &crate::sanitize::line(message, 300);
         match &self.kind {
             Kind::Bar(bar) => bar.set_message(message.to_string()),
             Kind::Heartbeat(hb) => *lock(&hb.shared.message) = message.to_string(),

@@ -63,6 +63,8 @@ impl Sinks {
 
     /// Start a collapsible log group (GitHub `::group::`, GitLab section); a no-op on Jenkins and locally.
     pub fn group_start(&mut self, title: &str) {
+        // A title can name a test file or a plugin: no controls (GitLab's markers are ESC sequences).
+        let title = &crate::sanitize::line(title, 300);
         match self.provider {
             Provider::GitHubActions => {
                 // GitHub cannot nest groups: a second ::group:: silently ends the first. Inner groups are folded

@@ -8,7 +8,8 @@ mod host;
 mod http;
 pub mod limits;
 mod run;
-pub mod sanitize;
+/// The shared sanitizer, still reachable as `plugin::sanitize` for the host code.
+pub use crate::sanitize;
 
 pub use cache::{CacheUse, PluginEngine};
 pub use grants::{Grants, HostGrant};

@@ -342,15 +342,24 @@ fn convert(report: wit::Report, max_findings: usize) -> Report {
         .findings
         .into_iter()
         .take(max_findings)
-        .map(|f| Finding {
-            message: sanitize::line(&f.message, MAX_MESSAGE),
-            file: f.file.as_deref().and_then(sanitize::relative_path),
-            line: f.line.filter(|_| f.file.is_some()),
-            severity: match f.severity {
-                wit::Severity::Notice => Severity::Notice,
-                wit::Severity::Warning => Severity::Warning,
-                wit::Severity::Failure => Severity::Failure,
-            },
+        .map(|f| {
+            let file = f.file.as_deref().and_then(sanitize::relative_path);
+            let mut message = sanitize::line(&f.message, MAX_MESSAGE);
+            // A file that is not a plain relative path (bidi, zero-width, `##[`, `..`) is no location, but
+            // what the plugin said is not lost: it stays in the message, sanitized.
+            if let (None, Some(raw)) = (&file, &f.file) {
+                message.push_str(&format!(" (file: {})", sanitize::line(raw, 300)));
+            }
+            Finding {
+                message,
+                line: f.line.filter(|_| file.is_some()),
+                file,
+                severity: match f.severity {
+                    wit::Severity::Notice => Severity::Notice,
+                    wit::Severity::Warning => Severity::Warning,
+                    wit::Severity::Failure => Severity::Failure,
+                },
+            }
         })
         .collect();
     let metrics: Vec<Metric> = report

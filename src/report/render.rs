@@ -1,6 +1,7 @@
 //! Renderers for an `Outcome`: human text (stderr), JSON (stdout, result file), markdown (step summary).
 
 use super::{Outcome, Verdict};
+use crate::sanitize;
 use anstyle::{AnsiColor, Style};
 use serde_json::{json, Value};
 
@@ -25,24 +26,26 @@ fn verdict_word(verdict: Verdict) -> &'static str {
 
 /// Human text: the detail block, warnings, then `stepkit <command>: <verdict>: <headline>`.
 /// Styles are always emitted; the stream they go through (anstream) strips them when colour is off.
+/// Every part a step filled in is sanitized here, before the styles are added: steps quote untrusted
+/// text (test reports, plugin output), and this is the one place it all passes on its way to the log.
 pub fn render_human(outcome: &Outcome) -> String {
     let mut out = String::new();
     if !outcome.text.is_empty() {
-        out.push_str(&outcome.text);
+        out.push_str(&sanitize::text(&outcome.text));
         if !outcome.text.ends_with('\n') {
             out.push('\n');
         }
     }
     let warn = Style::new().fg_color(Some(AnsiColor::Yellow.into())).bold();
     for warning in &outcome.warnings {
-        out.push_str(&format!("{warn}warning{warn:#}: {warning}\n"));
+        out.push_str(&format!("{warn}warning{warn:#}: {}\n", sanitize::text(warning)));
     }
     let style = verdict_style(outcome.verdict);
     out.push_str(&format!(
         "stepkit {}: {style}{}{style:#}: {}\n",
         outcome.command,
         verdict_word(outcome.verdict),
-        outcome.headline
+        sanitize::text(&outcome.headline)
     ));
     out
 }
@@ -72,6 +75,9 @@ pub fn render_error_json(command: &str, exit_code: i32, message: &str) -> Value 
 }
 
 /// Markdown: a heading with the verdict, the headline, then the step's own markdown detail.
+/// Steps escape what they quote (sanitize::table_cell, code_span, code_block); the headline and the
+/// warnings are escaped here, and a last pass over the whole text escapes controls and breaks workflow
+/// commands (`--format markdown` prints it on stdout, which the runner reads for commands too).
 pub fn render_markdown(outcome: &Outcome) -> String {
     let icon = match outcome.verdict {
         Verdict::Passed => "✅",
@@ -82,7 +88,7 @@ pub fn render_markdown(outcome: &Outcome) -> String {
         "### {icon} stepkit {}: {}\n\n{}\n",
         outcome.command,
         verdict_word(outcome.verdict),
-        outcome.headline
+        sanitize::table_cell(&outcome.headline, HEADLINE_MAX)
     );
     if !outcome.markdown.is_empty() {
         out.push('\n');
@@ -92,10 +98,13 @@ pub fn render_markdown(outcome: &Outcome) -> String {
         }
     }
     for warning in &outcome.warnings {
-        out.push_str(&format!("\n> **Warning:** {warning}\n"));
+        out.push_str(&format!("\n> **Warning:** {}\n", sanitize::table_cell(warning, HEADLINE_MAX)));
     }
-    out
+    sanitize::text(&out)
 }
+
+/// Longest headline or warning shown in markdown (the JSON keeps them whole).
+const HEADLINE_MAX: usize = 2000;
 
 #[cfg(test)]
 mod tests {
@@ -109,6 +118,23 @@ mod tests {
         assert_eq!(v["exit_code"], 1);
         assert_eq!(v["verdict"], "failed");
         assert_eq!(v["outputs"]["failed"], "1");
+    }
+
+    #[test]
+    fn untrusted_parts_are_sanitized_on_the_way_out() {
+        let mut o = Outcome::new("junit summary", Verdict::Failed, "1 failed: \u{202e}x ::error::h");
+        o.text = "FAIL t\n      ::add-mask::hunter2\n\u{1b}[2J##[error]x\n".into();
+        o.warnings.push("::stop-commands::tok3n".into());
+        o.markdown = "| `a` |\n::set-output name=a::b\n".into();
+        let human = render_human(&o);
+        assert!(human.contains("      : :add-mask::hunter2\n\\x1b[2J# #[error]x\n"), "{human}");
+        assert!(human.contains(": :stop-commands::tok3n") && human.contains("\\u{202e}x ::error::h"), "{human}");
+        for line in human.lines() {
+            assert!(!line.trim_start().starts_with("::") && !line.contains("##["), "{line}");
+        }
+        let markdown = render_markdown(&o);
+        assert!(markdown.contains("\n: :set-output name=a::b\n"), "{markdown}");
+        assert!(!markdown.contains('\u{1b}') && !markdown.contains('\u{202e}'), "{markdown}");
     }
 
     #[test]

@@ -154,7 +154,7 @@ fn markdown(runs: &[PluginRun]) -> String {
         }
         out.push_str(&format!("\n**{}**\n\n", sanitize::table_cell(&run.name, 100)));
         for f in report.findings.iter().take(SUMMARY_FINDINGS) {
-            let place = f.file.as_ref().map(|file| format!("`{}{}` ", file.replace('`', "'"), f.line.map(|l| format!(":{l}")).unwrap_or_default())).unwrap_or_default();
+            let place = f.file.as_ref().map(|file| format!("{} ", sanitize::code_span(&format!("{file}{}", f.line.map(|l| format!(":{l}")).unwrap_or_default()), 300))).unwrap_or_default();
             out.push_str(&format!("- {}: {place}{}\n", severity_word(f.severity), sanitize::table_cell(&f.message, 500)));
         }
         if report.findings.len() > SUMMARY_FINDINGS {

@@ -4,6 +4,7 @@ use super::merge::{count_outputs, describe_counts};
 use super::{collect_inputs, JunitError};
 use crate::junit::{summarize, FailedTest, Summary};
 use crate::report::{Annotation, AnnotationLevel, Outcome, Verdict};
+use crate::sanitize;
 use serde_json::json;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -103,11 +104,12 @@ pub(crate) fn human(s: &Summary) -> String {
     out
 }
 
-/// Escapes text for a markdown table cell.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ").replace('<', "&lt;")
-}
+/// Longest test id or location quoted in markdown (the JUnit file and the JSON keep them whole).
+const ID_MAX: usize = 500;
 
+/// The step summary. Every string from the report is quoted so it renders literally: HTML-escaped
+/// inside `<summary>`, in code spans and fenced blocks longer than any backtick run it contains, so a
+/// message cannot close its block and render a link, an image or HTML.
 pub(crate) fn markdown(s: &Summary) -> String {
     let c = &s.counts;
     let mut out = String::new();
@@ -117,14 +119,14 @@ pub(crate) fn markdown(s: &Summary) -> String {
     if !s.failed.is_empty() {
         let _ = writeln!(out, "#### Failed tests\n");
         for f in &s.failed {
-            let loc = location(f).map(|l| format!(" — `{l}`")).unwrap_or_default();
-            let _ = writeln!(out, "<details><summary><code>{}</code>{}</summary>\n", cell(&f.id), loc);
+            // Markdown is not parsed inside this raw HTML line, so HTML escaping is what it needs.
+            let loc = location(f).map(|l| format!(" — <code>{}</code>", sanitize::html(&l, ID_MAX))).unwrap_or_default();
+            let _ = writeln!(out, "<details><summary><code>{}</code>{}</summary>\n", sanitize::html(&f.id, ID_MAX), loc);
             if let Some(message) = &f.message {
-                let _ = writeln!(out, "{}\n", cell(message));
+                let _ = writeln!(out, "{}", sanitize::code_block(message, "text"));
             }
             if let Some(details) = &f.details {
-                let fence = if details.contains("```") { "~~~~" } else { "```" };
-                let _ = writeln!(out, "{fence}text\n{}\n{fence}", details.trim_end());
+                let _ = writeln!(out, "{}", sanitize::code_block(details, "text"));
             }
             let _ = writeln!(out, "</details>\n");
         }
@@ -132,14 +134,14 @@ pub(crate) fn markdown(s: &Summary) -> String {
     if !s.flaky.is_empty() {
         let _ = writeln!(out, "#### Flaky tests (passed on retry)\n");
         for id in &s.flaky {
-            let _ = writeln!(out, "- `{}`", cell(id));
+            let _ = writeln!(out, "- {}", sanitize::code_span(id, ID_MAX));
         }
         out.push('\n');
     }
     if !s.slowest.is_empty() {
         let _ = writeln!(out, "#### Slowest tests\n\n| Time | Test |\n|---:|---|");
         for t in &s.slowest {
-            let _ = writeln!(out, "| {:.3}s | `{}` |", t.time, cell(&t.id));
+            let _ = writeln!(out, "| {:.3}s | {} |", t.time, sanitize::code_span(&t.id, ID_MAX));
         }
     }
     out

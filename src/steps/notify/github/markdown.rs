@@ -3,10 +3,13 @@
 
 use crate::steps::notify::message::{Message, Origin, Status};
 
-/// One table cell: a `|` or a line break would end the cell or the row.
+/// One table cell, rendered literally: the result files it comes from quote test reports and plugins.
 pub fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\r', '\n'], " ")
+    crate::sanitize::table_cell(&text.replace(['\r', '\n'], " "), CELL_MAX)
 }
+
+/// Longest cell text (GitHub's comment and summary limits are counted for the whole body).
+const CELL_MAX: usize = 1000;
 
 /// `| | Step | Result |` with one row per step; empty when there are no steps.
 pub fn steps_table(message: &Message) -> String {
@@ -26,7 +29,8 @@ pub fn footer(origin: &Origin) -> String {
     let mut parts = Vec::new();
     let described = origin.describe();
     if !described.is_empty() {
-        parts.push(described);
+        // A branch name is chosen by whoever opened the pull request.
+        parts.push(cell(&described));
     }
     if let Some(url) = &origin.run_url {
         parts.push(format!("[{} run]({url})", origin.provider));
