@@ -80,6 +80,32 @@ impl std::fmt::Display for HostGrant {
     }
 }
 
+/// Whether a granted *name* may lead to `addr`. A name is a promise about a remote service, so it may not
+/// lead to this machine or its link: loopback, link-local (169.254.169.254, the cloud metadata service),
+/// unspecified, multicast and broadcast addresses are refused, IPv4-mapped forms included. Private
+/// networks (10/8, 192.168/16, fc00::/7) stay reachable: that is where internal APIs live. A grant of
+/// the address itself (`127.0.0.1:8080`) is not resolved at all, and `localhost`, granted by that
+/// exact name, means loopback.
+pub fn name_may_reach(name: &str, addr: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    if name.trim_end_matches('.').eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    let v4_refused = |ip: std::net::Ipv4Addr| {
+        ip.is_loopback() || ip.is_link_local() || ip.is_unspecified() || ip.is_multicast() || ip.is_broadcast() || ip.octets()[0] == 0
+    };
+    match addr {
+        IpAddr::V4(ip) => !v4_refused(ip),
+        IpAddr::V6(ip) => {
+            if let Some(v4) = ip.to_ipv4_mapped() {
+                return !v4_refused(v4);
+            }
+            let link_local = (ip.segments()[0] & 0xffc0) == 0xfe80;
+            !(ip.is_loopback() || ip.is_unspecified() || ip.is_multicast() || link_local)
+        }
+    }
+}
+
 /// Why a URL may not be fetched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UrlDenied {
@@ -147,6 +173,19 @@ mod tests {
         assert!(matches!(check_url(&g, "file:///etc/passwd"), Err(UrlDenied::Invalid(_))));
         assert!(matches!(check_url(&g, "not a url"), Err(UrlDenied::Invalid(_))));
         assert!(check_url(&[], "https://api.example.com/").is_err(), "no grant, no host");
+    }
+
+    #[test]
+    fn a_granted_name_may_not_lead_to_this_machine_or_its_link() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        for refused in ["127.0.0.1", "127.1.2.3", "169.254.169.254", "0.0.0.0", "0.1.2.3", "224.0.0.1", "255.255.255.255", "::1", "::", "fe80::1", "ff02::1", "::ffff:127.0.0.1", "::ffff:169.254.169.254"] {
+            assert!(!name_may_reach("api.example.com", ip(refused)), "{refused}");
+        }
+        for allowed in ["93.184.216.34", "10.0.0.5", "192.168.1.1", "172.16.0.1", "2606:2800:220:1::1", "fd00::1", "::ffff:10.0.0.1"] {
+            assert!(name_may_reach("api.example.com", ip(allowed)), "{allowed}");
+        }
+        assert!(name_may_reach("localhost", ip("127.0.0.1")) && name_may_reach("LOCALHOST.", ip("::1")));
+        assert!(!name_may_reach("a.localhost", ip("127.0.0.1")), "only the exact name localhost means loopback");
     }
 
     #[test]
