@@ -175,8 +175,10 @@ pub fn git_changed_files(dir: &Path, base: &str) -> Result<Vec<String>, String> 
     let output = Command::new("git")
         .arg("-C")
         .arg(dir)
-        .args(["diff", "--name-only", "--diff-filter=ACMR", "-z"])
+        // `--end-of-options` (git >= 2.24): whatever `base` says, git reads it as a revision, never a flag.
+        .args(["diff", "--name-only", "--diff-filter=ACMR", "-z", "--end-of-options"])
         .arg(format!("{base}...HEAD"))
+        .arg("--")
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("run git: {e}"))?;
@@ -314,5 +316,17 @@ mod tests {
         assert!(status.success());
         assert_eq!(git_head_sha(repo.path()).as_deref(), Some(sha.as_str()));
         assert_eq!(git_head_branch(repo.path()), None);
+    }
+
+    #[test]
+    fn a_base_that_looks_like_an_option_stays_a_revision() {
+        let Some((repo, sha)) = temp_git_repo() else { return };
+        let target = repo.path().join("written-by-git");
+        let hostile = format!("--output={}", target.display());
+        let why = git_changed_files(repo.path(), &hostile).unwrap_err();
+        assert!(why.contains("git cannot compare"), "{why}");
+        assert!(!target.exists(), "git took the base as its --output option");
+        // A real revision still works: nothing changed between HEAD and itself.
+        assert_eq!(git_changed_files(repo.path(), &sha), Ok(vec![]));
     }
 }

@@ -57,7 +57,7 @@ pub fn check_settings(args: &CheckArgs, env: &Env, file: &ConfigFile, config_pat
             read: read_dirs(&args.allow_read, cwd).map_err(|m| flag("--allow-read", m))?,
             hosts: hosts(&args.allow_host).map_err(|m| flag("--allow-host", m))?,
             env: env_grants(&args.allow_env, env).map_err(|m| flag("--allow-env", m))?,
-            config: args.set.iter().map(|kv| parse_kv(kv)).collect::<Result<_, _>>().map_err(|m| flag("--set", m))?,
+            config: args.set.iter().enumerate().map(|(i, kv)| parse_kv(kv, i + 1)).collect::<Result<_, _>>().map_err(|m| flag("--set", m))?,
         };
         for path in &args.plugin {
             plugins.push(PluginSpec { name: stem(path), file: cwd.join(path), grants: grants.clone(), limits: limits.clone() });
@@ -90,7 +90,7 @@ pub fn check_settings(args: &CheckArgs, env: &Env, file: &ConfigFile, config_pat
             .filter(|l| !l.is_empty())
             .map(str::to_string)
             .collect(),
-        (None, Some(base)) => crate::ci::git_changed_files(cwd, base.trim()).map_err(|m| flag("--changed-since", m))?,
+        (None, Some(base)) => crate::ci::git_changed_files(cwd, revision(&base).map_err(|m| flag("--changed-since", m))?).map_err(|m| flag("--changed-since", m))?,
         (None, None) => Vec::new(),
     };
     let ci = CiInfo {
@@ -135,12 +135,26 @@ pub(crate) fn limits(base: &Limits, timeout: Option<&str>, memory: Option<&str>)
     Ok(limits)
 }
 
+/// The granted directories, canonical. A grant that leads through a symlink is refused: the preopen would be
+/// the link's target, so `--allow-read data` with `data -> /` would grant the whole file system while the
+/// command line says `data`. The error names the target, which can be granted by its own name.
 fn read_dirs(dirs: &[PathBuf], base: &Path) -> Result<Vec<PathBuf>, String> {
+    // Only what the user wrote is checked: the working directory or the config file's own directory
+    // may sit behind a symlink of the machine's (a workspace mounted elsewhere).
+    let base = base.canonicalize().map_err(|e| format!("{}: {e}", base.display()))?;
     dirs.iter()
         .map(|d| {
             let path = base.join(d);
             // Canonical: the preopen is the real directory, and the guest sees the same absolute path.
             let real = path.canonicalize().map_err(|e| format!("{}: {e}", path.display()))?;
+            if lexical(&path) != real {
+                return Err(format!(
+                    "{} leads through a symlink to {}; a grant is never widened by a link: grant {} itself if the plugin may read it",
+                    d.display(),
+                    real.display(),
+                    real.display()
+                ));
+            }
             if real.is_dir() {
                 Ok(real)
             } else {
@@ -148,6 +162,22 @@ fn read_dirs(dirs: &[PathBuf], base: &Path) -> Result<Vec<PathBuf>, String> {
             }
         })
         .collect()
+}
+
+/// `path` with `.` and `..` resolved by name alone (what it says, before any link is followed).
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn hosts(list: &[String]) -> Result<Vec<HostGrant>, String> {
@@ -168,11 +198,40 @@ fn env_grants(names: &[String], env: &Env) -> Result<Vec<(String, String)>, Stri
     Ok(out)
 }
 
-fn parse_kv(text: &str) -> Result<(String, String), String> {
+/// One `--set K=V`. A malformed one is named by its position only: its text may be a secret.
+fn parse_kv(text: &str, position: usize) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
-        _ => Err(format!("`{text}` is not KEY=VALUE")),
+        _ => Err(format!("value {position} is not KEY=VALUE (its text is not shown, it may be a secret)")),
     }
+}
+
+/// Whether a plugin config key names a secret (`api-token`, `password`, `slack_webhook_secret`): its
+/// value is masked in the CI log (`::add-mask::`) before anything is printed. Secrets belong in the
+/// environment (`--allow-env`); this catches the ones passed as `--set` anyway.
+pub fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["token", "secret", "password", "passwd", "passphrase", "pwd", "credential", "auth", "apikey", "api-key", "api_key", "private", "access-key", "access_key", "webhook"]
+        .iter()
+        .any(|word| key.contains(word))
+}
+
+/// The values of secret config keys of these plugins, to mask before any output.
+pub fn secret_config_values(plugins: &[PluginSpec]) -> Vec<&str> {
+    let mut out: Vec<&str> = plugins.iter().flat_map(|p| p.grants.config.iter()).filter(|(k, _)| is_secret_key(k)).map(|(_, v)| v.as_str()).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// `--changed-since REF`: a revision, never an option. Git would read `--output=PATH` as its own flag
+/// (and write that file); git_changed_files also puts `--end-of-options` before it.
+fn revision(text: &str) -> Result<&str, String> {
+    let rev = text.trim();
+    if rev.is_empty() || rev.starts_with('-') {
+        return Err(format!("`{rev}` is not a git revision such as origin/main or a commit sha (a value starting with `-` would be an option to git)"));
+    }
+    Ok(rev)
 }
 
 fn stem(path: &Path) -> String {
@@ -211,8 +270,10 @@ mod tests {
 
     #[test]
     fn kv_and_limits() {
-        assert_eq!(parse_kv("a=b=c"), Ok(("a".into(), "b=c".into())));
-        assert!(parse_kv("=x").is_err() && parse_kv("novalue").is_err());
+        assert_eq!(parse_kv("a=b=c", 1), Ok(("a".into(), "b=c".into())));
+        assert!(parse_kv("=x", 1).is_err() && parse_kv("novalue", 1).is_err());
+        // A malformed value is never echoed: it may be a token typed with `:` instead of `=`.
+        assert_eq!(parse_kv("token:hunter2", 3).unwrap_err(), "value 3 is not KEY=VALUE (its text is not shown, it may be a secret)");
         let l = limits(&Limits::default(), Some("2s"), Some("64MiB")).unwrap();
         assert_eq!((l.timeout.as_secs(), l.memory), (2, 64 << 20));
         assert_eq!(limits(&Limits::default(), Some("soon"), None).unwrap_err().0, "timeout");
@@ -263,6 +324,37 @@ mod tests {
         assert_eq!(got, vec![dir.path().canonicalize().unwrap().join("sub")]);
         assert!(read_dirs(&["f".into()], dir.path()).is_err());
         assert!(read_dirs(&["missing".into()], dir.path()).is_err());
+    }
+
+    #[test]
+    fn a_symlinked_grant_is_refused_with_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("real")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("data")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("real"), dir.path().join("alias")).unwrap();
+        std::os::unix::fs::symlink("/", dir.path().join("root")).unwrap();
+        let target = outside.path().canonicalize().unwrap();
+        let why = read_dirs(&["data".into()], dir.path()).unwrap_err();
+        assert!(why.contains("data leads through a symlink to") && why.contains(&target.display().to_string()), "{why}");
+        // Through a link in the middle of the path, to a directory inside the base, or to `/`: refused too.
+        assert!(read_dirs(&["data/.".into()], dir.path()).is_err());
+        assert!(read_dirs(&["alias".into()], dir.path()).is_err());
+        assert!(read_dirs(&["root".into()], dir.path()).unwrap_err().contains("symlink to /;"));
+        // The target granted by its own name is fine.
+        assert_eq!(read_dirs(&[target.clone()], dir.path()).unwrap(), vec![target]);
+    }
+
+    #[test]
+    fn secret_keys_and_revisions() {
+        for key in ["api-token", "GITHUB_TOKEN", "password", "db_passwd", "client-secret", "Authorization", "apiKey", "webhook-url"] {
+            assert!(is_secret_key(key), "{key}");
+        }
+        for key in ["min", "path", "sort-key", "url", "samples"] {
+            assert!(!is_secret_key(key), "{key}");
+        }
+        assert_eq!(revision(" origin/main "), Ok("origin/main"));
+        assert!(revision("--output=/tmp/x").is_err() && revision("-p").is_err() && revision("").is_err());
     }
 
     #[test]

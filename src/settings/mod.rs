@@ -13,7 +13,7 @@ mod secret;
 mod test;
 
 pub use deploy::{deploy_settings, rollback_settings};
-pub use check::{cache_dir, check_settings, scaffold_settings, CheckConfig};
+pub use check::{cache_dir, check_settings, scaffold_settings, secret_config_values, CheckConfig};
 pub use file::{ConfigFile, JunitConfig, OutputConfig};
 pub use gate::{gate_settings, GateConfig, GateFile};
 pub use github::github_settings;
