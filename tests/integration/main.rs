@@ -4,6 +4,7 @@ mod support;
 
 mod check;
 mod check_examples;
+mod check_grants;
 mod check_limits;
 mod check_scaffold;
 mod cli_basics;
@@ -13,6 +14,7 @@ mod deploy_signals;
 mod gate;
 mod github_actions;
 mod github_api;
+mod hostile;
 mod image;
 mod junit_bad_input;
 mod junit_corpus;
