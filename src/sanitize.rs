@@ -132,7 +132,8 @@ pub fn code_block(body: &str, info: &str) -> String {
     format!("{fence}{info}\n{clean}\n{fence}\n")
 }
 
-fn longest_run(text: &str, of: char) -> usize {
+/// The longest run of `of` in `text` (a fence or code span must be longer).
+pub fn longest_run(text: &str, of: char) -> usize {
     let (mut longest, mut current) = (0, 0);
     for c in text.chars() {
         current = if c == of { current + 1 } else { 0 };

@@ -147,7 +147,8 @@ fn read_dirs(dirs: &[PathBuf], base: &Path) -> Result<Vec<PathBuf>, String> {
             let path = base.join(d);
             // Canonical: the preopen is the real directory, and the guest sees the same absolute path.
             let real = path.canonicalize().map_err(|e| format!("{}: {e}", path.display()))?;
-            if lexical(&path) != real {
+            // What the path says, `.` and `..` resolved by name, before any link is followed.
+            if crate::steps::image::dockerignore::lexical_clean(&path) != real {
                 return Err(format!(
                     "{} leads through a symlink to {}; a grant is never widened by a link: grant {} itself if the plugin may read it",
                     d.display(),
@@ -164,21 +165,6 @@ fn read_dirs(dirs: &[PathBuf], base: &Path) -> Result<Vec<PathBuf>, String> {
         .collect()
 }
 
-/// `path` with `.` and `..` resolved by name alone (what it says, before any link is followed).
-fn lexical(path: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
 
 fn hosts(list: &[String]) -> Result<Vec<HostGrant>, String> {
     list.iter().map(|h| HostGrant::parse(h)).collect()

@@ -180,21 +180,12 @@ pub fn logs_markdown(name: &str, logs: &Result<Vec<String>, String>) -> String {
         Ok(lines) if lines.is_empty() => format!("Container `{name}` wrote no log lines.\n"),
         Ok(lines) => {
             let body: Vec<String> = lines.iter().map(|l| clean_line(l)).collect();
-            let longest = body.iter().map(|l| longest_run(l, '`')).max().unwrap_or(0);
+            let longest = body.iter().map(|l| crate::sanitize::longest_run(l, '`')).max().unwrap_or(0);
             let fence = "`".repeat(longest.max(2) + 1);
             format!("<details><summary>Last {} log lines of container <code>{name}</code></summary>\n\n{fence}\n{}\n{fence}\n\n</details>\n", lines.len(), body.join("\n"))
         }
         Err(message) => format!("Could not {}.\n", cell(message)),
     }
-}
-
-fn longest_run(text: &str, c: char) -> usize {
-    let (mut best, mut run) = (0, 0);
-    for ch in text.chars() {
-        run = if ch == c { run + 1 } else { 0 };
-        best = best.max(run);
-    }
-    best
 }
 
 #[cfg(test)]

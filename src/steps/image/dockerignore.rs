@@ -310,7 +310,7 @@ fn relative_inside(context: &Path, path: &Path) -> Option<String> {
 }
 
 /// Removes `.` and resolves `..` without touching the file system.
-fn lexical_clean(path: &Path) -> PathBuf {
+pub(crate) fn lexical_clean(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {
