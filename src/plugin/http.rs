@@ -132,16 +132,21 @@ impl reqwest::dns::Resolve for GuardedResolver {
         Box::pin(async move {
             let all: Vec<SocketAddr> = match fixed {
                 Some(ips) => ips.into_iter().map(|ip| SocketAddr::new(ip, 0)).collect(),
-                None => tokio::net::lookup_host((host.as_str(), 0)).await?.collect(),
+                None => match tokio::net::lookup_host((host.as_str(), 0)).await {
+                    Ok(found) => found.collect(),
+                    Err(e) => return Err(Box::new(e) as BoxError),
+                },
             };
             let allowed: Vec<SocketAddr> = all.iter().copied().filter(|a| name_may_reach(&host, a.ip())).collect();
             match (allowed.is_empty(), all.first()) {
-                (true, Some(first)) => Err(Box::new(AddressDenied { host, ip: first.ip() }) as Box<dyn std::error::Error + Send + Sync>),
+                (true, Some(first)) => Err(Box::new(AddressDenied { host, ip: first.ip() }) as BoxError),
                 _ => Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs),
             }
         })
     }
 }
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A granted name resolved only to addresses it may not lead to.
 #[derive(Debug)]

@@ -1,7 +1,7 @@
 //! `stepkit check` flags that an attacker could shape: `--set` secrets, `--changed-since` values, symlinked
 //! `--allow-read` grants and granted host names that resolve to this machine.
 
-use crate::check::{components, dist, one, serve, ok_response};
+use crate::check::{components, ok_response, one, serve};
 use crate::support::stepkit;
 use std::path::Path;
 
