@@ -151,7 +151,8 @@ mod tests {
         };
         assert_eq!(
             format_annotation(&a),
-            "::warning file=dir%2C1/f%3A2.rs,title=a%3A b%2C c%25%0A::50%25 done%0D%0Anext: a, b ::x"
+            // A title is one line (its break shown as `\x0a`); a message keeps its lines, CRLF as LF.
+            r"::warning file=dir%2C1/f%3A2.rs,title=a%3A b%2C c%25\x0a::50%25 done%0Anext: a, b ::x"
         );
         // `%` is escaped first, so an already-escaped looking input survives the round trip.
         assert_eq!(escape_data("%0A"), "%250A");

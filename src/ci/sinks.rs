@@ -233,7 +233,8 @@ mod tests {
         s.group_end();
         s.group_end();
         s.group_end();
-        assert_eq!(buf.text(), "::group::Build image: app%0Av1\n::endgroup::\n");
+        // A title is one line: a break in it is shown, escaped, rather than ending the command.
+        assert_eq!(buf.text(), "::group::Build image: app\\x0av1\n::endgroup::\n");
     }
 
     #[test]
