@@ -9,8 +9,8 @@
 //! - bidi overrides (RLO) and zero-width characters make a line read differently from what it says.
 //!
 //! Nothing is dropped: controls become visible escapes (`\x1b`, `\u{202e}`), a leading `::` becomes `: :`
-//! and `##[` becomes `# #[`. Every function here is idempotent, so text sanitized early (a plugin's log)
-//! is unchanged when the sinks sanitize it again.
+//! and `##[` becomes `# #[`. The log functions (`line`, `lines`, `text`) are idempotent, so text sanitized
+//! early (a plugin's log) is unchanged when the sinks sanitize it again; the markdown ones quote once.
 
 /// One line, safe to print: controls (newline included) become visible escapes, a tab a space, workflow
 /// commands are broken, and the result is cut to `max` characters (marked with `…`).
