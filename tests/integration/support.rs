@@ -118,9 +118,10 @@ fn record(run: &Run) {
     }
 }
 
-/// The shared test data folder (../shared beside the project).
+/// The team's shared test data (real JUnit reports, the Jenkins xunit schema), copied into
+/// tests/fixtures/shared so the tests need nothing outside the repository.
 pub fn shared_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").canonicalize().expect("../shared exists beside the project")
+    fixture("shared")
 }
 
 /// The JUnit corpus.
