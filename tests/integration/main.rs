@@ -4,6 +4,7 @@ mod support;
 
 mod check;
 mod check_examples;
+mod check_hostile;
 mod check_limits;
 mod check_scaffold;
 mod cli_basics;
