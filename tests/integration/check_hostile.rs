@@ -201,7 +201,8 @@ fn a_cache_entry_copied_over_another_or_corrupted_is_recompiled() {
     // Corrupted in the middle of its code: recompiled, never a crash, the other plugin still reports.
     let entry = entry_of(cache, "verdict");
     let mut bytes = std::fs::read(&entry).unwrap();
-    for byte in &mut bytes[bytes.len() / 3..bytes.len() / 3 + 64] {
+    let third = bytes.len() / 3;
+    for byte in &mut bytes[third..third + 64] {
         *byte ^= 0x5a;
     }
     std::fs::write(&entry, bytes).unwrap();
