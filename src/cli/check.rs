@@ -34,6 +34,12 @@ pub struct CheckArgs {
     /// Memory per plugin, e.g. 128MiB [default: 256MiB]
     #[arg(long, value_name = "SIZE", help_heading = "Limits")]
     pub memory: Option<String>,
+    /// Wall time to compile a plugin that is not in the cache yet (not counted in --timeout) [default: 5m]
+    #[arg(long, value_name = "DURATION", help_heading = "Limits")]
+    pub compile_timeout: Option<String>,
+    /// Largest plugin component file accepted [default: 64MiB]
+    #[arg(long, value_name = "SIZE", help_heading = "Limits")]
+    pub max_component_size: Option<String>,
     /// Warn verdicts fail the step too [env: STEPKIT_CHECK_STRICT]
     #[arg(long)]
     pub strict: bool,

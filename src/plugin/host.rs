@@ -12,6 +12,9 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 /// Longest log line shown; longer lines are cut.
 const MAX_LINE: usize = 1000;
+/// What every kept line costs against the log budget besides its text (its `LogLine`, the level, the
+/// prefix and newline it is printed with): empty lines are not free, so a flood of them is bounded too.
+pub const LINE_COST: usize = 64;
 
 /// One line a plugin logged, already sanitized.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -27,6 +30,35 @@ pub struct Logs {
     bytes: usize,
     /// Lines over the budget, counted and dropped.
     pub dropped: usize,
+}
+
+impl Logs {
+    /// Keeps the lines of `message` while each (its sanitized text plus [`LINE_COST`]) fits in `budget`;
+    /// from the first one that does not, the rest are only counted. Counting is a scan for `\n` with no
+    /// allocation, so host memory and time stay bounded whatever the guest sends (millions of empty lines,
+    /// millions of calls).
+    pub fn add(&mut self, level: &'static str, message: &str, budget: usize) {
+        // "text\n" is one line, as a logger means it; "\n" alone is one empty line.
+        let message = message.strip_suffix('\n').unwrap_or(message);
+        let mut lines = message.split('\n');
+        for raw in lines.by_ref() {
+            if self.bytes >= budget {
+                self.dropped += 1;
+                break;
+            }
+            let line = sanitize::line(raw.strip_suffix('\r').unwrap_or(raw), MAX_LINE);
+            let cost = line.len() + LINE_COST;
+            if self.bytes + cost > budget {
+                // Full from here on: later lines are dropped too, so what is kept is a prefix of the log.
+                self.bytes = budget;
+                self.dropped += 1;
+                break;
+            }
+            self.bytes += cost;
+            self.lines.push(LogLine { level, message: line });
+        }
+        self.dropped += lines.count();
+    }
 }
 
 /// Everything one plugin's store holds.
@@ -56,14 +88,8 @@ impl host::Host for State {
             LogLevel::Warn => "warn",
             LogLevel::Error => "error",
         };
-        for line in sanitize::lines(&message, MAX_LINE) {
-            if self.logs.bytes + line.len() > self.limits.log_bytes {
-                self.logs.dropped += 1;
-                continue;
-            }
-            self.logs.bytes += line.len();
-            self.logs.lines.push(LogLine { level, message: line });
-        }
+        // `message` was copied out of the guest's memory, so its size is bounded by `--memory`.
+        self.logs.add(level, &message, self.limits.log_bytes);
     }
 
     fn http_request(&mut self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
@@ -129,6 +155,28 @@ impl wasmtime_wasi::cli::StdoutStream for Capture {
 mod tests {
     use super::*;
     use tokio::io::AsyncWriteExt;
+
+    #[test]
+    fn empty_lines_cost_their_overhead() {
+        let mut logs = Logs::default();
+        logs.add("info", &"\n".repeat(4_000_000), 64 << 10);
+        assert_eq!(logs.lines.len(), (64 << 10) / LINE_COST);
+        assert_eq!(logs.lines.len() + logs.dropped, 4_000_000, "every line is kept or counted");
+        // A later call, even an empty one, is dropped and counted: the budget is spent.
+        logs.add("info", "", 64 << 10);
+        assert_eq!(logs.dropped, 4_000_001 - logs.lines.len());
+    }
+
+    #[test]
+    fn lines_are_kept_in_order_until_the_first_that_does_not_fit() {
+        let mut logs = Logs::default();
+        logs.add("info", "one\ntwo\r\n", 2 * LINE_COST + 6);
+        logs.add("warn", &"x".repeat(10), 2 * LINE_COST + 6);
+        logs.add("warn", "", 2 * LINE_COST + 6);
+        let kept: Vec<&str> = logs.lines.iter().map(|l| l.message.as_str()).collect();
+        assert_eq!(kept, ["one", "two"]);
+        assert_eq!(logs.dropped, 2);
+    }
 
     #[tokio::test]
     async fn capture_keeps_the_start_and_counts_the_rest() {

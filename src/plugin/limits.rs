@@ -2,6 +2,10 @@
 
 use std::time::Duration;
 
+/// Longest `--timeout` / `--compile-timeout` accepted: far past any CI job, and small enough that adding
+/// it to an `Instant` or a deadline can never overflow (`18446744073709551615s` used to panic a task).
+pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// What one plugin run may use. Defaults: 256 MiB of memory, 30 s, bounded output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -17,6 +21,10 @@ pub struct Limits {
     pub output_bytes: usize,
     /// Largest HTTP response body handed to the plugin.
     pub http_body_bytes: usize,
+    /// Wall time to compile the component on a cache miss (not counted in `timeout`, which starts after).
+    pub compile_timeout: Duration,
+    /// Largest component file read; compiling takes time and memory in proportion to it.
+    pub component_bytes: u64,
 }
 
 impl Default for Limits {
@@ -28,6 +36,9 @@ impl Default for Limits {
             findings: 1000,
             output_bytes: 64 << 10,
             http_body_bytes: 10 << 20,
+            // A Python component (~20-40 MB) compiles in tens of seconds on a slow runner.
+            compile_timeout: Duration::from_secs(300),
+            component_bytes: 64 << 20,
         }
     }
 }
@@ -102,10 +113,33 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
     number.checked_mul(factor).filter(|n| *n > 0).ok_or_else(|| format!("`{text}` is not a usable size"))
 }
 
+/// Parses `30s`, `2m`, `1h 30m`: not zero and at most [`MAX_DURATION`].
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text.trim()).map_err(|_| format!("`{text}` is not a duration such as 30s or 2m"))?;
+    if duration.is_zero() {
+        return Err(format!("`{text}` is zero; give a duration such as 30s or 2m"));
+    }
+    if duration > MAX_DURATION {
+        return Err(format!("`{text}` is longer than the most accepted, {}", humantime::format_duration(MAX_DURATION)));
+    }
+    Ok(duration)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use wasmtime::ResourceLimiter;
+
+    #[test]
+    fn durations_parse_within_bounds() {
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration(" 7days "), Ok(MAX_DURATION));
+        assert!(parse_duration("0s").unwrap_err().contains("zero"));
+        assert!(parse_duration("soon").unwrap_err().contains("not a duration"));
+        // u64::MAX seconds: humantime accepts it; it must not reach the deadline arithmetic.
+        assert!(parse_duration("18446744073709551615s").unwrap_err().contains("longer than"));
+        assert!(parse_duration("8days").is_err());
+    }
 
     #[test]
     fn sizes_parse() {

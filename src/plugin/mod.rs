@@ -10,6 +10,7 @@ pub mod limits;
 mod run;
 /// The shared sanitizer, still reachable as `plugin::sanitize` for the host code.
 pub use crate::sanitize;
+mod seal;
 
 pub use cache::{CacheUse, PluginEngine};
 pub use grants::{Grants, HostGrant};
@@ -47,6 +48,8 @@ pub enum PluginErrorKind {
     NotAComponent,
     /// A component wasmtime refused to compile.
     Invalid,
+    /// Over the component size limit, or compiling it took longer than the compile time limit.
+    CompileLimit,
     /// It exports `stepkit:check/check` of another major version.
     ContractVersion,
     /// It does not export `stepkit:check/check` at all.
@@ -65,6 +68,10 @@ pub enum PluginErrorKind {
     Exit,
     /// It ran and returned its own `check-error`.
     CheckError,
+    /// The host could not get the resources to run it (memory reservation, threads): the machine's limits.
+    Resources,
+    /// stepkit itself failed while running it (a bug: the run fails rather than pass silently).
+    Internal,
 }
 
 impl PluginErrorKind {
@@ -74,6 +81,7 @@ impl PluginErrorKind {
             PluginErrorKind::Io => "could not be read",
             PluginErrorKind::NotAComponent => "is not a component",
             PluginErrorKind::Invalid => "is not a valid component",
+            PluginErrorKind::CompileLimit => "is over the compile limits",
             PluginErrorKind::ContractVersion => "was built for another contract version",
             PluginErrorKind::MissingExport => "does not export the check",
             PluginErrorKind::Link => "needs imports stepkit does not provide",
@@ -83,6 +91,8 @@ impl PluginErrorKind {
             PluginErrorKind::Trap => "trapped",
             PluginErrorKind::Exit => "exited",
             PluginErrorKind::CheckError => "reported an error",
+            PluginErrorKind::Resources => "could not get host resources",
+            PluginErrorKind::Internal => "hit a stepkit failure",
         }
     }
 }

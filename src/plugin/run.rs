@@ -7,7 +7,7 @@ use super::cache::{CacheUse, PluginEngine, TICK};
 use super::contract::{self, Shape};
 use super::host::{Capture, LogLine, Logs, State};
 use super::http::Fetcher;
-use super::limits::Limiter;
+use super::limits::{Limiter, Limits};
 use super::{sanitize, PluginError, PluginErrorKind, PluginSpec};
 use serde::Serialize;
 use std::path::Path;
@@ -20,8 +20,6 @@ const MAX_SUMMARY: usize = 500;
 const MAX_MESSAGE: usize = 2000;
 const MAX_METRICS: usize = 100;
 const MAX_OUTPUT_LINE: usize = 1000;
-/// Largest component read: a Python one is ~20-40 MB; far beyond that is a mistake or an attack on memory.
-const MAX_COMPONENT_BYTES: u64 = 256 << 20;
 
 /// A check's verdict (the WIT `verdict`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -186,28 +184,42 @@ fn error(spec: &PluginSpec, kind: PluginErrorKind, message: String) -> PluginErr
     PluginError { name: spec.name.clone(), file: spec.file.clone(), kind, message }
 }
 
-/// Reads and loads the component and checks that this host can run it.
-fn load(engine: &PluginEngine, path: &Path, name: &str) -> Result<(wasmtime::component::Component, CacheUse, Shape), PluginError> {
+/// Reads and loads the component (within the size and compile-time limits) and reads its shape.
+fn load(engine: &PluginEngine, path: &Path, name: &str, limits: &Limits) -> Result<(wasmtime::component::Component, CacheUse, Shape), PluginError> {
     let fail = |kind, message| PluginError { name: name.to_string(), file: path.to_path_buf(), kind, message };
     let metadata = std::fs::metadata(path).map_err(|e| fail(PluginErrorKind::Io, format!("{e}; check the path")))?;
     // Loading is not covered by the plugin's deadline: a FIFO or a device would block it forever.
     if !metadata.is_file() {
         return Err(fail(PluginErrorKind::Io, "it is not a regular file; give the path of a .wasm file".into()));
     }
+    // Compiling takes time and memory in proportion to the size (a 28 MB component took 2.7 GB), and
+    // none of it counts against --memory: refuse what is far past any real plugin before reading it.
     let size = metadata.len();
-    if size > MAX_COMPONENT_BYTES {
-        return Err(fail(PluginErrorKind::Invalid, format!("it is {} MiB; components over {} MiB are refused", size >> 20, MAX_COMPONENT_BYTES >> 20)));
+    if size > limits.component_bytes {
+        return Err(fail(
+            PluginErrorKind::CompileLimit,
+            format!(
+                "it is {size} bytes, over the component size limit of {} bytes; raise it with --max-component-size or `max-component-size` in its [[check]] table",
+                limits.component_bytes
+            ),
+        ));
     }
-    let bytes = std::fs::read(path).map_err(|e| fail(PluginErrorKind::Io, format!("{e}; check the path")))?;
-    let (component, cache) = engine.load(&bytes).map_err(|(kind, message)| fail(kind, message))?;
+    let unreadable = |e: std::io::Error| fail(PluginErrorKind::Io, format!("{e}; check the path"));
+    let mut bytes = Vec::new();
+    // `take`: the file may have grown since it was measured.
+    std::io::Read::read_to_end(&mut std::io::Read::take(std::fs::File::open(path).map_err(unreadable)?, limits.component_bytes + 1), &mut bytes).map_err(unreadable)?;
+    if bytes.len() as u64 > limits.component_bytes {
+        return Err(fail(PluginErrorKind::CompileLimit, format!("it grew past the component size limit of {} bytes while it was read", limits.component_bytes)));
+    }
+    let (component, cache) = engine.load(bytes, limits.compile_timeout).map_err(|(kind, message)| fail(kind, message))?;
     let shape = contract::shape(&component, engine.engine());
     Ok((component, cache, shape))
 }
 
 /// `stepkit plugin inspect`: the component's contract version, exports and imports.
-pub fn inspect(engine: &PluginEngine, path: &Path) -> Result<Shape, PluginError> {
+pub fn inspect(engine: &PluginEngine, path: &Path, limits: &Limits) -> Result<Shape, PluginError> {
     let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    load(engine, path, &name).map(|(_, _, shape)| shape)
+    load(engine, path, &name, limits).map(|(_, _, shape)| shape)
 }
 
 fn execute(
@@ -220,10 +232,11 @@ fn execute(
     (cache, timings): (&mut CacheUse, &mut Timings),
 ) -> Result<Report, PluginError> {
     let loading = Instant::now();
-    let (component, cache_use, shape) = load(engine, &spec.file, &spec.name)?;
+    let (component, cache_use, shape) = load(engine, &spec.file, &spec.name, &spec.limits)?;
     timings.load_ms = ms_precise(loading);
     *cache = cache_use;
-    contract::check_compatible(&shape).map_err(|(kind, message)| error(spec, kind, message))?;
+    // The message quotes the component's export names.
+    contract::check_compatible(&shape).map_err(|(kind, message)| error(spec, kind, sanitize::line(&message, MAX_MESSAGE)))?;
 
     let mut linker: Linker<State> = Linker::new(engine.engine());
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| error(spec, PluginErrorKind::Link, format!("{e:#}")))?;
@@ -323,10 +336,30 @@ fn classify(spec: &PluginSpec, store: &Store<State>, err: wasmtime::Error, insta
         return error(spec, PluginErrorKind::Trap, sanitize::line(&format!("{trap}{function}"), MAX_MESSAGE));
     }
     let text = sanitize::line(&format!("{err:#}"), MAX_MESSAGE);
+    if instantiating && is_resource_exhaustion(&err) {
+        // wasmtime reserves address space for each linear memory at instantiation; `ulimit -v`, a cgroup or
+        // a full machine makes that fail, which says nothing about the plugin's imports.
+        let what = format!("the host could not reserve memory to instantiate it ({text}); the machine, its `ulimit -v` or its container limits are too tight: raise them or run fewer plugins at once (--jobs)");
+        return error(spec, PluginErrorKind::Resources, what);
+    }
     if instantiating {
         return error(spec, PluginErrorKind::Link, format!("{text}; `stepkit plugin inspect` lists what it imports"));
     }
     error(spec, PluginErrorKind::Trap, text)
+}
+
+/// Whether `err` comes from the host running out of memory or address space (ENOMEM from mmap and the
+/// like), seen through wasmtime's error chain, where it arrives as an io error or as its text.
+fn is_resource_exhaustion(err: &wasmtime::Error) -> bool {
+    err.chain().any(|cause| {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::OutOfMemory || io.raw_os_error() == Some(libc::ENOMEM) {
+                return true;
+            }
+        }
+        let text = cause.to_string();
+        text.contains("Cannot allocate memory") || text.contains("os error 12") || text.contains("out of memory")
+    })
 }
 
 fn convert(report: wit::Report, max_findings: usize) -> Report {
@@ -370,4 +403,20 @@ fn convert(report: wit::Report, max_findings: usize) -> Report {
         .collect();
     let dropped = total - findings.len() - metrics.len();
     Report { verdict, summary: sanitize::line(&report.summary, MAX_SUMMARY), findings, metrics, dropped }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_reservation_failures_are_resources_not_link() {
+        let enomem = wasmtime::Error::new(std::io::Error::from_raw_os_error(libc::ENOMEM)).context("failed to create memory");
+        assert!(is_resource_exhaustion(&enomem));
+        // As rustix reports an mmap failure: its own error type, known here only by its text.
+        assert!(is_resource_exhaustion(&wasmtime::format_err!("Cannot allocate memory (os error 12)").context("instantiate")));
+        let link = wasmtime::format_err!("component imports instance `acme:thing/x`, but a matching implementation was not found in the linker");
+        assert!(!is_resource_exhaustion(&link));
+        assert!(!is_resource_exhaustion(&wasmtime::Error::new(std::io::Error::from_raw_os_error(libc::ENOENT))));
+    }
 }

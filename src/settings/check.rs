@@ -29,6 +29,8 @@ pub struct CheckConfig {
     pub config: BTreeMap<String, String>,
     pub timeout: Option<String>,
     pub memory: Option<String>,
+    pub compile_timeout: Option<String>,
+    pub max_component_size: Option<String>,
 }
 
 fn flag(name: &str, message: String) -> ConfigError {
@@ -50,7 +52,13 @@ pub fn cache_dir(env: &Env) -> Option<PathBuf> {
 /// Resolves `stepkit check`.
 pub fn check_settings(args: &CheckArgs, env: &Env, file: &ConfigFile, config_path: Option<&Path>, context: &Context, cwd: &Path) -> Result<CheckSettings, ConfigError> {
     let base = Limits::default();
-    let limits = limits(&base, args.timeout.as_deref(), args.memory.as_deref()).map_err(|(key, m)| flag(&format!("--{key}"), m))?;
+    let given = LimitTexts {
+        timeout: args.timeout.as_deref(),
+        memory: args.memory.as_deref(),
+        compile_timeout: args.compile_timeout.as_deref(),
+        max_component_size: args.max_component_size.as_deref(),
+    };
+    let limits = limits(&base, &given).map_err(|(key, m)| flag(&format!("--{key}"), m))?;
     let mut plugins = Vec::new();
     if !args.plugin.is_empty() {
         let grants = Grants {
@@ -75,7 +83,13 @@ pub fn check_settings(args: &CheckArgs, env: &Env, file: &ConfigFile, config_pat
                 env: env_grants(&table.allow_env, env).map_err(|m| in_file(config_path, "allow-env", m))?,
                 config: table.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             };
-            let limits = super::check::limits(&limits, table.timeout.as_deref(), table.memory.as_deref()).map_err(|(key, m)| in_file(config_path, key, m))?;
+            let given = LimitTexts {
+                timeout: table.timeout.as_deref(),
+                memory: table.memory.as_deref(),
+                compile_timeout: table.compile_timeout.as_deref(),
+                max_component_size: table.max_component_size.as_deref(),
+            };
+            let limits = super::check::limits(&limits, &given).map_err(|(key, m)| in_file(config_path, key, m))?;
             let name = table.name.clone().unwrap_or_else(|| stem(&table.plugin));
             plugins.push(PluginSpec { name, file: dir.join(&table.plugin), grants, limits });
         }
@@ -120,17 +134,30 @@ pub fn check_settings(args: &CheckArgs, env: &Env, file: &ConfigFile, config_pat
     })
 }
 
-/// `--timeout` / `--memory` (or a table's `timeout` / `memory`) over `base`; the error names the key.
-pub(crate) fn limits(base: &Limits, timeout: Option<&str>, memory: Option<&str>) -> Result<Limits, (&'static str, String)> {
+/// The limits given as flags or as a `[[check]]` table's keys (same names, without `--`).
+#[derive(Debug, Default)]
+pub(crate) struct LimitTexts<'a> {
+    pub timeout: Option<&'a str>,
+    pub memory: Option<&'a str>,
+    pub compile_timeout: Option<&'a str>,
+    pub max_component_size: Option<&'a str>,
+}
+
+/// The given limits over `base`; the error names the key.
+pub(crate) fn limits(base: &Limits, given: &LimitTexts) -> Result<Limits, (&'static str, String)> {
+    use crate::plugin::limits::{parse_duration, parse_size};
     let mut limits = base.clone();
-    if let Some(text) = timeout {
-        limits.timeout = humantime::parse_duration(text.trim())
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| ("timeout", format!("`{text}` is not a duration such as 30s or 2m")))?;
+    if let Some(text) = given.timeout {
+        limits.timeout = parse_duration(text).map_err(|m| ("timeout", m))?;
     }
-    if let Some(text) = memory {
-        limits.memory = crate::plugin::limits::parse_size(text).map_err(|m| ("memory", m))?;
+    if let Some(text) = given.memory {
+        limits.memory = parse_size(text).map_err(|m| ("memory", m))?;
+    }
+    if let Some(text) = given.compile_timeout {
+        limits.compile_timeout = parse_duration(text).map_err(|m| ("compile-timeout", m))?;
+    }
+    if let Some(text) = given.max_component_size {
+        limits.component_bytes = parse_size(text).map_err(|m| ("max-component-size", m))? as u64;
     }
     Ok(limits)
 }
@@ -260,9 +287,14 @@ mod tests {
         assert!(parse_kv("=x", 1).is_err() && parse_kv("novalue", 1).is_err());
         // A malformed value is never echoed: it may be a token typed with `:` instead of `=`.
         assert_eq!(parse_kv("token:hunter2", 3).unwrap_err(), "value 3 is not KEY=VALUE (its text is not shown, it may be a secret)");
-        let l = limits(&Limits::default(), Some("2s"), Some("64MiB")).unwrap();
-        assert_eq!((l.timeout.as_secs(), l.memory), (2, 64 << 20));
-        assert_eq!(limits(&Limits::default(), Some("soon"), None).unwrap_err().0, "timeout");
+        let given = LimitTexts { timeout: Some("2s"), memory: Some("64MiB"), compile_timeout: Some("1m"), max_component_size: Some("8MiB") };
+        let l = limits(&Limits::default(), &given).unwrap();
+        assert_eq!((l.timeout.as_secs(), l.memory, l.compile_timeout.as_secs(), l.component_bytes), (2, 64 << 20, 60, 8 << 20));
+        let bad = |given: LimitTexts| limits(&Limits::default(), &given).unwrap_err().0;
+        assert_eq!(bad(LimitTexts { timeout: Some("soon"), ..LimitTexts::default() }), "timeout");
+        assert_eq!(bad(LimitTexts { timeout: Some("18446744073709551615s"), ..LimitTexts::default() }), "timeout");
+        assert_eq!(bad(LimitTexts { compile_timeout: Some("0s"), ..LimitTexts::default() }), "compile-timeout");
+        assert_eq!(bad(LimitTexts { max_component_size: Some("lots"), ..LimitTexts::default() }), "max-component-size");
     }
 
     fn args(argv: &[&str]) -> CheckArgs {

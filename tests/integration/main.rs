@@ -5,6 +5,7 @@ mod support;
 mod check;
 mod check_examples;
 mod check_grants;
+mod check_hostile;
 mod check_limits;
 mod check_scaffold;
 mod cli_basics;

@@ -71,6 +71,64 @@ impl Stepkit {
         self
     }
 
+    /// Runs it with this umask (the cache must work under umask 002 as CI images often set it).
+    pub fn umask(mut self, mask: libc::mode_t) -> Self {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: umask is async-signal-safe and touches only the child.
+        unsafe {
+            self.command.pre_exec(move || {
+                libc::umask(mask);
+                Ok(())
+            })
+        };
+        self
+    }
+
+    /// Runs it with at most `bytes` of address space (`ulimit -v`), to make memory reservations fail.
+    pub fn address_space_limit(mut self, bytes: u64) -> Self {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: setrlimit is async-signal-safe and touches only the child.
+        unsafe {
+            self.command.pre_exec(move || {
+                let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+                if libc::setrlimit(libc::RLIMIT_AS, &limit) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            })
+        };
+        self
+    }
+
+    /// Runs to completion and returns the peak resident memory of the stepkit process in KiB (wait4's
+    /// rusage is this child's alone, unlike RUSAGE_CHILDREN, which other tests' runs share).
+    pub fn run_with_peak_rss(mut self) -> (Run, u64) {
+        use std::io::Read;
+        self.command.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+        let mut child = self.command.spawn().expect("the stepkit binary runs");
+        let drain = |pipe: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut text = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_end(&mut text);
+                }
+                String::from_utf8_lossy(&text).into_owned()
+            })
+        };
+        let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+        let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+        // SAFETY: rusage is plain integers, for which all zeroes is a valid value.
+        let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
+        // SAFETY: waits for the child this builder started; `child` is not waited for again.
+        let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+        assert_eq!(pid, child.id() as i32, "wait4: {}", std::io::Error::last_os_error());
+        let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
+        let run = Run { code, stdout: stdout.join().unwrap(), stderr: stderr.join().unwrap() };
+        record(&run);
+        (run, u64::try_from(usage.ru_maxrss).unwrap_or(0))
+    }
+
     /// Runs to completion.
     pub fn run(mut self) -> Run {
         use std::io::Write;

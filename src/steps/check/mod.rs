@@ -44,7 +44,7 @@ impl CheckError {
         match self {
             CheckError::NoPlugins => true,
             CheckError::Engine(_) => false,
-            CheckError::Plugin(e) => e.kind != plugin::PluginErrorKind::Io,
+            CheckError::Plugin(e) => !matches!(e.kind, PluginErrorKind::Io | PluginErrorKind::Resources | PluginErrorKind::Internal),
             CheckError::Scaffold(e) => e.is_usage(),
         }
     }
@@ -58,10 +58,13 @@ pub async fn run(settings: &CheckSettings, live: &mut dyn Live) -> Result<Outcom
     let engine = Arc::new(PluginEngine::new(settings.cache_dir.clone()).map_err(CheckError::Engine)?);
     let permits = Arc::new(tokio::sync::Semaphore::new(settings.jobs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
+    // Which plugin each task runs, so a task that panics still reports as that plugin's failure.
+    let mut task_plugins = std::collections::HashMap::new();
     for (index, spec) in settings.plugins.iter().cloned().enumerate() {
+        let identity = (index, spec.name.clone(), spec.file.clone());
         let (engine, input, permits) = (engine.clone(), settings.input.clone(), permits.clone());
         let handle = tokio::runtime::Handle::current();
-        tasks.spawn(async move {
+        let spawned_task = tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
             let (name, file, timeout) = (spec.name.clone(), spec.file.clone(), spec.limits.timeout);
             let started = std::time::Instant::now();
@@ -90,15 +93,16 @@ pub async fn run(settings: &CheckSettings, live: &mut dyn Live) -> Result<Outcom
             // left to finish or die with the process.
             let finished = match finished {
                 Some(finished) => Ok(finished),
-                None => tokio::time::timeout(timeout + ABANDON_GRACE, receiver).await,
+                None => tokio::time::timeout(timeout.saturating_add(ABANDON_GRACE), receiver).await,
             };
             let run = match finished {
                 Ok(Ok(run)) => run,
-                Ok(Err(_)) => host_failure(name, file, PluginErrorKind::Trap, "its host thread died".into(), started),
+                Ok(Err(_)) => host_failure(name, file, PluginErrorKind::Internal, "its host thread died before it reported (a stepkit bug; the run fails)".into(), started),
                 Err(_) => host_failure(name, file, PluginErrorKind::Timeout, format!("it was abandoned {} after its limit, blocked in a host call", humantime::format_duration(ABANDON_GRACE)), started),
             };
             (index, run)
         });
+        task_plugins.insert(spawned_task.id(), identity);
     }
     let mut runs: Vec<(usize, PluginRun)> = Vec::with_capacity(settings.plugins.len());
     let mut signals = Signals::new();
@@ -110,13 +114,26 @@ pub async fn run(settings: &CheckSettings, live: &mut dyn Live) -> Result<Outcom
                     outcome::stream(&run, live);
                     runs.push((index, run));
                 }
-                Some(Err(_)) => {}
+                Some(Err(joined)) => {
+                    let (index, run) = failed_task(joined, &task_plugins);
+                    outcome::stream(&run, live);
+                    runs.push((index, run));
+                }
                 None => break,
             },
             verdict = signals.recv() => {
                 // Keep what finished (partial reports are still written); the rest stop with the process.
                 stopped_by = Some(verdict);
                 break;
+            }
+        }
+    }
+    if stopped_by.is_none() {
+        // Every plugin has a row: one without a report is a failure, never a silent pass.
+        for (index, name, file) in task_plugins.into_values() {
+            if !runs.iter().any(|(i, _)| *i == index) {
+                let message = "it never reported (a stepkit bug; the run fails)".to_string();
+                runs.push((index, host_failure(name, file, PluginErrorKind::Internal, message, std::time::Instant::now())));
             }
         }
     }
@@ -132,7 +149,24 @@ pub async fn run(settings: &CheckSettings, live: &mut dyn Live) -> Result<Outcom
     if let Some(problem) = &engine.cache_problem {
         outcome.warnings.push(problem.clone());
     }
+    outcome.warnings.extend(engine.notes());
     Ok(outcome)
+}
+
+type TaskPlugins = std::collections::HashMap<tokio::task::Id, (usize, String, PathBuf)>;
+
+/// A plugin task that panicked or was cancelled: an `internal` error row for its plugin, with the panic's
+/// message, so the run fails instead of leaving the plugin out (which read as a pass).
+fn failed_task(joined: tokio::task::JoinError, task_plugins: &TaskPlugins) -> (usize, PluginRun) {
+    let (index, name, file) = task_plugins.get(&joined.id()).cloned().unwrap_or_else(|| (usize::MAX, "?".into(), PathBuf::new()));
+    let why = if joined.is_panic() {
+        let payload = joined.into_panic();
+        let text = payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned()).unwrap_or_default();
+        format!("stepkit panicked while running it ({}); the run fails. Please report this bug", plugin::sanitize::line(&text, 500))
+    } else {
+        "stepkit cancelled it before it reported; the run fails".to_string()
+    };
+    (index, host_failure(name, file, PluginErrorKind::Internal, why, std::time::Instant::now()))
 }
 
 /// SIGINT and SIGTERM, as the verdict they lead to; never fires when the handlers cannot be installed.
@@ -190,7 +224,7 @@ fn host_failure(name: String, file: PathBuf, kind: PluginErrorKind, message: Str
 /// `stepkit plugin inspect`: what a component exports and which capabilities it would use.
 pub fn inspect(file: &std::path::Path, cache_dir: Option<PathBuf>) -> Result<Outcome, CheckError> {
     let engine = PluginEngine::new(cache_dir).map_err(CheckError::Engine)?;
-    let shape = plugin::inspect(&engine, file)?;
+    let shape = plugin::inspect(&engine, file, &plugin::Limits::default())?;
     Ok(outcome::inspected(file, &shape))
 }
 
@@ -207,4 +241,23 @@ pub fn scaffolded(settings: &ScaffoldSettings, written: &[PathBuf]) -> Outcome {
     outcome.text = text;
     outcome.data = serde_json::json!({ "name": settings.name, "dir": settings.dir, "files": written, "build": build });
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_plugin_task_fails_the_run() {
+        let mut tasks = tokio::task::JoinSet::new();
+        let handle = tasks.spawn(async { panic!("deadline overflow") });
+        let plugins: TaskPlugins = [(handle.id(), (0, "coverage".to_string(), PathBuf::from("c.wasm")))].into();
+        let joined = tasks.join_next().await.unwrap().unwrap_err();
+        let (index, run) = failed_task(joined, &plugins);
+        assert_eq!((index, run.name.as_str()), (0, "coverage"));
+        let error = run.result.as_ref().unwrap_err();
+        assert_eq!(error.kind, PluginErrorKind::Internal);
+        assert!(error.message.contains("deadline overflow"), "{}", error.message);
+        assert_eq!(outcome::build(&[run], false).verdict, Verdict::Failed);
+    }
 }
