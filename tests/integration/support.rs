@@ -123,9 +123,10 @@ pub fn shared_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").canonicalize().expect("../shared exists beside the project")
 }
 
-/// The JUnit corpus.
+/// The JUnit corpus: a copy of ../shared/junit-corpus kept in tests/fixtures, so the suite runs
+/// from the repository alone.
 pub fn corpus() -> PathBuf {
-    shared_dir().join("junit-corpus")
+    fixture("junit-corpus")
 }
 
 /// A fixture project under tests/fixtures.
