@@ -103,3 +103,60 @@ fn deep_nesting_is_bounded() {
     let message = problem_for("deep.xml", xml.as_bytes());
     assert!(message.contains("nested more than"), "{message}");
 }
+
+/// Peak RSS in KiB of `stepkit --format json junit summary FILE`, from GNU time; None without it.
+fn peak_kib_of_summary(path: &std::path::Path) -> Option<u64> {
+    let time = std::path::Path::new("/usr/bin/time");
+    if !time.exists() {
+        assert!(!crate::support::in_ci(), "GNU time (/usr/bin/time) is required under CI=true");
+        eprintln!("skipping the memory check: /usr/bin/time is not installed");
+        return None;
+    }
+    let out = std::process::Command::new(time)
+        .args(["-f", "peak_kib=%M"])
+        .arg(env!("CARGO_BIN_EXE_stepkit"))
+        .args(["--format", "json", "junit", "summary", "--no-fail"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert_eq!(json["data"]["problems"], serde_json::json!([]), "the file reads");
+    stderr.lines().find_map(|l| l.strip_prefix("peak_kib=")).and_then(|v| v.trim().parse().ok())
+}
+
+#[test]
+fn many_small_cases_with_small_attributes_read_near_twice_their_size() {
+    // googletest/PHPUnit shape: ~180 bytes per case, a handful of short attributes each. Each
+    // attribute as two owned strings (and a detail block per case) once took 9x the file size.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("small.xml");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    file.write_all(b"<testsuites name=\"AllTests\">\n").unwrap();
+    let cases = 200_000;
+    for suite in 0..cases / 100 {
+        writeln!(file, "<testsuite name=\"pkg.Module{}Test.S{suite}\" timestamp=\"2024-05-01T10:00:00\">", suite % 50).unwrap();
+        for i in 0..100 {
+            let n = suite * 100 + i;
+            writeln!(
+                file,
+                "<testcase name=\"t{n}\" classname=\"pkg.Module{}Test\" file=\"tests/m{}.cc\" line=\"{}\" time=\"0.{:03}\" status=\"run\" result=\"completed\" assertions=\"{}\" a=\"{}\" b=\"x{}\"/>",
+                suite % 50,
+                suite % 50,
+                i * 7 + 3,
+                n % 1000,
+                n % 10,
+                n % 100,
+                n % 7
+            )
+            .unwrap();
+        }
+        file.write_all(b"</testsuite>\n").unwrap();
+    }
+    file.write_all(b"</testsuites>\n").unwrap();
+    drop(file);
+    let size_kib = std::fs::metadata(&path).unwrap().len() / 1024;
+    let Some(peak) = peak_kib_of_summary(&path) else { return };
+    // 2.5x leaves room for the process itself (a few MiB) on a file of this size.
+    assert!(peak < size_kib * 5 / 2, "peak memory {peak} KiB for a {size_kib} KiB report: more than 2.5x its size");
+}
