@@ -18,20 +18,10 @@ runs="${BENCH_RUNS:-3}"
 
 log() { printf '==> %s\n' "$*" >&2; }
 
+# GNU time reports peak RSS (%M); the shell's `time` keyword cannot. junit-merge/run.sh installs it.
+[ -x /usr/bin/time ] || { log "needs GNU time: apt-get install time"; exit 2; }
 work="$(mktemp -d "${TMPDIR:-/tmp}/stepkit-bench-junit-memory.XXXXXX")"
-if [ -n "${BENCH_KEEP:-}" ]; then
-    log "keeping $work"
-else
-    trap 'rm -rf "$work"' EXIT
-fi
-
-# GNU time reports peak RSS (%M); the shell's `time` keyword cannot.
-if [ ! -x /usr/bin/time ]; then
-    log "installing GNU time (Debian package 'time')"
-    export DEBIAN_FRONTEND=noninteractive
-    timeout 600 apt-get update -qq
-    timeout 600 apt-get install -y -qq --no-install-recommends time
-fi
+[ -n "${BENCH_KEEP:-}" ] && log "keeping $work" || trap 'rm -rf "$work"' EXIT
 
 if [ -n "${STEPKIT:-}" ]; then
     stepkit="$STEPKIT"

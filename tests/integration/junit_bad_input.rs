@@ -77,21 +77,12 @@ fn a_500_mb_attribute_is_refused_with_bounded_memory() {
     file.write_all(b"\"/></testsuite>").unwrap();
     drop(file);
     // GNU time reports the peak RSS when it is there; without it the run still proves no crash.
-    let time = std::path::Path::new("/usr/bin/time");
-    let run = if time.exists() {
-        let out = std::process::Command::new(time)
-            .args(["-f", "peak_kib=%M"])
-            .arg(env!("CARGO_BIN_EXE_stepkit"))
-            .args(["--format", "json", "junit", "summary"])
-            .arg(&path)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        let peak: u64 = stderr.lines().find_map(|l| l.strip_prefix("peak_kib=")).and_then(|v| v.trim().parse().ok()).unwrap();
-        assert!(peak < 160 * 1024, "peak memory {peak} KiB must stay far below the 500 MB input");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    } else {
-        stepkit().args(["--format", "json", "junit", "summary"]).args([&path]).run().stdout
+    let run = match summary_under_gnu_time(&path) {
+        Some((peak, stdout)) => {
+            assert!(peak < 160 * 1024, "peak memory {peak} KiB must stay far below the 500 MB input");
+            stdout
+        }
+        None => stepkit().args(["--format", "json", "junit", "summary"]).args([&path]).run().stdout,
     };
     assert!(run.contains("larger than 64 MiB"), "{run}");
 }
@@ -104,8 +95,9 @@ fn deep_nesting_is_bounded() {
     assert!(message.contains("nested more than"), "{message}");
 }
 
-/// Peak RSS in KiB of `stepkit --format json junit summary FILE`, from GNU time; None without it.
-fn peak_kib_of_summary(path: &std::path::Path) -> Option<u64> {
+/// Peak RSS in KiB and stdout of `stepkit --format json junit summary --no-fail FILE`, from GNU
+/// time; None (after saying why) without it.
+fn summary_under_gnu_time(path: &std::path::Path) -> Option<(u64, String)> {
     let time = std::path::Path::new("/usr/bin/time");
     if !time.exists() {
         assert!(!crate::support::in_ci(), "GNU time (/usr/bin/time) is required under CI=true");
@@ -120,9 +112,8 @@ fn peak_kib_of_summary(path: &std::path::Path) -> Option<u64> {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
-    assert_eq!(json["data"]["problems"], serde_json::json!([]), "the file reads");
-    stderr.lines().find_map(|l| l.strip_prefix("peak_kib=")).and_then(|v| v.trim().parse().ok())
+    let peak = stderr.lines().find_map(|l| l.strip_prefix("peak_kib=")).and_then(|v| v.trim().parse().ok());
+    Some((peak.unwrap_or_else(|| panic!("no peak from GNU time: {stderr}")), String::from_utf8_lossy(&out.stdout).into_owned()))
 }
 
 #[test]
@@ -156,7 +147,10 @@ fn many_small_cases_with_small_attributes_read_near_twice_their_size() {
     file.write_all(b"</testsuites>\n").unwrap();
     drop(file);
     let size_kib = std::fs::metadata(&path).unwrap().len() / 1024;
-    let Some(peak) = peak_kib_of_summary(&path) else { return };
+    let Some((peak, stdout)) = summary_under_gnu_time(&path) else { return };
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["data"]["problems"], serde_json::json!([]), "the file reads");
+    assert_eq!(json["data"]["summary"]["counts"]["tests"], cases);
     // 2.5x leaves room for the process itself (a few MiB) on a file of this size.
     assert!(peak < size_kib * 5 / 2, "peak memory {peak} KiB for a {size_kib} KiB report: more than 2.5x its size");
 }
