@@ -118,11 +118,6 @@ fn record(run: &Run) {
     }
 }
 
-/// The shared test data folder (../shared beside the project).
-pub fn shared_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").canonicalize().expect("../shared exists beside the project")
-}
-
 /// The JUnit corpus: a copy of ../shared/junit-corpus kept in tests/fixtures, so the suite runs
 /// from the repository alone.
 pub fn corpus() -> PathBuf {
