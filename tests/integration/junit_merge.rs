@@ -52,7 +52,7 @@ fn merge_joins_shards_folds_retries_and_recomputes_counts() {
     assert_eq!(delete.file.as_deref(), Some("tests/UserTest.php"));
     assert_eq!(delete.line, Some(20));
     let text = std::fs::read_to_string(&out).unwrap();
-    assert!(text.contains(r#"<testsuites tests="3" failures="0" errors="0" skipped="1""#), "{text}");
+    assert!(text.contains(r#"<testsuites name="merged: 2 reports" tests="3" failures="0" errors="0" skipped="1""#), "{text}");
 }
 
 #[test]
