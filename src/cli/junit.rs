@@ -31,6 +31,9 @@ pub struct MergeArgs {
     /// Shape the XML for a consumer [env: STEPKIT_JUNIT_PROFILE] [default: default]
     #[arg(long, value_parser = ["default", "jenkins-xunit", "gitlab"])]
     pub profile: Option<String>,
+    /// Treat the files as one run: a test reported in several files is retried (flaky when it passed once), not run separately [env: STEPKIT_JUNIT_FOLD_ACROSS_FILES]
+    #[arg(long)]
+    pub fold_across_files: bool,
 }
 
 /// `stepkit junit summary`.
@@ -45,4 +48,7 @@ pub struct SummaryArgs {
     /// Exit 0 even when tests failed
     #[arg(long)]
     pub no_fail: bool,
+    /// Treat the files as one run: a test reported in several files is retried (flaky when it passed once), not run separately [env: STEPKIT_JUNIT_FOLD_ACROSS_FILES]
+    #[arg(long)]
+    pub fold_across_files: bool,
 }

@@ -1,4 +1,4 @@
-//! Merging reports: suites joined by path, cases deduplicated by identity, retries folded into flaky/rerun records.
+//! Merging reports: suites joined by path, cases deduplicated by identity within a run, retries folded into flaky/rerun records.
 
 use super::model::{Case, Problem, ProblemKind, Report, Rerun, RerunKind, Shared, Status, Suite, Text};
 use std::collections::hash_map::DefaultHasher;
@@ -9,16 +9,33 @@ use std::hash::{Hash, Hasher};
 pub const INPUT_ERRORS_SUITE: &str = "stepkit: unreadable reports";
 
 /// Builds one report out of many. Suites with the same path (names from the root down) become
-/// one suite; a case seen again under the same identity (suite path, classname, name, file) is
-/// folded into the first: see `fold_duplicate`.
+/// one suite; a case seen again in the same run under the same identity (suite path, classname,
+/// name, file) is folded into the first: see `fold_duplicate`. Cases of different runs never fold
+/// (a matrix cell is not a retry), and a case with no name, classname or file has no identity
+/// and is never folded.
 #[derive(Default)]
 pub struct Merger {
-    name: Option<Text>,
+    /// The name of the first report, and how many inputs there were: the merged root is named for them.
+    first_name: Option<Text>,
+    inputs: u64,
+    unreadable: u64,
     arena: Vec<Slot>,
     roots: Vec<usize>,
     root_by_name: HashMap<Text, usize>,
-    cases_by_identity: HashMap<(usize, u64), Vec<usize>>,
+    /// Identity hash (run, slot, classname, name, file) -> the first case with it. One small entry
+    /// per case: with a `Vec` per entry the index alone cost more than a passing case.
+    first_by_identity: HashMap<u64, CaseAt>,
+    /// Further cases whose identity hash equals an earlier, different identity's (rare).
+    more_by_identity: HashMap<u64, Vec<CaseAt>>,
     duplicates: u64,
+}
+
+/// Where a case sits: its suite slot, its position there, and its run.
+#[derive(Clone, Copy)]
+struct CaseAt {
+    slot: u32,
+    position: u32,
+    run: u32,
 }
 
 struct Slot {
@@ -38,13 +55,19 @@ impl Merger {
         self.duplicates
     }
 
-    /// Adds every suite of a report.
+    /// Adds every suite of a report, as part of run 0 (for callers that merge one run's pieces).
     pub fn add_report(&mut self, report: Report) {
-        if self.name.is_none() {
-            self.name = report.name;
+        self.add_run(report, 0);
+    }
+
+    /// Adds every suite of a report; its cases fold only with earlier cases of the same `run`.
+    pub fn add_run(&mut self, report: Report, run: u32) {
+        self.inputs += 1;
+        if self.inputs == 1 {
+            self.first_name = report.name;
         }
         for suite in report.suites {
-            self.add_suite(None, suite);
+            self.add_suite(None, suite, run);
         }
     }
 
@@ -59,18 +82,21 @@ impl Merger {
             text: None,
         });
         let suite = Suite { name: INPUT_ERRORS_SUITE.into(), cases: vec![case], ..Suite::default() };
-        self.add_suite(None, suite);
+        self.unreadable += 1;
+        self.add_suite(None, suite, u32::MAX);
     }
 
-    fn add_suite(&mut self, parent: Option<usize>, mut suite: Suite) {
+    fn add_suite(&mut self, parent: Option<usize>, mut suite: Suite, run: u32) {
         let children = std::mem::take(&mut suite.suites);
         let cases = std::mem::take(&mut suite.cases);
         let slot = self.slot_for(parent, suite);
+        // A new suite ends with as many cases as it was given: no doubling slack.
+        self.arena[slot].suite.cases.reserve(cases.len());
         for case in cases {
-            self.add_case(slot, case);
+            self.add_case(slot, case, run);
         }
         for child in children {
-            self.add_suite(Some(slot), child);
+            self.add_suite(Some(slot), child, run);
         }
     }
 
@@ -100,26 +126,56 @@ impl Merger {
         index
     }
 
-    fn add_case(&mut self, slot: usize, case: Case) {
-        let key = (slot, identity_hash(&case));
+    fn add_case(&mut self, slot: usize, case: Case, run: u32) {
         let cases = &mut self.arena[slot].suite.cases;
-        let positions = self.cases_by_identity.entry(key).or_default();
-        if let Some(&position) = positions.iter().find(|&&p| same_identity(&cases[p], &case)) {
-            fold_duplicate(&mut cases[position], case);
-            self.duplicates += 1;
+        let here = CaseAt { slot: slot as u32, position: cases.len() as u32, run };
+        if !has_identity(&case) {
+            // Four anonymous cases are four results, not one test retried four times.
+            cases.push(case);
             return;
         }
-        positions.push(cases.len());
-        cases.push(case);
+        let key = identity_hash(&case, slot, run);
+        let same = |at: &CaseAt| at.slot == here.slot && at.run == run && same_identity(&cases[at.position as usize], &case);
+        let found = match self.first_by_identity.get(&key) {
+            None => {
+                self.first_by_identity.insert(key, here);
+                None
+            }
+            Some(first) if same(first) => Some(first.position),
+            Some(_) => {
+                let more = self.more_by_identity.entry(key).or_default();
+                let found = more.iter().find(|&&at| same(&at)).map(|at| at.position);
+                if found.is_none() {
+                    more.push(here);
+                }
+                found
+            }
+        };
+        match found {
+            Some(position) => {
+                fold_duplicate(&mut cases[position as usize], case);
+                self.duplicates += 1;
+            }
+            None => cases.push(case),
+        }
     }
 
-    /// The merged report.
+    /// The merged report. Its root is named for what it is: one input keeps its own name, several
+    /// are "merged: N reports" (not the first input's name, which would claim the others are it).
     pub fn finish(mut self) -> Report {
         let mut suites = Vec::with_capacity(self.roots.len());
         for root in std::mem::take(&mut self.roots) {
             suites.push(build(&mut self.arena, root));
         }
-        let mut report = Report { name: self.name, suites, ..Report::default() };
+        let name = match (self.inputs, self.unreadable) {
+            (0, 0) => None,
+            (1, 0) => self.first_name,
+            (readable, unreadable) => {
+                let n = readable + unreadable;
+                Some(format!("merged: {n} report{}", if n == 1 { "" } else { "s" }).into())
+            }
+        };
+        let mut report = Report { name, suites, ..Report::default() };
         report.time = Some(report.suites.iter().filter_map(|s| s.time).sum());
         report
     }
@@ -140,9 +196,9 @@ fn absorb_suite(into: &mut Suite, other: Suite) {
         (Some(a), Some(b)) => Some(a + b),
         (a, b) => a.or(b),
     };
-    for (key, value) in other.attrs {
-        if !into.attrs.iter().any(|(k, _)| *k == key) {
-            into.attrs.push((key, value));
+    for (key, value) in &other.attrs {
+        if into.attrs.get(key).is_none() {
+            into.attrs.push_str(key, value);
         }
     }
     for property in other.properties {
@@ -171,8 +227,15 @@ fn append_text(into: &mut Option<Text>, more: Option<Text>) {
     }
 }
 
-fn identity_hash(case: &Case) -> u64 {
+/// False for a case with no name, classname or file: nothing says two such cases are one test.
+fn has_identity(case: &Case) -> bool {
+    !case.name.is_empty() || case.classname.as_deref().is_some_and(|c| !c.is_empty()) || case.file.as_deref().is_some_and(|f| !f.is_empty())
+}
+
+fn identity_hash(case: &Case, slot: usize, run: u32) -> u64 {
     let mut hasher = DefaultHasher::new();
+    slot.hash(&mut hasher);
+    run.hash(&mut hasher);
     case.classname.as_deref().hash(&mut hasher);
     case.name.hash(&mut hasher);
     case.file.as_deref().hash(&mut hasher);
@@ -310,6 +373,25 @@ mod tests {
         assert_eq!(merged.suites[0].suites.len(), 2);
         assert_eq!(merged.suites[0].suites[0].cases.len(), 2);
         assert_eq!(merged.counts().tests, 3);
+    }
+
+    #[test]
+    fn anonymous_cases_and_other_runs_never_fold() {
+        let mut merger = Merger::new();
+        merger.add_run(report(r#"<testsuite name="S"><testcase><failure/></testcase><testcase/><testcase classname="C" name="t"><failure message="boom"/></testcase></testsuite>"#), 1);
+        merger.add_run(report(r#"<testsuite name="S"><testcase classname="C" name="t"/><testcase classname="C" name="t"/></testsuite>"#), 2);
+        assert_eq!(merger.duplicates(), 1, "only the repeat inside run 2 folds");
+        let merged = merger.finish();
+        let c = merged.counts();
+        assert_eq!((c.tests, c.failures, c.passed, c.flaky), (4, 2, 2, 0));
+        assert_eq!(merged.name.as_deref(), Some("merged: 2 reports"));
+    }
+
+    #[test]
+    fn one_input_keeps_its_name() {
+        let mut merger = Merger::new();
+        merger.add_report(report(r#"<testsuites name="jest tests"><testsuite name="S"/></testsuites>"#));
+        assert_eq!(merger.finish().name.as_deref(), Some("jest tests"));
     }
 
     #[test]

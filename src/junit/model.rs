@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
+pub use super::attrs::{Attrs, AttrsBuilder, AttrsIter};
+
 /// An owned string that never grows again: 16 bytes instead of `String`'s 24.
 pub type Text = Box<str>;
 /// A string shared between many cases (class names, file paths repeat a lot).
 pub type Shared = Arc<str>;
-/// Attributes kept as they were read, in document order, for lossless round trips.
-pub type Attrs = Vec<(Text, Text)>;
 
 /// A whole JUnit document (`<testsuites>` or a lone root `<testsuite>`).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -58,6 +58,10 @@ pub struct Case {
     pub line: Option<u32>,
     pub time: Option<f64>,
     pub status: Status,
+    /// Attributes other than name, classname, file, line, time. Here rather than in `detail`
+    /// because many tools write a few on every case (PHPUnit's `assertions`, googletest's
+    /// `status`): a detail block per case would cost 128 bytes each.
+    pub attrs: Attrs,
     pub detail: Option<Box<CaseDetail>>,
 }
 
@@ -68,8 +72,6 @@ pub struct CaseDetail {
     pub problems: Vec<Problem>,
     /// Surefire-style `flakyFailure`/`flakyError`/`rerunFailure`/`rerunError` elements.
     pub reruns: Vec<Rerun>,
-    /// Attributes other than name, classname, file, line, time.
-    pub attrs: Attrs,
     pub properties: Vec<Property>,
     pub system_out: Option<Text>,
     pub system_err: Option<Text>,
@@ -141,7 +143,7 @@ pub struct Rerun {
 impl Case {
     /// A case with just a name and a status.
     pub fn new(name: impl Into<Text>, status: Status) -> Self {
-        Case { name: name.into(), classname: None, file: None, line: None, time: None, status, detail: None }
+        Case { name: name.into(), classname: None, file: None, line: None, time: None, status, attrs: Attrs::new(), detail: None }
     }
 
     /// The detail block, created on first use.
@@ -274,7 +276,7 @@ impl Report {
     /// the file on the class suite, not always on the case).
     pub fn walk_with_suite_file(&self, mut visit: impl FnMut(Option<&str>, &Case)) {
         fn walk<'a>(suite: &'a Suite, inherited: Option<&'a str>, visit: &mut impl FnMut(Option<&str>, &Case)) {
-            let file = suite.attrs.iter().find(|(k, _)| &**k == "file").map(|(_, v)| &**v).or(inherited);
+            let file = suite.attrs.get("file").or(inherited);
             for case in &suite.cases {
                 visit(file, case);
             }

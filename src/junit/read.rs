@@ -1,6 +1,6 @@
 //! Streaming JUnit reader: every dialect real tools write, with bounded memory and no entity expansion.
 
-use super::model::{Attrs, Case, Problem, ProblemKind, Property, Report, Rerun, RerunKind, Shared, Status, Suite, Text};
+use super::model::{AttrsBuilder, Case, Problem, ProblemKind, Property, Report, Rerun, RerunKind, Shared, Status, Suite, Text};
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
@@ -177,10 +177,13 @@ fn elem(name: &str) -> Elem {
     }
 }
 
+/// The attributes of one start tag as read, before they are sorted into the model.
+type RawAttrs = Vec<(Text, Text)>;
+
 /// An event turned into owned data, so the parser can recurse while the buffer is reused.
 enum Ev {
     /// A start tag; `empty` is true for `<tag/>`.
-    Open { elem: Elem, name: String, attrs: Attrs, empty: bool },
+    Open { elem: Elem, name: String, attrs: RawAttrs, empty: bool },
     Close,
     Text(String),
     EntityDoctype,
@@ -254,6 +257,8 @@ impl<R: BufRead> Parser<R> {
     fn next(&mut self, want_text: bool) -> Result<Ev, Failure> {
         self.buf.clear();
         self.used.set(0);
+        // Where this event starts: a bad attribute is reported at its own tag, not after it.
+        let start = self.reader.buffer_position();
         let event = match self.reader.read_event_into(&mut self.buf) {
             Ok(event) => event,
             Err(err) => {
@@ -272,8 +277,8 @@ impl<R: BufRead> Parser<R> {
         };
         let position = self.reader.buffer_position();
         Ok(match event {
-            Event::Start(e) => open(&e, false).map_err(|k| (k, Some(position)))?,
-            Event::Empty(e) => open(&e, true).map_err(|k| (k, Some(position)))?,
+            Event::Start(e) => open(&e, false).map_err(|(k, at)| (k, Some(start + at)))?,
+            Event::Empty(e) => open(&e, true).map_err(|(k, at)| (k, Some(start + at)))?,
             Event::End(_) => Ev::Close,
             Event::Text(t) if want_text => Ev::Text(t.xml10_content().into_owned()),
             Event::CData(t) if want_text => Ev::Text(t.xml10_content().into_owned()),
@@ -328,16 +333,18 @@ impl<R: BufRead> Parser<R> {
         }
     }
 
-    fn testsuites(&mut self, attrs: Attrs, empty: bool) -> Result<Report, Failure> {
+    fn testsuites(&mut self, attrs: RawAttrs, empty: bool) -> Result<Report, Failure> {
         let mut report = Report::default();
+        let mut extra = AttrsBuilder::default();
         for (key, value) in attrs {
             match &*key {
                 "name" => report.name = Some(value),
                 "time" => report.time = parse_time(&value),
                 "tests" | "failures" | "errors" | "skipped" | "disabled" | "assertions" => {}
-                _ => report.attrs.push((key, value)),
+                _ => extra.push(&key, &value),
             }
         }
+        report.attrs = extra.finish();
         if empty {
             return Ok(report);
         }
@@ -373,19 +380,21 @@ impl<R: BufRead> Parser<R> {
         }
     }
 
-    fn suite(&mut self, attrs: Attrs, empty: bool, depth: usize) -> Result<Suite, Failure> {
+    fn suite(&mut self, attrs: RawAttrs, empty: bool, depth: usize) -> Result<Suite, Failure> {
         if depth > MAX_DEPTH {
             return self.fail(ReadErrorKind::TooDeep);
         }
         let mut suite = Suite::default();
+        let mut extra = AttrsBuilder::default();
         for (key, value) in attrs {
             match &*key {
                 "name" => suite.name = value,
                 "time" => suite.time = parse_time(&value),
                 "tests" | "failures" | "errors" | "skipped" | "disabled" | "assertions" => {}
-                _ => suite.attrs.push((key, value)),
+                _ => extra.push(&key, &value),
             }
         }
+        suite.attrs = extra.finish();
         if empty {
             return Ok(suite);
         }
@@ -420,9 +429,9 @@ impl<R: BufRead> Parser<R> {
         }
     }
 
-    fn case(&mut self, attrs: Attrs, empty: bool) -> Result<Case, Failure> {
+    fn case(&mut self, attrs: RawAttrs, empty: bool) -> Result<Case, Failure> {
         let mut case = Case::new("", Status::Passed);
-        let mut extra = Attrs::new();
+        let mut extra = AttrsBuilder::default();
         let mut class_attr = None;
         let mut not_run = false;
         for (key, value) in attrs {
@@ -435,10 +444,10 @@ impl<R: BufRead> Parser<R> {
                 _ => {
                     // googletest marks disabled tests with status="notrun" and no <skipped/>.
                     not_run |= matches!((&*key, &*value), ("status", "notrun" | "disabled") | ("result", "skipped" | "suppressed"));
+                    extra.push(&key, &value);
                     if &*key == "class" {
-                        class_attr = Some(value.clone());
+                        class_attr = Some(value);
                     }
-                    extra.push((key, value));
                 }
             }
         }
@@ -448,9 +457,7 @@ impl<R: BufRead> Parser<R> {
                 case.classname = Some(self.share(class));
             }
         }
-        if !extra.is_empty() {
-            case.detail_mut().attrs = extra;
-        }
+        case.attrs = extra.finish();
         if !empty {
             self.case_children(&mut case)?;
         }
@@ -466,13 +473,14 @@ impl<R: BufRead> Parser<R> {
             match self.next(false)? {
                 Ev::Open { elem, attrs, empty, .. } => match elem {
                     Elem::Failure | Elem::Error | Elem::Skipped => {
-                        let kind = match elem {
-                            Elem::Failure => ProblemKind::Failure,
-                            Elem::Error => ProblemKind::Error,
-                            _ => ProblemKind::Skipped,
+                        let (kind, element) = match elem {
+                            Elem::Failure => (ProblemKind::Failure, "failure"),
+                            Elem::Error => (ProblemKind::Error, "error"),
+                            _ => (ProblemKind::Skipped, "skipped"),
                         };
                         let (message, ty) = message_and_type(attrs);
-                        let text = self.text(empty, "failure")?;
+                        // The element really open, for a file cut short inside it.
+                        let text = self.text(empty, element)?;
                         case.detail_mut().problems.push(Problem { kind, message, ty, text });
                     }
                     Elem::Rerun(kind) => {
@@ -491,7 +499,7 @@ impl<R: BufRead> Parser<R> {
         }
     }
 
-    fn rerun(&mut self, kind: RerunKind, attrs: Attrs, empty: bool) -> Result<Rerun, Failure> {
+    fn rerun(&mut self, kind: RerunKind, attrs: RawAttrs, empty: bool) -> Result<Rerun, Failure> {
         let (message, ty) = message_and_type(attrs);
         let mut rerun = Rerun { kind, message, ty, stack_trace: None, system_out: None, system_err: None, text: None };
         if empty {
@@ -580,21 +588,29 @@ impl<R: BufRead> Parser<R> {
     }
 }
 
-fn open(e: &BytesStart<'_>, empty: bool) -> Result<Ev, ReadErrorKind> {
+/// Turns a start tag into an event; an error comes with its byte offset from the tag's `<`.
+fn open(e: &BytesStart<'_>, empty: bool) -> Result<Ev, (ReadErrorKind, u64)> {
     let raw_name = e.name();
     let elem = elem(raw_name.as_ref());
     let name = if elem == Elem::Other { raw_name.as_ref().to_string() } else { String::new() };
-    let mut attrs = Attrs::new();
+    let mut attrs = RawAttrs::new();
     for attr in e.attributes() {
-        let attr = attr.map_err(|err| ReadErrorKind::Xml(err.to_string()))?;
+        let attr = attr.map_err(|err| (ReadErrorKind::Xml(err.to_string()), 0))?;
         let key: Text = attr.key.as_ref().into();
-        let value = attr.normalized_value(XmlVersion::Implicit1_0).map_err(|err| ReadErrorKind::Xml(err.to_string()))?;
+        // quick-xml accepts `<` in a value; XML does not (xmllint and junitparser reject
+        // `time="<<computed>>"`), and a reader that guesses here hides a broken writer.
+        if let Some(at) = attr.value.find('<') {
+            let offset = (attr.value.as_ptr() as usize).wrapping_sub(e.as_ptr() as usize) + at + 1;
+            let message = format!("`<` inside the value of attribute `{key}` is not allowed in XML (the writer must escape it as &lt;)");
+            return Err((ReadErrorKind::Xml(message), offset.min(e.len() + 1) as u64));
+        }
+        let value = attr.normalized_value(XmlVersion::Implicit1_0).map_err(|err| (ReadErrorKind::Xml(err.to_string()), 0))?;
         attrs.push((key, value.into()));
     }
     Ok(Ev::Open { elem, name, attrs, empty })
 }
 
-fn message_and_type(attrs: Attrs) -> (Option<Text>, Option<Text>) {
+fn message_and_type(attrs: RawAttrs) -> (Option<Text>, Option<Text>) {
     let (mut message, mut ty) = (None, None);
     for (key, value) in attrs {
         match &*key {
@@ -631,6 +647,23 @@ mod tests {
         assert_eq!(&*report.suites[1].name, "outer");
         assert_eq!(&*report.suites[1].suites[0].name, "inner");
         assert_eq!(report.counts().tests, 2, "a and b are complete; c is not");
+    }
+
+    #[test]
+    fn a_less_than_in_an_attribute_is_malformed_at_its_own_line() {
+        let xml = "<testsuite name=\"s\">\n  <testcase name=\"a\"/>\n  <testcase name=\"b\" time=\"<<computed>>\"/>\n</testsuite>";
+        let err = parse_bytes(xml.as_bytes(), "c.xml").unwrap_err();
+        assert_eq!((err.line, err.column), (Some(3), Some(28)), "{err}");
+        assert!(err.to_string().contains("`<` inside the value of attribute `time`"), "{err}");
+    }
+
+    #[test]
+    fn a_cut_file_names_the_result_element_that_is_open() {
+        for element in ["skipped", "error", "failure"] {
+            let xml = format!("<testsuite name=\"s\"><testcase name=\"a\"><{element} message=\"m\">text");
+            let err = parse_bytes(xml.as_bytes(), "cut.xml").unwrap_err();
+            assert!(matches!(&err.kind, ReadErrorKind::Truncated(open) if open == element), "{element}: {err}");
+        }
     }
 
     #[test]

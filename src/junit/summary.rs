@@ -3,6 +3,8 @@
 use super::model::{Case, Counts, Report, Status};
 use regex::Regex;
 use serde::Serialize;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::sync::OnceLock;
 
 /// What `stepkit junit summary` reports.
@@ -41,21 +43,51 @@ pub const DETAIL_LIMIT: usize = 4096;
 pub fn summarize(report: &Report, slowest: usize) -> Summary {
     let mut failed = Vec::new();
     let mut flaky = Vec::new();
-    let mut timed = Vec::new();
+    // Only the `slowest` longest so far, so a million passing cases cost no id string each.
+    let mut timed: BinaryHeap<Reverse<ByTime>> = BinaryHeap::with_capacity(slowest + 1);
+    let mut seen = 0u64;
     report.walk(|path, case| {
-        let id = test_id(path, case);
         match case.status {
-            Status::Failed | Status::Errored => failed.push(failed_test(id.clone(), case)),
-            Status::Passed if case.is_flaky() => flaky.push(id.clone()),
+            Status::Failed | Status::Errored => failed.push(failed_test(test_id(path, case), case)),
+            Status::Passed if case.is_flaky() => flaky.push(test_id(path, case)),
             _ => {}
         }
-        if let Some(time) = case.time {
-            timed.push(TimedTest { id, time });
+        let Some(time) = case.time else { return };
+        if slowest == 0 || (timed.len() == slowest && timed.peek().is_some_and(|Reverse(min)| time <= min.0.time)) {
+            return;
+        }
+        seen += 1;
+        timed.push(Reverse(ByTime(TimedTest { id: test_id(path, case), time }, seen)));
+        if timed.len() > slowest {
+            timed.pop();
         }
     });
-    timed.sort_by(|a, b| b.time.total_cmp(&a.time));
-    timed.truncate(slowest);
-    Summary { counts: report.counts(), failed, flaky, slowest: timed }
+    // Longest first; equal times keep the order the report lists them in.
+    let slowest = timed.into_sorted_vec().into_iter().map(|Reverse(ByTime(t, _))| t).collect();
+    Summary { counts: report.counts(), failed, flaky, slowest }
+}
+
+/// Orders timed tests by time, then earlier in the report before later (for the heap of the slowest).
+struct ByTime(TimedTest, u64);
+
+impl PartialEq for ByTime {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for ByTime {}
+
+impl PartialOrd for ByTime {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ByTime {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.time.total_cmp(&other.0.time).then(other.1.cmp(&self.1))
+    }
 }
 
 /// `Class::test` when the case has a class name, else `suite/path::test`.
@@ -160,6 +192,16 @@ mod tests {
         assert_eq!(summary.failed[0].line, Some(7));
         assert_eq!(summary.flaky, vec!["S::flaky".to_string()]);
         assert_eq!(summary.slowest.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), ["C::slow", "S::flaky"]);
+    }
+
+    #[test]
+    fn slowest_keeps_the_longest_and_report_order_for_ties() {
+        let xml = r#"<testsuite name="S"><testcase name="a" time="1"/><testcase name="b" time="5"/><testcase name="c" time="1"/><testcase name="d" time="2"/><testcase name="e" time="1"/></testsuite>"#;
+        let report = parse_bytes(xml.as_bytes(), "x").unwrap();
+        let ids = |n| summarize(&report, n).slowest.into_iter().map(|t| t.id).collect::<Vec<_>>();
+        assert_eq!(ids(4), ["S::b", "S::d", "S::a", "S::c"]);
+        assert_eq!(ids(10).len(), 5);
+        assert!(ids(0).is_empty());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! JUnit writer with output profiles: `default` (lossless superset), `jenkins-xunit` (strict schema), `gitlab`.
 
-use super::model::{Attrs, Case, Counts, Problem, ProblemKind, Property, Report, Rerun, Suite};
+use super::model::{Attrs, Case, CaseDetail, Counts, Problem, ProblemKind, Property, Report, Rerun, Status, Suite};
 use std::io::{self, Write};
 
 /// Which consumer the XML is shaped for.
@@ -149,7 +149,7 @@ impl<W: Write> XmlOut<W> {
         self.counts(&suite.counts(), true)?;
         self.time(suite.time)?;
         for (key, value) in &suite.attrs {
-            if self.profile != Profile::JenkinsXunit || XUNIT_SUITE_ATTRS.contains(&&**key) {
+            if self.profile != Profile::JenkinsXunit || XUNIT_SUITE_ATTRS.contains(&key) {
                 self.attr(key, value)?;
             }
         }
@@ -184,21 +184,24 @@ impl<W: Write> XmlOut<W> {
             }
         }
         self.time(case.time)?;
-        let Some(detail) = case.detail.as_deref() else {
-            return self.raw("/>\n");
-        };
-        for (key, value) in &detail.attrs {
+        for (key, value) in &case.attrs {
             let allowed = match self.profile {
-                Profile::JenkinsXunit => &**key == "group",
+                Profile::JenkinsXunit => key == "group",
                 // PHPUnit's `class` duplicates `classname`; GitLab does not need it twice.
-                Profile::Gitlab => &**key != "class",
+                Profile::Gitlab => key != "class",
                 Profile::Default => true,
             };
             if allowed {
                 self.attr(key, value)?;
             }
         }
-        let has_children = !detail.problems.is_empty()
+        // A case skipped by an attribute alone (googletest's status="notrun", status="disabled")
+        // gets the element every consumer counts: without it Jenkins and GitLab show it passed.
+        let implied_skip = case.status == Status::Skipped && case.first_problem().is_none();
+        let empty = CaseDetail::default();
+        let detail = case.detail.as_deref().unwrap_or(&empty);
+        let has_children = implied_skip
+            || !detail.problems.is_empty()
             || !detail.reruns.is_empty()
             || detail.system_out.is_some()
             || detail.system_err.is_some()
@@ -209,6 +212,10 @@ impl<W: Write> XmlOut<W> {
         self.raw(">\n")?;
         if !strict {
             self.properties(depth + 1, &detail.properties)?;
+        }
+        if implied_skip {
+            self.indent(depth + 1)?;
+            self.raw("<skipped/>\n")?;
         }
         for problem in &detail.problems {
             self.problem(problem, depth + 1)?;
@@ -362,6 +369,17 @@ mod tests {
         assert_eq!(format_time(2126.5310000000004, Profile::JenkinsXunit), "2126.531");
         assert_eq!(format_time(0.0000001, Profile::JenkinsXunit), "0.0");
         assert_eq!(format_time(1.5, Profile::Default), "1.5");
+    }
+
+    #[test]
+    fn disabled_cases_get_a_skipped_element_in_every_profile() {
+        let xml = r#"<testsuite name="S"><testcase name="d" status="disabled"/><testcase name="n" status="notrun"><system-out>o</system-out></testcase><testcase name="r" status="run"/></testsuite>"#;
+        let report = parse_bytes(xml.as_bytes(), "x").unwrap();
+        for profile in [Profile::Default, Profile::JenkinsXunit, Profile::Gitlab] {
+            let written = report_to_string(&report, profile);
+            assert_eq!(written.matches("<skipped/>").count(), 2, "{written}");
+            assert_eq!(parse_bytes(written.as_bytes(), "out").unwrap().counts().skipped, 2);
+        }
     }
 
     #[test]

@@ -36,6 +36,7 @@ pub struct OutputConfig {
 pub struct JunitConfig {
     pub profile: Option<Profile>,
     pub slowest: Option<usize>,
+    pub fold_across_files: Option<bool>,
 }
 
 /// The name looked for in the working directory.

@@ -17,6 +17,7 @@ pub fn merge_settings(args: &MergeArgs, env: &Env, file: &ConfigFile) -> Result<
         inputs: args.inputs.clone(),
         output: args.output.clone(),
         profile: profile.or(junit.profile).unwrap_or_default(),
+        fold_across_files: fold_across_files(args.fold_across_files, env, junit.fold_across_files)?,
     })
 }
 
@@ -32,5 +33,11 @@ pub fn summary_settings(args: &SummaryArgs, env: &Env, file: &ConfigFile, worksp
         slowest: slowest.or(junit.slowest).unwrap_or(10),
         fail_on_failures: !args.no_fail,
         workspace,
+        fold_across_files: fold_across_files(args.fold_across_files, env, junit.fold_across_files)?,
     })
+}
+
+/// `--fold-across-files` > `STEPKIT_JUNIT_FOLD_ACROSS_FILES` > `[junit] fold-across-files` > off.
+fn fold_across_files(flag: bool, env: &Env, file: Option<bool>) -> Result<bool, ConfigError> {
+    Ok(flag || env_parse::<bool>(env, "STEPKIT_JUNIT_FOLD_ACROSS_FILES", "true or false")?.or(file).unwrap_or(false))
 }

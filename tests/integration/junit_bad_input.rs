@@ -77,21 +77,12 @@ fn a_500_mb_attribute_is_refused_with_bounded_memory() {
     file.write_all(b"\"/></testsuite>").unwrap();
     drop(file);
     // GNU time reports the peak RSS when it is there; without it the run still proves no crash.
-    let time = std::path::Path::new("/usr/bin/time");
-    let run = if time.exists() {
-        let out = std::process::Command::new(time)
-            .args(["-f", "peak_kib=%M"])
-            .arg(env!("CARGO_BIN_EXE_stepkit"))
-            .args(["--format", "json", "junit", "summary"])
-            .arg(&path)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        let peak: u64 = stderr.lines().find_map(|l| l.strip_prefix("peak_kib=")).and_then(|v| v.trim().parse().ok()).unwrap();
-        assert!(peak < 160 * 1024, "peak memory {peak} KiB must stay far below the 500 MB input");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    } else {
-        stepkit().args(["--format", "json", "junit", "summary"]).args([&path]).run().stdout
+    let run = match summary_under_gnu_time(&path) {
+        Some((peak, stdout)) => {
+            assert!(peak < 160 * 1024, "peak memory {peak} KiB must stay far below the 500 MB input");
+            stdout
+        }
+        None => stepkit().args(["--format", "json", "junit", "summary"]).args([&path]).run().stdout,
     };
     assert!(run.contains("larger than 64 MiB"), "{run}");
 }
@@ -102,4 +93,68 @@ fn deep_nesting_is_bounded() {
     let xml = format!("{}{}", "<testsuite name=\"s\">".repeat(depth), "</testsuite>".repeat(depth));
     let message = problem_for("deep.xml", xml.as_bytes());
     assert!(message.contains("nested more than"), "{message}");
+}
+
+/// Peak RSS in KiB and stdout of `stepkit --format json junit summary --no-fail FILE`, from GNU
+/// time; None (after saying why) without it.
+fn summary_under_gnu_time(path: &std::path::Path) -> Option<(u64, String)> {
+    let time = std::path::Path::new("/usr/bin/time");
+    if !time.exists() {
+        assert!(!crate::support::in_ci(), "GNU time (/usr/bin/time) is required under CI=true");
+        eprintln!("skipping the memory check: /usr/bin/time is not installed");
+        return None;
+    }
+    let out = std::process::Command::new(time)
+        .args(["-f", "peak_kib=%M"])
+        .arg(env!("CARGO_BIN_EXE_stepkit"))
+        .args(["--format", "json", "junit", "summary", "--no-fail"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let peak = stderr.lines().find_map(|l| l.strip_prefix("peak_kib=")).and_then(|v| v.trim().parse().ok());
+    Some((peak.unwrap_or_else(|| panic!("no peak from GNU time: {stderr}")), String::from_utf8_lossy(&out.stdout).into_owned()))
+}
+
+#[test]
+fn many_small_cases_with_small_attributes_read_near_twice_their_size() {
+    // googletest/PHPUnit shape: ~180 bytes per case, a handful of short attributes each. Each
+    // attribute as two owned strings (and a detail block per case) once took 9x the file size.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("small.xml");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    file.write_all(b"<testsuites name=\"AllTests\">\n").unwrap();
+    let cases = 200_000;
+    for suite in 0..cases / 100 {
+        writeln!(file, "<testsuite name=\"pkg.Module{}Test.S{suite}\" timestamp=\"2024-05-01T10:00:00\">", suite % 50).unwrap();
+        for i in 0..100 {
+            let n = suite * 100 + i;
+            writeln!(
+                file,
+                "<testcase name=\"t{n}\" classname=\"pkg.Module{}Test\" file=\"tests/m{}.cc\" line=\"{}\" time=\"0.{:03}\" status=\"run\" result=\"completed\" assertions=\"{}\" a=\"{}\" b=\"x{}\"/>",
+                suite % 50,
+                suite % 50,
+                i * 7 + 3,
+                n % 1000,
+                n % 10,
+                n % 100,
+                n % 7
+            )
+            .unwrap();
+        }
+        file.write_all(b"</testsuite>\n").unwrap();
+    }
+    file.write_all(b"</testsuites>\n").unwrap();
+    drop(file);
+    let size_kib = std::fs::metadata(&path).unwrap().len() / 1024;
+    let Some((peak, stdout)) = summary_under_gnu_time(&path) else { return };
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["data"]["problems"], serde_json::json!([]), "the file reads");
+    assert_eq!(json["data"]["summary"]["counts"]["tests"], cases);
+    // The process itself (a debug binary with wasmtime mapped) is measured on a tiny report first.
+    let tiny = dir.path().join("tiny.xml");
+    std::fs::write(&tiny, "<testsuite name=\"s\"><testcase name=\"a\"/></testsuite>").unwrap();
+    let (baseline, _) = summary_under_gnu_time(&tiny).unwrap();
+    let used = peak.saturating_sub(baseline);
+    assert!(used < size_kib * 5 / 2, "reading a {size_kib} KiB report took {used} KiB above the {baseline} KiB baseline: more than 2.5x its size");
 }

@@ -1,4 +1,4 @@
-//! Every report in ../shared/junit-corpus reads, with the counts the file really holds.
+//! Every report in tests/fixtures/junit-corpus reads, with the counts the file really holds.
 
 use crate::support::{corpus, stepkit};
 use stepkit::junit::read_file;
@@ -76,14 +76,27 @@ fn merging_the_whole_corpus_keeps_every_case() {
     let out = dir.path().join("merged.xml");
     let pattern = format!("{}/*/*.xml", corpus().display());
     let run = stepkit().args(["--format", "json", "junit", "merge", &pattern, "-o"]).args([&out]).run().expect_code(0);
-    let counts = &run.json()["data"]["counts"];
-    // Cases with the same identity (suite path, classname, name, file) across files fold together.
-    // 5,027 distinct identities among the 5,270 cases, counted independently with Python's ElementTree.
+    let json = run.json();
+    let counts = &json["data"]["counts"];
+    // Each file is a run of its own: cases fold only with a repeat of the same identity (suite path,
+    // classname, name, file) in the same file. 236 such repeats among the 5,270 cases, counted
+    // independently with Python's ElementTree; 7 more identities recur across files, and those four
+    // files are kept apart rather than folded.
     let individual: u64 = EXPECTED.iter().map(|e| e.1).sum();
     assert_eq!(individual, 5270);
     let tests = counts["tests"].as_u64().unwrap();
-    assert_eq!(tests, 5027);
-    assert_eq!(run.json()["data"]["duplicates"], 5270 - 5027);
+    assert_eq!(tests, 5270 - 236);
+    assert_eq!(json["data"]["duplicates"], 236);
+    let apart: Vec<String> = json["data"]["separate_runs"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().rsplit('/').next().unwrap().to_string()).collect();
+    assert_eq!(
+        apart,
+        [
+            "external_java_TEST-org.apache.pulsar.AddMissingPatchVersionTest.xml",
+            "external_java_junit4-basic.xml",
+            "external_java_pulsar-test-report.xml",
+            "external_phpunit_junit-basic.xml"
+        ]
+    );
     let merged = read_file(&out).unwrap();
     assert_eq!(merged.counts().tests, tests);
 }

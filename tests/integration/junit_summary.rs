@@ -55,7 +55,7 @@ fn flaky_tests_are_listed() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "a.xml", r#"<testsuite name="s"><testcase classname="C" name="t"><failure message="first try"/></testcase></testsuite>"#);
     write(dir.path(), "b.xml", r#"<testsuite name="s"><testcase classname="C" name="t"/></testsuite>"#);
-    let run = stepkit().current_dir(dir.path()).args(["junit", "summary", "a.xml", "b.xml"]).run().expect_code(0);
+    let run = stepkit().current_dir(dir.path()).args(["junit", "summary", "--fold-across-files", "a.xml", "b.xml"]).run().expect_code(0);
     assert!(run.stderr.contains("FLAKY C::t"), "{}", run.stderr);
     assert!(run.stderr.contains("(1 flaky)"), "{}", run.stderr);
 }

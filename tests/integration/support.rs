@@ -176,15 +176,10 @@ fn record(run: &Run) {
     }
 }
 
-/// The team's shared test data (real JUnit reports, the Jenkins xunit schema), copied into
-/// tests/fixtures/shared so the tests need nothing outside the repository.
-pub fn shared_dir() -> PathBuf {
-    fixture("shared")
-}
-
-/// The JUnit corpus.
+/// The JUnit corpus: a copy of ../shared/junit-corpus kept in tests/fixtures, so the suite runs
+/// from the repository alone.
 pub fn corpus() -> PathBuf {
-    shared_dir().join("junit-corpus")
+    fixture("junit-corpus")
 }
 
 /// A fixture project under tests/fixtures.

@@ -1,7 +1,7 @@
-//! Input reports: glob expansion, parallel reading, and one `Merger` that keeps unreadable inputs as error cases.
+//! Input reports: glob expansion, parallel reading, separate runs kept apart, and one `Merger` that keeps unreadable inputs as error cases.
 
 use super::JunitError;
-use crate::junit::{read_file, Merger, ReadError, Report};
+use crate::junit::{implausible_times, keep_apart, overlapping, read_file, set_times_aside, Merger, ReadError, Report};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -13,6 +13,10 @@ pub struct Inputs {
     pub files: Vec<PathBuf>,
     /// One message per input that could not be read or matched nothing.
     pub problems: Vec<String>,
+    /// One message per input that was read but not believed in full (times that are not seconds).
+    pub warnings: Vec<String>,
+    /// Inputs that report tests another input reports too: separate runs, kept apart by suite name.
+    pub separate_runs: Vec<PathBuf>,
     /// Cases folded into an earlier case with the same identity.
     pub duplicates: u64,
 }
@@ -52,22 +56,26 @@ pub fn expand_patterns(patterns: &[String]) -> Result<Vec<Input>, JunitError> {
 }
 
 /// Reads every input into one merged report. Nothing is lost: an input that cannot be read
-/// becomes an error case naming the file and the reason.
-pub fn collect_inputs(patterns: &[String]) -> Result<Inputs, JunitError> {
+/// becomes an error case naming the file and the reason. Each file is a run of its own: its cases
+/// fold only with each other, unless `fold_across_files` (the user says the files are retries).
+pub fn collect_inputs(patterns: &[String], fold_across_files: bool) -> Result<Inputs, JunitError> {
     let inputs = expand_patterns(patterns)?;
     let paths: Vec<PathBuf> = inputs.iter().filter_map(|i| if let Input::File(p) = i { Some(p.clone()) } else { None }).collect();
-    let mut parsed = read_all(&paths).into_iter();
+    let mut parsed = read_all(&paths);
+    let warnings = set_implausible_times_aside(&paths, &mut parsed);
+    let separate_runs = if fold_across_files { Vec::new() } else { keep_runs_apart(&paths, &mut parsed) };
+    let mut parsed = parsed.into_iter().enumerate();
     let mut merger = Merger::new();
     let mut files = Vec::new();
     let mut problems = Vec::new();
     for input in inputs {
         match input {
             Input::File(path) => match parsed.next().expect("one result per file") {
-                Ok(report) => {
-                    merger.add_report(report);
+                (index, Ok(report)) => {
+                    merger.add_run(report, if fold_across_files { 0 } else { index as u32 });
                     files.push(path);
                 }
-                Err(err) => {
+                (_, Err(err)) => {
                     let message = format!("failed to {err}");
                     merger.add_unreadable(&path.display().to_string(), &message);
                     problems.push(message);
@@ -81,7 +89,39 @@ pub fn collect_inputs(patterns: &[String]) -> Result<Inputs, JunitError> {
         }
     }
     let duplicates = merger.duplicates();
-    Ok(Inputs { report: merger.finish(), files, problems, duplicates })
+    Ok(Inputs { report: merger.finish(), files, problems, warnings, separate_runs, duplicates })
+}
+
+/// Finds reports whose times cannot be seconds, drops those times, and says so per file.
+fn set_implausible_times_aside(paths: &[PathBuf], parsed: &mut [Result<Report, ReadError>]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (path, result) in paths.iter().zip(parsed.iter_mut()) {
+        let Ok(report) = result else { continue };
+        if let Some(reason) = implausible_times(report) {
+            warnings.push(format!(
+                "{}: its times are not seconds ({reason}; container-structure-test writes nanoseconds): they are left out of the total time and the slowest tests",
+                path.display()
+            ));
+            set_times_aside(report, &reason);
+        }
+    }
+    warnings
+}
+
+/// Renames apart the reports that share a test with another report, and returns their paths.
+fn keep_runs_apart(paths: &[PathBuf], parsed: &mut [Result<Report, ReadError>]) -> Vec<PathBuf> {
+    let readable: Vec<(usize, &Report)> = parsed.iter().enumerate().filter_map(|(i, r)| r.as_ref().ok().map(|r| (i, r))).collect();
+    if readable.len() < 2 {
+        return Vec::new();
+    }
+    let flags = overlapping(&readable.iter().map(|(_, r)| *r).collect::<Vec<_>>());
+    let apart: Vec<usize> = readable.iter().zip(flags).filter(|(_, overlaps)| *overlaps).map(|((i, _), _)| *i).collect();
+    for &index in &apart {
+        if let Ok(report) = &mut parsed[index] {
+            keep_apart(report, &paths[index].display().to_string());
+        }
+    }
+    apart.into_iter().map(|i| paths[i].clone()).collect()
 }
 
 /// Parses files on all cores, returning results in the order of `paths`.

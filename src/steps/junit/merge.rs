@@ -1,6 +1,6 @@
 //! `stepkit junit merge`: many reports in, one report out, written atomically.
 
-use super::{collect_inputs, JunitError};
+use super::{collect_inputs, Inputs, JunitError};
 use crate::junit::{write_report, Counts, Profile};
 use crate::report::{Annotation, AnnotationLevel, Outcome, Verdict};
 use serde_json::json;
@@ -13,12 +13,14 @@ pub struct MergeSettings {
     pub inputs: Vec<String>,
     pub output: PathBuf,
     pub profile: Profile,
+    /// Fold results of one test from different files as retries (the user says they are one run).
+    pub fold_across_files: bool,
 }
 
 /// Merges the inputs into `settings.output`. Unreadable inputs become error cases (and warnings);
 /// only a failure to write the output is an error.
 pub fn merge(settings: &MergeSettings) -> Result<Outcome, JunitError> {
-    let inputs = collect_inputs(&settings.inputs)?;
+    let inputs = collect_inputs(&settings.inputs, settings.fold_across_files)?;
     let counts = inputs.report.counts();
     write_atomically(&settings.output, |file| write_report(&inputs.report, settings.profile, file))
         .map_err(|source| JunitError::Write { path: settings.output.clone(), source })?;
@@ -30,10 +32,10 @@ pub fn merge(settings: &MergeSettings) -> Result<Outcome, JunitError> {
         plural(inputs.files.len() as u64),
         settings.output.display(),
         describe_counts(&counts),
-        if inputs.duplicates > 0 { format!("; {} duplicate results folded", inputs.duplicates) } else { String::new() }
+        folding_notes(&inputs)
     );
     let mut outcome = Outcome::new("junit merge", verdict, headline);
-    outcome.warnings = inputs.problems.clone();
+    outcome.warnings = inputs.problems.iter().chain(&inputs.warnings).cloned().collect();
     outcome.annotations = inputs
         .problems
         .iter()
@@ -47,9 +49,25 @@ pub fn merge(settings: &MergeSettings) -> Result<Outcome, JunitError> {
         "files": inputs.files,
         "problems": inputs.problems,
         "duplicates": inputs.duplicates,
+        "separate_runs": inputs.separate_runs,
+        "warnings": inputs.warnings,
         "counts": counts,
     });
     Ok(outcome)
+}
+
+/// What the merge did to the results besides adding them up: folded repeats, runs kept apart.
+pub(crate) fn folding_notes(inputs: &Inputs) -> String {
+    let mut notes = String::new();
+    if inputs.duplicates > 0 {
+        let n = inputs.duplicates;
+        notes.push_str(&format!("; folded {n} repeated result{} of a test into one", plural(n)));
+    }
+    if !inputs.separate_runs.is_empty() {
+        let n = inputs.separate_runs.len() as u64;
+        notes.push_str(&format!("; {n} report{} kept apart as separate runs (they report the same tests; --fold-across-files folds them)", plural(n)));
+    }
+    notes
 }
 
 /// "12 tests: 9 passed, 1 failed, 1 error, 1 skipped, 1 flaky".

@@ -1,6 +1,6 @@
 //! `stepkit junit summary`: totals, failures with locations, flaky and slowest tests; text, markdown, JSON, annotations.
 
-use super::merge::{count_outputs, describe_counts};
+use super::merge::{count_outputs, describe_counts, folding_notes};
 use super::{collect_inputs, JunitError};
 use crate::junit::{summarize, FailedTest, Summary};
 use crate::report::{Annotation, AnnotationLevel, Outcome, Verdict};
@@ -18,6 +18,8 @@ pub struct SummarySettings {
     pub fail_on_failures: bool,
     /// The checkout root: absolute paths under it become relative, as annotations need.
     pub workspace: Option<PathBuf>,
+    /// Fold results of one test from different files as retries (the user says they are one run).
+    pub fold_across_files: bool,
 }
 
 /// Lines of failure text shown per failed test in human output (the JUnit file has them all).
@@ -25,7 +27,7 @@ const TEXT_LINES: usize = 12;
 
 /// Summarises the inputs.
 pub fn summary(settings: &SummarySettings) -> Result<Outcome, JunitError> {
-    let inputs = collect_inputs(&settings.inputs)?;
+    let inputs = collect_inputs(&settings.inputs, settings.fold_across_files)?;
     let mut summary = summarize(&inputs.report, settings.slowest);
     for failed in &mut summary.failed {
         failed.file = failed.file.take().map(|f| relative(&f, settings.workspace.as_deref()));
@@ -39,9 +41,9 @@ pub fn summary(settings: &SummarySettings) -> Result<Outcome, JunitError> {
         Verdict::Passed
     };
     let files = inputs.files.len() as u64;
-    let headline = format!("{} in {:.3}s from {files} report{}", describe_counts(&counts), counts.time, super::merge::plural(files));
+    let headline = format!("{} in {:.3}s from {files} report{}{}", describe_counts(&counts), counts.time, super::merge::plural(files), folding_notes(&inputs));
     let mut outcome = Outcome::new("junit summary", verdict, headline);
-    outcome.warnings = inputs.problems.clone();
+    outcome.warnings = inputs.problems.iter().chain(&inputs.warnings).cloned().collect();
     if counts.has_failures() && !settings.fail_on_failures {
         outcome.warnings.push(format!("{} tests failed; exiting 0 because of --no-fail", counts.failures + counts.errors));
     }
@@ -50,7 +52,14 @@ pub fn summary(settings: &SummarySettings) -> Result<Outcome, JunitError> {
     outcome.step_summary = true;
     outcome.annotations = annotations(&summary, &inputs.problems);
     outcome.outputs = count_outputs(&counts);
-    outcome.data = json!({ "files": inputs.files, "problems": inputs.problems, "summary": summary });
+    outcome.data = json!({
+        "files": inputs.files,
+        "problems": inputs.problems,
+        "warnings": inputs.warnings,
+        "duplicates": inputs.duplicates,
+        "separate_runs": inputs.separate_runs,
+        "summary": summary,
+    });
     Ok(outcome)
 }
 

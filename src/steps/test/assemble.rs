@@ -2,7 +2,7 @@
 //! batches that never started listed as skipped, wall and CPU time on the root.
 
 use super::model::{Batch, TestFile};
-use crate::junit::{Case, Merger, Problem, ProblemKind, Report, Shared, Status, Suite};
+use crate::junit::{Attrs, Case, Merger, Problem, ProblemKind, Report, Shared, Status, Suite};
 
 /// Every case collected so far, tied to its file (None when the report did not say).
 pub type Results = Vec<(Option<usize>, Case)>;
@@ -125,7 +125,7 @@ pub fn build_report(files: &[TestFile], results: Results, facts: &RunFacts) -> R
         if case.file.is_none() {
             case.file = file.map(|f| Shared::from(files[f].path.as_str()));
         }
-        let suite = Suite { name: name.into(), attrs: file.map(|f| vec![("file".into(), files[f].path.clone().into())]).unwrap_or_default(), cases: vec![case], ..Suite::default() };
+        let suite = Suite { name: name.into(), attrs: file.map(|f| Attrs::from_pairs([("file", files[f].path.as_str())])).unwrap_or_default(), cases: vec![case], ..Suite::default() };
         merger.add_report(Report { suites: vec![suite], ..Report::default() });
     }
     let mut report = merger.finish();
