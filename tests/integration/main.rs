@@ -18,6 +18,7 @@ mod junit_bad_input;
 mod junit_corpus;
 mod junit_merge;
 mod junit_summary;
+mod test_coverage;
 mod notify;
 mod test_go;
 mod test_phpunit;
