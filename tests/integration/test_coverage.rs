@@ -101,15 +101,21 @@ fn pytest_batches_merge_to_the_serial_cobertura_report_with_branches() {
     assert!(!dir.join(".coverage").exists(), "each batch's coverage data stays in stepkit's work directory");
 }
 
-#[test]
-fn go_batches_merge_to_the_serial_cover_profile() {
+/// The go fixture, a temp dir, and a serial `-covermode=count` profile of it; None when go is missing.
+fn go_serial_profile() -> Option<(std::path::PathBuf, tempfile::TempDir, std::path::PathBuf)> {
     if !have("go", Command::new("go").arg("version")) {
-        return;
+        return None;
     }
     let dir = fixture("coverage/go");
     let out = tempfile::tempdir().unwrap();
     let serial = out.path().join("serial.out");
     run_tool(&dir, &["go", "test", "-covermode=count", &format!("-coverprofile={}", serial.display()), "./..."], &[]);
+    Some((dir, out, serial))
+}
+
+#[test]
+fn go_batches_merge_to_the_serial_cover_profile() {
+    let Some((dir, out, serial)) = go_serial_profile() else { return };
     let merged = out.path().join("merged.info");
     stepkit()
         .current_dir(&dir)
@@ -127,13 +133,7 @@ fn go_batches_merge_to_the_serial_cover_profile() {
 
 #[test]
 fn coverage_merge_joins_shard_profiles_and_refuses_a_missing_shard() {
-    if !have("go", Command::new("go").arg("version")) {
-        return;
-    }
-    let dir = fixture("coverage/go");
-    let out = tempfile::tempdir().unwrap();
-    let serial = out.path().join("serial.out");
-    run_tool(&dir, &["go", "test", "-covermode=count", &format!("-coverprofile={}", serial.display()), "./..."], &[]);
+    let Some((dir, out, serial)) = go_serial_profile() else { return };
     // Two "shards": each ran one package, and the calc package ran in two halves.
     let shards = [("a.out", "./calc", "^(TestAdds|TestPositive)$"), ("b.out", "./calc", "^(TestAddsNegatives|TestNegative|TestZero)$"), ("c.out", "./words", ".")];
     for (name, package, run) in shards {
