@@ -63,38 +63,38 @@ impl State<'_> {
         let attr = |key: &str| attrs.get(key).map(String::as_str);
         if self.format.is_none() {
             self.format = match name {
-                b"coverage" if attr("line-rate").is_some() || attr("lines-valid").is_some() => Some(Format::Cobertura),
-                b"coverage" if attr("generated").is_some() || attr("clover").is_some() => Some(Format::Clover),
-                b"coverage" => None,
-                b"sources" | b"packages" => Some(Format::Cobertura),
-                b"project" => Some(Format::Clover),
-                other => return Err(format!("the root element is <{}>, not <coverage>: not Cobertura or Clover XML", String::from_utf8_lossy(other))),
+                "coverage" if attr("line-rate").is_some() || attr("lines-valid").is_some() => Some(Format::Cobertura),
+                "coverage" if attr("generated").is_some() || attr("clover").is_some() => Some(Format::Clover),
+                "coverage" => None,
+                "sources" | "packages" => Some(Format::Cobertura),
+                "project" => Some(Format::Clover),
+                other => return Err(format!("the root element is <{}>, not <coverage>: not Cobertura or Clover XML", other)),
             };
-            if name == b"coverage" {
+            if name == "coverage" {
                 return Ok(());
             }
         }
         match (self.format, name) {
-            (Some(Format::Cobertura), b"source") if !empty => self.source_text = Some(String::new()),
-            (Some(Format::Cobertura), b"class") => {
+            (Some(Format::Cobertura), "source") if !empty => self.source_text = Some(String::new()),
+            (Some(Format::Cobertura), "class") => {
                 let filename = attr("filename").ok_or("a <class> has no filename attribute")?;
                 let path = self.cobertura_path(filename);
                 self.start_file(path, empty);
             }
-            (Some(Format::Cobertura), b"method") if !empty => self.method_depth += 1,
-            (Some(Format::Cobertura), b"line") if self.method_depth == 0 => {
+            (Some(Format::Cobertura), "method") if !empty => self.method_depth += 1,
+            (Some(Format::Cobertura), "line") if self.method_depth == 0 => {
                 let Some((_, file)) = self.file.as_mut() else { return Ok(()) };
                 let number = number(attr("number"), "a Cobertura <line> number")?;
                 let hits = count(attr("hits"), "a Cobertura <line> hits")?;
                 let branches = if attr("branch") == Some("true") { cobertura_branches(attr("condition-coverage"), attr("missing-branches")) } else { None };
                 file.add_line(number, Line { hits, branches });
             }
-            (Some(Format::Clover), b"file") => {
+            (Some(Format::Clover), "file") => {
                 let path = attr("path").or(attr("name")).ok_or("a Clover <file> has neither path nor name")?;
                 let path = self.root.normalize(path, None);
                 self.start_file(path, empty);
             }
-            (Some(Format::Clover), b"line") => {
+            (Some(Format::Clover), "line") => {
                 let Some((_, file)) = self.file.as_mut() else { return Ok(()) };
                 let number = number(attr("num"), "a Clover <line> num")?;
                 match attr("type") {
@@ -117,15 +117,15 @@ impl State<'_> {
         Ok(())
     }
 
-    fn close(&mut self, name: &[u8]) -> Result<(), String> {
+    fn close(&mut self, name: &str) -> Result<(), String> {
         match name {
-            b"source" => {
+            "source" => {
                 if let Some(text) = self.source_text.take() {
                     self.sources.push(text.trim().to_string());
                 }
             }
-            b"method" => self.method_depth = self.method_depth.saturating_sub(1),
-            b"class" | b"file" => self.end_file(),
+            "method" => self.method_depth = self.method_depth.saturating_sub(1),
+            "class" | "file" => self.end_file(),
             _ => {}
         }
         Ok(())
@@ -157,7 +157,7 @@ fn attributes(e: &BytesStart<'_>) -> Result<BTreeMap<String, String>, String> {
     for attr in e.attributes() {
         let attr = attr.map_err(|err| format!("bad attribute: {err}"))?;
         let value = attr.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|err| format!("bad attribute value: {err}"))?;
-        out.insert(String::from_utf8_lossy(attr.key.as_ref()).into_owned(), value.into_owned());
+        out.insert(attr.key.as_ref().to_string(), value.into_owned());
     }
     Ok(out)
 }
