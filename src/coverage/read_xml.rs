@@ -125,7 +125,9 @@ impl State<'_> {
                 }
             }
             "method" => self.method_depth = self.method_depth.saturating_sub(1),
-            "class" | "file" => self.end_file(),
+            // Clover nests <class> inside <file>: only the element that opened the file closes it.
+            "class" if self.format == Some(Format::Cobertura) => self.end_file(),
+            "file" if self.format == Some(Format::Clover) => self.end_file(),
             _ => {}
         }
         Ok(())

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 /// Resolves `coverage merge`: flag > STEPKIT_COVERAGE_FORMAT > the output's extension > cobertura.
 pub fn coverage_merge_settings(args: &CoverageMergeArgs, env: &Env, cwd: &Path) -> Result<CoverageMergeSettings, ConfigError> {
-    let format = match &args.format {
-        Some(f) => f.parse().map_err(|message| ConfigError::Flag { flag: "--format".into(), message })?,
+    let format = match &args.to {
+        Some(f) => f.parse().map_err(|message| ConfigError::Flag { flag: "--to".into(), message })?,
         None => env_parse::<Format>(env, "STEPKIT_COVERAGE_FORMAT", "cobertura, clover or lcov")?.unwrap_or_else(|| format_for(&args.output)),
     };
     Ok(CoverageMergeSettings { inputs: args.inputs.clone(), output: args.output.clone(), format, root: args.root.as_ref().map_or_else(|| cwd.to_path_buf(), |r| cwd.join(r)) })

@@ -46,7 +46,7 @@ fn run_tool(dir: &Path, argv: &[&str], env: &[(&str, &Path)]) {
 
 #[test]
 fn phpunit_batches_merge_to_the_serial_clover_report() {
-    if !have("phpunit", Command::new("phpunit").arg("--version")) || !have("php-pcov or php-xdebug", Command::new("sh").args(["-c", "php -m | grep -Eqi '^(pcov|xdebug)$'"])) {
+    if !have("phpunit", Command::new("phpunit").args(["--version"])) || !have("php-pcov or php-xdebug", Command::new("sh").args(["-c", "php -m | grep -Eqi '^(pcov|xdebug)$'"])) {
         return;
     }
     let dir = fixture("coverage/phpunit");
@@ -57,7 +57,7 @@ fn phpunit_batches_merge_to_the_serial_clover_report() {
     let run = stepkit()
         .current_dir(&dir)
         .args(["--format", "json", "test", "--workers", "2", "--split", "case", "--coverage", "clover"])
-        .arg(&merged)
+        .args([&merged])
         .args(["--", "phpunit"])
         .run()
         .expect_code(0);
@@ -87,7 +87,7 @@ fn pytest_batches_merge_to_the_serial_cobertura_report_with_branches() {
     let run = stepkit()
         .current_dir(&dir)
         .args(["--format", "json", "test", "--workers", "2", "--split", "case", "--coverage", "cobertura"])
-        .arg(&merged)
+        .args([&merged])
         .args(["--", "python3", "-m", "pytest", "--cov-branch"])
         .run()
         .expect_code(0);
@@ -103,7 +103,7 @@ fn pytest_batches_merge_to_the_serial_cobertura_report_with_branches() {
 
 /// The go fixture, a temp dir, and a serial `-covermode=count` profile of it; None when go is missing.
 fn go_serial_profile() -> Option<(std::path::PathBuf, tempfile::TempDir, std::path::PathBuf)> {
-    if !have("go", Command::new("go").arg("version")) {
+    if !have("go", Command::new("go").args(["version"])) {
         return None;
     }
     let dir = fixture("coverage/go");
@@ -120,7 +120,7 @@ fn go_batches_merge_to_the_serial_cover_profile() {
     stepkit()
         .current_dir(&dir)
         .args(["test", "--workers", "2", "--split", "case", "--coverage", "lcov"])
-        .arg(&merged)
+        .args([&merged])
         .args(["--", "go", "test", "./..."])
         .run()
         .expect_code(0);
@@ -144,9 +144,9 @@ fn coverage_merge_joins_shard_profiles_and_refuses_a_missing_shard() {
     let run = stepkit()
         .current_dir(&dir)
         .args(["--format", "json", "coverage", "merge"])
-        .arg(out.path().join("?.out"))
-        .arg("-o")
-        .arg(&merged)
+        .args([out.path().join("?.out")])
+        .args(["-o"])
+        .args([&merged])
         .run()
         .expect_code(0);
     let json = run.json();
@@ -157,9 +157,9 @@ fn coverage_merge_joins_shard_profiles_and_refuses_a_missing_shard() {
     assert_eq!(json["data"]["totals"]["lines_covered"], s.totals().lines_covered);
 
     // A named shard that is missing, or a file that is no coverage report, stops the merge (exit 2).
-    let missing = stepkit().current_dir(&dir).args(["coverage", "merge"]).arg(out.path().join("a.out")).arg(out.path().join("gone.out")).arg("-o").arg(&merged).run().expect_code(2);
+    let missing = stepkit().current_dir(&dir).args(["coverage", "merge"]).args([out.path().join("a.out")]).args([out.path().join("gone.out")]).args(["-o"]).args([&merged]).run().expect_code(2);
     assert!(missing.stderr.contains("gone.out"), "{}", missing.stderr);
     let junk = write(out.path(), "junk.xml", "<testsuites/>");
-    let bad = stepkit().current_dir(&dir).args(["coverage", "merge"]).arg(&junk).arg("-o").arg(&merged).run().expect_code(2);
+    let bad = stepkit().current_dir(&dir).args(["coverage", "merge"]).args([&junk]).args(["-o"]).args([&merged]).run().expect_code(2);
     assert!(bad.stderr.contains("junk.xml") && bad.stderr.contains("not Cobertura or Clover"), "{}", bad.stderr);
 }
