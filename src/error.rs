@@ -1,5 +1,6 @@
 //! The top-level error: wraps each module's error and maps it to a documented exit code.
 
+use crate::coverage::CoverageError;
 use crate::settings::ConfigError;
 use crate::steps::deploy::DeployError;
 use crate::steps::check::CheckError;
@@ -24,6 +25,8 @@ pub enum Error {
     Junit(#[from] JunitError),
     #[error(transparent)]
     Test(#[from] TestError),
+    #[error(transparent)]
+    Coverage(#[from] CoverageError),
     #[error(transparent)]
     Image(#[from] ImageError),
     #[error(transparent)]
@@ -61,6 +64,8 @@ impl Error {
             Error::Slack(_) => EXIT_ENVIRONMENT,
             Error::Test(TestError::Preset(_)) => EXIT_ENVIRONMENT,
             Error::Test(_) => EXIT_ENVIRONMENT,
+            Error::Coverage(e) if e.is_usage() => EXIT_USAGE,
+            Error::Coverage(_) => EXIT_ENVIRONMENT,
             Error::Output { .. } => EXIT_ENVIRONMENT,
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod ci;
 pub mod cli;
+pub mod coverage;
 pub mod error;
 pub mod junit;
 pub mod plugin;
@@ -15,7 +16,7 @@ pub mod tls;
 mod tools;
 
 use ci::Env;
-use cli::{Command, DeployCommand, ImageCommand, JunitCommand, PluginCommand};
+use cli::{Command, CoverageCommand, DeployCommand, ImageCommand, JunitCommand, PluginCommand};
 use error::Error;
 use report::Outcome;
 use settings::{Color, ConfigFile};
@@ -98,6 +99,12 @@ fn dispatch(
                 let workspace = context.workspace.clone().or_else(|| Some(cwd.to_path_buf()));
                 let settings = settings::summary_settings(&args, env, file, workspace)?;
                 Ok(steps::junit::summary(&settings)?)
+            }
+        },
+        Command::Coverage(args) => match args.command {
+            CoverageCommand::Merge(args) => {
+                let settings = settings::coverage_merge_settings(&args, env, cwd)?;
+                Ok(steps::coverage::merge(&settings)?)
             }
         },
         Command::Gate(args) => {

@@ -2,6 +2,7 @@
 
 mod deploy;
 mod check;
+mod coverage;
 mod gate;
 mod github;
 mod image;
@@ -13,6 +14,7 @@ mod tools;
 
 pub use deploy::{DeployArgs, DeployCommand, DeployRunArgs, RollbackArgs};
 pub use check::CheckArgs;
+pub use coverage::{CoverageArgs, CoverageCommand, CoverageMergeArgs};
 pub use gate::GateArgs;
 pub use github::{CheckRunArgs, CommentArgs, ConclusionArg, GithubApiArgs, GithubArgs, GithubCommand, StateArg, StatusArgs};
 pub use plugin::{InspectArgs, LangArg, NewArgs, PluginArgs, PluginCommand};
@@ -78,6 +80,8 @@ pub enum Command {
     Test(Box<TestArgs>),
     /// Merge and summarise JUnit XML reports
     Junit(JunitArgs),
+    /// Merge coverage reports from shards or tools into one (Cobertura, Clover, lcov)
+    Coverage(CoverageArgs),
     /// Wait until a service is healthy: HTTP, TCP and container probes, a policy, a latency gate
     Gate(Box<GateArgs>),
     /// Replace a container behind the health gate, keep the previous version, roll back on failure
@@ -105,6 +109,9 @@ impl Command {
             Command::Junit(args) => match args.command {
                 JunitCommand::Merge(_) => "junit merge",
                 JunitCommand::Summary(_) => "junit summary",
+            },
+            Command::Coverage(args) => match args.command {
+                CoverageCommand::Merge(_) => "coverage merge",
             },
             Command::Test(_) => "test",
             Command::Gate(_) => "gate",

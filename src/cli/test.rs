@@ -49,6 +49,10 @@ pub struct TestArgs {
     /// How many of the slowest tests to list [default: 10]
     #[arg(long, value_name = "N")]
     pub slowest: Option<usize>,
+    /// Merged coverage: each batch writes its own (pcov/xdebug, pytest-cov, go -coverprofile), merged here.
+    /// FORMAT is cobertura, clover or lcov [env: STEPKIT_TEST_COVERAGE=FILE, STEPKIT_TEST_COVERAGE_FORMAT]
+    #[arg(long, num_args = 2, value_names = ["FORMAT", "FILE"])]
+    pub coverage: Option<Vec<String>>,
     /// The test command; placeholders `{files}` and `{junit}` for the command preset
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,

@@ -3,6 +3,7 @@
 
 mod deploy;
 mod check;
+mod coverage;
 mod file;
 mod gate;
 mod github;
@@ -13,6 +14,7 @@ mod secret;
 mod test;
 
 pub use deploy::{deploy_settings, rollback_settings};
+pub use coverage::coverage_merge_settings;
 pub use check::{cache_dir, check_settings, scaffold_settings, secret_config_values, CheckConfig};
 pub use file::{ConfigFile, JunitConfig, OutputConfig};
 pub use gate::{gate_settings, GateConfig, GateFile};

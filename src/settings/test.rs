@@ -27,6 +27,10 @@ pub struct TestConfig {
     pub stall_timeout: Option<String>,
     pub max_fail: Option<u64>,
     pub junit: Option<PathBuf>,
+    /// Merged coverage report path (`--coverage`'s FILE).
+    pub coverage: Option<PathBuf>,
+    /// Its format: cobertura, clover or lcov.
+    pub coverage_format: Option<crate::coverage::Format>,
 }
 
 /// The default stall timeout: long enough for a slow test, short enough to beat a CI job timeout.
@@ -86,6 +90,11 @@ pub fn test_settings(args: &TestArgs, env: &Env, file: &ConfigFile, cwd: &Path, 
     if command.is_empty() {
         return Err(flag("CMD", "the command preset needs the test command after `--`, with `{files}` where the files go".into()));
     }
+    let coverage = super::coverage::test_coverage(args.coverage.as_deref(), env, cfg.coverage.clone(), cfg.coverage_format)?;
+    if coverage.is_some() && matches!(preset, Preset::Command { .. }) {
+        return Err(flag("--coverage", "coverage needs the phpunit, pytest or go preset; with the command preset, have CMD write coverage and join the files with `stepkit coverage merge`".into()));
+    }
+    let coverage = coverage.map(|(format, path)| crate::steps::test::coverage::CoverageTarget { format, path });
     let timings = if args.timings.is_empty() { cfg.timings.clone().unwrap_or_default() } else { args.timings.clone() };
     Ok(TestSettings {
         preset,
@@ -105,6 +114,7 @@ pub fn test_settings(args: &TestArgs, env: &Env, file: &ConfigFile, cwd: &Path, 
         progress,
         slowest: args.slowest.unwrap_or(10),
         workspace,
+        coverage,
     })
 }
 

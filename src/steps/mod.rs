@@ -2,6 +2,7 @@
 
 pub mod deploy;
 pub mod check;
+pub mod coverage;
 pub mod gate;
 pub mod image;
 pub mod junit;

@@ -23,6 +23,7 @@ mod junit_counting;
 mod junit_merge;
 mod junit_runs;
 mod junit_summary;
+mod test_coverage;
 mod notify;
 mod test_go;
 mod test_phpunit;

@@ -84,6 +84,8 @@ pub struct Runner<'a> {
     pub cwd: &'a Path,
     pub work_dir: &'a Path,
     pub max_fail: Option<u64>,
+    /// Whether the first pass's batches write coverage (`--coverage`).
+    pub coverage: bool,
 }
 
 /// What one phase produced.
@@ -188,10 +190,15 @@ impl Runner<'_> {
             .iter()
             .map(|p| Selection { file: &self.files[p.file], cases: p.cases.as_ref().map(|cs| cs.iter().map(|&c| &self.files[p.file].cases[c]).collect()) })
             .collect();
-        let argv = self.preset.argv(&command, &selections, &junit);
+        let mut argv = self.preset.argv(&command, &selections, &junit);
         let mut progress_files = vec![junit.clone(), super::preset::go::json_path(&junit)];
         progress_files.extend(teamcity.clone());
-        let env = vec![("STEPKIT_BATCH".into(), batch.id.to_string())];
+        let mut env = vec![("STEPKIT_BATCH".into(), batch.id.to_string())];
+        if self.coverage && phase == "run" {
+            let extra = super::coverage::coverage_args(self.preset, self.command, &super::coverage::batch_report(self.work_dir, phase, batch.id));
+            argv.extend(extra.args);
+            env.extend(extra.env);
+        }
         (Job { batch: batch.id, argv, env, cwd: self.cwd.to_path_buf(), progress_files }, junit, teamcity)
     }
 

@@ -2,6 +2,7 @@
 
 pub mod assemble;
 pub mod collect;
+pub mod coverage;
 pub mod execute;
 pub mod model;
 pub mod plan;
@@ -46,6 +47,8 @@ pub struct TestSettings {
     pub slowest: usize,
     /// The checkout root, for annotation paths.
     pub workspace: Option<PathBuf>,
+    /// `--coverage FORMAT FILE`: each batch writes coverage, merged into this.
+    pub coverage: Option<coverage::CoverageTarget>,
 }
 
 /// `stepkit test` could not run.
@@ -57,6 +60,8 @@ pub enum TestError {
     WorkDir(std::io::Error),
     #[error("write the merged JUnit report {path}: {source}; check that the directory is writable")]
     WriteJunit { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Coverage(#[from] crate::coverage::CoverageError),
 }
 
 /// Seconds between SIGTERM and SIGKILL for a batch being stopped.
@@ -109,6 +114,7 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         cwd: &settings.cwd,
         work_dir: work.path(),
         max_fail: settings.max_fail,
+        coverage: settings.coverage.is_some(),
     };
     let progress = Progress::new("tests", Some(plan.batches.len() as u64), settings.progress);
     let mut failed_so_far = 0u64;
@@ -117,6 +123,8 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
     let mut not_started: Vec<Batch> = Vec::new();
 
     let first = runner.execute("run", plan.batches.clone(), &stopper, &mut failed_so_far, live, &progress).await;
+    // Coverage comes from the first pass only: reruns (whole files, retries) would count lines twice.
+    let coverage_reports: Vec<(usize, PathBuf)> = first.finished.iter().map(|f| (f.batch, coverage::batch_report(work.path(), "run", f.batch))).collect();
     let split_with_failures = split_files_with_failures(&plan.batches, &first.results);
     absorb(&mut results, &mut busy, &mut not_started, first);
 
@@ -177,7 +185,13 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         crate::steps::junit::merge::write_atomically(path, |file| write_report(&report, settings.profile, file))
             .map_err(|source| TestError::WriteJunit { path: path.clone(), source })?;
     }
-    Ok(verdict::outcome(settings, &report, verdict::RunStats { plan: &plan, busy, stop, retried, order_dependent, warnings: timing_warnings, facts }))
+    let mut outcome = verdict::outcome(settings, &report, verdict::RunStats { plan: &plan, busy, stop, retried, order_dependent, warnings: timing_warnings, facts });
+    if let Some(target) = &settings.coverage {
+        let mut reports = coverage_reports;
+        reports.sort_unstable();
+        coverage::annotate(&mut outcome, &coverage::merge_batches(&reports, target, &settings.cwd, &settings.preset)?);
+    }
+    Ok(outcome)
 }
 
 /// Timings from `--timings` reports; unreadable ones are warnings, not errors (a first run has none).

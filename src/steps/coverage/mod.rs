@@ -1,0 +1,82 @@
+//! `stepkit coverage merge`: shards' coverage reports (Cobertura, Clover, lcov, Go profiles, mixed)
+//! joined into one report. An input that is missing or unreadable stops the merge: a report
+//! silently missing a shard would show coverage that was never measured.
+
+use crate::coverage::{merge_files, write_file, CoverageError, Format, PathRoot, Totals};
+use crate::report::{Outcome, Verdict};
+use crate::steps::junit::{expand_patterns, Input};
+use serde_json::json;
+use std::path::PathBuf;
+
+/// Resolved settings for `coverage merge`.
+#[derive(Debug, Clone)]
+pub struct CoverageMergeSettings {
+    pub inputs: Vec<String>,
+    pub output: PathBuf,
+    pub format: Format,
+    /// Report paths are made relative to this directory (the working directory by default).
+    pub root: PathBuf,
+}
+
+/// Merges the inputs into `settings.output`.
+pub fn merge(settings: &CoverageMergeSettings) -> Result<Outcome, CoverageError> {
+    let inputs = expand_patterns(&settings.inputs).map_err(|e| match e {
+        crate::steps::junit::JunitError::Pattern { pattern, message } => CoverageError::Pattern { pattern, message },
+        other => CoverageError::Pattern { pattern: settings.inputs.join(" "), message: other.to_string() },
+    })?;
+    let mut paths = Vec::new();
+    for input in inputs {
+        match input {
+            Input::File(path) => paths.push(path),
+            Input::NoMatch(pattern) => {
+                return Err(CoverageError::Pattern { pattern, message: "no file matches; check the path and that every shard uploaded its report".into() })
+            }
+        }
+    }
+    let root = PathRoot::new(&settings.root);
+    let (coverage, formats) = merge_files(&paths, &root)?;
+    write_file(&coverage, settings.format, &settings.output, &root)?;
+    let totals = coverage.totals();
+    let headline = format!(
+        "merged {} coverage report{} into {} ({}): {}, {} file{}",
+        paths.len(),
+        if paths.len() == 1 { "" } else { "s" },
+        settings.output.display(),
+        settings.format.name(),
+        totals.describe(),
+        totals.files,
+        if totals.files == 1 { "" } else { "s" }
+    );
+    let mut outcome = Outcome::new("coverage merge", Verdict::Passed, headline);
+    if totals.lines_valid == 0 {
+        outcome.warnings.push("the merged report has no executable lines: check the inputs' coverage filters".into());
+    }
+    outcome.outputs = outputs(&settings.output, &totals);
+    let inputs: Vec<_> = paths.iter().zip(&formats).map(|(p, f)| json!({ "path": p, "format": f.name() })).collect();
+    outcome.data = json!({ "output": settings.output, "format": settings.format.name(), "inputs": inputs, "totals": totals_json(&totals) });
+    Ok(outcome)
+}
+
+/// The step outputs for a written coverage report (also used by `stepkit test --coverage`).
+pub fn outputs(path: &std::path::Path, t: &Totals) -> Vec<(String, String)> {
+    vec![
+        ("coverage".into(), path.display().to_string()),
+        ("line-rate".into(), format!("{:.4}", t.line_rate())),
+        ("lines-covered".into(), t.lines_covered.to_string()),
+        ("lines-valid".into(), t.lines_valid.to_string()),
+        ("branch-rate".into(), format!("{:.4}", t.branch_rate())),
+    ]
+}
+
+/// Totals with their rates, for JSON.
+pub fn totals_json(t: &Totals) -> serde_json::Value {
+    json!({
+        "files": t.files,
+        "lines_valid": t.lines_valid,
+        "lines_covered": t.lines_covered,
+        "line_rate": t.line_rate(),
+        "branches_valid": t.branches_valid,
+        "branches_covered": t.branches_covered,
+        "branch_rate": t.branch_rate(),
+    })
+}
