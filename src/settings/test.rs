@@ -6,6 +6,9 @@ use crate::cli::TestArgs;
 use crate::junit::Profile;
 use crate::steps::test::model::{Shard, SplitMode};
 use crate::steps::test::preset::Preset;
+use crate::steps::test::cache::TimingsChoice;
+use crate::steps::test::clock::ClockFormat;
+use crate::steps::test::only_failed::OnlyFailed;
 use crate::steps::test::TestSettings;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -27,6 +30,7 @@ pub struct TestConfig {
     pub stall_timeout: Option<String>,
     pub max_fail: Option<u64>,
     pub junit: Option<PathBuf>,
+    pub test_timeout: Option<String>,
 }
 
 /// The default stall timeout: long enough for a slow test, short enough to beat a CI job timeout.
@@ -87,6 +91,23 @@ pub fn test_settings(args: &TestArgs, env: &Env, file: &ConfigFile, cwd: &Path, 
         return Err(flag("CMD", "the command preset needs the test command after `--`, with `{files}` where the files go".into()));
     }
     let timings = if args.timings.is_empty() { cfg.timings.clone().unwrap_or_default() } else { args.timings.clone() };
+    let timings = TimingsChoice::parse(&timings).map_err(|m| flag("--timings", m))?;
+    let only_failed = match &args.only_failed {
+        Some(path) => {
+            let mut only = OnlyFailed::read(&cwd.join(path)).map_err(|m| flag("--only-failed", m))?;
+            // Named as the user gave it in messages.
+            only.report = path.clone();
+            Some(only)
+        }
+        None => None,
+    };
+    let test_timeout = duration(args.test_timeout.clone().or_else(|| env.get("STEPKIT_TEST_TEST_TIMEOUT").map(str::to_string)).or(cfg.test_timeout.clone()), "--test-timeout")?;
+    if test_timeout.is_some() && ClockFormat::of(&preset).is_none() {
+        return Err(flag(
+            "--test-timeout",
+            format!("the {} preset cannot tell when each test starts, so it cannot time single tests; use --stall-timeout or --timeout, or a phpunit, pytest or go preset", preset.name()),
+        ));
+    }
     Ok(TestSettings {
         preset,
         command,
@@ -99,12 +120,15 @@ pub fn test_settings(args: &TestArgs, env: &Env, file: &ConfigFile, cwd: &Path, 
         timeout,
         stall_timeout,
         max_fail: args.max_fail.or(cfg.max_fail),
+        only_failed,
+        test_timeout,
         junit,
         profile,
         cwd: cwd.to_path_buf(),
         progress,
         slowest: args.slowest.unwrap_or(10),
         workspace,
+        pythonpath: env.get("PYTHONPATH").map(str::to_string),
     })
 }
 
