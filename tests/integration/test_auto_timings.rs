@@ -1,16 +1,8 @@
 //! `stepkit test --timings auto` (the default) with real pytest: the second run plans with the first run's timings.
 
-use crate::support::{in_ci, stepkit, write};
+use crate::support::{stepkit, write};
+use crate::test_pytest::have_pytest;
 use std::path::Path;
-
-fn have_pytest() -> bool {
-    let ok = std::process::Command::new("python3").args(["-m", "pytest", "--version"]).output().map(|o| o.status.success()).unwrap_or(false);
-    if !ok {
-        assert!(!in_ci(), "pytest is required under CI=true (.ci/run installs it)");
-        eprintln!("skipping: pytest is not installed");
-    }
-    ok
-}
 
 /// A small suite: one slow-ish file, two quick ones, and a failing test (a failed run still saves timings).
 fn project() -> tempfile::TempDir {

@@ -1,16 +1,8 @@
 //! `stepkit test --only-failed REPORT` with real pytest and PHPUnit: only the failed tests run again.
 
-use crate::support::{fixture, in_ci, require_tool, stepkit, write};
+use crate::support::{fixture, require_tool, stepkit, write};
+use crate::test_pytest::have_pytest;
 use stepkit::junit::{read_file, Status};
-
-fn have_pytest() -> bool {
-    let ok = std::process::Command::new("python3").args(["-m", "pytest", "--version"]).output().map(|o| o.status.success()).unwrap_or(false);
-    if !ok {
-        assert!(!in_ci(), "pytest is required under CI=true (.ci/run installs it)");
-        eprintln!("skipping: pytest is not installed");
-    }
-    ok
-}
 
 /// Tests that append their name to ran.log, so a test can see exactly what ran.
 fn pytest_project() -> tempfile::TempDir {

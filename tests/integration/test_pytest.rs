@@ -4,7 +4,7 @@ use crate::support::{fixture, in_ci, stepkit, write};
 use stepkit::junit::read_file;
 
 /// pytest through the interpreter stepkit's tests run with; false (skip) when it is missing.
-fn have_pytest() -> bool {
+pub(crate) fn have_pytest() -> bool {
     let ok = std::process::Command::new("python3").args(["-m", "pytest", "--version"]).output().map(|o| o.status.success()).unwrap_or(false);
     if !ok {
         assert!(!in_ci(), "pytest is required under CI=true (.ci/run installs it)");

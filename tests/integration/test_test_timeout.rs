@@ -1,7 +1,8 @@
 //! `stepkit test --test-timeout` with real pytest, PHPUnit and go: the test that runs too long is an
 //! error, its batch is stopped, and the tests after it still run.
 
-use crate::support::{in_ci, require_tool, stepkit, write};
+use crate::support::{require_tool, stepkit, write};
+use crate::test_pytest::have_pytest;
 use stepkit::junit::{read_file, Status};
 use std::time::{Duration, Instant};
 
@@ -12,31 +13,32 @@ fn statuses(path: &std::path::Path) -> Vec<(String, Status)> {
     out
 }
 
-fn timed_out_message(path: &std::path::Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap();
+/// Runs `args` (stepkit test options and CMD, with a 2 s --test-timeout) in `dir`: it ends well
+/// before the hanging test would, exit 1, and the merged report says which test timed out.
+fn run_hanging(dir: &std::path::Path, args: &[&str], within: Duration) -> (crate::support::Run, std::path::PathBuf) {
+    let started = Instant::now();
+    let run = stepkit()
+        .current_dir(dir)
+        .args(["--format", "json", "test", "--workers", "1", "--split", "file", "--test-timeout", "2s", "--junit", "out.xml"])
+        .args(args)
+        .kill_after(within * 2)
+        .run()
+        .expect_code(1);
+    assert!(started.elapsed() < within, "the hang did not hold the run: {:?}", started.elapsed());
+    let junit = dir.join("out.xml");
+    let text = std::fs::read_to_string(&junit).unwrap();
     assert!(text.contains("timed out after 2s (--test-timeout)"), "{text}");
-    text
+    (run, junit)
 }
 
 #[test]
 fn pytest_a_hanging_test_is_an_error_and_the_rest_of_its_batch_runs() {
-    let ok = std::process::Command::new("python3").args(["-m", "pytest", "--version"]).output().map(|o| o.status.success()).unwrap_or(false);
-    if !ok {
-        assert!(!in_ci(), "pytest is required under CI=true (.ci/run installs it)");
-        eprintln!("skipping: pytest is not installed");
+    if !have_pytest() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "test_hang.py", "import time\n\ndef test_first():\n    pass\n\ndef test_hangs():\n    time.sleep(300)\n\ndef test_after():\n    pass\n\ndef test_fails_after():\n    assert False\n");
-    let started = Instant::now();
-    let run = stepkit()
-        .current_dir(dir.path())
-        .args(["--format", "json", "test", "--workers", "1", "--split", "file", "--test-timeout", "2s", "--junit", "out.xml", "--", "python3", "-m", "pytest"])
-        .kill_after(Duration::from_secs(120))
-        .run()
-        .expect_code(1);
-    assert!(started.elapsed() < Duration::from_secs(60), "the hang did not hold the run: {:?}", started.elapsed());
-    let junit = dir.path().join("out.xml");
+    let (run, junit) = run_hanging(dir.path(), &["--", "python3", "-m", "pytest"], Duration::from_secs(60));
     assert_eq!(
         statuses(&junit),
         [
@@ -46,7 +48,6 @@ fn pytest_a_hanging_test_is_an_error_and_the_rest_of_its_batch_runs() {
             ("test_hangs".to_string(), Status::Errored)
         ]
     );
-    timed_out_message(&junit);
     assert_eq!(run.json()["data"]["test_timeout_seconds"], 2.0);
     assert!(run.stderr.contains("running 2 test(s) again"), "{}", run.stderr);
 }
@@ -63,20 +64,11 @@ fn phpunit_a_hanging_test_is_an_error_and_the_rest_of_its_batch_runs() {
         "tests/HangTest.php",
         "<?php\nuse PHPUnit\\Framework\\TestCase;\n\nfinal class HangTest extends TestCase\n{\n    public function testFirst(): void { $this->assertTrue(true); }\n    public function testHangs(): void { sleep(300); }\n    public function testAfter(): void { $this->assertTrue(true); }\n}\n",
     );
-    let started = Instant::now();
-    stepkit()
-        .current_dir(dir.path())
-        .args(["test", "--workers", "1", "--split", "file", "--test-timeout", "2s", "--junit", "out.xml", "--", "phpunit"])
-        .kill_after(Duration::from_secs(120))
-        .run()
-        .expect_code(1);
-    assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
-    let junit = dir.path().join("out.xml");
+    let (_, junit) = run_hanging(dir.path(), &["--", "phpunit"], Duration::from_secs(60));
     assert_eq!(
         statuses(&junit),
         [("testAfter".to_string(), Status::Passed), ("testFirst".to_string(), Status::Passed), ("testHangs".to_string(), Status::Errored)]
     );
-    timed_out_message(&junit);
 }
 
 #[test]
@@ -91,20 +83,12 @@ fn go_a_hanging_test_is_an_error_and_the_rest_of_its_package_runs() {
         "hang/hang_test.go",
         "package hang\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n\nfunc TestFirst(t *testing.T) {}\n\nfunc TestHangs(t *testing.T) { time.Sleep(300 * time.Second) }\n\nfunc TestAfter(t *testing.T) {}\n",
     );
-    let started = Instant::now();
-    stepkit()
-        .current_dir(dir.path())
-        .args(["test", "--workers", "1", "--split", "file", "--test-timeout", "2s", "--junit", "out.xml", "--", "go", "test", "./..."])
-        .kill_after(Duration::from_secs(240))
-        .run()
-        .expect_code(1);
-    assert!(started.elapsed() < Duration::from_secs(180), "{:?}", started.elapsed());
-    let junit = dir.path().join("out.xml");
+    // Compiling the test binary (twice: the re-queued test runs in a new batch) counts too.
+    let (_, junit) = run_hanging(dir.path(), &["--", "go", "test", "./..."], Duration::from_secs(180));
     assert_eq!(
         statuses(&junit),
         [("TestAfter".to_string(), Status::Passed), ("TestFirst".to_string(), Status::Passed), ("TestHangs".to_string(), Status::Errored)]
     );
-    timed_out_message(&junit);
 }
 
 #[test]
