@@ -165,7 +165,8 @@ fn timed_out(out: &mut BatchResults, test: &TestKey, limit: Duration, unfinished
     };
     // The stopped tests' own reports say only that they were cut short (go test -json: "did not
     // finish"); a package cut short is no failure of its own. Both are decided here instead.
-    out.cases.retain(|(_, c)| !stopped(&c.name) && &*c.name != "(package)");
+    // pytest interrupted mid-test adds a nameless case to its report: it names no listed test.
+    out.cases.retain(|(_, c)| !stopped(&c.name) && &*c.name != "(package)" && !c.name.is_empty());
     let mut tail = Some(output_tail(&finished.output));
     for (file, case_ref) in expected {
         let Some(listed) = case_ref else { continue };

@@ -169,7 +169,9 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
 
     // A split file that failed is run whole once: its tests may depend on each other's order.
     let mut order_dependent = Vec::new();
-    if stopper.reason().is_none() && !split_with_failures.is_empty() {
+    // Not under --only-failed: the file holds only its failed tests, so running it "whole" would
+    // only run the same tests again, and cannot tell order dependence either.
+    if stopper.reason().is_none() && !split_with_failures.is_empty() && settings.only_failed.is_none() {
         let batches: Vec<Batch> = split_with_failures.iter().enumerate().map(|(i, &file)| Batch { id: i + 1, parts: vec![Part { file, cases: None }], expected: 0.0 }).collect();
         live.line(&format!("stepkit test: running {} split file(s) whole to tell order dependence from real failures", batches.len()));
         let whole = runner.execute_requeuing("whole", batches, &stopper, &mut failed_so_far, live, &progress).await;
