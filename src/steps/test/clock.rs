@@ -190,7 +190,7 @@ mod tests {
             "not json\n"
         ), t0);
         let key = TestKey { name: "TestSlow".into(), classname: Some("m/a".into()) };
-        assert_eq!(clock.running(), [key.clone()]);
+        assert_eq!(clock.running(), std::slice::from_ref(&key));
         assert_eq!(key.to_string(), "m/a::TestSlow");
         let listed = super::super::model::CaseRef { id: "TestSlow".into(), classname: Some("m/a".into()), name: "TestSlow".into() };
         assert!(key.is(&listed));
