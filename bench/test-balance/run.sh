@@ -7,7 +7,8 @@
 #   2. file-level parallel: `xargs -P W -n 1 pytest FILE` (one process per file: ParaTest's
 #      default mode, and what `pytest-xdist --dist loadfile` amounts to),
 #   3. stepkit cold (no timings: the planner can only guess from case counts),
-#   4. stepkit warm (--timings = the JUnit report of run 3: the realistic CI setup, timings from the last run).
+#   4. stepkit's second run with no flags (the timings run 3 cached in .stepkit/timings/, --timings auto),
+#   5. stepkit warm (--timings = the JUnit report of run 3: the realistic CI setup, timings from the last run).
 # Each makespan is divided by the ideal max(total / W, longest test case), computed from the
 # known sleep durations of the generated tests (not measured), so it excludes Python start-up
 # and collection, which every mode pays at least once per worker.
@@ -121,6 +122,10 @@ echo "        running stepkit (cold)..." >&2
 # per-file counts instead of node ids, so stepkit finds no tests (exit 4). stepkit captures the
 # output anyway, so -q changes nothing else.
 t_cold=$(log=$work/a-cold.log wall "$STEPKIT" test --workers "$W" --junit "$work/a-cold.xml" -- python3 -m pytest)
+# The cold run saved its timings in .stepkit/timings/ (--timings auto, the default): the second run
+# on a laptop, with no flags at all.
+echo "        running stepkit again with no flags (--timings auto)..." >&2
+t_auto=$(log=$work/a-auto.log wall "$STEPKIT" test --workers "$W" --junit "$work/a-auto.xml" -- python3 -m pytest)
 echo "        running stepkit (--timings from the cold run) x$WARM_RUNS..." >&2
 warm_samples=()
 for ((r = 1; r <= WARM_RUNS; r++)); do
@@ -130,7 +135,7 @@ t_warm=$(median "${warm_samples[@]}")
 cd - >/dev/null
 
 # Every mode must have run every test, and stepkit's merged reports must say so.
-for f in a-cold a-warm; do
+for f in a-cold a-auto a-warm; do
   python3 - "$work/$f.xml" "$ncases" <<'PY'
 import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
@@ -144,6 +149,7 @@ done
 grep -q "$ncases passed" "$work/a-serial.log" || { echo "serial run did not pass $ncases tests" >&2; exit 1; }
 plan_cold=$(grep -o '[0-9]* batches on [0-9]* workers' "$work/a-cold.log" | head -1)
 plan_warm=$(grep -o '[0-9]* batches on [0-9]* workers' "$work/a-warm.log" | head -1)
+plan_auto=$(grep -o '[0-9]* batches on [0-9]* workers' "$work/a-auto.log" | head -1)
 
 echo
 printf '  %-56s %10s %14s %18s\n' "mode (W=$W)" "makespan" "ratio to ideal" "ratio to floor"
@@ -151,12 +157,13 @@ row() { printf '  %-56s %9.2fs %13.2fx %17.2fx\n' "$1" "$2" "$(calc "$2 / $ideal
 row "serial (one pytest)" "$t_serial"
 row "file-level: xargs -P $W -n 1 (ParaTest default)" "$t_xargs"
 row "stepkit, no timings ($plan_cold)" "$t_cold"
+row "stepkit, second run, no flags (--timings auto, $plan_auto)" "$t_auto"
 row "stepkit, --timings last run ($plan_warm)" "$t_warm"
 echo "    (--timings runs: ${warm_samples[*]} s; median shown)"
 printf '  %-56s %9.2fs\n' "ideal = max(total/W, longest case), sleeps only" "$ideal"
 printf '  %-56s %9.2fs\n' "floor = ideal + 2 pytest start-ups (listing + 1 batch)" "$floor"
 echo "  stepkit's own plan lines:"
-grep -h '^stepkit test: [0-9]* tests' "$work/a-cold.log" "$work/a-warm.log" | sed 's/^/    /'
+grep -h '^stepkit test: [0-9]* tests' "$work/a-cold.log" "$work/a-auto.log" "$work/a-warm.log" | sed 's/^/    /'
 echo
 
 # ---------------------------------------------------------------------------------------------
@@ -189,7 +196,7 @@ chmod +x "$B/runner.sh"
 cd "$B"
 
 # One stepkit run first, to learn how many batches (processes) it plans for these files.
-log=$work/b-probe.log wall "$STEPKIT" test --workers "$W" --preset command --files 't/*.sh' -- ./runner.sh {files} >/dev/null
+log=$work/b-probe.log wall "$STEPKIT" test --workers "$W" --timings none --preset command --files 't/*.sh' -- ./runner.sh {files} >/dev/null
 batches=$(grep -o '[0-9]* batches on' "$work/b-probe.log" | head -1 | cut -d' ' -f1)
 [[ -n "$batches" ]] || { echo "cannot read stepkit's batch count:" >&2; cat "$work/b-probe.log" >&2; exit 1; }
 grep -q "^stepkit test: $FILES_B tests in $FILES_B files" "$work/b-probe.log" || { echo "stepkit did not find $FILES_B files:" >&2; cat "$work/b-probe.log" >&2; exit 1; }
@@ -199,9 +206,9 @@ echo "Part B: $FILES_B near-empty files; stepkit plans $batches batches on $W wo
 names=("xargs -P $W -n $K" "stepkit --preset command" "xargs -P $W -n $K, runner writes JUnit" "stepkit with {junit} + --junit merge" "xargs -P $W -n 1 (reference)")
 cmds=(
   "ls t/*.sh | xargs -P $W -n $K ./runner.sh"
-  "'$STEPKIT' test --workers $W --preset command --files 't/*.sh' -- ./runner.sh {files}"
+  "'$STEPKIT' test --workers $W --timings none --preset command --files 't/*.sh' -- ./runner.sh {files}"
   "rm -f j/*.xml; ls t/*.sh | xargs -P $W -n $K ./runner.sh --junit auto"
-  "'$STEPKIT' test --workers $W --preset command --files 't/*.sh' --junit '$work/b.xml' -- ./runner.sh --junit {junit} {files}"
+  "'$STEPKIT' test --workers $W --timings none --preset command --files 't/*.sh' --junit '$work/b.xml' -- ./runner.sh --junit {junit} {files}"
   "ls t/*.sh | xargs -P $W -n 1 ./runner.sh"
 )
 # Sanity: every command passes (stepkit exits 0 only when all files passed).

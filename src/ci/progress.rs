@@ -78,6 +78,18 @@ impl Progress {
         }
     }
 
+    /// The work grew by `n` items (a retry phase, re-queued tests): the total follows, so the
+    /// percentage stays honest instead of passing 100%.
+    pub fn add_total(&self, n: u64) {
+        match &self.kind {
+            Kind::Bar(bar) => bar.inc_length(n),
+            Kind::Heartbeat(hb) => {
+                hb.shared.total.fetch_add(n, Ordering::Relaxed);
+            }
+            Kind::Silent => {}
+        }
+    }
+
     /// What is being worked on now (shown after the counts).
     pub fn set_message(&self, message: &str) {
         // A test file's or an image step's name: untrusted, and shown in the CI log.
@@ -132,7 +144,8 @@ struct Heartbeat {
 
 struct Shared {
     label: String,
-    total: Option<u64>,
+    /// `u64::MAX` when the total is unknown.
+    total: AtomicU64,
     pos: AtomicU64,
     message: Mutex<String>,
     out: Mutex<Box<dyn Write + Send>>,
@@ -150,7 +163,7 @@ impl Heartbeat {
     fn start(label: &str, total: Option<u64>, every: Duration, out: Box<dyn Write + Send>) -> Heartbeat {
         let shared = Arc::new(Shared {
             label: label.to_string(),
-            total,
+            total: AtomicU64::new(total.unwrap_or(u64::MAX)),
             pos: AtomicU64::new(0),
             message: Mutex::new(String::new()),
             out: Mutex::new(out),
@@ -191,7 +204,7 @@ impl Shared {
         let line = heartbeat_line(
             &self.label,
             self.pos.load(Ordering::Relaxed),
-            self.total,
+            Some(self.total.load(Ordering::Relaxed)).filter(|t| *t != u64::MAX),
             self.started.elapsed(),
             &message,
             done,
@@ -317,6 +330,24 @@ mod tests {
         let after = buf.text().len();
         std::thread::sleep(Duration::from_millis(60));
         assert_eq!(buf.text().len(), after, "the timer stops with finish");
+    }
+
+    #[test]
+    fn the_total_grows_with_added_work() {
+        let buf = SharedBuf::default();
+        let mode = ProgressMode::Heartbeat { every: Duration::from_millis(20) };
+        let progress = Progress::with_writer("tests", Some(0), mode, Box::new(buf.clone()));
+        progress.add_total(40);
+        progress.inc(10);
+        progress.add_total(3);
+        progress.set_message("run batches 1/4, last a.py");
+        let ticked = |text: &str| text.lines().any(|l| l.starts_with("stepkit: tests: 10/43 (23%), ") && l.ends_with(" - run batches 1/4, last a.py"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !ticked(&buf.text()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        progress.finish();
+        assert!(ticked(&buf.text()), "{}", buf.text());
     }
 
     #[test]

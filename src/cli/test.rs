@@ -16,9 +16,15 @@ pub struct TestArgs {
     /// Split work by file, by test case, or auto (split only files that would dominate) [env: STEPKIT_TEST_SPLIT] [default: auto]
     #[arg(long, value_parser = ["file", "case", "auto"])]
     pub split: Option<String>,
-    /// Earlier JUnit reports (files or globs) whose times drive the plan, e.g. the last run's output
-    #[arg(long, value_name = "FILE|GLOB")]
+    /// Where the plan's timings come from: `auto` (the last run's, cached in .stepkit/timings/), `none`, or earlier JUnit reports (files or globs) [default: auto]
+    #[arg(long, value_name = "auto|none|FILE|GLOB")]
     pub timings: Vec<String>,
+    /// Rerun only the tests that failed or errored in this JUnit report (e.g. the last run's --junit)
+    #[arg(long, value_name = "REPORT")]
+    pub only_failed: Option<PathBuf>,
+    /// Stop a test that runs longer than this (e.g. 2m): it becomes an error, the rest of its batch runs again (phpunit, pytest, go) [env: STEPKIT_TEST_TEST_TIMEOUT]
+    #[arg(long, value_name = "DURATION")]
+    pub test_timeout: Option<String>,
     /// Rerun failed tests up to N times; a test that passes on a retry is reported flaky [env: STEPKIT_TEST_RETRIES] [default: 0]
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,

@@ -6,6 +6,9 @@ use crate::cli::TestArgs;
 use crate::junit::Profile;
 use crate::steps::test::model::{Shard, SplitMode};
 use crate::steps::test::preset::Preset;
+use crate::steps::test::cache::TimingsChoice;
+use crate::steps::test::clock::ClockFormat;
+use crate::steps::test::only_failed::OnlyFailed;
 use crate::steps::test::TestSettings;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -31,6 +34,7 @@ pub struct TestConfig {
     pub coverage: Option<PathBuf>,
     /// Its format: cobertura, clover or lcov.
     pub coverage_format: Option<crate::coverage::Format>,
+    pub test_timeout: Option<String>,
 }
 
 /// The default stall timeout: long enough for a slow test, short enough to beat a CI job timeout.
@@ -96,6 +100,23 @@ pub fn test_settings(args: &TestArgs, env: &Env, file: &ConfigFile, cwd: &Path, 
     }
     let coverage = coverage.map(|(format, path)| crate::steps::test::coverage::CoverageTarget { format, path });
     let timings = if args.timings.is_empty() { cfg.timings.clone().unwrap_or_default() } else { args.timings.clone() };
+    let timings = TimingsChoice::parse(&timings).map_err(|m| flag("--timings", m))?;
+    let only_failed = match &args.only_failed {
+        Some(path) => {
+            let mut only = OnlyFailed::read(&cwd.join(path)).map_err(|m| flag("--only-failed", m))?;
+            // Named as the user gave it in messages.
+            only.report = path.clone();
+            Some(only)
+        }
+        None => None,
+    };
+    let test_timeout = duration(args.test_timeout.clone().or_else(|| env.get("STEPKIT_TEST_TEST_TIMEOUT").map(str::to_string)).or(cfg.test_timeout.clone()), "--test-timeout")?;
+    if test_timeout.is_some() && ClockFormat::of(&preset).is_none() {
+        return Err(flag(
+            "--test-timeout",
+            format!("the {} preset cannot tell when each test starts, so it cannot time single tests; use --stall-timeout or --timeout, or a phpunit, pytest or go preset", preset.name()),
+        ));
+    }
     Ok(TestSettings {
         preset,
         command,
@@ -108,6 +129,8 @@ pub fn test_settings(args: &TestArgs, env: &Env, file: &ConfigFile, cwd: &Path, 
         timeout,
         stall_timeout,
         max_fail: args.max_fail.or(cfg.max_fail),
+        only_failed,
+        test_timeout,
         junit,
         profile,
         cwd: cwd.to_path_buf(),
@@ -115,6 +138,7 @@ pub fn test_settings(args: &TestArgs, env: &Env, file: &ConfigFile, cwd: &Path, 
         slowest: args.slowest.unwrap_or(10),
         workspace,
         coverage,
+        pythonpath: env.get("PYTHONPATH").map(str::to_string),
     })
 }
 

@@ -3,11 +3,13 @@
 
 use super::model::{Batch, CaseRef, TestFile};
 use super::run::{describe_exit, Exit, Finished};
+use super::clock::TestKey;
 use super::teamcity;
 use super::timings::relative;
 use crate::junit::{read_file_salvaging, Case, Problem, ProblemKind, Shared, Status};
 use std::collections::HashMap;
 use std::path::Path;
+use std::time::Duration;
 
 /// Every case a batch produced, tied to its test file (an index into the plan's files) when known.
 #[derive(Debug, Default)]
@@ -15,6 +17,9 @@ pub struct BatchResults {
     pub cases: Vec<(Option<usize>, Case)>,
     /// Expected tests the process never reported.
     pub unreported: usize,
+    /// Tests (file, case index) to run again in a new batch: their batch was stopped by
+    /// `--test-timeout` before it reported them.
+    pub requeue: Vec<(usize, usize)>,
     /// Problems reading its report, for the log.
     pub notes: Vec<String>,
 }
@@ -95,6 +100,10 @@ pub fn collect_batch(finished: &Finished, batch: &Batch, files: &[TestFile], sou
         }
     }
 
+    if let Exit::TestTimedOut { test, limit, unfinished } = &finished.exit {
+        timed_out(&mut out, test, *limit, unfinished, &expected, files, finished);
+        return out;
+    }
     let abnormal = !matches!(finished.exit, Exit::Code(code) if (sources.normal_exit)(code));
     let how = match (sources.exit_hint)(&finished.exit) {
         Some(hint) => format!("{} ({hint})", describe_exit(&finished.exit)),
@@ -143,6 +152,42 @@ pub fn collect_batch(finished: &Finished, batch: &Batch, files: &[TestFile], sou
     out
 }
 
+/// A batch stopped by `--test-timeout`: the test that ran too long is an error, tests stopped with it
+/// and tests never reached are re-queued, and what finished is kept.
+fn timed_out(out: &mut BatchResults, test: &TestKey, limit: Duration, unfinished: &[TestKey], expected: &[(usize, Option<&CaseRef>)], files: &[TestFile], finished: &Finished) {
+    let keys: Vec<&TestKey> = std::iter::once(test).chain(unfinished).collect();
+    // A key names a test the way its log does (a pytest node id); reports use the listed name.
+    let mut names: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
+    names.extend(expected.iter().filter_map(|(_, c)| *c).filter(|c| keys.iter().any(|k| k.is(c))).map(|c| c.name.as_str()));
+    let stopped = |name: &str| {
+        let parent = name.split_once('/').map_or(name, |(p, _)| p);
+        names.contains(&name) || names.contains(&parent)
+    };
+    // The stopped tests' own reports say only that they were cut short (go test -json: "did not
+    // finish"); a package cut short is no failure of its own. Both are decided here instead.
+    // pytest interrupted mid-test adds a nameless case to its report: it names no listed test.
+    out.cases.retain(|(_, c)| !stopped(&c.name) && &*c.name != "(package)" && !c.name.is_empty());
+    let mut tail = Some(output_tail(&finished.output));
+    for (file, case_ref) in expected {
+        let Some(listed) = case_ref else { continue };
+        let reported = out.cases.iter().any(|(f, c)| *f == Some(*file) && listed.name == *c.name && same_class(listed.classname.as_deref(), c.classname.as_deref()));
+        if reported {
+            continue;
+        }
+        if test.is(listed) {
+            let message = format!("timed out after {} (--test-timeout); its batch was stopped", humantime::format_duration(limit));
+            let mut case = synthesized(listed.name.clone(), ProblemKind::Error, message, tail.take());
+            case.detail_mut().problems[0].ty = Some("stepkit.TestTimeout".into());
+            case.time = Some(limit.as_secs_f64());
+            case.classname = listed.classname.as_deref().map(Shared::from);
+            case.file = Some(Shared::from(files[*file].path.as_str()));
+            out.cases.push((Some(*file), case));
+        } else if let Some(index) = files[*file].cases.iter().position(|c| std::ptr::eq(c, *listed)) {
+            out.requeue.push((*file, index));
+        }
+    }
+}
+
 fn synthesized(name: String, kind: ProblemKind, message: String, output: Option<String>) -> Case {
     let mut case = Case::new(name, if kind == ProblemKind::Error { Status::Errored } else { Status::Failed });
     let detail = case.detail_mut();
@@ -186,7 +231,6 @@ pub fn output_tail(output: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::steps::test::model::Part;
-    use std::time::Duration;
 
     fn files() -> Vec<TestFile> {
         let case = |n: &str| CaseRef { id: format!("C::{n}"), classname: Some("C".into()), name: n.into() };
@@ -216,6 +260,26 @@ mod tests {
         assert!(message.contains("exited with status 255 (a PHP fatal error?)"), "{message}");
         assert!(b.detail.as_ref().unwrap().system_out.as_deref().unwrap().contains("PHP Fatal error"), "the output goes with the first unreported test");
         assert!(results.cases[2].1.detail.as_ref().unwrap().system_out.is_none());
+    }
+
+    #[test]
+    fn a_timed_out_test_is_an_error_and_the_tests_after_it_are_requeued() {
+        let dir = tempfile::tempdir().unwrap();
+        let teamcity = dir.path().join("tc.log");
+        std::fs::write(&teamcity, "##teamcity[testStarted name='a']\n##teamcity[testFinished name='a' duration='5']\n##teamcity[testStarted name='b']\n").unwrap();
+        let batch = Batch { id: 1, parts: vec![Part { file: 0, cases: None }], expected: 1.0 };
+        let normal = |c: i32| c == 0 || c == 1;
+        let hint = |_: &Exit| None;
+        let junit = dir.path().join("missing.xml");
+        let sources = Sources { junit: Some(&junit), teamcity: Some(&teamcity), root: Path::new("/"), normal_exit: &normal, exit_hint: &hint };
+        let exit = Exit::TestTimedOut { test: TestKey { name: "b".into(), classname: None }, limit: Duration::from_secs(2), unfinished: vec![] };
+        let results = collect_batch(&finished(exit), &batch, &files(), &sources);
+        let statuses: Vec<(&str, Status)> = results.cases.iter().map(|(_, c)| (&*c.name, c.status)).collect();
+        assert_eq!(statuses, [("a", Status::Passed), ("b", Status::Errored)]);
+        let message = results.cases[1].1.first_problem().unwrap().message.as_deref().unwrap().to_string();
+        assert!(message.contains("timed out after 2s (--test-timeout)"), "{message}");
+        assert_eq!(results.cases[1].1.time, Some(2.0));
+        assert_eq!(results.requeue, [(0, 2)], "c never ran: it runs again, it is not dropped");
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Executing batches: workers pull from one longest-first queue (a wrong estimate is absorbed by
 //! whoever is free), each batch in its own process group; results are collected as batches end.
 
+use super::clock::ClockFormat;
 use super::collect::{batch_label, collect_batch, BatchResults, Sources};
-use super::model::{Batch, TestFile};
+use super::model::{Batch, Part, TestFile};
 use super::preset::{Preset, Selection};
 use super::run::{describe_exit, run_job, Exit, Finished, Job, Limits};
 use crate::ci::Progress;
@@ -86,6 +87,15 @@ pub struct Runner<'a> {
     pub max_fail: Option<u64>,
     /// Whether the first pass's batches write coverage (`--coverage`).
     pub coverage: bool,
+    /// `--only-failed`: `files` hold only the tests to run, so a whole file runs its listed cases by name.
+    pub listed_only: bool,
+    /// The PYTHONPATH stepkit started with; the pytest clock plugin is put in front of it.
+    pub pythonpath: Option<&'a str>,
+}
+
+/// Tests in a batch: its cases, or 1 for a file run whole without a listing.
+pub fn batch_tests(batch: &Batch, files: &[TestFile]) -> u64 {
+    batch.parts.iter().map(|p| p.cases.as_ref().map_or(files[p.file].cases.len().max(1), Vec::len) as u64).sum()
 }
 
 /// What one phase produced.
@@ -101,6 +111,8 @@ pub struct PhaseResult {
 impl Runner<'_> {
     /// Runs `batches` (already longest-first) under `phase` and collects them.
     pub async fn execute(&self, phase: &str, batches: Vec<Batch>, stopper: &Stopper, failed_so_far: &mut u64, live: &mut dyn Live, progress: &Progress) -> PhaseResult {
+        let batch_count = batches.len();
+        progress.add_total(batches.iter().map(|b| batch_tests(b, self.files)).sum());
         let mut by_id: HashMap<usize, Batch> = HashMap::new();
         let mut queue = VecDeque::new();
         let mut paths: HashMap<usize, (PathBuf, Option<PathBuf>)> = HashMap::new();
@@ -156,8 +168,9 @@ impl Runner<'_> {
                 let title = format!("{phase} batch {} [{label}] on worker {}: {} failed, the process {}", batch.id, finished.worker, failed, describe_exit(&finished.exit));
                 live.block(&title, &String::from_utf8_lossy(&finished.output));
             }
-            progress.inc(1);
-            progress.set_message(&label);
+            // The bar counts tests; which batch that was goes after it, so neither passes for the other.
+            progress.inc(batch_tests(batch, self.files));
+            progress.set_message(&format!("{phase} batches {}/{batch_count}, last {label}", out.results.len() + 1));
             if let Some(limit) = self.max_fail {
                 if *failed_so_far >= limit && stopper.reason().is_none() {
                     live.line(&format!("stepkit: --max-fail {limit} reached; no new batches will start"));
@@ -176,6 +189,38 @@ impl Runner<'_> {
         out
     }
 
+    /// Runs `batches` like `execute`, then, in new batches, the tests that a `--test-timeout` stop
+    /// kept from running, until none is left (each round has at least one test fewer) or the run stops.
+    pub async fn execute_requeuing(&self, phase: &str, batches: Vec<Batch>, stopper: &Stopper, failed_so_far: &mut u64, live: &mut dyn Live, progress: &Progress) -> PhaseResult {
+        let mut next_id = batches.iter().map(|b| b.id).max().unwrap_or(0);
+        let mut all = self.execute(phase, batches, stopper, failed_so_far, live, progress).await;
+        for round in 1.. {
+            let requeue: Vec<(usize, Option<usize>)> = all.results.iter_mut().flat_map(|(_, r)| std::mem::take(&mut r.requeue)).map(|(f, c)| (f, Some(c))).collect();
+            if requeue.is_empty() {
+                break;
+            }
+            let mut batches = batches_of(&requeue);
+            for batch in &mut batches {
+                next_id += 1;
+                batch.id = next_id;
+            }
+            if stopper.reason().is_some() {
+                // Reported as not run, like every batch a stop keeps from starting.
+                all.not_started.extend(batches);
+                break;
+            }
+            live.line(&format!("stepkit test: running {} test(s) again that a --test-timeout stop kept from running", requeue.len()));
+            let more = self.execute(&format!("{phase}-requeue{round}"), batches, stopper, failed_so_far, live, progress).await;
+            all.results.extend(more.results);
+            all.finished.extend(more.finished);
+            all.not_started.extend(more.not_started);
+            for (slot, seconds) in more.busy.iter().enumerate() {
+                all.busy[slot] += seconds;
+            }
+        }
+        all
+    }
+
     fn job(&self, phase: &str, batch: &Batch) -> (Job, PathBuf, Option<PathBuf>) {
         let junit = self.work_dir.join(format!("{phase}-{}.xml", batch.id));
         let mut command = self.command.to_vec();
@@ -185,21 +230,43 @@ impl Runner<'_> {
             command.push("--log-teamcity".into());
             command.push(path.display().to_string());
         }
+        let mut env = vec![("STEPKIT_BATCH".into(), batch.id.to_string())];
+        let clock = match self.limits.test_timeout.and(ClockFormat::of(self.preset)) {
+            None => None,
+            Some(ClockFormat::TeamCity) => teamcity.clone().map(|path| (ClockFormat::TeamCity, path)),
+            Some(ClockFormat::GoJson) => Some((ClockFormat::GoJson, super::preset::go::json_path(&junit))),
+            Some(ClockFormat::Pytest) => {
+                let log = self.work_dir.join(format!("{phase}-{}.clock", batch.id));
+                command.extend(["-p".to_string(), super::PYTEST_CLOCK_PLUGIN.to_string()]);
+                env.push(("STEPKIT_CLOCK_LOG".into(), log.display().to_string()));
+                let dir = self.work_dir.display().to_string();
+                env.push(("PYTHONPATH".into(), self.pythonpath.filter(|p| !p.is_empty()).map_or(dir.clone(), |p| format!("{dir}:{p}"))));
+                Some((ClockFormat::Pytest, log))
+            }
+        };
         let selections: Vec<Selection<'_>> = batch
             .parts
             .iter()
-            .map(|p| Selection { file: &self.files[p.file], cases: p.cases.as_ref().map(|cs| cs.iter().map(|&c| &self.files[p.file].cases[c]).collect()) })
+            .map(|p| {
+                let file = &self.files[p.file];
+                let cases = match &p.cases {
+                    Some(cs) => Some(cs.iter().map(|&c| &file.cases[c]).collect()),
+                    // The file holds only the tests to rerun; run them by name, not the whole file.
+                    None if self.listed_only && !file.cases.is_empty() => Some(file.cases.iter().collect()),
+                    None => None,
+                };
+                Selection { file, cases }
+            })
             .collect();
         let mut argv = self.preset.argv(&command, &selections, &junit);
         let mut progress_files = vec![junit.clone(), super::preset::go::json_path(&junit)];
         progress_files.extend(teamcity.clone());
-        let mut env = vec![("STEPKIT_BATCH".into(), batch.id.to_string())];
         if self.coverage && phase == "run" {
             let extra = super::coverage::coverage_args(self.preset, self.command, &super::coverage::batch_report(self.work_dir, phase, batch.id));
             argv.extend(extra.args);
             env.extend(extra.env);
         }
-        (Job { batch: batch.id, argv, env, cwd: self.cwd.to_path_buf(), progress_files }, junit, teamcity)
+        (Job { batch: batch.id, argv, env, cwd: self.cwd.to_path_buf(), progress_files, clock }, junit, teamcity)
     }
 
     fn collect(&self, finished: &Finished, batch: &Batch, junit: &Path, teamcity: Option<&Path>) -> BatchResults {
@@ -225,4 +292,25 @@ impl Runner<'_> {
         let sources = Sources { junit: writes_junit.then_some(junit), teamcity, root: self.cwd, normal_exit: &normal, exit_hint: &hint };
         collect_batch(finished, batch, self.files, &sources)
     }
+}
+
+/// One batch per file with these cases of it (or the whole file when it has no listing), in order.
+pub fn batches_of(tests: &[(usize, Option<usize>)]) -> Vec<Batch> {
+    let mut batches: Vec<Batch> = Vec::new();
+    for &(file, case) in tests {
+        match batches.iter_mut().find(|b| b.parts[0].file == file) {
+            Some(batch) => {
+                if let (Some(cases), Some(case)) = (batch.parts[0].cases.as_mut(), case) {
+                    cases.push(case);
+                }
+            }
+            None => batches.push(Batch { id: batches.len() + 1, parts: vec![Part { file, cases: case.map(|c| vec![c]) }], expected: 0.0 }),
+        }
+    }
+    for batch in &mut batches {
+        if let Some(cases) = batch.parts[0].cases.as_mut() {
+            cases.sort_unstable();
+        }
+    }
+    batches
 }

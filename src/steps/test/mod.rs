@@ -1,10 +1,13 @@
 //! `stepkit test`: discover -> plan (timings, LPT, shard) -> run (process groups, watchdog, retries) -> collect.
 
 pub mod assemble;
+pub mod cache;
+pub mod clock;
 pub mod collect;
 pub mod coverage;
 pub mod execute;
 pub mod model;
+pub mod only_failed;
 pub mod plan;
 pub mod preset;
 pub mod run;
@@ -16,7 +19,7 @@ use crate::ci::{Progress, ProgressMode};
 use crate::junit::{read_file, write_report, Profile, Report};
 use crate::report::{Live, Outcome};
 use assemble::{build_report, children_cpu_seconds, failing, not_run, replace_with_whole_file, Results, RunFacts};
-use execute::{Runner, Stop, Stopper};
+use execute::{batches_of, Runner, Stop, Stopper};
 use model::{Batch, Part, Shard, SplitMode, TestFile};
 use plan::{plan, PlanInput};
 use preset::{Preset, PresetError};
@@ -33,13 +36,18 @@ pub struct TestSettings {
     pub workers: usize,
     pub shard: Option<Shard>,
     pub split: SplitMode,
-    pub timings: Vec<String>,
+    /// Where the plan's timings come from (`--timings`).
+    pub timings: cache::TimingsChoice,
     pub retries: u32,
     /// Whether a test that passed only on a retry fails the run.
     pub flaky_fails: bool,
     pub timeout: Option<Duration>,
     pub stall_timeout: Option<Duration>,
     pub max_fail: Option<u64>,
+    /// `--only-failed REPORT`: the failed tests of an earlier report, the only ones to run.
+    pub only_failed: Option<only_failed::OnlyFailed>,
+    /// `--test-timeout`: the longest one test may run (presets with a test clock only).
+    pub test_timeout: Option<Duration>,
     pub junit: Option<PathBuf>,
     pub profile: Profile,
     pub cwd: PathBuf,
@@ -49,6 +57,8 @@ pub struct TestSettings {
     pub workspace: Option<PathBuf>,
     /// `--coverage FORMAT FILE`: each batch writes coverage, merged into this.
     pub coverage: Option<coverage::CoverageTarget>,
+    /// The PYTHONPATH stepkit was started with: the pytest clock plugin (`--test-timeout`) goes in front.
+    pub pythonpath: Option<String>,
 }
 
 /// `stepkit test` could not run.
@@ -67,19 +77,45 @@ pub enum TestError {
 /// Seconds between SIGTERM and SIGKILL for a batch being stopped.
 const GRACE: Duration = Duration::from_secs(2);
 
+/// The module name of stepkit's pytest plugin for `--test-timeout` (written into the work directory).
+pub(crate) const PYTEST_CLOCK_PLUGIN: &str = "stepkit_clock";
+
 /// Runs the suite. Must be called inside a tokio runtime.
 pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome, TestError> {
     let started = Instant::now();
-    let files = settings.preset.discover(&settings.command, &settings.cwd)?;
+    if let Some(only) = settings.only_failed.as_ref().filter(|o| o.failed.is_empty()) {
+        return Ok(verdict::nothing_failed(settings, &only.report));
+    }
+    let listed = settings.preset.discover(&settings.command, &settings.cwd)?;
     // Listing starts the tool and loads every test: a fair measure of what each process costs.
     let overhead = if matches!(settings.preset, Preset::Command { .. }) { 0.0 } else { started.elapsed().as_secs_f64() };
-    if files.is_empty() {
+    if listed.is_empty() {
         return Ok(verdict::nothing_found(settings));
     }
-    let (timings, timing_warnings) = load_timings(&settings.timings, &files, settings);
+    let mut warnings = Vec::new();
+    let files = match &settings.only_failed {
+        Some(only) => {
+            let selected = only.select(&listed, &settings.cwd);
+            if !selected.missing.is_empty() {
+                warnings.push(format!(
+                    "{} failed test(s) in {} are not listed any more (renamed or deleted), so they were not rerun: {}",
+                    selected.missing.len(),
+                    only.report.display(),
+                    selected.missing.join(", ")
+                ));
+            }
+            if selected.files.is_empty() {
+                return Ok(verdict::none_listed(settings, &only.report, warnings));
+            }
+            live.line(&format!("stepkit test: --only-failed {}: rerunning {} failed test(s)", only.report.display(), selected.found));
+            selected.files
+        }
+        None => listed.clone(),
+    };
+    let timings = plan_timings(settings, &files, &mut warnings);
     let plan = plan(&PlanInput {
         files: &files,
-        timings: &timings,
+        timings: &timings.timings,
         workers: settings.workers,
         shard: settings.shard,
         split: settings.split,
@@ -94,35 +130,46 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         settings.workers,
         settings.shard.map(|s| format!(", shard {s}")).unwrap_or_default(),
         if plan.informed {
-            format!("predicted {:.1}s of work, ideal makespan {:.1}s", plan.expected_total, plan.ideal_makespan)
+            format!("predicted {:.1}s of work, ideal makespan {:.1}s; planned with timings from {}", plan.expected_total, plan.ideal_makespan, timings.from.join(", "))
+        } else if settings.timings.writes_cache() {
+            "no timings yet, so durations are guessed; this run's timings are saved for the next one".to_string()
         } else {
-            "no timings yet, so durations are guessed: pass --timings with a previous report for a balanced plan".to_string()
+            "no timings yet, so durations are guessed: pass --timings auto or a previous report for a balanced plan".to_string()
         }
     ));
+    if let Some(ignored) = &timings.ignored {
+        live.line(&format!("stepkit test: not planning with {ignored} under --shard: every job must plan from the same inputs; pass --timings auto if every job restores the same cache"));
+    }
     if plan.batches.is_empty() {
         return Ok(verdict::empty_shard(settings));
     }
 
     let work = tempfile::Builder::new().prefix("stepkit-test-").tempdir().map_err(TestError::WorkDir)?;
+    if settings.test_timeout.is_some() && settings.preset == Preset::Pytest {
+        std::fs::write(work.path().join(format!("{PYTEST_CLOCK_PLUGIN}.py")), include_str!("pytest_clock.py")).map_err(TestError::WorkDir)?;
+    }
     let stopper = Stopper::start(settings.timeout);
     let runner = Runner {
         preset: &settings.preset,
         command: &settings.command,
         files: &files,
         workers: settings.workers,
-        limits: Limits { stall_timeout: settings.stall_timeout, grace: GRACE },
+        limits: Limits { stall_timeout: settings.stall_timeout, grace: GRACE, test_timeout: settings.test_timeout },
         cwd: &settings.cwd,
         work_dir: work.path(),
         max_fail: settings.max_fail,
         coverage: settings.coverage.is_some(),
+        listed_only: settings.only_failed.is_some(),
+        pythonpath: settings.pythonpath.as_deref(),
     };
-    let progress = Progress::new("tests", Some(plan.batches.len() as u64), settings.progress);
+    // Counts tests; execute() adds each phase's tests (retries, re-queued tests) as it starts.
+    let progress = Progress::new("tests", Some(0), settings.progress);
     let mut failed_so_far = 0u64;
     let mut results: Results = Vec::new();
     let mut busy = vec![0.0; settings.workers];
     let mut not_started: Vec<Batch> = Vec::new();
 
-    let first = runner.execute("run", plan.batches.clone(), &stopper, &mut failed_so_far, live, &progress).await;
+    let first = runner.execute_requeuing("run", plan.batches.clone(), &stopper, &mut failed_so_far, live, &progress).await;
     // Coverage comes from the first pass only: reruns (whole files, retries) would count lines twice.
     let coverage_reports: Vec<(usize, PathBuf)> = first.finished.iter().map(|f| (f.batch, coverage::batch_report(work.path(), "run", f.batch))).collect();
     let split_with_failures = split_files_with_failures(&plan.batches, &first.results);
@@ -130,10 +177,12 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
 
     // A split file that failed is run whole once: its tests may depend on each other's order.
     let mut order_dependent = Vec::new();
-    if stopper.reason().is_none() && !split_with_failures.is_empty() {
+    // Not under --only-failed: the file holds only its failed tests, so running it "whole" would
+    // only run the same tests again, and cannot tell order dependence either.
+    if stopper.reason().is_none() && !split_with_failures.is_empty() && settings.only_failed.is_none() {
         let batches: Vec<Batch> = split_with_failures.iter().enumerate().map(|(i, &file)| Batch { id: i + 1, parts: vec![Part { file, cases: None }], expected: 0.0 }).collect();
         live.line(&format!("stepkit test: running {} split file(s) whole to tell order dependence from real failures", batches.len()));
-        let whole = runner.execute("whole", batches, &stopper, &mut failed_so_far, live, &progress).await;
+        let whole = runner.execute_requeuing("whole", batches, &stopper, &mut failed_so_far, live, &progress).await;
         for (_, batch_results) in &whole.results {
             for file in &split_with_failures {
                 if replace_with_whole_file(&mut results, *file, &batch_results.cases) > 0 {
@@ -157,8 +206,7 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         }
         retried += to_retry.len();
         live.line(&format!("stepkit test: retry {attempt}/{}: rerunning {} failed test(s)", settings.retries, to_retry.len()));
-        let batches = retry_batches(&to_retry);
-        let retry = runner.execute(&format!("retry{attempt}"), batches, &stopper, &mut failed_so_far, live, &progress).await;
+        let retry = runner.execute_requeuing(&format!("retry{attempt}"), batches_of(&to_retry), &stopper, &mut failed_so_far, live, &progress).await;
         absorb(&mut results, &mut busy, &mut not_started, retry);
     }
     progress.finish();
@@ -185,7 +233,10 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         crate::steps::junit::merge::write_atomically(path, |file| write_report(&report, settings.profile, file))
             .map_err(|source| TestError::WriteJunit { path: path.clone(), source })?;
     }
-    let mut outcome = verdict::outcome(settings, &report, verdict::RunStats { plan: &plan, busy, stop, retried, order_dependent, warnings: timing_warnings, facts });
+    let saved = save_timings(settings, &timings, &report, &files, &listed, &mut warnings);
+    let notes = verdict::TimingsNote { from: timings.from, saved, ignored: timings.ignored };
+    let stats = verdict::RunStats { plan: &plan, busy, stop, retried, order_dependent, warnings, facts, timings: notes };
+    let mut outcome = verdict::outcome(settings, &report, stats);
     if let Some(target) = &settings.coverage {
         let mut reports = coverage_reports;
         reports.sort_unstable();
@@ -194,9 +245,61 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
     Ok(outcome)
 }
 
-/// Timings from `--timings` reports; unreadable ones are warnings, not errors (a first run has none).
-fn load_timings(patterns: &[String], files: &[TestFile], settings: &TestSettings) -> (Timings, Vec<String>) {
-    let mut warnings = Vec::new();
+/// The timings a plan is made with, and where they came from.
+struct PlanTimings {
+    timings: Timings,
+    /// Reports and the cache that were read, as shown to the user.
+    from: Vec<String>,
+    /// The cache as it was before this run (merged into what is saved after it).
+    cached: Option<Timings>,
+    /// The cache, when it exists but `--shard` keeps it out of the plan.
+    ignored: Option<String>,
+}
+
+/// `--timings` reports, then the `auto` cache over them (it is the newest), as `settings.timings` says.
+fn plan_timings(settings: &TestSettings, files: &[TestFile], warnings: &mut Vec<String>) -> PlanTimings {
+    let choice = &settings.timings;
+    let (mut timings, read) = load_timings(&choice.reports, files, settings, warnings);
+    let mut from: Vec<String> = if read > 0 { choice.reports.clone() } else { Vec::new() };
+    let mut cached = None;
+    let mut ignored = None;
+    if choice.writes_cache() {
+        let path = cache::cache_path(&settings.cwd, &settings.preset, &settings.command);
+        let shown = timings::relative(&path.display().to_string(), &settings.cwd);
+        match cache::load(&path) {
+            Ok(found) => cached = found,
+            Err(e) => warnings.push(format!("ignoring timings: failed to {e}")),
+        }
+        if let Some(cache) = &cached {
+            if choice.reads_cache(settings.shard.is_some_and(|s| s.total > 1)) {
+                timings = timings.updated_with(cache);
+                from.push(shown);
+            } else {
+                ignored = Some(shown);
+            }
+        }
+    }
+    PlanTimings { timings, from, cached, ignored }
+}
+
+/// Saves this run's timings into the `auto` cache; returns its path as shown, or None when off or failed.
+fn save_timings(settings: &TestSettings, timings: &PlanTimings, report: &Report, files: &[TestFile], listed: &[TestFile], warnings: &mut Vec<String>) -> Option<String> {
+    if !settings.timings.writes_cache() {
+        return None;
+    }
+    let path = cache::cache_path(&settings.cwd, &settings.preset, &settings.command);
+    let measured = Timings::from_reports(std::slice::from_ref(report), files, &settings.cwd);
+    match cache::save(&path, &settings.preset, &settings.command, timings.cached.as_ref(), &measured, listed) {
+        Ok(()) => Some(timings::relative(&path.display().to_string(), &settings.cwd)),
+        Err(e) => {
+            warnings.push(format!("could not save this run's timings to {}: {e}; the next run plans without them (--timings none turns the cache off)", path.display()));
+            None
+        }
+    }
+}
+
+/// Timings from `--timings` reports and how many were read; unreadable ones are warnings, not errors.
+fn load_timings(patterns: &[String], files: &[TestFile], settings: &TestSettings, warnings: &mut Vec<String>) -> (Timings, usize) {
     let mut reports: Vec<Report> = Vec::new();
     match crate::steps::junit::expand_patterns(patterns) {
         Ok(inputs) => {
@@ -212,7 +315,7 @@ fn load_timings(patterns: &[String], files: &[TestFile], settings: &TestSettings
         }
         Err(e) => warnings.push(format!("ignoring --timings: {e}")),
     }
-    (Timings::from_reports(&reports, files, &settings.cwd), warnings)
+    (Timings::from_reports(&reports, files, &settings.cwd), reports.len())
 }
 
 fn absorb(results: &mut Results, busy: &mut [f64], not_started: &mut Vec<Batch>, phase: execute::PhaseResult) {
@@ -244,20 +347,4 @@ fn split_files_with_failures(batches: &[Batch], results: &[(usize, collect::Batc
     }
     files.sort_unstable();
     files
-}
-
-/// One batch per file with its failed cases (or the whole file when it has no listing).
-fn retry_batches(failing: &[(usize, Option<usize>)]) -> Vec<Batch> {
-    let mut batches: Vec<Batch> = Vec::new();
-    for &(file, case) in failing {
-        match batches.iter_mut().find(|b| b.parts[0].file == file) {
-            Some(batch) => {
-                if let (Some(cases), Some(case)) = (batch.parts[0].cases.as_mut(), case) {
-                    cases.push(case);
-                }
-            }
-            None => batches.push(Batch { id: batches.len() + 1, parts: vec![Part { file, cases: case.map(|c| vec![c]) }], expected: 0.0 }),
-        }
-    }
-    batches
 }

@@ -38,6 +38,8 @@ struct Unit {
     expected: f64,
     /// The longest case inside (what no split can go below).
     longest_case: f64,
+    /// Whether the estimate comes from timings of this file (else it is a guess from its case count).
+    known: bool,
 }
 
 /// Seconds assumed per test case when no earlier report knows any file: files with more cases
@@ -88,7 +90,7 @@ fn into_cases(unit: Unit, est: &Estimates<'_>) -> Vec<Unit> {
         return vec![unit];
     }
     let seconds = &est.case_seconds[unit.part.file];
-    cases.into_iter().map(|c| case_unit(unit.part.file, vec![c], seconds[c], seconds)).collect()
+    cases.into_iter().map(|c| case_unit(unit.part.file, vec![c], seconds[c], est)).collect()
 }
 
 /// Longest-first into `bins` batches, one per worker. Parts of the same file in a bin are joined
@@ -122,6 +124,8 @@ struct Estimates<'a> {
     files: &'a [TestFile],
     file_seconds: Vec<f64>,
     case_seconds: Vec<Vec<f64>>,
+    /// Per file: whether earlier timings knew it.
+    known: Vec<bool>,
 }
 
 impl<'a> Estimates<'a> {
@@ -142,7 +146,8 @@ impl<'a> Estimates<'a> {
             file_seconds.push(total);
             case_seconds.push(cases);
         }
-        Estimates { files, file_seconds, case_seconds }
+        let known = files.iter().map(|f| timings.file(&f.path).is_some()).collect();
+        Estimates { files, file_seconds, case_seconds, known }
     }
 
     /// The longest single case (or whole file without a listing): no plan can finish before it.
@@ -153,7 +158,7 @@ impl<'a> Estimates<'a> {
     fn whole(&self, file: usize) -> Unit {
         let longest = self.case_seconds[file].iter().copied().fold(0.0, f64::max);
         let expected = self.file_seconds[file];
-        Unit { part: Part { file, cases: None }, expected, longest_case: if longest > 0.0 { longest } else { expected } }
+        Unit { part: Part { file, cases: None }, expected, longest_case: if longest > 0.0 { longest } else { expected }, known: self.known[file] }
     }
 
     fn cases_of(&self, part: &Part) -> Vec<usize> {
@@ -176,7 +181,11 @@ fn split_units(units: Vec<Unit>, share: f64, mode: SplitMode, overhead: f64, est
             // A unit above a third of the share would decide the makespan; pieces of a quarter
             // leave the longest-first queue room to even out. A piece must still be worth its
             // own process start-up.
-            SplitMode::Auto if unit.expected > share / 3.0 && unit.expected > 2.0 * overhead => (share / 4.0).max(2.0 * overhead),
+            SplitMode::Auto if unit.known && unit.expected > share / 3.0 && unit.expected > 2.0 * overhead => (share / 4.0).max(2.0 * overhead),
+            // A guessed estimate (no timings for the file) can be off several times over, and the
+            // piece a worker takes last decides the makespan: cut it twice as fine, so the queue's
+            // tail is small pieces that even out whatever the guess got wrong.
+            SplitMode::Auto if !unit.known && unit.expected > share / 6.0 && unit.expected > 2.0 * overhead => (share / 8.0).max(2.0 * overhead),
             SplitMode::Auto => f64::INFINITY,
         };
         if cases.len() < 2 || unit.expected <= target {
@@ -189,22 +198,22 @@ fn split_units(units: Vec<Unit>, share: f64, mode: SplitMode, overhead: f64, est
         for case in cases {
             let s = seconds[case];
             if !run.is_empty() && run_seconds + s > target {
-                out.push(case_unit(unit.part.file, std::mem::take(&mut run), run_seconds, seconds));
+                out.push(case_unit(unit.part.file, std::mem::take(&mut run), run_seconds, est));
                 run_seconds = 0.0;
             }
             run.push(case);
             run_seconds += s;
         }
         if !run.is_empty() {
-            out.push(case_unit(unit.part.file, run, run_seconds, seconds));
+            out.push(case_unit(unit.part.file, run, run_seconds, est));
         }
     }
     out
 }
 
-fn case_unit(file: usize, cases: Vec<usize>, expected: f64, seconds: &[f64]) -> Unit {
-    let longest = cases.iter().map(|&c| seconds[c]).fold(0.0, f64::max);
-    Unit { part: Part { file, cases: Some(cases) }, expected, longest_case: longest }
+fn case_unit(file: usize, cases: Vec<usize>, expected: f64, est: &Estimates<'_>) -> Unit {
+    let longest = cases.iter().map(|&c| est.case_seconds[file][c]).fold(0.0, f64::max);
+    Unit { part: Part { file, cases: Some(cases) }, expected, longest_case: longest, known: est.known[file] }
 }
 
 /// Longest-processing-time-first into `bins` bins: unit indices per bin. Ties break on the
@@ -378,6 +387,31 @@ mod tests {
         assert_eq!(plan_for(&many, 4, None, SplitMode::Auto, true).batches.len(), 16);
         let single = plan_for(&files, 2, None, SplitMode::Auto, false);
         assert_eq!(single.batches.len(), 100);
+    }
+
+    #[test]
+    fn guessed_estimates_are_cut_finer_than_known_ones_in_file_order() {
+        let files = vec![file("big", 24), file("a", 4), file("b", 4), file("c", 4)];
+        let guessed = plan_for(&files, 2, None, SplitMode::Auto, false);
+        let mut xml = String::from("<testsuite name=\"s\">");
+        for (f, n) in [("big", 24), ("a", 4), ("b", 4), ("c", 4)] {
+            for i in 0..n {
+                xml.push_str(&format!("<testcase name=\"t{i}\" file=\"{f}\" time=\"0.1\"/>"));
+            }
+        }
+        xml.push_str("</testsuite>");
+        let report = crate::junit::parse_bytes(xml.as_bytes(), "t").unwrap();
+        let timings = Timings::from_reports(&[report], &files, std::path::Path::new("/"));
+        let known = plan(&PlanInput { files: &files, timings: &timings, workers: 2, shard: None, split: SplitMode::Auto, multi_file: false, overhead: 0.0 });
+        let pieces = |p: &Plan| p.batches.iter().filter(|b| b.parts[0].file == 0).count();
+        assert!(pieces(&guessed) > pieces(&known), "guessed {} pieces, known {}", pieces(&guessed), pieces(&known));
+        let largest = guessed.batches.iter().map(|b| b.expected).fold(0.0, f64::max);
+        assert!(largest <= guessed.expected_total / 2.0 / 8.0 + 1e-9, "no guessed piece above an eighth of a worker's share: {largest}");
+        for b in guessed.batches.iter().filter(|b| b.parts[0].file == 0) {
+            let cases = b.parts[0].cases.as_ref().unwrap();
+            assert!(cases.windows(2).all(|w| w[1] == w[0] + 1), "consecutive cases, file order");
+        }
+        assert_eq!(covered(&files, &guessed.batches), covered(&files, &known.batches), "the same tests, once each");
     }
 
     #[test]

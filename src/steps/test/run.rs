@@ -1,6 +1,7 @@
 //! Running one batch: its own process group, captured output, a stall watchdog, and a clean kill
 //! (SIGTERM to the group, a grace period, then SIGKILL) when stalled, interrupted or out of time.
 
+use super::clock::{ClockFormat, TestClock, TestKey};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +20,8 @@ pub struct Job {
     pub cwd: PathBuf,
     /// Files whose growth counts as progress for the watchdog (the JUnit file, a progress log).
     pub progress_files: Vec<PathBuf>,
+    /// The log that says when each test starts and finishes (`--test-timeout`).
+    pub clock: Option<(ClockFormat, PathBuf)>,
 }
 
 /// Limits that apply to every job.
@@ -28,6 +31,8 @@ pub struct Limits {
     pub stall_timeout: Option<Duration>,
     /// How long a killed group gets between SIGTERM and SIGKILL.
     pub grace: Duration,
+    /// Stop the batch when one test runs this long (jobs with a clock only).
+    pub test_timeout: Option<Duration>,
 }
 
 /// Why the run of a job ended.
@@ -41,6 +46,8 @@ pub enum Exit {
     Stalled(Duration),
     /// Stopped because the run was cancelled (signal, deadline, --max-fail).
     Cancelled,
+    /// Stopped because `test` ran for `limit` (`--test-timeout`); `unfinished` were running with it.
+    TestTimedOut { test: TestKey, limit: Duration, unfinished: Vec<TestKey> },
     /// Could not be started.
     SpawnFailed(String),
 }
@@ -115,6 +122,10 @@ pub async fn run_job(job: &Job, worker: usize, limits: Limits, mut cancel: watch
     let readers = [child.stdout.take().map(|s| pump(s, activity.clone())), child.stderr.take().map(|s| pump(s, activity.clone()))];
     let watched = tokio::spawn(watch_files(job.progress_files.clone(), activity.clone()));
 
+    let mut clock = match (&job.clock, limits.test_timeout) {
+        (Some((format, path)), Some(limit)) => Some((TestClock::new(*format, path.clone()), limit)),
+        _ => None,
+    };
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let exit = loop {
         tokio::select! {
@@ -124,6 +135,15 @@ pub async fn run_job(job: &Job, worker: usize, limits: Limits, mut cancel: watch
                     if activity.idle() >= limit {
                         terminate_group(pgid, &mut child, limits.grace).await;
                         break Exit::Stalled(limit);
+                    }
+                }
+                if let Some((clock, limit)) = clock.as_mut() {
+                    let now = Instant::now();
+                    clock.poll(now);
+                    if let Some(test) = clock.overdue(now, *limit).cloned() {
+                        let unfinished = clock.running().into_iter().filter(|k| *k != test).collect();
+                        terminate_group(pgid, &mut child, limits.grace).await;
+                        break Exit::TestTimedOut { test, limit: *limit, unfinished };
                     }
                 }
             }
@@ -140,7 +160,7 @@ pub async fn run_job(job: &Job, worker: usize, limits: Limits, mut cancel: watch
         let _ = tokio::time::timeout(Duration::from_secs(2), reader).await;
     }
     watched.abort();
-    if exit != Exit::Cancelled && !matches!(exit, Exit::Stalled(_)) {
+    if !matches!(exit, Exit::Cancelled | Exit::Stalled(_) | Exit::TestTimedOut { .. }) {
         // The leader is gone; make sure nothing it left behind keeps running.
         kill_group(pgid, libc::SIGKILL);
     }
@@ -214,6 +234,7 @@ pub fn describe_exit(exit: &Exit) -> String {
         Exit::Signal(signal) => format!("was killed by signal {signal} ({})", signal_name(*signal)),
         Exit::Stalled(limit) => format!("stalled: no output and no new results for {}, so it was killed", humantime::format_duration(*limit)),
         Exit::Cancelled => "was stopped because the run was cancelled".to_string(),
+        Exit::TestTimedOut { test, limit, .. } => format!("was stopped: {test} ran longer than --test-timeout {}", humantime::format_duration(*limit)),
         Exit::SpawnFailed(message) => format!("could not start: {message}"),
     }
 }
@@ -236,11 +257,11 @@ mod tests {
     use super::*;
 
     fn job(script: &str) -> Job {
-        Job { batch: 1, argv: vec!["sh".into(), "-c".into(), script.into()], env: vec![("X".into(), "1".into())], cwd: ".".into(), progress_files: vec![] }
+        Job { batch: 1, argv: vec!["sh".into(), "-c".into(), script.into()], env: vec![("X".into(), "1".into())], cwd: ".".into(), progress_files: vec![], clock: None }
     }
 
     fn limits(stall_ms: Option<u64>) -> Limits {
-        Limits { stall_timeout: stall_ms.map(Duration::from_millis), grace: Duration::from_millis(300) }
+        Limits { stall_timeout: stall_ms.map(Duration::from_millis), grace: Duration::from_millis(300), test_timeout: None }
     }
 
     fn rt() -> tokio::runtime::Runtime {
@@ -292,6 +313,24 @@ mod tests {
         });
         assert_eq!(done.exit, Exit::Cancelled);
         assert!(done.duration < Duration::from_secs(5), "SIGKILL after the grace: {:?}", done.duration);
+    }
+
+    #[test]
+    fn a_test_over_its_time_limit_stops_the_batch() {
+        let (_tx, rx) = watch::channel(false);
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("clock.log");
+        let mut j = job(&format!("echo 'start a' >> {0}; echo 'finish a' >> {0}; echo 'start b' >> {0}; sleep 30", log.display()));
+        j.clock = Some((ClockFormat::Pytest, log));
+        let mut l = limits(None);
+        l.test_timeout = Some(Duration::from_millis(700));
+        let done = rt().block_on(run_job(&j, 1, l, rx));
+        match &done.exit {
+            Exit::TestTimedOut { test, unfinished, .. } => assert_eq!((test.name.as_str(), unfinished.len()), ("b", 0)),
+            other => panic!("{other:?}"),
+        }
+        assert!(done.duration < Duration::from_secs(5), "{:?}", done.duration);
+        assert!(describe_exit(&done.exit).contains("b ran longer than --test-timeout 700ms"), "{}", describe_exit(&done.exit));
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub fn finished_cases(log: &str) -> Vec<Case> {
 }
 
 /// `##teamcity[name key='value' ...]` with TeamCity's `|`-escapes undone.
-fn message(line: &str) -> Option<(String, Vec<(String, String)>)> {
+pub(crate) fn message(line: &str) -> Option<(String, Vec<(String, String)>)> {
     let body = line.trim().strip_prefix("##teamcity[")?.strip_suffix(']')?;
     let (kind, mut rest) = body.split_once(' ').unwrap_or((body, ""));
     let mut attrs = Vec::new();

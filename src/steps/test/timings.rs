@@ -41,8 +41,7 @@ impl Timings {
                     by_class_and_name.get(&(class, &*case.name)).map(|f| f.to_string()).or_else(|| by_module.get(class).map(|f| f.to_string()))
                 });
             if let Some(file) = file {
-                *timings.files.entry(file.clone()).or_default() += time;
-                *timings.cases.entry((file, case.name.to_string())).or_default() += time;
+                timings.add(&file, case.name.to_string(), time);
             }
         };
         for report in reports {
@@ -59,6 +58,47 @@ impl Timings {
     /// Seconds of one case, if reported.
     pub fn case(&self, path: &str, name: &str) -> Option<f64> {
         self.cases.get(&(path.to_string(), name.to_string())).copied()
+    }
+
+    /// Timings from seconds per case per file (the `--timings auto` cache).
+    pub fn from_case_seconds(files: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>) -> Timings {
+        let mut timings = Timings::default();
+        for (file, cases) in files {
+            for (name, seconds) in cases {
+                timings.add(&file, name, seconds);
+            }
+        }
+        timings
+    }
+
+    fn add(&mut self, file: &str, name: String, seconds: f64) {
+        *self.files.entry(file.to_string()).or_default() += seconds;
+        *self.cases.entry((file.to_string(), name)).or_default() += seconds;
+    }
+
+    /// These timings with every case `newer` knows replaced by its newer time; the rest kept.
+    pub fn updated_with(&self, newer: &Timings) -> Timings {
+        let mut cases = self.cases.clone();
+        cases.extend(newer.cases.iter().map(|(k, v)| (k.clone(), *v)));
+        let mut out = Timings::default();
+        for ((file, name), seconds) in cases {
+            out.add(&file, name, seconds);
+        }
+        out
+    }
+
+    /// Seconds per case per file, for the files (and their cases) listed now.
+    pub fn case_seconds(&self, listed: &[TestFile]) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>> {
+        let listed: HashMap<&str, &TestFile> = listed.iter().map(|f| (f.path.as_str(), f)).collect();
+        let mut out: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>> = Default::default();
+        for ((file, name), seconds) in &self.cases {
+            let Some(test_file) = listed.get(file.as_str()) else { continue };
+            // A file without a listing is timed whole, under its own path.
+            if test_file.cases.is_empty() || test_file.cases.iter().any(|c| c.name == *name) {
+                out.entry(file.clone()).or_default().insert(name.clone(), *seconds);
+            }
+        }
+        out
     }
 
     /// True when nothing was learned.

@@ -19,6 +19,32 @@ pub struct RunStats<'a> {
     pub order_dependent: Vec<String>,
     pub warnings: Vec<String>,
     pub facts: RunFacts,
+    pub timings: TimingsNote,
+}
+
+/// Where the plan's timings came from and where this run's went (`--timings`).
+pub struct TimingsNote {
+    /// Reports and the cache the plan used, as shown to the user.
+    pub from: Vec<String>,
+    /// The `auto` cache this run's timings were saved to.
+    pub saved: Option<String>,
+    /// The `auto` cache that `--shard` kept out of the plan.
+    pub ignored: Option<String>,
+}
+
+/// `--only-failed REPORT` when the report has no failed test: nothing to run, and that is a pass.
+pub fn nothing_failed(settings: &TestSettings, report: &std::path::Path) -> Outcome {
+    let mut outcome = Outcome::new("test", Verdict::Passed, format!("no test failed in {}, so nothing was rerun", report.display()));
+    outcome.data = json!({ "preset": settings.preset.name(), "only_failed": { "report": report, "failed": 0, "rerun": 0 } });
+    outcome
+}
+
+/// `--only-failed REPORT` when none of its failed tests is listed any more (exit 4: nothing ran).
+pub fn none_listed(settings: &TestSettings, report: &std::path::Path, warnings: Vec<String>) -> Outcome {
+    let mut outcome = Outcome::new("test", Verdict::NothingRan, format!("none of the failed tests in {} is listed any more, so nothing was rerun", report.display()));
+    outcome.data = json!({ "preset": settings.preset.name(), "only_failed": { "report": report, "rerun": 0 } });
+    outcome.warnings = warnings;
+    outcome
 }
 
 /// No test found at all (exit 4).
@@ -69,6 +95,9 @@ pub fn outcome(settings: &TestSettings, report: &Report, stats: RunStats<'_>) ->
     let mut outcome = Outcome::new("test", verdict, headline);
     let mut text = human(&summary);
     let _ = writeln!(text, "Balance: {} (busy seconds per worker)", balance(&stats.busy));
+    if !stats.timings.from.is_empty() {
+        let _ = writeln!(text, "Planned with timings from {}", stats.timings.from.join(", "));
+    }
     outcome.text = text;
     let mut md = markdown(&summary);
     let _ = writeln!(md, "\n#### Balance\n\n| Worker | Busy |\n|---:|---:|");
@@ -103,6 +132,9 @@ pub fn outcome(settings: &TestSettings, report: &Report, stats: RunStats<'_>) ->
         "retried": stats.retried,
         "order_dependent": stats.order_dependent,
         "stopped": stats.stop.map(|s| format!("{s:?}")),
+        "timings": { "from": stats.timings.from, "saved": stats.timings.saved, "ignored_under_shard": stats.timings.ignored },
+        "only_failed": settings.only_failed.as_ref().map(|o| json!({ "report": o.report, "failed": o.failed.len() })),
+        "test_timeout_seconds": settings.test_timeout.map(|t| t.as_secs_f64()),
         "summary": summary,
     });
     outcome
