@@ -37,6 +37,7 @@ php_startup=$(median "${starts[@]}")
 
 echo "  PHP: serial phpunit..." >&2
 measure serial "$work/php-serial.log" phpunit --log-junit "$work/php-serial.xml"
+((rc <= 1)) || { echo "the serial run failed: nothing to compare against" >&2; exit 1; }
 walls[serial]=$wall
 baseline=$work/php-serial.xml
 check_counts serial "$work/php-serial.xml"
@@ -59,8 +60,7 @@ for ((r = 1; r <= RUNS; r++)); do
       stepkit-warm)
         measure "$mode" "$work/php-$mode-$r.log" "$STEPKIT" test --workers "$W" --timings "$work/php-stepkit-cold-$r.xml" --junit "$report" -- phpunit ;;
     esac
-    walls[$mode]+=" $wall"
-    check_counts "$mode" "$report"
+    record "$mode" "$report"
   done
 done
 
@@ -69,7 +69,8 @@ cold_vs=$(ratio stepkit-cold paratest)
 warm_vs=$(ratio stepkit-warm paratest)
 say ""
 say "- stepkit cold / ParaTest -p $W: **$cold_vs** ($(target "$cold_vs" 1.00) against ≤ 1.00x); stepkit warm / ParaTest: **$warm_vs** ($(target "$warm_vs" 1.00))"
-say "- stepkit cold / ideal: $(calc "f'{$(median ${walls[stepkit-cold]}) / $ideal:.2f}x'") ($(target "$(calc "$(median ${walls[stepkit-cold]}) / $ideal")" 1.25) against ≤ 1.25x)"
+cold_ideal=$(per_ideal stepkit-cold)
+say "- stepkit cold / ideal: $cold_ideal ($(target "$cold_ideal" 1.25) against ≤ 1.25x)"
 if [[ -n "${walls[paratest-wrapper]:-}" ]]; then
   say "- stepkit warm / ParaTest WrapperRunner: $(ratio stepkit-warm paratest-wrapper)"
 fi

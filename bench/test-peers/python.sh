@@ -31,9 +31,10 @@ for _ in 1 2 3 4 5; do
 done
 py_startup=$(median "${starts[@]}")
 
-walls=() counts=()
+walls=() counts=() tested=()
 echo "  Python: serial pytest..." >&2
 measure serial "$work/py-serial.log" python -m pytest --junitxml "$work/py-serial.xml"
+((rc <= 1)) || { echo "the serial run failed: nothing to compare against" >&2; exit 1; }
 walls[serial]=$wall
 baseline=$work/py-serial.xml
 check_counts serial "$work/py-serial.xml"
@@ -54,14 +55,16 @@ for ((r = 1; r <= RUNS; r++)); do
       stepkit-warm)
         measure "$mode" "$work/py-$mode-$r.log" "$STEPKIT" test --workers "$W" --timings "$work/py-stepkit-cold-$r.xml" --junit "$report" -- python -m pytest ;;
     esac
-    walls[$mode]+=" $wall"
-    check_counts "$mode" "$report"
+    record "$mode" "$report"
   done
 done
 
 table "$ideal" serial "${py_modes[@]}"
 best=xdist-load
-python3 -c "import sys; sys.exit(0 if $(median ${walls[xdist-worksteal]}) < $(median ${walls[xdist-load]}) else 1)" && best=xdist-worksteal
+if [[ -n "${walls[xdist-worksteal]:-}" ]] && { [[ -z "${walls[xdist-load]:-}" ]] ||
+  python3 -c "import sys; sys.exit(0 if $(median ${walls[xdist-worksteal]}) < $(median ${walls[xdist-load]}) else 1)"; }; then
+  best=xdist-worksteal
+fi
 warm_vs=$(ratio stepkit-warm "$best")
 cold_vs=$(ratio stepkit-cold "$best")
 say ""

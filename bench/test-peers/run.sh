@@ -71,10 +71,12 @@ median() { python3 -c 'import statistics,sys; print(f"{statistics.median(map(flo
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
 say() { echo "$*" | tee -a "$out"; }
 
-# measure NAME LOG CMD...: runs CMD (bounded by LIMIT) and sets $wall. Exit 0 and 1 (tests
-# failed) are results; anything else (a crash, a timeout, a usage error) marks the run broken.
+# measure NAME LOG CMD...: runs CMD (bounded by LIMIT) and sets $wall and $rc. Exit 0 and 1
+# (tests failed) are results; anything else (a crash, a timeout, a usage error) marks the run
+# broken: it gets no time in the tables and the benchmark exits 1.
 measure() {
-  local name=$1 log=$2 start end rc=0
+  local name=$1 log=$2 start end
+  rc=0
   shift 2
   start=$(date +%s.%N)
   timeout "$LIMIT" "$@" >"$log" 2>&1 || rc=$?
@@ -99,6 +101,7 @@ check_counts() {
   fi
   got=$(python3 "$here/junit_counts.py" "$report" "$baseline" 2>"$work/$name.diff") || rc=$?
   counts[$name]=$(awk '{printf "%d tests: %d passed, %d failed, %d errors, %d skipped", $1, $2, $3, $4, $5}' <<<"$got")
+  tested[$name]+=" $(cut -d' ' -f7 <<<"$got")"
   ((rc == 0)) || sed "s/^/  $name: /" "$work/$name.diff" >&2
   if ((rc == 3)); then
     counts[$name]+=" (skips differ from serial)"
@@ -113,23 +116,45 @@ check_counts() {
 batches_of() { sed -nE 's/.*; ([0-9]+) batches on .*/\1/p' "$1" | head -n 1; }
 
 # The table for one suite: median wall per mode, ratio to the ideal, counts.
-declare -A walls counts
+declare -A walls counts tested
 table() {
   local ideal=$1 mode
   shift
   say ""
-  say "| mode | wall (median of $RUNS) | / ideal ${ideal}s | JUnit |"
-  say "|---|---:|---:|---|"
+  # "test time" = the cases' own times added up: the work itself, which grows when runners
+  # compete for the CPUs; wall - test time / W is what the runner adds.
+  say "| mode | wall (median of $RUNS) | / ideal ${ideal}s | test time | JUnit |"
+  say "|---|---:|---:|---:|---|"
   for mode in "$@"; do
-    [[ -n "${walls[$mode]:-}" ]] || continue
-    local m
+    local m=n/a
+    if [[ -z "${walls[$mode]:-}" ]]; then
+      say "| $mode | n/a | | | ${counts[$mode]:-} |"
+      continue
+    fi
     m=$(median ${walls[$mode]})
-    say "| $mode | ${m}s | $(calc "f'{$m / $ideal:.2f}x'") | ${counts[$mode]:-} |"
+    say "| $mode | ${m}s | $(per_ideal "$mode") | $(median ${tested[$mode]:-0})s | ${counts[$mode]:-} |"
   done
 }
-ratio() { calc "f'{$(median ${walls[$1]}) / $(median ${walls[$2]}):.2f}x'"; }
+# record MODE REPORT: after measure, the mode's time and counts (or why it has none).
+record() {
+  if ((rc > 1)); then
+    counts[$1]="FAILED (exit $rc; see above)"
+  else
+    walls[$1]+=" $wall"
+    check_counts "$1" "$2"
+  fi
+}
+ratio() { # ratio A B: A's median wall / B's, "n/a" when either never ran through
+  if [[ -z "${walls[$1]:-}" || -z "${walls[$2]:-}" ]]; then echo "n/a"; return; fi
+  calc "f'{$(median ${walls[$1]}) / $(median ${walls[$2]}):.2f}x'"
+}
+per_ideal() { # per_ideal MODE: its median wall / $ideal
+  if [[ -z "${walls[$1]:-}" ]]; then echo "n/a"; return; fi
+  calc "f'{$(median ${walls[$1]}) / $ideal:.2f}x'"
+}
 target() { # target RATIO LIMIT: "ok" or "MISSED"
   local r=${1%x}
+  [[ $r != n/a ]] || { echo "not measured"; return; }
   if python3 -c "import sys; sys.exit(0 if $r <= $2 else 1)"; then echo "ok"; else echo "MISSED"; fi
 }
 
