@@ -18,6 +18,7 @@
 #        PARATEST_WRAPPER=1 (also measure ParaTest's WrapperRunner; 0 to skip)
 #        BENCH_CACHE_DIR=~/.cache/stepkit-bench/test-peers (fetched suites and the venv, reused)
 #        LIMIT=1200 (seconds any one command may take)  RESULTS=file (also write the tables there)
+#        KEEP=1 (keep the temporary directory with every log and JUnit report)
 #        PY_DESELECT (pytest node ids to leave out, space-separated; default: the one attrs test
 #                     that fails on Python 3.11 for every runner alike)
 # Exit status: 0 when everything ran and the counts agree (a missed target is printed, not an
@@ -61,9 +62,14 @@ STEPKIT=$(cd "$(dirname "$STEPKIT")" && pwd)/$(basename "$STEPKIT")
 [[ -x "$STEPKIT" ]] || { echo "no stepkit binary at $STEPKIT" >&2; exit 2; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/stepkit-bench-peers.XXXXXX")
-trap 'rm -rf "$work"' EXIT
 out=$work/results.md
 : >"$out"
+# The tables so far reach RESULTS even when a later step fails; KEEP=1 keeps every log and report.
+finish() {
+  [[ -z "${RESULTS:-}" ]] || cp "$out" "$RESULTS"
+  if [[ ${KEEP:-0} == 1 ]]; then echo "logs and reports kept in $work" >&2; else rm -rf "$work"; fi
+}
+trap finish EXIT
 status=0
 
 calc() { python3 -c "print($1)"; }
@@ -171,8 +177,5 @@ fi
 
 say ""
 say "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-if [[ -n "${RESULTS:-}" ]]; then
-  cp "$out" "$RESULTS"
-  echo "tables written to $RESULTS" >&2
-fi
+[[ -z "${RESULTS:-}" ]] || echo "tables written to $RESULTS" >&2
 exit "$status"
