@@ -64,9 +64,9 @@ if [[ ! -f "$suite/tests/autoload.php" ]]; then
 fi
 # phpunit.xml (which PHPUnit prefers to phpunit.xml.dist) = upstream's config with Debian's
 # bootstrap (upstream's tests/bootstrap.php wants composer's vendor/autoload.php) and without the
-# coverage <filter>, which no runner uses here: stepkit up to commit 885276e read its <exclude>
-# as a test exclude and found no tests (fixed beside this benchmark; kept out so any stepkit
-# can be measured). Every runner reads this same file, so no runner gets extra arguments.
+# coverage <filter>, which no runner uses here: stepkit (as of commit 885276e) reads the
+# <exclude> in it as a test exclude and finds no tests at all (docs/performance.md, item 5).
+# Every runner reads this same file, so no runner gets extra arguments.
 sed -e 's#bootstrap="tests/bootstrap.php"#bootstrap="tests/autoload.php"#' -e '/<filter>/,/<\/filter>/d' \
   "$suite/phpunit.xml.dist" >"$suite/phpunit.xml"
 grep -q 'bootstrap="tests/autoload.php"' "$suite/phpunit.xml" || {
