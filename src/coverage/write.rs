@@ -73,7 +73,7 @@ fn cobertura(coverage: &Coverage, root: &PathRoot, out: &mut impl Write) -> io::
         env!("CARGO_PKG_VERSION"),
         now().timestamp_millis()
     )?;
-    writeln!(out, "  <sources>\n    <source>{}</source>\n  </sources>\n  <packages>", escape(&root.display()))?;
+    writeln!(out, "  <sources>\n    <source>{}</source>\n  </sources>\n  <packages>", escape(root.display()))?;
     for (dir, files) in by_directory(coverage) {
         let p = sum(&files);
         let name = if dir.is_empty() { ".".to_string() } else { dir.replace('/', ".") };
@@ -95,12 +95,12 @@ fn cobertura(coverage: &Coverage, root: &PathRoot, out: &mut impl Write) -> io::
                 write!(out, r#"            <line number="{number}" hits="{}""#, line.hits)?;
                 if let Some(b) = &line.branches {
                     let covered = b.covered();
-                    let percent = if b.total == 0 { 100 } else { covered * 100 / b.total };
+                    let percent = (covered * 100).checked_div(b.total).unwrap_or(100);
                     write!(out, r#" branch="true" condition-coverage="{percent}% ({covered}/{})""#, b.total)?;
                     if let Taken::Missing(missing) = &b.taken {
                         if !missing.is_empty() {
                             let list: Vec<&str> = missing.iter().map(String::as_str).collect();
-                            write!(out, r#" missing-branches="{}""#, escape(&list.join(",")))?;
+                            write!(out, r#" missing-branches="{}""#, escape(list.join(",")))?;
                         }
                     }
                 } else {

@@ -103,8 +103,8 @@ fn component_with_functions(count: u32) -> Vec<u8> {
     let mut functions = Vec::new();
     leb(count, &mut functions);
     let mut code = functions.clone();
+    functions.extend(std::iter::repeat_n(0x00, count as usize));
     for _ in 0..count {
-        functions.push(0x00);
         leb(u32::try_from(body.len()).unwrap(), &mut code);
         code.extend_from_slice(&body);
     }

@@ -23,8 +23,11 @@ fn load(paths: &[&Path], root: &Path) -> Coverage {
     merge_files(&paths, &PathRoot::new(root)).unwrap().0
 }
 
+/// One file's every line with its hits, and its line and branch totals.
+type FileHits = (Vec<(u32, u64)>, u64, u64);
+
 /// Per file: every line's hits, and the line and branch totals.
-fn per_file(c: &Coverage) -> BTreeMap<String, (Vec<(u32, u64)>, u64, u64)> {
+fn per_file(c: &Coverage) -> BTreeMap<String, FileHits> {
     c.files
         .iter()
         .map(|(path, f)| {
