@@ -16,6 +16,8 @@ mod github_api;
 mod image;
 mod junit_bad_input;
 mod junit_corpus;
+mod junit_dialect_rules;
+mod junit_dialects;
 mod junit_merge;
 mod junit_summary;
 mod notify;
