@@ -34,7 +34,8 @@ pub(super) fn read_root<R: BufRead>(parser: &mut Parser<R>, root: &str, attrs: A
 enum Tok {
     Open { tag: String, attrs: Attrs, empty: bool },
     Close,
-    Text(String),
+    /// Text between child elements (the dialects read text only through `Parser::text`).
+    Text,
     Eof,
 }
 
@@ -47,7 +48,7 @@ impl<R: BufRead> Parser<R> {
                     Tok::Open { tag, attrs, empty }
                 }
                 Ev::Close => Tok::Close,
-                Ev::Text(text) => Tok::Text(text),
+                Ev::Text(_) => Tok::Text,
                 Ev::Eof => Tok::Eof,
                 Ev::EntityDoctype | Ev::Ignored => continue,
             });
@@ -65,7 +66,7 @@ impl<R: BufRead> Parser<R> {
                 Tok::Open { tag, attrs, empty } => visit(self, &tag, attrs, empty)?,
                 Tok::Close => return Ok(()),
                 Tok::Eof => return self.fail(ReadErrorKind::Truncated(tag.into())),
-                Tok::Text(_) => {}
+                Tok::Text => {}
             }
         }
     }
