@@ -11,6 +11,10 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 use std::rc::Rc;
 
+// TRX, NUnit 3 and xUnit.net are child modules so they drive this reader's private tokenizer and limits.
+#[path = "dialect/mod.rs"]
+mod dialect;
+
 /// The largest single tag or text run accepted. A 500 MB attribute is an attack or a broken
 /// writer, and buffering it whole is how a reader runs out of memory.
 pub const MAX_TOKEN_BYTES: u64 = 64 << 20;
@@ -45,7 +49,7 @@ pub enum ReadErrorKind {
     Open(io::Error),
     #[error("the file is empty (did the test tool crash before writing it?)")]
     Empty,
-    #[error("the root element is <{0}>, expected <testsuites> or <testsuite>: this is not a JUnit report")]
+    #[error("the root element is <{0}>, expected <testsuites> or <testsuite>: this is not a JUnit report (nor TRX <TestRun>, NUnit 3 <test-run> or xUnit.net <assemblies>)")]
     NotJunit(String),
     #[error("the file ends inside <{0}>: it is truncated (was the test run killed while writing it?)")]
     Truncated(String),
@@ -323,7 +327,10 @@ impl<R: BufRead> Parser<R> {
                     let suite = self.suite(attrs, empty, 1)?;
                     return Ok(Report { suites: vec![suite], ..Report::default() });
                 }
-                Ev::Open { name, .. } => return self.fail(ReadErrorKind::NotJunit(name)),
+                Ev::Open { name, attrs, empty, .. } => match dialect::read_root(self, &name, attrs, empty) {
+                    Some(report) => return report,
+                    None => return self.fail(ReadErrorKind::NotJunit(name)),
+                },
                 Ev::EntityDoctype => return self.fail(ReadErrorKind::EntityDeclaration),
                 Ev::Text(t) if !t.trim().is_empty() => return self.fail(ReadErrorKind::Xml("text before the root element".into())),
                 Ev::Eof if !saw_anything => return Err((ReadErrorKind::Empty, None)),

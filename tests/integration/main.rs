@@ -20,6 +20,8 @@ mod image;
 mod junit_bad_input;
 mod junit_corpus;
 mod junit_counting;
+mod junit_dialect_rules;
+mod junit_dialects;
 mod junit_merge;
 mod junit_runs;
 mod junit_summary;
