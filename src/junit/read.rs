@@ -182,7 +182,7 @@ fn elem(name: &str) -> Elem {
 }
 
 /// The attributes of one start tag as read, before they are sorted into the model.
-type RawAttrs = Vec<(Text, Text)>;
+pub(super) type RawAttrs = Vec<(Text, Text)>;
 
 /// An event turned into owned data, so the parser can recurse while the buffer is reused.
 enum Ev {

@@ -11,12 +11,13 @@ mod trx;
 mod xunit;
 
 use super::{Elem, Ev, Failure, Parser, ReadErrorKind, MAX_DEPTH};
-use crate::junit::model::{Attrs, Case, Problem, ProblemKind, Report, Status, Suite, Text};
+use super::RawAttrs;
+use crate::junit::model::{Case, Problem, ProblemKind, Report, Status, Suite, Text};
 use std::io::BufRead;
 
 /// Reads the document whose root element is `root` when a dialect owns that element; `None` when
 /// no dialect does (the caller reports "not a JUnit report").
-pub(super) fn read_root<R: BufRead>(parser: &mut Parser<R>, root: &str, attrs: Attrs, empty: bool) -> Option<Result<Report, Failure>> {
+pub(super) fn read_root<R: BufRead>(parser: &mut Parser<R>, root: &str, attrs: RawAttrs, empty: bool) -> Option<Result<Report, Failure>> {
     Some(match local(root) {
         "TestRun" => trx::read(parser, empty),
         "test-run" => nunit::read_run(parser, attrs, empty),
@@ -32,7 +33,7 @@ pub(super) fn read_root<R: BufRead>(parser: &mut Parser<R>, root: &str, attrs: A
 /// An event with its element name spelled out (the JUnit tokenizer keeps names only for elements
 /// it does not know, to save an allocation per tag).
 enum Tok {
-    Open { tag: String, attrs: Attrs, empty: bool },
+    Open { tag: String, attrs: RawAttrs, empty: bool },
     Close,
     /// Text between child elements (the dialects read text only through `Parser::text`).
     Text,
@@ -57,7 +58,7 @@ impl<R: BufRead> Parser<R> {
 
     /// Visits each child element of the element `tag` just opened, up to its end tag; text between
     /// children is ignored. A file that ends first is reported as truncated inside `tag`.
-    fn children(&mut self, empty: bool, tag: &str, mut visit: impl FnMut(&mut Self, &str, Attrs, bool) -> Result<(), Failure>) -> Result<(), Failure> {
+    fn children(&mut self, empty: bool, tag: &str, mut visit: impl FnMut(&mut Self, &str, RawAttrs, bool) -> Result<(), Failure>) -> Result<(), Failure> {
         if empty {
             return Ok(());
         }
@@ -119,13 +120,13 @@ fn local(name: &str) -> &str {
 }
 
 /// Removes and returns attribute `key`.
-fn take(attrs: &mut Attrs, key: &str) -> Option<Text> {
+fn take(attrs: &mut RawAttrs, key: &str) -> Option<Text> {
     let at = attrs.iter().position(|(k, _)| &**k == key)?;
     Some(attrs.remove(at).1)
 }
 
 /// Drops the attributes that are counts (stepkit recomputes every count from the cases).
-fn drop_counts(attrs: &mut Attrs, counts: &[&str]) {
+fn drop_counts(attrs: &mut RawAttrs, counts: &[&str]) {
     attrs.retain(|(k, _)| !counts.contains(&&**k));
 }
 

@@ -3,6 +3,7 @@
 //! fixture-level failures (a one-time set-up or tear-down that threw) kept as error cases.
 
 use super::{append_section, case_with, drop_counts, keep_run_failure, seconds, take, Failure, Parser};
+use super::super::RawAttrs;
 use crate::junit::model::{Attrs, Case, Property, Report, Status, Suite, Text};
 use std::io::BufRead;
 
@@ -10,7 +11,7 @@ use std::io::BufRead;
 const COUNTS: &[&str] = &["testcasecount", "total", "passed", "failed", "warnings", "inconclusive", "skipped", "asserts"];
 
 /// Reads `<test-run>` (already opened) to its end.
-pub(super) fn read_run<R: BufRead>(p: &mut Parser<R>, mut attrs: Attrs, empty: bool) -> Result<Report, Failure> {
+pub(super) fn read_run<R: BufRead>(p: &mut Parser<R>, mut attrs: RawAttrs, empty: bool) -> Result<Report, Failure> {
     let result = take(&mut attrs, "result");
     let label = take(&mut attrs, "label");
     let mut report = Report::default();
@@ -35,7 +36,7 @@ pub(super) fn read_run<R: BufRead>(p: &mut Parser<R>, mut attrs: Attrs, empty: b
 }
 
 /// Reads a root `<test-suite>` (an assembly suite written without `<test-run>`).
-pub(super) fn read_lone_suite<R: BufRead>(p: &mut Parser<R>, attrs: Attrs, empty: bool) -> Result<Report, Failure> {
+pub(super) fn read_lone_suite<R: BufRead>(p: &mut Parser<R>, attrs: RawAttrs, empty: bool) -> Result<Report, Failure> {
     Ok(Report { suites: vec![read_suite(p, attrs, empty, 1)?], ..Report::default() })
 }
 
@@ -46,7 +47,7 @@ struct Why {
     trace: Option<Text>,
 }
 
-fn read_suite<R: BufRead>(p: &mut Parser<R>, mut attrs: Attrs, empty: bool, depth: usize) -> Result<Suite, Failure> {
+fn read_suite<R: BufRead>(p: &mut Parser<R>, mut attrs: RawAttrs, empty: bool, depth: usize) -> Result<Suite, Failure> {
     p.check_depth(depth)?;
     let mut suite = Suite { name: take(&mut attrs, "name").unwrap_or_default(), time: duration(&mut attrs), ..Suite::default() };
     drop_counts(&mut attrs, COUNTS);
@@ -66,7 +67,7 @@ fn read_suite<R: BufRead>(p: &mut Parser<R>, mut attrs: Attrs, empty: bool, dept
         }
         Ok(())
     })?;
-    suite.attrs = attrs;
+    suite.attrs = Attrs::from_pairs(attrs);
     // A suite fails on its own when its one-time set-up or tear-down throws, or when it cannot run
     // (label Invalid). Set-up failures are usually repeated on every child case (site Parent), a
     // tear-down failure never is: it gets its own case, and so does any failure no case shows.
@@ -102,7 +103,7 @@ fn status(result: Option<&str>, label: Option<&str>) -> Status {
     }
 }
 
-fn case<R: BufRead>(p: &mut Parser<R>, mut attrs: Attrs, empty: bool) -> Result<Case, Failure> {
+fn case<R: BufRead>(p: &mut Parser<R>, mut attrs: RawAttrs, empty: bool) -> Result<Case, Failure> {
     let name = take(&mut attrs, "name").unwrap_or_default();
     // Early NUnit 3 wrote no classname: the full name minus the test's own name is the class.
     let classname = take(&mut attrs, "classname").or_else(|| {
@@ -138,10 +139,9 @@ fn case<R: BufRead>(p: &mut Parser<R>, mut attrs: Attrs, empty: bool) -> Result<
     }
     case.classname = classname.map(Into::into);
     case.time = time;
-    let keep: Vec<_> = attrs.into_iter().filter(|(k, _)| matches!(&**k, "fullname" | "methodname" | "outcome")).collect();
-    if !keep.is_empty() || output.is_some() || !props.is_empty() {
+    case.attrs = Attrs::from_pairs(attrs.into_iter().filter(|(k, _)| matches!(&**k, "fullname" | "methodname" | "outcome")));
+    if output.is_some() || !props.is_empty() {
         let detail = case.detail_mut();
-        detail.attrs.extend(keep);
         detail.system_out = output;
         detail.properties = props;
     }
@@ -149,7 +149,7 @@ fn case<R: BufRead>(p: &mut Parser<R>, mut attrs: Attrs, empty: bool) -> Result<
 }
 
 /// `duration` in seconds; early NUnit 3 wrote `time`.
-fn duration(attrs: &mut Attrs) -> Option<f64> {
+fn duration(attrs: &mut RawAttrs) -> Option<f64> {
     let value = take(attrs, "duration");
     let legacy = take(attrs, "time");
     value.or(legacy).and_then(|d| seconds(&d))

@@ -2,6 +2,7 @@
 //! one suite per test assembly, data-driven rows counted one by one, the run's own verdict kept.
 
 use super::{append_section, case_with, file_name, keep_run_failure, short_name, take, timespan, Failure, Parser};
+use super::super::RawAttrs;
 use crate::junit::model::{Attrs, Case, Report, Shared, Status, Suite, Text};
 use std::collections::HashMap;
 use std::io::BufRead;
@@ -57,7 +58,7 @@ pub(super) fn read<R: BufRead>(p: &mut Parser<R>, empty: bool) -> Result<Report,
     Ok(build(rows, &definitions, summary))
 }
 
-fn result<R: BufRead>(p: &mut Parser<R>, tag: &str, mut attrs: Attrs, empty: bool, depth: usize) -> Result<Row, Failure> {
+fn result<R: BufRead>(p: &mut Parser<R>, tag: &str, mut attrs: RawAttrs, empty: bool, depth: usize) -> Result<Row, Failure> {
     p.check_depth(depth)?;
     let mut row = Row {
         test_id: take(&mut attrs, "testId"),
@@ -104,7 +105,7 @@ fn output<R: BufRead>(p: &mut Parser<R>, empty: bool, row: &mut Row) -> Result<(
     })
 }
 
-fn definition<R: BufRead>(p: &mut Parser<R>, tag: &str, mut attrs: Attrs, empty: bool, into: &mut HashMap<Text, Definition>) -> Result<(), Failure> {
+fn definition<R: BufRead>(p: &mut Parser<R>, tag: &str, mut attrs: RawAttrs, empty: bool, into: &mut HashMap<Text, Definition>) -> Result<(), Failure> {
     let id = take(&mut attrs, "id");
     let storage = take(&mut attrs, "storage");
     let mut class = None;
@@ -121,7 +122,7 @@ fn definition<R: BufRead>(p: &mut Parser<R>, tag: &str, mut attrs: Attrs, empty:
     Ok(())
 }
 
-fn result_summary<R: BufRead>(p: &mut Parser<R>, mut attrs: Attrs, empty: bool, summary: &mut RunSummary) -> Result<(), Failure> {
+fn result_summary<R: BufRead>(p: &mut Parser<R>, mut attrs: RawAttrs, empty: bool, summary: &mut RunSummary) -> Result<(), Failure> {
     summary.outcome = take(&mut attrs, "outcome");
     p.children(empty, "ResultSummary", |p, tag, _, empty| match tag {
         "Output" => p.children(empty, "Output", |p, tag, _, empty| {
@@ -176,7 +177,7 @@ fn build(rows: Vec<Row>, definitions: &HashMap<Text, Definition>, summary: RunSu
         let storage = definition.and_then(|d| d.storage.clone());
         let suite_name: Text = storage.as_deref().map_or("(unknown assembly)", file_name).into();
         let index = *by_assembly.entry(suite_name.clone()).or_insert_with(|| {
-            let attrs = storage.iter().map(|s| ("assembly".into(), s.clone())).collect();
+            let attrs = Attrs::from_pairs(storage.iter().map(|s| ("assembly", s)));
             report.suites.push(Suite { name: suite_name, attrs, ..Suite::default() });
             report.suites.len() - 1
         });
@@ -239,7 +240,7 @@ fn to_case(row: Row, name: Text, class: Option<&Shared>) -> Case {
     case.time = row.time;
     if status == Status::Passed && row.outcome.as_deref() != Some("Passed") {
         if let Some(outcome) = row.outcome {
-            case.detail_mut().attrs.push(("outcome".into(), outcome));
+            case.attrs.push(("outcome".into(), outcome));
         }
     }
     if row.stdout.is_some() || row.stderr.is_some() {

@@ -3,6 +3,7 @@
 //! and the assembly's `<errors>` (fixture clean-up failures, fatal errors) as error cases.
 
 use super::{case_with, drop_counts, file_name, seconds, short_name, take, Failure, Parser};
+use super::super::RawAttrs;
 use crate::junit::model::{Attrs, Case, Property, Report, Status, Suite, Text};
 use std::io::BufRead;
 
@@ -23,18 +24,18 @@ pub(super) fn read_assemblies<R: BufRead>(p: &mut Parser<R>, empty: bool) -> Res
 }
 
 /// Reads a root `<assembly>` (xUnit.net v1, or one assembly written alone).
-pub(super) fn read_lone_assembly<R: BufRead>(p: &mut Parser<R>, attrs: Attrs, empty: bool) -> Result<Report, Failure> {
+pub(super) fn read_lone_assembly<R: BufRead>(p: &mut Parser<R>, attrs: RawAttrs, empty: bool) -> Result<Report, Failure> {
     Ok(Report { suites: vec![assembly(p, attrs, empty)?], ..Report::default() })
 }
 
-fn assembly<R: BufRead>(p: &mut Parser<R>, mut attrs: Attrs, empty: bool) -> Result<Suite, Failure> {
+fn assembly<R: BufRead>(p: &mut Parser<R>, mut attrs: RawAttrs, empty: bool) -> Result<Suite, Failure> {
     let path = take(&mut attrs, "name").unwrap_or_default();
     let mut suite = Suite { name: file_name(&path).into(), time: take(&mut attrs, "time").and_then(|t| seconds(&t)), ..Suite::default() };
     drop_counts(&mut attrs, COUNTS);
     if *suite.name != *path {
         attrs.insert(0, ("assembly".into(), path));
     }
-    suite.attrs = attrs;
+    suite.attrs = Attrs::from_pairs(attrs);
     p.children(empty, "assembly", |p, tag, attrs, empty| {
         match tag {
             "collection" | "class" => suite.suites.push(collection(p, tag, attrs, empty)?),
@@ -53,10 +54,10 @@ fn assembly<R: BufRead>(p: &mut Parser<R>, mut attrs: Attrs, empty: bool) -> Res
     Ok(suite)
 }
 
-fn collection<R: BufRead>(p: &mut Parser<R>, tag: &str, mut attrs: Attrs, empty: bool) -> Result<Suite, Failure> {
+fn collection<R: BufRead>(p: &mut Parser<R>, tag: &str, mut attrs: RawAttrs, empty: bool) -> Result<Suite, Failure> {
     let mut suite = Suite { name: take(&mut attrs, "name").unwrap_or_default(), time: take(&mut attrs, "time").and_then(|t| seconds(&t)), ..Suite::default() };
     drop_counts(&mut attrs, COUNTS);
-    suite.attrs = attrs;
+    suite.attrs = Attrs::from_pairs(attrs);
     p.children(empty, tag, |p, tag, attrs, empty| {
         match tag {
             "test" => suite.cases.push(test(p, attrs, empty)?),
@@ -86,13 +87,13 @@ struct Why {
     trace: Option<Text>,
 }
 
-fn failure<R: BufRead>(p: &mut Parser<R>, mut attrs: Attrs, empty: bool) -> Result<Why, Failure> {
+fn failure<R: BufRead>(p: &mut Parser<R>, mut attrs: RawAttrs, empty: bool) -> Result<Why, Failure> {
     let ty = take(&mut attrs, "exception-type").filter(|t| !t.is_empty());
     let (message, trace) = p.message_and_trace(empty, "failure")?;
     Ok(Why { ty, message, trace })
 }
 
-fn test<R: BufRead>(p: &mut Parser<R>, mut attrs: Attrs, empty: bool) -> Result<Case, Failure> {
+fn test<R: BufRead>(p: &mut Parser<R>, mut attrs: RawAttrs, empty: bool) -> Result<Case, Failure> {
     let name = take(&mut attrs, "name").unwrap_or_default();
     let class = take(&mut attrs, "type").filter(|t| !t.is_empty());
     let result = take(&mut attrs, "result");
@@ -126,10 +127,9 @@ fn test<R: BufRead>(p: &mut Parser<R>, mut attrs: Attrs, empty: bool) -> Result<
     case.file = file.map(Into::into);
     case.line = line;
     case.time = time;
-    let keep: Vec<_> = attrs.into_iter().filter(|(k, _)| &**k == "method").collect();
-    if !keep.is_empty() || output.is_some() || !traits.is_empty() {
+    case.attrs = Attrs::from_pairs(attrs.into_iter().filter(|(k, _)| &**k == "method"));
+    if output.is_some() || !traits.is_empty() {
         let detail = case.detail_mut();
-        detail.attrs = keep;
         detail.system_out = output;
         detail.properties = traits;
     }
@@ -138,7 +138,7 @@ fn test<R: BufRead>(p: &mut Parser<R>, mut attrs: Attrs, empty: bool) -> Result<
 
 /// An `<error>` of the assembly: a failure outside any test (a fixture's clean-up threw, a fatal
 /// runner error). It fails the run, so it is an error case named after what failed.
-fn error<R: BufRead>(p: &mut Parser<R>, mut attrs: Attrs, empty: bool) -> Result<Case, Failure> {
+fn error<R: BufRead>(p: &mut Parser<R>, mut attrs: RawAttrs, empty: bool) -> Result<Case, Failure> {
     let kind = take(&mut attrs, "type").unwrap_or_else(|| "error".into());
     let name = take(&mut attrs, "name");
     let mut why = Why::default();
