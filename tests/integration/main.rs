@@ -23,3 +23,4 @@ mod test_go;
 mod test_phpunit;
 mod test_pytest;
 mod test_runner;
+mod test_scope;

@@ -77,7 +77,10 @@ impl Stopper {
 /// Everything a phase of execution needs.
 pub struct Runner<'a> {
     pub preset: &'a Preset,
+    /// CMD without its test-selecting arguments (see `preset::Discovery`).
     pub command: &'a [String],
+    /// Name a whole file's listed cases instead of its path (the listing selected within files).
+    pub select_cases: bool,
     pub files: &'a [TestFile],
     pub workers: usize,
     pub limits: Limits,
@@ -186,7 +189,15 @@ impl Runner<'_> {
         let selections: Vec<Selection<'_>> = batch
             .parts
             .iter()
-            .map(|p| Selection { file: &self.files[p.file], cases: p.cases.as_ref().map(|cs| cs.iter().map(|&c| &self.files[p.file].cases[c]).collect()) })
+            .map(|p| {
+                let file = &self.files[p.file];
+                let cases = match &p.cases {
+                    Some(cs) => Some(cs.iter().map(|&c| &file.cases[c]).collect()),
+                    None if self.select_cases && !file.cases.is_empty() => Some(file.cases.iter().collect()),
+                    None => None,
+                };
+                Selection { file, cases }
+            })
             .collect();
         let argv = self.preset.argv(&command, &selections, &junit);
         let mut progress_files = vec![junit.clone(), super::preset::go::json_path(&junit)];

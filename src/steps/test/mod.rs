@@ -65,15 +65,19 @@ const GRACE: Duration = Duration::from_secs(2);
 /// Runs the suite. Must be called inside a tokio runtime.
 pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome, TestError> {
     let started = Instant::now();
-    let files = settings.preset.discover(&settings.command, &settings.cwd)?;
+    let discovery = settings.preset.discover(&settings.command, &settings.cwd)?;
+    let files = &discovery.files;
     // Listing starts the tool and loads every test: a fair measure of what each process costs.
     let overhead = if matches!(settings.preset, Preset::Command { .. }) { 0.0 } else { started.elapsed().as_secs_f64() };
-    if files.is_empty() {
+    // Listed tests no batch can run are error cases, once (in shard 1 when sharded), never dropped.
+    let unplaced = if settings.shard.is_none_or(|s| s.index == 1) { assemble::unplaced(&discovery.unplaced) } else { Results::new() };
+    if files.is_empty() && discovery.unplaced.is_empty() {
         return Ok(verdict::nothing_found(settings));
     }
-    let (timings, timing_warnings) = load_timings(&settings.timings, &files, settings);
+    let files = files.as_slice();
+    let (timings, mut warnings) = load_timings(&settings.timings, files, settings);
     let plan = plan(&PlanInput {
-        files: &files,
+        files,
         timings: &timings,
         workers: settings.workers,
         shard: settings.shard,
@@ -82,6 +86,13 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         overhead,
     });
     let cases: usize = files.iter().map(|f| f.cases.len().max(1)).sum();
+    if !discovery.unplaced.is_empty() {
+        warnings.push(format!(
+            "{} listed test(s) could not be given to any batch and are reported as errors: {}",
+            discovery.unplaced.len(),
+            discovery.unplaced[0].why
+        ));
+    }
     live.line(&format!(
         "stepkit test: {cases} tests in {} files; {} batches on {} workers{}; {}",
         files.len(),
@@ -94,7 +105,7 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
             "no timings yet, so durations are guessed: pass --timings with a previous report for a balanced plan".to_string()
         }
     ));
-    if plan.batches.is_empty() {
+    if plan.batches.is_empty() && unplaced.is_empty() {
         return Ok(verdict::empty_shard(settings));
     }
 
@@ -102,8 +113,9 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
     let stopper = Stopper::start(settings.timeout);
     let runner = Runner {
         preset: &settings.preset,
-        command: &settings.command,
-        files: &files,
+        command: &discovery.batch_command,
+        select_cases: discovery.select_cases,
+        files,
         workers: settings.workers,
         limits: Limits { stall_timeout: settings.stall_timeout, grace: GRACE },
         cwd: &settings.cwd,
@@ -112,13 +124,13 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
     };
     let progress = Progress::new("tests", Some(plan.batches.len() as u64), settings.progress);
     let mut failed_so_far = 0u64;
-    let mut results: Results = Vec::new();
+    let mut results: Results = unplaced;
     let mut busy = vec![0.0; settings.workers];
     let mut not_started: Vec<Batch> = Vec::new();
 
     let first = runner.execute("run", plan.batches.clone(), &stopper, &mut failed_so_far, live, &progress).await;
     let split_with_failures = split_files_with_failures(&plan.batches, &first.results);
-    absorb(&mut results, &mut busy, &mut not_started, first);
+    absorb(&mut results, &mut busy, &mut not_started, &mut warnings, first);
 
     // A split file that failed is run whole once: its tests may depend on each other's order.
     let mut order_dependent = Vec::new();
@@ -127,6 +139,7 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         live.line(&format!("stepkit test: running {} split file(s) whole to tell order dependence from real failures", batches.len()));
         let whole = runner.execute("whole", batches, &stopper, &mut failed_so_far, live, &progress).await;
         for (_, batch_results) in &whole.results {
+            warnings.extend(planning_warning(batch_results));
             for file in &split_with_failures {
                 if replace_with_whole_file(&mut results, *file, &batch_results.cases) > 0 {
                     order_dependent.push(files[*file].path.clone());
@@ -151,7 +164,7 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         live.line(&format!("stepkit test: retry {attempt}/{}: rerunning {} failed test(s)", settings.retries, to_retry.len()));
         let batches = retry_batches(&to_retry);
         let retry = runner.execute(&format!("retry{attempt}"), batches, &stopper, &mut failed_so_far, live, &progress).await;
-        absorb(&mut results, &mut busy, &mut not_started, retry);
+        absorb(&mut results, &mut busy, &mut not_started, &mut warnings, retry);
     }
     progress.finish();
 
@@ -162,7 +175,7 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
             Stop::TimedOut => "the run's --timeout passed",
             Stop::MaxFail => "--max-fail was reached",
         };
-        results.extend(not_run(&not_started, &files, why));
+        results.extend(not_run(&not_started, files, why));
     }
     let wall = started.elapsed().as_secs_f64();
     let facts = RunFacts {
@@ -172,12 +185,12 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         shard: settings.shard.map(|s| s.to_string()),
         interrupted: matches!(stop, Some(Stop::Signal(_) | Stop::TimedOut)),
     };
-    let report = build_report(&files, results, &facts);
+    let report = build_report(files, results, &facts);
     if let Some(path) = &settings.junit {
         crate::steps::junit::merge::write_atomically(path, |file| write_report(&report, settings.profile, file))
             .map_err(|source| TestError::WriteJunit { path: path.clone(), source })?;
     }
-    Ok(verdict::outcome(settings, &report, verdict::RunStats { plan: &plan, busy, stop, retried, order_dependent, warnings: timing_warnings, facts }))
+    Ok(verdict::outcome(settings, &report, verdict::RunStats { plan: &plan, busy, stop, retried, order_dependent, warnings, facts }))
 }
 
 /// Timings from `--timings` reports; unreadable ones are warnings, not errors (a first run has none).
@@ -201,14 +214,20 @@ fn load_timings(patterns: &[String], files: &[TestFile], settings: &TestSettings
     (Timings::from_reports(&reports, files, &settings.cwd), warnings)
 }
 
-fn absorb(results: &mut Results, busy: &mut [f64], not_started: &mut Vec<Batch>, phase: execute::PhaseResult) {
+fn absorb(results: &mut Results, busy: &mut [f64], not_started: &mut Vec<Batch>, warnings: &mut Vec<String>, phase: execute::PhaseResult) {
     for (_, batch) in phase.results {
+        warnings.extend(planning_warning(&batch));
         results.extend(batch.cases);
     }
     for (slot, seconds) in phase.busy.iter().enumerate() {
         busy[slot] += seconds;
     }
     not_started.extend(phase.not_started);
+}
+
+/// The loud line for a batch that reported tests outside its selection (see collect.rs).
+fn planning_warning(batch: &collect::BatchResults) -> Option<String> {
+    (!batch.outside.is_empty()).then(|| format!("planning error: a batch reported {} test(s) it was not given, first {}; see its error case", batch.outside.len(), batch.outside[0]))
 }
 
 /// Files that ran split and had a failure or error.
