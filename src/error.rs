@@ -9,6 +9,7 @@ use crate::steps::notify::github::GithubError;
 use crate::steps::image::ImageError;
 use crate::steps::junit::JunitError;
 use crate::steps::notify::slack::SlackError;
+use crate::steps::test::preset::PresetError;
 use crate::steps::test::TestError;
 
 /// Usage or config error (docs/exit-codes.md).
@@ -62,6 +63,7 @@ impl Error {
             Error::Github(_) => EXIT_ENVIRONMENT,
             Error::Slack(e) if e.is_usage() => EXIT_USAGE,
             Error::Slack(_) => EXIT_ENVIRONMENT,
+            Error::Test(TestError::Preset(PresetError::Scope { .. })) => EXIT_USAGE,
             Error::Test(TestError::Preset(_)) => EXIT_ENVIRONMENT,
             Error::Test(_) => EXIT_ENVIRONMENT,
             Error::Coverage(e) if e.is_usage() => EXIT_USAGE,

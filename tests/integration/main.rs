@@ -34,3 +34,4 @@ mod test_phpunit;
 mod test_pytest;
 mod test_runner;
 mod test_test_timeout;
+mod test_scope;

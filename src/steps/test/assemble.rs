@@ -2,6 +2,7 @@
 //! batches that never started listed as skipped, wall and CPU time on the root.
 
 use super::model::{Batch, TestFile};
+use super::preset::Unplaced;
 use crate::junit::{Attrs, Case, Merger, Problem, ProblemKind, Report, Shared, Status, Suite};
 
 /// Every case collected so far, tied to its file (None when the report did not say).
@@ -100,6 +101,18 @@ pub fn not_run(batches: &[Batch], files: &[TestFile], why: &str) -> Results {
         }
     }
     out
+}
+
+/// Error cases for listed tests that no batch could run, each naming why.
+pub fn unplaced(list: &[Unplaced]) -> Results {
+    list.iter()
+        .map(|u| {
+            let mut case = Case::new(u.name.clone(), Status::Errored);
+            case.classname = u.classname.as_deref().map(Shared::from);
+            case.detail_mut().problems.push(Problem { kind: ProblemKind::Error, message: Some(format!("not run: {}", u.why).into()), ty: Some("stepkit.Unplaced".into()), text: None });
+            (None, case)
+        })
+        .collect()
 }
 
 /// Root attributes of the merged report.

@@ -22,6 +22,9 @@ pub struct BatchResults {
     pub requeue: Vec<(usize, usize)>,
     /// Problems reading its report, for the log.
     pub notes: Vec<String>,
+    /// A planning error: the batch reported tests it was not given (named here). Its results for
+    /// them are set aside and an error case says so; they are never folded into the run.
+    pub outside: Vec<String>,
 }
 
 /// Where a batch's results are and how to judge its exit.
@@ -99,6 +102,8 @@ pub fn collect_batch(finished: &Finished, batch: &Batch, files: &[TestFile], sou
             }
         }
     }
+
+    set_aside_outside(&mut out, batch, files, &expected);
 
     if let Exit::TestTimedOut { test, limit, unfinished } = &finished.exit {
         timed_out(&mut out, test, *limit, unfinished, &expected, files, finished);
@@ -186,6 +191,59 @@ fn timed_out(out: &mut BatchResults, test: &TestKey, limit: Duration, unfinished
             out.requeue.push((*file, index));
         }
     }
+/// Tests shown by name in the planning error; the rest are counted.
+const OUTSIDE_SHOWN: usize = 20;
+
+/// The guard against a batch whose command selects tests itself (a path left in CMD runs the whole
+/// directory in every batch): a reported test the batch was not given is a planning error, not a
+/// result. Tolerated, because the tools do it by design: subtests of a given test (`TestA/sub`);
+/// PHPUnit 9 reporting every test of a class that skips itself in setUpBeforeClass, even the ones
+/// `--filter` left out (skipped, listed in a file of this batch); and a tool's own error record
+/// that names no listed test (a pytest collection error, a Go package that failed to build).
+fn set_aside_outside(out: &mut BatchResults, batch: &Batch, files: &[TestFile], expected: &[(usize, Option<&CaseRef>)]) {
+    // A report without file names, from a batch with unlisted files (the command preset), cannot be
+    // told apart: it is taken as given.
+    let unlisted_files = expected.iter().any(|(_, r)| r.is_none());
+    let given = |file: Option<usize>, case: &Case| {
+        (file.is_none() && unlisted_files) || expected.iter().any(|(f, r)| {
+            Some(*f) == file
+                && r.is_none_or(|r| same_class(r.classname.as_deref(), case.classname.as_deref()) && (r.name == *case.name || case.name.starts_with(&format!("{}/", r.name))))
+        })
+    };
+    let listed_in = |file: usize, case: &Case| files[file].cases.iter().any(|r| r.name == *case.name && same_class(r.classname.as_deref(), case.classname.as_deref()));
+    let listed_anywhere = |case: &Case| (0..files.len()).any(|f| listed_in(f, case));
+    let tolerated = |file: Option<usize>, case: &Case| match case.status {
+        Status::Skipped => file.is_some_and(|f| batch.parts.iter().any(|p| p.file == f) && listed_in(f, case)),
+        Status::Errored => !listed_anywhere(case),
+        _ => false,
+    };
+    let mut outside = Vec::new();
+    out.cases.retain(|(file, case)| {
+        if given(*file, case) || tolerated(*file, case) {
+            return true;
+        }
+        let class = case.classname.as_deref().map(|c| format!("{c}::")).unwrap_or_default();
+        outside.push(format!("{class}{}", case.name));
+        false
+    });
+    if outside.is_empty() {
+        return;
+    }
+    let label = batch_label(batch, files);
+    let mut shown = outside.iter().take(OUTSIDE_SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    if outside.len() > OUTSIDE_SHOWN {
+        shown.push_str(&format!(" and {} more", outside.len() - OUTSIDE_SHOWN));
+    }
+    let message = format!(
+        "planning error: batch {} ({label}) reported {} test(s) it was not given: {shown}. Its command selects tests by itself (a path or pattern that every batch repeats?); these results were set aside, not merged",
+        batch.id,
+        outside.len()
+    );
+    out.notes.push(format!("stepkit: {message}"));
+    let mut case = synthesized(format!("batch {} ({label}) ran tests outside its selection", batch.id), ProblemKind::Error, message, None);
+    case.classname = Some(Shared::from("stepkit.plan"));
+    out.cases.push((single_file(batch), case));
+    out.outside = outside;
 }
 
 fn synthesized(name: String, kind: ProblemKind, message: String, output: Option<String>) -> Case {
@@ -280,6 +338,28 @@ mod tests {
         assert!(message.contains("timed out after 2s (--test-timeout)"), "{message}");
         assert_eq!(results.cases[1].1.time, Some(2.0));
         assert_eq!(results.requeue, [(0, 2)], "c never ran: it runs again, it is not dropped");
+    fn tests_outside_the_batch_are_set_aside_as_a_planning_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let junit = dir.path().join("j.xml");
+        std::fs::write(
+            &junit,
+            r#"<testsuite><testcase classname="C" name="a" file="tests/CTest.php"/><testcase classname="C" name="a/sub" file="tests/CTest.php"/><testcase classname="C" name="b" file="tests/CTest.php"/><testcase classname="C" name="c" file="tests/CTest.php"><skipped/></testcase><testcase classname="" name="tests.broken"><error message="collection failed"/></testcase></testsuite>"#,
+        )
+        .unwrap();
+        let batch = Batch { id: 3, parts: vec![Part { file: 0, cases: Some(vec![0]) }], expected: 1.0 };
+        let normal = |c: i32| c == 0 || c == 1;
+        let hint = |_: &Exit| None;
+        let sources = Sources { junit: Some(&junit), teamcity: None, root: Path::new("/"), normal_exit: &normal, exit_hint: &hint };
+        let results = collect_batch(&finished(Exit::Code(1)), &batch, &files(), &sources);
+        // b passed in a batch that was given only a: set aside, loudly. The subtest of a, the
+        // class-level skip of c and the tool's own error record are kept.
+        assert_eq!(results.outside, ["C::b"]);
+        let names: Vec<&str> = results.cases.iter().map(|(_, c)| &*c.name).collect();
+        assert_eq!(names, ["a", "a/sub", "c", "tests.broken", "batch 3 (tests/CTest.php) ran tests outside its selection"]);
+        let planning = &results.cases[4].1;
+        assert_eq!(planning.status, Status::Errored);
+        assert!(planning.first_problem().unwrap().message.as_deref().unwrap().contains("reported 1 test(s) it was not given: C::b"));
+        assert!(results.notes[0].contains("planning error: batch 3"));
     }
 
     #[test]

@@ -78,7 +78,10 @@ impl Stopper {
 /// Everything a phase of execution needs.
 pub struct Runner<'a> {
     pub preset: &'a Preset,
+    /// CMD without its test-selecting arguments (see `preset::Discovery`).
     pub command: &'a [String],
+    /// Name a whole file's listed cases instead of its path (the listing selected within files).
+    pub select_cases: bool,
     pub files: &'a [TestFile],
     pub workers: usize,
     pub limits: Limits,
@@ -252,7 +255,7 @@ impl Runner<'_> {
                 let cases = match &p.cases {
                     Some(cs) => Some(cs.iter().map(|&c| &file.cases[c]).collect()),
                     // The file holds only the tests to rerun; run them by name, not the whole file.
-                    None if self.listed_only && !file.cases.is_empty() => Some(file.cases.iter().collect()),
+                    None if (self.listed_only || self.select_cases) && !file.cases.is_empty() => Some(file.cases.iter().collect()),
                     None => None,
                 };
                 Selection { file, cases }

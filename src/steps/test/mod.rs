@@ -86,16 +86,20 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
     if let Some(only) = settings.only_failed.as_ref().filter(|o| o.failed.is_empty()) {
         return Ok(verdict::nothing_failed(settings, &only.report));
     }
-    let listed = settings.preset.discover(&settings.command, &settings.cwd)?;
+    let discovery = settings.preset.discover(&settings.command, &settings.cwd)?;
+    let listed = &discovery.files;
     // Listing starts the tool and loads every test: a fair measure of what each process costs.
     let overhead = if matches!(settings.preset, Preset::Command { .. }) { 0.0 } else { started.elapsed().as_secs_f64() };
-    if listed.is_empty() {
+    // Listed tests no batch can run are error cases, once (in shard 1 when sharded), never dropped;
+    // `--only-failed` reruns only what failed, so it reports them no again.
+    let unplaced = if settings.shard.is_none_or(|s| s.index == 1) && settings.only_failed.is_none() { assemble::unplaced(&discovery.unplaced) } else { Results::new() };
+    if listed.is_empty() && discovery.unplaced.is_empty() {
         return Ok(verdict::nothing_found(settings));
     }
     let mut warnings = Vec::new();
     let files = match &settings.only_failed {
         Some(only) => {
-            let selected = only.select(&listed, &settings.cwd);
+            let selected = only.select(listed, &settings.cwd);
             if !selected.missing.is_empty() {
                 warnings.push(format!(
                     "{} failed test(s) in {} are not listed any more (renamed or deleted), so they were not rerun: {}",
@@ -123,6 +127,13 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         overhead,
     });
     let cases: usize = files.iter().map(|f| f.cases.len().max(1)).sum();
+    if !discovery.unplaced.is_empty() {
+        warnings.push(format!(
+            "{} listed test(s) could not be given to any batch and are reported as errors: {}",
+            discovery.unplaced.len(),
+            discovery.unplaced[0].why
+        ));
+    }
     live.line(&format!(
         "stepkit test: {cases} tests in {} files; {} batches on {} workers{}; {}",
         files.len(),
@@ -140,7 +151,7 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
     if let Some(ignored) = &timings.ignored {
         live.line(&format!("stepkit test: not planning with {ignored} under --shard: every job must plan from the same inputs; pass --timings auto if every job restores the same cache"));
     }
-    if plan.batches.is_empty() {
+    if plan.batches.is_empty() && unplaced.is_empty() {
         return Ok(verdict::empty_shard(settings));
     }
 
@@ -151,8 +162,9 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
     let stopper = Stopper::start(settings.timeout);
     let runner = Runner {
         preset: &settings.preset,
-        command: &settings.command,
-        files: &files,
+        command: &discovery.batch_command,
+        select_cases: discovery.select_cases,
+        files,
         workers: settings.workers,
         limits: Limits { stall_timeout: settings.stall_timeout, grace: GRACE, test_timeout: settings.test_timeout },
         cwd: &settings.cwd,
@@ -165,7 +177,7 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
     // Counts tests; execute() adds each phase's tests (retries, re-queued tests) as it starts.
     let progress = Progress::new("tests", Some(0), settings.progress);
     let mut failed_so_far = 0u64;
-    let mut results: Results = Vec::new();
+    let mut results: Results = unplaced;
     let mut busy = vec![0.0; settings.workers];
     let mut not_started: Vec<Batch> = Vec::new();
 
@@ -173,7 +185,7 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
     // Coverage comes from the first pass only: reruns (whole files, retries) would count lines twice.
     let coverage_reports: Vec<(usize, PathBuf)> = first.finished.iter().map(|f| (f.batch, coverage::batch_report(work.path(), "run", f.batch))).collect();
     let split_with_failures = split_files_with_failures(&plan.batches, &first.results);
-    absorb(&mut results, &mut busy, &mut not_started, first);
+    absorb(&mut results, &mut busy, &mut not_started, &mut warnings, first);
 
     // A split file that failed is run whole once: its tests may depend on each other's order.
     let mut order_dependent = Vec::new();
@@ -184,6 +196,7 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         live.line(&format!("stepkit test: running {} split file(s) whole to tell order dependence from real failures", batches.len()));
         let whole = runner.execute_requeuing("whole", batches, &stopper, &mut failed_so_far, live, &progress).await;
         for (_, batch_results) in &whole.results {
+            warnings.extend(planning_warning(batch_results));
             for file in &split_with_failures {
                 if replace_with_whole_file(&mut results, *file, &batch_results.cases) > 0 {
                     order_dependent.push(files[*file].path.clone());
@@ -207,7 +220,7 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         retried += to_retry.len();
         live.line(&format!("stepkit test: retry {attempt}/{}: rerunning {} failed test(s)", settings.retries, to_retry.len()));
         let retry = runner.execute_requeuing(&format!("retry{attempt}"), batches_of(&to_retry), &stopper, &mut failed_so_far, live, &progress).await;
-        absorb(&mut results, &mut busy, &mut not_started, retry);
+        absorb(&mut results, &mut busy, &mut not_started, &mut warnings, retry);
     }
     progress.finish();
 
@@ -218,7 +231,7 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
             Stop::TimedOut => "the run's --timeout passed",
             Stop::MaxFail => "--max-fail was reached",
         };
-        results.extend(not_run(&not_started, &files, why));
+        results.extend(not_run(&not_started, files, why));
     }
     let wall = started.elapsed().as_secs_f64();
     let facts = RunFacts {
@@ -228,7 +241,7 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         shard: settings.shard.map(|s| s.to_string()),
         interrupted: matches!(stop, Some(Stop::Signal(_) | Stop::TimedOut)),
     };
-    let report = build_report(&files, results, &facts);
+    let report = build_report(files, results, &facts);
     if let Some(path) = &settings.junit {
         crate::steps::junit::merge::write_atomically(path, |file| write_report(&report, settings.profile, file))
             .map_err(|source| TestError::WriteJunit { path: path.clone(), source })?;
@@ -318,14 +331,20 @@ fn load_timings(patterns: &[String], files: &[TestFile], settings: &TestSettings
     (Timings::from_reports(&reports, files, &settings.cwd), reports.len())
 }
 
-fn absorb(results: &mut Results, busy: &mut [f64], not_started: &mut Vec<Batch>, phase: execute::PhaseResult) {
+fn absorb(results: &mut Results, busy: &mut [f64], not_started: &mut Vec<Batch>, warnings: &mut Vec<String>, phase: execute::PhaseResult) {
     for (_, batch) in phase.results {
+        warnings.extend(planning_warning(&batch));
         results.extend(batch.cases);
     }
     for (slot, seconds) in phase.busy.iter().enumerate() {
         busy[slot] += seconds;
     }
     not_started.extend(phase.not_started);
+}
+
+/// The loud line for a batch that reported tests outside its selection (see collect.rs).
+fn planning_warning(batch: &collect::BatchResults) -> Option<String> {
+    (!batch.outside.is_empty()).then(|| format!("planning error: a batch reported {} test(s) it was not given, first {}; see its error case", batch.outside.len(), batch.outside[0]))
 }
 
 /// Files that ran split and had a failure or error.

@@ -5,43 +5,128 @@ use super::{run_listing, PresetError, Selection};
 use crate::steps::test::model::{CaseRef, TestFile};
 use std::path::Path;
 
-/// The user's command split into `go test` + flags, and the package patterns (default `./...`).
-fn split_command(cmd: &[String]) -> (Vec<String>, Vec<String>) {
-    let mut base = Vec::new();
-    let mut packages = Vec::new();
-    let mut after_test = false;
-    let mut iter = cmd.iter().peekable();
-    while let Some(arg) = iter.next() {
-        if !after_test {
-            after_test = arg == "test";
-            base.push(arg.clone());
-            continue;
-        }
-        if arg.starts_with('-') {
-            base.push(arg.clone());
-            // Flags that take a separate value (`-run X`, `-timeout 5m`, `-tags x`): keep the value with them.
-            let takes_value = matches!(arg.trim_start_matches('-'), "run" | "skip" | "timeout" | "tags" | "count" | "parallel" | "p" | "cpu" | "coverprofile" | "covermode" | "coverpkg" | "exec" | "ldflags" | "gcflags" | "o");
-            if takes_value && !arg.contains('=') {
-                if let Some(value) = iter.next() {
-                    base.push(value.clone());
-                }
+/// Flags of `go test` that take a value from the next argument (`go help testflag`, `go help build`,
+/// Go 1.19-1.23): every other known flag is boolean (`-v`, `-race`, `-cover`, `-json`, ...).
+const VALUE_FLAGS: &[&str] = &[
+    "C", "asmflags", "bench", "benchtime", "blockprofile", "blockprofilerate", "buildmode", "compiler", "count", "covermode",
+    "coverpkg", "coverprofile", "cpu", "cpuprofile", "exec", "fuzz", "fuzzminimizetime", "fuzztime", "gccgoflags", "gcflags",
+    "installsuffix", "ldflags", "list", "memprofile", "memprofilerate", "mod", "modfile", "mutexprofile", "mutexprofilefraction",
+    "o", "outputdir", "overlay", "p", "parallel", "pgo", "pkgdir", "run", "shuffle", "skip", "tags", "timeout", "toolexec",
+    "trace", "vet",
+];
+
+/// Boolean flags of `go test` and `go build`.
+const BOOL_FLAGS: &[&str] = &[
+    "a", "asan", "benchmem", "buildvcs", "c", "cover", "failfast", "fullpath", "i", "json", "linkshared", "modcacherw", "msan",
+    "n", "race", "short", "trimpath", "v", "work", "x",
+];
+
+/// `go test` CMD read as `go test` reads it: its flags, the package patterns (one run of
+/// non-flag arguments, default `./...`), and what goes to the test binary (after `-args`, or from
+/// the first flag go does not know, or a word after the package list).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct GoCommand {
+    flags: Vec<String>,
+    packages: Vec<String>,
+    binary_args: Vec<String>,
+    /// The user's `-run` and `-skip` patterns, which select tests.
+    run: Option<String>,
+    skip: Option<String>,
+}
+
+fn split_command(cmd: &[String]) -> GoCommand {
+    let mut out = GoCommand::default();
+    let Some(test) = cmd.iter().position(|a| a == "test") else {
+        out.flags = cmd.to_vec();
+        out.packages.push("./...".into());
+        return out;
+    };
+    out.flags.extend(cmd[..=test].iter().cloned());
+    let mut i = test + 1;
+    let mut package_run_ended = false;
+    while i < cmd.len() {
+        let arg = &cmd[i];
+        let flag = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-')).filter(|f| !f.is_empty());
+        let Some(flag) = flag else {
+            // The package patterns are one run of words; a word after it belongs to the test binary.
+            if package_run_ended {
+                out.binary_args.extend(cmd[i..].iter().cloned());
+                break;
             }
-        } else {
-            packages.push(arg.clone());
+            out.packages.push(arg.clone());
+            i += 1;
+            continue;
+        };
+        package_run_ended |= !out.packages.is_empty();
+        let (name, inline) = match flag.split_once('=') {
+            Some((n, v)) => (n, Some(v.to_string())),
+            None => (flag, None),
+        };
+        if name == "args" {
+            out.binary_args.extend(cmd[i + 1..].iter().cloned());
+            break;
         }
+        if !VALUE_FLAGS.contains(&name) && !BOOL_FLAGS.contains(&name) {
+            // go test hands an unknown flag and everything after it to the test binary.
+            out.binary_args.extend(cmd[i..].iter().cloned());
+            break;
+        }
+        out.flags.push(arg.clone());
+        let mut value = inline;
+        if VALUE_FLAGS.contains(&name) && value.is_none() {
+            i += 1;
+            if let Some(v) = cmd.get(i) {
+                out.flags.push(v.clone());
+                value = Some(v.clone());
+            }
+        }
+        match name {
+            "run" => out.run = value,
+            "skip" => out.skip = value,
+            _ => {}
+        }
+        i += 1;
     }
-    if packages.is_empty() {
-        packages.push("./...".into());
+    if out.packages.is_empty() {
+        out.packages.push("./...".into());
     }
-    (base, packages)
+    out
+}
+
+/// The command batches build on: the packages are dropped there (see `argv`), so CMD is kept whole.
+pub(super) fn batch_command(cmd: &[String]) -> Vec<String> {
+    cmd.to_vec()
+}
+
+/// A `-run`/`-skip` pattern's top-level part and the rest (`TestA/sub` -> `TestA`, `/sub`): go
+/// matches each `/`-separated part against one level of test names.
+fn top_level(pattern: &str) -> (&str, &str) {
+    match pattern.find('/') {
+        Some(at) => (&pattern[..at], &pattern[at..]),
+        None => (pattern, ""),
+    }
 }
 
 pub(super) fn discover(cmd: &[String], cwd: &Path) -> Result<Vec<TestFile>, PresetError> {
-    let (mut argv, packages) = split_command(cmd);
-    argv.extend(["-list".to_string(), ".".to_string()]);
-    argv.extend(packages);
+    let go = split_command(cmd);
+    let mut argv = go.flags.clone();
+    // The user's -run selects what is listed (its top level: -list matches top-level names only).
+    let list = go.run.as_deref().map(|r| top_level(r).0).filter(|r| !r.is_empty()).unwrap_or(".");
+    argv.extend(["-list".to_string(), list.to_string()]);
+    argv.extend(go.packages.iter().cloned());
+    argv.extend(go.binary_args.iter().cloned());
     let listing = run_listing(&argv, cwd)?;
-    Ok(parse_listing(&listing))
+    let mut files = parse_listing(&listing);
+    // -list does not apply -skip; a top-level -skip removes whole tests, so apply it here the way
+    // go will (RE2 and the regex crate share this syntax).
+    if let Some(skip) = go.skip.as_deref().filter(|s| !s.contains('/')) {
+        let re = regex::Regex::new(skip).map_err(|e| PresetError::Discover { command: cmd.join(" "), message: format!("-skip `{skip}` is not a valid pattern: {e}") })?;
+        for file in &mut files {
+            file.cases.retain(|c| !re.is_match(&c.name));
+        }
+        files.retain(|f| !f.cases.is_empty());
+    }
+    Ok(files)
 }
 
 /// `go test -list .` prints each package's test names, then `ok  <pkg> <time>`.
@@ -67,16 +152,20 @@ pub(crate) fn parse_listing(listing: &str) -> Vec<TestFile> {
 
 /// `go test -json` with stdout redirected to `<junit>.json`, which stepkit converts afterwards.
 pub(super) fn argv(cmd: &[String], selections: &[Selection<'_>], junit: &Path) -> Vec<String> {
-    let (base, _) = split_command(cmd);
+    let go = split_command(cmd);
     let mut out = vec!["sh".to_string(), "-c".to_string(), "exec \"$@\" > \"$0\"".to_string(), json_path(junit).display().to_string()];
-    out.extend(base);
+    // The user's package patterns are left out: the batch names only its own packages.
+    out.extend(go.flags);
     out.push("-json".into());
+    // A later -run wins over the user's; the user's subtest levels (`TestA/sub`) are kept.
+    let subtests = go.run.as_deref().map(|r| top_level(r).1).unwrap_or("");
     let names: Vec<String> = selections.iter().filter_map(|s| s.cases.as_ref()).flatten().map(|c| regex::escape(&c.id)).collect();
     if !names.is_empty() {
         out.push("-run".into());
-        out.push(format!("^(?:{})$", names.join("|")));
+        out.push(format!("^(?:{})${subtests}", names.join("|")));
     }
     out.extend(selections.iter().map(|s| s.file.path.clone()));
+    out.extend(go.binary_args);
     out
 }
 
@@ -91,11 +180,16 @@ mod tests {
 
     #[test]
     fn splits_flags_and_packages() {
-        let cmd: Vec<String> = ["go", "test", "-race", "-timeout", "5m", "./a/...", "./b"].map(String::from).to_vec();
-        let (base, packages) = split_command(&cmd);
-        assert_eq!(base, ["go", "test", "-race", "-timeout", "5m"]);
-        assert_eq!(packages, ["./a/...", "./b"]);
-        assert_eq!(split_command(&["go".into(), "test".into()]).1, ["./..."]);
+        let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        let go = split_command(&words("go test -race -timeout 5m ./a/... ./b -count=1 -run TestX/sub -v -args -update x"));
+        assert_eq!(go.flags, words("go test -race -timeout 5m -count=1 -run TestX/sub -v"));
+        assert_eq!(go.packages, ["./a/...", "./b"]);
+        assert_eq!(go.binary_args, ["-update", "x"]);
+        assert_eq!((go.run.as_deref(), top_level("TestX/sub")), (Some("TestX/sub"), ("TestX", "/sub")));
+        assert_eq!(split_command(&words("go test")).packages, ["./..."]);
+        // An unknown flag and what follows go to the test binary; a value that looks like a path stays with its flag.
+        let go = split_command(&words("go test -coverprofile ./c.out ./pkg/... -custom ./x"));
+        assert_eq!((go.packages, go.binary_args), (vec!["./pkg/...".to_string()], words("-custom ./x")));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 mod command;
 pub mod go;
 mod phpunit;
+mod phpunit_args;
+mod php_classes;
 mod pytest;
 
 use super::model::{CaseRef, TestFile};
@@ -27,11 +29,44 @@ pub struct Selection<'a> {
     pub cases: Option<Vec<&'a CaseRef>>,
 }
 
+/// What a preset's listing found, and how batches must run it.
+#[derive(Debug, Clone, Default)]
+pub struct Discovery {
+    pub files: Vec<TestFile>,
+    /// Tests the tool listed that no batch can run (no file found for them), each with why: they
+    /// are reported as error cases, never dropped.
+    pub unplaced: Vec<Unplaced>,
+    /// CMD without the arguments that select tests (paths, node ids, package patterns): the base
+    /// of every batch, which adds only its own tests. The selecting arguments shaped the listing.
+    pub batch_command: Vec<String>,
+    /// A whole file is run by naming its listed cases, not its path, because the listing selected
+    /// less than whole files (a pytest node id such as `test_x.py::TestA` in CMD).
+    pub select_cases: bool,
+}
+
+/// A listed test that no batch can run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unplaced {
+    pub classname: Option<String>,
+    pub name: String,
+    pub why: String,
+}
+
+impl Discovery {
+    /// Files from a listing whose CMD selects nothing a batch would repeat.
+    fn whole(files: Vec<TestFile>, cmd: &[String]) -> Self {
+        Discovery { files, unplaced: Vec::new(), batch_command: cmd.to_vec(), select_cases: false }
+    }
+}
+
 /// A preset that could not list the tests.
 #[derive(Debug, thiserror::Error)]
 pub enum PresetError {
     #[error("list tests with `{command}`: {message}")]
     Discover { command: String, message: String },
+    /// CMD's test-selecting arguments cannot be read exactly (a usage error).
+    #[error("read the test-selecting arguments of `{command}`: {message}")]
+    Scope { command: String, message: String },
     #[error("use the command preset: {0}")]
     Command(String),
 }
@@ -62,13 +97,14 @@ impl Preset {
         !matches!(self, Preset::Phpunit)
     }
 
-    /// Lists the test files (with their cases where the tool can list them), in a stable order.
-    pub fn discover(&self, cmd: &[String], cwd: &Path) -> Result<Vec<TestFile>, PresetError> {
+    /// Lists the test files (with their cases where the tool can list them), in a stable order,
+    /// and finds which arguments of CMD select tests, so batches run only their own.
+    pub fn discover(&self, cmd: &[String], cwd: &Path) -> Result<Discovery, PresetError> {
         match self {
             Preset::Phpunit => phpunit::discover(cmd, cwd),
             Preset::Pytest => pytest::discover(cmd, cwd),
-            Preset::Go => go::discover(cmd, cwd),
-            Preset::Command { patterns } => command::discover(cmd, patterns, cwd),
+            Preset::Go => go::discover(cmd, cwd).map(|files| Discovery::whole(files, &go::batch_command(cmd))),
+            Preset::Command { patterns } => command::discover(cmd, patterns, cwd).map(|files| Discovery::whole(files, cmd)),
         }
     }
 
@@ -107,10 +143,16 @@ impl std::str::FromStr for Preset {
 
 /// Runs a listing command and returns its stdout, or an error with its output.
 fn run_listing(argv: &[String], cwd: &Path) -> Result<String, PresetError> {
+    run_listing_with_env(argv, &[], cwd)
+}
+
+/// `run_listing` with extra environment variables (a listing plugin's path and output file).
+fn run_listing_with_env(argv: &[String], env: &[(String, String)], cwd: &Path) -> Result<String, PresetError> {
     let shown = argv.join(" ");
     let (program, args) = argv.split_first().ok_or_else(|| PresetError::Discover { command: shown.clone(), message: "the command is empty".into() })?;
     let output = std::process::Command::new(program)
         .args(args)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .current_dir(cwd)
         .stdin(std::process::Stdio::null())
         .output()

@@ -1,23 +1,46 @@
 //! The PHPUnit preset: test files from phpunit.xml's suites, cases from `--list-tests-xml`,
 //! subsets with an exact `--filter` regex, one file per process (PHPUnit takes one path).
 
-use super::{run_listing, PresetError, Selection};
+use super::php_classes::{declared_classes, php_for};
+use super::phpunit_args::{self, Args};
+use super::{run_listing, Discovery, PresetError, Selection, Unplaced};
 use crate::steps::test::model::{CaseRef, TestFile};
 use quick_xml::events::Event;
 use quick_xml::Reader;
-use regex::Regex;
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-pub(super) fn discover(cmd: &[String], cwd: &Path) -> Result<Vec<TestFile>, PresetError> {
-    let config = config_path(cmd, cwd).ok_or_else(|| PresetError::Discover {
-        command: cmd.join(" "),
-        message: "no phpunit.xml or phpunit.xml.dist here; pass --configuration FILE in the command".into(),
-    })?;
-    let text = std::fs::read_to_string(&config)
-        .map_err(|e| PresetError::Discover { command: cmd.join(" "), message: format!("read {}: {e}", config.display()) })?;
-    let base = config.parent().map(Path::to_path_buf).unwrap_or_else(|| cwd.to_path_buf());
-    let paths = suite_files(&text, &base);
+pub(super) fn discover(cmd: &[String], cwd: &Path) -> Result<Discovery, PresetError> {
+    let error = |message: String| PresetError::Discover { command: cmd.join(" "), message };
+    let usage = |message: String| PresetError::Scope { command: cmd.join(" "), message };
+    let args = phpunit_args::parse(cmd).map_err(usage)?;
+    if args.filter {
+        return Err(usage(
+            "`--filter` in CMD: PHPUnit 9 lists tests without applying it and every batch selects its own tests with --filter, so it cannot be honoured; select with a path, --testsuite or --group".into(),
+        ));
+    }
+    let config = config_path(&args, cwd);
+    let paths: Vec<&String> = args.positional.iter().map(|&i| &cmd[i]).filter(|a| *a != "--").collect();
+    if config.is_none() && paths.is_empty() {
+        return Err(error("no phpunit.xml or phpunit.xml.dist here; pass --configuration FILE or a test directory in the command".into()));
+    }
+    let mut candidates = Vec::new();
+    if let Some(config) = &config {
+        let text = std::fs::read_to_string(config).map_err(|e| error(format!("read {}: {e}", config.display())))?;
+        let base = config.parent().map(Path::to_path_buf).unwrap_or_else(|| cwd.to_path_buf());
+        candidates = suite_files(&text, &base);
+    }
+    // Path arguments may name files outside every <testsuite>; their PHP files are candidates too.
+    for path in &paths {
+        let path = cwd.join(path);
+        if path.is_dir() {
+            walk(&path, ".php", &mut candidates);
+        } else {
+            candidates.push(path);
+        }
+    }
+    candidates.sort();
+    candidates.dedup();
 
     let listing_file = std::env::temp_dir().join(format!("stepkit-phpunit-list-{}.xml", std::process::id()));
     let mut argv = cmd.to_vec();
@@ -28,32 +51,47 @@ pub(super) fn discover(cmd: &[String], cwd: &Path) -> Result<Vec<TestFile>, Pres
             .map_err(|e| PresetError::Discover { command: argv.join(" "), message: format!("read its listing {}: {e}", listing_file.display()) })
     });
     let _ = std::fs::remove_file(&listing_file);
-    let by_class = parse_listing(&listed?);
+    let listing = parse_listing(&listed?, &args);
 
+    let declared = declared_classes(&php_for(cmd, cwd), &candidates, cwd).map_err(error)?;
+    let mut placed: HashSet<&str> = HashSet::new();
     let mut files = Vec::new();
-    for path in paths {
-        let Ok(source) = std::fs::read_to_string(&path) else { continue };
-        let Some(class) = declared_class(&source) else { continue };
-        // A file whose class PHPUnit did not list is not a test (an abstract base, a helper).
-        let Some(cases) = by_class.get(&class) else { continue };
-        let rel = path.strip_prefix(cwd).map(Path::to_path_buf).unwrap_or(path);
-        files.push(TestFile { path: rel.display().to_string(), cases: cases.clone() });
+    for path in &candidates {
+        let Some(classes) = declared.get(path) else { continue };
+        let mut cases = Vec::new();
+        for class in classes {
+            // A class PHPUnit did not list is not a test (an abstract base, a helper).
+            if let Some((name, listed)) = listing.classes.iter().find(|(name, _)| name == class) {
+                if placed.insert(name.as_str()) {
+                    cases.extend(listed.iter().cloned());
+                }
+            }
+        }
+        if !cases.is_empty() {
+            let rel = path.strip_prefix(cwd).map(Path::to_path_buf).unwrap_or_else(|_| path.clone());
+            files.push(TestFile { path: rel.display().to_string(), cases });
+        }
     }
-    Ok(files)
+    let mut unplaced = Vec::new();
+    for (class, cases) in listing.classes.iter().filter(|(class, _)| !placed.contains(class.as_str())) {
+        let why = format!("PHPUnit listed class {class}, but no test file it was given (phpunit.xml's test suites, the path arguments) declares it, so no batch can run it");
+        unplaced.extend(cases.iter().map(|c| Unplaced { classname: c.classname.clone(), name: c.name.clone(), why: why.clone() }));
+    }
+    for phpt in &listing.phpt {
+        unplaced.push(Unplaced { classname: None, name: phpt.clone(), why: format!("{phpt} is a .phpt test, which the phpunit preset cannot run in batches yet; run it with phpunit directly") });
+    }
+    let batch_command = cmd.iter().enumerate().filter(|(i, _)| !args.positional.contains(i)).map(|(_, a)| a.clone()).collect();
+    Ok(Discovery { files, unplaced, batch_command, select_cases: false })
 }
 
-/// `-c FILE`, `--configuration FILE`, `--configuration=FILE` in CMD, else phpunit.xml(.dist).
-fn config_path(cmd: &[String], cwd: &Path) -> Option<PathBuf> {
-    let mut args = cmd.iter();
-    while let Some(arg) = args.next() {
-        if arg == "-c" || arg == "--configuration" {
-            return args.next().map(|p| cwd.join(p));
-        }
-        if let Some(p) = arg.strip_prefix("--configuration=") {
-            return Some(cwd.join(p));
-        }
+/// `-c FILE` / `--configuration FILE` (a directory means its phpunit.xml), else the default names.
+fn config_path(args: &Args, cwd: &Path) -> Option<PathBuf> {
+    let defaults = ["phpunit.xml", "phpunit.dist.xml", "phpunit.xml.dist"];
+    match &args.configuration {
+        Some(path) if cwd.join(path).is_dir() => defaults.iter().map(|n| cwd.join(path).join(n)).find(|p| p.is_file()),
+        Some(path) => Some(cwd.join(path)),
+        None => defaults.iter().map(|n| cwd.join(n)).find(|p| p.is_file()),
     }
-    ["phpunit.xml", "phpunit.xml.dist"].iter().map(|n| cwd.join(n)).find(|p| p.is_file())
 }
 
 /// The test files of every `<testsuite>`: `<directory suffix=>` walked recursively, `<file>`s,
@@ -114,45 +152,42 @@ fn walk(dir: &Path, suffix: &str, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The fully qualified name of the (non-abstract) class a test file declares.
-fn declared_class(source: &str) -> Option<String> {
-    static NAMESPACE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-    static CLASS: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-    let namespace = NAMESPACE.get_or_init(|| Regex::new(r"(?m)^\s*namespace\s+([A-Za-z_\\][\w\\]*)\s*;").expect("valid regex"));
-    let class = CLASS.get_or_init(|| Regex::new(r"(?m)^\s*((?:abstract|final|readonly)\s+)*class\s+(\w+)").expect("valid regex"));
-    let found = class.captures(source)?;
-    if found.get(1).is_some_and(|m| m.as_str().contains("abstract")) {
-        return None;
-    }
-    let name = found.get(2)?.as_str();
-    Some(match namespace.captures(source).and_then(|c| c.get(1)) {
-        Some(ns) => format!("{}\\{name}", ns.as_str()),
-        None => name.to_string(),
-    })
+/// What `--list-tests-xml` listed: cases per class in listing order, and .phpt files.
+#[derive(Debug, Default)]
+struct Listing {
+    classes: Vec<(String, Vec<CaseRef>)>,
+    phpt: Vec<String>,
 }
 
-/// Cases per class from `--list-tests-xml`: `<testCaseClass name=><testCaseMethod name= dataSet=>`.
-fn parse_listing(xml: &str) -> HashMap<String, Vec<CaseRef>> {
+/// Cases per class from `--list-tests-xml`: `<testCaseClass name=><testCaseMethod name= groups= dataSet=>`.
+/// PHPUnit 9 lists without applying `--group`/`--exclude-group` (it warns that they conflict), so
+/// they are applied here from each method's `groups`, as the batches' PHPUnit will apply them.
+fn parse_listing(xml: &str, args: &Args) -> Listing {
     let mut reader = Reader::from_str(xml);
-    let mut out: HashMap<String, Vec<CaseRef>> = HashMap::new();
+    let mut out = Listing::default();
     let mut class = String::new();
+    let selected = |groups: &str| {
+        let groups: Vec<&str> = groups.split(',').map(str::trim).collect();
+        (args.groups.is_empty() || args.groups.iter().any(|g| groups.contains(&g.as_str()))) && !args.exclude_groups.iter().any(|g| groups.contains(&g.as_str()))
+    };
     loop {
         match reader.read_event() {
             Ok(Event::Start(e)) | Ok(Event::Empty(e)) => {
                 let attr = |key: &str| e.attributes().flatten().find(|a| a.key.as_ref() == key).and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|v| v.into_owned()));
                 match e.name().as_ref() {
                     "testCaseClass" => class = attr("name").unwrap_or_default(),
-                    "testCaseMethod" => {
+                    "phptFile" => out.phpt.extend(attr("path")),
+                    "testCaseMethod" if selected(&attr("groups").unwrap_or_default()) => {
                         let method = attr("name").unwrap_or_default();
                         let name = match attr("dataSet") {
                             Some(set) => format!("{method} with data set {set}"),
                             None => method,
                         };
-                        out.entry(class.clone()).or_default().push(CaseRef {
-                            id: format!("{class}::{name}"),
-                            classname: Some(class.replace('\\', ".")),
-                            name,
-                        });
+                        let case = CaseRef { id: format!("{class}::{name}"), classname: Some(class.replace('\\', ".")), name };
+                        match out.classes.iter_mut().find(|(c, _)| *c == class) {
+                            Some((_, cases)) => cases.push(case),
+                            None => out.classes.push((class.clone(), vec![case])),
+                        }
                     }
                     _ => {}
                 }
@@ -198,11 +233,13 @@ fn pcre_escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use regex::Regex;
 
     #[test]
     fn listing_gives_cases_with_data_sets() {
         let xml = r##"<?xml version="1.0"?><tests><testCaseClass name="Fixtures\DataTest"><testCaseMethod name="testA" groups="default"/><testCaseMethod name="testAdd" groups="default" dataSet="#0"/><testCaseMethod name="testAdd" groups="default" dataSet="&quot;named&quot;"/></testCaseClass></tests>"##;
-        let cases = &parse_listing(xml)["Fixtures\\DataTest"];
+        let listing = parse_listing(xml, &Args::default());
+        let cases = &listing.classes[0].1;
         assert_eq!(cases.len(), 3);
         assert_eq!(cases[1].name, "testAdd with data set #0");
         assert_eq!(cases[2].id, "Fixtures\\DataTest::testAdd with data set \"named\"");
@@ -219,9 +256,16 @@ mod tests {
     }
 
     #[test]
-    fn finds_declared_class_and_skips_abstract() {
-        assert_eq!(declared_class("<?php\nnamespace Fixtures;\n\nfinal class FooTest extends TestCase {}"), Some("Fixtures\\FooTest".into()));
-        assert_eq!(declared_class("<?php\nabstract class BaseTest {}"), None);
+    fn groups_from_the_command_filter_the_listing() {
+        let xml = r#"<tests><testCaseClass name="A"><testCaseMethod name="t1" groups="default"/><testCaseMethod name="t2" groups="slow,db"/></testCaseClass><phptFile path="/p/x.phpt"/></tests>"#;
+        let only = |groups: &[&str], exclude: &[&str]| {
+            let args = Args { groups: groups.iter().map(|g| g.to_string()).collect(), exclude_groups: exclude.iter().map(|g| g.to_string()).collect(), ..Args::default() };
+            parse_listing(xml, &args).classes.iter().flat_map(|(_, c)| c.iter().map(|c| c.name.clone())).collect::<Vec<_>>()
+        };
+        assert_eq!(only(&[], &[]), ["t1", "t2"]);
+        assert_eq!(only(&["db"], &[]), ["t2"]);
+        assert_eq!(only(&[], &["slow"]), ["t1"]);
+        assert_eq!(parse_listing(xml, &Args::default()).phpt, ["/p/x.phpt"]);
     }
 
     #[test]

@@ -1,15 +1,63 @@
 //! The pytest preset: node ids from `--collect-only -q`, subsets as node ids, `--junitxml` (xunit1, with file/line).
+//! Which arguments of CMD are positional (paths, node ids) is asked of pytest's own parser by a
+//! listing plugin (pytest_scope.py), so batches drop exactly those and keep every option.
 
-use super::{run_listing, PresetError, Selection};
+use super::{run_listing_with_env, Discovery, PresetError, Selection};
 use crate::steps::test::model::{CaseRef, TestFile};
 use std::path::Path;
 
-pub(super) fn discover(cmd: &[String], cwd: &Path) -> Result<Vec<TestFile>, PresetError> {
-    let mut argv = cmd.to_vec();
+/// The listing plugin, importable as `_stepkit_scope` from a temporary directory.
+const SCOPE_PLUGIN: &str = include_str!("pytest_scope.py");
+
+/// What the plugin saw: pytest's own arguments and which of them are positional.
+#[derive(serde::Deserialize)]
+struct Scope {
+    args: Vec<String>,
+    positional: Vec<usize>,
+    parsed: bool,
+}
+
+pub(super) fn discover(cmd: &[String], cwd: &Path) -> Result<Discovery, PresetError> {
+    let error = |message: String| PresetError::Discover { command: cmd.join(" "), message };
+    let dir = tempfile::Builder::new().prefix("stepkit-pytest-").tempdir().map_err(|e| error(format!("create a directory for the listing plugin: {e}")))?;
+    std::fs::write(dir.path().join("_stepkit_scope.py"), SCOPE_PLUGIN).map_err(|e| error(format!("write the listing plugin: {e}")))?;
+    let scope_file = dir.path().join("scope.json");
     // --verbosity=-1 after the user's flags: node ids one per line, whatever -q/-v or addopts say.
-    argv.extend(["--collect-only", "--verbosity=-1", "-p", "no:cacheprovider"].map(String::from));
-    let listing = run_listing(&argv, cwd)?;
-    Ok(parse_collection(&listing))
+    let extra = ["--collect-only", "--verbosity=-1", "-p", "no:cacheprovider", "-p", "_stepkit_scope"].map(String::from);
+    let mut argv = cmd.to_vec();
+    argv.extend(extra.iter().cloned());
+    // The child's PYTHONPATH is extended, not replaced: the project may rely on it to import.
+    let python_path = match std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
+        Some(existing) => format!("{}:{}", dir.path().display(), existing.to_string_lossy()),
+        None => dir.path().display().to_string(),
+    };
+    let env = [("PYTHONPATH".to_string(), python_path), ("STEPKIT_PYTEST_SCOPE".to_string(), scope_file.display().to_string())];
+    let listing = run_listing_with_env(&argv, &env, cwd)?;
+    let scope: Scope = std::fs::read_to_string(&scope_file)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .ok_or_else(|| error("pytest ran without stepkit's listing plugin (`-p _stepkit_scope` via PYTHONPATH); run pytest directly or through a wrapper that keeps the environment".into()))?;
+    let positional = positional_in_cmd(cmd, &extra, &scope).map_err(|message| PresetError::Scope { command: cmd.join(" "), message })?;
+    let select_cases = positional.iter().any(|&i| cmd[i].contains("::"));
+    let batch_command = cmd.iter().enumerate().filter(|(i, _)| !positional.contains(i)).map(|(_, a)| a.clone()).collect();
+    Ok(Discovery { files: parse_collection(&listing), unplaced: Vec::new(), batch_command, select_cases })
+}
+
+/// Indices into CMD of pytest's positional arguments. pytest's arguments are the tail of CMD
+/// (after `pytest`, `python -m pytest`, `uv run pytest`, ...) plus what the listing appended.
+fn positional_in_cmd(cmd: &[String], extra: &[String], scope: &Scope) -> Result<Vec<usize>, String> {
+    if !scope.parsed {
+        return Err("pytest's parser refused CMD's arguments; run the same command without stepkit to see why".into());
+    }
+    let own = scope.args.len().checked_sub(extra.len()).filter(|&n| scope.args[n..] == *extra && n <= cmd.len() && cmd[cmd.len() - n..] == scope.args[..n]);
+    let Some(own) = own else {
+        return Err(format!(
+            "pytest received the arguments {:?}, which are not the end of CMD; stepkit cannot tell which of CMD's arguments select tests, so give them to pytest as they are",
+            scope.args
+        ));
+    };
+    let offset = cmd.len() - own;
+    Ok(scope.positional.iter().filter(|&&i| i < own).map(|&i| offset + i).collect())
 }
 
 /// Groups node ids (`tests/test_a.py::TestX::test_y[1]`) by file, keeping collection order.
@@ -51,6 +99,7 @@ pub(super) fn argv(cmd: &[String], selections: &[Selection<'_>], junit: &Path) -
     out.push(format!("--junitxml={}", junit.display()));
     // xunit1 writes file and line per case, which timings and annotations use.
     out.extend(["-o", "junit_family=xunit1", "-p", "no:cacheprovider"].map(String::from));
+    // The batch command holds no positional arguments (see discover): only this batch's tests follow.
     for selection in selections {
         match &selection.cases {
             None => out.push(selection.file.path.clone()),
@@ -63,6 +112,16 @@ pub(super) fn argv(cmd: &[String], selections: &[Selection<'_>], junit: &Path) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn positional_indices_map_onto_the_tail_of_cmd() {
+        let cmd: Vec<String> = ["python3", "-m", "pytest", "-k", "tests", "tests"].map(String::from).to_vec();
+        let extra: Vec<String> = ["--collect-only"].map(String::from).to_vec();
+        let scope = Scope { args: ["-k", "tests", "tests", "--collect-only"].map(String::from).to_vec(), positional: vec![2], parsed: true };
+        assert_eq!(positional_in_cmd(&cmd, &extra, &scope).unwrap(), vec![5]);
+        let wrapped = Scope { args: ["--other", "--collect-only"].map(String::from).to_vec(), positional: vec![], parsed: true };
+        assert!(positional_in_cmd(&cmd, &extra, &wrapped).unwrap_err().contains("not the end of CMD"));
+    }
 
     #[test]
     fn parses_node_ids_by_file_in_order() {
