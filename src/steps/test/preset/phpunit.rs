@@ -95,16 +95,21 @@ fn config_path(args: &Args, cwd: &Path) -> Option<PathBuf> {
 }
 
 /// The test files of every `<testsuite>`: `<directory suffix=>` walked recursively, `<file>`s,
-/// minus `<exclude>`s. Sorted, each once.
+/// minus `<exclude>`s. Sorted, each once. Only elements inside a `<testsuite>` count: the same
+/// element names under `<coverage>`/`<filter>`/`<source>` name source code, and a coverage
+/// `<exclude><directory>tests</directory>` must not hide the tests.
 fn suite_files(config: &str, base: &Path) -> Vec<PathBuf> {
     let mut reader = Reader::from_str(config);
     let mut dirs: Vec<(PathBuf, String)> = Vec::new();
     let mut files: Vec<PathBuf> = Vec::new();
     let mut excludes: Vec<PathBuf> = Vec::new();
     let mut current: Option<(String, String)> = None;
+    let mut in_suite = false;
     loop {
         match reader.read_event() {
-            Ok(Event::Start(e)) => {
+            Ok(Event::Start(e)) if e.name().as_ref() == "testsuite" => in_suite = true,
+            Ok(Event::End(e)) if e.name().as_ref() == "testsuite" => in_suite = false,
+            Ok(Event::Start(e)) if in_suite => {
                 let name = e.name().as_ref().to_string();
                 if matches!(name.as_str(), "directory" | "file" | "exclude") {
                     let suffix = e
@@ -279,5 +284,20 @@ mod tests {
         let config = r#"<phpunit><testsuites><testsuite name="u"><directory>tests</directory><exclude>tests/skip</exclude><file>extra/X.php</file></testsuite></testsuites></phpunit>"#;
         let files: Vec<String> = suite_files(config, dir.path()).iter().map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string()).collect();
         assert_eq!(files, ["extra/X.php", "tests/ATest.php", "tests/sub/BTest.php"]);
+    }
+
+    #[test]
+    fn coverage_directories_and_excludes_are_not_test_suites() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["tests/ATest.php", "src/LibTest.php"] {
+            let p = dir.path().join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "").unwrap();
+        }
+        let config = r#"<phpunit><testsuites><testsuite name="u"><directory>tests</directory></testsuite></testsuites>
+            <coverage><include><directory suffix=".php">src</directory></include><exclude><directory>tests</directory></exclude></coverage>
+            <filter><whitelist><directory>src</directory></whitelist></filter></phpunit>"#;
+        let files: Vec<String> = suite_files(config, dir.path()).iter().map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string()).collect();
+        assert_eq!(files, ["tests/ATest.php"]);
     }
 }
