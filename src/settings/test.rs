@@ -99,7 +99,14 @@ pub fn test_settings(args: &TestArgs, env: &Env, file: &ConfigFile, cwd: &Path, 
         return Err(flag("--coverage", "coverage needs the phpunit, pytest or go preset; with the command preset, have CMD write coverage and join the files with `stepkit coverage merge`".into()));
     }
     let coverage = coverage.map(|(format, path)| crate::steps::test::coverage::CoverageTarget { format, path });
-    let timings = if args.timings.is_empty() { cfg.timings.clone().unwrap_or_default() } else { args.timings.clone() };
+    let timings = if !args.timings.is_empty() {
+        args.timings.clone()
+    } else if let Some(value) = env.get("STEPKIT_TEST_TIMINGS") {
+        // Comma-separated, like repeating the flag: `auto`, `none`, or reports and globs.
+        value.split(',').map(str::trim).filter(|v| !v.is_empty()).map(String::from).collect()
+    } else {
+        cfg.timings.clone().unwrap_or_default()
+    };
     let timings = TimingsChoice::parse(&timings).map_err(|m| flag("--timings", m))?;
     let only_failed = match &args.only_failed {
         Some(path) => {

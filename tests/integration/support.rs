@@ -40,10 +40,19 @@ pub fn stepkit() -> Stepkit {
             command.env(keep, value);
         }
     }
+    // The fixture projects are shared by many tests: a `.stepkit/timings` cache left in one by an
+    // earlier test would change the next test's plan. Tests of the cache itself remove this.
+    command.env("STEPKIT_TEST_TIMINGS", "none");
     Stepkit { command, stdin: None, kill_after: None }
 }
 
 impl Stepkit {
+    /// Leaves a variable the builder sets by default out of the environment.
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.command.env_remove(key);
+        self
+    }
+
     pub fn args<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(mut self, args: I) -> Self {
         self.command.args(args);
         self

@@ -17,7 +17,7 @@ fn run(dir: &Path, extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["--format", "json", "test", "--workers", "2"];
     args.extend(extra);
     args.extend(["--", "python3", "-m", "pytest", "tests"]);
-    stepkit().current_dir(dir).args(args).run().expect_code(1).json()
+    stepkit().env_remove("STEPKIT_TEST_TIMINGS").current_dir(dir).args(args).run().expect_code(1).json()
 }
 
 #[test]
@@ -37,14 +37,14 @@ fn the_second_run_plans_with_the_first_runs_timings() {
     assert!(cache["files"]["tests/test_quick.py"]["test_d"].is_number(), "a failed test is timed too: {cache}");
     assert!(std::fs::read_to_string(dir.path().join(".stepkit/.gitignore")).unwrap().contains('*'), "the cache ignores itself in git");
 
-    let second = stepkit().current_dir(dir.path()).args(["test", "--workers", "2", "--", "python3", "-m", "pytest", "tests"]).run().expect_code(1);
+    let second = stepkit().env_remove("STEPKIT_TEST_TIMINGS").current_dir(dir.path()).args(["test", "--workers", "2", "--", "python3", "-m", "pytest", "tests"]).run().expect_code(1);
     assert!(second.stderr.contains(&format!("Planned with timings from {saved}")), "{}", second.stderr);
     let third = run(dir.path(), &[]);
     assert_eq!(third["data"]["timings"]["from"], serde_json::json!([saved]));
     assert!(third["data"]["ideal_makespan_seconds"].as_f64().unwrap() >= 0.3, "the plan knows the slow test: {}", third["data"]);
 
     // A different command is a different suite with its own cache.
-    let other = stepkit().current_dir(dir.path()).args(["--format", "json", "test", "--", "python3", "-m", "pytest", "tests/test_other.py"]).run().expect_code(0).json();
+    let other = stepkit().env_remove("STEPKIT_TEST_TIMINGS").current_dir(dir.path()).args(["--format", "json", "test", "--", "python3", "-m", "pytest", "tests/test_other.py"]).run().expect_code(0).json();
     assert_eq!(other["data"]["timings"]["from"], serde_json::json!([]));
     assert_ne!(other["data"]["timings"]["saved"].as_str().unwrap(), saved);
 }
@@ -64,14 +64,14 @@ fn none_turns_it_off_and_shards_use_it_only_when_asked() {
 
     let mut args = vec!["--format", "json", "test", "--workers", "2", "--shard", "1/2"];
     args.extend(["--", "python3", "-m", "pytest", "tests"]);
-    let shard = stepkit().current_dir(dir.path()).args(&args).run();
+    let shard = stepkit().env_remove("STEPKIT_TEST_TIMINGS").current_dir(dir.path()).args(&args).run();
     let shard_json = shard.json();
     assert_eq!(shard_json["data"]["timings"]["from"], serde_json::json!([]), "a shard plans only from inputs every job shares");
     assert_eq!(shard_json["data"]["timings"]["ignored_under_shard"], saved.as_str());
     assert!(shard.stderr.contains("pass --timings auto"), "{}", shard.stderr);
 
     args.splice(7..7, ["--timings", "auto"]);
-    let explicit = stepkit().current_dir(dir.path()).args(&args).run().json();
+    let explicit = stepkit().env_remove("STEPKIT_TEST_TIMINGS").current_dir(dir.path()).args(&args).run().json();
     assert_eq!(explicit["data"]["timings"]["from"], serde_json::json!([saved]), "--timings auto is the user saying every job has the same cache");
 
     let report = dir.path().join("last.xml");
@@ -82,6 +82,6 @@ fn none_turns_it_off_and_shards_use_it_only_when_asked() {
     assert_eq!(reports_only["data"]["timings"]["from"], serde_json::json!(["last.xml"]));
     assert_eq!(reports_only["data"]["timings"]["saved"], serde_json::Value::Null, "given reports, the user manages timings");
 
-    let bad = stepkit().current_dir(dir.path()).args(["test", "--timings", "none", "--timings", "last.xml", "--", "python3", "-m", "pytest"]).run().expect_code(2);
+    let bad = stepkit().env_remove("STEPKIT_TEST_TIMINGS").current_dir(dir.path()).args(["test", "--timings", "none", "--timings", "last.xml", "--", "python3", "-m", "pytest"]).run().expect_code(2);
     assert!(bad.stderr.contains("--timings") && bad.stderr.contains("none"), "{}", bad.stderr);
 }

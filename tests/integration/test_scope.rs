@@ -34,7 +34,7 @@ fn parallel(dir: &Path, split: &str, cmd: &[&str]) -> (BTreeMap<String, usize>, 
         .env("SCOPE_LOG", &log)
         .args(["--format", "json", "test", "--workers", "2", "--split", split, "--junit"])
         .args([&junit])
-        .arg("--")
+        .args(["--"])
         .args(cmd)
         .run()
         .expect_code(0);
@@ -49,7 +49,7 @@ fn assert_same_as_serial(dir: &Path, cmd: &[&str], expected_tests: usize) {
     for split in ["case", "file"] {
         let (ran, json, counts) = parallel(dir, split, cmd);
         assert_eq!(ran, serial, "--split {split} -- {cmd:?}: each selected test once, the same tests as a serial run");
-        assert_eq!(counts.tests, expected_tests, "--split {split} -- {cmd:?}: the merged report");
+        assert_eq!(counts.tests, expected_tests as u64, "--split {split} -- {cmd:?}: the merged report");
         let warnings = json["warnings"].to_string();
         assert!(!warnings.contains("planning error"), "{warnings}");
     }
@@ -171,7 +171,7 @@ fn go_package_patterns_run_each_test_once() {
     let serial = stepkit::junit::from_go_test_json(&String::from_utf8_lossy(&serial_json)).counts();
     for (split, cmd) in [("case", vec!["go", "test", "-count=1", "./calc/..."]), ("file", vec!["go", "test", "./calc/...", "-count", "1"])] {
         let junit = out.path().join(format!("{split}.xml"));
-        let run = stepkit().current_dir(&dir).args(["--format", "json", "test", "--workers", "2", "--split", split, "--junit"]).args([&junit]).arg("--").args(&cmd).run().expect_code(1);
+        let run = stepkit().current_dir(&dir).args(["--format", "json", "test", "--workers", "2", "--split", split, "--junit"]).args([&junit]).args(["--"]).args(&cmd).run().expect_code(1);
         let counts = read_file(&junit).unwrap().counts();
         assert_eq!((counts.tests, counts.failures, counts.skipped), (serial.tests, serial.failures, serial.skipped), "{cmd:?} --split {split}");
         assert!(!run.json()["warnings"].to_string().contains("planning error"), "{}", run.stdout);

@@ -103,12 +103,13 @@ pub fn collect_batch(finished: &Finished, batch: &Batch, files: &[TestFile], sou
         }
     }
 
-    set_aside_outside(&mut out, batch, files, &expected);
-
     if let Exit::TestTimedOut { test, limit, unfinished } = &finished.exit {
+        // Decided first: a test cut short leaves records (a nameless case) that name no listed test.
         timed_out(&mut out, test, *limit, unfinished, &expected, files, finished);
+        set_aside_outside(&mut out, batch, files, &expected);
         return out;
     }
+    set_aside_outside(&mut out, batch, files, &expected);
     let abnormal = !matches!(finished.exit, Exit::Code(code) if (sources.normal_exit)(code));
     let how = match (sources.exit_hint)(&finished.exit) {
         Some(hint) => format!("{} ({hint})", describe_exit(&finished.exit)),
@@ -191,6 +192,8 @@ fn timed_out(out: &mut BatchResults, test: &TestKey, limit: Duration, unfinished
             out.requeue.push((*file, index));
         }
     }
+}
+
 /// Tests shown by name in the planning error; the rest are counted.
 const OUTSIDE_SHOWN: usize = 20;
 
@@ -338,6 +341,9 @@ mod tests {
         assert!(message.contains("timed out after 2s (--test-timeout)"), "{message}");
         assert_eq!(results.cases[1].1.time, Some(2.0));
         assert_eq!(results.requeue, [(0, 2)], "c never ran: it runs again, it is not dropped");
+    }
+
+    #[test]
     fn tests_outside_the_batch_are_set_aside_as_a_planning_error() {
         let dir = tempfile::tempdir().unwrap();
         let junit = dir.path().join("j.xml");

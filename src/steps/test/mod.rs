@@ -116,9 +116,10 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         }
         None => listed.clone(),
     };
-    let timings = plan_timings(settings, &files, &mut warnings);
+    let files = files.as_slice();
+    let timings = plan_timings(settings, files, &mut warnings);
     let plan = plan(&PlanInput {
-        files: &files,
+        files,
         timings: &timings.timings,
         workers: settings.workers,
         shard: settings.shard,
@@ -213,7 +214,7 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         if stopper.reason().is_some() {
             break;
         }
-        let to_retry = failing(&results, &files);
+        let to_retry = failing(&results, files);
         if to_retry.is_empty() {
             break;
         }
@@ -246,7 +247,7 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         crate::steps::junit::merge::write_atomically(path, |file| write_report(&report, settings.profile, file))
             .map_err(|source| TestError::WriteJunit { path: path.clone(), source })?;
     }
-    let saved = save_timings(settings, &timings, &report, &files, &listed, &mut warnings);
+    let saved = save_timings(settings, &timings, &report, files, listed, &mut warnings);
     let notes = verdict::TimingsNote { from: timings.from, saved, ignored: timings.ignored };
     let stats = verdict::RunStats { plan: &plan, busy, stop, retried, order_dependent, warnings, facts, timings: notes };
     let mut outcome = verdict::outcome(settings, &report, stats);

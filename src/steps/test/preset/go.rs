@@ -159,7 +159,13 @@ pub(super) fn argv(cmd: &[String], selections: &[Selection<'_>], junit: &Path) -
     out.push("-json".into());
     // A later -run wins over the user's; the user's subtest levels (`TestA/sub`) are kept.
     let subtests = go.run.as_deref().map(|r| top_level(r).1).unwrap_or("");
-    let names: Vec<String> = selections.iter().filter_map(|s| s.cases.as_ref()).flatten().map(|c| regex::escape(&c.id)).collect();
+    // One -run covers every package of the batch: once any package runs only some of its tests, a
+    // package run whole must name all of its own, or the pattern would filter them out.
+    let names: Vec<String> = if selections.iter().any(|s| s.cases.is_some()) {
+        selections.iter().flat_map(|s| s.cases.clone().unwrap_or_else(|| s.file.cases.iter().collect())).map(|c| regex::escape(&c.id)).collect()
+    } else {
+        Vec::new()
+    };
     if !names.is_empty() {
         out.push("-run".into());
         out.push(format!("^(?:{})${subtests}", names.join("|")));
@@ -200,5 +206,15 @@ mod tests {
         assert_eq!(files[0].path, "example.com/m/a");
         assert_eq!(files[0].cases.len(), 3);
         assert_eq!(files[1].cases[0].classname.as_deref(), Some("example.com/m/b"));
+    }
+
+    #[test]
+    fn a_package_run_whole_beside_a_split_one_names_all_its_tests() {
+        let files = parse_listing("TestA\nTestB\nok  \texample.com/m/a\t0.002s\nTestX\nok  \texample.com/m/b\t0.001s\n");
+        let selections = [Selection { file: &files[0], cases: None }, Selection { file: &files[1], cases: Some(vec![&files[1].cases[0]]) }];
+        let cmd: Vec<String> = ["go", "test", "./..."].iter().map(|s| s.to_string()).collect();
+        let argv = argv(&cmd, &selections, Path::new("/tmp/j.xml"));
+        let run = &argv[argv.iter().position(|a| a == "-run").unwrap() + 1];
+        assert_eq!(run, "^(?:TestA|TestB|TestX)$", "{argv:?}");
     }
 }
