@@ -161,6 +161,29 @@ fn pytest_a_batch_running_tests_it_was_not_given_is_a_planning_error() {
 }
 
 #[test]
+fn pytest_files_skipped_while_collected_are_reported_skipped_as_pytest_does() {
+    if !have_pytest() {
+        return;
+    }
+    // A module-level skip and an importorskip list no node id, yet pytest's own run reports each
+    // as a skipped case: the merged report must count them too.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "tests/test_run.py", "def test_one():\n    pass\n\ndef test_two():\n    assert False\n");
+    write(dir.path(), "tests/test_skipped.py", "import pytest\npytest.skip('needs a database', allow_module_level=True)\n\ndef test_never():\n    pass\n");
+    write(dir.path(), "tests/test_optional.py", "import pytest\npytest.importorskip('stepkit_no_such_module')\n\ndef test_never():\n    pass\n");
+    let serial_junit = dir.path().join("serial.xml");
+    std::process::Command::new("python3").args(["-m", "pytest", "-p", "no:cacheprovider", "tests"]).arg(format!("--junitxml={}", serial_junit.display())).current_dir(dir.path()).output().unwrap();
+    let serial = read_file(&serial_junit).unwrap().counts();
+    assert_eq!((serial.tests, serial.failures, serial.skipped), (4, 1, 2), "pytest's own report");
+    let junit = dir.path().join("merged.xml");
+    let run = stepkit().current_dir(dir.path()).args(["test", "--workers", "2", "--junit"]).args([&junit]).args(["--", "python3", "-m", "pytest", "-p", "no:cacheprovider", "tests"]).run().expect_code(1);
+    let counts = read_file(&junit).unwrap().counts();
+    assert_eq!((counts.tests, counts.failures, counts.skipped), (serial.tests, serial.failures, serial.skipped), "{}", run.stderr);
+    let text = std::fs::read_to_string(&junit).unwrap();
+    assert!(text.contains("needs a database") && text.contains("tests.test_skipped") && text.contains("tests.test_optional"), "{text}");
+}
+
+#[test]
 fn go_package_patterns_run_each_test_once() {
     if !require_tool("go") {
         return;

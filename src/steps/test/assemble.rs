@@ -115,6 +115,18 @@ pub fn unplaced(list: &[Unplaced]) -> Results {
         .collect()
 }
 
+/// Skipped cases for files the tool skipped while listing them, each with the tool's reason.
+pub fn skipped_at_listing(list: &[Unplaced]) -> Results {
+    list.iter()
+        .map(|u| {
+            let mut case = Case::new(u.name.clone(), Status::Skipped);
+            case.classname = u.classname.as_deref().map(Shared::from);
+            case.detail_mut().problems.push(Problem { kind: ProblemKind::Skipped, message: Some(u.why.clone().into()), ty: Some("pytest.skip".into()), text: None });
+            (None, case)
+        })
+        .collect()
+}
+
 /// Root attributes of the merged report.
 pub struct RunFacts {
     pub wall_seconds: f64,

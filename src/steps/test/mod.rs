@@ -92,8 +92,15 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
     let overhead = if matches!(settings.preset, Preset::Command { .. }) { 0.0 } else { started.elapsed().as_secs_f64() };
     // Listed tests no batch can run are error cases, once (in shard 1 when sharded), never dropped;
     // `--only-failed` reruns only what failed, so it reports them no again.
-    let unplaced = if settings.shard.is_none_or(|s| s.index == 1) && settings.only_failed.is_none() { assemble::unplaced(&discovery.unplaced) } else { Results::new() };
-    if listed.is_empty() && discovery.unplaced.is_empty() {
+    // Files the tool skipped while listing are reported skipped the same way.
+    let unplaced = if settings.shard.is_none_or(|s| s.index == 1) && settings.only_failed.is_none() {
+        let mut results = assemble::unplaced(&discovery.unplaced);
+        results.extend(assemble::skipped_at_listing(&discovery.skipped_at_listing));
+        results
+    } else {
+        Results::new()
+    };
+    if listed.is_empty() && discovery.unplaced.is_empty() && discovery.skipped_at_listing.is_empty() {
         return Ok(verdict::nothing_found(settings));
     }
     let mut warnings = Vec::new();

@@ -36,6 +36,10 @@ pub struct Discovery {
     /// Tests the tool listed that no batch can run (no file found for them), each with why: they
     /// are reported as error cases, never dropped.
     pub unplaced: Vec<Unplaced>,
+    /// Whole files the tool skipped while listing them (pytest's module-level `skip` or
+    /// `importorskip`), `why` being the tool's reason: no batch runs them, and they are reported as
+    /// skipped, as the tool's own serial run reports them.
+    pub skipped_at_listing: Vec<Unplaced>,
     /// CMD without the arguments that select tests (paths, node ids, package patterns): the base
     /// of every batch, which adds only its own tests. The selecting arguments shaped the listing.
     pub batch_command: Vec<String>,
@@ -55,7 +59,7 @@ pub struct Unplaced {
 impl Discovery {
     /// Files from a listing whose CMD selects nothing a batch would repeat.
     fn whole(files: Vec<TestFile>, cmd: &[String]) -> Self {
-        Discovery { files, unplaced: Vec::new(), batch_command: cmd.to_vec(), select_cases: false }
+        Discovery { files, unplaced: Vec::new(), skipped_at_listing: Vec::new(), batch_command: cmd.to_vec(), select_cases: false }
     }
 }
 

@@ -81,7 +81,7 @@ pub(super) fn discover(cmd: &[String], cwd: &Path) -> Result<Discovery, PresetEr
         unplaced.push(Unplaced { classname: None, name: phpt.clone(), why: format!("{phpt} is a .phpt test, which the phpunit preset cannot run in batches yet; run it with phpunit directly") });
     }
     let batch_command = cmd.iter().enumerate().filter(|(i, _)| !args.positional.contains(i)).map(|(_, a)| a.clone()).collect();
-    Ok(Discovery { files, unplaced, batch_command, select_cases: false })
+    Ok(Discovery { files, unplaced, skipped_at_listing: Vec::new(), batch_command, select_cases: false })
 }
 
 /// `-c FILE` / `--configuration FILE` (a directory means its phpunit.xml), else the default names.

@@ -2,7 +2,7 @@
 //! Which arguments of CMD are positional (paths, node ids) is asked of pytest's own parser by a
 //! listing plugin (pytest_scope.py), so batches drop exactly those and keep every option.
 
-use super::{run_listing_with_env, Discovery, PresetError, Selection};
+use super::{run_listing_with_env, Discovery, PresetError, Selection, Unplaced};
 use crate::steps::test::model::{CaseRef, TestFile};
 use std::path::Path;
 
@@ -15,6 +15,15 @@ struct Scope {
     args: Vec<String>,
     positional: Vec<usize>,
     parsed: bool,
+    /// Files skipped while collected, with pytest's reason.
+    #[serde(default)]
+    skipped: Vec<CollectionSkip>,
+}
+
+#[derive(serde::Deserialize)]
+struct CollectionSkip {
+    nodeid: String,
+    reason: String,
 }
 
 pub(super) fn discover(cmd: &[String], cwd: &Path) -> Result<Discovery, PresetError> {
@@ -40,7 +49,16 @@ pub(super) fn discover(cmd: &[String], cwd: &Path) -> Result<Discovery, PresetEr
     let positional = positional_in_cmd(cmd, &extra, &scope).map_err(|message| PresetError::Scope { command: cmd.join(" "), message })?;
     let select_cases = positional.iter().any(|&i| cmd[i].contains("::"));
     let batch_command = cmd.iter().enumerate().filter(|(i, _)| !positional.contains(i)).map(|(_, a)| a.clone()).collect();
-    Ok(Discovery { files: parse_collection(&listing), unplaced: Vec::new(), batch_command, select_cases })
+    let skipped_at_listing = scope.skipped.iter().map(skipped_file).collect();
+    Ok(Discovery { files: parse_collection(&listing), unplaced: Vec::new(), skipped_at_listing, batch_command, select_cases })
+}
+
+/// A file pytest skipped at collection, named as pytest's junitxml names it: no classname, the
+/// module path dotted (`tests/test_db.py` is `tests.test_db`).
+fn skipped_file(skip: &CollectionSkip) -> Unplaced {
+    let reason = skip.reason.strip_prefix("Skipped: ").unwrap_or(&skip.reason);
+    let module = skip.nodeid.strip_suffix(".py").unwrap_or(&skip.nodeid).replace(['/', '\\'], ".");
+    Unplaced { classname: None, name: module, why: format!("{} skipped while collected: {reason}", skip.nodeid) }
 }
 
 /// Indices into CMD of pytest's positional arguments. pytest's arguments are the tail of CMD
@@ -117,9 +135,9 @@ mod tests {
     fn positional_indices_map_onto_the_tail_of_cmd() {
         let cmd: Vec<String> = ["python3", "-m", "pytest", "-k", "tests", "tests"].map(String::from).to_vec();
         let extra: Vec<String> = ["--collect-only"].map(String::from).to_vec();
-        let scope = Scope { args: ["-k", "tests", "tests", "--collect-only"].map(String::from).to_vec(), positional: vec![2], parsed: true };
+        let scope = Scope { args: ["-k", "tests", "tests", "--collect-only"].map(String::from).to_vec(), positional: vec![2], parsed: true, skipped: Vec::new() };
         assert_eq!(positional_in_cmd(&cmd, &extra, &scope).unwrap(), vec![5]);
-        let wrapped = Scope { args: ["--other", "--collect-only"].map(String::from).to_vec(), positional: vec![], parsed: true };
+        let wrapped = Scope { args: ["--other", "--collect-only"].map(String::from).to_vec(), positional: vec![], parsed: true, skipped: Vec::new() };
         assert!(positional_in_cmd(&cmd, &extra, &wrapped).unwrap_err().contains("not the end of CMD"));
     }
 

@@ -5,12 +5,18 @@ the root conftest's options registered, is asked which arguments are positional 
 that select tests): an argument is positional when replacing it with a probe changes exactly that
 entry of the positional list and no option. That never mistakes an option's value (`-k tests`) for
 a path, whatever options plugins add.
+
+It also records the files pytest skipped while collecting them (a module-level `pytest.skip` or
+`importorskip`): they list no node id, yet pytest's own run reports each as a skipped case.
 """
 
 import json
 import os
 
 import pytest
+
+_scope = {}
+_skipped = []
 
 
 @pytest.hookimpl(trylast=True)
@@ -44,5 +50,24 @@ def pytest_configure(config):
             expected[expected.index(probe)] = arg
             if expected == positional:
                 indices.append(i)
+    _scope.update({"args": args, "positional": indices, "parsed": full is not None, "skipped": []})
+    _write(out)
+
+
+def pytest_collectreport(report):
+    if _scope and report.skipped:
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+        _skipped.append({"nodeid": report.nodeid, "reason": reason})
+
+
+def pytest_sessionfinish(session):
+    out = os.environ.get("STEPKIT_PYTEST_SCOPE")
+    if out and _scope:
+        _scope["skipped"] = _skipped
+        _write(out)
+
+
+def _write(out):
     with open(out, "w", encoding="utf-8") as f:
-        json.dump({"args": args, "positional": indices, "parsed": full is not None}, f)
+        json.dump(_scope, f)
