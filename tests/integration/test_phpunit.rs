@@ -110,3 +110,55 @@ fn an_order_dependent_file_is_judged_whole() {
     let counts = read_file(&junit).unwrap().counts();
     assert_eq!((counts.tests, counts.passed, counts.flaky), (2, 2, 0));
 }
+
+#[test]
+fn small_files_share_a_phpunit_process_through_a_generated_configuration() {
+    if !require_tool("phpunit") {
+        return;
+    }
+    // Twelve one-test files, each logging the PHP process it ran in. The configuration names a
+    // default suite and a bootstrap (relative to it), and CMD selects a suite: a batch of several
+    // files must keep the bootstrap and still run exactly its own files.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("pids.log");
+    crate::support::write(
+        dir.path(),
+        "phpunit.xml",
+        r#"<?xml version="1.0"?>
+<phpunit bootstrap="tests/bootstrap.php" defaultTestSuite="unit" cacheResult="false">
+  <testsuites>
+    <testsuite name="unit"><directory>tests</directory></testsuite>
+    <testsuite name="other"><directory>other</directory></testsuite>
+  </testsuites>
+</phpunit>"#,
+    );
+    crate::support::write(dir.path(), "tests/bootstrap.php", "<?php define('BOOTSTRAPPED', true);\n");
+    crate::support::write(dir.path(), "other/OtherTest.php", "<?php\nclass OtherTest extends PHPUnit\\Framework\\TestCase { public function testNo(): void { $this->fail('not selected'); } }\n");
+    for i in 1..=12 {
+        let body = format!(
+            "<?php\nclass Small{i}Test extends PHPUnit\\Framework\\TestCase {{\n  public function testRuns(): void {{\n    $this->assertTrue(defined('BOOTSTRAPPED'));\n    file_put_contents(getenv('PID_LOG'), getmypid() . \" Small{i}Test\\n\", FILE_APPEND | LOCK_EX);\n  }}\n}}\n"
+        );
+        crate::support::write(dir.path(), &format!("tests/Small{i}Test.php"), body);
+    }
+    let junit = dir.path().join("merged.xml");
+    let run = stepkit()
+        .current_dir(dir.path())
+        .env("PID_LOG", &log)
+        .args(["--format", "json", "test", "--workers", "2", "--junit"])
+        .args([&junit])
+        .args(["--", "phpunit", "--testsuite", "unit"])
+        .run()
+        .expect_code(0);
+    let lines = std::fs::read_to_string(&log).unwrap();
+    let mut tests: Vec<&str> = lines.lines().filter_map(|l| l.split_once(' ')).map(|(_, t)| t).collect();
+    tests.sort_unstable();
+    tests.dedup();
+    assert_eq!((lines.lines().count(), tests.len()), (12, 12), "each test once:\n{lines}");
+    let pids: std::collections::BTreeSet<&str> = lines.lines().filter_map(|l| l.split_once(' ')).map(|(p, _)| p).collect();
+    let batches = run.json()["data"]["batches"].as_u64().unwrap();
+    assert!(batches < 12 && pids.len() as u64 == batches, "{batches} batches in {} processes for 12 files", pids.len());
+    let counts = read_file(&junit).unwrap().counts();
+    assert_eq!((counts.tests, counts.failures, counts.errors), (12, 0, 0));
+    let left: Vec<String> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with(".stepkit-batch")).collect();
+    assert!(left.is_empty(), "generated configurations are removed: {left:?}");
+}

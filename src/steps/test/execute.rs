@@ -4,7 +4,7 @@
 use super::clock::ClockFormat;
 use super::collect::{batch_label, collect_batch, BatchResults, Sources};
 use super::model::{Batch, Part, TestFile};
-use super::preset::{Preset, Selection};
+use super::preset::{BatchConfig, Preset, Selection};
 use super::run::{describe_exit, run_job, Exit, Finished, Job, Limits};
 use crate::ci::Progress;
 use crate::junit::Status;
@@ -94,6 +94,8 @@ pub struct Runner<'a> {
     pub listed_only: bool,
     /// The PYTHONPATH stepkit started with; the pytest clock plugin is put in front of it.
     pub pythonpath: Option<&'a str>,
+    /// PHPUnit: where a batch of several files gets its configuration.
+    pub batch_config: Option<&'a BatchConfig>,
 }
 
 /// Tests in a batch: its cases, or 1 for a file run whole without a listing.
@@ -261,7 +263,16 @@ impl Runner<'_> {
                 Selection { file, cases }
             })
             .collect();
-        let mut argv = self.preset.argv(&command, &selections, &junit);
+        // A batch of several PHPUnit files runs through a configuration naming them, which lives
+        // as long as the job; if it cannot be written, the batch fails to start, naming why.
+        let (config, setup_error) = match self.batch_config.filter(|_| selections.len() > 1) {
+            Some(source) => match source.write(&selections.iter().map(|s| self.cwd.join(&s.file.path)).collect::<Vec<_>>()) {
+                Ok(path) => (Some(Arc::new(path)), None),
+                Err(e) => (None, Some(e)),
+            },
+            None => (None, None),
+        };
+        let mut argv = self.preset.argv(&command, &selections, &junit, config.as_deref().map(|p| p.as_ref()));
         let mut progress_files = vec![junit.clone(), super::preset::go::json_path(&junit)];
         progress_files.extend(teamcity.clone());
         if self.coverage && phase == "run" {
@@ -269,7 +280,7 @@ impl Runner<'_> {
             argv.extend(extra.args);
             env.extend(extra.env);
         }
-        (Job { batch: batch.id, argv, env, cwd: self.cwd.to_path_buf(), progress_files, clock }, junit, teamcity)
+        (Job { batch: batch.id, argv, env, cwd: self.cwd.to_path_buf(), progress_files, clock, config, setup_error }, junit, teamcity)
     }
 
     fn collect(&self, finished: &Finished, batch: &Batch, junit: &Path, teamcity: Option<&Path>) -> BatchResults {

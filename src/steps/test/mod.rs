@@ -131,7 +131,7 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         workers: settings.workers,
         shard: settings.shard,
         split: settings.split,
-        multi_file: settings.preset.multi_file(),
+        multi_file: discovery.multi_file,
         overhead,
     });
     let cases: usize = files.iter().map(|f| f.cases.len().max(1)).sum();
@@ -181,6 +181,7 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         coverage: settings.coverage.is_some(),
         listed_only: settings.only_failed.is_some(),
         pythonpath: settings.pythonpath.as_deref(),
+        batch_config: discovery.batch_config.as_ref(),
     };
     // Counts tests; execute() adds each phase's tests (retries, re-queued tests) as it starts.
     let progress = Progress::new("tests", Some(0), settings.progress);

@@ -22,6 +22,11 @@ pub struct Job {
     pub progress_files: Vec<PathBuf>,
     /// The log that says when each test starts and finishes (`--test-timeout`).
     pub clock: Option<(ClockFormat, PathBuf)>,
+    /// A file the job reads while it runs (a generated PHPUnit configuration), removed when the
+    /// last copy of the job is dropped.
+    pub config: Option<Arc<tempfile::TempPath>>,
+    /// Why the job could not be prepared; it is then reported as failing to start.
+    pub setup_error: Option<String>,
 }
 
 /// Limits that apply to every job.
@@ -99,6 +104,9 @@ impl Activity {
 pub async fn run_job(job: &Job, worker: usize, limits: Limits, mut cancel: watch::Receiver<bool>) -> Finished {
     let started = Instant::now();
     let finished = |exit, output| Finished { batch: job.batch, worker, exit, output, duration: started.elapsed() };
+    if let Some(why) = &job.setup_error {
+        return finished(Exit::SpawnFailed(why.clone()), Vec::new());
+    }
     let Some((program, args)) = job.argv.split_first() else {
         return finished(Exit::SpawnFailed("empty command".into()), Vec::new());
     };
@@ -257,7 +265,7 @@ mod tests {
     use super::*;
 
     fn job(script: &str) -> Job {
-        Job { batch: 1, argv: vec!["sh".into(), "-c".into(), script.into()], env: vec![("X".into(), "1".into())], cwd: ".".into(), progress_files: vec![], clock: None }
+        Job { batch: 1, argv: vec!["sh".into(), "-c".into(), script.into()], env: vec![("X".into(), "1".into())], cwd: ".".into(), progress_files: vec![], clock: None, config: None, setup_error: None }
     }
 
     fn limits(stall_ms: Option<u64>) -> Limits {

@@ -4,8 +4,11 @@ mod command;
 pub mod go;
 mod phpunit;
 mod phpunit_args;
+mod phpunit_config;
 mod php_classes;
 mod pytest;
+
+pub use phpunit_config::BatchConfig;
 
 use super::model::{CaseRef, TestFile};
 use std::path::Path;
@@ -46,6 +49,10 @@ pub struct Discovery {
     /// A whole file is run by naming its listed cases, not its path, because the listing selected
     /// less than whole files (a pytest node id such as `test_x.py::TestA` in CMD).
     pub select_cases: bool,
+    /// Whether one process may run several whole files.
+    pub multi_file: bool,
+    /// PHPUnit: where a batch of several files gets the configuration that names them.
+    pub batch_config: Option<BatchConfig>,
 }
 
 /// A listed test that no batch can run.
@@ -59,7 +66,7 @@ pub struct Unplaced {
 impl Discovery {
     /// Files from a listing whose CMD selects nothing a batch would repeat.
     fn whole(files: Vec<TestFile>, cmd: &[String]) -> Self {
-        Discovery { files, unplaced: Vec::new(), skipped_at_listing: Vec::new(), batch_command: cmd.to_vec(), select_cases: false }
+        Discovery { files, unplaced: Vec::new(), skipped_at_listing: Vec::new(), batch_command: cmd.to_vec(), select_cases: false, multi_file: true, batch_config: None }
     }
 }
 
@@ -96,11 +103,6 @@ impl Preset {
         }
     }
 
-    /// Whether one process may run several whole files.
-    pub fn multi_file(&self) -> bool {
-        !matches!(self, Preset::Phpunit)
-    }
-
     /// Lists the test files (with their cases where the tool can list them), in a stable order,
     /// and finds which arguments of CMD select tests, so batches run only their own.
     pub fn discover(&self, cmd: &[String], cwd: &Path) -> Result<Discovery, PresetError> {
@@ -112,10 +114,11 @@ impl Preset {
         }
     }
 
-    /// The argv that runs `selections` and writes JUnit to `junit`.
-    pub fn argv(&self, cmd: &[String], selections: &[Selection<'_>], junit: &Path) -> Vec<String> {
+    /// The argv that runs `selections` and writes JUnit to `junit`; `config` is the PHPUnit
+    /// configuration written for this batch (several files), if any.
+    pub fn argv(&self, cmd: &[String], selections: &[Selection<'_>], junit: &Path, config: Option<&Path>) -> Vec<String> {
         match self {
-            Preset::Phpunit => phpunit::argv(cmd, selections, junit),
+            Preset::Phpunit => phpunit::argv(cmd, selections, junit, config),
             Preset::Pytest => pytest::argv(cmd, selections, junit),
             Preset::Go => go::argv(cmd, selections, junit),
             Preset::Command { .. } => command::argv(cmd, selections, junit),

@@ -1,9 +1,10 @@
 //! The PHPUnit preset: test files from phpunit.xml's suites, cases from `--list-tests-xml`,
-//! subsets with an exact `--filter` regex, one file per process (PHPUnit takes one path).
+//! subsets with an exact `--filter` regex; several files share a process through a configuration
+//! generated per batch (PHPUnit takes one path argument).
 
 use super::php_classes::{declared_classes, php_for};
 use super::phpunit_args::{self, Args};
-use super::{run_listing, Discovery, PresetError, Selection, Unplaced};
+use super::{run_listing, BatchConfig, Discovery, PresetError, Selection, Unplaced};
 use crate::steps::test::model::{CaseRef, TestFile};
 use quick_xml::events::Event;
 use quick_xml::Reader;
@@ -25,11 +26,17 @@ pub(super) fn discover(cmd: &[String], cwd: &Path) -> Result<Discovery, PresetEr
         return Err(error("no phpunit.xml or phpunit.xml.dist here; pass --configuration FILE or a test directory in the command".into()));
     }
     let mut candidates = Vec::new();
+    let mut template = None;
+    let mut base = cwd.to_path_buf();
     if let Some(config) = &config {
         let text = std::fs::read_to_string(config).map_err(|e| error(format!("read {}: {e}", config.display())))?;
-        let base = config.parent().map(Path::to_path_buf).unwrap_or_else(|| cwd.to_path_buf());
+        base = config.parent().map(Path::to_path_buf).unwrap_or_else(|| cwd.to_path_buf());
         candidates = suite_files(&text, &base);
+        template = Some(text);
     }
+    // Several files per process need a configuration naming them; without one (a read-only
+    // checkout, `--no-configuration`) each batch runs one file, as PHPUnit allows.
+    let batch_config = if args.no_configuration { None } else { BatchConfig::probe(template, &base) };
     // Path arguments may name files outside every <testsuite>; their PHP files are candidates too.
     for path in &paths {
         let path = cwd.join(path);
@@ -80,8 +87,18 @@ pub(super) fn discover(cmd: &[String], cwd: &Path) -> Result<Discovery, PresetEr
     for phpt in &listing.phpt {
         unplaced.push(Unplaced { classname: None, name: phpt.clone(), why: format!("{phpt} is a .phpt test, which the phpunit preset cannot run in batches yet; run it with phpunit directly") });
     }
-    let batch_command = cmd.iter().enumerate().filter(|(i, _)| !args.positional.contains(i)).map(|(_, a)| a.clone()).collect();
-    Ok(Discovery { files, unplaced, skipped_at_listing: Vec::new(), batch_command, select_cases: false })
+    // Suite options shaped the listing; a batch's generated suite has another name.
+    let batch_command = cmd
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| {
+            let selects = args.positional.contains(i);
+            let names_a_suite = batch_config.is_some() && args.suite_options.contains(i);
+            !selects && !names_a_suite
+        })
+        .map(|(_, a)| a.clone())
+        .collect();
+    Ok(Discovery { files, unplaced, skipped_at_listing: Vec::new(), batch_command, select_cases: false, multi_file: batch_config.is_some(), batch_config })
 }
 
 /// `-c FILE` / `--configuration FILE` (a directory means its phpunit.xml), else the default names.
@@ -204,23 +221,41 @@ fn parse_listing(xml: &str, args: &Args) -> Listing {
     out
 }
 
-pub(super) fn argv(cmd: &[String], selections: &[Selection<'_>], junit: &Path) -> Vec<String> {
+/// Runs one file by its path, or several through `config`, the batch's generated configuration.
+pub(super) fn argv(cmd: &[String], selections: &[Selection<'_>], junit: &Path, config: Option<&Path>) -> Vec<String> {
     let mut out = cmd.to_vec();
     out.push("--log-junit".into());
     out.push(junit.display().to_string());
-    let cases: Vec<&str> = selections.iter().filter_map(|s| s.cases.as_ref()).flatten().map(|c| c.id.as_str()).collect();
-    if !cases.is_empty() {
+    if selections.iter().any(|s| s.cases.is_some()) {
         out.push("--filter".into());
-        out.push(filter_regex(&cases));
+        out.push(filter_regex(selections));
     }
-    out.extend(selections.iter().map(|s| s.file.path.clone()));
+    match config {
+        // The last --configuration wins in PHPUnit's parser: the user's own one stays in CMD.
+        Some(config) => out.extend(["--configuration".to_string(), config.display().to_string()]),
+        None => out.extend(selections.iter().map(|s| s.file.path.clone())),
+    }
     out
 }
 
-/// An exact, anchored filter for these `Class::name` ids. PHPUnit matches it against
-/// `Class::method with data set ...`; a valid regex with delimiters is used as it is.
-fn filter_regex(ids: &[&str]) -> String {
-    let alternatives: Vec<String> = ids.iter().map(|id| pcre_escape(id)).collect();
+/// An exact, anchored filter: `Class::name` for the selected cases, `Class::.*` for the classes of
+/// files run whole beside them. PHPUnit matches it against `Class::method with data set ...`; a
+/// valid regex with delimiters is used as it is.
+fn filter_regex(selections: &[Selection<'_>]) -> String {
+    let mut alternatives: Vec<String> = Vec::new();
+    for selection in selections {
+        match &selection.cases {
+            Some(cases) => alternatives.extend(cases.iter().map(|c| pcre_escape(&c.id))),
+            None => {
+                for case in &selection.file.cases {
+                    let class = format!("{}::.*", pcre_escape(case.id.split("::").next().unwrap_or(&case.id)));
+                    if !alternatives.contains(&class) {
+                        alternatives.push(class);
+                    }
+                }
+            }
+        }
+    }
     format!("/^(?:{})$/", alternatives.join("|"))
 }
 
@@ -253,11 +288,33 @@ mod tests {
 
     #[test]
     fn filter_is_anchored_and_escaped() {
-        let f = filter_regex(&["A\\BTest::testX with data set #0", "A\\BTest::testY"]);
-        assert_eq!(f, r"/^(?:A\\BTest::testX with data set \#0|A\\BTest::testY)$/");
+        let case = |id: &str| CaseRef { id: id.into(), classname: None, name: String::new() };
+        let split = TestFile { path: "a.php".into(), cases: vec![case("A\\BTest::testX with data set #0"), case("A\\BTest::testY"), case("A\\BTest::testZ")] };
+        let whole = TestFile { path: "c.php".into(), cases: vec![case("C::one"), case("C::two"), case("D::three")] };
+        let f = filter_regex(&[Selection { file: &split, cases: Some(split.cases[..2].iter().collect()) }, Selection { file: &whole, cases: None }]);
+        assert_eq!(f, r"/^(?:A\\BTest::testX with data set \#0|A\\BTest::testY|C::.*|D::.*)$/");
         let re = Regex::new(&f[1..f.len() - 1]).unwrap();
         assert!(re.is_match("A\\BTest::testY"));
         assert!(!re.is_match("A\\BTest::testYZ"));
+        assert!(!re.is_match("A\\BTest::testZ"));
+        assert!(re.is_match("C::anything with data set #3") && re.is_match("D::three"));
+        assert!(!re.is_match("CC::one"));
+    }
+
+    #[test]
+    fn several_files_run_through_the_batch_configuration_one_file_by_path() {
+        let a = TestFile { path: "tests/ATest.php".into(), cases: Vec::new() };
+        let b = TestFile { path: "tests/BTest.php".into(), cases: Vec::new() };
+        let cmd = vec!["phpunit".to_string(), "-c".into(), "ci.xml".into()];
+        let both = [Selection { file: &a, cases: None }, Selection { file: &b, cases: None }];
+        let argv = argv(&cmd, &both, Path::new("/w/j.xml"), Some(Path::new("/p/.stepkit-batch-1.xml")));
+        assert_eq!(argv, ["phpunit", "-c", "ci.xml", "--log-junit", "/w/j.xml", "--configuration", "/p/.stepkit-batch-1.xml"]);
+        let argv = argv_one(&cmd, &both[..1]);
+        assert_eq!(argv, ["phpunit", "-c", "ci.xml", "--log-junit", "/w/j.xml", "tests/ATest.php"]);
+    }
+
+    fn argv_one(cmd: &[String], selections: &[Selection<'_>]) -> Vec<String> {
+        argv(cmd, selections, Path::new("/w/j.xml"), None)
     }
 
     #[test]

@@ -38,6 +38,11 @@ pub(super) struct Args {
     pub exclude_groups: Vec<String>,
     /// Whether CMD has `--filter`.
     pub filter: bool,
+    /// Indices into CMD of `--testsuite`/`--exclude-testsuite` and their values: they shaped the
+    /// listing, and a batch that runs a generated suite of its own files must not repeat them.
+    pub suite_options: Vec<usize>,
+    /// Whether CMD has `--no-configuration` (PHPUnit then ignores every configuration file).
+    pub no_configuration: bool,
 }
 
 /// Where PHPUnit's own arguments start: after the `phpunit` program or script.
@@ -73,6 +78,12 @@ pub(super) fn parse(cmd: &[String]) -> Result<Args, String> {
                     return Err(format!("`--{name}` in CMD abbreviates `--{full}`; spell it out (or write `--{full}=VALUE`) so stepkit reads the value as PHPUnit does"));
                 }
             }
+            if matches!(name, "testsuite" | "exclude-testsuite") {
+                args.suite_options.push(i);
+                if takes_value && inline.is_none() {
+                    args.suite_options.push(i + 1);
+                }
+            }
             let value = match (takes_value, inline) {
                 (true, Some(v)) => Some(v),
                 (true, None) => {
@@ -86,6 +97,7 @@ pub(super) fn parse(cmd: &[String]) -> Result<Args, String> {
                 ("group", Some(v)) => args.groups.extend(split_list(&v)),
                 ("exclude-group", Some(v)) => args.exclude_groups.extend(split_list(&v)),
                 ("filter", Some(_)) => args.filter = true,
+                ("no-configuration", None) => args.no_configuration = true,
                 _ => {}
             }
         } else if let Some(short) = arg.strip_prefix('-') {
@@ -131,6 +143,8 @@ mod tests {
         let a = parse(&c).unwrap();
         // `always` is a path to PHPUnit: --colors takes its value only after `=`.
         assert_eq!(a.positional, vec![6, 10]);
+        assert_eq!(a.suite_options, vec![3, 4]);
+        assert_eq!(parse(&cmd("phpunit --testsuite=unit --exclude-testsuite slow --no-configuration")).unwrap().suite_options, vec![1, 2, 3]);
         assert_eq!(a.configuration.as_deref(), Some("ci.xml"));
         let a = parse(&cmd("php -d xdebug.mode=off vendor/bin/phpunit --group a,b --exclude-group=slow -vc phpunit.xml tests")).unwrap();
         assert_eq!((a.groups, a.exclude_groups, a.configuration.as_deref(), a.positional), (vec!["a".to_string(), "b".to_string()], vec!["slow".to_string()], Some("phpunit.xml"), vec![9]));

@@ -50,7 +50,7 @@ pub(super) fn discover(cmd: &[String], cwd: &Path) -> Result<Discovery, PresetEr
     let select_cases = positional.iter().any(|&i| cmd[i].contains("::"));
     let batch_command = cmd.iter().enumerate().filter(|(i, _)| !positional.contains(i)).map(|(_, a)| a.clone()).collect();
     let skipped_at_listing = scope.skipped.iter().map(skipped_file).collect();
-    Ok(Discovery { files: parse_collection(&listing), unplaced: Vec::new(), skipped_at_listing, batch_command, select_cases })
+    Ok(Discovery { files: parse_collection(&listing), unplaced: Vec::new(), skipped_at_listing, batch_command, select_cases, multi_file: true, batch_config: None })
 }
 
 /// A file pytest skipped at collection, named as pytest's junitxml names it: no classname, the
