@@ -40,7 +40,10 @@ baseline=$work/py-serial.xml
 check_counts serial "$work/py-serial.xml"
 ideal=$(calc "round(${walls[serial]} / $W, 2)")
 
-py_modes=(xdist-load xdist-worksteal stepkit-cold stepkit-warm)
+# stepkit-cold-path: the same cold run with the suite's directory in CMD (`python -m pytest tests`,
+# which attrs' testpaths also names): the path must not be run again by every batch (issue 12 §1),
+# so its wall must match stepkit-cold's.
+py_modes=(xdist-load xdist-worksteal stepkit-cold stepkit-cold-path stepkit-warm)
 for ((r = 1; r <= RUNS; r++)); do
   for mode in "${py_modes[@]}"; do
     echo "  Python round $r/$RUNS: $mode (load $(loadavg))..." >&2
@@ -51,7 +54,9 @@ for ((r = 1; r <= RUNS; r++)); do
       xdist-worksteal)
         measure "$mode" "$work/py-$mode.log" python -m pytest -n "$W" --dist worksteal --junitxml "$report" ;;
       stepkit-cold)
-        measure "$mode" "$work/py-$mode-$r.log" "$STEPKIT" test --workers "$W" --junit "$report" -- python -m pytest ;;
+        measure "$mode" "$work/py-$mode-$r.log" "$STEPKIT" test --workers "$W" --timings none --junit "$report" -- python -m pytest ;;
+      stepkit-cold-path)
+        measure "$mode" "$work/py-$mode-$r.log" "$STEPKIT" test --workers "$W" --timings none --junit "$report" -- python -m pytest tests ;;
       stepkit-warm)
         measure "$mode" "$work/py-$mode-$r.log" "$STEPKIT" test --workers "$W" --timings "$work/py-stepkit-cold-$r.xml" --junit "$report" -- python -m pytest ;;
     esac
@@ -69,6 +74,7 @@ warm_vs=$(ratio stepkit-warm "$best")
 cold_vs=$(ratio stepkit-cold "$best")
 say ""
 say "- stepkit warm / best xdist ($best): **$warm_vs** ($(target "$warm_vs" 1.00) against ≤ 1.00x); stepkit cold / $best: $cold_vs"
+say "- with the path argument (\`python -m pytest tests\`) / without, both cold: $(ratio stepkit-cold-path stepkit-cold) (each batch runs only its own tests, so ≈ 1.00x)"
 cold_batches=$(batches_of "$work/py-stepkit-cold-1.log")
 warm_batches=$(batches_of "$work/py-stepkit-warm-1.log")
 say "- where the time goes: listing (\`pytest --collect-only\`) ${py_listing}s before any test runs; one pytest start-up (collecting one small file) ${py_startup}s;"

@@ -78,8 +78,9 @@ loadavg() { cut -d' ' -f1 /proc/loadavg; }
 say() { echo "$*" | tee -a "$out"; }
 
 # measure NAME LOG CMD...: runs CMD (bounded by LIMIT) and sets $wall and $rc. Exit 0 and 1
-# (tests failed) are results; anything else (a crash, a timeout, a usage error) marks the run
-# broken: it gets no time in the tables and the benchmark exits 1.
+# (tests failed) are results, and up to $results_up_to where a caller says so (PHPUnit and
+# ParaTest exit 2 when tests errored); anything else (a crash, a timeout, a usage error) marks the
+# run broken: it gets no time in the tables and the benchmark exits 1.
 measure() {
   local name=$1 log=$2 start end
   rc=0
@@ -88,7 +89,7 @@ measure() {
   timeout "$LIMIT" "$@" >"$log" 2>&1 || rc=$?
   end=$(date +%s.%N)
   wall=$(calc "round($end - $start, 2)")
-  if ((rc > 1)); then
+  if ((rc > ${results_up_to:-1})); then
     echo "  $name: FAILED (exit $rc) after ${wall}s: $*" >&2
     tail -n 20 "$log" >&2 || true
     status=1
@@ -143,7 +144,7 @@ table() {
 }
 # record MODE REPORT: after measure, the mode's time and counts (or why it has none).
 record() {
-  if ((rc > 1)); then
+  if ((rc > ${results_up_to:-1})); then
     counts[$1]="FAILED (exit $rc; see above)"
   else
     walls[$1]+=" $wall"

@@ -63,11 +63,10 @@ if [[ ! -f "$suite/tests/autoload.php" ]]; then
     "$suite/tests" >&2
 fi
 # phpunit.xml (which PHPUnit prefers to phpunit.xml.dist) = upstream's config with Debian's
-# bootstrap (upstream's tests/bootstrap.php wants composer's vendor/autoload.php) and without the
-# coverage <filter>, which no runner uses here: stepkit (as of commit 885276e) reads the
-# <exclude> in it as a test exclude and finds no tests at all (docs/performance.md, item 5).
-# Every runner reads this same file, so no runner gets extra arguments.
-sed -e 's#bootstrap="tests/bootstrap.php"#bootstrap="tests/autoload.php"#' -e '/<filter>/,/<\/filter>/d' \
+# bootstrap (upstream's tests/bootstrap.php wants composer's vendor/autoload.php); its coverage
+# <filter> stays as upstream wrote it. Every runner reads this same file, so no runner gets extra
+# arguments.
+sed -e 's#bootstrap="tests/bootstrap.php"#bootstrap="tests/autoload.php"#' \
   "$suite/phpunit.xml.dist" >"$suite/phpunit.xml"
 grep -q 'bootstrap="tests/autoload.php"' "$suite/phpunit.xml" || {
   echo "could not point $suite/phpunit.xml at tests/autoload.php (upstream config changed?)" >&2
