@@ -65,7 +65,7 @@ fn dispatch(
             use std::io::IsTerminal;
             let progress = ci::progress_mode(context, std::io::stderr().is_terminal(), global.quiet);
             let workspace = context.workspace.clone().or_else(|| Some(cwd.to_path_buf()));
-            let settings = settings::test_settings(&args, env, file, cwd, progress, workspace)?;
+            let settings = settings::test_settings(&args, env, file, global.config_path.as_deref(), cwd, progress, workspace)?;
             let runtime = runtime()?;
             let mut live = publish::StderrLive { sinks, quiet: global.quiet };
             Ok(runtime.block_on(steps::test::run(&settings, &mut live))?)

@@ -41,7 +41,8 @@ pub struct TestConfig {
 const DEFAULT_STALL: Duration = Duration::from_secs(600);
 
 /// Resolves `stepkit test`.
-pub fn test_settings(args: &TestArgs, env: &Env, file: &ConfigFile, cwd: &Path, progress: ProgressMode, workspace: Option<PathBuf>) -> Result<TestSettings, ConfigError> {
+/// `config_path` is the stepkit.toml in use: paths in its `[test]` table are relative to it.
+pub fn test_settings(args: &TestArgs, env: &Env, file: &ConfigFile, config_path: Option<&Path>, cwd: &Path, progress: ProgressMode, workspace: Option<PathBuf>) -> Result<TestSettings, ConfigError> {
     let cfg = file.test.clone().unwrap_or_default();
     let flag = |flag: &str, message: String| ConfigError::Flag { flag: flag.into(), message };
 
@@ -64,12 +65,16 @@ pub fn test_settings(args: &TestArgs, env: &Env, file: &ConfigFile, cwd: &Path, 
         Some("fail") => true,
         Some(other) => return Err(flag("flaky-result", format!("`{other}` is not fail or pass"))),
     };
-    let timeout = duration(args.timeout.clone().or_else(|| env.get("STEPKIT_TEST_TIMEOUT").map(str::to_string)).or(cfg.timeout.clone()), "--timeout")?;
-    let stall_timeout = match args.stall_timeout.clone().or_else(|| env.get("STEPKIT_TEST_STALL_TIMEOUT").map(str::to_string)).or(cfg.stall_timeout.clone()) {
-        Some(text) if text.trim() == "off" => None,
-        other => Some(duration(other, "--stall-timeout")?.unwrap_or(DEFAULT_STALL)),
+    let timeout = duration(layered(&args.timeout, env, "STEPKIT_TEST_TIMEOUT", &cfg.timeout, "--timeout"))?;
+    let stall_timeout = match layered(&args.stall_timeout, env, "STEPKIT_TEST_STALL_TIMEOUT", &cfg.stall_timeout, "--stall-timeout") {
+        Some((text, _)) if text.trim() == "off" => None,
+        other => Some(duration(other)?.unwrap_or(DEFAULT_STALL)),
     };
-    let junit = args.junit.clone().or_else(|| env.get("STEPKIT_TEST_JUNIT").map(PathBuf::from)).or(cfg.junit.clone());
+    let junit = args
+        .junit
+        .clone()
+        .or_else(|| env.get("STEPKIT_TEST_JUNIT").map(PathBuf::from))
+        .or_else(|| cfg.junit.clone().map(|p| super::relative_to(config_path, p)));
     let profile = match &args.profile {
         Some(p) => p.parse().map_err(|m| flag("--profile", m))?,
         None => env_parse::<Profile>(env, "STEPKIT_JUNIT_PROFILE", "default, jenkins-xunit or gitlab")?
@@ -77,6 +82,10 @@ pub fn test_settings(args: &TestArgs, env: &Env, file: &ConfigFile, cwd: &Path, 
             .unwrap_or_default(),
     };
     let patterns = if args.files.is_empty() { cfg.files.clone().unwrap_or_default() } else { args.files.clone() };
+    // A pattern glob cannot read is a usage error (exit 2), found before anything runs.
+    for pattern in &patterns {
+        glob::Pattern::new(pattern).map_err(|e| flag("--files", format!("`{pattern}` is not a glob pattern: {e}")))?;
+    }
     let mut command = if args.command.is_empty() { cfg.command.clone().unwrap_or_default() } else { args.command.clone() };
     let preset = match args.preset.clone().or_else(|| env.get("STEPKIT_TEST_PRESET").map(str::to_string)).or(cfg.preset.clone()) {
         Some(name) => name.parse::<Preset>().map_err(|m| flag("--preset", m))?,
@@ -117,7 +126,7 @@ pub fn test_settings(args: &TestArgs, env: &Env, file: &ConfigFile, cwd: &Path, 
         }
         None => None,
     };
-    let test_timeout = duration(args.test_timeout.clone().or_else(|| env.get("STEPKIT_TEST_TEST_TIMEOUT").map(str::to_string)).or(cfg.test_timeout.clone()), "--test-timeout")?;
+    let test_timeout = duration(layered(&args.test_timeout, env, "STEPKIT_TEST_TEST_TIMEOUT", &cfg.test_timeout, "--test-timeout"))?;
     if test_timeout.is_some() && ClockFormat::of(&preset).is_none() {
         return Err(flag(
             "--test-timeout",
@@ -165,12 +174,21 @@ fn infer_preset(command: &[String], has_files: bool) -> Option<Preset> {
     }
 }
 
-fn duration(text: Option<String>, flag: &str) -> Result<Option<Duration>, ConfigError> {
-    match text {
+/// The first of flag, `STEPKIT_*` variable and `[test]` key that is set, with where it came from,
+/// so an error names what the user actually wrote.
+fn layered(flag: &Option<String>, env: &Env, var: &str, file: &Option<String>, name: &str) -> Option<(String, String)> {
+    flag.clone()
+        .map(|v| (v, name.to_string()))
+        .or_else(|| env.get(var).map(|v| (v.to_string(), var.to_string())))
+        .or_else(|| file.clone().map(|v| (v, format!("{} in the [test] table of stepkit.toml", name.trim_start_matches('-')))))
+}
+
+fn duration(value: Option<(String, String)>) -> Result<Option<Duration>, ConfigError> {
+    match value {
         None => Ok(None),
-        Some(text) => humantime::parse_duration(text.trim())
+        Some((text, origin)) => humantime::parse_duration(text.trim())
             .map(Some)
-            .map_err(|e| ConfigError::Flag { flag: flag.into(), message: format!("`{text}` is not a duration like 90s, 10m or 1h30m ({e})") }),
+            .map_err(|e| ConfigError::Flag { flag: origin, message: format!("`{text}` is not a duration like 90s, 10m or 1h30m ({e})") }),
     }
 }
 
@@ -189,8 +207,13 @@ mod tests {
 
     #[test]
     fn durations_name_the_flag() {
-        assert_eq!(duration(Some("1m30s".into()), "--timeout").unwrap(), Some(Duration::from_secs(90)));
-        let err = duration(Some("soon".into()), "--timeout").unwrap_err().to_string();
-        assert!(err.contains("--timeout") && err.contains("soon"), "{err}");
+        let env = Env::from_pairs([("STEPKIT_TEST_TIMEOUT", "soon")]);
+        let none = None;
+        assert_eq!(duration(layered(&Some("1m30s".into()), &env, "STEPKIT_TEST_TIMEOUT", &none, "--timeout")).unwrap(), Some(Duration::from_secs(90)));
+        // No flag given: the error names the variable the value came from, not a flag nobody used.
+        let err = duration(layered(&None, &env, "STEPKIT_TEST_TIMEOUT", &none, "--timeout")).unwrap_err().to_string();
+        assert!(err.contains("STEPKIT_TEST_TIMEOUT") && !err.contains("--timeout") && err.contains("soon"), "{err}");
+        let err = duration(layered(&None, &Env::from_pairs([("X", "1")]), "STEPKIT_TEST_TIMEOUT", &Some("later".into()), "--timeout")).unwrap_err().to_string();
+        assert!(err.contains("timeout in the [test] table of stepkit.toml") && err.contains("later"), "{err}");
     }
 }

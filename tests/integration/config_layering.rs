@@ -54,3 +54,26 @@ fn result_file_from_config_is_relative_to_the_config() {
     stepkit().args(["--config"]).args([dir.path().join("ci/stepkit.toml")]).args(["junit", "summary", "--no-fail"]).args([report()]).run().expect_code(0);
     assert!(dir.path().join("ci/out/result.json").is_file());
 }
+
+#[test]
+fn test_settings_name_where_a_bad_value_came_from_and_resolve_file_paths_from_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // A duration from the environment: the error names the variable, not a flag nobody gave.
+    let run = stepkit().current_dir(dir.path()).env("STEPKIT_TEST_TIMEOUT", "soon").args(["test", "--", "true"]).run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("STEPKIT_TEST_TIMEOUT") && run.stderr.contains("soon") && !run.stderr.contains("--timeout"), "{}", run.stderr);
+    // A --files pattern glob cannot read is a usage error (exit 2), as docs/exit-codes.md says.
+    let run = stepkit().current_dir(dir.path()).args(["test", "--preset", "command", "--files", "[", "--", "echo", "{files}"]).run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--files") && run.stderr.contains('['), "{}", run.stderr);
+    // `[test] junit` in a stepkit.toml elsewhere is relative to that file, not to the cwd.
+    write(dir.path(), "ci/stepkit.toml", "[test]\njunit = \"out/junit.xml\"\n");
+    write(dir.path(), "t/a.sh", "");
+    stepkit()
+        .current_dir(dir.path())
+        .args(["--config", "ci/stepkit.toml", "test", "--preset", "command", "--files", "t/*.sh", "--", "sh", "-c", "printf '<testsuite name=\"s\"><testcase name=\"a\"/></testsuite>' > \"$0\"", "{junit}", "{files}"])
+        .run()
+        .expect_code(0);
+    assert!(dir.path().join("ci/out/junit.xml").is_file(), "the merged report goes next to the config file");
+    assert!(!dir.path().join("out/junit.xml").exists());
+}
