@@ -78,9 +78,7 @@ say "- stepkit cold / ideal: $cold_ideal ($(target "$cold_ideal" 1.25) against â
 if [[ -n "${walls[paratest-wrapper]:-}" ]]; then
   say "- stepkit warm / ParaTest WrapperRunner: $(ratio stepkit-warm paratest-wrapper)"
 fi
-cold_batches=$(batches_of "$work/php-stepkit-cold-1.log")
-warm_batches=$(batches_of "$work/php-stepkit-warm-1.log")
 say "- where the time goes: listing (\`phpunit --list-tests-xml\`) ${php_listing}s before any test runs; one PHPUnit start-up (one file, no test) ${php_startup}s;"
-say "  stepkit planned ${cold_batches:-?} batches cold and ${warm_batches:-?} warm, so â‰ˆ $(calc "round(${cold_batches:-0} * $php_startup / $W, 1)")s / $(calc "round(${warm_batches:-0} * $php_startup / $W, 1)")s of each worker's time is start-up"
+say "  $(startup_share php "$php_startup")"
 say "  (ParaTest's default runner starts $(find tests -name '*Test.php' | wc -l) processes, one per test file)"
 cd "$root"

@@ -75,8 +75,6 @@ cold_vs=$(ratio stepkit-cold "$best")
 say ""
 say "- stepkit warm / best xdist ($best): **$warm_vs** ($(target "$warm_vs" 1.00) against ≤ 1.00x); stepkit cold / $best: $cold_vs"
 say "- with the path argument (\`python -m pytest tests\`) / without, both cold: $(ratio stepkit-cold-path stepkit-cold) (each batch runs only its own tests, so ≈ 1.00x)"
-cold_batches=$(batches_of "$work/py-stepkit-cold-1.log")
-warm_batches=$(batches_of "$work/py-stepkit-warm-1.log")
 say "- where the time goes: listing (\`pytest --collect-only\`) ${py_listing}s before any test runs; one pytest start-up (collecting one small file) ${py_startup}s;"
-say "  stepkit planned ${cold_batches:-?} batches cold and ${warm_batches:-?} warm, so ≈ $(calc "round(${cold_batches:-0} * $py_startup / $W, 1)")s / $(calc "round(${warm_batches:-0} * $py_startup / $W, 1)")s of each worker's time is start-up (xdist starts $W workers once)"
+say "  $(startup_share py "$py_startup") (xdist starts $W workers once)"
 cd "$root"

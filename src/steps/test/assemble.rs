@@ -105,26 +105,20 @@ pub fn not_run(batches: &[Batch], files: &[TestFile], why: &str) -> Results {
 
 /// Error cases for listed tests that no batch could run, each naming why.
 pub fn unplaced(list: &[Unplaced]) -> Results {
-    list.iter()
-        .map(|u| {
-            let mut case = Case::new(u.name.clone(), Status::Errored);
-            case.classname = u.classname.as_deref().map(Shared::from);
-            case.detail_mut().problems.push(Problem { kind: ProblemKind::Error, message: Some(format!("not run: {}", u.why).into()), ty: Some("stepkit.Unplaced".into()), text: None });
-            (None, case)
-        })
-        .collect()
+    list.iter().map(|u| listed_not_run(u, Status::Errored, ProblemKind::Error, format!("not run: {}", u.why), "stepkit.Unplaced")).collect()
 }
 
 /// Skipped cases for files the tool skipped while listing them, each with the tool's reason.
 pub fn skipped_at_listing(list: &[Unplaced]) -> Results {
-    list.iter()
-        .map(|u| {
-            let mut case = Case::new(u.name.clone(), Status::Skipped);
-            case.classname = u.classname.as_deref().map(Shared::from);
-            case.detail_mut().problems.push(Problem { kind: ProblemKind::Skipped, message: Some(u.why.clone().into()), ty: Some("pytest.skip".into()), text: None });
-            (None, case)
-        })
-        .collect()
+    list.iter().map(|u| listed_not_run(u, Status::Skipped, ProblemKind::Skipped, u.why.clone(), "pytest.skip")).collect()
+}
+
+/// A listed test no batch ran, with the problem that says why.
+fn listed_not_run(u: &Unplaced, status: Status, kind: ProblemKind, message: String, ty: &str) -> (Option<usize>, Case) {
+    let mut case = Case::new(u.name.clone(), status);
+    case.classname = u.classname.as_deref().map(Shared::from);
+    case.detail_mut().problems.push(Problem { kind, message: Some(message.into()), ty: Some(ty.into()), text: None });
+    (None, case)
 }
 
 /// Root attributes of the merged report.

@@ -36,7 +36,7 @@ pub(super) fn discover(cmd: &[String], cwd: &Path) -> Result<Discovery, PresetEr
     }
     // Several files per process need a configuration naming them; without one (a read-only
     // checkout, `--no-configuration`) each batch runs one file, as PHPUnit allows.
-    let batch_config = if args.no_configuration { None } else { BatchConfig::probe(template, &base) };
+    let batch_config = if args.no_configuration { None } else { BatchConfig::probe(template.as_deref(), &base) };
     // Path arguments may name files outside every <testsuite>; their PHP files are candidates too.
     for path in &paths {
         let path = cwd.join(path);

@@ -11,53 +11,51 @@ use std::path::{Path, PathBuf};
 /// The name of the one suite a generated configuration holds.
 const SUITE: &str = "stepkit batch";
 
-/// Where batches' configurations come from.
+/// Where batches' configurations come from: the template rendered once, split where the suites go.
 #[derive(Debug, Clone)]
 pub struct BatchConfig {
-    /// The user's configuration (None: there is none, and PHPUnit's defaults apply).
-    template: Option<String>,
-    /// The directory relative paths in it are relative to; generated files go there.
+    /// The configuration up to where the batch's `<testsuites>` go, and the rest after it.
+    before: String,
+    after: String,
+    /// The directory its relative paths are relative to; generated files go there.
     dir: PathBuf,
 }
 
 impl BatchConfig {
     /// A source for batch configurations, if `dir` takes a file and the template can be rewritten;
     /// else None, and batches run one file per process as PHPUnit itself allows.
-    pub fn probe(template: Option<String>, dir: &Path) -> Option<Self> {
-        render(template.as_deref(), &[]).ok()?;
+    pub fn probe(template: Option<&str>, dir: &Path) -> Option<Self> {
+        let (before, after) = split(template).ok()?;
         tempfile::Builder::new().prefix(".stepkit-batch-").suffix(".xml").tempfile_in(dir).ok()?;
-        Some(BatchConfig { template, dir: dir.to_path_buf() })
+        Some(BatchConfig { before, after, dir: dir.to_path_buf() })
     }
 
     /// Writes the configuration that runs `files` (absolute paths, in this order) and returns its
     /// path; the file is removed when the returned value is dropped.
     pub fn write(&self, files: &[PathBuf]) -> Result<tempfile::TempPath, String> {
-        let xml = render(self.template.as_deref(), files)?;
         let mut file = tempfile::Builder::new()
             .prefix(".stepkit-batch-")
             .suffix(".xml")
             .tempfile_in(&self.dir)
             .map_err(|e| format!("create a PHPUnit configuration for the batch in {}: {e}", self.dir.display()))?;
-        file.write_all(xml.as_bytes()).map_err(|e| format!("write {}: {e}", file.path().display()))?;
+        let xml = [self.before.as_bytes(), &suites(files), self.after.as_bytes()].concat();
+        file.write_all(&xml).map_err(|e| format!("write {}: {e}", file.path().display()))?;
         Ok(file.into_temp_path())
     }
 }
 
-/// The template with its `<testsuites>` (or none) replaced by one suite of `files`, and without the
-/// root's `defaultTestSuite`, which would name a suite that is no longer there.
-fn render(template: Option<&str>, files: &[PathBuf]) -> Result<String, String> {
+/// The template without its `<testsuites>` and without the root's `defaultTestSuite` (which would
+/// name a suite that is no longer there), cut where the batch's suites go. No template: PHPUnit's
+/// defaults, i.e. an empty `<phpunit>`.
+fn split(template: Option<&str>) -> Result<(String, String), String> {
+    let template = template.unwrap_or("<phpunit/>");
     let mut out = Writer::new(Vec::new());
     let io = |e: std::io::Error| e.to_string();
-    let Some(template) = template else {
-        out.write_event(Event::Start(BytesStart::new("phpunit"))).map_err(io)?;
-        write_suites(&mut out, files).map_err(io)?;
-        out.write_event(Event::End(BytesEnd::new("phpunit"))).map_err(io)?;
-        return String::from_utf8(out.into_inner()).map_err(|e| e.to_string());
-    };
     let mut reader = Reader::from_str(template);
     // > 0 while inside the user's <testsuites>, which is left out.
     let mut skipping = 0usize;
-    let mut written = false;
+    // Where the suites go: the user's <testsuites>, else the end of <phpunit>.
+    let mut cut: Option<usize> = None;
     loop {
         let event = reader.read_event().map_err(|e| format!("at byte {}: {e}", reader.buffer_position()))?;
         if skipping > 0 {
@@ -73,38 +71,28 @@ fn render(template: Option<&str>, files: &[PathBuf]) -> Result<String, String> {
             Event::Start(e) if e.name().as_ref() == "phpunit" => out.write_event(Event::Start(root(&e))).map_err(io)?,
             Event::Empty(e) if e.name().as_ref() == "phpunit" => {
                 out.write_event(Event::Start(root(&e))).map_err(io)?;
-                write_suites(&mut out, files).map_err(io)?;
-                written = true;
+                cut.get_or_insert(out.get_ref().len());
                 out.write_event(Event::End(BytesEnd::new("phpunit"))).map_err(io)?;
             }
             Event::Start(e) if e.name().as_ref() == "testsuites" => {
                 skipping = 1;
-                if !written {
-                    write_suites(&mut out, files).map_err(io)?;
-                    written = true;
-                }
+                cut.get_or_insert(out.get_ref().len());
             }
             Event::Empty(e) if e.name().as_ref() == "testsuites" => {
-                if !written {
-                    write_suites(&mut out, files).map_err(io)?;
-                    written = true;
-                }
+                cut.get_or_insert(out.get_ref().len());
             }
             Event::End(e) if e.name().as_ref() == "phpunit" => {
-                if !written {
-                    write_suites(&mut out, files).map_err(io)?;
-                    written = true;
-                }
+                cut.get_or_insert(out.get_ref().len());
                 out.write_event(Event::End(e)).map_err(io)?;
             }
             Event::Eof => break,
             other => out.write_event(other).map_err(io)?,
         }
     }
-    if !written {
-        return Err("the configuration has no <phpunit> element".into());
-    }
-    String::from_utf8(out.into_inner()).map_err(|e| e.to_string())
+    let cut = cut.ok_or("the configuration has no <phpunit> element")?;
+    let mut text = String::from_utf8(out.into_inner()).map_err(|e| e.to_string())?;
+    let after = text.split_off(cut);
+    Ok((text, after))
 }
 
 /// The root element as the user wrote it, less `defaultTestSuite`.
@@ -118,21 +106,32 @@ fn root(e: &BytesStart<'_>) -> BytesStart<'static> {
     root
 }
 
-fn write_suites(out: &mut Writer<Vec<u8>>, files: &[PathBuf]) -> std::io::Result<()> {
-    out.write_event(Event::Start(BytesStart::new("testsuites")))?;
-    out.write_event(Event::Start(BytesStart::new("testsuite").with_attributes([("name", SUITE)])))?;
-    for file in files {
-        out.write_event(Event::Start(BytesStart::new("file")))?;
-        out.write_event(Event::Text(BytesText::new(&file.to_string_lossy())))?;
-        out.write_event(Event::End(BytesEnd::new("file")))?;
-    }
-    out.write_event(Event::End(BytesEnd::new("testsuite")))?;
-    out.write_event(Event::End(BytesEnd::new("testsuites")))
+/// `<testsuites>` with one suite of `files`.
+fn suites(files: &[PathBuf]) -> Vec<u8> {
+    let mut out = Writer::new(Vec::new());
+    let mut write = || -> std::io::Result<()> {
+        out.write_event(Event::Start(BytesStart::new("testsuites")))?;
+        out.write_event(Event::Start(BytesStart::new("testsuite").with_attributes([("name", SUITE)])))?;
+        for file in files {
+            out.write_event(Event::Start(BytesStart::new("file")))?;
+            out.write_event(Event::Text(BytesText::new(&file.to_string_lossy())))?;
+            out.write_event(Event::End(BytesEnd::new("file")))?;
+        }
+        out.write_event(Event::End(BytesEnd::new("testsuite")))?;
+        out.write_event(Event::End(BytesEnd::new("testsuites")))
+    };
+    write().expect("writing XML to memory cannot fail");
+    out.into_inner()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn render(template: Option<&str>, files: &[PathBuf]) -> Result<String, String> {
+        let (before, after) = split(template)?;
+        Ok(before + &String::from_utf8(suites(files)).unwrap() + &after)
+    }
 
     fn files() -> Vec<PathBuf> {
         vec![PathBuf::from("/p/tests/ATest.php"), PathBuf::from("/p/tests/B&Test.php")]
