@@ -2,12 +2,12 @@
 
 use crate::coverage::CoverageError;
 use crate::settings::ConfigError;
-use crate::steps::deploy::DeployError;
 use crate::steps::check::CheckError;
+use crate::steps::deploy::DeployError;
 use crate::steps::gate::GateError;
-use crate::steps::notify::github::GithubError;
 use crate::steps::image::ImageError;
 use crate::steps::junit::JunitError;
+use crate::steps::notify::github::GithubError;
 use crate::steps::notify::slack::SlackError;
 use crate::steps::test::preset::PresetError;
 use crate::steps::test::TestError;

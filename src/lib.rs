@@ -65,7 +65,15 @@ fn dispatch(
             use std::io::IsTerminal;
             let progress = ci::progress_mode(context, std::io::stderr().is_terminal(), global.quiet);
             let workspace = context.workspace.clone().or_else(|| Some(cwd.to_path_buf()));
-            let settings = settings::test_settings(&args, env, file, global.config_path.as_deref(), cwd, progress, workspace)?;
+            let settings = settings::test_settings(
+                &args,
+                env,
+                file,
+                global.config_path.as_deref(),
+                cwd,
+                progress,
+                workspace,
+            )?;
             let runtime = runtime()?;
             let mut live = publish::StderrLive { sinks, quiet: global.quiet };
             Ok(runtime.block_on(steps::test::run(&settings, &mut live))?)
@@ -79,14 +87,20 @@ fn dispatch(
                     if let Some(secret) = settings.push.as_ref().and_then(|p| p.password.as_ref()) {
                         live.sinks.mask(secret.expose());
                     }
-                    runtime.block_on(interruptible("image build", steps::image::build_image(&settings, &mut live)))
+                    runtime.block_on(interruptible(
+                        "image build",
+                        steps::image::build_image(&settings, &mut live),
+                    ))
                 }
                 ImageCommand::Push(args) => {
                     let (references, settings) = settings::push_args(&args, env, std::io::stdin())?;
                     if let Some(secret) = &settings.password {
                         live.sinks.mask(secret.expose());
                     }
-                    runtime.block_on(interruptible("image push", steps::image::push_images(&references, &settings, &mut live)))
+                    runtime.block_on(interruptible(
+                        "image push",
+                        steps::image::push_images(&references, &settings, &mut live),
+                    ))
                 }
             }
         }
@@ -108,7 +122,8 @@ fn dispatch(
             }
         },
         Command::Gate(args) => {
-            let gate_file = settings::GateFile { table: file.gate.as_ref(), path: global.config_path.as_deref() };
+            let gate_file =
+                settings::GateFile { table: file.gate.as_ref(), path: global.config_path.as_deref() };
             let settings = settings::gate_settings(&args, env, gate_file)?;
             let runtime = runtime()?;
             let mut live = publish::StderrLive { sinks, quiet: global.quiet };
@@ -118,7 +133,8 @@ fn dispatch(
             runtime.block_on(interruptible("gate", steps::gate::run(&settings, &mut live)))
         }
         Command::Deploy(args) => {
-            let gate_file = settings::GateFile { table: file.gate.as_ref(), path: global.config_path.as_deref() };
+            let gate_file =
+                settings::GateFile { table: file.gate.as_ref(), path: global.config_path.as_deref() };
             let runtime = runtime()?;
             let mut live = publish::StderrLive { sinks, quiet: global.quiet };
             // The deploy catches SIGINT/SIGTERM itself: it must put the previous version back before exiting.
@@ -132,7 +148,11 @@ fn dispatch(
                 }
                 None => {
                     let settings = settings::deploy_settings(&args.run, env, cwd, gate_file)?;
-                    for secret in settings.secrets().into_iter().filter(|s| s.expose().len() >= steps::deploy::MIN_SECRET_LEN) {
+                    for secret in settings
+                        .secrets()
+                        .into_iter()
+                        .filter(|s| s.expose().len() >= steps::deploy::MIN_SECRET_LEN)
+                    {
                         live.sinks.mask(secret.expose());
                     }
                     Ok(runtime.block_on(steps::deploy::deploy(&settings, &mut live))?)
@@ -140,7 +160,8 @@ fn dispatch(
             }
         }
         Command::Check(args) => {
-            let settings = settings::check_settings(&args, env, file, global.config_path.as_deref(), context, cwd)?;
+            let settings =
+                settings::check_settings(&args, env, file, global.config_path.as_deref(), context, cwd)?;
             let runtime = runtime()?;
             let mut live = publish::StderrLive { sinks, quiet: global.quiet };
             // A granted variable may be a token, and so may a `--set` value whose key says so (api-token=...):
@@ -151,7 +172,9 @@ fn dispatch(
                     live.sinks.mask(value);
                 }
             }
-            for value in settings::secret_config_values(&settings.plugins).into_iter().filter(|v| v.len() >= 4) {
+            for value in
+                settings::secret_config_values(&settings.plugins).into_iter().filter(|v| v.len() >= 4)
+            {
                 live.sinks.mask(value);
             }
             // The step handles SIGINT/SIGTERM itself, so the plugins that finished are still reported.
@@ -186,7 +209,9 @@ fn dispatch(
             runtime.block_on(interruptible("notify", steps::notify::slack::notify(&settings, &mut live)))
         }
         Command::Plugin(args) => match args.command {
-            PluginCommand::Inspect(args) => Ok(steps::check::inspect(&cwd.join(&args.file), settings::cache_dir(env))?),
+            PluginCommand::Inspect(args) => {
+                Ok(steps::check::inspect(&cwd.join(&args.file), settings::cache_dir(env))?)
+            }
             PluginCommand::New(args) => {
                 let settings = settings::scaffold_settings(&args, cwd);
                 let written = steps::check::scaffold(&settings).map_err(steps::check::CheckError::from)?;
@@ -199,14 +224,21 @@ fn dispatch(
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|source| Error::Output { what: "start the async runtime".into(), source })
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Output { what: "start the async runtime".into(), source })
 }
 
 /// Runs a docker step until it ends or SIGINT/SIGTERM arrives. Dropping the step's future closes its
 /// connection to the daemon, which cancels the build or push there, well within 5 s.
-async fn interruptible<E: Into<Error>>(command: &str, step: impl std::future::Future<Output = Result<Outcome, E>>) -> Result<Outcome, Error> {
+async fn interruptible<E: Into<Error>>(
+    command: &str,
+    step: impl std::future::Future<Output = Result<Outcome, E>>,
+) -> Result<Outcome, Error> {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+    else {
         return step.await.map_err(Into::into);
     };
     tokio::select! {

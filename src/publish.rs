@@ -1,15 +1,20 @@
 //! Publishing an outcome: human text to stderr, JSON/markdown to stdout, CI sinks, the result file, the exit code.
 
 use crate::ci::{write_result_file, Provider, Sinks};
-use crate::report::Live;
-use crate::sanitize;
 use crate::error::{Error, EXIT_ENVIRONMENT};
+use crate::report::Live;
 use crate::report::{render_error_json, render_human, render_json, render_markdown, Outcome};
+use crate::sanitize;
 use crate::settings::{Format, GlobalSettings};
 use std::io::Write;
 
 /// Publishes what a command produced and returns the process exit code.
-pub fn publish(command: &str, result: Result<Outcome, Error>, global: &GlobalSettings, sinks: &mut Sinks) -> i32 {
+pub fn publish(
+    command: &str,
+    result: Result<Outcome, Error>,
+    global: &GlobalSettings,
+    sinks: &mut Sinks,
+) -> i32 {
     match result {
         Ok(outcome) => publish_outcome(&outcome, global, sinks),
         Err(err) => {
@@ -64,10 +69,13 @@ fn publish_outcome(outcome: &Outcome, global: &GlobalSettings, sinks: &mut Sinks
     }
 
     let human = render_human(outcome);
-    let human = if global.quiet { human.lines().last().map(|l| format!("{l}\n")).unwrap_or_default() } else { human };
+    let human =
+        if global.quiet { human.lines().last().map(|l| format!("{l}\n")).unwrap_or_default() } else { human };
     let mut stdout = std::io::stdout().lock();
     let written = match global.format {
-        Format::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&render_json(outcome)).unwrap_or_default()),
+        Format::Json => {
+            writeln!(stdout, "{}", serde_json::to_string_pretty(&render_json(outcome)).unwrap_or_default())
+        }
         // The runner reads workflow commands on stdout too; render_markdown has sanitized its text.
         Format::Markdown => write!(stdout, "{}", render_markdown(outcome)),
         Format::Text => match &outcome.stdout {

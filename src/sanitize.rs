@@ -97,7 +97,8 @@ pub fn table_cell(text: &str, max: usize) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '|' | '#' | '~' | '{' | '}' | '+' | '-' | '=' | '"' => {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '|' | '#' | '~' | '{' | '}' | '+'
+            | '-' | '=' | '"' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -167,7 +168,10 @@ mod tests {
         assert_eq!(line("###[x", 100), "## #[x");
         assert_eq!(line("a :: b", 100), "a :: b");
         // Unicode spaces are trimmed by the runner too.
-        assert_eq!(line("\u{3000}\u{a0}::stop-commands::tok3n", 100), "\u{3000}\u{a0}: :stop-commands::tok3n");
+        assert_eq!(
+            line("\u{3000}\u{a0}::stop-commands::tok3n", 100),
+            "\u{3000}\u{a0}: :stop-commands::tok3n"
+        );
     }
 
     #[test]
@@ -175,7 +179,10 @@ mod tests {
         assert_eq!(line("\u{1b}[31mred\u{1b}[0m", 100), "\\x1b[31mred\\x1b[0m");
         assert_eq!(line("a\rb", 100), "a\\x0db");
         assert_eq!(line("\u{9b}31m", 100), "\\u{9b}31m");
-        assert_eq!(line("x\u{202e}y\u{200b}z\u{2066}\u{feff}", 100), "x\\u{202e}y\\u{200b}z\\u{2066}\\u{feff}");
+        assert_eq!(
+            line("x\u{202e}y\u{200b}z\u{2066}\u{feff}", 100),
+            "x\\u{202e}y\\u{200b}z\\u{2066}\\u{feff}"
+        );
         // A zero-width character before `::` is no whitespace to the runner, and it is shown anyway.
         assert_eq!(line("\u{200b}::error::x", 100), "\\u{200b}::error::x");
     }
@@ -190,12 +197,16 @@ mod tests {
     #[test]
     fn multi_line_text_keeps_its_lines_and_breaks_each_command() {
         let hostile = "first\r\n      ::add-mask::hunter2\n\t##[error]x\n\u{1b}]0;title\u{7}\rlast";
-        assert_eq!(text(hostile), "first\n      : :add-mask::hunter2\n\t# #[error]x\n\\x1b]0;title\\x07\\x0dlast");
+        assert_eq!(
+            text(hostile),
+            "first\n      : :add-mask::hunter2\n\t# #[error]x\n\\x1b]0;title\\x07\\x0dlast"
+        );
     }
 
     #[test]
     fn every_function_is_idempotent() {
-        let hostile = "  ::add-mask::a ##[x] \u{1b}[2J \u{202e}|`b`<i>![i](https://e/x.png) www.e.com\n::error::y";
+        let hostile =
+            "  ::add-mask::a ##[x] \u{1b}[2J \u{202e}|`b`<i>![i](https://e/x.png) www.e.com\n::error::y";
         assert_eq!(line(&line(hostile, 500), 500), line(hostile, 500));
         assert_eq!(text(&text(hostile)), text(hostile));
     }
@@ -210,7 +221,10 @@ mod tests {
     fn markdown_cells_render_literally() {
         assert_eq!(table_cell("a|b<script>", 100), "a\\|b&lt;script&gt;");
         assert_eq!(table_cell("![i](x) [l](y)", 100), "\\!\\[i\\]\\(x\\) \\[l\\]\\(y\\)");
-        assert_eq!(table_cell("see https://evil.example and www.evil.example", 100), "see https:\\/\\/evil.example and www\\.evil.example");
+        assert_eq!(
+            table_cell("see https://evil.example and www.evil.example", 100),
+            "see https:\\/\\/evil.example and www\\.evil.example"
+        );
         assert_eq!(html("<b>&\"", 100), "&lt;b&gt;&amp;&quot;");
     }
 
@@ -229,7 +243,17 @@ mod tests {
     fn paths_must_be_plain_and_relative() {
         assert_eq!(relative_path("src/lib.rs").as_deref(), Some("src/lib.rs"));
         assert_eq!(relative_path("src\\a.rs").as_deref(), Some("src/a.rs"));
-        for bad in ["../etc/passwd", "/etc/passwd", "C:/x", "::error::x", "src/\u{202e}sr.rs", "a\u{200b}.rs", "x/##[error]", "a\u{1b}[2J.rs", ""] {
+        for bad in [
+            "../etc/passwd",
+            "/etc/passwd",
+            "C:/x",
+            "::error::x",
+            "src/\u{202e}sr.rs",
+            "a\u{200b}.rs",
+            "x/##[error]",
+            "a\u{1b}[2J.rs",
+            "",
+        ] {
             assert_eq!(relative_path(bad), None, "{bad:?}");
         }
     }

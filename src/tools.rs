@@ -19,7 +19,8 @@ pub fn completions(shell: Shell) -> Outcome {
     let mut script = Vec::new();
     clap_complete::generate(target, &mut cli::command(), "stepkit", &mut script);
     let script = String::from_utf8_lossy(&script).into_owned();
-    let mut outcome = Outcome::new("completions", Verdict::Passed, format!("{target} completion script written to stdout"));
+    let mut outcome =
+        Outcome::new("completions", Verdict::Passed, format!("{target} completion script written to stdout"));
     outcome.data = json!({ "shell": target.to_string(), "script": script });
     outcome.stdout = Some(script);
     outcome
@@ -31,7 +32,9 @@ pub fn man(dir: Option<PathBuf>) -> Result<Outcome, Error> {
     match dir {
         None => {
             let mut page = Vec::new();
-            clap_mangen::Man::new(command).render(&mut page).map_err(|source| Error::Output { what: "man page".into(), source })?;
+            clap_mangen::Man::new(command)
+                .render(&mut page)
+                .map_err(|source| Error::Output { what: "man page".into(), source })?;
             let page = String::from_utf8_lossy(&page).into_owned();
             let mut outcome = Outcome::new("man", Verdict::Passed, "stepkit(1) written to stdout");
             outcome.data = json!({ "page": page });
@@ -39,13 +42,29 @@ pub fn man(dir: Option<PathBuf>) -> Result<Outcome, Error> {
             Ok(outcome)
         }
         Some(dir) => {
-            std::fs::create_dir_all(&dir).map_err(|source| Error::Output { what: format!("man directory {}", dir.display()), source })?;
-            clap_mangen::generate_to(command, &dir).map_err(|source| Error::Output { what: format!("man pages into {}", dir.display()), source })?;
+            std::fs::create_dir_all(&dir).map_err(|source| Error::Output {
+                what: format!("man directory {}", dir.display()),
+                source,
+            })?;
+            clap_mangen::generate_to(command, &dir).map_err(|source| Error::Output {
+                what: format!("man pages into {}", dir.display()),
+                source,
+            })?;
             let mut pages: Vec<String> = std::fs::read_dir(&dir)
-                .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path().display().to_string()).filter(|p| p.ends_with(".1")).collect())
+                .map(|entries| {
+                    entries
+                        .filter_map(|e| e.ok())
+                        .map(|e| e.path().display().to_string())
+                        .filter(|p| p.ends_with(".1"))
+                        .collect()
+                })
                 .unwrap_or_default();
             pages.sort();
-            let mut outcome = Outcome::new("man", Verdict::Passed, format!("{} man pages written to {}", pages.len(), dir.display()));
+            let mut outcome = Outcome::new(
+                "man",
+                Verdict::Passed,
+                format!("{} man pages written to {}", pages.len(), dir.display()),
+            );
             outcome.data = json!({ "pages": pages });
             Ok(outcome)
         }

@@ -186,7 +186,11 @@ pub fn git_changed_files(dir: &Path, base: &str) -> Result<Vec<String>, String> 
         let why = String::from_utf8_lossy(&output.stderr).lines().next().unwrap_or_default().to_string();
         return Err(format!("git cannot compare `{base}` with HEAD in {} ({why}); fetch the base first (actions/checkout with fetch-depth: 0, or `git fetch origin main`)", dir.display()));
     }
-    Ok(String::from_utf8_lossy(&output.stdout).split('\0').filter(|p| !p.is_empty()).map(str::to_string).collect())
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .split('\0')
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect())
 }
 
 fn git_rev_parse(dir: &Path, args: &[&str]) -> Option<String> {
@@ -223,10 +227,11 @@ mod tests {
 
     #[test]
     fn provider_serializes_to_stable_ids() {
-        let ids: Vec<String> = [Provider::GitHubActions, Provider::Jenkins, Provider::GitLab, Provider::Local]
-            .iter()
-            .map(|p| serde_json::to_string(p).unwrap())
-            .collect();
+        let ids: Vec<String> =
+            [Provider::GitHubActions, Provider::Jenkins, Provider::GitLab, Provider::Local]
+                .iter()
+                .map(|p| serde_json::to_string(p).unwrap())
+                .collect();
         assert_eq!(ids, ["\"github-actions\"", "\"jenkins\"", "\"gitlab\"", "\"local\""]);
         assert_eq!(Provider::GitHubActions.name(), "GitHub Actions");
         assert!(!Provider::Local.is_ci());
@@ -236,12 +241,19 @@ mod tests {
     fn detection_order_and_triggers() {
         let dir = tempfile::tempdir().unwrap();
         let cwd = dir.path();
-        let detect_with = |pairs: &[(&str, &str)]| detect(&Env::from_pairs(pairs.iter().copied()), cwd).provider;
-        assert_eq!(detect_with(&[("GITHUB_ACTIONS", "true"), ("JENKINS_URL", "http://j/")]), Provider::GitHubActions);
+        let detect_with =
+            |pairs: &[(&str, &str)]| detect(&Env::from_pairs(pairs.iter().copied()), cwd).provider;
+        assert_eq!(
+            detect_with(&[("GITHUB_ACTIONS", "true"), ("JENKINS_URL", "http://j/")]),
+            Provider::GitHubActions
+        );
         assert_eq!(detect_with(&[("GITLAB_CI", "true"), ("JENKINS_HOME", "/var/jenkins")]), Provider::GitLab);
         assert_eq!(detect_with(&[("JENKINS_URL", "http://j/")]), Provider::Jenkins);
         assert_eq!(detect_with(&[("JENKINS_HOME", "/var/jenkins")]), Provider::Jenkins);
-        assert_eq!(detect_with(&[("BUILD_URL", "http://j/job/x/1/"), ("EXECUTOR_NUMBER", "0")]), Provider::Jenkins);
+        assert_eq!(
+            detect_with(&[("BUILD_URL", "http://j/job/x/1/"), ("EXECUTOR_NUMBER", "0")]),
+            Provider::Jenkins
+        );
         // BUILD_URL alone is too generic to mean Jenkins.
         assert_eq!(detect_with(&[("BUILD_URL", "http://x/")]), Provider::Local);
         // Empty and false values do not count.
@@ -275,7 +287,10 @@ mod tests {
     /// A temp git repository on branch `feature` with one commit; `None` (test skipped) when git is missing.
     pub(super) fn temp_git_repo() -> Option<(tempfile::TempDir, String)> {
         if Command::new("git").arg("--version").output().is_err() {
-            assert!(!crate::ci::tests_in_ci(&crate::ci::Env::from_process()), "git is required under CI=true");
+            assert!(
+                !crate::ci::tests_in_ci(&crate::ci::Env::from_process()),
+                "git is required under CI=true"
+            );
             eprintln!("skipping: git is not installed");
             return None;
         }
@@ -311,8 +326,12 @@ mod tests {
     #[test]
     fn detached_head_has_no_branch() {
         let Some((repo, sha)) = temp_git_repo() else { return };
-        let status =
-            Command::new("git").arg("-C").arg(repo.path()).args(["checkout", "-q", "--detach"]).status().unwrap();
+        let status = Command::new("git")
+            .arg("-C")
+            .arg(repo.path())
+            .args(["checkout", "-q", "--detach"])
+            .status()
+            .unwrap();
         assert!(status.success());
         assert_eq!(git_head_sha(repo.path()).as_deref(), Some(sha.as_str()));
         assert_eq!(git_head_branch(repo.path()), None);

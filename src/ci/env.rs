@@ -11,7 +11,9 @@ pub struct Env {
 impl Env {
     /// Snapshot of the current process environment (non-UTF-8 entries are ignored).
     pub fn from_process() -> Self {
-        Self::from_pairs(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))))
+        Self::from_pairs(
+            std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        )
     }
 
     /// An environment made of the given pairs (tests use this).

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum CiError {
     /// `$GITHUB_OUTPUT` could not be appended to.
-    #[error("write GitHub step output file {path}: {source}; check that $GITHUB_OUTPUT points at a writable file")]
+    #[error(
+        "write GitHub step output file {path}: {source}; check that $GITHUB_OUTPUT points at a writable file"
+    )]
     WriteOutput {
         path: PathBuf,
         #[source]
@@ -25,7 +27,9 @@ pub enum CiError {
         source: std::io::Error,
     },
     /// The JSON result file (for Jenkins' `readJSON`) could not be written.
-    #[error("write result file {path}: {source}; check that its directory is writable or choose another path")]
+    #[error(
+        "write result file {path}: {source}; check that its directory is writable or choose another path"
+    )]
     WriteResult {
         path: PathBuf,
         #[source]

@@ -255,7 +255,10 @@ mod tests {
         assert!(written.len() as u64 <= STEP_SUMMARY_LIMIT, "{}", written.len());
         assert!(written.ends_with(TRUNCATED_NOTE));
         let body = &written[1000..written.len() - TRUNCATED_NOTE.len()];
-        assert!(!body.is_empty() && body.split_inclusive('\n').all(|l| l == line), "only whole lines are kept");
+        assert!(
+            !body.is_empty() && body.split_inclusive('\n').all(|l| l == line),
+            "only whole lines are kept"
+        );
     }
 
     #[test]
@@ -273,11 +276,16 @@ mod tests {
 
         // A block fenced by 40 backticks (it quotes a run of 39) is closed by 40, not by three.
         let long = "`".repeat(40);
-        let fenced = format!("intro\n{long}text\n```\n{}", "code line\n".repeat(STEP_SUMMARY_LIMIT as usize / 10));
+        let fenced =
+            format!("intro\n{long}text\n```\n{}", "code line\n".repeat(STEP_SUMMARY_LIMIT as usize / 10));
         let text = fit_summary(0, &fenced);
         assert!(text.len() as u64 <= STEP_SUMMARY_LIMIT);
         assert!(text.ends_with(&format!("code line\n{long}\n{TRUNCATED_NOTE}")));
-        assert_eq!(open_fence("~~~~\n```\n~~~\n"), Some("~~~~".into()), "a shorter or other fence does not close it");
+        assert_eq!(
+            open_fence("~~~~\n```\n~~~\n"),
+            Some("~~~~".into()),
+            "a shorter or other fence does not close it"
+        );
         assert_eq!(open_fence("````x\n````\n"), None);
     }
 

@@ -11,7 +11,9 @@ mod sinks;
 #[cfg(test)]
 mod test_support;
 
-pub use annotations::{escape_data, escape_property, format_annotation, limit_annotations, MAX_ANNOTATIONS_PER_LEVEL};
+pub use annotations::{
+    escape_data, escape_property, format_annotation, limit_annotations, MAX_ANNOTATIONS_PER_LEVEL,
+};
 pub use context::{detect, git_changed_files, git_head_commit_time, Context, Provider};
 pub use env::{tests_in_ci, Env};
 pub use error::CiError;

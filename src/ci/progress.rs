@@ -58,7 +58,12 @@ impl Progress {
     }
 
     /// Like `new`, with heartbeat lines written to `out` (the bar always draws on the terminal's stderr).
-    pub fn with_writer(label: &str, total: Option<u64>, mode: ProgressMode, out: Box<dyn Write + Send>) -> Progress {
+    pub fn with_writer(
+        label: &str,
+        total: Option<u64>,
+        mode: ProgressMode,
+        out: Box<dyn Write + Send>,
+    ) -> Progress {
         let kind = match mode {
             ProgressMode::Bar => Kind::Bar(bar(label, total)),
             ProgressMode::Heartbeat { every } => Kind::Heartbeat(Heartbeat::start(label, total, every, out)),
@@ -217,7 +222,14 @@ impl Shared {
 }
 
 /// `stepkit: tests: 1200/5000 (24%), 40s - tests/Unit/FooTest.php`; with `done`, `..., done in 40s`.
-fn heartbeat_line(label: &str, pos: u64, total: Option<u64>, elapsed: Duration, message: &str, done: bool) -> String {
+fn heartbeat_line(
+    label: &str,
+    pos: u64,
+    total: Option<u64>,
+    elapsed: Duration,
+    message: &str,
+    done: bool,
+) -> String {
     let counts = match total {
         Some(0) => format!("{pos}/0"),
         Some(total) => {
@@ -281,12 +293,18 @@ mod tests {
     #[test]
     fn heartbeat_lines() {
         let s = Duration::from_secs;
-        assert_eq!(heartbeat_line("tests", 1200, Some(5000), s(40), "", false), "stepkit: tests: 1200/5000 (24%), 40s");
+        assert_eq!(
+            heartbeat_line("tests", 1200, Some(5000), s(40), "", false),
+            "stepkit: tests: 1200/5000 (24%), 40s"
+        );
         assert_eq!(
             heartbeat_line("tests", 7, Some(9), s(125), "a/b.php", false),
             "stepkit: tests: 7/9 (77%), 2m05s - a/b.php"
         );
-        assert_eq!(heartbeat_line("push", 3, None, s(3725), "layer", false), "stepkit: push: 3 done, 1h02m - layer");
+        assert_eq!(
+            heartbeat_line("push", 3, None, s(3725), "layer", false),
+            "stepkit: push: 3 done, 1h02m - layer"
+        );
         assert_eq!(heartbeat_line("x", 12, Some(10), s(1), "", true), "stepkit: x: 12/10 (100%), done in 1s");
         assert_eq!(heartbeat_line("x", 0, Some(0), s(0), "", false), "stepkit: x: 0/0, 0s");
         assert!(heartbeat_line("x", u64::MAX, Some(u64::MAX), s(0), "", false).contains(" (100%), "));
@@ -341,7 +359,11 @@ mod tests {
         progress.inc(10);
         progress.add_total(3);
         progress.set_message("run batches 1/4, last a.py");
-        let ticked = |text: &str| text.lines().any(|l| l.starts_with("stepkit: tests: 10/43 (23%), ") && l.ends_with(" - run batches 1/4, last a.py"));
+        let ticked = |text: &str| {
+            text.lines().any(|l| {
+                l.starts_with("stepkit: tests: 10/43 (23%), ") && l.ends_with(" - run batches 1/4, last a.py")
+            })
+        };
         let deadline = Instant::now() + Duration::from_secs(10);
         while !ticked(&buf.text()) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));

@@ -77,7 +77,8 @@ impl Sinks {
             Provider::GitLab => {
                 let id = self.section_id(title);
                 let title = title.replace(['\r', '\n'], " ");
-                let line = format!("\x1b[0Ksection_start:{}:{id}[collapsed=true]\r\x1b[0K{title}\n", unix_time());
+                let line =
+                    format!("\x1b[0Ksection_start:{}:{id}[collapsed=true]\r\x1b[0K{title}\n", unix_time());
                 self.open_groups.push(id);
                 self.emit(&line);
             }
@@ -109,7 +110,8 @@ impl Sinks {
             text.push('\n');
         }
         if let Some(message) = summary {
-            let notice = Annotation { level: AnnotationLevel::Notice, title: None, message, file: None, line: None };
+            let notice =
+                Annotation { level: AnnotationLevel::Notice, title: None, message, file: None, line: None };
             text.push_str(&format_annotation(&notice));
             text.push('\n');
         }
@@ -145,8 +147,10 @@ impl Sinks {
 
     /// A GitLab section id from the title: lowercase ASCII letters, digits and `_`, unique within this run.
     fn section_id(&mut self, title: &str) -> String {
-        let mut id: String =
-            title.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+        let mut id: String = title
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+            .collect();
         // Collapse runs of '_' so "Build & push" gives "build_push", not "build___push".
         while id.contains("__") {
             id = id.replace("__", "_");
@@ -191,7 +195,13 @@ mod tests {
     }
 
     fn ann(level: AnnotationLevel, message: &str) -> Annotation {
-        Annotation { level, title: None, message: message.to_string(), file: Some("a.rs".into()), line: Some(1) }
+        Annotation {
+            level,
+            title: None,
+            message: message.to_string(),
+            file: Some("a.rs".into()),
+            line: Some(1),
+        }
     }
 
     #[test]
@@ -297,12 +307,17 @@ mod tests {
         let summary = dir.path().join("summary");
         let (mut s, buf) = sinks(
             Provider::GitHubActions,
-            &[("GITHUB_OUTPUT", output.to_str().unwrap()), ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())],
+            &[
+                ("GITHUB_OUTPUT", output.to_str().unwrap()),
+                ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+            ],
         );
         s.set_outputs(&[("digest".into(), "sha256:abc".into())]).unwrap();
         s.write_step_summary("## Tests\n").unwrap();
         let written = std::fs::read_to_string(&output).unwrap();
-        assert!(written.starts_with("digest<<ghadelimiter_") && written.contains("\nsha256:abc\nghadelimiter_"));
+        assert!(
+            written.starts_with("digest<<ghadelimiter_") && written.contains("\nsha256:abc\nghadelimiter_")
+        );
         assert_eq!(std::fs::read_to_string(&summary).unwrap(), "## Tests\n");
         assert_eq!(buf.text(), "");
     }

@@ -6,12 +6,14 @@ use std::path::PathBuf;
 
 /// `stepkit check [--plugin FILE.wasm]... [grants] [limits]`
 #[derive(Debug, Args)]
-#[command(after_help = "Without --plugin, the [[check]] tables of stepkit.toml run (each with its own grants).\n\
+#[command(
+    after_help = "Without --plugin, the [[check]] tables of stepkit.toml run (each with its own grants).\n\
 A plugin gets nothing it is not granted: no files, no network, no environment.\n\
 Exit codes: 0 every check passed, warned or skipped; 1 a check failed, errored or misbehaved (or warned, with --strict); 2 usage.\n\n\
 Examples:\n  stepkit check --plugin coverage.wasm --allow-read . --set min=80\n  \
 stepkit check --plugin status.wasm --allow-host api.example.com --allow-env API_TOKEN --timeout 10s\n  \
-stepkit check --strict          # the [[check]] tables of ./stepkit.toml")]
+stepkit check --strict          # the [[check]] tables of ./stepkit.toml"
+)]
 pub struct CheckArgs {
     /// A plugin component to run (repeatable); the grants and limits below apply to each
     #[arg(long, value_name = "FILE.wasm")]
@@ -114,8 +116,28 @@ mod tests {
     #[test]
     fn config_key_values_after_check_become_set() {
         assert_eq!(
-            rewrite(&["stepkit", "--format", "json", "check", "--plugin", "c.wasm", "--config", "min=80", "--config=path=r/x.xml"]),
-            ["stepkit", "--format", "json", "check", "--plugin", "c.wasm", "--set", "min=80", "--set=path=r/x.xml"]
+            rewrite(&[
+                "stepkit",
+                "--format",
+                "json",
+                "check",
+                "--plugin",
+                "c.wasm",
+                "--config",
+                "min=80",
+                "--config=path=r/x.xml"
+            ]),
+            [
+                "stepkit",
+                "--format",
+                "json",
+                "check",
+                "--plugin",
+                "c.wasm",
+                "--set",
+                "min=80",
+                "--set=path=r/x.xml"
+            ]
         );
     }
 
@@ -133,7 +155,8 @@ mod tests {
 
     #[test]
     fn both_spellings_reach_the_plugin_config_in_order() {
-        let args = ["stepkit", "check", "--plugin", "c.wasm", "--set", "a=1", "--config", "b=2", "--set", "c=3"];
+        let args =
+            ["stepkit", "check", "--plugin", "c.wasm", "--set", "a=1", "--config", "b=2", "--set", "c=3"];
         let cli = crate::cli::parse(args.iter().map(OsString::from)).unwrap();
         let crate::cli::Command::Check(check) = cli.command else { panic!("not check") };
         assert_eq!(check.set, ["a=1", "b=2", "c=3"]);

@@ -14,7 +14,9 @@ pub struct CoverageArgs {
 #[derive(Debug, Subcommand)]
 pub enum CoverageCommand {
     /// Merge coverage reports (Cobertura, Clover, lcov, Go cover profiles) into one: hits summed, branches kept
-    #[command(after_help = "Examples:\n  stepkit coverage merge 'shard-*/coverage.xml' -o coverage.xml\n  stepkit coverage merge cover-1.out cover-2.out -o merged.xml --to clover")]
+    #[command(
+        after_help = "Examples:\n  stepkit coverage merge 'shard-*/coverage.xml' -o coverage.xml\n  stepkit coverage merge cover-1.out cover-2.out -o merged.xml --to clover"
+    )]
     Merge(CoverageMergeArgs),
 }
 

@@ -23,11 +23,13 @@ pub enum DeployCommand {
 
 /// The container to deploy and how the old one is kept.
 #[derive(Debug, Args)]
-#[command(after_help = "Besides the --http/--tcp/--container probes given, the gate always watches the new container itself: running, and healthy when its image has a HEALTHCHECK.\n\
+#[command(
+    after_help = "Besides the --http/--tcp/--container probes given, the gate always watches the new container itself: running, and healthy when its image has a HEALTHCHECK.\n\
 Exit codes: 0 deployed, 1 the new version failed its gate and the previous one was restored, 2 usage (also: the image is not in the local engine), 3 Docker unreachable, 130/143 interrupted (the previous version is put back first).\n\n\
 Examples:\n  stepkit deploy --name web --image registry.local/web:1.4.2 --publish 8080:8080 --http http://127.0.0.1:8080/health\n  \
 stepkit deploy --name worker --image worker:sha-0123456 --network backend --env-file prod.env --keep 3\n  \
-stepkit deploy rollback --name web --http http://127.0.0.1:8080/health")]
+stepkit deploy rollback --name web --http http://127.0.0.1:8080/health"
+)]
 pub struct DeployRunArgs {
     /// The application: the container's name [env: STEPKIT_DEPLOY_NAME]
     #[arg(long, value_name = "APP", help_heading = "Deploy")]
@@ -65,8 +67,10 @@ pub struct DeployRunArgs {
 
 /// `stepkit deploy rollback --name APP [gate options]`
 #[derive(Debug, Args)]
-#[command(after_help = "The current APP is stopped and removed once the restored version passes the gate; if the restored version fails it, the current one is put back.\n\
-Exit codes: 0 rolled back, 1 the restored version failed its gate (the current one was put back), 2 usage or nothing kept to roll back to, 3 Docker unreachable.")]
+#[command(
+    after_help = "The current APP is stopped and removed once the restored version passes the gate; if the restored version fails it, the current one is put back.\n\
+Exit codes: 0 rolled back, 1 the restored version failed its gate (the current one was put back), 2 usage or nothing kept to roll back to, 3 Docker unreachable."
+)]
 pub struct RollbackArgs {
     /// The application to roll back [env: STEPKIT_DEPLOY_NAME]
     #[arg(long, value_name = "APP", help_heading = "Deploy")]

@@ -5,11 +5,13 @@ use std::path::PathBuf;
 
 /// `stepkit gate [probes] [policy] [latency]`
 #[derive(Debug, Clone, Args)]
-#[command(after_help = "Every probe must pass in the same round. The HTTP checks apply to every --http URL.\n\
+#[command(
+    after_help = "Every probe must pass in the same round. The HTTP checks apply to every --http URL.\n\
 Exit codes: 0 open, 1 closed (or the latency gate failed), 124 the deadline passed.\n\n\
 Examples:\n  stepkit gate --http http://localhost:8080/health --json /status=ok --deadline 90s\n  \
 stepkit gate --container web --tcp localhost:5432 --successes 3 --failures 5\n  \
-stepkit gate --http http://localhost:8080/ --samples 100 --p95 250ms --baseline last/gate.json --max-regression 20%")]
+stepkit gate --http http://localhost:8080/ --samples 100 --p95 250ms --baseline last/gate.json --max-regression 20%"
+)]
 pub struct GateArgs {
     /// An HTTP GET probe (repeatable); redirects are answers, not followed
     #[arg(long, value_name = "URL", help_heading = "Probes")]

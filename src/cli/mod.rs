@@ -1,8 +1,8 @@
 //! Command-line arguments (clap derive structs only). Every value is optional here: defaults live in `settings/`.
 
-mod deploy;
 mod check;
 mod coverage;
+mod deploy;
 mod gate;
 mod github;
 mod image;
@@ -12,15 +12,17 @@ mod plugin;
 mod test;
 mod tools;
 
-pub use deploy::{DeployArgs, DeployCommand, DeployRunArgs, RollbackArgs};
 pub use check::CheckArgs;
 pub use coverage::{CoverageArgs, CoverageCommand, CoverageMergeArgs};
+pub use deploy::{DeployArgs, DeployCommand, DeployRunArgs, RollbackArgs};
 pub use gate::GateArgs;
-pub use github::{CheckRunArgs, CommentArgs, ConclusionArg, GithubApiArgs, GithubArgs, GithubCommand, StateArg, StatusArgs};
-pub use plugin::{InspectArgs, LangArg, NewArgs, PluginArgs, PluginCommand};
+pub use github::{
+    CheckRunArgs, CommentArgs, ConclusionArg, GithubApiArgs, GithubArgs, GithubCommand, StateArg, StatusArgs,
+};
 pub use image::{BuildArgs, ImageArgs, ImageCommand, LoginArgs, PushArgs};
 pub use junit::{JunitArgs, JunitCommand, MergeArgs, SummaryArgs};
 pub use notify::{NotifyArgs, StatusArg, WhenArg};
+pub use plugin::{InspectArgs, LangArg, NewArgs, PluginArgs, PluginCommand};
 pub use test::TestArgs;
 pub use tools::{CompletionsArgs, ManArgs, Shell};
 

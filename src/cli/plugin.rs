@@ -21,7 +21,9 @@ pub enum PluginCommand {
 
 /// `stepkit plugin inspect FILE.wasm`
 #[derive(Debug, Args)]
-#[command(after_help = "Exit codes: 0 this stepkit can run it, 1 it cannot (wrong contract version, no check export), 2 not a component.")]
+#[command(
+    after_help = "Exit codes: 0 this stepkit can run it, 1 it cannot (wrong contract version, no check export), 2 not a component."
+)]
 pub struct InspectArgs {
     /// The plugin component
     #[arg(value_name = "FILE.wasm")]
@@ -30,7 +32,9 @@ pub struct InspectArgs {
 
 /// `stepkit plugin new NAME --lang rust|python`
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  stepkit plugin new coverage-gate --lang rust\n  stepkit plugin new lint --lang python --dir tools/lint")]
+#[command(
+    after_help = "Examples:\n  stepkit plugin new coverage-gate --lang rust\n  stepkit plugin new lint --lang python --dir tools/lint"
+)]
 pub struct NewArgs {
     /// The plugin's name: lowercase letters, digits and `-`
     pub name: String,

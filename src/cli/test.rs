@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 /// `stepkit test [options] -- CMD...`
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  stepkit test --junit build/junit.xml -- phpunit\n  stepkit test --shard 2/4 --timings 'last/*.xml' --junit junit-2.xml -- pytest -x\n  stepkit test --preset command --files 'tests/*.sh' -- ./run.sh {files} --junit {junit}")]
+#[command(
+    after_help = "Examples:\n  stepkit test --junit build/junit.xml -- phpunit\n  stepkit test --shard 2/4 --timings 'last/*.xml' --junit junit-2.xml -- pytest -x\n  stepkit test --preset command --files 'tests/*.sh' -- ./run.sh {files} --junit {junit}"
+)]
 pub struct TestArgs {
     /// Parallel test processes: a number or `auto` (one per CPU) [env: STEPKIT_TEST_WORKERS] [default: auto]
     #[arg(long, short = 'j', value_name = "N|auto")]

@@ -281,9 +281,15 @@ impl Totals {
 
     /// "lines 45/50 (90.0%), branches 3/4 (75.0%)".
     pub fn describe(&self) -> String {
-        let mut text = format!("lines {}/{} ({:.1}%)", self.lines_covered, self.lines_valid, self.line_rate() * 100.0);
+        let mut text =
+            format!("lines {}/{} ({:.1}%)", self.lines_covered, self.lines_valid, self.line_rate() * 100.0);
         if self.branches_valid > 0 {
-            text.push_str(&format!(", branches {}/{} ({:.1}%)", self.branches_covered, self.branches_valid, self.branch_rate() * 100.0));
+            text.push_str(&format!(
+                ", branches {}/{} ({:.1}%)",
+                self.branches_covered,
+                self.branches_valid,
+                self.branch_rate() * 100.0
+            ));
         }
         text
     }

@@ -16,9 +16,11 @@ pub struct PathRoot {
 impl PathRoot {
     /// A root; reads `go.mod` there when present.
     pub fn new(root: &Path) -> PathRoot {
-        let go_module = std::fs::read_to_string(root.join("go.mod"))
-            .ok()
-            .and_then(|text| text.lines().find_map(|l| l.trim().strip_prefix("module ").map(|m| m.trim().trim_matches('"').to_string())));
+        let go_module = std::fs::read_to_string(root.join("go.mod")).ok().and_then(|text| {
+            text.lines().find_map(|l| {
+                l.trim().strip_prefix("module ").map(|m| m.trim().trim_matches('"').to_string())
+            })
+        });
         PathRoot { root: root.to_path_buf(), canonical: root.canonicalize().ok(), go_module }
     }
 
@@ -49,7 +51,9 @@ impl PathRoot {
 
     /// A cover-profile file name (`example.com/m/calc/calc.go`) as a path under the root.
     pub fn go_path(&self, name: &str) -> String {
-        if let Some(rest) = self.go_module.as_deref().and_then(|m| name.strip_prefix(m)).and_then(|r| r.strip_prefix('/')) {
+        if let Some(rest) =
+            self.go_module.as_deref().and_then(|m| name.strip_prefix(m)).and_then(|r| r.strip_prefix('/'))
+        {
             return clean(rest);
         }
         self.normalize(name, None)
@@ -104,7 +108,10 @@ mod tests {
         assert_eq!(root.normalize(&abs, None), "src/Calc.php");
         assert_eq!(root.normalize("./src\\win\\x.py", None), "src/win/x.py");
         // A source on this machine keeps its place; another machine's checkout is dropped.
-        assert_eq!(root.normalize("pkg/m.py", Some(&format!("{}/src", dir.path().display()))), "src/pkg/m.py");
+        assert_eq!(
+            root.normalize("pkg/m.py", Some(&format!("{}/src", dir.path().display()))),
+            "src/pkg/m.py"
+        );
         assert_eq!(root.normalize("pkg/m.py", Some("/home/runner/work/other/src")), "pkg/m.py");
         assert_eq!(root.normalize("/elsewhere/x.php", None), "/elsewhere/x.php");
         assert_eq!(root.go_path("example.com/m/calc/calc.go"), "calc/calc.go");

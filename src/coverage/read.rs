@@ -1,13 +1,16 @@
 //! Reading coverage reports: the format is told from the content, so shards may mix tools.
 //! lcov and Go cover profiles are read here; Cobertura and Clover in `read_xml`.
 
-use super::{read_xml, Block, Branches, Counting, Coverage, CoverageError, FileCoverage, Format, Line, PathRoot, Taken};
+use super::{
+    read_xml, Block, Branches, Counting, Coverage, CoverageError, FileCoverage, Format, Line, PathRoot, Taken,
+};
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Reads one report, whatever its format, with paths made relative to `root`.
 pub fn read_file(path: &Path, root: &PathRoot) -> Result<(Coverage, Format), CoverageError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CoverageError::Read { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| CoverageError::Read { path: path.to_path_buf(), source })?;
     read_str(&text, root).map_err(|message| CoverageError::Parse { path: path.to_path_buf(), message })
 }
 
@@ -52,14 +55,16 @@ fn read_lcov(text: &str, root: &PathRoot) -> Result<Coverage, String> {
             }
             let fields: Vec<&str> = rest.split(',').map(str::trim).collect();
             let parsed = match fields.as_slice() {
-                [l, block, branch, taken] => match (l.parse::<u32>(), block.parse::<u32>(), branch.parse::<u32>()) {
-                    (Ok(l), Ok(block), Ok(branch)) => {
-                        // `-`: the branch's line never ran.
-                        let hits = if *taken == "-" { Some(0) } else { taken.parse::<u64>().ok() };
-                        hits.map(|h| (l, (block, branch), h))
+                [l, block, branch, taken] => {
+                    match (l.parse::<u32>(), block.parse::<u32>(), branch.parse::<u32>()) {
+                        (Ok(l), Ok(block), Ok(branch)) => {
+                            // `-`: the branch's line never ran.
+                            let hits = if *taken == "-" { Some(0) } else { taken.parse::<u64>().ok() };
+                            hits.map(|h| (l, (block, branch), h))
+                        }
+                        _ => None,
                     }
-                    _ => None,
-                },
+                }
                 _ => None,
             };
             let (l, id, hits) = parsed.ok_or_else(|| bad(n, line, "BRDA:LINE,BLOCK,BRANCH,TAKEN"))?;
@@ -67,7 +72,13 @@ fn read_lcov(text: &str, root: &PathRoot) -> Result<Coverage, String> {
         } else if line == "end_of_record" {
             let (path, mut file) = current.take().ok_or_else(|| bad(n, line, "the end of an SF: record"))?;
             for (l, each) in std::mem::take(&mut branches) {
-                file.add_line(l, Line { hits: 0, branches: Some(Branches { total: each.len() as u32, taken: Taken::Each(each) }) });
+                file.add_line(
+                    l,
+                    Line {
+                        hits: 0,
+                        branches: Some(Branches { total: each.len() as u32, taken: Taken::Each(each) }),
+                    },
+                );
             }
             coverage.merge(Coverage { files: BTreeMap::from([(path, file)]) });
         }
@@ -84,7 +95,12 @@ fn read_go(text: &str, root: &PathRoot) -> Result<Coverage, String> {
     let counting = match first.trim().strip_prefix("mode:").map(str::trim) {
         Some("set") => Counting::Flags,
         Some("count" | "atomic") => Counting::Counts,
-        other => return Err(format!("line 1: unknown cover mode `{}`; expected set, count or atomic", other.unwrap_or_default())),
+        other => {
+            return Err(format!(
+                "line 1: unknown cover mode `{}`; expected set, count or atomic",
+                other.unwrap_or_default()
+            ))
+        }
     };
     let mut files: BTreeMap<String, FileCoverage> = BTreeMap::new();
     for (n, raw) in lines {
@@ -93,8 +109,12 @@ fn read_go(text: &str, root: &PathRoot) -> Result<Coverage, String> {
         if line.is_empty() || line.starts_with("mode:") {
             continue;
         }
-        let (name, block, count) = parse_go_line(line).ok_or_else(|| format!("line {}: `{line}` is not FILE:LINE.COL,LINE.COL STATEMENTS COUNT", n + 1))?;
-        let file = files.entry(root.go_path(name)).or_insert_with(|| FileCoverage { counting, ..FileCoverage::default() });
+        let (name, block, count) = parse_go_line(line).ok_or_else(|| {
+            format!("line {}: `{line}` is not FILE:LINE.COL,LINE.COL STATEMENTS COUNT", n + 1)
+        })?;
+        let file = files
+            .entry(root.go_path(name))
+            .or_insert_with(|| FileCoverage { counting, ..FileCoverage::default() });
         file.add_block(block, count);
     }
     Ok(Coverage { files })

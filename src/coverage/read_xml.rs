@@ -10,7 +10,16 @@ use std::path::Path;
 /// Reads Cobertura or Clover, told apart by the root element's attributes or first child.
 pub(super) fn read(text: &str, root: &PathRoot) -> Result<(Coverage, Format), String> {
     let mut reader = Reader::from_str(text);
-    let mut state = State { root, format: None, counting: Counting::Counts, sources: Vec::new(), source_text: None, file: None, method_depth: 0, coverage: Coverage::default() };
+    let mut state = State {
+        root,
+        format: None,
+        counting: Counting::Counts,
+        sources: Vec::new(),
+        source_text: None,
+        file: None,
+        method_depth: 0,
+        coverage: Coverage::default(),
+    };
     loop {
         let position = reader.buffer_position();
         let event = reader.read_event().map_err(|e| format!("XML error near byte {position}: {e}"))?;
@@ -27,14 +36,20 @@ pub(super) fn read(text: &str, root: &PathRoot) -> Result<(Coverage, Format), St
                 if let Some(text) = state.source_text.as_mut() {
                     let resolved = match r.resolve_char_ref() {
                         Ok(Some(c)) => c.to_string(),
-                        _ => quick_xml::escape::resolve_predefined_entity(&r).ok_or_else(|| format!("unknown entity &{};", &*r))?.to_string(),
+                        _ => quick_xml::escape::resolve_predefined_entity(&r)
+                            .ok_or_else(|| format!("unknown entity &{};", &*r))?
+                            .to_string(),
                     };
                     text.push_str(&resolved);
                 }
             }
             // coverage.py records whether a line ran, never how often: its hits merge with OR.
-            Event::Comment(c) if c.xml10_content().contains("coverage.py") => state.counting = Counting::Flags,
-            Event::DocType(t) if t.contains("<!ENTITY") => return Err("a DOCTYPE with entity declarations is not accepted".into()),
+            Event::Comment(c) if c.xml10_content().contains("coverage.py") => {
+                state.counting = Counting::Flags
+            }
+            Event::DocType(t) if t.contains("<!ENTITY") => {
+                return Err("a DOCTYPE with entity declarations is not accepted".into())
+            }
             Event::Eof => break,
             _ => {}
         }
@@ -63,12 +78,19 @@ impl State<'_> {
         let attr = |key: &str| attrs.get(key).map(String::as_str);
         if self.format.is_none() {
             self.format = match name {
-                "coverage" if attr("line-rate").is_some() || attr("lines-valid").is_some() => Some(Format::Cobertura),
+                "coverage" if attr("line-rate").is_some() || attr("lines-valid").is_some() => {
+                    Some(Format::Cobertura)
+                }
                 "coverage" if attr("generated").is_some() || attr("clover").is_some() => Some(Format::Clover),
                 "coverage" => None,
                 "sources" | "packages" => Some(Format::Cobertura),
                 "project" => Some(Format::Clover),
-                other => return Err(format!("the root element is <{}>, not <coverage>: not Cobertura or Clover XML", other)),
+                other => {
+                    return Err(format!(
+                        "the root element is <{}>, not <coverage>: not Cobertura or Clover XML",
+                        other
+                    ))
+                }
             };
             if name == "coverage" {
                 return Ok(());
@@ -86,11 +108,16 @@ impl State<'_> {
                 let Some((_, file)) = self.file.as_mut() else { return Ok(()) };
                 let number = number(attr("number"), "a Cobertura <line> number")?;
                 let hits = count(attr("hits"), "a Cobertura <line> hits")?;
-                let branches = if attr("branch") == Some("true") { cobertura_branches(attr("condition-coverage"), attr("missing-branches")) } else { None };
+                let branches = if attr("branch") == Some("true") {
+                    cobertura_branches(attr("condition-coverage"), attr("missing-branches"))
+                } else {
+                    None
+                };
                 file.add_line(number, Line { hits, branches });
             }
             (Some(Format::Clover), "file") => {
-                let path = attr("path").or(attr("name")).ok_or("a Clover <file> has neither path nor name")?;
+                let path =
+                    attr("path").or(attr("name")).ok_or("a Clover <file> has neither path nor name")?;
                 let path = self.root.normalize(path, None);
                 self.start_file(path, empty);
             }
@@ -101,15 +128,24 @@ impl State<'_> {
                     // A method's declaration line is not a statement: PHPUnit counts it apart.
                     Some("method") => {}
                     Some("cond") => {
-                        let (t, f) = (count(attr("truecount"), "truecount")?, count(attr("falsecount"), "falsecount")?);
+                        let (t, f) = (
+                            count(attr("truecount"), "truecount")?,
+                            count(attr("falsecount"), "falsecount")?,
+                        );
                         let hits = match attr("count") {
                             Some(c) => count(Some(c), "count")?,
                             None => t + f,
                         };
                         let each = BTreeMap::from([((0, 0), t), ((0, 1), f)]);
-                        file.add_line(number, Line { hits, branches: Some(Branches { total: 2, taken: Taken::Each(each) }) });
+                        file.add_line(
+                            number,
+                            Line { hits, branches: Some(Branches { total: 2, taken: Taken::Each(each) }) },
+                        );
                     }
-                    _ => file.add_line(number, Line { hits: count(attr("count"), "a Clover <line> count")?, branches: None }),
+                    _ => file.add_line(
+                        number,
+                        Line { hits: count(attr("count"), "a Clover <line> count")?, branches: None },
+                    ),
                 }
             }
             _ => {}
@@ -149,7 +185,8 @@ impl State<'_> {
     /// A class filename is relative to one of the `<source>`s: the first one where it exists,
     /// else the first one (the shard ran on another machine).
     fn cobertura_path(&self, filename: &str) -> String {
-        let base = self.sources.iter().find(|s| Path::new(s).join(filename).exists()).or(self.sources.first());
+        let base =
+            self.sources.iter().find(|s| Path::new(s).join(filename).exists()).or(self.sources.first());
         self.root.normalize(filename, base.map(String::as_str))
     }
 }
@@ -158,20 +195,27 @@ fn attributes(e: &BytesStart<'_>) -> Result<BTreeMap<String, String>, String> {
     let mut out = BTreeMap::new();
     for attr in e.attributes() {
         let attr = attr.map_err(|err| format!("bad attribute: {err}"))?;
-        let value = attr.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|err| format!("bad attribute value: {err}"))?;
+        let value = attr
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|err| format!("bad attribute value: {err}"))?;
         out.insert(attr.key.as_ref().to_string(), value.into_owned());
     }
     Ok(out)
 }
 
 fn number(value: Option<&str>, what: &str) -> Result<u32, String> {
-    value.and_then(|v| v.trim().parse().ok()).ok_or_else(|| format!("{what} is missing or not a line number: {value:?}"))
+    value
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| format!("{what} is missing or not a line number: {value:?}"))
 }
 
 /// A hit count; some tools write `1.0`, none should write a negative.
 fn count(value: Option<&str>, what: &str) -> Result<u64, String> {
     let text = value.unwrap_or("0").trim();
-    text.parse::<u64>().ok().or_else(|| text.parse::<f64>().ok().filter(|f| *f >= 0.0).map(|f| f as u64)).ok_or_else(|| format!("{what} `{text}` is not a count"))
+    text.parse::<u64>()
+        .ok()
+        .or_else(|| text.parse::<f64>().ok().filter(|f| *f >= 0.0).map(|f| f as u64))
+        .ok_or_else(|| format!("{what} `{text}` is not a count"))
 }
 
 /// `condition-coverage="50% (1/2)"`, with coverage.py's `missing-branches="12,exit"` when present.
@@ -180,7 +224,13 @@ fn cobertura_branches(condition: Option<&str>, missing: Option<&str>) -> Option<
     let (covered, total) = inner.split_once('/')?;
     let (covered, total) = (covered.trim().parse::<u32>().ok()?, total.trim().parse::<u32>().ok()?);
     let taken = match missing {
-        Some(list) => Taken::Missing(list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect::<BTreeSet<_>>()),
+        Some(list) => Taken::Missing(
+            list.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect::<BTreeSet<_>>(),
+        ),
         // Every branch taken: the identities do not matter, and "none missing" merges exactly.
         None if covered >= total => Taken::Missing(BTreeSet::new()),
         None => Taken::Covered(covered),

@@ -21,7 +21,10 @@ fn hits(c: &Coverage, file: &str) -> Vec<(u32, u64)> {
 fn line_hits_are_summed_across_shards() {
     let (_d, root) = root();
     let mut a = read("SF:src/a.php\nDA:1,2\nDA:2,0\nend_of_record\n", &root);
-    a.merge(read("SF:./src/a.php\nDA:1,3\nDA:2,1\nDA:3,0\nend_of_record\nSF:src/b.php\nDA:7,1\nend_of_record\n", &root));
+    a.merge(read(
+        "SF:./src/a.php\nDA:1,3\nDA:2,1\nDA:3,0\nend_of_record\nSF:src/b.php\nDA:7,1\nend_of_record\n",
+        &root,
+    ));
     assert_eq!(hits(&a, "src/a.php"), [(1, 5), (2, 1), (3, 0)]);
     let t = a.totals();
     assert_eq!((t.files, t.lines_valid, t.lines_covered), (2, 4, 3));
@@ -35,7 +38,9 @@ fn lcov_branches_keep_their_identity() {
     let b = a.files["x.c"].lines[&4].branches.clone().unwrap();
     assert_eq!((b.total, b.covered()), (2, 1), "the same branch taken twice is one covered branch");
     a.merge(read("SF:x.c\nDA:4,1\nBRDA:4,0,1,4\nend_of_record\n", &root));
-    let Some(Branches { taken: Taken::Each(each), total: 2 }) = &a.files["x.c"].lines[&4].branches else { panic!() };
+    let Some(Branches { taken: Taken::Each(each), total: 2 }) = &a.files["x.c"].lines[&4].branches else {
+        panic!()
+    };
     assert_eq!(each[&(0, 0)], 3);
     assert_eq!(each[&(0, 1)], 4);
 }
@@ -60,10 +65,16 @@ const COVERAGE_PY: &str = r#"<?xml version="1.0" ?>
 fn coverage_py_flags_merge_with_or_and_missing_branches_intersect() {
     let (dir, root) = root();
     let source = dir.path().join("src").display().to_string();
-    let shard = |missing: &str, hit3: &str| COVERAGE_PY.replace("SOURCE", &source).replace("MISSING", missing).replace("HIT3", hit3);
+    let shard = |missing: &str, hit3: &str| {
+        COVERAGE_PY.replace("SOURCE", &source).replace("MISSING", missing).replace("HIT3", hit3)
+    };
     let mut a = read(&shard("3", "0"), &root);
     a.merge(read(&shard("exit", "1"), &root));
-    assert_eq!(hits(&a, "src/calc.py"), [(1, 1), (2, 1), (3, 1)], "coverage.py hits say 'ran', never more than 1");
+    assert_eq!(
+        hits(&a, "src/calc.py"),
+        [(1, 1), (2, 1), (3, 1)],
+        "coverage.py hits say 'ran', never more than 1"
+    );
     let t = a.totals();
     assert_eq!((t.lines_covered, t.branches_valid, t.branches_covered), (3, 2, 2));
     // The same branch missed by both shards stays missed.
@@ -84,8 +95,10 @@ fn counting_hits_win_over_flags_and_cobertura_method_lines_are_not_counted_twice
 #[test]
 fn go_blocks_merge_exactly_before_becoming_lines() {
     let (_d, root) = root();
-    let shard1 = "mode: count\nexample.com/m/calc/calc.go:3.20,4.10 1 1\nexample.com/m/calc/calc.go:4.10,6.3 1 0\n";
-    let shard2 = "mode: count\nexample.com/m/calc/calc.go:3.20,4.10 1 2\nexample.com/m/calc/calc.go:4.10,6.3 1 1\n";
+    let shard1 =
+        "mode: count\nexample.com/m/calc/calc.go:3.20,4.10 1 1\nexample.com/m/calc/calc.go:4.10,6.3 1 0\n";
+    let shard2 =
+        "mode: count\nexample.com/m/calc/calc.go:3.20,4.10 1 2\nexample.com/m/calc/calc.go:4.10,6.3 1 1\n";
     let mut c = read(shard1, &root);
     c.merge(read(shard2, &root));
     c.finish();

@@ -8,7 +8,12 @@ use std::io::{self, Write};
 use std::path::Path;
 
 /// Writes `coverage` to `path` atomically (a reader never sees half a report).
-pub fn write_file(coverage: &Coverage, format: Format, path: &Path, root: &PathRoot) -> Result<(), CoverageError> {
+pub fn write_file(
+    coverage: &Coverage,
+    format: Format,
+    path: &Path,
+    root: &PathRoot,
+) -> Result<(), CoverageError> {
     crate::steps::junit::merge::write_atomically(path, |file| {
         let mut out = io::BufWriter::new(file);
         write(coverage, format, root, &mut out)?;
@@ -73,11 +78,21 @@ fn cobertura(coverage: &Coverage, root: &PathRoot, out: &mut impl Write) -> io::
         env!("CARGO_PKG_VERSION"),
         now().timestamp_millis()
     )?;
-    writeln!(out, "  <sources>\n    <source>{}</source>\n  </sources>\n  <packages>", escape(root.display()))?;
+    writeln!(
+        out,
+        "  <sources>\n    <source>{}</source>\n  </sources>\n  <packages>",
+        escape(root.display())
+    )?;
     for (dir, files) in by_directory(coverage) {
         let p = sum(&files);
         let name = if dir.is_empty() { ".".to_string() } else { dir.replace('/', ".") };
-        writeln!(out, r#"    <package name="{}" line-rate="{}" branch-rate="{}" complexity="0">"#, escape(&name), rate(p.line_rate()), rate(p.branch_rate()))?;
+        writeln!(
+            out,
+            r#"    <package name="{}" line-rate="{}" branch-rate="{}" complexity="0">"#,
+            escape(&name),
+            rate(p.line_rate()),
+            rate(p.branch_rate())
+        )?;
         writeln!(out, "      <classes>")?;
         for (path, file) in files {
             let f = file.totals();
@@ -157,17 +172,33 @@ fn clover(coverage: &Coverage, out: &mut impl Write) -> io::Result<()> {
             writeln!(out, r#"      <file name="{}" path="{}">"#, escape(name), escape(path.as_str()))?;
             for (number, line) in &file.lines {
                 match line.branches.as_ref().and_then(two_way) {
-                    Some((t, f)) => writeln!(out, r#"        <line num="{number}" type="cond" truecount="{t}" falsecount="{f}" count="{}"/>"#, line.hits)?,
-                    None => writeln!(out, r#"        <line num="{number}" type="stmt" count="{}"/>"#, line.hits)?,
+                    Some((t, f)) => writeln!(
+                        out,
+                        r#"        <line num="{number}" type="cond" truecount="{t}" falsecount="{f}" count="{}"/>"#,
+                        line.hits
+                    )?,
+                    None => {
+                        writeln!(out, r#"        <line num="{number}" type="stmt" count="{}"/>"#, line.hits)?
+                    }
                 }
             }
-            writeln!(out, "        <metrics loc=\"0\" ncloc=\"0\" classes=\"0\" {}/>", metrics(&file.totals()))?;
+            writeln!(
+                out,
+                "        <metrics loc=\"0\" ncloc=\"0\" classes=\"0\" {}/>",
+                metrics(&file.totals())
+            )?;
             writeln!(out, "      </file>")?;
         }
         writeln!(out, "    </package>")?;
     }
     let t = coverage.totals();
-    writeln!(out, r#"    <metrics files="{}" packages="{}" loc="0" ncloc="0" classes="0" {}/>"#, t.files, packages.len(), metrics(&t))?;
+    writeln!(
+        out,
+        r#"    <metrics files="{}" packages="{}" loc="0" ncloc="0" classes="0" {}/>"#,
+        t.files,
+        packages.len(),
+        metrics(&t)
+    )?;
     writeln!(out, "  </project>\n</coverage>")
 }
 
@@ -178,7 +209,8 @@ fn lcov(coverage: &Coverage, out: &mut impl Write) -> io::Result<()> {
         for (number, line) in &file.lines {
             let Some(b) = &line.branches else { continue };
             // lcov's `-`: the line never ran, so its branches were not even evaluated.
-            let taken = |hits: u64| if line.hits == 0 && hits == 0 { "-".to_string() } else { hits.to_string() };
+            let taken =
+                |hits: u64| if line.hits == 0 && hits == 0 { "-".to_string() } else { hits.to_string() };
             match &b.taken {
                 Taken::Each(each) => {
                     for ((block, branch), hits) in each {
@@ -196,7 +228,11 @@ fn lcov(coverage: &Coverage, out: &mut impl Write) -> io::Result<()> {
         for (number, line) in &file.lines {
             writeln!(out, "DA:{number},{}", line.hits)?;
         }
-        writeln!(out, "BRF:{}\nBRH:{}\nLF:{}\nLH:{}\nend_of_record", t.branches_valid, t.branches_covered, t.lines_valid, t.lines_covered)?;
+        writeln!(
+            out,
+            "BRF:{}\nBRH:{}\nLF:{}\nLH:{}\nend_of_record",
+            t.branches_valid, t.branches_covered, t.lines_valid, t.lines_covered
+        )?;
     }
     Ok(())
 }

@@ -72,7 +72,11 @@ pub fn from_go_test_json(text: &str) -> Report {
     for name in packages {
         let pkg = state.remove(&name).unwrap_or_default();
         let class: Shared = Shared::from(name.as_str());
-        let mut suite = Suite { name: name.clone().into(), time: pkg.result.as_ref().and_then(|r| r.1), ..Suite::default() };
+        let mut suite = Suite {
+            name: name.clone().into(),
+            time: pkg.result.as_ref().and_then(|r| r.1),
+            ..Suite::default()
+        };
         let mut any_failed = false;
         for test in &pkg.order {
             let t = &pkg.tests[test];
@@ -81,10 +85,25 @@ pub fn from_go_test_json(text: &str) -> Report {
             case.time = t.result.as_ref().and_then(|r| r.1);
             let problem = match t.result.as_ref().map(|r| r.0.as_str()) {
                 Some("pass") => None,
-                Some("skip") => Some(Problem { kind: ProblemKind::Skipped, message: skip_reason(&t.output).map(Into::into), ty: None, text: None }),
-                Some(_) => Some(Problem { kind: ProblemKind::Failure, message: Some("test failed".into()), ty: None, text: Some(t.output.clone().into()) }),
+                Some("skip") => Some(Problem {
+                    kind: ProblemKind::Skipped,
+                    message: skip_reason(&t.output).map(Into::into),
+                    ty: None,
+                    text: None,
+                }),
+                Some(_) => Some(Problem {
+                    kind: ProblemKind::Failure,
+                    message: Some("test failed".into()),
+                    ty: None,
+                    text: Some(t.output.clone().into()),
+                }),
                 // Started but never finished: the binary died or was killed mid-test.
-                None => Some(Problem { kind: ProblemKind::Error, message: Some("the test did not finish (panic, crash or timeout)".into()), ty: None, text: Some(t.output.clone().into()) }),
+                None => Some(Problem {
+                    kind: ProblemKind::Error,
+                    message: Some("the test did not finish (panic, crash or timeout)".into()),
+                    ty: None,
+                    text: Some(t.output.clone().into()),
+                }),
             };
             if let Some(problem) = problem {
                 any_failed |= problem.kind != ProblemKind::Skipped;
@@ -93,14 +112,20 @@ pub fn from_go_test_json(text: &str) -> Report {
             }
             suite.cases.push(case);
         }
-        let package_failed = matches!(pkg.result.as_ref().map(|r| r.0.as_str()), Some("fail")) || (pkg.result.is_none() && !name.is_empty());
+        let package_failed = matches!(pkg.result.as_ref().map(|r| r.0.as_str()), Some("fail"))
+            || (pkg.result.is_none() && !name.is_empty());
         if package_failed && !any_failed {
             // A build failure, a panic in TestMain or init, a timeout: no test says so, the package does.
             let mut case = Case::new("(package)", Status::Errored);
             case.classname = Some(class.clone());
             let mut text = pkg.output.clone();
             text.push_str(&loose);
-            case.detail_mut().problems.push(Problem { kind: ProblemKind::Error, message: Some(format!("package {name} failed outside any test").into()), ty: None, text: Some(text.into()) });
+            case.detail_mut().problems.push(Problem {
+                kind: ProblemKind::Error,
+                message: Some(format!("package {name} failed outside any test").into()),
+                ty: None,
+                text: Some(text.into()),
+            });
             suite.cases.push(case);
         }
         if !pkg.output.trim().is_empty() {
@@ -113,7 +138,11 @@ pub fn from_go_test_json(text: &str) -> Report {
 
 /// The reason `t.Skip("...")` printed, from the test's output.
 fn skip_reason(output: &str) -> Option<String> {
-    output.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with("=== ") && !l.starts_with("--- ")).map(str::to_string)
+    output
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("=== ") && !l.starts_with("--- "))
+        .map(str::to_string)
 }
 
 #[cfg(test)]
@@ -144,7 +173,10 @@ b/b_test.go:3:1: syntax error
         assert_eq!((c.tests, c.passed, c.failures, c.skipped, c.errors), (4, 1, 1, 1, 1));
         let bad = &report.suites[0].cases[1];
         assert!(bad.first_problem().unwrap().text.as_deref().unwrap().contains("want 2, got 3"));
-        assert_eq!(report.suites[0].cases[2].first_problem().unwrap().message.as_deref(), Some("a_test.go:12: needs a database"));
+        assert_eq!(
+            report.suites[0].cases[2].first_problem().unwrap().message.as_deref(),
+            Some("a_test.go:12: needs a database")
+        );
         let build = &report.suites[1].cases[0];
         assert!(build.first_problem().unwrap().text.as_deref().unwrap().contains("syntax error"));
     }

@@ -135,7 +135,9 @@ impl Merger {
             return;
         }
         let key = identity_hash(&case, slot, run);
-        let same = |at: &CaseAt| at.slot == here.slot && at.run == run && same_identity(&cases[at.position as usize], &case);
+        let same = |at: &CaseAt| {
+            at.slot == here.slot && at.run == run && same_identity(&cases[at.position as usize], &case)
+        };
         let found = match self.first_by_identity.get(&key) {
             None => {
                 self.first_by_identity.insert(key, here);
@@ -229,7 +231,9 @@ fn append_text(into: &mut Option<Text>, more: Option<Text>) {
 
 /// False for a case with no name, classname or file: nothing says two such cases are one test.
 fn has_identity(case: &Case) -> bool {
-    !case.name.is_empty() || case.classname.as_deref().is_some_and(|c| !c.is_empty()) || case.file.as_deref().is_some_and(|f| !f.is_empty())
+    !case.name.is_empty()
+        || case.classname.as_deref().is_some_and(|c| !c.is_empty())
+        || case.file.as_deref().is_some_and(|f| !f.is_empty())
 }
 
 fn identity_hash(case: &Case, slot: usize, run: u32) -> u64 {
@@ -243,7 +247,9 @@ fn identity_hash(case: &Case, slot: usize, run: u32) -> u64 {
 }
 
 fn same_identity(a: &Case, b: &Case) -> bool {
-    a.name == b.name && a.classname.as_deref() == b.classname.as_deref() && a.file.as_deref() == b.file.as_deref()
+    a.name == b.name
+        && a.classname.as_deref() == b.classname.as_deref()
+        && a.file.as_deref() == b.file.as_deref()
 }
 
 /// Folds a second result of the same test into the first.
@@ -293,7 +299,8 @@ fn rank(status: Status) -> u8 {
 }
 
 fn attempt_as_rerun(attempt: Case, ends_passing: bool) -> Rerun {
-    let problem_kind = if attempt.status == Status::Errored { ProblemKind::Error } else { ProblemKind::Failure };
+    let problem_kind =
+        if attempt.status == Status::Errored { ProblemKind::Error } else { ProblemKind::Failure };
     let problem = attempt.first_problem().cloned();
     let detail = attempt.detail.map(|d| *d).unwrap_or_default();
     let (message, ty, text) = match problem {
@@ -322,8 +329,12 @@ mod tests {
 
     #[test]
     fn suites_with_the_same_path_join_and_duplicates_fold() {
-        let a = report(r#"<testsuites><testsuite name="S" time="1"><testcase classname="C" name="a"/><testcase classname="C" name="b"><skipped/></testcase></testsuite></testsuites>"#);
-        let b = report(r#"<testsuite name="S" time="2"><testcase classname="C" name="b"><skipped/></testcase><testcase classname="C" name="c"/></testsuite>"#);
+        let a = report(
+            r#"<testsuites><testsuite name="S" time="1"><testcase classname="C" name="a"/><testcase classname="C" name="b"><skipped/></testcase></testsuite></testsuites>"#,
+        );
+        let b = report(
+            r#"<testsuite name="S" time="2"><testcase classname="C" name="b"><skipped/></testcase><testcase classname="C" name="c"/></testsuite>"#,
+        );
         let mut merger = Merger::new();
         merger.add_report(a);
         merger.add_report(b);

@@ -143,7 +143,16 @@ pub struct Rerun {
 impl Case {
     /// A case with just a name and a status.
     pub fn new(name: impl Into<Text>, status: Status) -> Self {
-        Case { name: name.into(), classname: None, file: None, line: None, time: None, status, attrs: Attrs::new(), detail: None }
+        Case {
+            name: name.into(),
+            classname: None,
+            file: None,
+            line: None,
+            time: None,
+            status,
+            attrs: Attrs::new(),
+            detail: None,
+        }
     }
 
     /// The detail block, created on first use.
@@ -275,7 +284,11 @@ impl Report {
     /// Visits every case with the `file` attribute of its nearest suite that has one (PHPUnit puts
     /// the file on the class suite, not always on the case).
     pub fn walk_with_suite_file(&self, mut visit: impl FnMut(Option<&str>, &Case)) {
-        fn walk<'a>(suite: &'a Suite, inherited: Option<&'a str>, visit: &mut impl FnMut(Option<&str>, &Case)) {
+        fn walk<'a>(
+            suite: &'a Suite,
+            inherited: Option<&'a str>,
+            visit: &mut impl FnMut(Option<&str>, &Case),
+        ) {
             let file = suite.attrs.get("file").or(inherited);
             for case in &suite.cases {
                 visit(file, case);

@@ -1,6 +1,8 @@
 //! Streaming JUnit reader: every dialect real tools write, with bounded memory and no entity expansion.
 
-use super::model::{AttrsBuilder, Case, Problem, ProblemKind, Property, Report, Rerun, RerunKind, Shared, Status, Suite, Text};
+use super::model::{
+    AttrsBuilder, Case, Problem, ProblemKind, Property, Report, Rerun, RerunKind, Shared, Status, Suite, Text,
+};
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
@@ -68,10 +70,17 @@ pub enum ReadErrorKind {
 /// Reads one JUnit file from disk.
 pub fn read_file(path: &Path) -> Result<Report, ReadError> {
     let name = path.display().to_string();
-    let file = File::open(path).map_err(|e| ReadError { source_name: name.clone(), line: None, column: None, kind: ReadErrorKind::Open(e) })?;
+    let file = File::open(path).map_err(|e| ReadError {
+        source_name: name.clone(),
+        line: None,
+        column: None,
+        kind: ReadErrorKind::Open(e),
+    })?;
     parse(BufReader::with_capacity(64 * 1024, file)).map_err(|(kind, offset)| {
         let (line, column) = match offset {
-            Some(offset) => File::open(path).ok().map(|f| line_column(BufReader::new(f), offset)).unwrap_or((None, None)),
+            Some(offset) => {
+                File::open(path).ok().map(|f| line_column(BufReader::new(f), offset)).unwrap_or((None, None))
+            }
             None => (None, None),
         };
         ReadError { source_name: name, line, column, kind }
@@ -187,7 +196,12 @@ pub(super) type RawAttrs = Vec<(Text, Text)>;
 /// An event turned into owned data, so the parser can recurse while the buffer is reused.
 enum Ev {
     /// A start tag; `empty` is true for `<tag/>`.
-    Open { elem: Elem, name: String, attrs: RawAttrs, empty: bool },
+    Open {
+        elem: Elem,
+        name: String,
+        attrs: RawAttrs,
+        empty: bool,
+    },
     Close,
     Text(String),
     EntityDoctype,
@@ -217,8 +231,14 @@ fn parse_salvaging<R: BufRead>(input: R) -> Result<Report, Box<(Failure, Report)
     let used = Rc::new(Cell::new(0));
     let mut reader = Reader::from_reader(TokenLimit { inner: input, used: used.clone() });
     reader.config_mut().trim_text(false);
-    let mut parser =
-        Parser { reader, used, buf: Vec::with_capacity(4096), shared: HashSet::new(), open_suites: Vec::new(), open_report: None };
+    let mut parser = Parser {
+        reader,
+        used,
+        buf: Vec::with_capacity(4096),
+        shared: HashSet::new(),
+        open_suites: Vec::new(),
+        open_report: None,
+    };
     parser.document().map_err(|failure| {
         let mut report = parser.open_report.take().unwrap_or_default();
         let mut innermost: Option<Suite> = None;
@@ -237,14 +257,22 @@ pub fn read_file_salvaging(path: &Path) -> (Report, Option<ReadError>) {
     let name = path.display().to_string();
     let file = match File::open(path) {
         Ok(file) => file,
-        Err(e) => return (Report::default(), Some(ReadError { source_name: name, line: None, column: None, kind: ReadErrorKind::Open(e) })),
+        Err(e) => {
+            return (
+                Report::default(),
+                Some(ReadError { source_name: name, line: None, column: None, kind: ReadErrorKind::Open(e) }),
+            )
+        }
     };
     match parse_salvaging(BufReader::with_capacity(64 * 1024, file)) {
         Ok(report) => (report, None),
         Err(boxed) => {
             let ((kind, offset), partial) = *boxed;
             let (line, column) = match offset {
-                Some(offset) => File::open(path).ok().map(|f| line_column(BufReader::new(f), offset)).unwrap_or((None, None)),
+                Some(offset) => File::open(path)
+                    .ok()
+                    .map(|f| line_column(BufReader::new(f), offset))
+                    .unwrap_or((None, None)),
                 None => (None, None),
             };
             (partial, Some(ReadError { source_name: name, line, column, kind }))
@@ -272,7 +300,9 @@ impl<R: BufRead> Parser<R> {
                 } else {
                     match err {
                         quick_xml::Error::Encoding(e) => ReadErrorKind::Encoding(e.to_string()),
-                        quick_xml::Error::Io(e) if e.kind() == io::ErrorKind::InvalidData => ReadErrorKind::Encoding(e.to_string()),
+                        quick_xml::Error::Io(e) if e.kind() == io::ErrorKind::InvalidData => {
+                            ReadErrorKind::Encoding(e.to_string())
+                        }
                         other => ReadErrorKind::Xml(other.to_string()),
                     }
                 };
@@ -293,7 +323,12 @@ impl<R: BufRead> Parser<R> {
                     Ok(Some(c)) => c.to_string(),
                     Ok(None) => match resolve_predefined_entity(&r) {
                         Some(s) => s.to_string(),
-                        None => return Err((ReadErrorKind::Xml(format!("unknown entity &{};", &*r)), Some(position))),
+                        None => {
+                            return Err((
+                                ReadErrorKind::Xml(format!("unknown entity &{};", &*r)),
+                                Some(position),
+                            ))
+                        }
                     },
                     Err(e) => return Err((ReadErrorKind::Xml(e.to_string()), Some(position))),
                 };
@@ -322,7 +357,9 @@ impl<R: BufRead> Parser<R> {
         let mut saw_anything = false;
         loop {
             match self.next(true)? {
-                Ev::Open { elem: Elem::Testsuites, attrs, empty, .. } => return self.testsuites(attrs, empty),
+                Ev::Open { elem: Elem::Testsuites, attrs, empty, .. } => {
+                    return self.testsuites(attrs, empty)
+                }
                 Ev::Open { elem: Elem::Testsuite, attrs, empty, .. } => {
                     let suite = self.suite(attrs, empty, 1)?;
                     return Ok(Report { suites: vec![suite], ..Report::default() });
@@ -332,7 +369,9 @@ impl<R: BufRead> Parser<R> {
                     None => return self.fail(ReadErrorKind::NotJunit(name)),
                 },
                 Ev::EntityDoctype => return self.fail(ReadErrorKind::EntityDeclaration),
-                Ev::Text(t) if !t.trim().is_empty() => return self.fail(ReadErrorKind::Xml("text before the root element".into())),
+                Ev::Text(t) if !t.trim().is_empty() => {
+                    return self.fail(ReadErrorKind::Xml("text before the root element".into()))
+                }
                 Ev::Eof if !saw_anything => return Err((ReadErrorKind::Empty, None)),
                 Ev::Eof => return self.fail(ReadErrorKind::Xml("no root element".into())),
                 _ => saw_anything = true,
@@ -425,9 +464,15 @@ impl<R: BufRead> Parser<R> {
                     let child = self.suite(attrs, empty, depth + 1)?;
                     suite.suites.push(child);
                 }
-                Ev::Open { elem: Elem::Properties, empty, .. } => self.properties(empty, &mut suite.properties)?,
-                Ev::Open { elem: Elem::SystemOut, empty, .. } => suite.system_out = self.text(empty, "system-out")?,
-                Ev::Open { elem: Elem::SystemErr, empty, .. } => suite.system_err = self.text(empty, "system-err")?,
+                Ev::Open { elem: Elem::Properties, empty, .. } => {
+                    self.properties(empty, &mut suite.properties)?
+                }
+                Ev::Open { elem: Elem::SystemOut, empty, .. } => {
+                    suite.system_out = self.text(empty, "system-out")?
+                }
+                Ev::Open { elem: Elem::SystemErr, empty, .. } => {
+                    suite.system_err = self.text(empty, "system-err")?
+                }
                 Ev::Open { empty, .. } => self.skip(empty)?,
                 Ev::Close => return Ok(()),
                 Ev::Eof => return self.fail(ReadErrorKind::Truncated("testsuite".into())),
@@ -450,7 +495,10 @@ impl<R: BufRead> Parser<R> {
                 "time" => case.time = parse_time(&value),
                 _ => {
                     // googletest marks disabled tests with status="notrun" and no <skipped/>.
-                    not_run |= matches!((&*key, &*value), ("status", "notrun" | "disabled") | ("result", "skipped" | "suppressed"));
+                    not_run |= matches!(
+                        (&*key, &*value),
+                        ("status", "notrun" | "disabled") | ("result", "skipped" | "suppressed")
+                    );
                     extra.push(&key, &value);
                     if &*key == "class" {
                         class_attr = Some(value);
@@ -508,16 +556,23 @@ impl<R: BufRead> Parser<R> {
 
     fn rerun(&mut self, kind: RerunKind, attrs: RawAttrs, empty: bool) -> Result<Rerun, Failure> {
         let (message, ty) = message_and_type(attrs);
-        let mut rerun = Rerun { kind, message, ty, stack_trace: None, system_out: None, system_err: None, text: None };
+        let mut rerun =
+            Rerun { kind, message, ty, stack_trace: None, system_out: None, system_err: None, text: None };
         if empty {
             return Ok(rerun);
         }
         let mut loose = String::new();
         loop {
             match self.next(true)? {
-                Ev::Open { elem: Elem::StackTrace, empty, .. } => rerun.stack_trace = self.text(empty, "stackTrace")?,
-                Ev::Open { elem: Elem::SystemOut, empty, .. } => rerun.system_out = self.text(empty, "system-out")?,
-                Ev::Open { elem: Elem::SystemErr, empty, .. } => rerun.system_err = self.text(empty, "system-err")?,
+                Ev::Open { elem: Elem::StackTrace, empty, .. } => {
+                    rerun.stack_trace = self.text(empty, "stackTrace")?
+                }
+                Ev::Open { elem: Elem::SystemOut, empty, .. } => {
+                    rerun.system_out = self.text(empty, "system-out")?
+                }
+                Ev::Open { elem: Elem::SystemErr, empty, .. } => {
+                    rerun.system_err = self.text(empty, "system-err")?
+                }
                 Ev::Open { empty, .. } => self.skip(empty)?,
                 Ev::Text(t) => loose.push_str(&t),
                 Ev::Close => break,
@@ -611,7 +666,9 @@ fn open(e: &BytesStart<'_>, empty: bool) -> Result<Ev, (ReadErrorKind, u64)> {
             let message = format!("`<` inside the value of attribute `{key}` is not allowed in XML (the writer must escape it as &lt;)");
             return Err((ReadErrorKind::Xml(message), offset.min(e.len() + 1) as u64));
         }
-        let value = attr.normalized_value(XmlVersion::Implicit1_0).map_err(|err| (ReadErrorKind::Xml(err.to_string()), 0))?;
+        let value = attr
+            .normalized_value(XmlVersion::Implicit1_0)
+            .map_err(|err| (ReadErrorKind::Xml(err.to_string()), 0))?;
         attrs.push((key, value.into()));
     }
     Ok(Ev::Open { elem, name, attrs, empty })
@@ -669,7 +726,10 @@ mod tests {
         for element in ["skipped", "error", "failure"] {
             let xml = format!("<testsuite name=\"s\"><testcase name=\"a\"><{element} message=\"m\">text");
             let err = parse_bytes(xml.as_bytes(), "cut.xml").unwrap_err();
-            assert!(matches!(&err.kind, ReadErrorKind::Truncated(open) if open == element), "{element}: {err}");
+            assert!(
+                matches!(&err.kind, ReadErrorKind::Truncated(open) if open == element),
+                "{element}: {err}"
+            );
         }
     }
 

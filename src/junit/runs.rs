@@ -62,7 +62,8 @@ fn identities(suite: &Suite, mut path: DefaultHasher, out: &mut Vec<u64>) {
 /// label as the `stepkit.input` property, so its results stay apart from another run's.
 pub fn keep_apart(report: &mut Report, label: &str) {
     for suite in &mut report.suites {
-        suite.name = if suite.name.is_empty() { label.into() } else { format!("{} [{label}]", suite.name).into() };
+        suite.name =
+            if suite.name.is_empty() { label.into() } else { format!("{} [{label}]", suite.name).into() };
         suite.properties.insert(0, Property { name: INPUT_PROPERTY.into(), value: label.into() });
     }
 }
@@ -79,11 +80,16 @@ mod tests {
     #[test]
     fn only_inputs_sharing_a_test_overlap() {
         let a = report(r#"<testsuite name="S"><testcase classname="C" name="t"/></testsuite>"#);
-        let b = report(r#"<testsuite name="S"><testcase classname="C" name="t"><failure/></testcase></testsuite>"#);
+        let b = report(
+            r#"<testsuite name="S"><testcase classname="C" name="t"><failure/></testcase></testsuite>"#,
+        );
         let shard = report(r#"<testsuite name="S"><testcase classname="C" name="u"/></testsuite>"#);
         let other_suite = report(r#"<testsuite name="T"><testcase classname="C" name="t"/></testsuite>"#);
         let anonymous = report(r#"<testsuite name="S"><testcase/><testcase/></testsuite>"#);
-        assert_eq!(overlapping(&[&a, &shard, &b, &other_suite, &anonymous, &anonymous]), [true, false, true, false, false, false]);
+        assert_eq!(
+            overlapping(&[&a, &shard, &b, &other_suite, &anonymous, &anonymous]),
+            [true, false, true, false, false, false]
+        );
     }
 
     #[test]

@@ -53,7 +53,9 @@ pub fn summarize(report: &Report, slowest: usize) -> Summary {
             _ => {}
         }
         let Some(time) = case.time else { return };
-        if slowest == 0 || (timed.len() == slowest && timed.peek().is_some_and(|Reverse(min)| time <= min.0.time)) {
+        if slowest == 0
+            || (timed.len() == slowest && timed.peek().is_some_and(|Reverse(min)| time <= min.0.time))
+        {
             return;
         }
         seen += 1;
@@ -131,7 +133,10 @@ fn failed_test(id: String, case: &Case) -> FailedTest {
 /// that file wins (the assertion line), else the first location outside vendored code.
 pub fn find_location(text: &str, case_file: Option<&str>) -> Option<(String, u32)> {
     static PATTERN: OnceLock<Regex> = OnceLock::new();
-    let pattern = PATTERN.get_or_init(|| Regex::new(r#"(?m)([A-Za-z]:)?[\w.\-/\\]*[\w\-]\.[A-Za-z][A-Za-z0-9]{0,5}[:(](\d+)"#).expect("valid regex"));
+    let pattern = PATTERN.get_or_init(|| {
+        Regex::new(r#"(?m)([A-Za-z]:)?[\w.\-/\\]*[\w\-]\.[A-Za-z][A-Za-z0-9]{0,5}[:(](\d+)"#)
+            .expect("valid regex")
+    });
     let mut first = None;
     for found in pattern.captures_iter(text) {
         let whole = found.get(0)?.as_str();
@@ -141,7 +146,9 @@ pub fn find_location(text: &str, case_file: Option<&str>) -> Option<(String, u32
         if case_file.is_some_and(|f| f.ends_with(path) || path.ends_with(f)) {
             return Some((case_file.unwrap_or(path).to_string(), line));
         }
-        let vendored = ["vendor/", "node_modules/", "site-packages/", "/usr/lib/", "<frozen"].iter().any(|v| path.contains(v));
+        let vendored = ["vendor/", "node_modules/", "site-packages/", "/usr/lib/", "<frozen"]
+            .iter()
+            .any(|v| path.contains(v));
         if first.is_none() && !vendored {
             first = Some((path.to_string(), line));
         }
@@ -168,7 +175,10 @@ mod tests {
 
     #[test]
     fn finds_locations_in_common_traces() {
-        assert_eq!(find_location("/home/runner/work/repo/src/Fake.php:42", None), Some(("/home/runner/work/repo/src/Fake.php".into(), 42)));
+        assert_eq!(
+            find_location("/home/runner/work/repo/src/Fake.php:42", None),
+            Some(("/home/runner/work/repo/src/Fake.php".into(), 42))
+        );
         let pytest = "def test_x():\n>       assert False\nE       assert False\n\ntests/test_lib.py:12: AssertionError";
         assert_eq!(find_location(pytest, None), Some(("tests/test_lib.py".into(), 12)));
         let java = "at org.Foo.bar(Foo.java:14)";
@@ -191,7 +201,10 @@ mod tests {
         assert_eq!(summary.failed[0].file.as_deref(), Some("tests/c.py"));
         assert_eq!(summary.failed[0].line, Some(7));
         assert_eq!(summary.flaky, vec!["S::flaky".to_string()]);
-        assert_eq!(summary.slowest.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), ["C::slow", "S::flaky"]);
+        assert_eq!(
+            summary.slowest.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+            ["C::slow", "S::flaky"]
+        );
     }
 
     #[test]

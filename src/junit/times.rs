@@ -27,7 +27,11 @@ pub fn implausible_times(report: &Report) -> Option<String> {
 
 fn implausible_in_suite(suite: &Suite) -> Option<String> {
     if let Some(case) = suite.cases.iter().find(|c| c.time.is_some_and(|t| t > MAX_CASE_SECONDS)) {
-        return Some(format!("test `{}` took {} s by its time attribute", case.name, case.time.unwrap_or_default()));
+        return Some(format!(
+            "test `{}` took {} s by its time attribute",
+            case.name,
+            case.time.unwrap_or_default()
+        ));
     }
     if let Some(own) = suite.time {
         if own > MAX_CASE_SECONDS {
@@ -35,7 +39,10 @@ fn implausible_in_suite(suite: &Suite) -> Option<String> {
         }
         let sum = suite.counts().time;
         if sum > own * SUITE_SUM_FACTOR && sum > own + SUITE_SUM_SLACK {
-            return Some(format!("the tests of suite `{}` add up to {sum:.0} s, but the suite says it took {own} s", suite.name));
+            return Some(format!(
+                "the tests of suite `{}` add up to {sum:.0} s, but the suite says it took {own} s",
+                suite.name
+            ));
         }
     }
     suite.suites.iter().find_map(implausible_in_suite)
@@ -69,9 +76,19 @@ mod tests {
 
     #[test]
     fn seconds_pass_and_nanoseconds_do_not() {
-        assert_eq!(check(r#"<testsuite name="S" time="2.5"><testcase name="a" time="1.5"/><testcase name="b" time="1"/></testsuite>"#), None);
+        assert_eq!(
+            check(
+                r#"<testsuite name="S" time="2.5"><testcase name="a" time="1.5"/><testcase name="b" time="1"/></testsuite>"#
+            ),
+            None
+        );
         // Parallel cases: a sum above the suite's time is normal.
-        assert_eq!(check(r#"<testsuite name="S" time="10"><testcase name="a" time="300"/><testcase name="b" time="300"/></testsuite>"#), None);
+        assert_eq!(
+            check(
+                r#"<testsuite name="S" time="10"><testcase name="a" time="300"/><testcase name="b" time="300"/></testsuite>"#
+            ),
+            None
+        );
         assert_eq!(check(r#"<testsuite name="S" time="0"><testcase name="a" time="12"/></testsuite>"#), None);
         let ns = check(r#"<testsuite name="S"><testcase name="a" time="1204567890"/></testsuite>"#).unwrap();
         assert!(ns.contains("test `a` took 1204567890 s"), "{ns}");

@@ -1,6 +1,8 @@
 //! JUnit writer with output profiles: `default` (lossless superset), `jenkins-xunit` (strict schema), `gitlab`.
 
-use super::model::{Attrs, Case, CaseDetail, Counts, Problem, ProblemKind, Property, Report, Rerun, Status, Suite};
+use super::model::{
+    Attrs, Case, CaseDetail, Counts, Problem, ProblemKind, Property, Report, Rerun, Status, Suite,
+};
 use std::io::{self, Write};
 
 /// Which consumer the XML is shaped for.
@@ -41,7 +43,8 @@ impl std::str::FromStr for Profile {
 }
 
 /// Suite attributes junit-10.xsd allows besides name, counts and time.
-const XUNIT_SUITE_ATTRS: &[&str] = &["group", "timestamp", "hostname", "id", "package", "file", "log", "url", "version"];
+const XUNIT_SUITE_ATTRS: &[&str] =
+    &["group", "timestamp", "hostname", "id", "package", "file", "log", "url", "version"];
 
 /// Writes `report` as XML shaped for `profile`. Counts are always recomputed from the cases.
 pub fn write_report(report: &Report, profile: Profile, out: impl Write) -> io::Result<()> {
@@ -103,7 +106,11 @@ impl<W: Write> XmlOut<W> {
     }
 
     fn counts(&mut self, counts: &Counts, with_skipped: bool) -> io::Result<()> {
-        write!(self.out, " tests=\"{}\" failures=\"{}\" errors=\"{}\"", counts.tests, counts.failures, counts.errors)?;
+        write!(
+            self.out,
+            " tests=\"{}\" failures=\"{}\" errors=\"{}\"",
+            counts.tests, counts.failures, counts.errors
+        )?;
         if with_skipped {
             write!(self.out, " skipped=\"{}\"", counts.skipped)?;
         }
@@ -325,7 +332,9 @@ fn escape_into(out: &mut impl Write, text: &str, attribute: bool) -> io::Result<
             '\r' => Some("&#13;".into()),
             '\t' if attribute => Some("&#9;".into()),
             '\t' | '\n' => None,
-            c if (c as u32) < 0x20 => Some(char::from_u32(0x2400 + c as u32).unwrap_or('\u{FFFD}').to_string().into()),
+            c if (c as u32) < 0x20 => {
+                Some(char::from_u32(0x2400 + c as u32).unwrap_or('\u{FFFD}').to_string().into())
+            }
             '\u{7f}' => Some("\u{2421}".into()),
             '\u{FFFE}' | '\u{FFFF}' => Some("\u{FFFD}".into()),
             _ => None,

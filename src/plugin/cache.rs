@@ -75,7 +75,13 @@ impl PluginEngine {
                         notes.extend(note);
                         (Some((dir, sealer)), None)
                     }
-                    Err(e) => (None, Some(format!("the plugin cache {} is not usable ({e}); every run compiles its plugins", dir.display()))),
+                    Err(e) => (
+                        None,
+                        Some(format!(
+                            "the plugin cache {} is not usable ({e}); every run compiles its plugins",
+                            dir.display()
+                        )),
+                    ),
                 }
             }
         };
@@ -98,18 +104,26 @@ impl PluginEngine {
 
     /// Loads a component: from the cache when an authenticated entry for these exact bytes exists, else
     /// compiles it (within `compile_timeout`) and caches it. Refuses anything that is not a component binary.
-    pub fn load(&self, bytes: Vec<u8>, compile_timeout: Duration) -> Result<(Component, CacheUse), (PluginErrorKind, String)> {
+    pub fn load(
+        &self,
+        bytes: Vec<u8>,
+        compile_timeout: Duration,
+    ) -> Result<(Component, CacheUse), (PluginErrorKind, String)> {
         check_header(&bytes)?;
         let Some((dir, sealer)) = &self.cache else {
             return Ok((self.compile(bytes, compile_timeout)?, CacheUse::Off));
         };
-        let binding = Binding { wasm_sha256: Sha256::digest(&bytes).into(), engine_hash: engine_hash(&self.engine) };
+        let binding =
+            Binding { wasm_sha256: Sha256::digest(&bytes).into(), engine_hash: engine_hash(&self.engine) };
         let entry = dir.join(format!("{}.cwasm", entry_name(&binding)));
         match self.cached(sealer, &binding, &entry) {
             Ok(Some(component)) => return Ok((component, CacheUse::Hit)),
             Ok(None) => {}
             Err(why) => {
-                self.note(format!("the plugin cache entry {} {why}; compiled the plugin again and replaced it", entry.display()));
+                self.note(format!(
+                    "the plugin cache entry {} {why}; compiled the plugin again and replaced it",
+                    entry.display()
+                ));
                 let _ = std::fs::remove_file(&entry);
             }
         }
@@ -132,7 +146,9 @@ impl PluginEngine {
         // SAFETY: `compiled` carries a MAC under this user's private key over these exact bytes, the sha256
         // of the component and the engine's compatibility hash; only `store` below makes such MACs, from
         // `Component::serialize` of that component on an engine with these settings.
-        unsafe { Component::deserialize(&self.engine, compiled) }.map(Some).map_err(|e| format!("was refused by wasmtime ({})", sanitize::line(&format!("{e:#}"), MAX_ERROR)))
+        unsafe { Component::deserialize(&self.engine, compiled) }.map(Some).map_err(|e| {
+            format!("was refused by wasmtime ({})", sanitize::line(&format!("{e:#}"), MAX_ERROR))
+        })
     }
 
     /// Compiles on a thread of its own and waits at most `limit`: cranelift cannot be interrupted, so a
@@ -194,7 +210,10 @@ fn open_cache(dir: &Path) -> std::io::Result<(Sealer, Option<String>)> {
     // SAFETY: getuid has no preconditions and cannot fail.
     let uid = unsafe { libc::getuid() };
     if meta.uid() != uid || !meta.is_dir() {
-        return Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, "it must be a directory that belongs to this user"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "it must be a directory that belongs to this user",
+        ));
     }
     if meta.mode() & 0o077 != 0 {
         // Others could swap the key file in a directory they can write: ours, so make it private.
@@ -224,7 +243,9 @@ fn entry_name(binding: &Binding) -> String {
 fn store(component: &Component, sealer: &Sealer, binding: &Binding, dir: &Path, entry: &Path) {
     let Ok(bytes) = component.serialize() else { return };
     let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir) else { return };
-    if std::io::Write::write_all(&mut tmp, &sealer.seal(binding, &bytes)).is_ok() && tmp.as_file().sync_all().is_ok() {
+    if std::io::Write::write_all(&mut tmp, &sealer.seal(binding, &bytes)).is_ok()
+        && tmp.as_file().sync_all().is_ok()
+    {
         let _ = tmp.persist(entry);
     }
 }
@@ -271,7 +292,11 @@ mod tests {
     }
 
     fn entries(dir: &Path) -> Vec<PathBuf> {
-        let mut found: Vec<PathBuf> = std::fs::read_dir(dir.join("components")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "cwasm")).collect();
+        let mut found: Vec<PathBuf> = std::fs::read_dir(dir.join("components"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
+            .collect();
         found.sort();
         found
     }
@@ -320,7 +345,9 @@ mod tests {
         let (a, b) = (importing("a"), importing("b"));
         engine.load(a.clone(), COMPILE).unwrap();
         engine.load(b.clone(), COMPILE).unwrap();
-        let name = |bytes: &[u8]| dir.path().join("components").join(format!("{}.cwasm", cache_key(bytes, engine.engine())));
+        let name = |bytes: &[u8]| {
+            dir.path().join("components").join(format!("{}.cwasm", cache_key(bytes, engine.engine())))
+        };
         std::fs::copy(name(&a), name(&b)).unwrap();
         let (component, cache) = engine.load(b.clone(), COMPILE).unwrap();
         assert_eq!(cache, CacheUse::Miss, "the copied entry is not trusted by its name");
@@ -351,7 +378,8 @@ mod tests {
     #[test]
     fn names_from_the_component_in_a_compile_error_are_sanitized() {
         let engine = PluginEngine::new(None).unwrap();
-        let (kind, message) = engine.load(importing("x\n::add-mask::hunter2\u{1b}[2J"), COMPILE).err().unwrap();
+        let (kind, message) =
+            engine.load(importing("x\n::add-mask::hunter2\u{1b}[2J"), COMPILE).err().unwrap();
         assert_eq!(kind, PluginErrorKind::Invalid);
         assert!(message.contains("add-mask"), "the error quotes the name: {message}");
         assert!(!message.contains('\n') && !message.contains('\u{1b}'), "{message:?}");

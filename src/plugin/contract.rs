@@ -109,10 +109,16 @@ fn describe(name: &str, functions: &[String]) -> String {
 pub fn capability(name: &str) -> &'static str {
     let interface = name.split('@').next().unwrap_or(name);
     match interface {
-        "stepkit:check/host" => "log lines (sanitized); HTTP requests, only to hosts granted with --allow-host",
+        "stepkit:check/host" => {
+            "log lines (sanitized); HTTP requests, only to hosts granted with --allow-host"
+        }
         "stepkit:check/types" => "data types only",
-        "wasi:filesystem/types" | "wasi:filesystem/preopens" => "files: read-only, only directories granted with --allow-read",
-        "wasi:cli/environment" => "environment: only variables granted with --allow-env (and arguments: none)",
+        "wasi:filesystem/types" | "wasi:filesystem/preopens" => {
+            "files: read-only, only directories granted with --allow-read"
+        }
+        "wasi:cli/environment" => {
+            "environment: only variables granted with --allow-env (and arguments: none)"
+        }
         "wasi:cli/stdout" | "wasi:cli/stderr" => "output: captured, bounded and sanitized",
         "wasi:cli/stdin" => "input: always empty",
         "wasi:cli/exit" => "exit: ends the run (counts as an error)",
@@ -121,7 +127,9 @@ pub fn capability(name: &str) -> &'static str {
         i if i.starts_with("wasi:clocks/") => "clocks",
         i if i.starts_with("wasi:random/") => "random numbers",
         i if i.starts_with("wasi:io/") => "streams (for the above)",
-        i if i.starts_with("wasi:http/") => "not provided: stepkit does not offer wasi:http; use stepkit:check/host http-request",
+        i if i.starts_with("wasi:http/") => {
+            "not provided: stepkit does not offer wasi:http; use stepkit:check/host http-request"
+        }
         _ => "not provided by stepkit: the plugin cannot be instantiated",
     }
 }
@@ -131,7 +139,10 @@ mod tests {
     use super::*;
 
     fn shape_with(exports: &[&str]) -> Shape {
-        let exports = exports.iter().map(|n| Item { name: n.to_string(), functions: vec![], capability: None }).collect::<Vec<_>>();
+        let exports = exports
+            .iter()
+            .map(|n| Item { name: n.to_string(), functions: vec![], capability: None })
+            .collect::<Vec<_>>();
         let contract = exports.iter().find_map(|e| contract_version(&e.name)).map(str::to_string);
         Shape { contract, exports, imports: vec![] }
     }
@@ -145,7 +156,8 @@ mod tests {
     #[test]
     fn other_majors_name_their_version() {
         for v in ["1.0.0", "0.2.0", "0.0.9"] {
-            let (kind, message) = check_compatible(&shape_with(&[&format!("stepkit:check/check@{v}")])).unwrap_err();
+            let (kind, message) =
+                check_compatible(&shape_with(&[&format!("stepkit:check/check@{v}")])).unwrap_err();
             assert_eq!(kind, PluginErrorKind::ContractVersion);
             assert!(message.contains(v) && message.contains("0.1"), "{message}");
         }

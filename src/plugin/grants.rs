@@ -27,7 +27,8 @@ impl HostGrant {
     /// Parses `HOST`, `*.HOST`, `HOST:PORT`, `[::1]:PORT`.
     pub fn parse(text: &str) -> Result<HostGrant, String> {
         let t = text.trim().to_ascii_lowercase();
-        let bad = || format!("`{text}` is not a host such as api.example.com, *.example.com or 127.0.0.1:8080");
+        let bad =
+            || format!("`{text}` is not a host such as api.example.com, *.example.com or 127.0.0.1:8080");
         if t.is_empty() || t.contains('/') || t.contains('@') {
             return Err(bad());
         }
@@ -59,7 +60,9 @@ impl HostGrant {
     pub fn allows(&self, host: &str, port: u16) -> bool {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         let name_ok = if self.wildcard {
-            host.len() > self.host.len() && host.ends_with(&self.host) && host[..host.len() - self.host.len()].ends_with('.')
+            host.len() > self.host.len()
+                && host.ends_with(&self.host)
+                && host[..host.len() - self.host.len()].ends_with('.')
         } else {
             host == self.host
         };
@@ -92,7 +95,12 @@ pub fn name_may_reach(name: &str, addr: std::net::IpAddr) -> bool {
         return true;
     }
     let v4_refused = |ip: std::net::Ipv4Addr| {
-        ip.is_loopback() || ip.is_link_local() || ip.is_unspecified() || ip.is_multicast() || ip.is_broadcast() || ip.octets()[0] == 0
+        ip.is_loopback()
+            || ip.is_link_local()
+            || ip.is_unspecified()
+            || ip.is_multicast()
+            || ip.is_broadcast()
+            || ip.octets()[0] == 0
     };
     match addr {
         IpAddr::V4(ip) => !v4_refused(ip),
@@ -115,7 +123,8 @@ pub enum UrlDenied {
 
 /// Checks a URL against the host grants: only http/https, no credentials in it, a granted host and port.
 pub fn check_url(hosts: &[HostGrant], url: &str) -> Result<reqwest::Url, UrlDenied> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| UrlDenied::Invalid(format!("`{url}` is not a URL: {e}")))?;
+    let parsed =
+        reqwest::Url::parse(url).map_err(|e| UrlDenied::Invalid(format!("`{url}` is not a URL: {e}")))?;
     check_parsed(hosts, &parsed)?;
     Ok(parsed)
 }
@@ -178,14 +187,39 @@ mod tests {
     #[test]
     fn a_granted_name_may_not_lead_to_this_machine_or_its_link() {
         let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
-        for refused in ["127.0.0.1", "127.1.2.3", "169.254.169.254", "0.0.0.0", "0.1.2.3", "224.0.0.1", "255.255.255.255", "::1", "::", "fe80::1", "ff02::1", "::ffff:127.0.0.1", "::ffff:169.254.169.254"] {
+        for refused in [
+            "127.0.0.1",
+            "127.1.2.3",
+            "169.254.169.254",
+            "0.0.0.0",
+            "0.1.2.3",
+            "224.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fe80::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+        ] {
             assert!(!name_may_reach("api.example.com", ip(refused)), "{refused}");
         }
-        for allowed in ["93.184.216.34", "10.0.0.5", "192.168.1.1", "172.16.0.1", "2606:2800:220:1::1", "fd00::1", "::ffff:10.0.0.1"] {
+        for allowed in [
+            "93.184.216.34",
+            "10.0.0.5",
+            "192.168.1.1",
+            "172.16.0.1",
+            "2606:2800:220:1::1",
+            "fd00::1",
+            "::ffff:10.0.0.1",
+        ] {
             assert!(name_may_reach("api.example.com", ip(allowed)), "{allowed}");
         }
         assert!(name_may_reach("localhost", ip("127.0.0.1")) && name_may_reach("LOCALHOST.", ip("::1")));
-        assert!(!name_may_reach("a.localhost", ip("127.0.0.1")), "only the exact name localhost means loopback");
+        assert!(
+            !name_may_reach("a.localhost", ip("127.0.0.1")),
+            "only the exact name localhost means loopback"
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The store's state for one plugin run and the host side of `stepkit:check/host`: logs and HTTP.
 
-use super::bindings::stepkit::check::host::{self, HttpError, HttpResponse, LogLevel, Request as HttpRequest};
+use super::bindings::stepkit::check::host::{
+    self, HttpError, HttpResponse, LogLevel, Request as HttpRequest,
+};
 use super::bindings::stepkit::check::types;
 use super::http::Fetcher;
 use super::limits::{Limiter, Limits};
@@ -117,12 +119,19 @@ impl Capture {
     /// The bytes kept, as lossy text, and how many bytes were dropped.
     pub fn contents(&self) -> (String, usize) {
         let buffer = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
-        (String::from_utf8_lossy(&buffer).into_owned(), self.dropped.load(std::sync::atomic::Ordering::Relaxed))
+        (
+            String::from_utf8_lossy(&buffer).into_owned(),
+            self.dropped.load(std::sync::atomic::Ordering::Relaxed),
+        )
     }
 }
 
 impl tokio::io::AsyncWrite for Capture {
-    fn poll_write(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>, buf: &[u8]) -> std::task::Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
         let mut buffer = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
         let keep = buf.len().min(self.capacity.saturating_sub(buffer.len()));
         buffer.extend_from_slice(&buf[..keep]);
@@ -130,11 +139,17 @@ impl tokio::io::AsyncWrite for Capture {
         std::task::Poll::Ready(Ok(buf.len()))
     }
 
-    fn poll_flush(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         std::task::Poll::Ready(Ok(()))
     }
 
-    fn poll_shutdown(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         std::task::Poll::Ready(Ok(()))
     }
 }

@@ -22,11 +22,21 @@ pub struct Fetcher {
 impl Fetcher {
     /// `runtime` is the async runtime requests run on (None: every request fails as a connection error).
     pub fn new(hosts: Vec<HostGrant>, runtime: Option<tokio::runtime::Handle>) -> Self {
-        Fetcher { hosts: Arc::new(hosts), runtime, client: None, resolver: Arc::new(GuardedResolver::default()) }
+        Fetcher {
+            hosts: Arc::new(hosts),
+            runtime,
+            client: None,
+            resolver: Arc::new(GuardedResolver::default()),
+        }
     }
 
     /// Sends `request` if its host is granted, waiting at most `left` (what remains of the plugin's deadline).
-    pub fn fetch(&mut self, request: HttpRequest, left: Duration, max_body: usize) -> Result<HttpResponse, HttpError> {
+    pub fn fetch(
+        &mut self,
+        request: HttpRequest,
+        left: Duration,
+        max_body: usize,
+    ) -> Result<HttpResponse, HttpError> {
         let url = check_url(&self.hosts, &request.url).map_err(denied)?;
         let method = reqwest::Method::from_bytes(request.method.trim().to_ascii_uppercase().as_bytes())
             .map_err(|_| HttpError::InvalidRequest(format!("`{}` is not an HTTP method", request.method)))?;
@@ -37,17 +47,23 @@ impl Fetcher {
         if timeout.is_zero() {
             return Err(HttpError::Timeout);
         }
-        let runtime = self.runtime.clone().ok_or_else(|| HttpError::Connection("no async runtime for HTTP".into()))?;
+        let runtime =
+            self.runtime.clone().ok_or_else(|| HttpError::Connection("no async runtime for HTTP".into()))?;
         let client = self.client()?;
         let mut builder = client.request(method, url).timeout(timeout);
         for (name, value) in &request.headers {
-            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| HttpError::InvalidRequest(format!("`{name}` is not a header name")))?;
+            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| HttpError::InvalidRequest(format!("`{name}` is not a header name")))?;
             // The grant was checked against the URL's host; another Host header would send the request
             // to a different virtual host (or through a proxy, to a different site) than the one granted.
             if name == reqwest::header::HOST {
-                return Err(HttpError::InvalidRequest("the Host header comes from the URL; a plugin may not set it".into()));
+                return Err(HttpError::InvalidRequest(
+                    "the Host header comes from the URL; a plugin may not set it".into(),
+                ));
             }
-            let value = reqwest::header::HeaderValue::from_str(value).map_err(|_| HttpError::InvalidRequest(format!("the value of {name} is not a header value")))?;
+            let value = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
+                HttpError::InvalidRequest(format!("the value of {name} is not a header value"))
+            })?;
             builder = builder.header(name, value);
         }
         if let Some(body) = request.body {
@@ -62,7 +78,9 @@ impl Fetcher {
                 let headers = response
                     .headers()
                     .iter()
-                    .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                    .map(|(k, v)| {
+                        (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())
+                    })
                     .collect::<Vec<_>>();
                 if response.content_length().is_some_and(|n| n > max_body as u64) {
                     return Ok(Err(HttpError::TooLarge));
@@ -137,7 +155,8 @@ impl reqwest::dns::Resolve for GuardedResolver {
                     Err(e) => return Err(Box::new(e) as BoxError),
                 },
             };
-            let allowed: Vec<SocketAddr> = all.iter().copied().filter(|a| name_may_reach(&host, a.ip())).collect();
+            let allowed: Vec<SocketAddr> =
+                all.iter().copied().filter(|a| name_may_reach(&host, a.ip())).collect();
             match (allowed.is_empty(), all.first()) {
                 (true, Some(first)) => Err(Box::new(AddressDenied { host, ip: first.ip() }) as BoxError),
                 _ => Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs),
@@ -184,7 +203,9 @@ impl std::error::Error for RedirectDenied {}
 
 fn denied(reason: UrlDenied) -> HttpError {
     match reason {
-        UrlDenied::Host(host) => HttpError::Denied(format!("{host} is not granted; the plugin needs --allow-host for it")),
+        UrlDenied::Host(host) => {
+            HttpError::Denied(format!("{host} is not granted; the plugin needs --allow-host for it"))
+        }
         UrlDenied::Invalid(message) => HttpError::InvalidRequest(message),
     }
 }
@@ -233,7 +254,13 @@ mod tests {
     }
 
     fn get(port: u16) -> HttpRequest {
-        HttpRequest { method: "get".into(), url: format!("http://127.0.0.1:{port}/"), headers: vec![], body: None, timeout_ms: None }
+        HttpRequest {
+            method: "get".into(),
+            url: format!("http://127.0.0.1:{port}/"),
+            headers: vec![],
+            body: None,
+            timeout_ms: None,
+        }
     }
 
     fn fetcher(runtime: &tokio::runtime::Runtime) -> Fetcher {
@@ -244,12 +271,22 @@ mod tests {
     fn bodies_over_the_limit_are_refused() {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let body = "x".repeat(100);
-        let port = serve_once(Some(format!("HTTP/1.1 200 OK\r\ncontent-length: 100\r\nconnection: close\r\n\r\n{body}")));
-        assert!(matches!(fetcher(&runtime).fetch(get(port), Duration::from_secs(5), 10), Err(HttpError::TooLarge)));
+        let port = serve_once(Some(format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: 100\r\nconnection: close\r\n\r\n{body}"
+        )));
+        assert!(matches!(
+            fetcher(&runtime).fetch(get(port), Duration::from_secs(5), 10),
+            Err(HttpError::TooLarge)
+        ));
         // Without a length the stream is cut as soon as it passes the limit.
         let port = serve_once(Some(format!("HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n{body}")));
-        assert!(matches!(fetcher(&runtime).fetch(get(port), Duration::from_secs(5), 10), Err(HttpError::TooLarge)));
-        let port = serve_once(Some(format!("HTTP/1.1 200 OK\r\ncontent-length: 100\r\nconnection: close\r\n\r\n{body}")));
+        assert!(matches!(
+            fetcher(&runtime).fetch(get(port), Duration::from_secs(5), 10),
+            Err(HttpError::TooLarge)
+        ));
+        let port = serve_once(Some(format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: 100\r\nconnection: close\r\n\r\n{body}"
+        )));
         let response = fetcher(&runtime).fetch(get(port), Duration::from_secs(5), 100).unwrap();
         assert_eq!((response.status, response.body.len()), (200, 100));
     }
@@ -259,7 +296,10 @@ mod tests {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let port = serve_once(None);
         let started = Instant::now();
-        assert!(matches!(fetcher(&runtime).fetch(get(port), Duration::from_millis(300), 100), Err(HttpError::Timeout)));
+        assert!(matches!(
+            fetcher(&runtime).fetch(get(port), Duration::from_millis(300), 100),
+            Err(HttpError::Timeout)
+        ));
         assert!(started.elapsed() < Duration::from_secs(3));
         assert!(matches!(fetcher(&runtime).fetch(get(port), Duration::ZERO, 100), Err(HttpError::Timeout)));
     }
@@ -278,7 +318,13 @@ mod tests {
                 let n = stream.read(&mut buf).unwrap_or(0);
                 let request = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
                 let host = request.lines().find_map(|l| l.strip_prefix("host: ")).unwrap_or("").to_string();
-                let _ = stream.write_all(format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{host}", host.len()).as_bytes());
+                let _ = stream.write_all(
+                    format!(
+                        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{host}",
+                        host.len()
+                    )
+                    .as_bytes(),
+                );
             }
         });
         (port, accepted)
@@ -302,19 +348,35 @@ mod tests {
         // `internal.example` is granted and resolves to the local server: refused, no connection made.
         let mut f = fetcher_for("internal.example", &[("internal.example", "127.0.0.1")], &runtime);
         match f.fetch(get_url(format!("http://internal.example:{port}/")), Duration::from_secs(5), 100) {
-            Err(HttpError::Denied(why)) => assert!(why.contains("internal.example resolves to 127.0.0.1") && why.contains("--allow-host"), "{why}"),
+            Err(HttpError::Denied(why)) => assert!(
+                why.contains("internal.example resolves to 127.0.0.1") && why.contains("--allow-host"),
+                "{why}"
+            ),
             other => panic!("expected a denial, got {other:?}"),
         }
         // The metadata service by name: refused too.
         let mut f = fetcher_for("metadata.example", &[("metadata.example", "169.254.169.254")], &runtime);
-        assert!(matches!(f.fetch(get_url(format!("http://metadata.example:{port}/")), Duration::from_secs(2), 100), Err(HttpError::Denied(_))));
+        assert!(matches!(
+            f.fetch(get_url(format!("http://metadata.example:{port}/")), Duration::from_secs(2), 100),
+            Err(HttpError::Denied(_))
+        ));
         assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 0);
 
         // The address itself, or `localhost` by its exact name (the system resolver), reach it.
         let mut f = fetcher_for(&format!("127.0.0.1:{port}"), &[], &runtime);
-        assert_eq!(f.fetch(get_url(format!("http://127.0.0.1:{port}/")), Duration::from_secs(5), 100).unwrap().status, 200);
+        assert_eq!(
+            f.fetch(get_url(format!("http://127.0.0.1:{port}/")), Duration::from_secs(5), 100)
+                .unwrap()
+                .status,
+            200
+        );
         let mut f = fetcher_for("localhost", &[], &runtime);
-        assert_eq!(f.fetch(get_url(format!("http://localhost:{port}/")), Duration::from_secs(5), 100).unwrap().status, 200);
+        assert_eq!(
+            f.fetch(get_url(format!("http://localhost:{port}/")), Duration::from_secs(5), 100)
+                .unwrap()
+                .status,
+            200
+        );
         assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
@@ -333,7 +395,8 @@ mod tests {
         }
         assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 0);
         // Without one, the server sees the URL's host.
-        let response = f.fetch(get_url(format!("http://127.0.0.1:{port}/")), Duration::from_secs(5), 100).unwrap();
+        let response =
+            f.fetch(get_url(format!("http://127.0.0.1:{port}/")), Duration::from_secs(5), 100).unwrap();
         assert_eq!(String::from_utf8_lossy(&response.body), format!("127.0.0.1:{port}"));
     }
 
@@ -342,9 +405,15 @@ mod tests {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let mut request = get(1);
         request.url = "http://localhost:1/".into();
-        assert!(matches!(fetcher(&runtime).fetch(request, Duration::from_secs(1), 10), Err(HttpError::Denied(_))));
+        assert!(matches!(
+            fetcher(&runtime).fetch(request, Duration::from_secs(1), 10),
+            Err(HttpError::Denied(_))
+        ));
         let mut request = get(1);
         request.method = "GE T".into();
-        assert!(matches!(fetcher(&runtime).fetch(request, Duration::from_secs(1), 10), Err(HttpError::InvalidRequest(_))));
+        assert!(matches!(
+            fetcher(&runtime).fetch(request, Duration::from_secs(1), 10),
+            Err(HttpError::InvalidRequest(_))
+        ));
     }
 }

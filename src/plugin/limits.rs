@@ -64,7 +64,12 @@ impl Limiter {
 }
 
 impl wasmtime::ResourceLimiter for Limiter {
-    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         let after = self.memory_used.saturating_sub(current).saturating_add(desired);
         if after > self.memory_budget {
             self.hit = true;
@@ -74,7 +79,12 @@ impl wasmtime::ResourceLimiter for Limiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         let after = self.table_used.saturating_sub(current).saturating_add(desired);
         if after > TABLE_ELEMENTS {
             self.hit = true;
@@ -115,12 +125,16 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
 
 /// Parses `30s`, `2m`, `1h 30m`: not zero and at most [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let duration = humantime::parse_duration(text.trim()).map_err(|_| format!("`{text}` is not a duration such as 30s or 2m"))?;
+    let duration = humantime::parse_duration(text.trim())
+        .map_err(|_| format!("`{text}` is not a duration such as 30s or 2m"))?;
     if duration.is_zero() {
         return Err(format!("`{text}` is zero; give a duration such as 30s or 2m"));
     }
     if duration > MAX_DURATION {
-        return Err(format!("`{text}` is longer than the most accepted, {}", humantime::format_duration(MAX_DURATION)));
+        return Err(format!(
+            "`{text}` is longer than the most accepted, {}",
+            humantime::format_duration(MAX_DURATION)
+        ));
     }
     Ok(duration)
 }
@@ -159,7 +173,8 @@ mod tests {
         0x03, 0x02, 0x01, 0x00, // one function of that type
         0x04, 0x04, 0x01, 0x70, 0x00, 0x00, // table 0 funcref, no maximum
         0x07, 0x08, 0x01, 0x04, b'g', b'r', b'o', b'w', 0x00, 0x00, // export "grow"
-        0x0a, 0x0b, 0x01, 0x09, 0x00, 0xd0, 0x70, 0x20, 0x00, 0xfc, 0x0f, 0x00, 0x0b, // ref.null func; local.get 0; table.grow 0
+        0x0a, 0x0b, 0x01, 0x09, 0x00, 0xd0, 0x70, 0x20, 0x00, 0xfc, 0x0f, 0x00,
+        0x0b, // ref.null func; local.get 0; table.grow 0
     ];
 
     #[test]
@@ -173,7 +188,11 @@ mod tests {
         assert_eq!(grow.call(&mut store, 1000).unwrap(), 0, "a modest table grows");
         assert!(!store.data().hit);
         let over = i32::try_from(TABLE_ELEMENTS).unwrap();
-        assert_eq!(grow.call(&mut store, over).unwrap(), -1, "past the limit table.grow fails as wasm defines it");
+        assert_eq!(
+            grow.call(&mut store, over).unwrap(),
+            -1,
+            "past the limit table.grow fails as wasm defines it"
+        );
         assert!(store.data().hit, "the refusal is remembered, so a trap that follows reads as memory-limit");
     }
 

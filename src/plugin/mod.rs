@@ -16,7 +16,9 @@ pub use cache::{CacheUse, PluginEngine};
 pub use grants::{Grants, HostGrant};
 pub use host::LogLine;
 pub use limits::Limits;
-pub use run::{inspect, run, CheckInput, CiInfo, Finding, Metric, PluginRun, Report, Severity, Timings, Verdict};
+pub use run::{
+    inspect, run, CheckInput, CiInfo, Finding, Metric, PluginRun, Report, Severity, Timings, Verdict,
+};
 
 use std::path::PathBuf;
 

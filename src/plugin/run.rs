@@ -125,7 +125,13 @@ pub struct PluginRun {
 /// `runtime` carries the plugin's HTTP requests; call from a blocking thread, not inside async code.
 /// `on_start` is called once the component is loaded and its deadline starts (not when loading fails),
 /// so a caller that watches the clock does not count compilation against the plugin's time.
-pub fn run(engine: &PluginEngine, spec: &PluginSpec, input: &CheckInput, runtime: Option<tokio::runtime::Handle>, on_start: impl FnOnce()) -> PluginRun {
+pub fn run(
+    engine: &PluginEngine,
+    spec: &PluginSpec,
+    input: &CheckInput,
+    runtime: Option<tokio::runtime::Handle>,
+    on_start: impl FnOnce(),
+) -> PluginRun {
     let started = Instant::now();
     let stdout = Capture::new(spec.limits.output_bytes);
     let stderr = Capture::new(spec.limits.output_bytes);
@@ -143,7 +149,15 @@ pub fn run(engine: &PluginEngine, spec: &PluginSpec, input: &CheckInput, runtime
         cache: CacheUse::Off,
     };
     let mut logs = Logs::default();
-    out.result = execute(engine, spec, input, (runtime, on_start), (&stdout, &stderr), &mut logs, (&mut out.cache, &mut out.timings));
+    out.result = execute(
+        engine,
+        spec,
+        input,
+        (runtime, on_start),
+        (&stdout, &stderr),
+        &mut logs,
+        (&mut out.cache, &mut out.timings),
+    );
     let (text_out, dropped_out) = stdout.contents();
     let (text_err, dropped_err) = stderr.contents();
     if let Err(e) = &mut out.result {
@@ -159,7 +173,8 @@ pub fn run(engine: &PluginEngine, spec: &PluginSpec, input: &CheckInput, runtime
                     .take_while(|l| !l.starts_with("note: run with `RUST_BACKTRACE"))
                     .take(3)
                     .collect();
-                e.message = sanitize::line(&format!("{} {}", message.trim(), rest.join(" ").trim()), MAX_MESSAGE);
+                e.message =
+                    sanitize::line(&format!("{} {}", message.trim(), rest.join(" ").trim()), MAX_MESSAGE);
             }
         }
     }
@@ -185,12 +200,22 @@ fn error(spec: &PluginSpec, kind: PluginErrorKind, message: String) -> PluginErr
 }
 
 /// Reads and loads the component (within the size and compile-time limits) and reads its shape.
-fn load(engine: &PluginEngine, path: &Path, name: &str, limits: &Limits) -> Result<(wasmtime::component::Component, CacheUse, Shape), PluginError> {
-    let fail = |kind, message| PluginError { name: name.to_string(), file: path.to_path_buf(), kind, message };
-    let metadata = std::fs::metadata(path).map_err(|e| fail(PluginErrorKind::Io, format!("{e}; check the path")))?;
+fn load(
+    engine: &PluginEngine,
+    path: &Path,
+    name: &str,
+    limits: &Limits,
+) -> Result<(wasmtime::component::Component, CacheUse, Shape), PluginError> {
+    let fail =
+        |kind, message| PluginError { name: name.to_string(), file: path.to_path_buf(), kind, message };
+    let metadata =
+        std::fs::metadata(path).map_err(|e| fail(PluginErrorKind::Io, format!("{e}; check the path")))?;
     // Loading is not covered by the plugin's deadline: a FIFO or a device would block it forever.
     if !metadata.is_file() {
-        return Err(fail(PluginErrorKind::Io, "it is not a regular file; give the path of a .wasm file".into()));
+        return Err(fail(
+            PluginErrorKind::Io,
+            "it is not a regular file; give the path of a .wasm file".into(),
+        ));
     }
     // Compiling takes time and memory in proportion to the size (a 28 MB component took 2.7 GB), and
     // none of it counts against --memory: refuse what is far past any real plugin before reading it.
@@ -207,11 +232,22 @@ fn load(engine: &PluginEngine, path: &Path, name: &str, limits: &Limits) -> Resu
     let unreadable = |e: std::io::Error| fail(PluginErrorKind::Io, format!("{e}; check the path"));
     let mut bytes = Vec::new();
     // `take`: the file may have grown since it was measured.
-    std::io::Read::read_to_end(&mut std::io::Read::take(std::fs::File::open(path).map_err(unreadable)?, limits.component_bytes + 1), &mut bytes).map_err(unreadable)?;
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(std::fs::File::open(path).map_err(unreadable)?, limits.component_bytes + 1),
+        &mut bytes,
+    )
+    .map_err(unreadable)?;
     if bytes.len() as u64 > limits.component_bytes {
-        return Err(fail(PluginErrorKind::CompileLimit, format!("it grew past the component size limit of {} bytes while it was read", limits.component_bytes)));
+        return Err(fail(
+            PluginErrorKind::CompileLimit,
+            format!(
+                "it grew past the component size limit of {} bytes while it was read",
+                limits.component_bytes
+            ),
+        ));
     }
-    let (component, cache) = engine.load(bytes, limits.compile_timeout).map_err(|(kind, message)| fail(kind, message))?;
+    let (component, cache) =
+        engine.load(bytes, limits.compile_timeout).map_err(|(kind, message)| fail(kind, message))?;
     let shape = contract::shape(&component, engine.engine());
     Ok((component, cache, shape))
 }
@@ -236,11 +272,14 @@ fn execute(
     timings.load_ms = ms_precise(loading);
     *cache = cache_use;
     // The message quotes the component's export names.
-    contract::check_compatible(&shape).map_err(|(kind, message)| error(spec, kind, sanitize::line(&message, MAX_MESSAGE)))?;
+    contract::check_compatible(&shape)
+        .map_err(|(kind, message)| error(spec, kind, sanitize::line(&message, MAX_MESSAGE)))?;
 
     let mut linker: Linker<State> = Linker::new(engine.engine());
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| error(spec, PluginErrorKind::Link, format!("{e:#}")))?;
-    Plugin::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state).map_err(|e| error(spec, PluginErrorKind::Link, format!("{e:#}")))?;
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+        .map_err(|e| error(spec, PluginErrorKind::Link, format!("{e:#}")))?;
+    Plugin::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)
+        .map_err(|e| error(spec, PluginErrorKind::Link, format!("{e:#}")))?;
 
     // Default deny: no inherited stdio, env, args, sockets or name lookup; only what the grants add.
     let mut wasi = WasiCtx::builder();
@@ -253,8 +292,9 @@ fn execute(
     let mut readable = Vec::new();
     for dir in &spec.grants.read {
         let guest = dir.to_string_lossy().into_owned();
-        wasi.preopened_dir(dir, &guest, FsPerms::ReadOnly)
-            .map_err(|e| error(spec, PluginErrorKind::Io, format!("open --allow-read {}: {e:#}", dir.display())))?;
+        wasi.preopened_dir(dir, &guest, FsPerms::ReadOnly).map_err(|e| {
+            error(spec, PluginErrorKind::Io, format!("open --allow-read {}: {e:#}", dir.display()))
+        })?;
         readable.push(guest);
     }
     let started = Instant::now();
@@ -280,7 +320,10 @@ fn execute(
     let running = Instant::now();
     let result = instantiated.map_err(|e| classify(spec, &store, e, true)).and_then(|plugin| {
         let input = wit_input(spec, input, readable);
-        plugin.stepkit_check_check().call_run(&mut store, &input).map_err(|e| classify(spec, &store, e, false))
+        plugin
+            .stepkit_check_check()
+            .call_run(&mut store, &input)
+            .map_err(|e| classify(spec, &store, e, false))
     });
     timings.run_ms = ms_precise(running);
     *logs = std::mem::take(&mut store.data_mut().logs);
@@ -313,18 +356,30 @@ fn wit_input(spec: &PluginSpec, input: &CheckInput, readable_dirs: Vec<String>) 
 }
 
 /// Names what stopped the plugin: the deadline, the memory limit, exit, a missing import, or a trap.
-fn classify(spec: &PluginSpec, store: &Store<State>, err: wasmtime::Error, instantiating: bool) -> PluginError {
+fn classify(
+    spec: &PluginSpec,
+    store: &Store<State>,
+    err: wasmtime::Error,
+    instantiating: bool,
+) -> PluginError {
     let limits = &spec.limits;
     if let Some(Trap::Interrupt) = err.downcast_ref::<Trap>() {
         let what = format!("it was stopped after {} (the limit; raise it with --timeout or `timeout` in its [[check]] table)", humantime::format_duration(limits.timeout));
         return error(spec, PluginErrorKind::Timeout, what);
     }
     if store.data().limiter.hit {
-        let what = format!("it asked for more than {} MiB (raise it with --memory or `memory` in its [[check]] table)", limits.memory >> 20);
+        let what = format!(
+            "it asked for more than {} MiB (raise it with --memory or `memory` in its [[check]] table)",
+            limits.memory >> 20
+        );
         return error(spec, PluginErrorKind::MemoryLimit, what);
     }
     if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
-        return error(spec, PluginErrorKind::Exit, format!("it called exit({}) instead of returning a report", exit.0));
+        return error(
+            spec,
+            PluginErrorKind::Exit,
+            format!("it called exit({}) instead of returning a report", exit.0),
+        );
     }
     if let Some(trap) = err.downcast_ref::<Trap>() {
         // wasmtime's full text carries a multi-line backtrace; the trap and the function it hit say enough.
@@ -343,7 +398,11 @@ fn classify(spec: &PluginSpec, store: &Store<State>, err: wasmtime::Error, insta
         return error(spec, PluginErrorKind::Resources, what);
     }
     if instantiating {
-        return error(spec, PluginErrorKind::Link, format!("{text}; `stepkit plugin inspect` lists what it imports"));
+        return error(
+            spec,
+            PluginErrorKind::Link,
+            format!("{text}; `stepkit plugin inspect` lists what it imports"),
+        );
     }
     error(spec, PluginErrorKind::Trap, text)
 }
@@ -358,7 +417,9 @@ fn is_resource_exhaustion(err: &wasmtime::Error) -> bool {
             }
         }
         let text = cause.to_string();
-        text.contains("Cannot allocate memory") || text.contains("os error 12") || text.contains("out of memory")
+        text.contains("Cannot allocate memory")
+            || text.contains("os error 12")
+            || text.contains("out of memory")
     })
 }
 
@@ -399,7 +460,11 @@ fn convert(report: wit::Report, max_findings: usize) -> Report {
         .metrics
         .into_iter()
         .take(MAX_METRICS)
-        .map(|m| Metric { name: sanitize::line(&m.name, 100), value: m.value, unit: sanitize::line(&m.unit, 20) })
+        .map(|m| Metric {
+            name: sanitize::line(&m.name, 100),
+            value: m.value,
+            unit: sanitize::line(&m.unit, 20),
+        })
         .collect();
     let dropped = total - findings.len() - metrics.len();
     Report { verdict, summary: sanitize::line(&report.summary, MAX_SUMMARY), findings, metrics, dropped }
@@ -411,12 +476,17 @@ mod tests {
 
     #[test]
     fn memory_reservation_failures_are_resources_not_link() {
-        let enomem = wasmtime::Error::new(std::io::Error::from_raw_os_error(libc::ENOMEM)).context("failed to create memory");
+        let enomem = wasmtime::Error::new(std::io::Error::from_raw_os_error(libc::ENOMEM))
+            .context("failed to create memory");
         assert!(is_resource_exhaustion(&enomem));
         // As rustix reports an mmap failure: its own error type, known here only by its text.
-        assert!(is_resource_exhaustion(&wasmtime::format_err!("Cannot allocate memory (os error 12)").context("instantiate")));
+        assert!(is_resource_exhaustion(
+            &wasmtime::format_err!("Cannot allocate memory (os error 12)").context("instantiate")
+        ));
         let link = wasmtime::format_err!("component imports instance `acme:thing/x`, but a matching implementation was not found in the linker");
         assert!(!is_resource_exhaustion(&link));
-        assert!(!is_resource_exhaustion(&wasmtime::Error::new(std::io::Error::from_raw_os_error(libc::ENOENT))));
+        assert!(!is_resource_exhaustion(&wasmtime::Error::new(std::io::Error::from_raw_os_error(
+            libc::ENOENT
+        ))));
     }
 }

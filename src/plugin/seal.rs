@@ -46,7 +46,10 @@ impl Sealer {
             Ok(None) => None,
             Err(why) => {
                 std::fs::remove_file(&path)?;
-                Some(format!("the plugin cache key {} {why}; made a new one, so cached plugins compile again", path.display()))
+                Some(format!(
+                    "the plugin cache key {} {why}; made a new one, so cached plugins compile again",
+                    path.display()
+                ))
             }
         };
         let mut key = [0u8; KEY_LEN];
@@ -60,7 +63,9 @@ impl Sealer {
             Ok(_) => Ok((Sealer { key }, note)),
             Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => match read_key(&path) {
                 Ok(Some(key)) => Ok((Sealer { key }, note)),
-                _ => Err(std::io::Error::other(format!("{} changed while it was being made", path.display()))),
+                _ => {
+                    Err(std::io::Error::other(format!("{} changed while it was being made", path.display())))
+                }
             },
             Err(e) => Err(e.error),
         }
@@ -132,7 +137,11 @@ mod tests {
         let entry = sealer.seal(&binding(1), b"compiled code");
         assert_eq!(sealer.open_entry(&binding(1), &entry), Some(&b"compiled code"[..]));
         assert_eq!(sealer.open_entry(&binding(2), &entry), None, "another component's entry");
-        assert_eq!(sealer.open_entry(&Binding { engine_hash: 8, ..binding(1) }, &entry), None, "another engine");
+        assert_eq!(
+            sealer.open_entry(&Binding { engine_hash: 8, ..binding(1) }, &entry),
+            None,
+            "another engine"
+        );
         let mut flipped = entry.clone();
         *flipped.last_mut().unwrap() ^= 1;
         assert_eq!(sealer.open_entry(&binding(1), &flipped), None, "a corrupted entry");

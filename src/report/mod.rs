@@ -6,4 +6,4 @@ mod render;
 
 pub use live::{Live, Silent};
 pub use outcome::{Annotation, AnnotationLevel, Outcome, Verdict};
-pub use render::{render_human, render_json, render_markdown, render_error_json};
+pub use render::{render_error_json, render_human, render_json, render_markdown};

@@ -128,7 +128,10 @@ mod tests {
         o.markdown = "| `a` |\n::set-output name=a::b\n".into();
         let human = render_human(&o);
         assert!(human.contains("      : :add-mask::hunter2\n\\x1b[2J# #[error]x\n"), "{human}");
-        assert!(human.contains(": :stop-commands::tok3n") && human.contains("\\u{202e}x ::error::h"), "{human}");
+        assert!(
+            human.contains(": :stop-commands::tok3n") && human.contains("\\u{202e}x ::error::h"),
+            "{human}"
+        );
         for line in human.lines() {
             assert!(!line.trim_start().starts_with("::") && !line.contains("##["), "{line}");
         }

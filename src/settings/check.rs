@@ -38,7 +38,10 @@ fn flag(name: &str, message: String) -> ConfigError {
 }
 
 fn in_file(path: Option<&Path>, key: &str, message: String) -> ConfigError {
-    ConfigError::Parse { path: path.map(Path::to_path_buf).unwrap_or_else(|| "stepkit.toml".into()), message: format!("[[check]] {key}: {message}") }
+    ConfigError::Parse {
+        path: path.map(Path::to_path_buf).unwrap_or_else(|| "stepkit.toml".into()),
+        message: format!("[[check]] {key}: {message}"),
+    }
 }
 
 /// The user cache directory: `STEPKIT_CACHE_DIR`, else `$XDG_CACHE_HOME/stepkit`, else `~/.cache/stepkit`.
@@ -50,7 +53,14 @@ pub fn cache_dir(env: &Env) -> Option<PathBuf> {
 }
 
 /// Resolves `stepkit check`.
-pub fn check_settings(args: &CheckArgs, env: &Env, file: &ConfigFile, config_path: Option<&Path>, context: &Context, cwd: &Path) -> Result<CheckSettings, ConfigError> {
+pub fn check_settings(
+    args: &CheckArgs,
+    env: &Env,
+    file: &ConfigFile,
+    config_path: Option<&Path>,
+    context: &Context,
+    cwd: &Path,
+) -> Result<CheckSettings, ConfigError> {
     let base = Limits::default();
     let given = LimitTexts {
         timeout: args.timeout.as_deref(),
@@ -65,20 +75,44 @@ pub fn check_settings(args: &CheckArgs, env: &Env, file: &ConfigFile, config_pat
             read: read_dirs(&args.allow_read, cwd).map_err(|m| flag("--allow-read", m))?,
             hosts: hosts(&args.allow_host).map_err(|m| flag("--allow-host", m))?,
             env: env_grants(&args.allow_env, env).map_err(|m| flag("--allow-env", m))?,
-            config: args.set.iter().enumerate().map(|(i, kv)| parse_kv(kv, i + 1)).collect::<Result<_, _>>().map_err(|m| flag("--set", m))?,
+            config: args
+                .set
+                .iter()
+                .enumerate()
+                .map(|(i, kv)| parse_kv(kv, i + 1))
+                .collect::<Result<_, _>>()
+                .map_err(|m| flag("--set", m))?,
         };
         for path in &args.plugin {
-            plugins.push(PluginSpec { name: stem(path), file: cwd.join(path), grants: grants.clone(), limits: limits.clone() });
+            plugins.push(PluginSpec {
+                name: stem(path),
+                file: cwd.join(path),
+                grants: grants.clone(),
+                limits: limits.clone(),
+            });
         }
     } else {
-        if !args.allow_read.is_empty() || !args.allow_host.is_empty() || !args.allow_env.is_empty() || !args.set.is_empty() {
-            return Err(flag("--allow-*/--set", "grants on the command line apply to --plugin plugins; the [[check]] tables carry their own".into()));
+        if !args.allow_read.is_empty()
+            || !args.allow_host.is_empty()
+            || !args.allow_env.is_empty()
+            || !args.set.is_empty()
+        {
+            return Err(flag(
+                "--allow-*/--set",
+                "grants on the command line apply to --plugin plugins; the [[check]] tables carry their own"
+                    .into(),
+            ));
         }
-        let dir = config_path.and_then(Path::parent).filter(|d| !d.as_os_str().is_empty()).map(Path::to_path_buf).unwrap_or_else(|| cwd.to_path_buf());
+        let dir = config_path
+            .and_then(Path::parent)
+            .filter(|d| !d.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| cwd.to_path_buf());
         let dir = if dir.is_relative() { cwd.join(dir) } else { dir };
         for table in &file.check {
             let grants = Grants {
-                read: read_dirs(&table.allow_read, &dir).map_err(|m| in_file(config_path, "allow-read", m))?,
+                read: read_dirs(&table.allow_read, &dir)
+                    .map_err(|m| in_file(config_path, "allow-read", m))?,
                 hosts: hosts(&table.allow_host).map_err(|m| in_file(config_path, "allow-host", m))?,
                 env: env_grants(&table.allow_env, env).map_err(|m| in_file(config_path, "allow-env", m))?,
                 config: table.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
@@ -89,13 +123,20 @@ pub fn check_settings(args: &CheckArgs, env: &Env, file: &ConfigFile, config_pat
                 compile_timeout: table.compile_timeout.as_deref(),
                 max_component_size: table.max_component_size.as_deref(),
             };
-            let limits = super::check::limits(&limits, &given).map_err(|(key, m)| in_file(config_path, key, m))?;
+            let limits =
+                super::check::limits(&limits, &given).map_err(|(key, m)| in_file(config_path, key, m))?;
             let name = table.name.clone().unwrap_or_else(|| stem(&table.plugin));
             plugins.push(PluginSpec { name, file: dir.join(&table.plugin), grants, limits });
         }
     }
     dedupe_names(&mut plugins);
-    let changed_since = args.changed_since.clone().or_else(|| if args.changed_files.is_none() { env.get("STEPKIT_CHECK_CHANGED_SINCE").map(str::to_string) } else { None });
+    let changed_since = args.changed_since.clone().or_else(|| {
+        if args.changed_files.is_none() {
+            env.get("STEPKIT_CHECK_CHANGED_SINCE").map(str::to_string)
+        } else {
+            None
+        }
+    });
     let changed_files = match (&args.changed_files, changed_since) {
         (Some(path), _) => std::fs::read_to_string(cwd.join(path))
             .map_err(|e| flag("--changed-files", format!("read {}: {e}", path.display())))?
@@ -104,7 +145,10 @@ pub fn check_settings(args: &CheckArgs, env: &Env, file: &ConfigFile, config_pat
             .filter(|l| !l.is_empty())
             .map(str::to_string)
             .collect(),
-        (None, Some(base)) => crate::ci::git_changed_files(cwd, revision(&base).map_err(|m| flag("--changed-since", m))?).map_err(|m| flag("--changed-since", m))?,
+        (None, Some(base)) => {
+            crate::ci::git_changed_files(cwd, revision(&base).map_err(|m| flag("--changed-since", m))?)
+                .map_err(|m| flag("--changed-since", m))?
+        }
         (None, None) => Vec::new(),
     };
     let ci = CiInfo {
@@ -192,7 +236,6 @@ fn read_dirs(dirs: &[PathBuf], base: &Path) -> Result<Vec<PathBuf>, String> {
         .collect()
 }
 
-
 fn hosts(list: &[String]) -> Result<Vec<HostGrant>, String> {
     list.iter().map(|h| HostGrant::parse(h)).collect()
 }
@@ -224,14 +267,35 @@ fn parse_kv(text: &str, position: usize) -> Result<(String, String), String> {
 /// environment (`--allow-env`); this catches the ones passed as `--set` anyway.
 pub fn is_secret_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    ["token", "secret", "password", "passwd", "passphrase", "pwd", "credential", "auth", "apikey", "api-key", "api_key", "private", "access-key", "access_key", "webhook"]
-        .iter()
-        .any(|word| key.contains(word))
+    [
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "passphrase",
+        "pwd",
+        "credential",
+        "auth",
+        "apikey",
+        "api-key",
+        "api_key",
+        "private",
+        "access-key",
+        "access_key",
+        "webhook",
+    ]
+    .iter()
+    .any(|word| key.contains(word))
 }
 
 /// The values of secret config keys of these plugins, to mask before any output.
 pub fn secret_config_values(plugins: &[PluginSpec]) -> Vec<&str> {
-    let mut out: Vec<&str> = plugins.iter().flat_map(|p| p.grants.config.iter()).filter(|(k, _)| is_secret_key(k)).map(|(_, v)| v.as_str()).collect();
+    let mut out: Vec<&str> = plugins
+        .iter()
+        .flat_map(|p| p.grants.config.iter())
+        .filter(|(k, _)| is_secret_key(k))
+        .map(|(_, v)| v.as_str())
+        .collect();
     out.sort_unstable();
     out.dedup();
     out
@@ -286,15 +350,35 @@ mod tests {
         assert_eq!(parse_kv("a=b=c", 1), Ok(("a".into(), "b=c".into())));
         assert!(parse_kv("=x", 1).is_err() && parse_kv("novalue", 1).is_err());
         // A malformed value is never echoed: it may be a token typed with `:` instead of `=`.
-        assert_eq!(parse_kv("token:hunter2", 3).unwrap_err(), "value 3 is not KEY=VALUE (its text is not shown, it may be a secret)");
-        let given = LimitTexts { timeout: Some("2s"), memory: Some("64MiB"), compile_timeout: Some("1m"), max_component_size: Some("8MiB") };
+        assert_eq!(
+            parse_kv("token:hunter2", 3).unwrap_err(),
+            "value 3 is not KEY=VALUE (its text is not shown, it may be a secret)"
+        );
+        let given = LimitTexts {
+            timeout: Some("2s"),
+            memory: Some("64MiB"),
+            compile_timeout: Some("1m"),
+            max_component_size: Some("8MiB"),
+        };
         let l = limits(&Limits::default(), &given).unwrap();
-        assert_eq!((l.timeout.as_secs(), l.memory, l.compile_timeout.as_secs(), l.component_bytes), (2, 64 << 20, 60, 8 << 20));
+        assert_eq!(
+            (l.timeout.as_secs(), l.memory, l.compile_timeout.as_secs(), l.component_bytes),
+            (2, 64 << 20, 60, 8 << 20)
+        );
         let bad = |given: LimitTexts| limits(&Limits::default(), &given).unwrap_err().0;
         assert_eq!(bad(LimitTexts { timeout: Some("soon"), ..LimitTexts::default() }), "timeout");
-        assert_eq!(bad(LimitTexts { timeout: Some("18446744073709551615s"), ..LimitTexts::default() }), "timeout");
-        assert_eq!(bad(LimitTexts { compile_timeout: Some("0s"), ..LimitTexts::default() }), "compile-timeout");
-        assert_eq!(bad(LimitTexts { max_component_size: Some("lots"), ..LimitTexts::default() }), "max-component-size");
+        assert_eq!(
+            bad(LimitTexts { timeout: Some("18446744073709551615s"), ..LimitTexts::default() }),
+            "timeout"
+        );
+        assert_eq!(
+            bad(LimitTexts { compile_timeout: Some("0s"), ..LimitTexts::default() }),
+            "compile-timeout"
+        );
+        assert_eq!(
+            bad(LimitTexts { max_component_size: Some("lots"), ..LimitTexts::default() }),
+            "max-component-size"
+        );
     }
 
     fn args(argv: &[&str]) -> CheckArgs {
@@ -317,19 +401,24 @@ mod tests {
         let s = resolve(&["--plugin", "a.wasm"], &ConfigFile::default());
         let limits = &s.plugins[0].limits;
         assert_eq!((limits.memory, limits.timeout), (256 << 20, std::time::Duration::from_secs(30)));
-        let s = resolve(&["--plugin", "a.wasm", "--memory", "64MiB", "--timeout", "2s"], &ConfigFile::default());
+        let s =
+            resolve(&["--plugin", "a.wasm", "--memory", "64MiB", "--timeout", "2s"], &ConfigFile::default());
         assert_eq!((s.plugins[0].limits.memory, s.plugins[0].limits.timeout.as_secs()), (64 << 20, 2));
 
         let file = super::super::file::parse("[[check]]\nplugin = \"a.wasm\"\n\n[[check]]\nplugin = \"b.wasm\"\nmemory = \"128MiB\"\ntimeout = \"10s\"\n").unwrap();
         let s = resolve(&[], &file);
-        let got: Vec<_> = s.plugins.iter().map(|p| (p.limits.memory >> 20, p.limits.timeout.as_secs())).collect();
+        let got: Vec<_> =
+            s.plugins.iter().map(|p| (p.limits.memory >> 20, p.limits.timeout.as_secs())).collect();
         assert_eq!(got, [(256, 30), (128, 10)]);
     }
 
     #[test]
     fn env_grants_take_only_named_set_variables() {
         let env = Env::from_pairs([("A", "1"), ("B", "2"), ("E", "")]);
-        assert_eq!(env_grants(&["A".into(), "E".into(), "Z".into()], &env).unwrap(), vec![("A".to_string(), "1".to_string())]);
+        assert_eq!(
+            env_grants(&["A".into(), "E".into(), "Z".into()], &env).unwrap(),
+            vec![("A".to_string(), "1".to_string())]
+        );
         assert!(env_grants(&["A=1".into()], &env).is_err());
     }
 
@@ -354,7 +443,10 @@ mod tests {
         std::os::unix::fs::symlink("/", dir.path().join("root")).unwrap();
         let target = outside.path().canonicalize().unwrap();
         let why = read_dirs(&["data".into()], dir.path()).unwrap_err();
-        assert!(why.contains("data leads through a symlink to") && why.contains(&target.display().to_string()), "{why}");
+        assert!(
+            why.contains("data leads through a symlink to") && why.contains(&target.display().to_string()),
+            "{why}"
+        );
         // Through a link in the middle of the path, to a directory inside the base, or to `/`: refused too.
         assert!(read_dirs(&["data/.".into()], dir.path()).is_err());
         assert!(read_dirs(&["alias".into()], dir.path()).is_err());
@@ -365,7 +457,16 @@ mod tests {
 
     #[test]
     fn secret_keys_and_revisions() {
-        for key in ["api-token", "GITHUB_TOKEN", "password", "db_passwd", "client-secret", "Authorization", "apiKey", "webhook-url"] {
+        for key in [
+            "api-token",
+            "GITHUB_TOKEN",
+            "password",
+            "db_passwd",
+            "client-secret",
+            "Authorization",
+            "apiKey",
+            "webhook-url",
+        ] {
             assert!(is_secret_key(key), "{key}");
         }
         for key in ["min", "path", "sort-key", "url", "samples"] {
@@ -377,7 +478,12 @@ mod tests {
 
     #[test]
     fn names_are_unique() {
-        let spec = |name: &str| PluginSpec { name: name.into(), file: "x".into(), grants: Grants::default(), limits: Limits::default() };
+        let spec = |name: &str| PluginSpec {
+            name: name.into(),
+            file: "x".into(),
+            grants: Grants::default(),
+            limits: Limits::default(),
+        };
         let mut plugins = vec![spec("a"), spec("a"), spec("b")];
         dedupe_names(&mut plugins);
         let names: Vec<_> = plugins.iter().map(|p| p.name.as_str()).collect();

@@ -8,12 +8,22 @@ use crate::steps::coverage::CoverageMergeSettings;
 use std::path::{Path, PathBuf};
 
 /// Resolves `coverage merge`: flag > STEPKIT_COVERAGE_FORMAT > the output's extension > cobertura.
-pub fn coverage_merge_settings(args: &CoverageMergeArgs, env: &Env, cwd: &Path) -> Result<CoverageMergeSettings, ConfigError> {
+pub fn coverage_merge_settings(
+    args: &CoverageMergeArgs,
+    env: &Env,
+    cwd: &Path,
+) -> Result<CoverageMergeSettings, ConfigError> {
     let format = match &args.to {
         Some(f) => f.parse().map_err(|message| ConfigError::Flag { flag: "--to".into(), message })?,
-        None => env_parse::<Format>(env, "STEPKIT_COVERAGE_FORMAT", "cobertura, clover or lcov")?.unwrap_or_else(|| format_for(&args.output)),
+        None => env_parse::<Format>(env, "STEPKIT_COVERAGE_FORMAT", "cobertura, clover or lcov")?
+            .unwrap_or_else(|| format_for(&args.output)),
     };
-    Ok(CoverageMergeSettings { inputs: args.inputs.clone(), output: args.output.clone(), format, root: args.root.as_ref().map_or_else(|| cwd.to_path_buf(), |r| cwd.join(r)) })
+    Ok(CoverageMergeSettings {
+        inputs: args.inputs.clone(),
+        output: args.output.clone(),
+        format,
+        root: args.root.as_ref().map_or_else(|| cwd.to_path_buf(), |r| cwd.join(r)),
+    })
 }
 
 /// lcov for `.info`/`.lcov` files (lcov's own names), Cobertura for everything else.
@@ -26,16 +36,28 @@ fn format_for(path: &Path) -> Format {
 
 /// `--coverage FORMAT FILE` for `stepkit test`, else STEPKIT_TEST_COVERAGE (+ _FORMAT), else
 /// `coverage`/`coverage-format` in `[test]`. The format defaults like `coverage merge`'s.
-pub fn test_coverage(flag: Option<&[String]>, env: &Env, file: Option<PathBuf>, file_format: Option<Format>) -> Result<Option<(Format, PathBuf)>, ConfigError> {
+pub fn test_coverage(
+    flag: Option<&[String]>,
+    env: &Env,
+    file: Option<PathBuf>,
+    file_format: Option<Format>,
+) -> Result<Option<(Format, PathBuf)>, ConfigError> {
     if let Some([format, path]) = flag {
-        let format = format.parse().map_err(|message| ConfigError::Flag { flag: "--coverage FORMAT FILE".into(), message })?;
+        let format = format
+            .parse()
+            .map_err(|message| ConfigError::Flag { flag: "--coverage FORMAT FILE".into(), message })?;
         return Ok(Some((format, PathBuf::from(path))));
     }
     if file_format == Some(Format::GoProfile) {
-        return Err(ConfigError::Flag { flag: "coverage-format in [test]".into(), message: "a Go profile is read, not written; use cobertura, clover or lcov".into() });
+        return Err(ConfigError::Flag {
+            flag: "coverage-format in [test]".into(),
+            message: "a Go profile is read, not written; use cobertura, clover or lcov".into(),
+        });
     }
     let Some(path) = env.get("STEPKIT_TEST_COVERAGE").map(PathBuf::from).or(file) else { return Ok(None) };
-    let format = env_parse::<Format>(env, "STEPKIT_TEST_COVERAGE_FORMAT", "cobertura, clover or lcov")?.or(file_format).unwrap_or_else(|| format_for(&path));
+    let format = env_parse::<Format>(env, "STEPKIT_TEST_COVERAGE_FORMAT", "cobertura, clover or lcov")?
+        .or(file_format)
+        .unwrap_or_else(|| format_for(&path));
     Ok(Some((format, path)))
 }
 
@@ -46,12 +68,27 @@ mod tests {
     #[test]
     fn test_coverage_layers_flag_env_file() {
         let flag = ["lcov".to_string(), "a.info".to_string()];
-        let env = Env::from_pairs([("STEPKIT_TEST_COVERAGE", "env.xml"), ("STEPKIT_TEST_COVERAGE_FORMAT", "clover")]);
-        assert_eq!(test_coverage(Some(&flag), &env, None, None).unwrap(), Some((Format::Lcov, "a.info".into())));
-        assert_eq!(test_coverage(None, &env, Some("file.xml".into()), None).unwrap(), Some((Format::Clover, "env.xml".into())));
+        let env = Env::from_pairs([
+            ("STEPKIT_TEST_COVERAGE", "env.xml"),
+            ("STEPKIT_TEST_COVERAGE_FORMAT", "clover"),
+        ]);
+        assert_eq!(
+            test_coverage(Some(&flag), &env, None, None).unwrap(),
+            Some((Format::Lcov, "a.info".into()))
+        );
+        assert_eq!(
+            test_coverage(None, &env, Some("file.xml".into()), None).unwrap(),
+            Some((Format::Clover, "env.xml".into()))
+        );
         let none = Env::default();
-        assert_eq!(test_coverage(None, &none, Some("c.lcov".into()), None).unwrap(), Some((Format::Lcov, "c.lcov".into())));
-        assert_eq!(test_coverage(None, &none, Some("c.xml".into()), Some(Format::Clover)).unwrap(), Some((Format::Clover, "c.xml".into())));
+        assert_eq!(
+            test_coverage(None, &none, Some("c.lcov".into()), None).unwrap(),
+            Some((Format::Lcov, "c.lcov".into()))
+        );
+        assert_eq!(
+            test_coverage(None, &none, Some("c.xml".into()), Some(Format::Clover)).unwrap(),
+            Some((Format::Clover, "c.xml".into()))
+        );
         assert_eq!(test_coverage(None, &none, None, None).unwrap(), None);
         let bad = ["xml".to_string(), "a.xml".to_string()];
         let err = test_coverage(Some(&bad), &none, None, None).unwrap_err().to_string();

@@ -16,20 +16,28 @@ fn flag(name: &str, message: String) -> ConfigError {
 
 /// The flag's value, else the env var's.
 fn value(flag: &Option<String>, env: &Env, var: &str) -> Option<String> {
-    flag.clone().or_else(|| env.get(var).map(str::to_string)).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    flag.clone()
+        .or_else(|| env.get(var).map(str::to_string))
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 fn app_name(name: &Option<String>, env: &Env) -> Result<String, ConfigError> {
-    let app = value(name, env, "STEPKIT_DEPLOY_NAME").ok_or_else(|| flag("--name", "give the application's container name (or STEPKIT_DEPLOY_NAME)".into()))?;
+    let app = value(name, env, "STEPKIT_DEPLOY_NAME").ok_or_else(|| {
+        flag("--name", "give the application's container name (or STEPKIT_DEPLOY_NAME)".into())
+    })?;
     valid_app_name(&app).map_err(|m| flag("--name", m))?;
     Ok(app)
 }
 
 /// Whole seconds (the Docker API's unit), rounded up so `500ms` still gives a grace period.
 fn stop_timeout(text: &Option<String>, env: &Env) -> Result<Duration, ConfigError> {
-    let Some(text) = value(text, env, "STEPKIT_DEPLOY_STOP_TIMEOUT") else { return Ok(Duration::from_secs(10)) };
+    let Some(text) = value(text, env, "STEPKIT_DEPLOY_STOP_TIMEOUT") else {
+        return Ok(Duration::from_secs(10));
+    };
     let parsed = if text == "0" { Ok(Duration::ZERO) } else { humantime::parse_duration(&text) };
-    let d = parsed.map_err(|e| flag("--stop-timeout", format!("`{text}` is not a duration ({e}); e.g. 10s, 1m")))?;
+    let d = parsed
+        .map_err(|e| flag("--stop-timeout", format!("`{text}` is not a duration ({e}); e.g. 10s, 1m")))?;
     Ok(Duration::from_secs(d.as_secs() + u64::from(d.subsec_nanos() > 0)))
 }
 
@@ -52,13 +60,17 @@ fn parse_publish(text: &str) -> Result<Publish, String> {
         Some(_) => return Err(bad("has an unknown protocol")),
         None => (text, "tcp"),
     };
-    let (rest, container) = ports.rsplit_once(':').ok_or_else(|| bad("names no host port (stepkit does not pick random ports: the gate must know where to look)"))?;
+    let (rest, container) = ports.rsplit_once(':').ok_or_else(|| {
+        bad("names no host port (stepkit does not pick random ports: the gate must know where to look)")
+    })?;
     let (host_ip, host) = match rest.rsplit_once(':') {
         Some((ip, host)) => (Some(ip.trim_start_matches('[').trim_end_matches(']').to_string()), host),
         None => (None, rest),
     };
     let port = |p: &str| p.parse::<u16>().ok().filter(|p| *p > 0);
-    let (Some(host_port), Some(container_port)) = (port(host), port(container)) else { return Err(bad("has a port that is not 1-65535")) };
+    let (Some(host_port), Some(container_port)) = (port(host), port(container)) else {
+        return Err(bad("has a port that is not 1-65535"));
+    };
     if host_ip.as_deref().is_some_and(|ip| ip.parse::<std::net::IpAddr>().is_err()) {
         return Err(bad("has a host IP that is not an IP address"));
     }
@@ -81,10 +93,23 @@ fn env_flags(list: &[String], env: &Env) -> Result<EnvEntries, ConfigError> {
     for item in list {
         match item.split_once('=') {
             Some((key, _)) if valid_key(key) => plain.push(item.clone()),
-            Some(_) => return Err(flag("--env", format!("`{}` has no valid variable name before `=`", item.split('=').next().unwrap_or_default()))),
+            Some(_) => {
+                return Err(flag(
+                    "--env",
+                    format!(
+                        "`{}` has no valid variable name before `=`",
+                        item.split('=').next().unwrap_or_default()
+                    ),
+                ))
+            }
             None if valid_key(item) => match env.get(item) {
                 Some(v) => secret.push((item.clone(), Secret::new(v))),
-                None => return Err(flag("--env", format!("`{item}` has no value and is not set in stepkit's environment"))),
+                None => {
+                    return Err(flag(
+                        "--env",
+                        format!("`{item}` has no value and is not set in stepkit's environment"),
+                    ))
+                }
             },
             None => return Err(flag("--env", format!("`{item}` is not K=V"))),
         }
@@ -96,7 +121,11 @@ fn env_flags(list: &[String], env: &Env) -> Result<EnvEntries, ConfigError> {
 /// a bare `K` passes stepkit's own value through (skipped when unset). Every value is a secret, and
 /// errors name the line, never its value.
 fn read_env_file(path: &Path, env: &Env) -> Result<Vec<(String, Secret)>, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::SecretFile { what: "--env-file".into(), path: path.into(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::SecretFile {
+        what: "--env-file".into(),
+        path: path.into(),
+        source,
+    })?;
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim_start();
@@ -108,7 +137,10 @@ fn read_env_file(path: &Path, env: &Env) -> Result<Vec<(String, Secret)>, Config
             None => (line.trim_end(), env.get(line.trim_end()).map(str::to_string)),
         };
         if !valid_key(key) {
-            return Err(flag("--env-file", format!("{} line {}: no valid variable name before `=`", path.display(), n + 1)));
+            return Err(flag(
+                "--env-file",
+                format!("{} line {}: no valid variable name before `=`", path.display(), n + 1),
+            ));
         }
         if let Some(value) = value {
             out.push((key.to_string(), Secret::new(value)));
@@ -118,17 +150,27 @@ fn read_env_file(path: &Path, env: &Env) -> Result<Vec<(String, Secret)>, Config
 }
 
 /// Resolves `stepkit deploy`.
-pub fn deploy_settings(args: &DeployRunArgs, env: &Env, cwd: &Path, gate_file: GateFile) -> Result<DeploySettings, ConfigError> {
+pub fn deploy_settings(
+    args: &DeployRunArgs,
+    env: &Env,
+    cwd: &Path,
+    gate_file: GateFile,
+) -> Result<DeploySettings, ConfigError> {
     let app = app_name(&args.name, env)?;
-    let image = value(&args.image, env, "STEPKIT_DEPLOY_IMAGE").ok_or_else(|| flag("--image", "give the image to deploy (or STEPKIT_DEPLOY_IMAGE)".into()))?;
+    let image = value(&args.image, env, "STEPKIT_DEPLOY_IMAGE")
+        .ok_or_else(|| flag("--image", "give the image to deploy (or STEPKIT_DEPLOY_IMAGE)".into()))?;
     if image.contains(char::is_whitespace) {
         return Err(flag("--image", format!("`{image}` is not an image reference")));
     }
     let mut publish = Vec::new();
     for p in &args.publish {
         let parsed = parse_publish(p.trim()).map_err(|m| flag("--publish", m))?;
-        if publish.iter().any(|q: &Publish| q.host_port == parsed.host_port && q.protocol == parsed.protocol) {
-            return Err(flag("--publish", format!("host port {}/{} is given twice", parsed.host_port, parsed.protocol)));
+        if publish.iter().any(|q: &Publish| q.host_port == parsed.host_port && q.protocol == parsed.protocol)
+        {
+            return Err(flag(
+                "--publish",
+                format!("host port {}/{} is given twice", parsed.host_port, parsed.protocol),
+            ));
         }
         publish.push(parsed);
     }
@@ -144,13 +186,19 @@ pub fn deploy_settings(args: &DeployRunArgs, env: &Env, cwd: &Path, gate_file: G
             return Err(flag("--label", format!("`{l}` has an empty key")));
         }
         if k.starts_with(LABEL_PREFIX) {
-            return Err(flag("--label", format!("{k}: the {LABEL_PREFIX}* labels are stepkit's own record of the deploy")));
+            return Err(flag(
+                "--label",
+                format!("{k}: the {LABEL_PREFIX}* labels are stepkit's own record of the deploy"),
+            ));
         }
         labels.push((k.trim().to_string(), v.to_string()));
     }
     let keep = match args.keep {
         Some(n) => n,
-        None => env_parse::<usize>(env, "STEPKIT_DEPLOY_KEEP", "a whole number (0 keeps no previous version)")?.unwrap_or(1),
+        None => {
+            env_parse::<usize>(env, "STEPKIT_DEPLOY_KEEP", "a whole number (0 keeps no previous version)")?
+                .unwrap_or(1)
+        }
     };
     Ok(DeploySettings {
         gate: gate(&args.gate, env, &app, gate_file)?,
@@ -163,14 +211,26 @@ pub fn deploy_settings(args: &DeployRunArgs, env: &Env, cwd: &Path, gate_file: G
         labels,
         keep,
         stop_timeout: stop_timeout(&args.stop_timeout, env)?,
-        previous_result: args.previous_result.clone().or_else(|| env.get("STEPKIT_DEPLOY_PREVIOUS_RESULT").map(PathBuf::from)).map(|p| cwd.join(p)),
+        previous_result: args
+            .previous_result
+            .clone()
+            .or_else(|| env.get("STEPKIT_DEPLOY_PREVIOUS_RESULT").map(PathBuf::from))
+            .map(|p| cwd.join(p)),
     })
 }
 
 /// Resolves `stepkit deploy rollback`.
-pub fn rollback_settings(args: &RollbackArgs, env: &Env, gate_file: GateFile) -> Result<RollbackSettings, ConfigError> {
+pub fn rollback_settings(
+    args: &RollbackArgs,
+    env: &Env,
+    gate_file: GateFile,
+) -> Result<RollbackSettings, ConfigError> {
     let app = app_name(&args.name, env)?;
-    Ok(RollbackSettings { gate: gate(&args.gate, env, &app, gate_file)?, stop_timeout: stop_timeout(&args.stop_timeout, env)?, app })
+    Ok(RollbackSettings {
+        gate: gate(&args.gate, env, &app, gate_file)?,
+        stop_timeout: stop_timeout(&args.stop_timeout, env)?,
+        app,
+    })
 }
 
 #[cfg(test)]
@@ -199,11 +259,22 @@ mod tests {
     #[test]
     fn defaults_gate_on_the_container_itself() {
         let s = resolve(&["--name", "web", "--image", "web:2"], &Env::default()).unwrap();
-        assert_eq!((s.app.as_str(), s.image.as_str(), s.keep, s.stop_timeout), ("web", "web:2", 1, Duration::from_secs(10)));
+        assert_eq!(
+            (s.app.as_str(), s.image.as_str(), s.keep, s.stop_timeout),
+            ("web", "web:2", 1, Duration::from_secs(10))
+        );
         assert!(matches!(&s.gate.probes[..], [Probe::Container { name }] if name == "web"));
-        let s = resolve(&["--name", "web", "--image", "web:2", "--http", "http://127.0.0.1:8080/health"], &Env::default()).unwrap();
-        assert!(matches!(&s.gate.probes[..], [Probe::Http(_), Probe::Container { name }] if name == "web"), "the container probe is always there");
-        let s = resolve(&["--name", "web", "--image", "web:2", "--container", "web"], &Env::default()).unwrap();
+        let s = resolve(
+            &["--name", "web", "--image", "web:2", "--http", "http://127.0.0.1:8080/health"],
+            &Env::default(),
+        )
+        .unwrap();
+        assert!(
+            matches!(&s.gate.probes[..], [Probe::Http(_), Probe::Container { name }] if name == "web"),
+            "the container probe is always there"
+        );
+        let s =
+            resolve(&["--name", "web", "--image", "web:2", "--container", "web"], &Env::default()).unwrap();
         assert_eq!(s.gate.probes.len(), 1, "not twice");
     }
 
@@ -211,22 +282,64 @@ mod tests {
     fn every_flag() {
         let env = Env::from_pairs([("DB_PASSWORD", "from-env-secret")]);
         let s = resolve(
-            &["--name", "web", "--image", "r/web:2", "-p", "8080:80", "--publish", "127.0.0.1:9090:90/udp", "-e", "MODE=prod", "-e", "DB_PASSWORD", "--network", "backend", "-l", "team=ci", "--keep", "3", "--stop-timeout", "1500ms", "--deadline", "30s"],
+            &[
+                "--name",
+                "web",
+                "--image",
+                "r/web:2",
+                "-p",
+                "8080:80",
+                "--publish",
+                "127.0.0.1:9090:90/udp",
+                "-e",
+                "MODE=prod",
+                "-e",
+                "DB_PASSWORD",
+                "--network",
+                "backend",
+                "-l",
+                "team=ci",
+                "--keep",
+                "3",
+                "--stop-timeout",
+                "1500ms",
+                "--deadline",
+                "30s",
+            ],
             &env,
         )
         .unwrap();
-        assert_eq!(s.publish[0], Publish { host_ip: None, host_port: 8080, container_port: 80, protocol: "tcp".into() });
-        assert_eq!(s.publish[1], Publish { host_ip: Some("127.0.0.1".into()), host_port: 9090, container_port: 90, protocol: "udp".into() });
+        assert_eq!(
+            s.publish[0],
+            Publish { host_ip: None, host_port: 8080, container_port: 80, protocol: "tcp".into() }
+        );
+        assert_eq!(
+            s.publish[1],
+            Publish {
+                host_ip: Some("127.0.0.1".into()),
+                host_port: 9090,
+                container_port: 90,
+                protocol: "udp".into()
+            }
+        );
         assert_eq!(s.env, vec!["MODE=prod".to_string()]);
         assert_eq!(s.secret_env[0].0, "DB_PASSWORD");
         assert_eq!(s.secret_env[0].1.expose(), "from-env-secret");
-        assert_eq!((s.network.as_deref(), s.keep, s.stop_timeout, s.gate.deadline), (Some("backend"), 3, Duration::from_secs(2), Duration::from_secs(30)));
+        assert_eq!(
+            (s.network.as_deref(), s.keep, s.stop_timeout, s.gate.deadline),
+            (Some("backend"), 3, Duration::from_secs(2), Duration::from_secs(30))
+        );
         assert_eq!(s.labels, vec![("team".to_string(), "ci".to_string())]);
     }
 
     #[test]
     fn env_vars_stand_in_for_flags() {
-        let env = Env::from_pairs([("STEPKIT_DEPLOY_NAME", "api"), ("STEPKIT_DEPLOY_IMAGE", "api:7"), ("STEPKIT_DEPLOY_KEEP", "0"), ("STEPKIT_DEPLOY_NETWORK", "")]);
+        let env = Env::from_pairs([
+            ("STEPKIT_DEPLOY_NAME", "api"),
+            ("STEPKIT_DEPLOY_IMAGE", "api:7"),
+            ("STEPKIT_DEPLOY_KEEP", "0"),
+            ("STEPKIT_DEPLOY_NETWORK", ""),
+        ]);
         let s = resolve(&[], &env).unwrap();
         assert_eq!((s.app.as_str(), s.image.as_str(), s.keep, s.network), ("api", "api:7", 0, None));
         let s = resolve(&["--name", "web"], &env).unwrap();
@@ -236,17 +349,41 @@ mod tests {
     #[test]
     fn env_file_values_are_secrets_and_errors_never_show_them() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("prod.env"), "# comment\n\nAPI_TOKEN=s3cr3t-value=with=equals\n  PASSTHROUGH\nUNSET_ONE\n").unwrap();
+        std::fs::write(
+            dir.path().join("prod.env"),
+            "# comment\n\nAPI_TOKEN=s3cr3t-value=with=equals\n  PASSTHROUGH\nUNSET_ONE\n",
+        )
+        .unwrap();
         let env = Env::from_pairs([("PASSTHROUGH", "passed-through")]);
-        let s = deploy_settings(&run_args(&["--name", "web", "--image", "web:2", "--env-file", "prod.env"]), &env, dir.path(), GateFile::default()).unwrap();
+        let s = deploy_settings(
+            &run_args(&["--name", "web", "--image", "web:2", "--env-file", "prod.env"]),
+            &env,
+            dir.path(),
+            GateFile::default(),
+        )
+        .unwrap();
         let got: Vec<(&str, &str)> = s.secret_env.iter().map(|(k, v)| (k.as_str(), v.expose())).collect();
         assert_eq!(got, vec![("API_TOKEN", "s3cr3t-value=with=equals"), ("PASSTHROUGH", "passed-through")]);
         assert!(!format!("{s:?}").contains("s3cr3t"));
         assert_eq!(s.secrets().len(), 2);
         std::fs::write(dir.path().join("bad.env"), "OK=1\n=s3cr3t-orphan\n").unwrap();
-        let e = deploy_settings(&run_args(&["--name", "web", "--image", "web:2", "--env-file", "bad.env"]), &env, dir.path(), GateFile::default()).unwrap_err().to_string();
+        let e = deploy_settings(
+            &run_args(&["--name", "web", "--image", "web:2", "--env-file", "bad.env"]),
+            &env,
+            dir.path(),
+            GateFile::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("--env-file") && e.contains("line 2") && !e.contains("s3cr3t"), "{e}");
-        let e = deploy_settings(&run_args(&["--name", "web", "--image", "web:2", "--env-file", "missing.env"]), &env, dir.path(), GateFile::default()).unwrap_err().to_string();
+        let e = deploy_settings(
+            &run_args(&["--name", "web", "--image", "web:2", "--env-file", "missing.env"]),
+            &env,
+            dir.path(),
+            GateFile::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("missing.env"), "{e}");
     }
 
@@ -260,20 +397,40 @@ mod tests {
         assert!(err(&["--name", "web", "--image", "x", "-p", "8080:80/sctp"]).contains("protocol"));
         assert!(err(&["--name", "web", "--image", "x", "-p", "8080:80", "-p", "8080:81"]).contains("twice"));
         assert!(err(&["--name", "web", "--image", "x", "-e", "NOT_SET_ANYWHERE"]).contains("--env"));
-        assert!(err(&["--name", "web", "--image", "x", "-e", "A,B=1"]).contains("--env"), "a `,` would break the secret-env label");
-        assert!(err(&["--name", "web", "--image", "x", "-l", "io.stepkit.deploy.app=other"]).contains("--label"));
+        assert!(
+            err(&["--name", "web", "--image", "x", "-e", "A,B=1"]).contains("--env"),
+            "a `,` would break the secret-env label"
+        );
+        assert!(
+            err(&["--name", "web", "--image", "x", "-l", "io.stepkit.deploy.app=other"]).contains("--label")
+        );
         assert!(err(&["--name", "web", "--image", "x", "--stop-timeout", "soon"]).contains("--stop-timeout"));
-        assert!(err(&["--name", "web", "--image", "x", "--interval", "2"]).contains("--interval"), "the gate's flags are checked too");
+        assert!(
+            err(&["--name", "web", "--image", "x", "--interval", "2"]).contains("--interval"),
+            "the gate's flags are checked too"
+        );
     }
 
     #[test]
     fn rollback_takes_the_name_and_the_gate() {
-        let parsed = crate::cli::Cli::try_parse_from(["stepkit", "deploy", "rollback", "--name", "web", "--tcp", "127.0.0.1:8080"]).unwrap();
+        let parsed = crate::cli::Cli::try_parse_from([
+            "stepkit",
+            "deploy",
+            "rollback",
+            "--name",
+            "web",
+            "--tcp",
+            "127.0.0.1:8080",
+        ])
+        .unwrap();
         let crate::cli::Command::Deploy(args) = parsed.command else { panic!() };
         let Some(crate::cli::DeployCommand::Rollback(r)) = args.command else { panic!() };
         let s = rollback_settings(&r, &Env::default(), GateFile::default()).unwrap();
         assert_eq!(s.app, "web");
         assert!(matches!(&s.gate.probes[..], [Probe::Tcp { port: 8080, .. }, Probe::Container { .. }]));
-        assert!(crate::cli::Cli::try_parse_from(["stepkit", "deploy", "--name", "web", "rollback"]).is_err(), "deploy flags do not mix with the subcommand");
+        assert!(
+            crate::cli::Cli::try_parse_from(["stepkit", "deploy", "--name", "web", "rollback"]).is_err(),
+            "deploy flags do not mix with the subcommand"
+        );
     }
 }

@@ -43,7 +43,11 @@ pub struct JunitConfig {
 pub const DEFAULT_CONFIG: &str = "stepkit.toml";
 
 /// Loads `--config` / `STEPKIT_CONFIG` (which must exist) or `./stepkit.toml` (when present).
-pub fn load(flag: Option<&Path>, env: &Env, cwd: &Path) -> Result<(ConfigFile, Option<PathBuf>), ConfigError> {
+pub fn load(
+    flag: Option<&Path>,
+    env: &Env,
+    cwd: &Path,
+) -> Result<(ConfigFile, Option<PathBuf>), ConfigError> {
     let explicit = flag.map(Path::to_path_buf).or_else(|| env.get("STEPKIT_CONFIG").map(PathBuf::from));
     let path = match explicit {
         Some(path) => path,
@@ -55,7 +59,8 @@ pub fn load(flag: Option<&Path>, env: &Env, cwd: &Path) -> Result<(ConfigFile, O
             default
         }
     };
-    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+    let text =
+        std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
     let file = parse(&text).map_err(|message| ConfigError::Parse { path: path.clone(), message })?;
     Ok((file, Some(path)))
 }

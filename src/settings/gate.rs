@@ -4,7 +4,9 @@
 use super::{env_parse, relative_to, ConfigError, Secret};
 use crate::ci::Env;
 use crate::cli::GateArgs;
-use crate::steps::gate::{GateSettings, HttpProbe, JsonExpect, LatencySettings, Probe, StatusRanges, TlsSettings};
+use crate::steps::gate::{
+    GateSettings, HttpProbe, JsonExpect, LatencySettings, Probe, StatusRanges, TlsSettings,
+};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -38,12 +40,23 @@ fn flag(name: &str, message: String) -> ConfigError {
 }
 
 /// A duration from the flag, else the env var, else the config file, else `default`.
-fn duration(value: Option<&str>, env: &Env, var: &str, name: &str, file: Option<&str>, default: Duration) -> Result<Duration, ConfigError> {
+fn duration(
+    value: Option<&str>,
+    env: &Env,
+    var: &str,
+    name: &str,
+    file: Option<&str>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
     if let Some(text) = value {
         return parse_duration(text).map_err(|m| flag(name, m));
     }
     match (env.get(var), file) {
-        (Some(text), _) => parse_duration(text).map_err(|_| ConfigError::Env { name: var.into(), value: text.into(), expected: "a duration such as 2s, 500ms or 1m30s".into() }),
+        (Some(text), _) => parse_duration(text).map_err(|_| ConfigError::Env {
+            name: var.into(),
+            value: text.into(),
+            expected: "a duration such as 2s, 500ms or 1m30s".into(),
+        }),
         (None, Some(text)) => parse_duration(text).map_err(|m| in_file(name, m)),
         (None, None) => Ok(default),
     }
@@ -51,7 +64,10 @@ fn duration(value: Option<&str>, env: &Env, var: &str, name: &str, file: Option<
 
 /// An error in `[gate]`, named by its key.
 fn in_file(flag_name: &str, message: String) -> ConfigError {
-    ConfigError::Flag { flag: format!("{} in the [gate] table of stepkit.toml", flag_name.trim_start_matches('-')), message }
+    ConfigError::Flag {
+        flag: format!("{} in the [gate] table of stepkit.toml", flag_name.trim_start_matches('-')),
+        message,
+    }
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -60,21 +76,28 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     if text == "0" {
         return Ok(Duration::ZERO);
     }
-    humantime::parse_duration(text).map_err(|e| format!("`{text}` is not a duration ({e}); e.g. 2s, 500ms, 1m30s"))
+    humantime::parse_duration(text)
+        .map_err(|e| format!("`{text}` is not a duration ({e}); e.g. 2s, 500ms, 1m30s"))
 }
 
 /// `20%` or `20` -> 20.0.
 fn parse_percent(text: &str) -> Result<f64, String> {
     let number = text.trim().trim_end_matches('%').trim();
-    number.parse::<f64>().ok().filter(|p| p.is_finite() && *p >= 0.0).ok_or_else(|| format!("`{text}` is not a percentage such as 20%"))
+    number
+        .parse::<f64>()
+        .ok()
+        .filter(|p| p.is_finite() && *p >= 0.0)
+        .ok_or_else(|| format!("`{text}` is not a percentage such as 20%"))
 }
 
 /// `K: V` -> (K, V), checked to be a valid header name and value.
 fn parse_header(text: &str) -> Result<(String, String), String> {
     let (name, value) = text.split_once(':').ok_or_else(|| format!("`{text}` is not `Name: value`"))?;
     let (name, value) = (name.trim(), value.trim());
-    reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("`{name}` is not a valid header name"))?;
-    reqwest::header::HeaderValue::from_str(value).map_err(|_| format!("the value of {name} is not a valid header value"))?;
+    reqwest::header::HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("`{name}` is not a valid header name"))?;
+    reqwest::header::HeaderValue::from_str(value)
+        .map_err(|_| format!("the value of {name} is not a valid header value"))?;
     Ok((name.to_string(), value.to_string()))
 }
 
@@ -90,7 +113,13 @@ fn parse_host_port(text: &str) -> Result<(String, u16), String> {
     Ok((host.to_string(), port))
 }
 
-fn count(value: Option<u32>, env: &Env, var: &str, name: &str, file: Option<u32>) -> Result<Option<u32>, ConfigError> {
+fn count(
+    value: Option<u32>,
+    env: &Env,
+    var: &str,
+    name: &str,
+    file: Option<u32>,
+) -> Result<Option<u32>, ConfigError> {
     let value = match value {
         Some(v) => Some(v),
         None => env_parse::<u32>(env, var, "a whole number of at least 1")?.or(file),
@@ -110,25 +139,39 @@ fn tls_settings(args: &GateArgs, env: &Env, file: GateFile) -> Result<TlsSetting
     } else if let Some(path) = env.get("STEPKIT_GATE_CA_CERT") {
         (vec![PathBuf::from(path)], "STEPKIT_GATE_CA_CERT")
     } else {
-        (table.ca_cert.iter().map(|p| relative_to(file.path, p.clone())).collect(), "ca-cert in the [gate] table of stepkit.toml")
+        (
+            table.ca_cert.iter().map(|p| relative_to(file.path, p.clone())).collect(),
+            "ca-cert in the [gate] table of stepkit.toml",
+        )
     };
     let mut ca_certs = Vec::new();
     for path in paths {
         let pem = std::fs::read(&path).map_err(|e| flag(source, format!("read {}: {e}", path.display())))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .ok()
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| flag(source, format!("{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)", path.display())))?;
+        let certs =
+            reqwest::Certificate::from_pem_bundle(&pem).ok().filter(|c| !c.is_empty()).ok_or_else(|| {
+                flag(
+                    source,
+                    format!("{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)", path.display()),
+                )
+            })?;
         ca_certs.extend(certs);
     }
-    let insecure = args.insecure || env_parse::<bool>(env, "STEPKIT_GATE_INSECURE", "true or false")?.or(table.insecure).unwrap_or(false);
+    let insecure = args.insecure
+        || env_parse::<bool>(env, "STEPKIT_GATE_INSECURE", "true or false")?
+            .or(table.insecure)
+            .unwrap_or(false);
     Ok(TlsSettings { ca_certs, insecure })
 }
 
 /// Resolves `stepkit gate`.
 pub fn gate_settings(args: &GateArgs, env: &Env, file: GateFile) -> Result<GateSettings, ConfigError> {
     let table = file.table.cloned().unwrap_or_default();
-    let http_checks_given = args.expect_status.is_some() || !args.body_contains.is_empty() || !args.body_regex.is_empty() || !args.json.is_empty() || !args.header.is_empty() || args.max_latency.is_some();
+    let http_checks_given = args.expect_status.is_some()
+        || !args.body_contains.is_empty()
+        || !args.body_regex.is_empty()
+        || !args.json.is_empty()
+        || !args.header.is_empty()
+        || args.max_latency.is_some();
     if args.http.is_empty() && http_checks_given {
         return Err(flag("--http", "the HTTP checks (--expect-status, --body-contains, --body-regex, --json, --header, --max-latency) need an --http URL".into()));
     }
@@ -140,32 +183,53 @@ pub fn gate_settings(args: &GateArgs, env: &Env, file: GateFile) -> Result<GateS
     let body_regex = args
         .body_regex
         .iter()
-        .map(|re| regex::Regex::new(re).map_err(|e| flag("--body-regex", format!("`{re}` is not a valid regex: {e}"))))
+        .map(|re| {
+            regex::Regex::new(re)
+                .map_err(|e| flag("--body-regex", format!("`{re}` is not a valid regex: {e}")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
-    let json = args.json.iter().map(|spec| JsonExpect::parse(spec).map_err(|m| flag("--json", m))).collect::<Result<Vec<_>, _>>()?;
-    let headers = args.header.iter().map(|h| parse_header(h).map_err(|m| flag("--header", m))).collect::<Result<Vec<_>, _>>()?;
+    let json = args
+        .json
+        .iter()
+        .map(|spec| JsonExpect::parse(spec).map_err(|m| flag("--json", m)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let headers = args
+        .header
+        .iter()
+        .map(|h| parse_header(h).map_err(|m| flag("--header", m)))
+        .collect::<Result<Vec<_>, _>>()?;
     // Headers that carry credentials come from the environment, one `Name: value` per line, never argv.
     let secret_headers = match env.get("STEPKIT_GATE_HEADERS") {
         Some(text) => text
             .lines()
             .filter(|l| !l.trim().is_empty())
             .map(|line| {
-                parse_header(line).map(|(name, value)| (name, Secret::new(value))).map_err(|_| ConfigError::Env {
-                    name: "STEPKIT_GATE_HEADERS".into(),
-                    value: "***".into(),
-                    expected: "one `Name: value` header per line".into(),
+                parse_header(line).map(|(name, value)| (name, Secret::new(value))).map_err(|_| {
+                    ConfigError::Env {
+                        name: "STEPKIT_GATE_HEADERS".into(),
+                        value: "***".into(),
+                        expected: "one `Name: value` header per line".into(),
+                    }
                 })
             })
             .collect::<Result<Vec<_>, _>>()?,
         None => Vec::new(),
     };
-    let max_latency = args.max_latency.as_deref().map(|t| parse_duration(t).map_err(|m| flag("--max-latency", m))).transpose()?;
+    let max_latency = args
+        .max_latency
+        .as_deref()
+        .map(|t| parse_duration(t).map_err(|m| flag("--max-latency", m)))
+        .transpose()?;
 
     let mut probes = Vec::new();
     for url in &args.http {
-        let parsed = reqwest::Url::parse(url.trim()).map_err(|e| flag("--http", format!("`{url}` is not a URL: {e}")))?;
+        let parsed = reqwest::Url::parse(url.trim())
+            .map_err(|e| flag("--http", format!("`{url}` is not a URL: {e}")))?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(flag("--http", format!("`{url}`: the scheme must be http or https, not {}", parsed.scheme())));
+            return Err(flag(
+                "--http",
+                format!("`{url}`: the scheme must be http or https, not {}", parsed.scheme()),
+            ));
         }
         probes.push(Probe::Http(Box::new(HttpProbe {
             expect_status: expect_status.clone(),
@@ -195,10 +259,38 @@ pub fn gate_settings(args: &GateArgs, env: &Env, file: GateFile) -> Result<GateS
 
     let mut settings = GateSettings::new(probes);
     settings.tls = tls_settings(args, env, file)?;
-    settings.interval = duration(args.interval.as_deref(), env, "STEPKIT_GATE_INTERVAL", "--interval", table.interval.as_deref(), settings.interval)?;
-    settings.timeout = duration(args.timeout.as_deref(), env, "STEPKIT_GATE_TIMEOUT", "--timeout", table.timeout.as_deref(), settings.timeout)?;
-    settings.initial_delay = duration(args.initial_delay.as_deref(), env, "STEPKIT_GATE_INITIAL_DELAY", "--initial-delay", table.initial_delay.as_deref(), settings.initial_delay)?;
-    settings.deadline = duration(args.deadline.as_deref(), env, "STEPKIT_GATE_DEADLINE", "--deadline", table.deadline.as_deref(), settings.deadline)?;
+    settings.interval = duration(
+        args.interval.as_deref(),
+        env,
+        "STEPKIT_GATE_INTERVAL",
+        "--interval",
+        table.interval.as_deref(),
+        settings.interval,
+    )?;
+    settings.timeout = duration(
+        args.timeout.as_deref(),
+        env,
+        "STEPKIT_GATE_TIMEOUT",
+        "--timeout",
+        table.timeout.as_deref(),
+        settings.timeout,
+    )?;
+    settings.initial_delay = duration(
+        args.initial_delay.as_deref(),
+        env,
+        "STEPKIT_GATE_INITIAL_DELAY",
+        "--initial-delay",
+        table.initial_delay.as_deref(),
+        settings.initial_delay,
+    )?;
+    settings.deadline = duration(
+        args.deadline.as_deref(),
+        env,
+        "STEPKIT_GATE_DEADLINE",
+        "--deadline",
+        table.deadline.as_deref(),
+        settings.deadline,
+    )?;
     if settings.interval.is_zero() {
         return Err(flag("--interval", "must be more than 0".into()));
     }
@@ -208,10 +300,15 @@ pub fn gate_settings(args: &GateArgs, env: &Env, file: GateFile) -> Result<GateS
     if settings.initial_delay >= settings.deadline {
         return Err(flag(
             "--initial-delay",
-            format!("{} leaves no time before the deadline of {}", humantime::format_duration(settings.initial_delay), humantime::format_duration(settings.deadline)),
+            format!(
+                "{} leaves no time before the deadline of {}",
+                humantime::format_duration(settings.initial_delay),
+                humantime::format_duration(settings.deadline)
+            ),
         ));
     }
-    settings.successes = count(args.successes, env, "STEPKIT_GATE_SUCCESSES", "--successes", table.successes)?.unwrap_or(1);
+    settings.successes =
+        count(args.successes, env, "STEPKIT_GATE_SUCCESSES", "--successes", table.successes)?.unwrap_or(1);
     settings.failures = count(args.failures, env, "STEPKIT_GATE_FAILURES", "--failures", table.failures)?;
 
     let latency_flags = args.p95.is_some() || args.baseline.is_some() || args.max_regression.is_some();
@@ -219,19 +316,35 @@ pub fn gate_settings(args: &GateArgs, env: &Env, file: GateFile) -> Result<GateS
         Some(0) => return Err(flag("--samples", "must be at least 1".into())),
         Some(samples) => {
             if args.http.is_empty() {
-                return Err(flag("--samples", "latency is measured on --http probes; give at least one".into()));
+                return Err(flag(
+                    "--samples",
+                    "latency is measured on --http probes; give at least one".into(),
+                ));
             }
             if args.max_regression.is_some() && args.baseline.is_none() {
                 return Err(flag("--max-regression", "needs --baseline FILE to compare with".into()));
             }
             Some(LatencySettings {
                 samples,
-                p95: args.p95.as_deref().map(|t| parse_duration(t).map_err(|m| flag("--p95", m))).transpose()?,
+                p95: args
+                    .p95
+                    .as_deref()
+                    .map(|t| parse_duration(t).map_err(|m| flag("--p95", m)))
+                    .transpose()?,
                 baseline: args.baseline.clone(),
-                max_regression_pct: args.max_regression.as_deref().map(|t| parse_percent(t).map_err(|m| flag("--max-regression", m))).transpose()?,
+                max_regression_pct: args
+                    .max_regression
+                    .as_deref()
+                    .map(|t| parse_percent(t).map_err(|m| flag("--max-regression", m)))
+                    .transpose()?,
             })
         }
-        None if latency_flags => return Err(flag("--p95 / --baseline / --max-regression", "need --samples N: how many requests to measure after the gate opens".into())),
+        None if latency_flags => {
+            return Err(flag(
+                "--p95 / --baseline / --max-regression",
+                "need --samples N: how many requests to measure after the gate opens".into(),
+            ))
+        }
         None => None,
     };
     if let Some(n) = args.show_attempts {
@@ -268,7 +381,10 @@ mod tests {
     #[test]
     fn defaults() {
         let s = resolve(&["--http", "http://localhost:8080/health"]).unwrap();
-        assert_eq!((s.interval, s.timeout, s.initial_delay, s.deadline), (Duration::from_secs(2), Duration::from_secs(5), Duration::ZERO, Duration::from_secs(120)));
+        assert_eq!(
+            (s.interval, s.timeout, s.initial_delay, s.deadline),
+            (Duration::from_secs(2), Duration::from_secs(5), Duration::ZERO, Duration::from_secs(120))
+        );
         assert_eq!((s.successes, s.failures), (1, None));
         assert!(s.latency.is_none());
         let Probe::Http(h) = &s.probes[0] else { panic!() };
@@ -278,9 +394,40 @@ mod tests {
     #[test]
     fn every_probe_kind_and_check() {
         let s = resolve(&[
-            "--http", "http://a:1/h", "--http", "http://b:2/", "--expect-status", "200-299,304", "--body-contains", "ok", "--body-regex", "v\\d+",
-            "--json", "/status=ok", "-H", "Host: app.local", "--max-latency", "300ms", "--tcp", "db:5432", "--tcp", "[::1]:6379", "--container", "web",
-            "--interval", "500ms", "--timeout", "1s", "--initial-delay", "0", "--successes", "3", "--failures", "5", "--deadline", "1m30s",
+            "--http",
+            "http://a:1/h",
+            "--http",
+            "http://b:2/",
+            "--expect-status",
+            "200-299,304",
+            "--body-contains",
+            "ok",
+            "--body-regex",
+            "v\\d+",
+            "--json",
+            "/status=ok",
+            "-H",
+            "Host: app.local",
+            "--max-latency",
+            "300ms",
+            "--tcp",
+            "db:5432",
+            "--tcp",
+            "[::1]:6379",
+            "--container",
+            "web",
+            "--interval",
+            "500ms",
+            "--timeout",
+            "1s",
+            "--initial-delay",
+            "0",
+            "--successes",
+            "3",
+            "--failures",
+            "5",
+            "--deadline",
+            "1m30s",
         ])
         .unwrap();
         assert_eq!(s.probes.len(), 5);
@@ -292,26 +439,64 @@ mod tests {
         assert!(matches!(&s.probes[2], Probe::Tcp { host, port: 5432 } if host == "db"));
         assert!(matches!(&s.probes[3], Probe::Tcp { host, port: 6379 } if host == "::1"));
         assert!(matches!(&s.probes[4], Probe::Container { name } if name == "web"));
-        assert_eq!((s.interval, s.timeout, s.deadline, s.successes, s.failures), (Duration::from_millis(500), Duration::from_secs(1), Duration::from_secs(90), 3, Some(5)));
+        assert_eq!(
+            (s.interval, s.timeout, s.deadline, s.successes, s.failures),
+            (Duration::from_millis(500), Duration::from_secs(1), Duration::from_secs(90), 3, Some(5))
+        );
     }
 
     #[test]
     fn latency_flags() {
-        let s = resolve(&["--http", "http://a/", "--samples", "50", "--p95", "250ms", "--baseline", "last.json", "--max-regression", "20%"]).unwrap();
+        let s = resolve(&[
+            "--http",
+            "http://a/",
+            "--samples",
+            "50",
+            "--p95",
+            "250ms",
+            "--baseline",
+            "last.json",
+            "--max-regression",
+            "20%",
+        ])
+        .unwrap();
         let l = s.latency.unwrap();
-        assert_eq!((l.samples, l.p95, l.max_regression_pct), (50, Some(Duration::from_millis(250)), Some(20.0)));
+        assert_eq!(
+            (l.samples, l.p95, l.max_regression_pct),
+            (50, Some(Duration::from_millis(250)), Some(20.0))
+        );
         assert_eq!(l.baseline.unwrap().to_str(), Some("last.json"));
         assert!(err(&["--http", "http://a/", "--p95", "1s"]).contains("--samples"));
-        assert!(err(&["--http", "http://a/", "--samples", "5", "--max-regression", "20"]).contains("--baseline"));
+        assert!(
+            err(&["--http", "http://a/", "--samples", "5", "--max-regression", "20"]).contains("--baseline")
+        );
         assert!(err(&["--tcp", "a:1", "--samples", "5"]).contains("--http"));
-        assert!(err(&["--http", "http://a/", "--samples", "5", "--baseline", "b", "--max-regression", "lots"]).contains("percentage"));
+        assert!(err(&[
+            "--http",
+            "http://a/",
+            "--samples",
+            "5",
+            "--baseline",
+            "b",
+            "--max-regression",
+            "lots"
+        ])
+        .contains("percentage"));
     }
 
     #[test]
     fn flag_beats_env_beats_default() {
-        let env = Env::from_pairs([("STEPKIT_GATE_INTERVAL", "250ms"), ("STEPKIT_GATE_FAILURES", "4"), ("STEPKIT_GATE_DEADLINE", "")]);
-        let s = gate_settings(&args(&["--tcp", "a:1", "--interval", "1s"]), &env, GateFile::default()).unwrap();
-        assert_eq!((s.interval, s.failures, s.deadline), (Duration::from_secs(1), Some(4), Duration::from_secs(120)));
+        let env = Env::from_pairs([
+            ("STEPKIT_GATE_INTERVAL", "250ms"),
+            ("STEPKIT_GATE_FAILURES", "4"),
+            ("STEPKIT_GATE_DEADLINE", ""),
+        ]);
+        let s =
+            gate_settings(&args(&["--tcp", "a:1", "--interval", "1s"]), &env, GateFile::default()).unwrap();
+        assert_eq!(
+            (s.interval, s.failures, s.deadline),
+            (Duration::from_secs(1), Some(4), Duration::from_secs(120))
+        );
         let s = gate_settings(&args(&["--tcp", "a:1"]), &env, GateFile::default()).unwrap();
         assert_eq!(s.interval, Duration::from_millis(250));
         let bad = Env::from_pairs([("STEPKIT_GATE_TIMEOUT", "soon")]);
@@ -321,15 +506,23 @@ mod tests {
 
     #[test]
     fn credential_headers_come_from_the_environment_as_secrets() {
-        let env = Env::from_pairs([("STEPKIT_GATE_HEADERS", "Authorization: Bearer s3cr3t-token\nX-Tenant: blue\n")]);
-        let s = gate_settings(&args(&["--http", "http://a/", "--http", "http://b/"]), &env, GateFile::default()).unwrap();
+        let env = Env::from_pairs([(
+            "STEPKIT_GATE_HEADERS",
+            "Authorization: Bearer s3cr3t-token\nX-Tenant: blue\n",
+        )]);
+        let s =
+            gate_settings(&args(&["--http", "http://a/", "--http", "http://b/"]), &env, GateFile::default())
+                .unwrap();
         let Probe::Http(h) = &s.probes[1] else { panic!() };
         assert_eq!(h.secret_headers.len(), 2);
         assert_eq!(h.secret_headers[0].1.expose(), "Bearer s3cr3t-token");
         assert_eq!(s.secrets().len(), 2, "deduplicated across probes");
         assert!(!format!("{s:?}").contains("s3cr3t"));
         let bad = Env::from_pairs([("STEPKIT_GATE_HEADERS", "Authorization s3cr3t")]);
-        let e = gate_settings(&args(&["--http", "http://a/"]), &bad, GateFile::default()).err().unwrap().to_string();
+        let e = gate_settings(&args(&["--http", "http://a/"]), &bad, GateFile::default())
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("STEPKIT_GATE_HEADERS") && !e.contains("s3cr3t"), "{e}");
     }
 
@@ -339,7 +532,8 @@ mod tests {
         assert!(err(&["--json", "/a=1"]).contains("need an --http URL"));
         assert!(err(&["--http", "localhost:8080"]).contains("--http"));
         assert!(err(&["--http", "ftp://x/"]).contains("http or https"));
-        assert!(err(&["--http", "https://x/", "--ca-cert", "/nonexistent/ca.pem"]).contains("/nonexistent/ca.pem"));
+        assert!(err(&["--http", "https://x/", "--ca-cert", "/nonexistent/ca.pem"])
+            .contains("/nonexistent/ca.pem"));
         assert!(err(&["--http", "http://x/", "--expect-status", "2xx,abc"]).contains("--expect-status"));
         assert!(err(&["--http", "http://x/", "--json", "status=ok"]).contains("JSON Pointer"));
         assert!(err(&["--http", "http://x/", "--header", "no colon"]).contains("--header"));
@@ -356,12 +550,22 @@ mod tests {
         let file = GateFile { table: Some(&table), path: None };
         let env = Env::from_pairs([("STEPKIT_GATE_FAILURES", "4")]);
         let s = gate_settings(&args(&["--http", "http://a/", "--successes", "1"]), &env, file).unwrap();
-        assert_eq!((s.interval, s.successes, s.failures, s.deadline), (Duration::from_secs(3), 1, Some(4), Duration::from_secs(300)));
+        assert_eq!(
+            (s.interval, s.successes, s.failures, s.deadline),
+            (Duration::from_secs(3), 1, Some(4), Duration::from_secs(300))
+        );
         let Probe::Http(h) = &s.probes[0] else { panic!() };
         assert!(h.expect_status.contains(204) && !h.expect_status.contains(200));
         assert!(s.tls.insecure);
         let bad: GateConfig = toml::from_str("timeout = \"soon\"").unwrap();
-        let e = gate_settings(&args(&["--tcp", "a:1"]), &Env::default(), GateFile { table: Some(&bad), path: None }).err().unwrap().to_string();
+        let e = gate_settings(
+            &args(&["--tcp", "a:1"]),
+            &Env::default(),
+            GateFile { table: Some(&bad), path: None },
+        )
+        .err()
+        .unwrap()
+        .to_string();
         assert!(e.contains("[gate]") && e.contains("timeout") && e.contains("soon"), "{e}");
     }
 
@@ -371,7 +575,17 @@ mod tests {
         std::fs::write(dir.path().join("not.pem"), "hello").unwrap();
         let table: GateConfig = toml::from_str("ca-cert = [\"not.pem\"]").unwrap();
         let config = dir.path().join("stepkit.toml");
-        let e = gate_settings(&args(&["--http", "https://a/"]), &Env::default(), GateFile { table: Some(&table), path: Some(&config) }).err().unwrap().to_string();
-        assert!(e.contains("not.pem") && e.contains("no PEM certificate"), "relative to the config file: {e}");
+        let e = gate_settings(
+            &args(&["--http", "https://a/"]),
+            &Env::default(),
+            GateFile { table: Some(&table), path: Some(&config) },
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            e.contains("not.pem") && e.contains("no PEM certificate"),
+            "relative to the config file: {e}"
+        );
     }
 }

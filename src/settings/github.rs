@@ -4,7 +4,10 @@
 use super::{ConfigError, Secret};
 use crate::ci::{Context, Env};
 use crate::cli::{ConclusionArg, GithubApiArgs, GithubArgs, GithubCommand, StateArg};
-use crate::steps::notify::github::{ApiSettings, CheckRunRequest, CommentRequest, Conclusion, GithubRequest, GithubSettings, State, StatusRequest};
+use crate::steps::notify::github::{
+    ApiSettings, CheckRunRequest, CommentRequest, Conclusion, GithubRequest, GithubSettings, State,
+    StatusRequest,
+};
 use crate::steps::notify::message::Origin;
 use crate::steps::notify::RetryPolicy;
 use std::path::{Path, PathBuf};
@@ -19,11 +22,22 @@ fn flag(name: &str, message: impl Into<String>) -> ConfigError {
 }
 
 /// The flag's value, else the env var's (named for errors), else `None`.
-fn layered<'a>(value: Option<&'a str>, env: &'a Env, vars: &[&'a str], name: &'a str) -> Option<(&'a str, &'a str)> {
+fn layered<'a>(
+    value: Option<&'a str>,
+    env: &'a Env,
+    vars: &[&'a str],
+    name: &'a str,
+) -> Option<(&'a str, &'a str)> {
     value.map(|v| (v, name)).or_else(|| vars.iter().find_map(|var| env.get(var).map(|v| (v, *var))))
 }
 
-fn duration(value: Option<&str>, env: &Env, var: &str, name: &str, default: Duration) -> Result<Duration, ConfigError> {
+fn duration(
+    value: Option<&str>,
+    env: &Env,
+    var: &str,
+    name: &str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
     let Some((text, source)) = layered(value, env, &[var], name) else { return Ok(default) };
     humantime::parse_duration(text.trim())
         .ok()
@@ -32,16 +46,24 @@ fn duration(value: Option<&str>, env: &Env, var: &str, name: &str, default: Dura
 }
 
 fn api_url(args: &GithubApiArgs, env: &Env) -> Result<String, ConfigError> {
-    let Some((text, source)) = layered(args.api_url.as_deref(), env, &["STEPKIT_GITHUB_API_URL", "GITHUB_API_URL"], "--api-url") else {
+    let Some((text, source)) =
+        layered(args.api_url.as_deref(), env, &["STEPKIT_GITHUB_API_URL", "GITHUB_API_URL"], "--api-url")
+    else {
         return Ok(DEFAULT_API_URL.into());
     };
     let text = text.trim().trim_end_matches('/');
-    let bad = |why: &str| flag(source, format!("`{text}` {why}; give the REST API root, e.g. https://api.github.com or https://ghe.example.com/api/v3"));
+    let bad = |why: &str| {
+        flag(source, format!("`{text}` {why}; give the REST API root, e.g. https://api.github.com or https://ghe.example.com/api/v3"))
+    };
     let url = reqwest::Url::parse(text).map_err(|_| bad("is not a URL"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(bad("is not an http(s) URL with a host"));
     }
-    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+    if url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
         return Err(bad("must not carry a query, fragment or credentials"));
     }
     Ok(text.to_string())
@@ -49,7 +71,9 @@ fn api_url(args: &GithubApiArgs, env: &Env) -> Result<String, ConfigError> {
 
 /// The token and where it came from: --token-file, STEPKIT_GITHUB_TOKEN_FILE, STEPKIT_GITHUB_TOKEN, GITHUB_TOKEN.
 fn token(args: &GithubApiArgs, env: &Env, cwd: &Path) -> Result<(Secret, String), ConfigError> {
-    let file = args.token_file.clone().map(|f| (f, "--token-file")).or_else(|| env.get("STEPKIT_GITHUB_TOKEN_FILE").map(|f| (PathBuf::from(f), "STEPKIT_GITHUB_TOKEN_FILE")));
+    let file = args.token_file.clone().map(|f| (f, "--token-file")).or_else(|| {
+        env.get("STEPKIT_GITHUB_TOKEN_FILE").map(|f| (PathBuf::from(f), "STEPKIT_GITHUB_TOKEN_FILE"))
+    });
     let (secret, source) = match file {
         Some((path, name)) => {
             let path = cwd.join(path);
@@ -67,30 +91,42 @@ fn token(args: &GithubApiArgs, env: &Env, cwd: &Path) -> Result<(Secret, String)
     };
     // octocrab turns the token into a header value and panics on one it cannot hold.
     if secret.expose().is_empty() || !secret.expose().bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(flag(&source, "the GitHub token is empty or holds spaces or control characters; check the secret's value"));
+        return Err(flag(
+            &source,
+            "the GitHub token is empty or holds spaces or control characters; check the secret's value",
+        ));
     }
     Ok((secret, source))
 }
 
 /// `owner/name` as GitHub spells repositories.
 fn valid_repo(repo: &str) -> bool {
-    let ok = |part: &str| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let ok = |part: &str| {
+        !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
     matches!(repo.split_once('/'), Some((owner, name)) if ok(owner) && ok(name) && name != "." && name != "..")
 }
 
 fn repo(args: &GithubApiArgs, env: &Env, context: &Context) -> Result<Option<String>, ConfigError> {
-    let Some((text, source)) = layered(args.repo.as_deref(), env, &["STEPKIT_GITHUB_REPOSITORY"], "--repo").or(context.repository.as_deref().map(|r| (r, "the CI context's repository"))) else {
+    let Some((text, source)) = layered(args.repo.as_deref(), env, &["STEPKIT_GITHUB_REPOSITORY"], "--repo")
+        .or(context.repository.as_deref().map(|r| (r, "the CI context's repository")))
+    else {
         return Ok(None);
     };
     let text = text.trim();
     if !valid_repo(text) {
-        return Err(flag(source, format!("`{text}` is not a GitHub repository OWNER/NAME; give --repo OWNER/NAME")));
+        return Err(flag(
+            source,
+            format!("`{text}` is not a GitHub repository OWNER/NAME; give --repo OWNER/NAME"),
+        ));
     }
     Ok(Some(text.to_string()))
 }
 
 fn sha(args: &GithubApiArgs, env: &Env, context: &Context) -> Result<Option<String>, ConfigError> {
-    let Some((text, source)) = layered(args.sha.as_deref(), env, &["STEPKIT_GITHUB_SHA"], "--sha").or(context.sha.as_deref().map(|s| (s, "the CI context's commit"))) else {
+    let Some((text, source)) = layered(args.sha.as_deref(), env, &["STEPKIT_GITHUB_SHA"], "--sha")
+        .or(context.sha.as_deref().map(|s| (s, "the CI context's commit")))
+    else {
         return Ok(None);
     };
     let text = text.trim().to_ascii_lowercase();
@@ -114,13 +150,31 @@ fn read_text(path: &Path, name: &str) -> Result<String, ConfigError> {
 
 fn api_settings(args: &GithubApiArgs, env: &Env, cwd: &Path) -> Result<ApiSettings, ConfigError> {
     let (token, token_source) = token(args, env, cwd)?;
-    let timeout = duration(args.timeout.as_deref(), env, "STEPKIT_GITHUB_TIMEOUT", "--timeout", DEFAULT_TIMEOUT)?;
-    let budget = duration(args.retry_budget.as_deref(), env, "STEPKIT_GITHUB_RETRY_BUDGET", "--retry-budget", DEFAULT_BUDGET)?;
-    Ok(ApiSettings { api_url: api_url(args, env)?, token, token_source, timeout, retry: RetryPolicy { budget, ..RetryPolicy::default() } })
+    let timeout =
+        duration(args.timeout.as_deref(), env, "STEPKIT_GITHUB_TIMEOUT", "--timeout", DEFAULT_TIMEOUT)?;
+    let budget = duration(
+        args.retry_budget.as_deref(),
+        env,
+        "STEPKIT_GITHUB_RETRY_BUDGET",
+        "--retry-budget",
+        DEFAULT_BUDGET,
+    )?;
+    Ok(ApiSettings {
+        api_url: api_url(args, env)?,
+        token,
+        token_source,
+        timeout,
+        retry: RetryPolicy { budget, ..RetryPolicy::default() },
+    })
 }
 
 /// Resolves `stepkit github <command>`.
-pub fn github_settings(args: &GithubArgs, env: &Env, context: &Context, cwd: &Path) -> Result<GithubSettings, ConfigError> {
+pub fn github_settings(
+    args: &GithubArgs,
+    env: &Env,
+    context: &Context,
+    cwd: &Path,
+) -> Result<GithubSettings, ConfigError> {
     let api_args = match &args.command {
         GithubCommand::CheckRun(a) => &a.api,
         GithubCommand::Status(a) => &a.api,
@@ -133,7 +187,8 @@ pub fn github_settings(args: &GithubArgs, env: &Env, context: &Context, cwd: &Pa
             if a.name.trim().is_empty() {
                 return Err(flag("--name", "the check run needs a name"));
             }
-            let summary = a.summary_file.as_ref().map(|p| read_text(&cwd.join(p), "--summary-file")).transpose()?;
+            let summary =
+                a.summary_file.as_ref().map(|p| read_text(&cwd.join(p), "--summary-file")).transpose()?;
             let conclusion = match a.conclusion.unwrap_or(ConclusionArg::Auto) {
                 ConclusionArg::Auto => None,
                 ConclusionArg::Success => Some(Conclusion::Success),
@@ -144,10 +199,22 @@ pub fn github_settings(args: &GithubArgs, env: &Env, context: &Context, cwd: &Pa
                 ConclusionArg::TimedOut => Some(Conclusion::TimedOut),
                 ConclusionArg::ActionRequired => Some(Conclusion::ActionRequired),
             };
-            if conclusion == Some(Conclusion::ActionRequired) && a.details_url.is_none() && context.run_url.is_none() {
-                return Err(flag("--conclusion", "action_required needs a details link: give --details-url URL"));
+            if conclusion == Some(Conclusion::ActionRequired)
+                && a.details_url.is_none()
+                && context.run_url.is_none()
+            {
+                return Err(flag(
+                    "--conclusion",
+                    "action_required needs a details link: give --details-url URL",
+                ));
             }
-            GithubRequest::CheckRun(CheckRunRequest { name: a.name.clone(), conclusion, title: a.title.clone(), summary, details_url: a.details_url.clone() })
+            GithubRequest::CheckRun(CheckRunRequest {
+                name: a.name.clone(),
+                conclusion,
+                title: a.title.clone(),
+                summary,
+                details_url: a.details_url.clone(),
+            })
         }
         GithubCommand::Status(a) => {
             if a.context.trim().is_empty() {
@@ -163,7 +230,12 @@ pub fn github_settings(args: &GithubArgs, env: &Env, context: &Context, cwd: &Pa
             if state.is_none() && a.api.results.is_empty() {
                 return Err(flag("--state", "with no --result FILE there is nothing to take the state from: give --result FILE or --state pending|success|failure|error"));
             }
-            GithubRequest::Status(StatusRequest { context: a.context.clone(), state, description: a.description.clone(), target_url: a.target_url.clone() })
+            GithubRequest::Status(StatusRequest {
+                context: a.context.clone(),
+                state,
+                description: a.description.clone(),
+                target_url: a.target_url.clone(),
+            })
         }
         GithubCommand::Comment(a) => {
             let body = match (&a.body, &a.body_file) {
@@ -171,9 +243,12 @@ pub fn github_settings(args: &GithubArgs, env: &Env, context: &Context, cwd: &Pa
                 (None, Some(path)) => Some(read_text(&cwd.join(path), "--body-file")?),
                 (None, None) => None,
             };
-            let sticky = if a.new { None } else { Some(a.sticky.clone().unwrap_or_else(|| "stepkit".into())) };
+            let sticky =
+                if a.new { None } else { Some(a.sticky.clone().unwrap_or_else(|| "stepkit".into())) };
             if let Some(key) = &sticky {
-                let ok = !key.is_empty() && !key.contains("--") && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
+                let ok = !key.is_empty()
+                    && !key.contains("--")
+                    && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
                 if !ok {
                     return Err(flag("--sticky", format!("`{key}` cannot go in an HTML comment marker: use letters, digits, '.', '_', '/' and single '-'")));
                 }
@@ -181,7 +256,13 @@ pub fn github_settings(args: &GithubArgs, env: &Env, context: &Context, cwd: &Pa
             let pr = a.pr.or(context.pr_number);
             if pr.is_none() {
                 // Pipelines run the same step on pushes: nothing to comment on is not a reason to need a token.
-                let api = ApiSettings { api_url: DEFAULT_API_URL.into(), token: Secret::new(""), token_source: String::new(), timeout: DEFAULT_TIMEOUT, retry: RetryPolicy::default() };
+                let api = ApiSettings {
+                    api_url: DEFAULT_API_URL.into(),
+                    token: Secret::new(""),
+                    token_source: String::new(),
+                    timeout: DEFAULT_TIMEOUT,
+                    retry: RetryPolicy::default(),
+                };
                 let request = GithubRequest::Comment(CommentRequest { pr: None, body, sticky });
                 return Ok(settings(api, repo.unwrap_or_default(), sha, api_args, context, cwd, request));
             }
@@ -196,7 +277,15 @@ pub fn github_settings(args: &GithubArgs, env: &Env, context: &Context, cwd: &Pa
     Ok(settings(api, repo, sha, api_args, context, cwd, request))
 }
 
-fn settings(api: ApiSettings, repo: String, sha: Option<String>, args: &GithubApiArgs, context: &Context, cwd: &Path, request: GithubRequest) -> GithubSettings {
+fn settings(
+    api: ApiSettings,
+    repo: String,
+    sha: Option<String>,
+    args: &GithubApiArgs,
+    context: &Context,
+    cwd: &Path,
+    request: GithubRequest,
+) -> GithubSettings {
     let mut origin = Origin::from_context(context);
     origin.repository = (!repo.is_empty()).then(|| repo.clone());
     origin.sha = sha.clone();
@@ -241,17 +330,53 @@ mod tests {
 
     #[test]
     fn flags_beat_env_beats_the_context() {
-        let env = Env::from_pairs([("GITHUB_TOKEN", "t1"), ("STEPKIT_GITHUB_TOKEN", "t2"), ("GITHUB_API_URL", "https://ghe.example.com/api/v3/"), ("STEPKIT_GITHUB_RETRY_BUDGET", "5s")]);
-        let s = github_settings(&args(&["status", "--context", "ci", "--state", "pending"]), &env, &actions(), Path::new("/")).unwrap();
+        let env = Env::from_pairs([
+            ("GITHUB_TOKEN", "t1"),
+            ("STEPKIT_GITHUB_TOKEN", "t2"),
+            ("GITHUB_API_URL", "https://ghe.example.com/api/v3/"),
+            ("STEPKIT_GITHUB_RETRY_BUDGET", "5s"),
+        ]);
+        let s = github_settings(
+            &args(&["status", "--context", "ci", "--state", "pending"]),
+            &env,
+            &actions(),
+            Path::new("/"),
+        )
+        .unwrap();
         assert_eq!((s.repo.as_str(), s.sha.as_deref()), ("octo/app", Some(SHA)));
         assert_eq!((s.api.token.expose(), s.api.token_source.as_str()), ("t2", "STEPKIT_GITHUB_TOKEN"));
         assert_eq!(s.api.api_url, "https://ghe.example.com/api/v3");
         assert_eq!((s.api.retry.budget, s.api.timeout), (Duration::from_secs(5), DEFAULT_TIMEOUT));
         let env = Env::from_pairs([("GITHUB_TOKEN", "t1"), ("STEPKIT_GITHUB_REPOSITORY", "env/repo")]);
-        let s = github_settings(&args(&["status", "--context", "ci", "--state", "pending", "--repo", "flag/repo", "--timeout", "3s"]), &env, &actions(), Path::new("/")).unwrap();
-        assert_eq!((s.repo.as_str(), s.api.token_source.as_str(), s.api.timeout), ("flag/repo", "GITHUB_TOKEN", Duration::from_secs(3)));
+        let s = github_settings(
+            &args(&[
+                "status",
+                "--context",
+                "ci",
+                "--state",
+                "pending",
+                "--repo",
+                "flag/repo",
+                "--timeout",
+                "3s",
+            ]),
+            &env,
+            &actions(),
+            Path::new("/"),
+        )
+        .unwrap();
+        assert_eq!(
+            (s.repo.as_str(), s.api.token_source.as_str(), s.api.timeout),
+            ("flag/repo", "GITHUB_TOKEN", Duration::from_secs(3))
+        );
         assert_eq!(s.api.api_url, DEFAULT_API_URL);
-        let s = github_settings(&args(&["status", "--context", "ci", "--state", "pending"]), &env, &actions(), Path::new("/")).unwrap();
+        let s = github_settings(
+            &args(&["status", "--context", "ci", "--state", "pending"]),
+            &env,
+            &actions(),
+            Path::new("/"),
+        )
+        .unwrap();
         assert_eq!(s.repo, "env/repo");
     }
 
@@ -267,13 +392,25 @@ mod tests {
         assert!(err.contains("GITHUB_TOKEN") && err.contains("--token-file"), "{err}");
         let err = error(&["status", "--context", "ci"], &token, &actions());
         assert!(err.contains("--state") && err.contains("--result"), "{err}");
-        assert!(error(&["status", "--context", "ci", "--state", "success", "--sha", "abc123"], &token, &actions()).contains("full commit sha"));
-        assert!(error(&["status", "--context", "ci", "--state", "success", "--repo", "nope"], &token, &actions()).contains("OWNER/NAME"));
+        assert!(error(
+            &["status", "--context", "ci", "--state", "success", "--sha", "abc123"],
+            &token,
+            &actions()
+        )
+        .contains("full commit sha"));
+        assert!(error(
+            &["status", "--context", "ci", "--state", "success", "--repo", "nope"],
+            &token,
+            &actions()
+        )
+        .contains("OWNER/NAME"));
         assert!(error(&["comment", "--pr", "1", "--sticky", "a b"], &token, &actions()).contains("--sticky"));
         let bad_url = Env::from_pairs([("GITHUB_TOKEN", "t"), ("GITHUB_API_URL", "ftp://x")]);
-        assert!(error(&["status", "--context", "ci", "--state", "success"], &bad_url, &actions()).contains("GITHUB_API_URL"));
+        assert!(error(&["status", "--context", "ci", "--state", "success"], &bad_url, &actions())
+            .contains("GITHUB_API_URL"));
         let spaced = Env::from_pairs([("GITHUB_TOKEN", "a b")]);
-        assert!(error(&["status", "--context", "ci", "--state", "success"], &spaced, &actions()).contains("spaces"));
+        assert!(error(&["status", "--context", "ci", "--state", "success"], &spaced, &actions())
+            .contains("spaces"));
     }
 
     #[test]
@@ -281,16 +418,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("tok"), "from-file\n").unwrap();
         let env = Env::from_pairs([("GITHUB_TOKEN", "t")]);
-        let s = github_settings(&args(&["comment", "--token-file", "tok", "--new", "--pr", "3"]), &env, &actions(), dir.path()).unwrap();
+        let s = github_settings(
+            &args(&["comment", "--token-file", "tok", "--new", "--pr", "3"]),
+            &env,
+            &actions(),
+            dir.path(),
+        )
+        .unwrap();
         assert_eq!(s.api.token.expose(), "from-file");
         assert!(s.api.token_source.starts_with("--token-file "));
-        let s = github_settings(&args(&["comment"]), &Env::default(), &Context::new(Provider::Local), dir.path()).unwrap();
+        let s =
+            github_settings(&args(&["comment"]), &Env::default(), &Context::new(Provider::Local), dir.path())
+                .unwrap();
         assert!(matches!(s.request, GithubRequest::Comment(CommentRequest { pr: None, .. })));
         let mut pr = actions();
         pr.pr_number = Some(7);
         let s = github_settings(&args(&["comment", "--body", "hi"]), &env, &pr, dir.path()).unwrap();
         match s.request {
-            GithubRequest::Comment(c) => assert_eq!((c.pr, c.sticky.as_deref(), c.body.as_deref()), (Some(7), Some("stepkit"), Some("hi"))),
+            GithubRequest::Comment(c) => assert_eq!(
+                (c.pr, c.sticky.as_deref(), c.body.as_deref()),
+                (Some(7), Some("stepkit"), Some("hi"))
+            ),
             other => panic!("{other:?}"),
         }
     }

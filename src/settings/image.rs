@@ -2,12 +2,12 @@
 
 use super::{ConfigError, Secret};
 use crate::ci::{git_head_commit_time, Context, Env};
-use chrono::{DateTime, Utc};
 use crate::cli::{BuildArgs, LoginArgs, PushArgs};
 use crate::steps::image::build::BuildRequest;
 use crate::steps::image::push::RetryPolicy;
 use crate::steps::image::reference::{ci_version, tags_from_ci, Reference};
 use crate::steps::image::{BuildSettings, PushSettings};
+use chrono::{DateTime, Utc};
 use std::path::Path;
 use std::time::Duration;
 
@@ -18,20 +18,34 @@ fn flag(name: &str, message: String) -> ConfigError {
 fn pairs(values: &[String], name: &str) -> Result<Vec<(String, String)>, ConfigError> {
     values
         .iter()
-        .map(|v| v.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).ok_or_else(|| flag(name, format!("`{v}` is not K=V"))))
+        .map(|v| {
+            v.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| flag(name, format!("`{v}` is not K=V")))
+        })
         .collect()
 }
 
 /// Resolves the registry login; the password comes from the env or stdin, never argv.
-pub fn push_settings(login: &LoginArgs, env: &Env, stdin: impl std::io::Read) -> Result<PushSettings, ConfigError> {
-    let username = login.username.clone().or_else(|| env.get("STEPKIT_REGISTRY_USERNAME").map(str::to_string));
+pub fn push_settings(
+    login: &LoginArgs,
+    env: &Env,
+    stdin: impl std::io::Read,
+) -> Result<PushSettings, ConfigError> {
+    let username =
+        login.username.clone().or_else(|| env.get("STEPKIT_REGISTRY_USERNAME").map(str::to_string));
     let password = if login.password_stdin {
         Some(Secret::from_reader("the registry password", stdin)?)
     } else {
         Secret::from_env(env, "STEPKIT_REGISTRY_PASSWORD")
     };
     match (&username, &password) {
-        (Some(_), None) => return Err(flag("--username", "no password: set STEPKIT_REGISTRY_PASSWORD or pass --password-stdin".into())),
+        (Some(_), None) => {
+            return Err(flag(
+                "--username",
+                "no password: set STEPKIT_REGISTRY_PASSWORD or pass --password-stdin".into(),
+            ))
+        }
         // A password alone would be silently unused (the docker config would answer instead).
         (None, Some(_)) => {
             let from = if login.password_stdin { "--password-stdin" } else { "STEPKIT_REGISTRY_PASSWORD" };
@@ -42,32 +56,73 @@ pub fn push_settings(login: &LoginArgs, env: &Env, stdin: impl std::io::Read) ->
         }
         _ => {}
     }
-    let budget = duration(login.retry_budget.as_deref(), env, "--retry-budget", "STEPKIT_PUSH_RETRY_BUDGET", Duration::from_secs(120))?;
-    let stall = duration(login.stall_timeout.as_deref(), env, "--stall-timeout", "STEPKIT_PUSH_STALL_TIMEOUT", Duration::from_secs(120))?;
+    let budget = duration(
+        login.retry_budget.as_deref(),
+        env,
+        "--retry-budget",
+        "STEPKIT_PUSH_RETRY_BUDGET",
+        Duration::from_secs(120),
+    )?;
+    let stall = duration(
+        login.stall_timeout.as_deref(),
+        env,
+        "--stall-timeout",
+        "STEPKIT_PUSH_STALL_TIMEOUT",
+        Duration::from_secs(120),
+    )?;
     if stall.is_zero() {
-        return Err(flag("--stall-timeout", "must be more than 0 (every attempt would be stuck at once)".into()));
+        return Err(flag(
+            "--stall-timeout",
+            "must be more than 0 (every attempt would be stuck at once)".into(),
+        ));
     }
-    let retry = RetryPolicy { first_delay: Duration::from_secs(1), max_delay: Duration::from_secs(30), budget, stall };
+    let retry = RetryPolicy {
+        first_delay: Duration::from_secs(1),
+        max_delay: Duration::from_secs(30),
+        budget,
+        stall,
+    };
     Ok(PushSettings { username, password, docker_config: docker_config_file(env), retry })
 }
 
 /// A duration from the flag, else the env var, else `default`; errors name where the text came from.
-fn duration(flag_value: Option<&str>, env: &Env, name: &str, env_name: &str, default: Duration) -> Result<Duration, ConfigError> {
+fn duration(
+    flag_value: Option<&str>,
+    env: &Env,
+    name: &str,
+    env_name: &str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
     let parse = |text: &str| humantime::parse_duration(text.trim()).map_err(|e| e.to_string());
     match (flag_value, env.get(env_name)) {
-        (Some(text), _) => parse(text).map_err(|e| flag(name, format!("`{text}` is not a duration like 90s or 5m ({e})"))),
-        (None, Some(text)) => parse(text).map_err(|_| ConfigError::Env { name: env_name.into(), value: text.into(), expected: "a duration like 90s or 5m".into() }),
+        (Some(text), _) => {
+            parse(text).map_err(|e| flag(name, format!("`{text}` is not a duration like 90s or 5m ({e})")))
+        }
+        (None, Some(text)) => parse(text).map_err(|_| ConfigError::Env {
+            name: env_name.into(),
+            value: text.into(),
+            expected: "a duration like 90s or 5m".into(),
+        }),
         (None, None) => Ok(default),
     }
 }
 
 /// The docker config file the docker CLI reads: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
 fn docker_config_file(env: &Env) -> Option<std::path::PathBuf> {
-    env.get("DOCKER_CONFIG").map(std::path::PathBuf::from).or_else(|| env.get("HOME").map(|home| Path::new(home).join(".docker"))).map(|dir| dir.join("config.json"))
+    env.get("DOCKER_CONFIG")
+        .map(std::path::PathBuf::from)
+        .or_else(|| env.get("HOME").map(|home| Path::new(home).join(".docker")))
+        .map(|dir| dir.join("config.json"))
 }
 
 /// Resolves `image build`.
-pub fn build_settings(args: &BuildArgs, env: &Env, ctx: &Context, cwd: &Path, stdin: impl std::io::Read) -> Result<BuildSettings, ConfigError> {
+pub fn build_settings(
+    args: &BuildArgs,
+    env: &Env,
+    ctx: &Context,
+    cwd: &Path,
+    stdin: impl std::io::Read,
+) -> Result<BuildSettings, ConfigError> {
     let context = cwd.join(args.context.clone().unwrap_or_else(|| ".".into()));
     let dockerfile = match &args.file {
         Some(f) => cwd.join(f),
@@ -108,8 +163,16 @@ pub fn build_settings(args: &BuildArgs, env: &Env, ctx: &Context, cwd: &Path, st
 }
 
 /// Resolves `image push`.
-pub fn push_args(args: &PushArgs, env: &Env, stdin: impl std::io::Read) -> Result<(Vec<Reference>, PushSettings), ConfigError> {
-    let refs = args.tags.iter().map(|t| Reference::parse(t).map_err(|m| flag("TAG", m))).collect::<Result<Vec<_>, _>>()?;
+pub fn push_args(
+    args: &PushArgs,
+    env: &Env,
+    stdin: impl std::io::Read,
+) -> Result<(Vec<Reference>, PushSettings), ConfigError> {
+    let refs = args
+        .tags
+        .iter()
+        .map(|t| Reference::parse(t).map_err(|m| flag("TAG", m)))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok((refs, push_settings(&args.login, env, stdin)?))
 }
 
@@ -118,7 +181,11 @@ pub fn push_args(args: &PushArgs, env: &Env, stdin: impl std::io::Read) -> Resul
 /// would defeat the daemon's build cache, and the same commit should give the same image.
 fn created_time(env: &Env, context: &Path) -> Result<DateTime<Utc>, ConfigError> {
     if let Some(text) = env.get("SOURCE_DATE_EPOCH") {
-        let invalid = || ConfigError::Env { name: "SOURCE_DATE_EPOCH".into(), value: text.to_string(), expected: "whole seconds since 1970-01-01 UTC".into() };
+        let invalid = || ConfigError::Env {
+            name: "SOURCE_DATE_EPOCH".into(),
+            value: text.to_string(),
+            expected: "whole seconds since 1970-01-01 UTC".into(),
+        };
         let seconds: i64 = text.trim().parse().map_err(|_| invalid())?;
         return DateTime::from_timestamp(seconds, 0).ok_or_else(invalid);
     }
@@ -127,7 +194,10 @@ fn created_time(env: &Env, context: &Path) -> Result<DateTime<Utc>, ConfigError>
 
 /// The OCI labels every image gets: source, revision, created, version, title.
 fn oci_labels(ctx: &Context, first: &Reference, created: DateTime<Utc>) -> Vec<(String, String)> {
-    let mut labels = vec![("org.opencontainers.image.created".to_string(), created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))];
+    let mut labels = vec![(
+        "org.opencontainers.image.created".to_string(),
+        created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )];
     if let Some(source) = &ctx.repository_url {
         labels.push(("org.opencontainers.image.source".into(), source.clone()));
     }
@@ -135,8 +205,14 @@ fn oci_labels(ctx: &Context, first: &Reference, created: DateTime<Utc>) -> Vec<(
         labels.push(("org.opencontainers.image.revision".into(), sha.clone()));
     }
     // metadata-action's version (`v1.4.2` -> `1.4.2`); without any CI context, the first tag.
-    labels.push(("org.opencontainers.image.version".into(), ci_version(ctx).unwrap_or_else(|| first.tag.clone())));
-    labels.push(("org.opencontainers.image.title".into(), first.repository.rsplit('/').next().unwrap_or_default().to_string()));
+    labels.push((
+        "org.opencontainers.image.version".into(),
+        ci_version(ctx).unwrap_or_else(|| first.tag.clone()),
+    ));
+    labels.push((
+        "org.opencontainers.image.title".into(),
+        first.repository.rsplit('/').next().unwrap_or_default().to_string(),
+    ));
     labels
 }
 
@@ -150,7 +226,9 @@ mod tests {
         let mut full = vec!["stepkit", "image", "build"];
         full.extend_from_slice(argv);
         match crate::cli::Cli::try_parse_from(full).unwrap().command {
-            crate::cli::Command::Image(crate::cli::ImageArgs { command: crate::cli::ImageCommand::Build(args) }) => args,
+            crate::cli::Command::Image(crate::cli::ImageArgs {
+                command: crate::cli::ImageCommand::Build(args),
+            }) => args,
             other => panic!("not image build: {other:?}"),
         }
     }
@@ -160,7 +238,13 @@ mod tests {
     }
 
     fn resolve(argv: &[&str], pairs: &[(&str, &str)]) -> Result<BuildSettings, ConfigError> {
-        build_settings(&build_args(argv), &env(pairs), &Context::new(Provider::Local), Path::new("/work"), std::io::empty())
+        build_settings(
+            &build_args(argv),
+            &env(pairs),
+            &Context::new(Provider::Local),
+            Path::new("/work"),
+            std::io::empty(),
+        )
     }
 
     fn err(argv: &[&str], pairs: &[(&str, &str)]) -> String {
@@ -169,8 +253,24 @@ mod tests {
 
     #[test]
     fn build_args_and_labels_are_k_equals_v() {
-        let s = resolve(&["-t", "app:1", "--build-arg", "A=1", "--build-arg", "B==x=y", "--build-arg", "EMPTY=", "--label", "team=ci"], &[]).unwrap();
-        let pairs = |v: &[(&str, &str)]| v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+        let s = resolve(
+            &[
+                "-t",
+                "app:1",
+                "--build-arg",
+                "A=1",
+                "--build-arg",
+                "B==x=y",
+                "--build-arg",
+                "EMPTY=",
+                "--label",
+                "team=ci",
+            ],
+            &[],
+        )
+        .unwrap();
+        let pairs =
+            |v: &[(&str, &str)]| v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
         assert_eq!(s.request.build_args, pairs(&[("A", "1"), ("B", "=x=y"), ("EMPTY", "")]));
         assert!(s.request.labels.contains(&("team".into(), "ci".into())));
         let e = err(&["-t", "app:1", "--build-arg", "NOVALUE"], &[]);
@@ -181,17 +281,35 @@ mod tests {
 
     #[test]
     fn a_label_overrides_the_oci_label_of_the_same_name() {
-        let s = resolve(&["-t", "reg.test/team/app:1", "--label", "org.opencontainers.image.title=Shop"], &[]).unwrap();
-        let titles: Vec<_> = s.request.labels.iter().filter(|(k, _)| k == "org.opencontainers.image.title").collect();
+        let s =
+            resolve(&["-t", "reg.test/team/app:1", "--label", "org.opencontainers.image.title=Shop"], &[])
+                .unwrap();
+        let titles: Vec<_> =
+            s.request.labels.iter().filter(|(k, _)| k == "org.opencontainers.image.title").collect();
         assert_eq!(titles, [&("org.opencontainers.image.title".to_string(), "Shop".to_string())]);
-        assert!(s.request.labels.contains(&("org.opencontainers.image.version".into(), "1".into())), "no CI context: the first tag's tag");
+        assert!(
+            s.request.labels.contains(&("org.opencontainers.image.version".into(), "1".into())),
+            "no CI context: the first tag's tag"
+        );
     }
 
     #[test]
     fn durations_come_from_the_flag_then_the_env_and_must_parse() {
-        let s = resolve(&["-t", "app:1", "--push", "--retry-budget", "45s"], &[("STEPKIT_PUSH_RETRY_BUDGET", "10m")]).unwrap().push.unwrap();
+        let s = resolve(
+            &["-t", "app:1", "--push", "--retry-budget", "45s"],
+            &[("STEPKIT_PUSH_RETRY_BUDGET", "10m")],
+        )
+        .unwrap()
+        .push
+        .unwrap();
         assert_eq!((s.retry.budget, s.retry.stall), (Duration::from_secs(45), Duration::from_secs(120)));
-        let s = resolve(&["-t", "app:1", "--push"], &[("STEPKIT_PUSH_RETRY_BUDGET", "10m"), ("STEPKIT_PUSH_STALL_TIMEOUT", "30s")]).unwrap().push.unwrap();
+        let s = resolve(
+            &["-t", "app:1", "--push"],
+            &[("STEPKIT_PUSH_RETRY_BUDGET", "10m"), ("STEPKIT_PUSH_STALL_TIMEOUT", "30s")],
+        )
+        .unwrap()
+        .push
+        .unwrap();
         assert_eq!((s.retry.budget, s.retry.stall), (Duration::from_secs(600), Duration::from_secs(30)));
         let e = err(&["-t", "app:1", "--push", "--retry-budget", "soon"], &[]);
         assert!(e.contains("use --retry-budget: `soon` is not a duration"), "{e}");
@@ -204,18 +322,36 @@ mod tests {
     #[test]
     fn a_password_needs_a_user_and_a_user_a_password() {
         let e = err(&["-t", "app:1", "--push"], &[("STEPKIT_REGISTRY_PASSWORD", "pw-alone-4f0c")]);
-        assert!(e.contains("STEPKIT_REGISTRY_PASSWORD") && e.contains("--username") && !e.contains("pw-alone-4f0c"), "{e}");
+        assert!(
+            e.contains("STEPKIT_REGISTRY_PASSWORD")
+                && e.contains("--username")
+                && !e.contains("pw-alone-4f0c"),
+            "{e}"
+        );
         let e = err(&["-t", "app:1", "--push", "--username", "ci"], &[]);
         assert!(e.contains("no password"), "{e}");
-        let s = resolve(&["-t", "app:1", "--push"], &[("STEPKIT_REGISTRY_USERNAME", "ci"), ("STEPKIT_REGISTRY_PASSWORD", "pw-pair-8e21")]).unwrap().push.unwrap();
-        assert_eq!((s.username.as_deref(), s.password.as_ref().map(Secret::expose)), (Some("ci"), Some("pw-pair-8e21")));
+        let s = resolve(
+            &["-t", "app:1", "--push"],
+            &[("STEPKIT_REGISTRY_USERNAME", "ci"), ("STEPKIT_REGISTRY_PASSWORD", "pw-pair-8e21")],
+        )
+        .unwrap()
+        .push
+        .unwrap();
+        assert_eq!(
+            (s.username.as_deref(), s.password.as_ref().map(Secret::expose)),
+            (Some("ci"), Some("pw-pair-8e21"))
+        );
         // Without --push nothing is pushed, so a password in the environment is no one's business.
         assert!(resolve(&["-t", "app:1"], &[("STEPKIT_REGISTRY_PASSWORD", "pw-alone-4f0c")]).is_ok());
     }
 
     #[test]
     fn the_docker_config_is_where_the_docker_cli_looks() {
-        let s = resolve(&["-t", "app:1", "--push"], &[("HOME", "/home/ci"), ("DOCKER_CONFIG", "/etc/docker-ci")]).unwrap().push.unwrap();
+        let s =
+            resolve(&["-t", "app:1", "--push"], &[("HOME", "/home/ci"), ("DOCKER_CONFIG", "/etc/docker-ci")])
+                .unwrap()
+                .push
+                .unwrap();
         assert_eq!(s.docker_config.as_deref(), Some(Path::new("/etc/docker-ci/config.json")));
         let s = resolve(&["-t", "app:1", "--push"], &[("HOME", "/home/ci")]).unwrap().push.unwrap();
         assert_eq!(s.docker_config.as_deref(), Some(Path::new("/home/ci/.docker/config.json")));

@@ -10,7 +10,9 @@ use std::path::PathBuf;
 pub fn merge_settings(args: &MergeArgs, env: &Env, file: &ConfigFile) -> Result<MergeSettings, ConfigError> {
     let junit = file.junit.clone().unwrap_or_default();
     let profile = match &args.profile {
-        Some(p) => Some(p.parse().map_err(|message| ConfigError::Flag { flag: "--profile".into(), message })?),
+        Some(p) => {
+            Some(p.parse().map_err(|message| ConfigError::Flag { flag: "--profile".into(), message })?)
+        }
         None => env_parse(env, "STEPKIT_JUNIT_PROFILE", "default, jenkins-xunit or gitlab")?,
     };
     Ok(MergeSettings {
@@ -22,7 +24,12 @@ pub fn merge_settings(args: &MergeArgs, env: &Env, file: &ConfigFile) -> Result<
 }
 
 /// Resolves `junit summary`; `workspace` makes annotation paths relative to the checkout.
-pub fn summary_settings(args: &SummaryArgs, env: &Env, file: &ConfigFile, workspace: Option<PathBuf>) -> Result<SummarySettings, ConfigError> {
+pub fn summary_settings(
+    args: &SummaryArgs,
+    env: &Env,
+    file: &ConfigFile,
+    workspace: Option<PathBuf>,
+) -> Result<SummarySettings, ConfigError> {
     let junit = file.junit.clone().unwrap_or_default();
     let slowest = match args.slowest {
         Some(n) => Some(n),
@@ -39,5 +46,8 @@ pub fn summary_settings(args: &SummaryArgs, env: &Env, file: &ConfigFile, worksp
 
 /// `--fold-across-files` > `STEPKIT_JUNIT_FOLD_ACROSS_FILES` > `[junit] fold-across-files` > off.
 fn fold_across_files(flag: bool, env: &Env, file: Option<bool>) -> Result<bool, ConfigError> {
-    Ok(flag || env_parse::<bool>(env, "STEPKIT_JUNIT_FOLD_ACROSS_FILES", "true or false")?.or(file).unwrap_or(false))
+    Ok(flag
+        || env_parse::<bool>(env, "STEPKIT_JUNIT_FOLD_ACROSS_FILES", "true or false")?
+            .or(file)
+            .unwrap_or(false))
 }

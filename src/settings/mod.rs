@@ -1,9 +1,9 @@
 //! Resolves arguments + `STEPKIT_*` env vars + stepkit.toml + defaults into the plain settings steps take.
 //! Precedence: flag > env var > config file > default. An empty env var counts as unset.
 
-mod deploy;
 mod check;
 mod coverage;
+mod deploy;
 mod file;
 mod gate;
 mod github;
@@ -13,9 +13,9 @@ mod notify;
 mod secret;
 mod test;
 
-pub use deploy::{deploy_settings, rollback_settings};
-pub use coverage::coverage_merge_settings;
 pub use check::{cache_dir, check_settings, scaffold_settings, secret_config_values, CheckConfig};
+pub use coverage::coverage_merge_settings;
+pub use deploy::{deploy_settings, rollback_settings};
 pub use file::{ConfigFile, JunitConfig, OutputConfig};
 pub use gate::{gate_settings, GateConfig, GateFile};
 pub use github::github_settings;
@@ -91,25 +91,36 @@ pub fn resolve(args: &GlobalArgs, env: &Env, cwd: &Path) -> Result<Resolved, Con
         Some(FormatArg::Text) => Format::Text,
         Some(FormatArg::Json) => Format::Json,
         Some(FormatArg::Markdown) => Format::Markdown,
-        None => env_enum(env, "STEPKIT_FORMAT", &[("text", Format::Text), ("json", Format::Json), ("markdown", Format::Markdown)])?
-            .or(output.format)
-            .unwrap_or(Format::Text),
+        None => env_enum(
+            env,
+            "STEPKIT_FORMAT",
+            &[("text", Format::Text), ("json", Format::Json), ("markdown", Format::Markdown)],
+        )?
+        .or(output.format)
+        .unwrap_or(Format::Text),
     };
     let color = match args.color {
         Some(ColorArg::Auto) => Color::Auto,
         Some(ColorArg::Always) => Color::Always,
         Some(ColorArg::Never) => Color::Never,
-        None => env_enum(env, "STEPKIT_COLOR", &[("auto", Color::Auto), ("always", Color::Always), ("never", Color::Never)])?
-            .or_else(|| env.is_set("NO_COLOR").then_some(Color::Never))
-            .or(output.color)
-            .unwrap_or(Color::Auto),
+        None => env_enum(
+            env,
+            "STEPKIT_COLOR",
+            &[("auto", Color::Auto), ("always", Color::Always), ("never", Color::Never)],
+        )?
+        .or_else(|| env.is_set("NO_COLOR").then_some(Color::Never))
+        .or(output.color)
+        .unwrap_or(Color::Auto),
     };
     let result_file = args
         .result_file
         .clone()
         .or_else(|| env.get("STEPKIT_RESULT_FILE").map(PathBuf::from))
         .or_else(|| output.result_file.clone().map(|p| relative_to(config_path.as_deref(), p)));
-    Ok(Resolved { global: GlobalSettings { format, color, result_file, quiet: args.quiet, config_path }, file })
+    Ok(Resolved {
+        global: GlobalSettings { format, color, result_file, quiet: args.quiet, config_path },
+        file,
+    })
 }
 
 /// A path from the config file is relative to the file's directory, like in every other tool.
@@ -121,21 +132,27 @@ pub(crate) fn relative_to(config_path: Option<&Path>, path: PathBuf) -> PathBuf 
 }
 
 /// Reads an env var that must be one of `choices`.
-pub(crate) fn env_enum<T: Copy>(env: &Env, name: &str, choices: &[(&str, T)]) -> Result<Option<T>, ConfigError> {
+pub(crate) fn env_enum<T: Copy>(
+    env: &Env,
+    name: &str,
+    choices: &[(&str, T)],
+) -> Result<Option<T>, ConfigError> {
     let Some(value) = env.get(name) else { return Ok(None) };
-    choices
-        .iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case(value.trim()))
-        .map(|(_, v)| Some(*v))
-        .ok_or_else(|| ConfigError::Env {
+    choices.iter().find(|(key, _)| key.eq_ignore_ascii_case(value.trim())).map(|(_, v)| Some(*v)).ok_or_else(
+        || ConfigError::Env {
             name: name.to_string(),
             value: value.to_string(),
             expected: choices.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", "),
-        })
+        },
+    )
 }
 
 /// Reads an env var that must parse as `T`.
-pub(crate) fn env_parse<T: std::str::FromStr>(env: &Env, name: &str, expected: &str) -> Result<Option<T>, ConfigError> {
+pub(crate) fn env_parse<T: std::str::FromStr>(
+    env: &Env,
+    name: &str,
+    expected: &str,
+) -> Result<Option<T>, ConfigError> {
     let Some(value) = env.get(name) else { return Ok(None) };
     value.trim().parse().map(Some).map_err(|_| ConfigError::Env {
         name: name.to_string(),
@@ -162,7 +179,10 @@ mod tests {
         std::fs::write(dir.path().join("stepkit.toml"), "[output]\nformat = \"markdown\"\n").unwrap();
         let env = Env::from_pairs([("STEPKIT_FORMAT", "json")]);
         let none = Env::default();
-        assert_eq!(resolve(&global(&["--format", "text"]), &env, dir.path()).unwrap().global.format, Format::Text);
+        assert_eq!(
+            resolve(&global(&["--format", "text"]), &env, dir.path()).unwrap().global.format,
+            Format::Text
+        );
         assert_eq!(resolve(&global(&[]), &env, dir.path()).unwrap().global.format, Format::Json);
         assert_eq!(resolve(&global(&[]), &none, dir.path()).unwrap().global.format, Format::Markdown);
         let empty = tempfile::tempdir().unwrap();
@@ -184,6 +204,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let env = Env::from_pairs([("NO_COLOR", "1")]);
         assert_eq!(resolve(&global(&[]), &env, dir.path()).unwrap().global.color, Color::Never);
-        assert_eq!(resolve(&global(&["--color", "always"]), &env, dir.path()).unwrap().global.color, Color::Always);
+        assert_eq!(
+            resolve(&global(&["--color", "always"]), &env, dir.path()).unwrap().global.color,
+            Color::Always
+        );
     }
 }

@@ -28,16 +28,22 @@ impl Secret {
 
     /// The contents of a file (a mounted secret), without the trailing newline editors add.
     pub fn from_file(what: &str, path: &Path) -> Result<Secret, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::SecretFile { what: what.into(), path: path.into(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::SecretFile {
+            what: what.into(),
+            path: path.into(),
+            source,
+        })?;
         Ok(Secret::new(text.trim_end_matches(['\r', '\n'])))
     }
 
     /// Reads a secret from stdin (`--password-stdin`).
     pub fn from_reader(what: &str, mut input: impl Read) -> Result<Secret, ConfigError> {
         let mut text = String::new();
-        input
-            .read_to_string(&mut text)
-            .map_err(|source| ConfigError::SecretFile { what: what.into(), path: "standard input".into(), source })?;
+        input.read_to_string(&mut text).map_err(|source| ConfigError::SecretFile {
+            what: what.into(),
+            path: "standard input".into(),
+            source,
+        })?;
         Ok(Secret::new(text.trim_end_matches(['\r', '\n'])))
     }
 }

@@ -4,11 +4,11 @@ use super::{env_parse, file::ConfigFile, ConfigError};
 use crate::ci::{Env, ProgressMode};
 use crate::cli::TestArgs;
 use crate::junit::Profile;
-use crate::steps::test::model::{Shard, SplitMode};
-use crate::steps::test::preset::Preset;
 use crate::steps::test::cache::TimingsChoice;
 use crate::steps::test::clock::ClockFormat;
+use crate::steps::test::model::{Shard, SplitMode};
 use crate::steps::test::only_failed::OnlyFailed;
+use crate::steps::test::preset::Preset;
 use crate::steps::test::TestSettings;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -42,14 +42,28 @@ const DEFAULT_STALL: Duration = Duration::from_secs(600);
 
 /// Resolves `stepkit test`.
 /// `config_path` is the stepkit.toml in use: paths in its `[test]` table are relative to it.
-pub fn test_settings(args: &TestArgs, env: &Env, file: &ConfigFile, config_path: Option<&Path>, cwd: &Path, progress: ProgressMode, workspace: Option<PathBuf>) -> Result<TestSettings, ConfigError> {
+pub fn test_settings(
+    args: &TestArgs,
+    env: &Env,
+    file: &ConfigFile,
+    config_path: Option<&Path>,
+    cwd: &Path,
+    progress: ProgressMode,
+    workspace: Option<PathBuf>,
+) -> Result<TestSettings, ConfigError> {
     let cfg = file.test.clone().unwrap_or_default();
     let flag = |flag: &str, message: String| ConfigError::Flag { flag: flag.into(), message };
 
-    let workers_text = args.workers.clone().or_else(|| env.get("STEPKIT_TEST_WORKERS").map(str::to_string)).or_else(|| cfg.workers.as_ref().map(|v| v.to_string().trim_matches('"').to_string()));
+    let workers_text = args
+        .workers
+        .clone()
+        .or_else(|| env.get("STEPKIT_TEST_WORKERS").map(str::to_string))
+        .or_else(|| cfg.workers.as_ref().map(|v| v.to_string().trim_matches('"').to_string()));
     let workers = match workers_text.as_deref().map(str::trim) {
         None | Some("auto") => std::thread::available_parallelism().map_or(2, |n| n.get()),
-        Some(n) => n.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| flag("--workers / STEPKIT_TEST_WORKERS", format!("`{n}` is not a positive number or `auto`")))?,
+        Some(n) => n.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            flag("--workers / STEPKIT_TEST_WORKERS", format!("`{n}` is not a positive number or `auto`"))
+        })?,
     };
     let shard = match args.shard.clone().or_else(|| env.get("STEPKIT_TEST_SHARD").map(str::to_string)) {
         Some(s) => Some(s.parse::<Shard>().map_err(|m| flag("--shard / STEPKIT_TEST_SHARD", m))?),
@@ -57,16 +71,29 @@ pub fn test_settings(args: &TestArgs, env: &Env, file: &ConfigFile, config_path:
     };
     let split = match &args.split {
         Some(s) => s.parse().map_err(|m| flag("--split", m))?,
-        None => env_parse::<SplitMode>(env, "STEPKIT_TEST_SPLIT", "file, case or auto")?.or(cfg.split).unwrap_or_default(),
+        None => env_parse::<SplitMode>(env, "STEPKIT_TEST_SPLIT", "file, case or auto")?
+            .or(cfg.split)
+            .unwrap_or_default(),
     };
-    let retries = args.retries.map(Some).unwrap_or(env_parse(env, "STEPKIT_TEST_RETRIES", "a whole number")?).or(cfg.retries).unwrap_or(0);
+    let retries = args
+        .retries
+        .map(Some)
+        .unwrap_or(env_parse(env, "STEPKIT_TEST_RETRIES", "a whole number")?)
+        .or(cfg.retries)
+        .unwrap_or(0);
     let flaky_fails = match args.flaky_result.clone().or(cfg.flaky_result.clone()).as_deref() {
         None | Some("pass") => false,
         Some("fail") => true,
         Some(other) => return Err(flag("flaky-result", format!("`{other}` is not fail or pass"))),
     };
     let timeout = duration(layered(&args.timeout, env, "STEPKIT_TEST_TIMEOUT", &cfg.timeout, "--timeout"))?;
-    let stall_timeout = match layered(&args.stall_timeout, env, "STEPKIT_TEST_STALL_TIMEOUT", &cfg.stall_timeout, "--stall-timeout") {
+    let stall_timeout = match layered(
+        &args.stall_timeout,
+        env,
+        "STEPKIT_TEST_STALL_TIMEOUT",
+        &cfg.stall_timeout,
+        "--stall-timeout",
+    ) {
         Some((text, _)) if text.trim() == "off" => None,
         other => Some(duration(other)?.unwrap_or(DEFAULT_STALL)),
     };
@@ -81,12 +108,15 @@ pub fn test_settings(args: &TestArgs, env: &Env, file: &ConfigFile, config_path:
             .or(file.junit.as_ref().and_then(|j| j.profile))
             .unwrap_or_default(),
     };
-    let patterns = if args.files.is_empty() { cfg.files.clone().unwrap_or_default() } else { args.files.clone() };
+    let patterns =
+        if args.files.is_empty() { cfg.files.clone().unwrap_or_default() } else { args.files.clone() };
     // A pattern glob cannot read is a usage error (exit 2), found before anything runs.
     for pattern in &patterns {
-        glob::Pattern::new(pattern).map_err(|e| flag("--files", format!("`{pattern}` is not a glob pattern: {e}")))?;
+        glob::Pattern::new(pattern)
+            .map_err(|e| flag("--files", format!("`{pattern}` is not a glob pattern: {e}")))?;
     }
-    let mut command = if args.command.is_empty() { cfg.command.clone().unwrap_or_default() } else { args.command.clone() };
+    let mut command =
+        if args.command.is_empty() { cfg.command.clone().unwrap_or_default() } else { args.command.clone() };
     let preset = match args.preset.clone().or_else(|| env.get("STEPKIT_TEST_PRESET").map(str::to_string)).or(cfg.preset.clone()) {
         Some(name) => name.parse::<Preset>().map_err(|m| flag("--preset", m))?,
         None => infer_preset(&command, !patterns.is_empty()).ok_or_else(|| {
@@ -101,13 +131,22 @@ pub fn test_settings(args: &TestArgs, env: &Env, file: &ConfigFile, config_path:
         command = preset.default_command();
     }
     if command.is_empty() {
-        return Err(flag("CMD", "the command preset needs the test command after `--`, with `{files}` where the files go".into()));
+        return Err(flag(
+            "CMD",
+            "the command preset needs the test command after `--`, with `{files}` where the files go".into(),
+        ));
     }
-    let coverage = super::coverage::test_coverage(args.coverage.as_deref(), env, cfg.coverage.clone(), cfg.coverage_format)?;
+    let coverage = super::coverage::test_coverage(
+        args.coverage.as_deref(),
+        env,
+        cfg.coverage.clone(),
+        cfg.coverage_format,
+    )?;
     if coverage.is_some() && matches!(preset, Preset::Command { .. }) {
         return Err(flag("--coverage", "coverage needs the phpunit, pytest or go preset; with the command preset, have CMD write coverage and join the files with `stepkit coverage merge`".into()));
     }
-    let coverage = coverage.map(|(format, path)| crate::steps::test::coverage::CoverageTarget { format, path });
+    let coverage =
+        coverage.map(|(format, path)| crate::steps::test::coverage::CoverageTarget { format, path });
     let timings = if !args.timings.is_empty() {
         args.timings.clone()
     } else if let Some(value) = env.get("STEPKIT_TEST_TIMINGS") {
@@ -126,7 +165,13 @@ pub fn test_settings(args: &TestArgs, env: &Env, file: &ConfigFile, config_path:
         }
         None => None,
     };
-    let test_timeout = duration(layered(&args.test_timeout, env, "STEPKIT_TEST_TEST_TIMEOUT", &cfg.test_timeout, "--test-timeout"))?;
+    let test_timeout = duration(layered(
+        &args.test_timeout,
+        env,
+        "STEPKIT_TEST_TEST_TIMEOUT",
+        &cfg.test_timeout,
+        "--test-timeout",
+    ))?;
     if test_timeout.is_some() && ClockFormat::of(&preset).is_none() {
         return Err(flag(
             "--test-timeout",
@@ -160,7 +205,11 @@ pub fn test_settings(args: &TestArgs, env: &Env, file: &ConfigFile, config_path:
 
 /// The preset a command implies: `phpunit`, `vendor/bin/phpunit`, `pytest`, `python -m pytest`.
 fn infer_preset(command: &[String], has_files: bool) -> Option<Preset> {
-    let words: Vec<String> = command.iter().take(3).map(|w| Path::new(w).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()).collect();
+    let words: Vec<String> = command
+        .iter()
+        .take(3)
+        .map(|w| Path::new(w).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+        .collect();
     if words.iter().any(|w| w == "phpunit") {
         Some(Preset::Phpunit)
     } else if words.iter().any(|w| w == "pytest" || w == "py.test") {
@@ -176,19 +225,31 @@ fn infer_preset(command: &[String], has_files: bool) -> Option<Preset> {
 
 /// The first of flag, `STEPKIT_*` variable and `[test]` key that is set, with where it came from,
 /// so an error names what the user actually wrote.
-fn layered(flag: &Option<String>, env: &Env, var: &str, file: &Option<String>, name: &str) -> Option<(String, String)> {
+fn layered(
+    flag: &Option<String>,
+    env: &Env,
+    var: &str,
+    file: &Option<String>,
+    name: &str,
+) -> Option<(String, String)> {
     flag.clone()
         .map(|v| (v, name.to_string()))
         .or_else(|| env.get(var).map(|v| (v.to_string(), var.to_string())))
-        .or_else(|| file.clone().map(|v| (v, format!("{} in the [test] table of stepkit.toml", name.trim_start_matches('-')))))
+        .or_else(|| {
+            file.clone()
+                .map(|v| (v, format!("{} in the [test] table of stepkit.toml", name.trim_start_matches('-'))))
+        })
 }
 
 fn duration(value: Option<(String, String)>) -> Result<Option<Duration>, ConfigError> {
     match value {
         None => Ok(None),
-        Some((text, origin)) => humantime::parse_duration(text.trim())
-            .map(Some)
-            .map_err(|e| ConfigError::Flag { flag: origin, message: format!("`{text}` is not a duration like 90s, 10m or 1h30m ({e})") }),
+        Some((text, origin)) => {
+            humantime::parse_duration(text.trim()).map(Some).map_err(|e| ConfigError::Flag {
+                flag: origin,
+                message: format!("`{text}` is not a duration like 90s, 10m or 1h30m ({e})"),
+            })
+        }
     }
 }
 
@@ -209,11 +270,31 @@ mod tests {
     fn durations_name_the_flag() {
         let env = Env::from_pairs([("STEPKIT_TEST_TIMEOUT", "soon")]);
         let none = None;
-        assert_eq!(duration(layered(&Some("1m30s".into()), &env, "STEPKIT_TEST_TIMEOUT", &none, "--timeout")).unwrap(), Some(Duration::from_secs(90)));
+        assert_eq!(
+            duration(layered(&Some("1m30s".into()), &env, "STEPKIT_TEST_TIMEOUT", &none, "--timeout"))
+                .unwrap(),
+            Some(Duration::from_secs(90))
+        );
         // No flag given: the error names the variable the value came from, not a flag nobody used.
-        let err = duration(layered(&None, &env, "STEPKIT_TEST_TIMEOUT", &none, "--timeout")).unwrap_err().to_string();
-        assert!(err.contains("STEPKIT_TEST_TIMEOUT") && !err.contains("--timeout") && err.contains("soon"), "{err}");
-        let err = duration(layered(&None, &Env::from_pairs([("X", "1")]), "STEPKIT_TEST_TIMEOUT", &Some("later".into()), "--timeout")).unwrap_err().to_string();
-        assert!(err.contains("timeout in the [test] table of stepkit.toml") && err.contains("later"), "{err}");
+        let err = duration(layered(&None, &env, "STEPKIT_TEST_TIMEOUT", &none, "--timeout"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("STEPKIT_TEST_TIMEOUT") && !err.contains("--timeout") && err.contains("soon"),
+            "{err}"
+        );
+        let err = duration(layered(
+            &None,
+            &Env::from_pairs([("X", "1")]),
+            "STEPKIT_TEST_TIMEOUT",
+            &Some("later".into()),
+            "--timeout",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("timeout in the [test] table of stepkit.toml") && err.contains("later"),
+            "{err}"
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! The steps. Each takes resolved settings and returns an `Outcome` or an error; none prints or reads env vars.
 
-pub mod deploy;
 pub mod check;
 pub mod coverage;
+pub mod deploy;
 pub mod gate;
 pub mod image;
 pub mod junit;

@@ -36,10 +36,15 @@ pub(crate) fn components() -> bool {
             return Err(format!("{} does not exist", script.display()));
         }
         let dist = dir.join("dist");
-        let oldest_dist = std::fs::read_dir(&dist).ok().and_then(|d| d.flatten().filter_map(|e| e.metadata().ok()?.modified().ok()).min());
+        let oldest_dist = std::fs::read_dir(&dist)
+            .ok()
+            .and_then(|d| d.flatten().filter_map(|e| e.metadata().ok()?.modified().ok()).min());
         // The components depend on the SDK and the WIT too.
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let newest = [dir.clone(), root.join("crates/stepkit-plugin"), root.join("wit")].iter().filter_map(|d| newest_source(d)).max();
+        let newest = [dir.clone(), root.join("crates/stepkit-plugin"), root.join("wit")]
+            .iter()
+            .filter_map(|d| newest_source(d))
+            .max();
         let stale = match (oldest_dist, newest) {
             (Some(built), Some(source)) => source > built,
             _ => true,
@@ -47,11 +52,20 @@ pub(crate) fn components() -> bool {
         if !stale {
             return Ok(());
         }
-        let output = std::process::Command::new("bash").arg(&script).current_dir(&dir).output().map_err(|e| format!("run {}: {e}", script.display()))?;
+        let output = std::process::Command::new("bash")
+            .arg(&script)
+            .current_dir(&dir)
+            .output()
+            .map_err(|e| format!("run {}: {e}", script.display()))?;
         if output.status.success() {
             Ok(())
         } else {
-            Err(format!("{} failed:\n{}{}", script.display(), String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)))
+            Err(format!(
+                "{} failed:\n{}{}",
+                script.display(),
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ))
         }
     });
     match result {
@@ -107,7 +121,8 @@ fn every_verdict_maps_to_its_exit_code() {
         return;
     }
     for (verdict, code) in [("pass", 0), ("warn", 0), ("fail", 1), ("skip", 0), ("error", 1)] {
-        let (_, entry) = one("verdict", &["--set", &format!("verdict={verdict}"), "--set", "finding=yes"], code);
+        let (_, entry) =
+            one("verdict", &["--set", &format!("verdict={verdict}"), "--set", "finding=yes"], code);
         assert_eq!(entry["verdict"], verdict, "{entry:#}");
         let report = &entry["report"];
         assert_eq!(report["findings"][0]["file"], "src/lib.rs", "{entry:#}");
@@ -210,7 +225,9 @@ fn reads_only_granted_directories() {
     assert_eq!(entry["verdict"], "error", "{entry:#}");
 
     let real = granted.canonicalize().unwrap();
-    for escape in [format!("path={}/../secret.txt", real.display()), format!("path={}/link.txt", real.display())] {
+    for escape in
+        [format!("path={}/../secret.txt", real.display()), format!("path={}/link.txt", real.display())]
+    {
         let (_, entry) = one("escape", &["--allow-read", granted_arg, "--set", &escape], 1);
         assert_eq!(entry["verdict"], "error", "{escape} must not be readable: {entry:#}");
         assert!(!entry.to_string().contains("top secret"), "{entry:#}");
@@ -244,7 +261,12 @@ fn changed_files_come_from_git_since_a_ref() {
     }
     let repo = tempfile::tempdir().unwrap();
     let git = |args: &[&str]| {
-        let out = std::process::Command::new("git").args(["-c", "user.name=t", "-c", "user.email=t@example.com"]).args(args).current_dir(repo.path()).output().unwrap();
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(repo.path())
+            .output()
+            .unwrap();
         assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     };
     git(&["init", "-q"]);
@@ -255,12 +277,22 @@ fn changed_files_come_from_git_since_a_ref() {
     git(&["add", "."]);
     git(&["commit", "-qm", "change"]);
     let file = dist("forbidden-patterns");
-    let run = check(&["--plugin", file.to_str().unwrap(), "--allow-read", ".", "--changed-since", "HEAD~1"]).current_dir(repo.path()).run().expect_code(0);
+    let run = check(&["--plugin", file.to_str().unwrap(), "--allow-read", ".", "--changed-since", "HEAD~1"])
+        .current_dir(repo.path())
+        .run()
+        .expect_code(0);
     let json = run.json();
     let findings = &plugin(&run, &json, 0)["report"]["findings"];
     assert_eq!(findings.as_array().map(Vec::len), Some(1), "only the changed file is scanned: {json:#}");
-    assert_eq!((findings[0]["file"].as_str(), findings[0]["line"].as_u64()), (Some("src/new.rs"), Some(2)), "{json:#}");
-    let bad = check(&["--plugin", file.to_str().unwrap(), "--changed-since", "no-such-ref"]).current_dir(repo.path()).run().expect_code(2);
+    assert_eq!(
+        (findings[0]["file"].as_str(), findings[0]["line"].as_u64()),
+        (Some("src/new.rs"), Some(2)),
+        "{json:#}"
+    );
+    let bad = check(&["--plugin", file.to_str().unwrap(), "--changed-since", "no-such-ref"])
+        .current_dir(repo.path())
+        .run()
+        .expect_code(2);
     assert!(bad.stderr.contains("--changed-since") && bad.stderr.contains("no-such-ref"), "{}", bad.stderr);
 }
 
@@ -313,7 +345,17 @@ fn env_only_when_granted() {
     let run = stepkit()
         .env("STEPKIT_CACHE_DIR", shared_cache())
         .env("PLUGIN_TOKEN", "abc123")
-        .args(["check", "--format", "json", "--plugin", file.to_str().unwrap(), "--set", "name=PLUGIN_TOKEN", "--allow-env", "PLUGIN_TOKEN"])
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--plugin",
+            file.to_str().unwrap(),
+            "--set",
+            "name=PLUGIN_TOKEN",
+            "--allow-env",
+            "PLUGIN_TOKEN",
+        ])
         .run()
         .expect_code(0);
     assert_eq!(plugin(&run, &run.json(), 0)["report"]["summary"], "PLUGIN_TOKEN=abc123");
@@ -334,7 +376,11 @@ fn second_run_loads_from_the_cache() {
     let cache = tempfile::tempdir().unwrap();
     let file = dist("verdict");
     let run_once = || {
-        let run = stepkit().env("STEPKIT_CACHE_DIR", cache.path()).args(["check", "--format", "json", "--plugin", file.to_str().unwrap()]).run().expect_code(0);
+        let run = stepkit()
+            .env("STEPKIT_CACHE_DIR", cache.path())
+            .args(["check", "--format", "json", "--plugin", file.to_str().unwrap()])
+            .run()
+            .expect_code(0);
         plugin(&run, &run.json(), 0)["cache"].as_str().unwrap().to_string()
     };
     assert_eq!(run_once(), "miss");
@@ -362,7 +408,9 @@ fn output_is_sanitized_and_bounded_on_github() {
         for line in out.lines() {
             let command = line.trim_start();
             // stepkit's own workflow commands (groups, annotations) are the only ones allowed.
-            let ours = ["::group::", "::endgroup::", "::error ", "::warning ", "::notice "].iter().any(|c| command.starts_with(c));
+            let ours = ["::group::", "::endgroup::", "::error ", "::warning ", "::notice "]
+                .iter()
+                .any(|c| command.starts_with(c));
             assert!(!command.starts_with("::") || ours, "a plugin line became a workflow command: {line}");
             assert!(!line.contains("##["), "{line}");
         }
@@ -394,9 +442,27 @@ fn concurrent_plugins_from_the_config_file_each_report() {
         ("spin", "loop", "timeout = \"1s\"\n".to_string(), "error", Some("timeout")),
         ("boom", "panic", String::new(), "error", Some("panic")),
         ("hog", "memory-bomb", "memory = \"64MiB\"\n".to_string(), "error", Some("memory-limit")),
-        ("reads", "read-file", format!("allow-read = [\"granted\"]\nconfig = {{ path = \"{}/notes.txt\" }}\n", granted.display()), "pass", None),
+        (
+            "reads",
+            "read-file",
+            format!(
+                "allow-read = [\"granted\"]\nconfig = {{ path = \"{}/notes.txt\" }}\n",
+                granted.display()
+            ),
+            "pass",
+            None,
+        ),
         ("crash", "trap", String::new(), "error", Some("trap")),
-        ("sneak", "escape", format!("allow-read = [\"granted\"]\nconfig = {{ path = \"{}/../secret.txt\" }}\n", granted.display()), "error", Some("check-error")),
+        (
+            "sneak",
+            "escape",
+            format!(
+                "allow-read = [\"granted\"]\nconfig = {{ path = \"{}/../secret.txt\" }}\n",
+                granted.display()
+            ),
+            "error",
+            Some("check-error"),
+        ),
         ("phone", "http-get", format!("config = {{ url = \"{url}\" }}\n"), "error", Some("check-error")),
         ("hollow", "no-export", String::new(), "error", Some("missing-export")),
         ("future", "contract-v1", String::new(), "error", Some("contract-version")),
@@ -405,18 +471,34 @@ fn concurrent_plugins_from_the_config_file_each_report() {
     ];
     let mut toml = String::new();
     for (name, file, extra, _, _) in &plugins {
-        toml.push_str(&format!("[[check]]\nname = \"{name}\"\nplugin = \"{}\"\n{extra}\n", dist(file).display()));
+        toml.push_str(&format!(
+            "[[check]]\nname = \"{name}\"\nplugin = \"{}\"\n{extra}\n",
+            dist(file).display()
+        ));
     }
     write(dir.path(), "stepkit.toml", toml);
-    let run = stepkit().env("STEPKIT_CACHE_DIR", shared_cache()).current_dir(dir.path()).args(["check", "--format", "json", "--jobs", "4"]).run().expect_code(1);
+    let run = stepkit()
+        .env("STEPKIT_CACHE_DIR", shared_cache())
+        .current_dir(dir.path())
+        .args(["check", "--format", "json", "--jobs", "4"])
+        .run()
+        .expect_code(1);
     let json = run.json();
     for (index, (name, _, _, verdict, kind)) in plugins.iter().enumerate() {
         let entry = plugin(&run, &json, index);
-        assert_eq!((entry["name"].as_str(), entry["verdict"].as_str()), (Some(*name), Some(*verdict)), "{entry:#}");
+        assert_eq!(
+            (entry["name"].as_str(), entry["verdict"].as_str()),
+            (Some(*name), Some(*verdict)),
+            "{entry:#}"
+        );
         assert_eq!(entry["error"]["kind"].as_str(), *kind, "{name}: {entry:#}");
         if kind.is_some() {
             // Each error names its plugin where a reader looks: the human lines on stderr.
-            assert!(run.stderr.lines().any(|l| l.contains(name) && l.contains("error")), "{name} is not named:\n{}", run.stderr);
+            assert!(
+                run.stderr.lines().any(|l| l.contains(name) && l.contains("error")),
+                "{name} is not named:\n{}",
+                run.stderr
+            );
         }
     }
     assert_eq!(plugin(&run, &json, 4)["report"]["summary"], "first line: healthy");
@@ -432,7 +514,14 @@ fn jobs_run_plugins_at_the_same_time_and_jobs_1_one_after_another() {
     }
     let dir = tempfile::tempdir().unwrap();
     let sleep = dist("sleep");
-    let toml: String = (1..=4).map(|n| format!("[[check]]\nname = \"nap-{n}\"\nplugin = \"{}\"\nconfig = {{ secs = \"2\" }}\n\n", sleep.display())).collect();
+    let toml: String = (1..=4)
+        .map(|n| {
+            format!(
+                "[[check]]\nname = \"nap-{n}\"\nplugin = \"{}\"\nconfig = {{ secs = \"2\" }}\n\n",
+                sleep.display()
+            )
+        })
+        .collect();
     write(dir.path(), "stepkit.toml", toml);
     let timed = |jobs: &str| {
         let started = std::time::Instant::now();
@@ -446,7 +535,10 @@ fn jobs_run_plugins_at_the_same_time_and_jobs_1_one_after_another() {
     let serial = timed("1");
     let parallel = timed("4");
     assert!(serial >= std::time::Duration::from_secs(8), "--jobs 1 runs them one at a time: {serial:?}");
-    assert!(parallel < std::time::Duration::from_secs(6), "--jobs 4 runs them together: {parallel:?} (serial: {serial:?})");
+    assert!(
+        parallel < std::time::Duration::from_secs(6),
+        "--jobs 4 runs them together: {parallel:?} (serial: {serial:?})"
+    );
 }
 
 #[test]
@@ -455,16 +547,29 @@ fn inspect_shows_contract_and_capabilities() {
         return;
     }
     let file = dist("http-get");
-    let run = stepkit().env("STEPKIT_CACHE_DIR", shared_cache()).args(["plugin", "inspect", "--format", "json", file.to_str().unwrap()]).run().expect_code(0);
+    let run = stepkit()
+        .env("STEPKIT_CACHE_DIR", shared_cache())
+        .args(["plugin", "inspect", "--format", "json", file.to_str().unwrap()])
+        .run()
+        .expect_code(0);
     let json = run.json();
     assert_eq!(json["data"]["contract"], "0.1.0");
-    let imports: Vec<&str> = json["data"]["imports"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    let imports: Vec<&str> =
+        json["data"]["imports"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
     assert!(imports.iter().any(|i| i.starts_with("stepkit:check/host")), "{imports:?}");
-    let text = stepkit().env("STEPKIT_CACHE_DIR", shared_cache()).args(["plugin", "inspect", file.to_str().unwrap()]).run().expect_code(0);
+    let text = stepkit()
+        .env("STEPKIT_CACHE_DIR", shared_cache())
+        .args(["plugin", "inspect", file.to_str().unwrap()])
+        .run()
+        .expect_code(0);
     assert!(text.stderr.contains("http-request") && text.stderr.contains("--allow-host"), "{}", text.stderr);
 
     let v1 = dist("contract-v1");
-    let run = stepkit().env("STEPKIT_CACHE_DIR", shared_cache()).args(["plugin", "inspect", v1.to_str().unwrap()]).run().expect_code(1);
+    let run = stepkit()
+        .env("STEPKIT_CACHE_DIR", shared_cache())
+        .args(["plugin", "inspect", v1.to_str().unwrap()])
+        .run()
+        .expect_code(1);
     assert!(run.stderr.contains("1.0.0"), "{}", run.stderr);
     let dir = tempfile::tempdir().unwrap();
     let text_file = write(dir.path(), "x.wasm", "(component)");
@@ -474,18 +579,34 @@ fn inspect_shows_contract_and_capabilities() {
 #[test]
 fn plugin_new_writes_a_project() {
     let dir = tempfile::tempdir().unwrap();
-    let run = stepkit().current_dir(dir.path()).args(["plugin", "new", "coverage-gate", "--lang", "rust"]).run().expect_code(0);
+    let run = stepkit()
+        .current_dir(dir.path())
+        .args(["plugin", "new", "coverage-gate", "--lang", "rust"])
+        .run()
+        .expect_code(0);
     assert!(run.stderr.contains("cargo build"), "{}", run.stderr);
     let manifest = std::fs::read_to_string(dir.path().join("coverage-gate/Cargo.toml")).unwrap();
     assert!(manifest.contains("stepkit-plugin"), "{manifest}");
     let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/stepkit-plugin");
-    stepkit().current_dir(dir.path()).args(["plugin", "new", "local", "--sdk-path", sdk.to_str().unwrap()]).run().expect_code(0);
+    stepkit()
+        .current_dir(dir.path())
+        .args(["plugin", "new", "local", "--sdk-path", sdk.to_str().unwrap()])
+        .run()
+        .expect_code(0);
     let manifest = std::fs::read_to_string(dir.path().join("local/Cargo.toml")).unwrap();
     assert!(manifest.contains("path = "), "{manifest}");
-    stepkit().current_dir(dir.path()).args(["plugin", "new", "lint", "--lang", "python"]).run().expect_code(0);
+    stepkit()
+        .current_dir(dir.path())
+        .args(["plugin", "new", "lint", "--lang", "python"])
+        .run()
+        .expect_code(0);
     assert!(dir.path().join("lint/wit/check.wit").is_file());
     assert!(dir.path().join("lint/app.py").is_file());
-    stepkit().current_dir(dir.path()).args(["plugin", "new", "lint", "--lang", "python"]).run().expect_code(2);
+    stepkit()
+        .current_dir(dir.path())
+        .args(["plugin", "new", "lint", "--lang", "python"])
+        .run()
+        .expect_code(2);
 }
 
 #[test]
@@ -509,7 +630,17 @@ fn the_python_example_runs_with_its_findings() {
     let run = stepkit()
         .env("STEPKIT_CACHE_DIR", shared_cache())
         .current_dir(dir.path())
-        .args(["check", "--format", "json", "--plugin", file.to_str().unwrap(), "--allow-read", ".", "--set", "path=db/migrations"])
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--plugin",
+            file.to_str().unwrap(),
+            "--allow-read",
+            ".",
+            "--set",
+            "path=db/migrations",
+        ])
         .run()
         .expect_code(1);
     let json = run.json();
@@ -533,12 +664,28 @@ fn a_cold_compile_does_not_count_against_the_timeout() {
     let run = stepkit()
         .env("STEPKIT_CACHE_DIR", cache.path())
         .current_dir(dir.path())
-        .args(["check", "--format", "json", "--plugin", file.to_str().unwrap(), "--allow-read", ".", "--set", "path=db/migrations", "--timeout", "5s"])
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--plugin",
+            file.to_str().unwrap(),
+            "--allow-read",
+            ".",
+            "--set",
+            "path=db/migrations",
+            "--timeout",
+            "5s",
+        ])
         .run()
         .expect_code(0);
     let json = run.json();
     let entry = plugin(&run, &json, 0);
-    assert_eq!((entry["verdict"].as_str(), entry["cache"].as_str()), (Some("pass"), Some("miss")), "{entry:#}");
+    assert_eq!(
+        (entry["verdict"].as_str(), entry["cache"].as_str()),
+        (Some("pass"), Some("miss")),
+        "{entry:#}"
+    );
 }
 
 #[test]
@@ -556,15 +703,30 @@ fn findings_become_annotations_and_a_summary_table_on_github() {
         .env("GITHUB_STEP_SUMMARY", &summary)
         .env("GITHUB_OUTPUT", &outputs)
         .current_dir(dir.path())
-        .args(["check", "--plugin", file.to_str().unwrap(), "--set", "verdict=fail", "--set", "finding=yes", "--result-file", "result.json"])
+        .args([
+            "check",
+            "--plugin",
+            file.to_str().unwrap(),
+            "--set",
+            "verdict=fail",
+            "--set",
+            "finding=yes",
+            "--result-file",
+            "result.json",
+        ])
         .run()
         .expect_code(1);
-    assert!(run.stderr.lines().any(|l| l.starts_with("::error file=src/lib.rs,line=3,title=check verdict::")), "{}", run.stderr);
+    assert!(
+        run.stderr.lines().any(|l| l.starts_with("::error file=src/lib.rs,line=3,title=check verdict::")),
+        "{}",
+        run.stderr
+    );
     let table = std::fs::read_to_string(&summary).unwrap();
     assert!(table.contains("| verdict | fail |"), "{table}");
     let outputs = std::fs::read_to_string(&outputs).unwrap();
     assert!(outputs.contains("failed"), "{outputs}");
-    let result: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("result.json")).unwrap()).unwrap();
+    let result: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("result.json")).unwrap()).unwrap();
     assert_eq!(result["exit_code"], 1);
     assert_eq!(result["data"]["plugins"][0]["verdict"], "fail");
 }
@@ -592,7 +754,15 @@ fn sigint_reports_the_plugins_that_finished() {
         .env_clear()
         .env("STEPKIT_CACHE_DIR", shared_cache())
         .current_dir(dir.path())
-        .args(["check", "--format", "json", "--plugin", spin.to_str().unwrap(), "--plugin", quick.to_str().unwrap()])
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--plugin",
+            spin.to_str().unwrap(),
+            "--plugin",
+            quick.to_str().unwrap(),
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -633,5 +803,9 @@ fn config_file_paths_are_relative_to_the_file_and_env_values_are_masked() {
     let entry = plugin(&run, &json, 0);
     assert_eq!(entry["name"], "env");
     assert_eq!(entry["report"]["summary"], "DEPLOY_TOKEN=s3cr3t-value", "{entry:#}");
-    assert!(run.stderr.contains("::add-mask::s3cr3t-value"), "a granted variable is masked on GitHub:\n{}", run.stderr);
+    assert!(
+        run.stderr.contains("::add-mask::s3cr3t-value"),
+        "a granted variable is masked on GitHub:\n{}",
+        run.stderr
+    );
 }

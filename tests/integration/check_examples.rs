@@ -45,7 +45,11 @@ fn coverage(dir: &Path, args: &[&str], code: i32) -> Value {
 
 fn metric(entry: &Value, name: &str) -> f64 {
     let metrics = entry["report"]["metrics"].as_array().unwrap_or_else(|| panic!("no metrics in {entry:#}"));
-    metrics.iter().find(|m| m["name"] == name).and_then(|m| m["value"].as_f64()).unwrap_or_else(|| panic!("no metric {name} in {entry:#}"))
+    metrics
+        .iter()
+        .find(|m| m["name"] == name)
+        .and_then(|m| m["value"].as_f64())
+        .unwrap_or_else(|| panic!("no metric {name} in {entry:#}"))
 }
 
 fn finding_files(entry: &Value) -> Vec<&str> {
@@ -63,7 +67,10 @@ fn coverage_holds_cobertura_to_its_minimums() {
 
     let entry = coverage(dir.path(), &["--set", path, "--set", "min=70"], 0);
     assert_eq!(entry["verdict"], "pass", "{entry:#}");
-    assert_eq!((metric(&entry, "coverage"), metric(&entry, "lines covered"), metric(&entry, "lines")), (75.0, 6.0, 8.0));
+    assert_eq!(
+        (metric(&entry, "coverage"), metric(&entry, "lines covered"), metric(&entry, "lines")),
+        (75.0, 6.0, 8.0)
+    );
 
     let entry = coverage(dir.path(), &["--set", path, "--set", "min=80"], 1);
     assert_eq!(entry["verdict"], "fail", "{entry:#}");
@@ -75,7 +82,22 @@ fn coverage_holds_cobertura_to_its_minimums() {
 
     // The same, but only changed files count, and b.py is not one of them.
     write(dir.path(), "changed.txt", "app/a.py\n");
-    let entry = coverage(dir.path(), &["--set", path, "--set", "min=70", "--set", "file-min=60", "--set", "changed-only=yes", "--changed-files", "changed.txt"], 0);
+    let entry = coverage(
+        dir.path(),
+        &[
+            "--set",
+            path,
+            "--set",
+            "min=70",
+            "--set",
+            "file-min=60",
+            "--set",
+            "changed-only=yes",
+            "--changed-files",
+            "changed.txt",
+        ],
+        0,
+    );
     assert_eq!(entry["verdict"], "pass", "{entry:#}");
 }
 
@@ -104,18 +126,25 @@ fn coverage_reads_clover_and_needs_its_grant() {
 
     // Without --allow-read the report is not there for the plugin.
     let file = dist("coverage");
-    let run = check(&["--plugin", file.to_str().unwrap(), "--set", path]).current_dir(dir.path()).run().expect_code(1);
+    let run = check(&["--plugin", file.to_str().unwrap(), "--set", path])
+        .current_dir(dir.path())
+        .run()
+        .expect_code(1);
     let json = run.json();
     let entry = plugin(&run, &json, 0);
     assert_eq!(error_kind(entry), "check-error", "{entry:#}");
-    assert!(entry["error"]["message"].as_str().unwrap().contains("not found in the granted directories"), "{entry:#}");
+    assert!(
+        entry["error"]["message"].as_str().unwrap().contains("not found in the granted directories"),
+        "{entry:#}"
+    );
 }
 
 /// Runs `http-latency` against `port` with `args`, expecting `code`; returns its JSON entry.
 fn latency(port: u16, args: &[&str], code: i32) -> Value {
     let file = dist("http-latency");
     let (url, grant) = (format!("url=http://127.0.0.1:{port}/health"), format!("127.0.0.1:{port}"));
-    let mut all = vec!["--plugin", file.to_str().unwrap(), "--allow-host", &grant, "--set", &url, "--set", "samples=3"];
+    let mut all =
+        vec!["--plugin", file.to_str().unwrap(), "--allow-host", &grant, "--set", &url, "--set", "samples=3"];
     all.extend_from_slice(args);
     let run = check(&all).run().expect_code(code);
     let json = run.json();
@@ -135,12 +164,18 @@ fn http_latency_passes_a_healthy_endpoint_and_fails_errors() {
     assert_eq!(metric(&entry, "errors"), 0.0);
     assert!(entry["report"]["summary"].as_str().unwrap().contains("p95"), "{entry:#}");
 
-    let error = "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\nconnection: close\r\n\r\ndown".to_string();
+    let error =
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\nconnection: close\r\n\r\ndown".to_string();
     let port = serve(vec![ok_response("ok"), error.clone(), error]);
     let entry = latency(port, &["--set", budget], 1);
     assert_eq!(entry["verdict"], "fail", "{entry:#}");
     assert_eq!(metric(&entry, "errors"), 2.0);
-    let messages: Vec<&str> = entry["report"]["findings"].as_array().unwrap().iter().map(|f| f["message"].as_str().unwrap()).collect();
+    let messages: Vec<&str> = entry["report"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
     assert_eq!(messages.len(), 2, "{entry:#}");
     assert!(messages.iter().all(|m| m.contains("503")), "{messages:?}");
 
@@ -157,7 +192,9 @@ fn http_latency_without_its_grant_is_denied() {
     }
     let port = serve(vec![ok_response("never asked")]);
     let file = dist("http-latency");
-    let run = check(&["--plugin", file.to_str().unwrap(), "--set", &format!("url=http://127.0.0.1:{port}/")]).run().expect_code(1);
+    let run = check(&["--plugin", file.to_str().unwrap(), "--set", &format!("url=http://127.0.0.1:{port}/")])
+        .run()
+        .expect_code(1);
     let json = run.json();
     let entry = plugin(&run, &json, 0);
     assert_eq!(error_kind(entry), "check-error", "{entry:#}");

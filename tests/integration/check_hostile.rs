@@ -23,7 +23,11 @@ fn a_flood_of_empty_log_lines_is_bounded_and_counted() {
     assert_eq!(kept + dropped, 4_200_000, "{kept} kept, {dropped} dropped");
     // Each line costs at least 64 bytes of the 64 KiB log budget, text or not.
     assert!(kept <= 1024 && dropped > 0, "{kept} lines kept");
-    assert!(run.stdout.len() + run.stderr.len() < 512 << 10, "{} bytes of output", run.stdout.len() + run.stderr.len());
+    assert!(
+        run.stdout.len() + run.stderr.len() < 512 << 10,
+        "{} bytes of output",
+        run.stdout.len() + run.stderr.len()
+    );
     // The guest's own 4 MB string is copied once; keeping the lines took 6 GB before they were bounded.
     assert!(peak_kib < 400 << 10, "stepkit peaked at {} MiB", peak_kib >> 10);
 }
@@ -37,7 +41,8 @@ fn component_importing(names: &[&str]) -> Vec<u8> {
         section.extend_from_slice(name.as_bytes());
         section.extend_from_slice(&[0x03, 0x01]); // a type, bound `(sub resource)`
     }
-    let mut bytes = vec![0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00, 0x0a, u8::try_from(section.len()).unwrap()];
+    let mut bytes =
+        vec![0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00, 0x0a, u8::try_from(section.len()).unwrap()];
     bytes.extend_from_slice(&section);
     bytes
 }
@@ -47,26 +52,52 @@ fn assert_inert(out: &str, what: &str) {
     assert!(!out.contains('\u{1b}'), "{what} carries ESC:\n{out}");
     for line in out.lines() {
         let line = line.trim_start();
-        assert!(!line.starts_with("::add-mask::") && !line.starts_with("::error title=forged"), "{what} runs a command: {line}\n{out}");
+        assert!(
+            !line.starts_with("::add-mask::") && !line.starts_with("::error title=forged"),
+            "{what} runs a command: {line}\n{out}"
+        );
     }
 }
 
 #[test]
 fn names_in_a_compile_error_cannot_run_workflow_commands() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "hostile.wasm", component_importing(&["x\n::add-mask::hunter2\u{1b}[2J", "\n::error title=forged::pwned"]));
+    let file = write(
+        dir.path(),
+        "hostile.wasm",
+        component_importing(&["x\n::add-mask::hunter2\u{1b}[2J", "\n::error title=forged::pwned"]),
+    );
     let file = file.to_str().unwrap();
     let cache = dir.path().join("cache");
-    let json = stepkit().env("STEPKIT_CACHE_DIR", &cache).args(["check", "--format", "json", "--plugin", file]).run().expect_code(1);
+    let json = stepkit()
+        .env("STEPKIT_CACHE_DIR", &cache)
+        .args(["check", "--format", "json", "--plugin", file])
+        .run()
+        .expect_code(1);
     let value = json.json();
     let entry = plugin(&json, &value, 0);
     assert_eq!(error_kind(entry), "invalid", "{entry:#}");
-    assert!(entry["error"]["message"].as_str().unwrap().contains("add-mask"), "the error still names what is wrong: {entry:#}");
+    assert!(
+        entry["error"]["message"].as_str().unwrap().contains("add-mask"),
+        "the error still names what is wrong: {entry:#}"
+    );
     let runs = [
         json,
-        stepkit().env("STEPKIT_CACHE_DIR", &cache).env("GITHUB_ACTIONS", "true").args(["check", "--plugin", file]).run().expect_code(1),
-        stepkit().env("STEPKIT_CACHE_DIR", &cache).env("GITHUB_ACTIONS", "true").args(["plugin", "inspect", file]).run(),
-        stepkit().env("STEPKIT_CACHE_DIR", &cache).args(["plugin", "inspect", "--format", "json", file]).run(),
+        stepkit()
+            .env("STEPKIT_CACHE_DIR", &cache)
+            .env("GITHUB_ACTIONS", "true")
+            .args(["check", "--plugin", file])
+            .run()
+            .expect_code(1),
+        stepkit()
+            .env("STEPKIT_CACHE_DIR", &cache)
+            .env("GITHUB_ACTIONS", "true")
+            .args(["plugin", "inspect", file])
+            .run(),
+        stepkit()
+            .env("STEPKIT_CACHE_DIR", &cache)
+            .args(["plugin", "inspect", "--format", "json", file])
+            .run(),
     ];
     for run in &runs {
         assert_ne!(run.code, 0, "{run:?}");
@@ -118,7 +149,12 @@ fn component_with_functions(count: u32) -> Vec<u8> {
 }
 
 fn check_in(cache: &Path, file: &Path, limits: &[&str]) -> Value {
-    let run = stepkit().env("STEPKIT_CACHE_DIR", cache).args(["check", "--format", "json", "--plugin", file.to_str().unwrap()]).args(limits).run().expect_code(1);
+    let run = stepkit()
+        .env("STEPKIT_CACHE_DIR", cache)
+        .args(["check", "--format", "json", "--plugin", file.to_str().unwrap()])
+        .args(limits)
+        .run()
+        .expect_code(1);
     plugin(&run, &run.json(), 0).clone()
 }
 
@@ -133,7 +169,12 @@ fn compiling_is_bounded_in_size_and_time_and_says_which_limit_stopped_it() {
     let entry = check_in(&cache, &file, &["--max-component-size", "1MiB"]);
     assert_eq!(error_kind(&entry), "compile-limit", "{entry:#}");
     let message = entry["error"]["message"].as_str().unwrap();
-    assert!(message.contains("size limit") && message.contains("--max-component-size") && message.contains(&size.to_string()), "{message}");
+    assert!(
+        message.contains("size limit")
+            && message.contains("--max-component-size")
+            && message.contains(&size.to_string()),
+        "{message}"
+    );
 
     let entry = check_in(&cache, &file, &["--compile-timeout", "10ms"]);
     assert_eq!(error_kind(&entry), "compile-limit", "{entry:#}");
@@ -153,11 +194,24 @@ fn limits_past_the_largest_duration_are_usage_errors() {
     }
     let (a, b) = (dist("verdict"), dist("check-error"));
     for flag in ["--timeout", "--compile-timeout"] {
-        let run = check(&["--plugin", a.to_str().unwrap(), "--plugin", b.to_str().unwrap(), flag, "18446744073709551615s"]).run().expect_code(2);
+        let run = check(&[
+            "--plugin",
+            a.to_str().unwrap(),
+            "--plugin",
+            b.to_str().unwrap(),
+            flag,
+            "18446744073709551615s",
+        ])
+        .run()
+        .expect_code(2);
         assert!(run.stderr.contains(flag) && run.stderr.contains("longer than"), "{}", run.stderr);
     }
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "stepkit.toml", format!("[[check]]\nplugin = {:?}\ntimeout = \"18446744073709551615s\"\n", a.to_str().unwrap()));
+    write(
+        dir.path(),
+        "stepkit.toml",
+        format!("[[check]]\nplugin = {:?}\ntimeout = \"18446744073709551615s\"\n", a.to_str().unwrap()),
+    );
     let run = check(&[]).current_dir(dir.path()).run().expect_code(2);
     assert!(run.stderr.contains("timeout") && run.stderr.contains("stepkit.toml"), "{}", run.stderr);
 }
@@ -165,7 +219,12 @@ fn limits_past_the_largest_duration_are_usage_errors() {
 /// Runs `name` from plugins/dist with its own cache directory.
 fn cached_run(cache: &Path, name: &str, args: &[&str], code: i32) -> (Run, Value) {
     let file = dist(name);
-    let run = stepkit().env("STEPKIT_CACHE_DIR", cache).args(["check", "--format", "json", "--plugin", file.to_str().unwrap()]).args(args).run().expect_code(code);
+    let run = stepkit()
+        .env("STEPKIT_CACHE_DIR", cache)
+        .args(["check", "--format", "json", "--plugin", file.to_str().unwrap()])
+        .args(args)
+        .run()
+        .expect_code(code);
     let json = run.json();
     (run, json)
 }
@@ -173,9 +232,14 @@ fn cached_run(cache: &Path, name: &str, args: &[&str], code: i32) -> (Run, Value
 /// The cache entry of `name`: it is named by the sha256 of the component.
 fn entry_of(cache: &Path, name: &str) -> PathBuf {
     use sha2::Digest;
-    let hex: String = sha2::Sha256::digest(std::fs::read(dist(name)).unwrap()).iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String =
+        sha2::Sha256::digest(std::fs::read(dist(name)).unwrap()).iter().map(|b| format!("{b:02x}")).collect();
     let dir = cache.join("components");
-    let found: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(&hex)).collect();
+    let found: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(&hex))
+        .collect();
     assert_eq!(found.len(), 1, "{found:?} in {}", dir.display());
     found[0].clone()
 }
@@ -196,7 +260,11 @@ fn a_cache_entry_copied_over_another_or_corrupted_is_recompiled() {
     assert_eq!((error_kind(entry), entry["cache"].as_str()), ("check-error", Some("miss")), "{entry:#}");
     let warnings = json["warnings"].to_string();
     assert!(warnings.contains("failed authentication"), "{warnings}\n{}", run.stderr);
-    assert_eq!(plugin(&run, &cached_run(cache, "check-error", &[], 1).1, 0)["cache"], "hit", "replaced by a good entry");
+    assert_eq!(
+        plugin(&run, &cached_run(cache, "check-error", &[], 1).1, 0)["cache"],
+        "hit",
+        "replaced by a good entry"
+    );
 
     // Corrupted in the middle of its code: recompiled, never a crash, the other plugin still reports.
     let entry = entry_of(cache, "verdict");
@@ -207,9 +275,17 @@ fn a_cache_entry_copied_over_another_or_corrupted_is_recompiled() {
     }
     std::fs::write(&entry, bytes).unwrap();
     let (a, b) = (dist("verdict"), dist("check-error"));
-    let run = stepkit().env("STEPKIT_CACHE_DIR", cache).args(["check", "--format", "json", "--plugin", a.to_str().unwrap(), "--plugin", b.to_str().unwrap()]).run().expect_code(1);
+    let run = stepkit()
+        .env("STEPKIT_CACHE_DIR", cache)
+        .args(["check", "--format", "json", "--plugin", a.to_str().unwrap(), "--plugin", b.to_str().unwrap()])
+        .run()
+        .expect_code(1);
     let json = run.json();
-    assert_eq!((plugin(&run, &json, 0)["verdict"].as_str(), plugin(&run, &json, 0)["cache"].as_str()), (Some("pass"), Some("miss")), "{json:#}");
+    assert_eq!(
+        (plugin(&run, &json, 0)["verdict"].as_str(), plugin(&run, &json, 0)["cache"].as_str()),
+        (Some("pass"), Some("miss")),
+        "{json:#}"
+    );
     assert_eq!(plugin(&run, &json, 1)["cache"], "hit");
 }
 
@@ -223,7 +299,12 @@ fn a_restored_cache_with_0644_entries_is_used_and_umask_002_still_caches() {
     let cache = home.path().join("fresh/stepkit");
     let run = |code| {
         let file = dist("verdict");
-        let run = stepkit().umask(0o002).env("STEPKIT_CACHE_DIR", &cache).args(["check", "--format", "json", "--plugin", file.to_str().unwrap()]).run().expect_code(code);
+        let run = stepkit()
+            .umask(0o002)
+            .env("STEPKIT_CACHE_DIR", &cache)
+            .args(["check", "--format", "json", "--plugin", file.to_str().unwrap()])
+            .run()
+            .expect_code(code);
         let json = run.json();
         (plugin(&run, &json, 0)["cache"].as_str().unwrap().to_string(), json["warnings"].to_string())
     };
@@ -250,7 +331,10 @@ fn a_host_that_cannot_reserve_memory_is_a_resources_error_not_link() {
     // linear memory; compiling under the limit would fail differently).
     one("verdict", &[], 0);
     let file = dist("verdict");
-    let run = check(&["--plugin", file.to_str().unwrap(), "--jobs", "1"]).address_space_limit(ADDRESS_SPACE).run().expect_code(1);
+    let run = check(&["--plugin", file.to_str().unwrap(), "--jobs", "1"])
+        .address_space_limit(ADDRESS_SPACE)
+        .run()
+        .expect_code(1);
     let json = run.json();
     let entry = plugin(&run, &json, 0);
     assert_eq!(error_kind(entry), "resources", "{entry:#}");

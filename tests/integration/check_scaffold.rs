@@ -21,25 +21,33 @@ fn require(found: Result<(), String>) -> bool {
 
 /// The wasm32-wasip2 standard library in the active toolchain (with or without rustup).
 fn wasip2_target() -> Result<(), String> {
-    let out = Command::new("rustc").args(["--print", "sysroot"]).output().map_err(|e| format!("rustc: {e}"))?;
+    let out =
+        Command::new("rustc").args(["--print", "sysroot"]).output().map_err(|e| format!("rustc: {e}"))?;
     let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let lib = Path::new(&sysroot).join("lib/rustlib/wasm32-wasip2");
     if lib.is_dir() {
         Ok(())
     } else {
-        Err(format!("the wasm32-wasip2 target is not installed ({} is missing): rustup target add wasm32-wasip2", lib.display()))
+        Err(format!(
+            "the wasm32-wasip2 target is not installed ({} is missing): rustup target add wasm32-wasip2",
+            lib.display()
+        ))
     }
 }
 
 /// componentize-py as plugins/build.sh finds it: $COMPONENTIZE_PY, PATH, or pip's scripts directory.
 fn componentize_py() -> Result<PathBuf, String> {
-    let candidates = std::env::var_os("COMPONENTIZE_PY").map(PathBuf::from).into_iter().chain([PathBuf::from("componentize-py")]).chain(
-        Command::new("python3")
-            .args(["-c", "import sysconfig; print(sysconfig.get_path('scripts'))"])
-            .output()
-            .ok()
-            .map(|o| Path::new(String::from_utf8_lossy(&o.stdout).trim()).join("componentize-py")),
-    );
+    let candidates = std::env::var_os("COMPONENTIZE_PY")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([PathBuf::from("componentize-py")])
+        .chain(
+            Command::new("python3")
+                .args(["-c", "import sysconfig; print(sysconfig.get_path('scripts'))"])
+                .output()
+                .ok()
+                .map(|o| Path::new(String::from_utf8_lossy(&o.stdout).trim()).join("componentize-py")),
+        );
     for candidate in candidates {
         if Command::new(&candidate).arg("--version").output().is_ok_and(|o| o.status.success()) {
             return Ok(candidate);
@@ -51,7 +59,12 @@ fn componentize_py() -> Result<PathBuf, String> {
 /// Runs a build command, panicking with its output when it fails.
 fn build(command: &mut Command) {
     let output = command.output().unwrap_or_else(|e| panic!("{command:?}: {e}"));
-    assert!(output.status.success(), "{command:?} failed:\n{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// The template's check over two changed files: passes under `max-files=5`, fails under `max-files=1`.
@@ -62,7 +75,15 @@ fn runs_through_the_host(dir: &Path, component: &Path) {
         let run = stepkit()
             .env("STEPKIT_CACHE_DIR", shared_cache())
             .current_dir(dir)
-            .args(["check", "--format", "json", "--changed-files", "changed.txt", "--set", &format!("max-files={max}")])
+            .args([
+                "check",
+                "--format",
+                "json",
+                "--changed-files",
+                "changed.txt",
+                "--set",
+                &format!("max-files={max}"),
+            ])
             .args(["--plugin", component.to_str().unwrap()])
             .run()
             .expect_code(code);
@@ -84,7 +105,12 @@ fn a_new_rust_plugin_builds_offline_and_runs() {
     let project = dir.path().join("demo");
     assert!(project.join("vendor/stepkit-plugin/wit/check.wit").is_file());
     let target = plugins_dir().join("target");
-    build(Command::new("cargo").args(["build", "--offline", "--quiet", "--target", "wasm32-wasip2", "--release"]).current_dir(&project).env("CARGO_TARGET_DIR", &target));
+    build(
+        Command::new("cargo")
+            .args(["build", "--offline", "--quiet", "--target", "wasm32-wasip2", "--release"])
+            .current_dir(&project)
+            .env("CARGO_TARGET_DIR", &target),
+    );
     runs_through_the_host(dir.path(), &target.join("wasm32-wasip2/release/demo.wasm"));
 }
 
@@ -98,11 +124,19 @@ fn a_new_python_plugin_builds_and_runs() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    stepkit().current_dir(dir.path()).args(["plugin", "new", "demo", "--lang", "python"]).run().expect_code(0);
+    stepkit()
+        .current_dir(dir.path())
+        .args(["plugin", "new", "demo", "--lang", "python"])
+        .run()
+        .expect_code(0);
     let project = dir.path().join("demo");
     let component = project.join("demo.wasm");
     // The command the project's README gives.
-    build(Command::new(tool.unwrap()).args(["-d", "wit", "-w", "plugin", "componentize", "app", "-o", "demo.wasm"]).current_dir(&project));
+    build(
+        Command::new(tool.unwrap())
+            .args(["-d", "wit", "-w", "plugin", "componentize", "app", "-o", "demo.wasm"])
+            .current_dir(&project),
+    );
     runs_through_the_host(dir.path(), &component);
 }
 
@@ -110,7 +144,11 @@ fn a_new_python_plugin_builds_and_runs() {
 fn sdk_path_is_for_rust_projects_only() {
     let dir = tempfile::tempdir().unwrap();
     let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/stepkit-plugin");
-    let run = stepkit().current_dir(dir.path()).args(["plugin", "new", "lint", "--lang", "python", "--sdk-path", sdk.to_str().unwrap()]).run().expect_code(2);
+    let run = stepkit()
+        .current_dir(dir.path())
+        .args(["plugin", "new", "lint", "--lang", "python", "--sdk-path", sdk.to_str().unwrap()])
+        .run()
+        .expect_code(2);
     assert!(run.stderr.contains("--sdk-path"), "{}", run.stderr);
     assert!(!dir.path().join("lint").exists(), "nothing is written on a usage error");
 }

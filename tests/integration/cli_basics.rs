@@ -46,7 +46,10 @@ fn json_error_goes_to_stdout_with_exit_code() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.xml"), "<testsuite name='s'><testcase name='t'/></testsuite>").unwrap();
     std::fs::write(dir.path().join("blocker"), "").unwrap();
-    let run = stepkit().current_dir(dir.path()).args(["--format", "json", "junit", "merge", "a.xml", "-o", "blocker/x.xml"]).run();
+    let run = stepkit()
+        .current_dir(dir.path())
+        .args(["--format", "json", "junit", "merge", "a.xml", "-o", "blocker/x.xml"])
+        .run();
     assert_eq!(run.code, 3);
     let json = run.json();
     assert_eq!(json["verdict"], "error");
@@ -61,6 +64,11 @@ fn color_follows_flag_and_no_color() {
     assert!(run.stderr.contains("\u{1b}["), "colour forced on");
     let run = stepkit().env("NO_COLOR", "1").args(["junit", "summary"]).args([&corpus]).run().expect_code(1);
     assert!(!run.stderr.contains("\u{1b}["), "NO_COLOR honoured");
-    let run = stepkit().env("NO_COLOR", "1").args(["--color", "always", "junit", "summary"]).args([&corpus]).run().expect_code(1);
+    let run = stepkit()
+        .env("NO_COLOR", "1")
+        .args(["--color", "always", "junit", "summary"])
+        .args([&corpus])
+        .run()
+        .expect_code(1);
     assert!(run.stderr.contains("\u{1b}["), "the flag beats NO_COLOR");
 }

@@ -46,7 +46,11 @@ pub(crate) struct Fixture {
 
 impl Fixture {
     pub(crate) fn new(name: &str) -> Self {
-        Fixture { app: unique(&format!("stepkit-deploy-{name}")), images: Vec::new(), dir: tempfile::tempdir().unwrap() }
+        Fixture {
+            app: unique(&format!("stepkit-deploy-{name}")),
+            images: Vec::new(),
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     /// Builds a version of `kind` whose `/version` says `version`.
@@ -69,8 +73,16 @@ impl Fixture {
 
     /// Every container of this app, `name image running` per line, sorted.
     pub(crate) fn containers(&self) -> Vec<String> {
-        let out = docker(&["ps", "-a", "--filter", &format!("name={}", self.app), "--format", "{{.Names}} {{.Image}} {{.State}}"]);
-        let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+        let out = docker(&[
+            "ps",
+            "-a",
+            "--filter",
+            &format!("name={}", self.app),
+            "--format",
+            "{{.Names}} {{.Image}} {{.State}}",
+        ]);
+        let mut lines: Vec<String> =
+            String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
         lines.sort();
         lines
     }
@@ -80,7 +92,21 @@ impl Fixture {
     }
 
     pub(crate) fn deploy(&self, image: &str, extra: &[&str]) -> Run {
-        let mut args = vec!["--format", "json", "deploy", "--name", &self.app, "--image", image, "--stop-timeout", "1s", "--interval", "200ms", "--deadline", "40s"];
+        let mut args = vec![
+            "--format",
+            "json",
+            "deploy",
+            "--name",
+            &self.app,
+            "--image",
+            image,
+            "--stop-timeout",
+            "1s",
+            "--interval",
+            "200ms",
+            "--deadline",
+            "40s",
+        ];
         args.extend_from_slice(extra);
         stepkit().current_dir(self.dir.path()).args(args).run()
     }
@@ -118,7 +144,8 @@ fn first_deploy_upgrade_prune_and_the_rollback_command() {
         return;
     }
     let mut f = Fixture::new("upgrade");
-    let (v1, v2, v3) = (f.build(Kind::Healthy, "v1"), f.build(Kind::SlowHealthy, "v2"), f.build(Kind::Healthy, "v3"));
+    let (v1, v2, v3) =
+        (f.build(Kind::Healthy, "v1"), f.build(Kind::SlowHealthy, "v2"), f.build(Kind::Healthy, "v3"));
     let port = free_port();
     let publish = format!("{port}:8080");
     let health = format!("http://127.0.0.1:{port}/cgi-bin/health");
@@ -128,29 +155,55 @@ fn first_deploy_upgrade_prune_and_the_rollback_command() {
     let first = f.deploy(&v1, &[&gate[..], &["--result-file", "first.json"]].concat()).expect_code(0);
     let json = first.json();
     let data = &json["data"];
-    assert_eq!((data["result"].as_str(), data["rolled_back"].as_bool(), &data["previous"]), (Some("deployed"), Some(false), &serde_json::Value::Null), "{json}");
+    assert_eq!(
+        (data["result"].as_str(), data["rolled_back"].as_bool(), &data["previous"]),
+        (Some("deployed"), Some(false), &serde_json::Value::Null),
+        "{json}"
+    );
     assert_eq!(data["gate"]["state"], "open");
-    assert!(data["duration_ms"].is_u64() && data["container_id"].as_str().is_some_and(|id| id.len() == 64), "{json}");
+    assert!(
+        data["duration_ms"].is_u64() && data["container_id"].as_str().is_some_and(|id| id.len() == 64),
+        "{json}"
+    );
     assert_eq!(get(port, "/version"), "v1");
     let labels = f.inspect(&f.app, "{{json .Config.Labels}}");
-    for expected in [format!("\"io.stepkit.deploy.app\":\"{}\"", f.app), format!("\"io.stepkit.deploy.image\":\"{v1}\""), "\"io.stepkit.deploy.digest\":\"sha256:".into(), "\"io.stepkit.deploy.time\":\"20".into()] {
+    for expected in [
+        format!("\"io.stepkit.deploy.app\":\"{}\"", f.app),
+        format!("\"io.stepkit.deploy.image\":\"{v1}\""),
+        "\"io.stepkit.deploy.digest\":\"sha256:".into(),
+        "\"io.stepkit.deploy.time\":\"20".into(),
+    ] {
         assert!(labels.contains(&expected), "{expected} in {labels}");
     }
 
     // Upgrade to a version that takes 3 s to come up: the port is shared, so the old one stops first.
-    let second = f.deploy(&v2, &[&gate[..], &["--result-file", "second.json", "--previous-result", "first.json"]].concat()).expect_code(0);
+    let second = f
+        .deploy(
+            &v2,
+            &[&gate[..], &["--result-file", "second.json", "--previous-result", "first.json"]].concat(),
+        )
+        .expect_code(0);
     let json = second.json();
     let data = &json["data"];
-    assert_eq!((data["result"].as_str(), data["strategy"].as_str(), data["previous"]["image"].as_str()), (Some("deployed"), Some("stop-first"), Some(v1.as_str())), "{json}");
+    assert_eq!(
+        (data["result"].as_str(), data["strategy"].as_str(), data["previous"]["image"].as_str()),
+        (Some("deployed"), Some("stop-first"), Some(v1.as_str())),
+        "{json}"
+    );
     let kept = data["previous"]["name"].as_str().unwrap().to_string();
     assert!(kept.starts_with(&format!("{}-prev-", f.app)), "{kept}");
     assert_eq!(data["kept"], serde_json::json!([kept]));
-    assert!(data["gate"]["attempts"].as_array().unwrap().iter().any(|a| a["outcome"] == "error"), "the gate waited while v2 started: {json}");
+    assert!(
+        data["gate"]["attempts"].as_array().unwrap().iter().any(|a| a["outcome"] == "error"),
+        "the gate waited while v2 started: {json}"
+    );
     assert_eq!(data["previous_duration_ms"], first.json()["data"]["duration_ms"]);
     assert!(data["duration_delta_ms"].is_i64() && data["downtime_ms"].is_u64(), "{json}");
     assert_eq!(get(port, "/version"), "v2");
     assert_eq!(f.inspect(&kept, "{{.State.Running}}"), "false", "the kept version is stopped");
-    assert!(f.inspect(&f.app, "{{json .Config.Labels}}").contains(&format!("\"io.stepkit.deploy.previous\":\"{v1}\"")));
+    assert!(f
+        .inspect(&f.app, "{{json .Config.Labels}}")
+        .contains(&format!("\"io.stepkit.deploy.previous\":\"{v1}\"")));
 
     // A third version with --keep 1: the oldest kept version goes.
     let third = f.deploy(&v3, &[&gate[..], &["--keep", "1"]].concat()).expect_code(0);
@@ -160,9 +213,29 @@ fn first_deploy_upgrade_prune_and_the_rollback_command() {
     assert_eq!(get(port, "/version"), "v3");
 
     // The rollback command brings v2 back behind the same gate and removes v3.
-    let back = stepkit().args(["--format", "json", "deploy", "rollback", "--name", &f.app, "--stop-timeout", "1s", "--interval", "200ms", "--http", &health]).run().expect_code(0);
+    let back = stepkit()
+        .args([
+            "--format",
+            "json",
+            "deploy",
+            "rollback",
+            "--name",
+            &f.app,
+            "--stop-timeout",
+            "1s",
+            "--interval",
+            "200ms",
+            "--http",
+            &health,
+        ])
+        .run()
+        .expect_code(0);
     let data = &back.json()["data"];
-    assert_eq!((data["result"].as_str(), data["image"].as_str(), data["previous"]["image"].as_str()), (Some("rolled-back"), Some(v2.as_str()), Some(v3.as_str())), "{data}");
+    assert_eq!(
+        (data["result"].as_str(), data["image"].as_str(), data["previous"]["image"].as_str()),
+        (Some("rolled-back"), Some(v2.as_str()), Some(v3.as_str())),
+        "{data}"
+    );
     assert_eq!(get(port, "/version"), "v2");
     let containers = f.containers();
     assert_eq!(containers, vec![format!("{} {v2} running", f.app)], "v3 is gone and nothing else is kept");
@@ -185,23 +258,54 @@ fn env_labels_and_network_reach_each_version_and_keep_two_keeps_two() {
     let port = free_port();
     let publish = format!("{port}:8080");
     let health = format!("http://127.0.0.1:{port}/cgi-bin/health");
-    let options = ["--publish", &publish, "--http", &health, "--env", "MODE=prod", "--label", "team=payments", "--network", &network, "--keep", "2"];
+    let options = [
+        "--publish",
+        &publish,
+        "--http",
+        &health,
+        "--env",
+        "MODE=prod",
+        "--label",
+        "team=payments",
+        "--network",
+        &network,
+        "--keep",
+        "2",
+    ];
 
     let mut last = serde_json::Value::Null;
     for version in &versions {
         last = f.deploy(version, &options).expect_code(0).json();
         assert_eq!(get(port, "/version"), version.rsplit(':').next().unwrap());
-        assert!(f.inspect(&f.app, "{{json .Config.Env}}").contains("\"MODE=prod\""), "--env reaches {version}");
-        assert_eq!(f.inspect(&f.app, "{{index .Config.Labels \"team\"}}"), "payments", "--label reaches {version}");
-        assert!(f.inspect(&f.app, "{{json .NetworkSettings.Networks}}").contains(&format!("\"{network}\"")), "{version} runs on {network}");
+        assert!(
+            f.inspect(&f.app, "{{json .Config.Env}}").contains("\"MODE=prod\""),
+            "--env reaches {version}"
+        );
+        assert_eq!(
+            f.inspect(&f.app, "{{index .Config.Labels \"team\"}}"),
+            "payments",
+            "--label reaches {version}"
+        );
+        assert!(
+            f.inspect(&f.app, "{{json .NetworkSettings.Networks}}").contains(&format!("\"{network}\"")),
+            "{version} runs on {network}"
+        );
     }
     // Four versions with --keep 2: v2 and v3 are kept (stopped), v1 was removed by the last deploy.
     let data = &last["data"];
     assert_eq!(data["kept"].as_array().map(Vec::len), Some(2), "{data}");
     assert_eq!(data["removed"].as_array().map(Vec::len), Some(1), "{data}");
-    let mut images: Vec<String> = f.containers().iter().map(|line| line.split_once(' ').map_or(line.clone(), |(_, rest)| rest.to_string())).collect();
+    let mut images: Vec<String> = f
+        .containers()
+        .iter()
+        .map(|line| line.split_once(' ').map_or(line.clone(), |(_, rest)| rest.to_string()))
+        .collect();
     images.sort();
-    let mut expected = vec![format!("{} exited", versions[1]), format!("{} exited", versions[2]), format!("{} running", versions[3])];
+    let mut expected = vec![
+        format!("{} exited", versions[1]),
+        format!("{} exited", versions[2]),
+        format!("{} running", versions[3]),
+    ];
     expected.sort();
     assert_eq!(images, expected, "{:?}", f.containers());
     drop(f);
@@ -214,14 +318,20 @@ fn a_failed_upgrade_rolls_back_automatically() {
         return;
     }
     let mut f = Fixture::new("failed");
-    let (v1, bad, exits) = (f.build(Kind::Healthy, "v1"), f.build(Kind::Http500, "v2-500"), f.build(Kind::Exits, "v3-exits"));
+    let (v1, bad, exits) =
+        (f.build(Kind::Healthy, "v1"), f.build(Kind::Http500, "v2-500"), f.build(Kind::Exits, "v3-exits"));
     let port = free_port();
     let publish = format!("{port}:8080");
     let health = format!("http://127.0.0.1:{port}/cgi-bin/health");
     let gate = ["--publish", &publish, "--http", &health, "--failures", "3"];
     // A first deploy that fails leaves nothing behind: there is nothing to restore.
     let first = f.deploy(&exits, &gate).expect_code(1);
-    assert_eq!((first.json()["data"]["result"].as_str(), first.json()["data"]["rolled_back"].as_bool()), (Some("failed"), Some(false)), "{}", first.stdout);
+    assert_eq!(
+        (first.json()["data"]["result"].as_str(), first.json()["data"]["rolled_back"].as_bool()),
+        (Some("failed"), Some(false)),
+        "{}",
+        first.stdout
+    );
     assert!(first.json()["headline"].as_str().unwrap().contains("no previous version"), "{}", first.stdout);
     assert!(f.containers().is_empty(), "{:?}", f.containers());
     f.deploy(&v1, &gate).expect_code(0);
@@ -229,12 +339,24 @@ fn a_failed_upgrade_rolls_back_automatically() {
     let run = f.deploy(&bad, &gate).expect_code(1);
     let json = run.json();
     let data = &json["data"];
-    assert_eq!((data["result"].as_str(), data["rolled_back"].as_bool()), (Some("rolled-back"), Some(true)), "{json}");
-    assert_eq!((data["gate"]["state"].as_str(), data["restore_gate"]["state"].as_str()), (Some("closed"), Some("open")), "{json}");
+    assert_eq!(
+        (data["result"].as_str(), data["rolled_back"].as_bool()),
+        (Some("rolled-back"), Some(true)),
+        "{json}"
+    );
+    assert_eq!(
+        (data["gate"]["state"].as_str(), data["restore_gate"]["state"].as_str()),
+        (Some("closed"), Some("open")),
+        "{json}"
+    );
     assert!(json["headline"].as_str().unwrap().contains("status 500"), "{json}");
     assert!(run.stderr.contains("restored the previous version"), "{}", run.stderr);
     assert_eq!(get(port, "/version"), "v1");
-    assert_eq!(f.containers(), vec![format!("{} {v1} running", f.app)], "the failed version is removed, the previous one is back under its name");
+    assert_eq!(
+        f.containers(),
+        vec![format!("{} {v1} running", f.app)],
+        "the failed version is removed, the previous one is back under its name"
+    );
 
     // A version that exits at once: the container probe that every deploy adds fails it at once.
     let started = Instant::now();
@@ -260,17 +382,45 @@ fn a_rollback_whose_version_fails_the_gate_puts_the_current_one_back() {
     write(f.dir.path(), "v1.env", format!("API_TOKEN={secret}\n"));
     f.deploy(&v1, &["--publish", &publish, "--http", &health, "--env-file", "v1.env"]).expect_code(0);
     let labels = f.inspect(&f.app, "{{json .Config.Labels}}");
-    assert!(labels.contains("\"io.stepkit.deploy.secret-env\":\"API_TOKEN\"") && !labels.contains(secret), "{labels}");
-    let kept = f.deploy(&v2, &["--publish", &publish, "--http", &health]).expect_code(0).json()["data"]["previous"]["name"].as_str().unwrap().to_string();
+    assert!(
+        labels.contains("\"io.stepkit.deploy.secret-env\":\"API_TOKEN\"") && !labels.contains(secret),
+        "{labels}"
+    );
+    let kept = f.deploy(&v2, &["--publish", &publish, "--http", &health]).expect_code(0).json()["data"]
+        ["previous"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // The health page says its version: a gate that wants v2 fails the kept v1, whose logs are then
     // shown; they echo the token it was deployed with, which the rollback knows only from the label.
     let run = stepkit()
-        .args(["--format", "json", "deploy", "rollback", "--name", &f.app, "--stop-timeout", "1s", "--interval", "200ms", "--http", &health, "--body-contains", "v2", "--failures", "2"])
+        .args([
+            "--format",
+            "json",
+            "deploy",
+            "rollback",
+            "--name",
+            &f.app,
+            "--stop-timeout",
+            "1s",
+            "--interval",
+            "200ms",
+            "--http",
+            &health,
+            "--body-contains",
+            "v2",
+            "--failures",
+            "2",
+        ])
         .run()
         .expect_code(1);
     let json = run.json();
     let data = &json["data"];
-    assert_eq!((data["result"].as_str(), data["gate"]["state"].as_str(), data["restore_gate"]["state"].as_str()), (Some("restored-current"), Some("closed"), Some("open")), "{json}");
+    assert_eq!(
+        (data["result"].as_str(), data["gate"]["state"].as_str(), data["restore_gate"]["state"].as_str()),
+        (Some("restored-current"), Some("closed"), Some("open")),
+        "{json}"
+    );
     let logs = data["gate"]["container_logs"][&f.app].to_string();
     assert!(logs.contains("token=***"), "v1's log line is shown, redacted: {logs}");
     assert!(run.stderr.contains("token=***"), "and in the text evidence: {}", run.stderr);
@@ -289,7 +439,11 @@ fn an_unhealthy_version_fails_its_gate_and_env_file_secrets_stay_hidden() {
         return;
     }
     let mut f = Fixture::new("unhealthy");
-    let (v1, sick, slow) = (f.build(Kind::Healthy, "v1"), f.build(Kind::Unhealthy, "v2-sick"), f.build(Kind::SlowHealthy, "v3-slow"));
+    let (v1, sick, slow) = (
+        f.build(Kind::Healthy, "v1"),
+        f.build(Kind::Unhealthy, "v2-sick"),
+        f.build(Kind::SlowHealthy, "v3-slow"),
+    );
     let secret = "deploy-secret-7d41c9";
     write(f.dir.path(), "prod.env", format!("# the app's secrets\nAPI_TOKEN={secret}\n"));
     // No published port: the previous version keeps serving while the new one is gated on its HEALTHCHECK.
@@ -297,7 +451,11 @@ fn an_unhealthy_version_fails_its_gate_and_env_file_secrets_stay_hidden() {
     assert_eq!(f.inspect(&f.app, "{{.State.Running}}"), "true");
     let run = f.deploy(&sick, &["--env-file", "prod.env"]).expect_code(1);
     let json = run.json();
-    assert_eq!((json["data"]["strategy"].as_str(), json["data"]["rolled_back"].as_bool()), (Some("start-first"), Some(true)), "{json}");
+    assert_eq!(
+        (json["data"]["strategy"].as_str(), json["data"]["rolled_back"].as_bool()),
+        (Some("start-first"), Some(true)),
+        "{json}"
+    );
     assert!(json["headline"].as_str().unwrap().contains("unhealthy"), "{json}");
     let logs = json["data"]["gate"]["container_logs"][&f.app].to_string();
     assert!(logs.contains("token=***"), "the container's log line is shown, redacted: {logs}");
@@ -313,7 +471,10 @@ fn an_unhealthy_version_fails_its_gate_and_env_file_secrets_stay_hidden() {
     let run = f.deploy(&slow, &[]).expect_code(0);
     let json = run.json();
     let attempts = json["data"]["gate"]["attempts"].as_array().unwrap();
-    assert!(attempts.iter().any(|a| a["detail"].as_str().is_some_and(|d| d.contains("still starting"))), "{json}");
+    assert!(
+        attempts.iter().any(|a| a["detail"].as_str().is_some_and(|d| d.contains("still starting"))),
+        "{json}"
+    );
     assert_eq!(json["data"]["strategy"], "start-first");
     let kept = json["data"]["previous"]["name"].as_str().unwrap().to_string();
     assert_eq!(f.containers(), vec![format!("{} {slow} running", f.app), format!("{kept} {v1} exited")]);
@@ -333,7 +494,10 @@ fn a_slow_health_check_is_starting_not_failing() {
     assert_eq!(json["data"]["result"], "deployed", "{json}");
     let attempts = json["data"]["gate"]["attempts"].as_array().unwrap();
     let starting = attempts.iter().filter(|a| a["outcome"] == "starting").count();
-    assert!(starting >= 2, "more rounds were starting than --failures allows, and they did not count: {json}");
+    assert!(
+        starting >= 2,
+        "more rounds were starting than --failures allows, and they did not count: {json}"
+    );
     assert!(attempts.iter().all(|a| a["outcome"] != "wrong"), "{json}");
     let kept = json["data"]["previous"]["name"].as_str().unwrap().to_string();
     assert_eq!(f.containers(), vec![format!("{} {slow} running", f.app), format!("{kept} {v1} exited")]);
@@ -359,7 +523,10 @@ fn a_missing_image_or_network_exits_2_and_an_unreachable_daemon_3() {
     assert!(run.stderr.contains("--network stepkit-no-such-network"), "{}", run.stderr);
     assert!(f.containers().is_empty());
 
-    let down = stepkit().env("DOCKER_HOST", "unix:///nonexistent/docker.sock").args(["deploy", "--name", &f.app, "--image", "x:1"]).run();
+    let down = stepkit()
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .args(["deploy", "--name", &f.app, "--image", "x:1"])
+        .run();
     assert_eq!(down.code, 3, "{}", down.stderr);
     assert!(down.stderr.contains("reach the Docker daemon"), "{}", down.stderr);
 }

@@ -9,7 +9,12 @@ use std::time::{Duration, Instant};
 
 /// Starts a deploy of `image`, sends `signal` once the new container exists and its gate is waiting,
 /// and returns the exit code, stderr and how long the exit took after the signal.
-fn signal_mid_deploy(f: &Fixture, image: &str, extra: &[&str], signal: i32) -> (Option<i32>, String, Duration) {
+fn signal_mid_deploy(
+    f: &Fixture,
+    image: &str,
+    extra: &[&str],
+    signal: i32,
+) -> (Option<i32>, String, Duration) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
         .current_dir(f.dir.path())
         .args(["deploy", "--name", &f.app, "--image", image, "--stop-timeout", "1s", "--interval", "200ms"])
@@ -46,7 +51,8 @@ fn sigterm_in_the_middle_puts_the_previous_version_back() {
     f.deploy(&v1, &["--publish", &publish, "--http", &health]).expect_code(0);
 
     // Stop-first: when the signal comes the old version is already stopped and must be started again.
-    let (code, stderr, took) = signal_mid_deploy(&f, &slow, &["--publish", &publish, "--http", &health], libc::SIGTERM);
+    let (code, stderr, took) =
+        signal_mid_deploy(&f, &slow, &["--publish", &publish, "--http", &health], libc::SIGTERM);
     assert_eq!(code, Some(143), "{stderr}");
     assert!(took < Duration::from_secs(5), "within 5 s of the signal: {took:?}\n{stderr}");
     assert!(stderr.contains("SIGTERM received") && stderr.contains("is back and running"), "{stderr}");
@@ -76,12 +82,20 @@ fn sigint_during_a_start_first_gate_keeps_the_previous_version() {
     assert_eq!(code, Some(130), "{stderr}");
     assert!(took < Duration::from_secs(5), "within 5 s of the signal: {took:?}\n{stderr}");
     assert_eq!(f.containers(), vec![format!("{} {v1} running", f.app)], "{stderr}");
-    assert_eq!(f.inspect(&f.app, "{{.Id}} {{.State.StartedAt}}"), before, "the very same container, never stopped or restarted");
+    assert_eq!(
+        f.inspect(&f.app, "{{.Id}} {{.State.StartedAt}}"),
+        before,
+        "the very same container, never stopped or restarted"
+    );
 }
 
 /// The app's running containers, by name.
 fn running(f: &Fixture) -> Vec<String> {
-    f.containers().into_iter().filter(|c| c.ends_with(" running")).map(|c| c.split(' ').next().unwrap_or_default().to_string()).collect()
+    f.containers()
+        .into_iter()
+        .filter(|c| c.ends_with(" running"))
+        .map(|c| c.split(' ').next().unwrap_or_default().to_string())
+        .collect()
 }
 
 /// What `/version` answers on `port`, waiting up to 20 s for a restored or new version to come up.
@@ -111,7 +125,19 @@ impl Running {
     fn start(f: &Fixture, image: &str, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
             .current_dir(f.dir.path())
-            .args(["deploy", "--name", &f.app, "--image", image, "--stop-timeout", "1s", "--interval", "200ms", "--deadline", "40s"])
+            .args([
+                "deploy",
+                "--name",
+                &f.app,
+                "--image",
+                image,
+                "--stop-timeout",
+                "1s",
+                "--interval",
+                "200ms",
+                "--deadline",
+                "40s",
+            ])
             .args(extra)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
@@ -156,7 +182,12 @@ fn a_sigterm_at_any_moment_leaves_one_working_version() {
         return;
     }
     let mut f = Fixture::new("sigtermany");
-    let (v1, v2, v3, bad) = (f.build(Kind::Healthy, "v1"), f.build(Kind::SlowHealthy, "v2"), f.build(Kind::SlowHealthy, "v3"), f.build(Kind::Http500, "v4-500"));
+    let (v1, v2, v3, bad) = (
+        f.build(Kind::Healthy, "v1"),
+        f.build(Kind::SlowHealthy, "v2"),
+        f.build(Kind::SlowHealthy, "v3"),
+        f.build(Kind::Http500, "v4-500"),
+    );
     let port = free_port();
     let publish = format!("{port}:8080");
     let health = format!("http://127.0.0.1:{port}/cgi-bin/health");
@@ -165,9 +196,18 @@ fn a_sigterm_at_any_moment_leaves_one_working_version() {
     f.deploy(&v1, &gate).expect_code(0);
     let check = |moment: &str, code: Option<i32>, stderr: &str, allowed: &[&str]| {
         assert!(matches!(code, Some(143) | Some(0)), "{moment}: exit {code:?}\n{stderr}");
-        assert_eq!(running(&f), vec![f.app.clone()], "{moment}: exactly one version runs, as {}\n{:?}\n{stderr}", f.app, f.containers());
+        assert_eq!(
+            running(&f),
+            vec![f.app.clone()],
+            "{moment}: exactly one version runs, as {}\n{:?}\n{stderr}",
+            f.app,
+            f.containers()
+        );
         let answered = answer(port);
-        assert!(allowed.contains(&answered.as_str()), "{moment}: it answers as one of {allowed:?}, not {answered:?}\n{stderr}");
+        assert!(
+            allowed.contains(&answered.as_str()),
+            "{moment}: it answers as one of {allowed:?}, not {answered:?}\n{stderr}"
+        );
         answered
     };
 
@@ -180,26 +220,41 @@ fn a_sigterm_at_any_moment_leaves_one_working_version() {
         let run = Running::start(&f, image, &gate);
         std::thread::sleep(Duration::from_millis(delay));
         let (code, stderr) = run.terminate(Vec::new());
-        current = check(&format!("SIGTERM {delay} ms into the upgrade to {version}"), code, &stderr, &[&current, version]);
+        current = check(
+            &format!("SIGTERM {delay} ms into the upgrade to {version}"),
+            code,
+            &stderr,
+            &[&current, version],
+        );
     }
 
     // A new version that fails; the signal comes while the restored version is being gated again
     // (ten successes needed, so that gate lasts a while).
     let run = Running::start(&f, &bad, &[&gate[..], &["--failures", "2", "--successes", "10"]].concat());
     let mut seen = Vec::new();
-    assert!(run.wait_for("gating the restored previous version", &mut seen), "the re-gate started:\n{}", seen.join("\n"));
+    assert!(
+        run.wait_for("gating the restored previous version", &mut seen),
+        "the re-gate started:\n{}",
+        seen.join("\n")
+    );
     std::thread::sleep(Duration::from_millis(300));
     let (code, stderr) = run.terminate(seen);
     assert_eq!(code, Some(143), "{stderr}");
     check("SIGTERM during the re-gate", code, &stderr, &[&current]);
-    assert!(f.containers().iter().all(|c| !c.contains("v4-500")), "the failed version is gone: {:?}", f.containers());
+    assert!(
+        f.containers().iter().all(|c| !c.contains("v4-500")),
+        "the failed version is gone: {:?}",
+        f.containers()
+    );
 }
 
 /// `GET /version` from the container's own address on the default bridge network.
 fn ask_container(f: &Fixture) -> String {
     let ip = f.inspect(&f.app, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}");
     let Ok(addr) = format!("{ip}:8080").parse::<std::net::SocketAddr>() else { return String::new() };
-    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else { return String::new() };
+    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
+        return String::new();
+    };
     use std::io::Write;
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let _ = write!(stream, "GET /version HTTP/1.0\r\nHost: localhost\r\n\r\n");
@@ -214,7 +269,8 @@ fn a_sigterm_during_a_start_first_upgrade_leaves_one_working_version() {
         return;
     }
     let mut f = Fixture::new("sigtermstart");
-    let (v1, v2, v3) = (f.build(Kind::Healthy, "v1"), f.build(Kind::Healthy, "v2"), f.build(Kind::Healthy, "v3"));
+    let (v1, v2, v3) =
+        (f.build(Kind::Healthy, "v1"), f.build(Kind::Healthy, "v2"), f.build(Kind::Healthy, "v3"));
     // No published port: the new version passes its (container) gate at once, and the previous one
     // is stopped only then, which takes the whole 1 s --stop-timeout: the signals land before the
     // pass, during that stop, and during the clean-up after it.
@@ -227,9 +283,17 @@ fn a_sigterm_during_a_start_first_upgrade_leaves_one_working_version() {
         let (code, stderr) = run.terminate(Vec::new());
         let moment = format!("SIGTERM {delay} ms into the start-first upgrade to {version}");
         assert!(matches!(code, Some(143) | Some(0)), "{moment}: exit {code:?}\n{stderr}");
-        assert_eq!(running(&f), vec![f.app.clone()], "{moment}: exactly one version runs\n{:?}\n{stderr}", f.containers());
+        assert_eq!(
+            running(&f),
+            vec![f.app.clone()],
+            "{moment}: exactly one version runs\n{:?}\n{stderr}",
+            f.containers()
+        );
         let answered = answer_at(|| ask_container(&f));
-        assert!([current.as_str(), version].contains(&answered.as_str()), "{moment}: it answers as {current} or {version}, not {answered:?}\n{stderr}");
+        assert!(
+            [current.as_str(), version].contains(&answered.as_str()),
+            "{moment}: it answers as {current} or {version}, not {answered:?}\n{stderr}"
+        );
         current = answered;
     }
 }

@@ -54,8 +54,27 @@ fn opens_on_a_healthy_page_with_the_evidence() {
     write(site.path(), "health", "{\"status\":\"ok\",\"version\":\"1.2\"}");
     let (_server, port) = httpd(site.path());
     let run = stepkit()
-        .args(["--format", "json", "gate", "--http", &format!("http://127.0.0.1:{port}/health"), "--json", "/status=ok", "--body-contains", "1.2"])
-        .args(["--tcp", &format!("127.0.0.1:{port}"), "--interval", "200ms", "--successes", "2", "--deadline", "20s"])
+        .args([
+            "--format",
+            "json",
+            "gate",
+            "--http",
+            &format!("http://127.0.0.1:{port}/health"),
+            "--json",
+            "/status=ok",
+            "--body-contains",
+            "1.2",
+        ])
+        .args([
+            "--tcp",
+            &format!("127.0.0.1:{port}"),
+            "--interval",
+            "200ms",
+            "--successes",
+            "2",
+            "--deadline",
+            "20s",
+        ])
         .run()
         .expect_code(0);
     let json = run.json();
@@ -72,7 +91,19 @@ fn a_wrong_answer_closes_the_gate_after_the_failures_and_shows_why() {
     }
     let site = tempfile::tempdir().unwrap();
     let (_server, port) = httpd(site.path());
-    let run = stepkit().args(["gate", "--http", &format!("http://127.0.0.1:{port}/missing"), "--interval", "100ms", "--failures", "3", "--deadline", "30s"]).run();
+    let run = stepkit()
+        .args([
+            "gate",
+            "--http",
+            &format!("http://127.0.0.1:{port}/missing"),
+            "--interval",
+            "100ms",
+            "--failures",
+            "3",
+            "--deadline",
+            "30s",
+        ])
+        .run();
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("404"), "the status is in the evidence: {}", run.stderr);
 }
@@ -81,7 +112,19 @@ fn a_wrong_answer_closes_the_gate_after_the_failures_and_shows_why() {
 fn nothing_listening_runs_into_the_deadline_with_exit_124_and_the_error_class() {
     let port = free_port();
     let started = Instant::now();
-    let run = stepkit().args(["--format", "json", "gate", "--http", &format!("http://127.0.0.1:{port}/"), "--interval", "200ms", "--deadline", "1500ms"]).run();
+    let run = stepkit()
+        .args([
+            "--format",
+            "json",
+            "gate",
+            "--http",
+            &format!("http://127.0.0.1:{port}/"),
+            "--interval",
+            "200ms",
+            "--deadline",
+            "1500ms",
+        ])
+        .run();
     assert_eq!(run.code, 124, "{}", run.stderr);
     assert!(started.elapsed() < Duration::from_secs(10));
     let json = run.json();
@@ -98,7 +141,10 @@ fn the_gate_table_of_stepkit_toml_sets_the_policy() {
     let started = Instant::now();
     let run = stepkit().current_dir(dir.path()).args(["gate", "--tcp", &format!("127.0.0.1:{port}")]).run();
     assert_eq!(run.code, 124, "{}", run.stderr);
-    assert!(started.elapsed() < Duration::from_secs(8), "the file's 1 s deadline applied, not the 2 min default");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "the file's 1 s deadline applied, not the 2 min default"
+    );
     write(dir.path(), "stepkit.toml", "[gate]\ndeadline = \"soon\"\n");
     let run = stepkit().current_dir(dir.path()).args(["gate", "--tcp", &format!("127.0.0.1:{port}")]).run();
     assert_eq!(run.code, 2, "{}", run.stderr);
@@ -126,7 +172,17 @@ fn https_probes_verify_the_certificate_against_the_given_ca() {
     make_certificates(dir.path());
     let port = free_port();
     let child = Command::new("openssl")
-        .args(["s_server", "-quiet", "-www", "-accept", &format!("127.0.0.1:{port}"), "-cert", "leaf.pem", "-key", "leaf.key"])
+        .args([
+            "s_server",
+            "-quiet",
+            "-www",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-cert",
+            "leaf.pem",
+            "-key",
+            "leaf.key",
+        ])
         .current_dir(dir.path())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -136,15 +192,28 @@ fn https_probes_verify_the_certificate_against_the_given_ca() {
     let _server = Server(child);
     wait_for_port(port);
     let url = format!("https://127.0.0.1:{port}/");
-    let gate = |extra: &[&str]| stepkit().current_dir(dir.path()).args(["--format", "json", "gate", "--http", &url, "--interval", "200ms", "--deadline", "2s"]).args(extra).run();
+    let gate = |extra: &[&str]| {
+        stepkit()
+            .current_dir(dir.path())
+            .args(["--format", "json", "gate", "--http", &url, "--interval", "200ms", "--deadline", "2s"])
+            .args(extra)
+            .run()
+    };
 
     let trusted = gate(&["--ca-cert", "ca.pem"]);
     assert_eq!(trusted.code, 0, "{}", trusted.stderr);
     let untrusted = gate(&[]);
     assert_eq!(untrusted.code, 124, "an unknown CA never passes: {}", untrusted.stderr);
     let attempt = &untrusted.json()["data"]["attempts"][0];
-    assert_eq!((attempt["outcome"].as_str(), attempt["error_class"].as_str()), (Some("error"), Some("tls")), "{attempt}");
-    assert!(attempt["detail"].as_str().unwrap_or_default().contains("certificate"), "the error says why: {attempt}");
+    assert_eq!(
+        (attempt["outcome"].as_str(), attempt["error_class"].as_str()),
+        (Some("error"), Some("tls")),
+        "{attempt}"
+    );
+    assert!(
+        attempt["detail"].as_str().unwrap_or_default().contains("certificate"),
+        "the error says why: {attempt}"
+    );
     let insecure = gate(&["--insecure"]);
     assert_eq!(insecure.code, 0, "{}", insecure.stderr);
 }
@@ -158,7 +227,13 @@ fn the_latency_gate_measures_after_opening_and_compares_with_a_baseline() {
     write(site.path(), "health", "ok");
     let (_server, port) = httpd(site.path());
     let url = format!("http://127.0.0.1:{port}/health");
-    let gate = |extra: &[&str]| stepkit().current_dir(site.path()).args(["--format", "json", "gate", "--http", &url, "--interval", "100ms", "--deadline", "60s"]).args(extra).run();
+    let gate = |extra: &[&str]| {
+        stepkit()
+            .current_dir(site.path())
+            .args(["--format", "json", "gate", "--http", &url, "--interval", "100ms", "--deadline", "60s"])
+            .args(extra)
+            .run()
+    };
 
     // A generous limit passes; the result file is the next run's baseline.
     let first = gate(&["--samples", "20", "--p95", "30s", "--result-file", "first.json"]).expect_code(0);
@@ -168,11 +243,13 @@ fn the_latency_gate_measures_after_opening_and_compares_with_a_baseline() {
     let p95 = latency["p95_ms"].as_f64().unwrap_or_else(|| panic!("a p95 was measured: {json}"));
     assert!(p95 > 0.0, "{json}");
     assert!(json["headline"].as_str().unwrap().contains("p95"), "{json}");
-    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(site.path().join("first.json")).unwrap()).unwrap();
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(site.path().join("first.json")).unwrap()).unwrap();
     assert_eq!(saved["data"]["latency"]["p95_ms"].as_f64(), Some(p95), "the result file carries the p95");
 
     // Compared with that run: the baseline and the regression figure are in the result.
-    let second = gate(&["--samples", "10", "--baseline", "first.json", "--max-regression", "100000000%"]).expect_code(0);
+    let second = gate(&["--samples", "10", "--baseline", "first.json", "--max-regression", "100000000%"])
+        .expect_code(0);
     let latency = &second.json()["data"]["latency"];
     assert_eq!(latency["baseline_p95_ms"].as_f64(), Some(p95), "{latency}");
     assert!(latency["regression_pct"].is_number(), "{latency}");
@@ -206,25 +283,55 @@ fn on_github_the_step_summary_gets_the_tables() {
     let (_server, port) = httpd(site.path());
     let summary = site.path().join("summary.md");
     let outputs = site.path().join("outputs.txt");
-    let github = |args: &[&str]| stepkit().env("GITHUB_ACTIONS", "true").env("GITHUB_STEP_SUMMARY", &summary).env("GITHUB_OUTPUT", &outputs).args(args).run();
+    let github = |args: &[&str]| {
+        stepkit()
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env("GITHUB_OUTPUT", &outputs)
+            .args(args)
+            .run()
+    };
 
     let missing = format!("http://127.0.0.1:{port}/missing");
     // Three failed rounds close it; --show-attempts 2 shows the last two of them.
-    let run = github(&["gate", "--http", &missing, "--interval", "100ms", "--failures", "3", "--show-attempts", "2", "--deadline", "30s"]);
+    let run = github(&[
+        "gate",
+        "--http",
+        &missing,
+        "--interval",
+        "100ms",
+        "--failures",
+        "3",
+        "--show-attempts",
+        "2",
+        "--deadline",
+        "30s",
+    ]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let text = std::fs::read_to_string(&summary).expect("the step summary was written");
     assert!(text.contains("| Probe | Pass | Starting | Wrong | Error | Last result |"), "{text}");
     assert!(text.contains(&format!("| `GET {missing}` | 0 | 0 | 3 | 0 | wrong 404")), "{text}");
-    assert!(text.contains("Last 2 attempts") && text.contains("| At | Round | Probe | Result | Status | Latency | Detail |"), "{text}");
+    assert!(
+        text.contains("Last 2 attempts")
+            && text.contains("| At | Round | Probe | Result | Status | Latency | Detail |"),
+        "{text}"
+    );
     let written = std::fs::read_to_string(&outputs).unwrap();
-    assert!(written.starts_with("state<<") && written.lines().nth(1) == Some("closed"), "the step output too: {written}");
+    assert!(
+        written.starts_with("state<<") && written.lines().nth(1) == Some("closed"),
+        "the step output too: {written}"
+    );
     assert!(run.stderr.contains("::error title=health gate closed::"), "{}", run.stderr);
 
     // A passing gate appends its table after the first one.
     let health = format!("http://127.0.0.1:{port}/health");
     github(&["gate", "--http", &health, "--interval", "100ms"]).expect_code(0);
     let text = std::fs::read_to_string(&summary).unwrap();
-    assert!(text.contains(&format!("| `GET {missing}`")) && text.contains(&format!("| `GET {health}` | 1 | 0 | 0 | 0 | pass 200 |")), "{text}");
+    assert!(
+        text.contains(&format!("| `GET {missing}`"))
+            && text.contains(&format!("| `GET {health}` | 1 | 0 | 0 | 0 | pass 200 |")),
+        "{text}"
+    );
 }
 
 /// Containers (and their image) made for one test, removed when it ends, even on a panic.
@@ -275,10 +382,40 @@ fn container_probes_from_the_command_line() {
     }
     let mut c = Containers::new();
     // Healthy after its first check, a second in; "starting" until then.
-    let healthy = c.run("healthy", &["--health-cmd", "/bin/busybox true", "--health-interval", "1s"], "exec /bin/busybox sleep 120");
+    let healthy = c.run(
+        "healthy",
+        &["--health-cmd", "/bin/busybox true", "--health-interval", "1s"],
+        "exec /bin/busybox sleep 120",
+    );
     let exits = c.run("exits", &[], "echo booting; echo gate-crash-note >&2; /bin/busybox sleep 2; exit 3");
-    let sick = c.run("unhealthy", &["--health-cmd", "echo db unreachable; exit 1", "--health-interval", "300ms", "--health-retries", "1"], "exec /bin/busybox sleep 120");
-    let gate = |name: &str, extra: &[&str]| stepkit().args(["--format", "json", "gate", "--container", name, "--interval", "200ms", "--deadline", "60s"]).args(extra).run();
+    let sick = c.run(
+        "unhealthy",
+        &[
+            "--health-cmd",
+            "echo db unreachable; exit 1",
+            "--health-interval",
+            "300ms",
+            "--health-retries",
+            "1",
+        ],
+        "exec /bin/busybox sleep 120",
+    );
+    let gate = |name: &str, extra: &[&str]| {
+        stepkit()
+            .args([
+                "--format",
+                "json",
+                "gate",
+                "--container",
+                name,
+                "--interval",
+                "200ms",
+                "--deadline",
+                "60s",
+            ])
+            .args(extra)
+            .run()
+    };
 
     // --failures does not cut the start period short: starting is not failing.
     let run = gate(&healthy, &["--failures", "1"]).expect_code(0);
@@ -295,11 +432,17 @@ fn container_probes_from_the_command_line() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     let json = run.json();
     assert!(json["headline"].as_str().unwrap().contains("exited with code 3"), "{json}");
-    let logs = json["data"]["container_logs"][&exits].as_array().unwrap_or_else(|| panic!("logs in the JSON: {json}"));
+    let logs = json["data"]["container_logs"][&exits]
+        .as_array()
+        .unwrap_or_else(|| panic!("logs in the JSON: {json}"));
     assert_eq!(logs.len(), 1, "{logs:?}");
     let line = logs[0].as_str().unwrap();
     assert!(line == "booting" || line == "gate-crash-note", "{logs:?}");
-    assert!(run.stderr.contains(&format!("last 1 log lines of container {exits}:\n  | {line}")), "and in the text evidence: {}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("last 1 log lines of container {exits}:\n  | {line}")),
+        "and in the text evidence: {}",
+        run.stderr
+    );
 
     // Unhealthy closes it with what the health check said.
     let run = gate(&sick, &[]);
@@ -308,7 +451,19 @@ fn container_probes_from_the_command_line() {
     assert!(headline.contains("unhealthy") && headline.contains("db unreachable"), "{headline}");
 
     // A container that does not exist is an error until the deadline (exit 124), classed not-found.
-    let run = stepkit().args(["--format", "json", "gate", "--container", &unique("stepkit-gate-none"), "--interval", "200ms", "--deadline", "1s"]).run();
+    let run = stepkit()
+        .args([
+            "--format",
+            "json",
+            "gate",
+            "--container",
+            &unique("stepkit-gate-none"),
+            "--interval",
+            "200ms",
+            "--deadline",
+            "1s",
+        ])
+        .run();
     assert_eq!(run.code, 124, "{}", run.stderr);
     assert_eq!(run.json()["data"]["attempts"][0]["error_class"], "not-found", "{}", run.stdout);
 }

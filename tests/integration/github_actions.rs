@@ -33,7 +33,12 @@ fn summary_writes_annotations_outputs_and_step_summary() {
         .expect_code(1);
 
     let annotations: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("::error ")).collect();
-    assert_eq!(annotations.len(), 10, "GitHub shows 10 errors per step; the rest are summarised\n{}", run.stderr);
+    assert_eq!(
+        annotations.len(),
+        10,
+        "GitHub shows 10 errors per step; the rest are summarised\n{}",
+        run.stderr
+    );
     // Path made relative to the workspace; property values and data escaped.
     assert!(annotations[0].starts_with("::error file=tests/c_test.py,line=1,title=Failed%3A C%3A%3At0::50%25, a:b, done%0A%0Amulti%0Aline"), "{}", annotations[0]);
     assert!(run.stderr.contains("5 more error"), "the dropped annotations are summarised:\n{}", run.stderr);
@@ -44,7 +49,8 @@ fn summary_writes_annotations_outputs_and_step_summary() {
     let summary = std::fs::read_to_string(&summary).unwrap();
     assert!(summary.contains("| 16 | 1 | 15 | 0 | 0 | 0 |"), "{summary}");
 
-    let result: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("result.json")).unwrap()).unwrap();
+    let result: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("result.json")).unwrap()).unwrap();
     assert_eq!(result["exit_code"], 1);
     assert_eq!(result["data"]["summary"]["counts"]["failures"], 15);
 }
@@ -64,7 +70,9 @@ fn step_summary_stays_under_one_mebibyte() {
     let mut xml = String::from("<testsuite name=\"s\">");
     let body = "x".repeat(4000);
     for i in 0..400 {
-        xml.push_str(&format!("<testcase classname=\"C\" name=\"t{i}\"><failure message=\"m\">{body}</failure></testcase>"));
+        xml.push_str(&format!(
+            "<testcase classname=\"C\" name=\"t{i}\"><failure message=\"m\">{body}</failure></testcase>"
+        ));
     }
     xml.push_str("</testsuite>");
     write(dir.path(), "r.xml", xml);

@@ -13,7 +13,14 @@ const TOKEN: &str = "ghp_github-token-secret-9c2d";
 const SHA: &str = "4f1c2b3a4d5e6f708192a3b4c5d6e7f8091a2b3c";
 
 /// A stepkit result file.
-fn result(dir: &Path, name: &str, command: &str, verdict: &str, headline: &str, annotations: Value) -> PathBuf {
+fn result(
+    dir: &Path,
+    name: &str,
+    command: &str,
+    verdict: &str,
+    headline: &str,
+    annotations: Value,
+) -> PathBuf {
     let code = match verdict {
         "passed" => 0,
         "failed" => 1,
@@ -26,7 +33,11 @@ fn result(dir: &Path, name: &str, command: &str, verdict: &str, headline: &str, 
 /// Runs stepkit (blocking) beside the async mock server, with the token in GITHUB_TOKEN and the
 /// API at `api_url`; `--format json --result-file out.json` so every output can be checked.
 async fn github(dir: &Path, api_url: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut command = stepkit().current_dir(dir).env("GITHUB_API_URL", api_url).args(["--format", "json", "--result-file", "out.json", "github"]).args(args);
+    let mut command = stepkit()
+        .current_dir(dir)
+        .env("GITHUB_API_URL", api_url)
+        .args(["--format", "json", "--result-file", "out.json", "github"])
+        .args(args);
     if !env.iter().any(|(k, _)| *k == "GITHUB_TOKEN") {
         command = command.env("GITHUB_TOKEN", TOKEN);
     }
@@ -39,7 +50,12 @@ async fn github(dir: &Path, api_url: &str, args: &[&str], env: &[(&str, &str)]) 
 }
 
 fn assert_no_token(run: &Run, dir: &Path) {
-    assert!(!run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN), "the token leaked:\n{}\n{}", run.stdout, run.stderr);
+    assert!(
+        !run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN),
+        "the token leaked:\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
     if let Ok(file) = std::fs::read_to_string(dir.join("out.json")) {
         assert!(!file.contains(TOKEN), "the token leaked into the result file: {file}");
     }
@@ -82,7 +98,12 @@ async fn run_local(dir: &Path, server: &MockServer, args: &[&str]) -> Run {
 #[tokio::test]
 async fn check_run_on_actions_takes_repo_sha_and_link_from_the_context_and_maps_annotations() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).and(path("/repos/octo/app/check-runs")).respond_with(check_run_created(42)).expect(1).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/octo/app/check-runs"))
+        .respond_with(check_run_created(42))
+        .expect(1)
+        .mount(&server)
+        .await;
     let dir = tempfile::tempdir().unwrap();
     let annotations = json!([
         {"level": "error", "title": "test_add failed", "message": "assert 1 == 2", "file": "tests/test_calc.py", "line": 12},
@@ -106,24 +127,52 @@ async fn check_run_on_actions_takes_repo_sha_and_link_from_the_context_and_maps_
         ("GITHUB_TOKEN", actions_token),
         ("GITHUB_OUTPUT", output.to_str().unwrap()),
     ];
-    let run = github(dir.path(), &server.uri(), &["check-run", "--name", "tests", "--result", "test.json", "gate.json", "--summary-file", "extra.md"], &env).await.expect_code(0);
+    let run = github(
+        dir.path(),
+        &server.uri(),
+        &["check-run", "--name", "tests", "--result", "test.json", "gate.json", "--summary-file", "extra.md"],
+        &env,
+    )
+    .await
+    .expect_code(0);
     assert!(run.stderr.contains(&format!("::add-mask::{actions_token}")), "{}", run.stderr);
     let doc = run.json();
     assert_eq!(doc["outputs"]["check-run-id"], "42");
     assert_eq!(doc["outputs"]["check-run-url"], "https://github.com/octo/app/runs/42");
-    assert_eq!((doc["data"]["conclusion"].as_str(), doc["data"]["annotations_sent"].as_u64(), doc["data"]["attempts"].as_u64()), (Some("failure"), Some(2), Some(1)));
+    assert_eq!(
+        (
+            doc["data"]["conclusion"].as_str(),
+            doc["data"]["annotations_sent"].as_u64(),
+            doc["data"]["attempts"].as_u64()
+        ),
+        (Some("failure"), Some(2), Some(1))
+    );
     let outputs = std::fs::read_to_string(&output).unwrap();
     assert!(outputs.contains("check-run-id") && outputs.contains("42"), "{outputs}");
 
     let requests = requests(&server, actions_token).await;
     let sent = body(&requests[0]);
-    assert_eq!((sent["name"].as_str(), sent["head_sha"].as_str(), sent["status"].as_str(), sent["conclusion"].as_str()), (Some("tests"), Some(SHA), Some("completed"), Some("failure")));
+    assert_eq!(
+        (
+            sent["name"].as_str(),
+            sent["head_sha"].as_str(),
+            sent["status"].as_str(),
+            sent["conclusion"].as_str()
+        ),
+        (Some("tests"), Some(SHA), Some("completed"), Some("failure"))
+    );
     assert_eq!(sent["details_url"], "https://github.com/octo/app/actions/runs/987");
     assert_eq!(sent["output"]["title"], "2 steps failed in octo/app");
     let annotations = sent["output"]["annotations"].as_array().unwrap();
     assert_eq!(annotations.len(), 2, "the file-less one goes to the summary");
-    assert_eq!(annotations[0], json!({"path": "tests/test_calc.py", "start_line": 12, "end_line": 12, "annotation_level": "failure", "message": "assert 1 == 2", "title": "test_add failed"}));
-    assert_eq!((annotations[1]["annotation_level"].as_str(), annotations[1]["start_line"].as_u64()), (Some("warning"), Some(1)));
+    assert_eq!(
+        annotations[0],
+        json!({"path": "tests/test_calc.py", "start_line": 12, "end_line": 12, "annotation_level": "failure", "message": "assert 1 == 2", "title": "test_add failed"})
+    );
+    assert_eq!(
+        (annotations[1]["annotation_level"].as_str(), annotations[1]["start_line"].as_u64()),
+        (Some("warning"), Some(1))
+    );
     let summary = sent["output"]["summary"].as_str().unwrap();
     assert!(summary.contains("| ❌ | stepkit test | failed | 1 of 10 tests failed |"), "{summary}");
     assert!(summary.contains("| ✅ | stepkit gate | passed | healthy after 2 probes |"), "{summary}");
@@ -133,12 +182,24 @@ async fn check_run_on_actions_takes_repo_sha_and_link_from_the_context_and_maps_
 #[tokio::test]
 async fn check_run_with_120_annotations_sends_50_then_appends_50_and_20() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).and(path("/repos/octo/app/check-runs")).respond_with(check_run_created(7)).expect(1).mount(&server).await;
-    Mock::given(method("PATCH")).and(path("/repos/octo/app/check-runs/7")).respond_with(check_run_reply(200, 7)).expect(2).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/octo/app/check-runs"))
+        .respond_with(check_run_created(7))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/repos/octo/app/check-runs/7"))
+        .respond_with(check_run_reply(200, 7))
+        .expect(2)
+        .mount(&server)
+        .await;
     let dir = tempfile::tempdir().unwrap();
     let many: Vec<Value> = (1..=120).map(|line| json!({"level": "error", "title": null, "message": format!("failure {line}"), "file": "src/lib.rs", "line": line})).collect();
     result(dir.path(), "lint.json", "check", "failed", "120 findings", Value::Array(many));
-    let run = run_local(dir.path(), &server, &["check-run", "--name", "lint", "--result", "lint.json"]).await.expect_code(0);
+    let run = run_local(dir.path(), &server, &["check-run", "--name", "lint", "--result", "lint.json"])
+        .await
+        .expect_code(0);
     assert_eq!(run.json()["data"]["annotations_sent"], 120);
     let requests = requests(&server, TOKEN).await;
     let sizes: Vec<(String, usize, u64)> = requests
@@ -149,7 +210,10 @@ async fn check_run_with_120_annotations_sends_50_then_appends_50_and_20() {
             (r.method.to_string(), list.len(), list[0]["start_line"].as_u64().unwrap())
         })
         .collect();
-    assert_eq!(sizes, [("POST".to_string(), 50, 1), ("PATCH".to_string(), 50, 51), ("PATCH".to_string(), 20, 101)]);
+    assert_eq!(
+        sizes,
+        [("POST".to_string(), 50, 1), ("PATCH".to_string(), 50, 51), ("PATCH".to_string(), 20, 101)]
+    );
     assert!(body(&requests[1])["output"]["summary"].is_string(), "an update needs title and summary");
 }
 
@@ -157,14 +221,41 @@ async fn check_run_with_120_annotations_sends_50_then_appends_50_and_20() {
 async fn status_truncates_the_description_and_takes_error_from_an_error_result() {
     let server = MockServer::start().await;
     let status_path = format!("/repos/octo/app/statuses/{SHA}");
-    Mock::given(method("POST")).and(path(status_path.as_str())).respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 9, "url": "https://api.github.com/x", "state": "error"}))).expect(1).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path(status_path.as_str()))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"id": 9, "url": "https://api.github.com/x", "state": "error"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
     let dir = tempfile::tempdir().unwrap();
     result(dir.path(), "push.json", "image push", "error", "registry unreachable", json!([]));
     let description = "d".repeat(200);
-    let run = run_local(dir.path(), &server, &["status", "--context", "ci/image", "--result", "push.json", "--description", &description, "--target-url", "https://ci.example.com/job/1/"]).await.expect_code(0);
+    let run = run_local(
+        dir.path(),
+        &server,
+        &[
+            "status",
+            "--context",
+            "ci/image",
+            "--result",
+            "push.json",
+            "--description",
+            &description,
+            "--target-url",
+            "https://ci.example.com/job/1/",
+        ],
+    )
+    .await
+    .expect_code(0);
     assert_eq!(run.json()["outputs"]["state"], "error");
     let sent = body(&requests(&server, TOKEN).await[0]);
-    assert_eq!((sent["state"].as_str(), sent["context"].as_str(), sent["target_url"].as_str()), (Some("error"), Some("ci/image"), Some("https://ci.example.com/job/1/")));
+    assert_eq!(
+        (sent["state"].as_str(), sent["context"].as_str(), sent["target_url"].as_str()),
+        (Some("error"), Some("ci/image"), Some("https://ci.example.com/job/1/"))
+    );
     let sent_description = sent["description"].as_str().unwrap();
     assert_eq!(sent_description.chars().count(), 140);
     assert!(sent_description.starts_with("ddd") && sent_description.ends_with('…'));
@@ -181,41 +272,89 @@ async fn sticky_comment_on_page_two_is_updated_not_added() {
     Mock::given(method("GET"))
         .and(path("/repos/octo/app/issues/5/comments"))
         .and(query_param("per_page", "100"))
-        .respond_with(ResponseTemplate::new(200).insert_header("link", next.as_str()).set_body_json(json!([comment(1, "LGTM"), comment(2, "<!-- stepkit:other -->")])))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("link", next.as_str())
+                .set_body_json(json!([comment(1, "LGTM"), comment(2, "<!-- stepkit:other -->")])),
+        )
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/repositories/1/issues/5/comments"))
         .and(query_param("page", "2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([comment(3, "nice"), comment(77, "<!-- stepkit:stepkit -->\nold results")])))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!([
+                comment(3, "nice"),
+                comment(77, "<!-- stepkit:stepkit -->\nold results")
+            ])),
+        )
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("PATCH")).and(path("/repos/octo/app/issues/comments/77")).respond_with(ResponseTemplate::new(200).set_body_json(comment(77, "new"))).expect(1).mount(&server).await;
+    Mock::given(method("PATCH"))
+        .and(path("/repos/octo/app/issues/comments/77"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(comment(77, "new")))
+        .expect(1)
+        .mount(&server)
+        .await;
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(201)).expect(0).mount(&server).await;
     let dir = tempfile::tempdir().unwrap();
     result(dir.path(), "test.json", "test", "passed", "10 tests passed", json!([]));
-    let run = run_local(dir.path(), &server, &["comment", "--pr", "5", "--result", "test.json", "--body", "Preview: https://preview.example.com"]).await.expect_code(0);
+    let run = run_local(
+        dir.path(),
+        &server,
+        &["comment", "--pr", "5", "--result", "test.json", "--body", "Preview: https://preview.example.com"],
+    )
+    .await
+    .expect_code(0);
     let doc = run.json();
-    assert_eq!((doc["outputs"]["comment-id"].as_str(), doc["data"]["action"].as_str()), (Some("77"), Some("updated")));
+    assert_eq!(
+        (doc["outputs"]["comment-id"].as_str(), doc["data"]["action"].as_str()),
+        (Some("77"), Some("updated"))
+    );
     assert_eq!(doc["outputs"]["comment-url"], "https://github.com/octo/app/pull/5#issuecomment-77");
     let requests = requests(&server, TOKEN).await;
     assert_eq!(requests.len(), 3);
     let sent = body(&requests[2]);
     let text = sent["body"].as_str().unwrap();
-    assert!(text.starts_with("<!-- stepkit:stepkit -->\n### ✅ stepkit test succeeded in octo/app"), "{text}");
-    assert!(text.contains("| ✅ | stepkit test | passed | 10 tests passed |") && text.contains("Preview: https://preview.example.com"), "{text}");
+    assert!(
+        text.starts_with("<!-- stepkit:stepkit -->\n### ✅ stepkit test succeeded in octo/app"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| ✅ | stepkit test | passed | 10 tests passed |")
+            && text.contains("Preview: https://preview.example.com"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn a_new_comment_is_added_when_none_carries_the_marker() {
     let server = MockServer::start().await;
-    Mock::given(method("GET")).and(path("/repos/octo/app/issues/5/comments")).respond_with(ResponseTemplate::new(200).set_body_json(json!([comment(1, "<!-- stepkit:stepkit -->")]))).expect(1).mount(&server).await;
-    Mock::given(method("POST")).and(path("/repos/octo/app/issues/5/comments")).respond_with(ResponseTemplate::new(201).set_body_json(comment(90, "x"))).expect(1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/repos/octo/app/issues/5/comments"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!([comment(1, "<!-- stepkit:stepkit -->")])),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/octo/app/issues/5/comments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(comment(90, "x")))
+        .expect(1)
+        .mount(&server)
+        .await;
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "notes.md", "Deployed to staging.\n");
-    let run = run_local(dir.path(), &server, &["comment", "--pr", "5", "--sticky", "deploy", "--body-file", "notes.md"]).await.expect_code(0);
+    let run = run_local(
+        dir.path(),
+        &server,
+        &["comment", "--pr", "5", "--sticky", "deploy", "--body-file", "notes.md"],
+    )
+    .await
+    .expect_code(0);
     assert_eq!(run.json()["data"]["action"], "created");
     let seen = requests(&server, TOKEN).await;
     let text = body(&seen[1])["body"].as_str().unwrap().to_string();
@@ -223,8 +362,15 @@ async fn a_new_comment_is_added_when_none_carries_the_marker() {
 
     // --new posts without looking.
     let server = MockServer::start().await;
-    Mock::given(method("POST")).and(path("/repos/octo/app/issues/5/comments")).respond_with(ResponseTemplate::new(201).set_body_json(comment(91, "x"))).expect(1).mount(&server).await;
-    run_local(dir.path(), &server, &["comment", "--pr", "5", "--new", "--body", "hello"]).await.expect_code(0);
+    Mock::given(method("POST"))
+        .and(path("/repos/octo/app/issues/5/comments"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(comment(91, "x")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    run_local(dir.path(), &server, &["comment", "--pr", "5", "--new", "--body", "hello"])
+        .await
+        .expect_code(0);
     let seen = requests(&server, TOKEN).await;
     assert_eq!(seen.len(), 1);
     assert!(!body(&seen[0])["body"].as_str().unwrap().contains("<!--"));
@@ -235,7 +381,9 @@ async fn not_a_pull_request_is_a_warning_not_a_failure() {
     let server = MockServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     // A push build: no PR in the context, no --pr, and no token needed to say so.
-    let run = github(dir.path(), &server.uri(), &["comment", "--repo", "octo/app"], &[("GITHUB_TOKEN", "")]).await.expect_code(0);
+    let run = github(dir.path(), &server.uri(), &["comment", "--repo", "octo/app"], &[("GITHUB_TOKEN", "")])
+        .await
+        .expect_code(0);
     assert!(run.stderr.contains("nothing to comment on"), "{}", run.stderr);
     assert_eq!(run.json()["warnings"].as_array().map(Vec::len), Some(1));
     assert!(requests(&server, TOKEN).await.is_empty());
@@ -244,10 +392,19 @@ async fn not_a_pull_request_is_a_warning_not_a_failure() {
 #[tokio::test]
 async fn bad_credentials_stop_at_once_naming_the_variable() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}))).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(
+            json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}),
+        ))
+        .mount(&server)
+        .await;
     let dir = tempfile::tempdir().unwrap();
     let run = run_local(dir.path(), &server, &["check-run", "--name", "tests"]).await.expect_code(2);
-    assert!(run.stderr.contains("GitHub refused the token from GITHUB_TOKEN (401 Bad credentials)"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("GitHub refused the token from GITHUB_TOKEN (401 Bad credentials)"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(run.json()["exit_code"], 2);
     assert_eq!(requests(&server, TOKEN).await.len(), 1);
     let file = std::fs::read_to_string(dir.path().join("out.json")).unwrap();
@@ -258,14 +415,24 @@ async fn bad_credentials_stop_at_once_naming_the_variable() {
     let all = local(&["status", "--context", "ci", "--state", "success", "--token-file", "secrets/gh-token"]);
     let refs: Vec<&str> = all.iter().map(String::as_str).collect();
     let run = github(dir.path(), &server.uri(), &refs, &[("GITHUB_TOKEN", "")]).await.expect_code(2);
-    assert!(run.stderr.contains(&format!("GitHub refused the token from --token-file {} (401", token_file.display())), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("GitHub refused the token from --token-file {} (401", token_file.display())),
+        "{}",
+        run.stderr
+    );
     assert_eq!(requests(&server, TOKEN).await.len(), 2, "the file's token, without its newline");
 }
 
 #[tokio::test]
 async fn on_jenkins_the_repository_comes_from_git_url_and_the_link_from_build_url() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).and(path(format!("/repos/octo/app/statuses/{SHA}").as_str())).respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 4}))).expect(1).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path(format!("/repos/octo/app/statuses/{SHA}").as_str()))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 4})))
+        .expect(1)
+        .mount(&server)
+        .await;
     let dir = tempfile::tempdir().unwrap();
     result(dir.path(), "test.json", "test", "passed", "10 tests passed", json!([]));
     let env = [
@@ -276,23 +443,46 @@ async fn on_jenkins_the_repository_comes_from_git_url_and_the_link_from_build_ur
         ("STEPKIT_GITHUB_TOKEN", TOKEN),
         ("GITHUB_TOKEN", ""),
     ];
-    github(dir.path(), &server.uri(), &["status", "--context", "jenkins/tests", "--result", "test.json"], &env).await.expect_code(0);
+    github(
+        dir.path(),
+        &server.uri(),
+        &["status", "--context", "jenkins/tests", "--result", "test.json"],
+        &env,
+    )
+    .await
+    .expect_code(0);
     let sent = body(&requests(&server, TOKEN).await[0]);
-    assert_eq!(sent, json!({"state": "success", "context": "jenkins/tests", "description": "10 tests passed", "target_url": "https://jenkins.example.com/job/app/12/"}));
+    assert_eq!(
+        sent,
+        json!({"state": "success", "context": "jenkins/tests", "description": "10 tests passed", "target_url": "https://jenkins.example.com/job/app/12/"})
+    );
 }
 
 #[tokio::test]
 async fn a_request_past_its_timeout_is_retried() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 1})).set_delay(Duration::from_secs(5))).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"id": 1})).set_delay(Duration::from_secs(5)),
+        )
+        .mount(&server)
+        .await;
     let dir = tempfile::tempdir().unwrap();
-    let run = run_local(dir.path(), &server, &["status", "--context", "ci", "--state", "success", "--timeout", "1s", "--retry-budget", "3s"]).await.expect_code(3);
+    let run = run_local(
+        dir.path(),
+        &server,
+        &["status", "--context", "ci", "--state", "success", "--timeout", "1s", "--retry-budget", "3s"],
+    )
+    .await
+    .expect_code(3);
     assert!(run.stderr.contains("(last: no answer within 1s)"), "{}", run.stderr);
     assert!(requests(&server, TOKEN).await.len() > 1);
 }
 
 fn epoch_in(seconds: u64) -> String {
-    (SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap() + Duration::from_secs(seconds)).as_secs().to_string()
+    (SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap() + Duration::from_secs(seconds))
+        .as_secs()
+        .to_string()
 }
 
 fn rate_limited(reset: &str) -> ResponseTemplate {
@@ -306,7 +496,12 @@ fn rate_limited(reset: &str) -> ResponseTemplate {
 #[tokio::test]
 async fn a_primary_rate_limit_that_resets_soon_is_waited_out() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(rate_limited(&epoch_in(1))).up_to_n_times(1).expect(1).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(rate_limited(&epoch_in(1)))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
     Mock::given(method("POST")).respond_with(check_run_created(5)).expect(1).mount(&server).await;
     let dir = tempfile::tempdir().unwrap();
     let run = run_local(dir.path(), &server, &["check-run", "--name", "tests"]).await.expect_code(0);
@@ -321,31 +516,56 @@ async fn a_primary_rate_limit_that_resets_after_the_budget_fails_at_once() {
     Mock::given(method("POST")).respond_with(rate_limited(&epoch_in(3_600))).mount(&server).await;
     let dir = tempfile::tempdir().unwrap();
     let run = run_local(dir.path(), &server, &["check-run", "--name", "tests"]).await.expect_code(3);
-    assert!(run.stderr.contains("rate limit is used up until") && run.stderr.contains(" UTC (in "), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("rate limit is used up until") && run.stderr.contains(" UTC (in "),
+        "{}",
+        run.stderr
+    );
     assert_eq!(requests(&server, TOKEN).await.len(), 1, "no waiting for an hour");
 }
 
 #[tokio::test]
 async fn a_secondary_rate_limit_is_retried_after_retry_after() {
     let server = MockServer::start().await;
-    let limited = ResponseTemplate::new(429).insert_header("retry-after", "1").set_body_json(json!({"message": "You have exceeded a secondary rate limit."}));
+    let limited = ResponseTemplate::new(429)
+        .insert_header("retry-after", "1")
+        .set_body_json(json!({"message": "You have exceeded a secondary rate limit."}));
     Mock::given(method("POST")).respond_with(limited).up_to_n_times(1).expect(1).mount(&server).await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 3}))).expect(1).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 3})))
+        .expect(1)
+        .mount(&server)
+        .await;
     let dir = tempfile::tempdir().unwrap();
-    let run = run_local(dir.path(), &server, &["status", "--context", "ci", "--state", "pending"]).await.expect_code(0);
-    assert!(run.stderr.contains("secondary rate limit") && run.stderr.contains("retrying in 1s"), "{}", run.stderr);
+    let run = run_local(dir.path(), &server, &["status", "--context", "ci", "--state", "pending"])
+        .await
+        .expect_code(0);
+    assert!(
+        run.stderr.contains("secondary rate limit") && run.stderr.contains("retrying in 1s"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(requests(&server, TOKEN).await.len(), 2);
 }
 
 #[tokio::test]
 async fn forbidden_names_the_permission_each_command_needs() {
     let server = MockServer::start().await;
-    let forbidden = ResponseTemplate::new(403).insert_header("x-ratelimit-remaining", "4999").set_body_json(json!({"message": "Resource not accessible by integration"}));
+    let forbidden = ResponseTemplate::new(403)
+        .insert_header("x-ratelimit-remaining", "4999")
+        .set_body_json(json!({"message": "Resource not accessible by integration"}));
     Mock::given(method("POST")).respond_with(forbidden).mount(&server).await;
     let dir = tempfile::tempdir().unwrap();
     let run = run_local(dir.path(), &server, &["check-run", "--name", "tests"]).await.expect_code(2);
-    assert!(run.stderr.contains("the token lacks permission") && run.stderr.contains("`permissions: checks: write`"), "{}", run.stderr);
-    let run = run_local(dir.path(), &server, &["status", "--context", "ci", "--state", "success"]).await.expect_code(2);
+    assert!(
+        run.stderr.contains("the token lacks permission")
+            && run.stderr.contains("`permissions: checks: write`"),
+        "{}",
+        run.stderr
+    );
+    let run = run_local(dir.path(), &server, &["status", "--context", "ci", "--state", "success"])
+        .await
+        .expect_code(2);
     assert!(run.stderr.contains("`permissions: statuses: write`"), "{}", run.stderr);
     let run = run_local(dir.path(), &server, &["comment", "--pr", "5", "--new"]).await.expect_code(2);
     assert!(run.stderr.contains("`permissions: pull-requests: write`"), "{}", run.stderr);
@@ -355,24 +575,51 @@ async fn forbidden_names_the_permission_each_command_needs() {
 #[tokio::test]
 async fn not_found_and_validation_errors_say_what_github_said() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).and(path("/repos/octo/app/check-runs")).respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"}))).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/octo/app/check-runs"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
+        .mount(&server)
+        .await;
     let invalid = json!({"message": "Validation Failed", "errors": [{"resource": "Status", "code": "custom", "field": "sha", "message": format!("No commit found for SHA: {SHA}")}]});
-    Mock::given(method("POST")).and(path(format!("/repos/octo/app/statuses/{SHA}").as_str())).respond_with(ResponseTemplate::new(422).set_body_json(invalid)).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path(format!("/repos/octo/app/statuses/{SHA}").as_str()))
+        .respond_with(ResponseTemplate::new(422).set_body_json(invalid))
+        .mount(&server)
+        .await;
     let dir = tempfile::tempdir().unwrap();
     let run = run_local(dir.path(), &server, &["check-run", "--name", "tests"]).await.expect_code(2);
-    assert!(run.stderr.contains("repository octo/app not found, or the token cannot see it"), "{}", run.stderr);
-    let run = run_local(dir.path(), &server, &["status", "--context", "ci", "--state", "success"]).await.expect_code(2);
-    assert!(run.stderr.contains(&format!("422 Validation Failed: No commit found for SHA: {SHA} (custom)")), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("repository octo/app not found, or the token cannot see it"),
+        "{}",
+        run.stderr
+    );
+    let run = run_local(dir.path(), &server, &["status", "--context", "ci", "--state", "success"])
+        .await
+        .expect_code(2);
+    assert!(
+        run.stderr.contains(&format!("422 Validation Failed: No commit found for SHA: {SHA} (custom)")),
+        "{}",
+        run.stderr
+    );
     assert_eq!(requests(&server, TOKEN).await.len(), 2);
 }
 
 #[tokio::test]
 async fn server_errors_are_retried_until_the_budget_runs_out() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(502).set_body_string("<html>bad gateway</html>")).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(502).set_body_string("<html>bad gateway</html>"))
+        .mount(&server)
+        .await;
     let dir = tempfile::tempdir().unwrap();
-    let run = run_local(dir.path(), &server, &["check-run", "--name", "tests", "--retry-budget", "2s"]).await.expect_code(3);
-    assert!(run.stderr.contains("the GitHub API at 127.0.0.1:") && run.stderr.contains("(last: 502 Bad Gateway)"), "{}", run.stderr);
+    let run = run_local(dir.path(), &server, &["check-run", "--name", "tests", "--retry-budget", "2s"])
+        .await
+        .expect_code(3);
+    assert!(
+        run.stderr.contains("the GitHub API at 127.0.0.1:") && run.stderr.contains("(last: 502 Bad Gateway)"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("retrying in 1s"), "{}", run.stderr);
     assert!(requests(&server, TOKEN).await.len() > 1);
 }
@@ -381,9 +628,23 @@ async fn server_errors_are_retried_until_the_budget_runs_out() {
 async fn a_refused_connection_is_retried_then_names_the_host() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
-    let all = local(&["status", "--context", "ci", "--state", "success", "--retry-budget", "2s", "--timeout", "2s"]);
+    let all = local(&[
+        "status",
+        "--context",
+        "ci",
+        "--state",
+        "success",
+        "--retry-budget",
+        "2s",
+        "--timeout",
+        "2s",
+    ]);
     let refs: Vec<&str> = all.iter().map(String::as_str).collect();
     let run = github(dir.path(), &format!("http://127.0.0.1:{port}"), &refs, &[]).await.expect_code(3);
-    assert!(run.stderr.contains(&format!("the GitHub API at 127.0.0.1:{port} did not answer after 2 attempts")), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("the GitHub API at 127.0.0.1:{port} did not answer after 2 attempts")),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.to_ascii_lowercase().contains("connect"), "{}", run.stderr);
 }

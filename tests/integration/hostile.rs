@@ -38,7 +38,8 @@ fn xml(text: &str) -> String {
 }
 
 /// Characters that must never reach the log or the summary as themselves.
-const HIDDEN: [char; 9] = ['\u{1b}', '\u{9b}', '\u{7}', '\r', '\u{202e}', '\u{202c}', '\u{200b}', '\u{2060}', '\u{feff}'];
+const HIDDEN: [char; 9] =
+    ['\u{1b}', '\u{9b}', '\u{7}', '\r', '\u{202e}', '\u{202c}', '\u{200b}', '\u{2060}', '\u{feff}'];
 
 /// The log is clean: no hidden characters, no `##[`, and the only lines that start (after blanks) with
 /// `::` are stepkit's own: groups and exactly as many annotations of each level as the JSON lists.
@@ -51,13 +52,21 @@ fn assert_log_clean(log: &str, annotations: &[Value]) {
         assert!(!line.contains("##["), "a legacy workflow command reached the log: {line}");
         let Some(command) = line.trim_start().strip_prefix("::") else { continue };
         let name = command.split([' ', ':']).next().unwrap_or_default();
-        assert!(["group", "endgroup", "error", "warning", "notice"].contains(&name), "a workflow command stepkit did not write: {line}");
+        assert!(
+            ["group", "endgroup", "error", "warning", "notice"].contains(&name),
+            "a workflow command stepkit did not write: {line}"
+        );
         *commands.entry(name).or_default() += 1;
     }
     for level in ["error", "warning", "notice"] {
         let listed = annotations.iter().filter(|a| a["level"] == level).count().min(10);
-        let summary_notice = usize::from(level == "notice" && annotations.iter().filter(|a| a["level"] != "notice").count() > 20);
-        assert!(commands.get(level).copied().unwrap_or(0) <= listed + summary_notice, "more ::{level} lines than annotations: a forged one got through:\n{log}");
+        let summary_notice = usize::from(
+            level == "notice" && annotations.iter().filter(|a| a["level"] != "notice").count() > 20,
+        );
+        assert!(
+            commands.get(level).copied().unwrap_or(0) <= listed + summary_notice,
+            "more ::{level} lines than annotations: a forged one got through:\n{log}"
+        );
     }
 }
 
@@ -88,8 +97,13 @@ fn render_gfm(markdown: &str) -> Option<String> {
     match output {
         Some(o) if o.status.success() => Some(String::from_utf8(o.stdout).unwrap()),
         other => {
-            let why = other.map(|o| String::from_utf8_lossy(&o.stderr).into_owned()).unwrap_or_else(|| "python3 did not run".into());
-            assert!(!in_ci(), "the cmarkgfm Python package is required under CI=true (.ci/run installs it): {why}");
+            let why = other
+                .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+                .unwrap_or_else(|| "python3 did not run".into());
+            assert!(
+                !in_ci(),
+                "the cmarkgfm Python package is required under CI=true (.ci/run installs it): {why}"
+            );
             eprintln!("skipping the markdown rendering check: cmarkgfm is not installed ({why})");
             None
         }
@@ -112,7 +126,10 @@ fn assert_summary_inert(markdown: &str) {
 }
 
 fn github_env(cmd: crate::support::Stepkit, summary: &Path, output: &Path) -> crate::support::Stepkit {
-    cmd.env("GITHUB_ACTIONS", "true").env("GITHUB_STEP_SUMMARY", summary).env("GITHUB_OUTPUT", output).env("NO_COLOR", "1")
+    cmd.env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", summary)
+        .env("GITHUB_OUTPUT", output)
+        .env("NO_COLOR", "1")
 }
 
 #[test]
@@ -127,7 +144,11 @@ fn junit_summary_defuses_a_hostile_report_in_every_sink() {
     );
     write(dir.path(), "hostile.xml", report);
     let (summary, output) = (dir.path().join("summary.md"), dir.path().join("output"));
-    let run = github_env(stepkit(), &summary, &output).current_dir(dir.path()).args(["--format", "json", "junit", "summary", "hostile.xml"]).run().expect_code(1);
+    let run = github_env(stepkit(), &summary, &output)
+        .current_dir(dir.path())
+        .args(["--format", "json", "junit", "summary", "hostile.xml"])
+        .run()
+        .expect_code(1);
     let json = run.json();
     assert_eq!(json["data"]["summary"]["counts"]["tests"], 2, "{}", run.stdout);
     let annotations = json["annotations"].as_array().unwrap();
@@ -135,21 +156,33 @@ fn junit_summary_defuses_a_hostile_report_in_every_sink() {
     assert_shown_defused(&run.stderr);
     assert_summary_inert(&std::fs::read_to_string(&summary).unwrap());
     // JSON keeps the report's text exactly: it is data, escaped by JSON itself.
-    assert!(json["data"]["summary"]["failed"][0]["message"].as_str().unwrap().contains("::add-mask::hunter2"));
+    assert!(json["data"]["summary"]["failed"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("::add-mask::hunter2"));
 
     // `--format markdown` prints the same summary on stdout, which the runner reads for commands too.
-    let run = github_env(stepkit(), &summary, &output).current_dir(dir.path()).args(["--format", "markdown", "junit", "summary", "hostile.xml"]).run().expect_code(1);
+    let run = github_env(stepkit(), &summary, &output)
+        .current_dir(dir.path())
+        .args(["--format", "markdown", "junit", "summary", "hostile.xml"])
+        .run()
+        .expect_code(1);
     assert_log_clean(&run.stdout, &[]);
     assert_summary_inert(&run.stdout);
     // Text format, off GitHub: the same text, defused all the same (a Jenkins or GitLab log is a terminal too).
-    let run = stepkit().current_dir(dir.path()).args(["junit", "summary", "hostile.xml"]).run().expect_code(1);
+    let run =
+        stepkit().current_dir(dir.path()).args(["junit", "summary", "hostile.xml"]).run().expect_code(1);
     assert_log_clean(&run.stderr, &[]);
     assert_shown_defused(&run.stderr);
 }
 
 #[test]
 fn stepkit_test_defuses_a_hostile_failure_message_and_output() {
-    let ok = std::process::Command::new("python3").args(["-m", "pytest", "--version"]).output().map(|o| o.status.success()).unwrap_or(false);
+    let ok = std::process::Command::new("python3")
+        .args(["-m", "pytest", "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     if !ok {
         assert!(!in_ci(), "pytest is required under CI=true (.ci/run installs it)");
         eprintln!("skipping: pytest is not installed");
@@ -175,7 +208,11 @@ fn stepkit_test_defuses_a_hostile_failure_message_and_output() {
     assert_log_clean(&run.stderr, json["annotations"].as_array().unwrap());
     // The failure message (from pytest's JUnit) and the test's own output (the batch's block) both carry it.
     assert!(run.stderr.matches(": :add-mask::hunter2").count() >= 2, "{}", run.stderr);
-    assert!(run.stderr.contains("\\x1b[2J"), "the raw ESC of the test's output is shown escaped:\n{}", run.stderr);
+    assert!(
+        run.stderr.contains("\\x1b[2J"),
+        "the raw ESC of the test's output is shown escaped:\n{}",
+        run.stderr
+    );
     assert_summary_inert(&std::fs::read_to_string(&summary).unwrap());
 }
 
@@ -188,7 +225,13 @@ fn check_defuses_hostile_plugin_output_and_finding_files() {
     let (summary, output) = (dir.path().join("summary.md"), dir.path().join("output"));
     let echo = dist("echo");
     let text = format!("--set=text={}", corpus());
-    let files = ["--set=file=src/\u{202e}bil.exe", "--set=file=a\u{200b}b.rs", "--set=file=x/##[error]y.rs", "--set=file=tests/`weird`.py", "--set=file=src/ok.rs"];
+    let files = [
+        "--set=file=src/\u{202e}bil.exe",
+        "--set=file=a\u{200b}b.rs",
+        "--set=file=x/##[error]y.rs",
+        "--set=file=tests/`weird`.py",
+        "--set=file=src/ok.rs",
+    ];
     let run = github_env(stepkit(), &summary, &output)
         .env("STEPKIT_CACHE_DIR", shared_cache())
         .current_dir(dir.path())
@@ -203,8 +246,20 @@ fn check_defuses_hostile_plugin_output_and_finding_files() {
     // A file with bidi, zero-width or `##[` in it is no location; it stays in the message, escaped.
     let findings = json["data"]["plugins"][0]["report"]["findings"].as_array().unwrap();
     let files: Vec<Value> = findings.iter().map(|f| f["file"].clone()).collect();
-    assert_eq!(files, [Value::Null, Value::Null, Value::Null, Value::Null, "tests/`weird`.py".into(), "src/ok.rs".into()], "{findings:?}");
-    assert!(findings[1]["message"].as_str().unwrap().ends_with("(file: src/\\u{202e}bil.exe)"), "{}", findings[1]["message"]);
-    assert!(findings[3]["message"].as_str().unwrap().ends_with("(file: x/# #[error]y.rs)"), "{}", findings[3]["message"]);
+    assert_eq!(
+        files,
+        [Value::Null, Value::Null, Value::Null, Value::Null, "tests/`weird`.py".into(), "src/ok.rs".into()],
+        "{findings:?}"
+    );
+    assert!(
+        findings[1]["message"].as_str().unwrap().ends_with("(file: src/\\u{202e}bil.exe)"),
+        "{}",
+        findings[1]["message"]
+    );
+    assert!(
+        findings[3]["message"].as_str().unwrap().ends_with("(file: x/# #[error]y.rs)"),
+        "{}",
+        findings[3]["message"]
+    );
     assert_eq!(findings[1]["line"], Value::Null, "no line without its file");
 }

@@ -33,7 +33,10 @@ fn billion_laughs_is_refused_without_expanding() {
 
 #[test]
 fn an_undeclared_entity_is_an_error_with_a_position() {
-    let message = problem_for("ent.xml", b"<testsuite name=\"s\">\n<testcase name=\"a\">&custom;</testcase></testsuite>");
+    let message = problem_for(
+        "ent.xml",
+        b"<testsuite name=\"s\">\n<testcase name=\"a\">&custom;</testcase></testsuite>",
+    );
     assert!(message.contains("line 2"), "{message}");
 }
 
@@ -48,7 +51,10 @@ fn invalid_utf8_names_the_position() {
 
 #[test]
 fn truncated_file_says_so() {
-    let message = problem_for("cut.xml", b"<testsuites><testsuite name=\"s\"><testcase name=\"a\"/><testcase name=\"b\">");
+    let message = problem_for(
+        "cut.xml",
+        b"<testsuites><testsuite name=\"s\"><testcase name=\"a\"/><testcase name=\"b\">",
+    );
     assert!(message.contains("truncated"), "{message}");
 }
 
@@ -113,7 +119,10 @@ fn summary_under_gnu_time(path: &std::path::Path) -> Option<(u64, String)> {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let peak = stderr.lines().find_map(|l| l.strip_prefix("peak_kib=")).and_then(|v| v.trim().parse().ok());
-    Some((peak.unwrap_or_else(|| panic!("no peak from GNU time: {stderr}")), String::from_utf8_lossy(&out.stdout).into_owned()))
+    Some((
+        peak.unwrap_or_else(|| panic!("no peak from GNU time: {stderr}")),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    ))
 }
 
 #[test]
@@ -126,7 +135,12 @@ fn many_small_cases_with_small_attributes_read_near_twice_their_size() {
     file.write_all(b"<testsuites name=\"AllTests\">\n").unwrap();
     let cases = 200_000;
     for suite in 0..cases / 100 {
-        writeln!(file, "<testsuite name=\"pkg.Module{}Test.S{suite}\" timestamp=\"2024-05-01T10:00:00\">", suite % 50).unwrap();
+        writeln!(
+            file,
+            "<testsuite name=\"pkg.Module{}Test.S{suite}\" timestamp=\"2024-05-01T10:00:00\">",
+            suite % 50
+        )
+        .unwrap();
         for i in 0..100 {
             let n = suite * 100 + i;
             writeln!(

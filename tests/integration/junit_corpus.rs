@@ -10,7 +10,14 @@ const EXPECTED: &[(&str, u64, u64, u64, u64, u64)] = &[
     ("dorny-test-reporter/empty_jest-junit-empty-testsuite.xml", 0, 0, 0, 0, 0),
     ("dorny-test-reporter/empty_jest-junit.xml", 0, 0, 0, 0, 0),
     ("dorny-test-reporter/empty_phpunit-empty.xml", 0, 0, 0, 0, 0),
-    ("dorny-test-reporter/external_java_TEST-org.apache.pulsar.AddMissingPatchVersionTest.xml", 2, 1, 0, 1, 0),
+    (
+        "dorny-test-reporter/external_java_TEST-org.apache.pulsar.AddMissingPatchVersionTest.xml",
+        2,
+        1,
+        0,
+        1,
+        0,
+    ),
     ("dorny-test-reporter/external_java_empty_failures.xml", 3, 1, 0, 0, 0),
     ("dorny-test-reporter/external_java_junit4-basic.xml", 6, 1, 0, 0, 0),
     ("dorny-test-reporter/external_java_junit4-complete.xml", 8, 1, 1, 1, 0),
@@ -43,10 +50,17 @@ fn every_corpus_file_reads_with_its_real_counts() {
     let mut seen = 0;
     for entry in walk(&corpus()) {
         let rel = entry.strip_prefix(corpus()).unwrap().display().to_string();
-        let expected = EXPECTED.iter().find(|e| e.0 == rel).unwrap_or_else(|| panic!("corpus file {rel} has no expected counts"));
+        let expected = EXPECTED
+            .iter()
+            .find(|e| e.0 == rel)
+            .unwrap_or_else(|| panic!("corpus file {rel} has no expected counts"));
         let report = read_file(&entry).unwrap_or_else(|e| panic!("{e}"));
         let c = report.counts();
-        assert_eq!((c.tests, c.failures, c.errors, c.skipped, c.flaky), (expected.1, expected.2, expected.3, expected.4, expected.5), "{rel}");
+        assert_eq!(
+            (c.tests, c.failures, c.errors, c.skipped, c.flaky),
+            (expected.1, expected.2, expected.3, expected.4, expected.5),
+            "{rel}"
+        );
         seen += 1;
     }
     assert_eq!(seen, EXPECTED.len(), "every expected file exists");
@@ -60,7 +74,9 @@ fn surefire_flaky_and_rerun_elements_are_kept() {
     report.walk(|_, case| {
         for rerun in case.reruns() {
             match rerun.kind {
-                stepkit::junit::RerunKind::FlakyFailure | stepkit::junit::RerunKind::FlakyError => flaky_runs += 1,
+                stepkit::junit::RerunKind::FlakyFailure | stepkit::junit::RerunKind::FlakyError => {
+                    flaky_runs += 1
+                }
                 _ => rerun_runs += 1,
             }
             assert!(rerun.stack_trace.is_some(), "stackTrace is kept");
@@ -75,7 +91,11 @@ fn merging_the_whole_corpus_keeps_every_case() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("merged.xml");
     let pattern = format!("{}/*/*.xml", corpus().display());
-    let run = stepkit().args(["--format", "json", "junit", "merge", &pattern, "-o"]).args([&out]).run().expect_code(0);
+    let run = stepkit()
+        .args(["--format", "json", "junit", "merge", &pattern, "-o"])
+        .args([&out])
+        .run()
+        .expect_code(0);
     let json = run.json();
     let counts = &json["data"]["counts"];
     // Each file is a run of its own: cases fold only with a repeat of the same identity (suite path,
@@ -87,7 +107,12 @@ fn merging_the_whole_corpus_keeps_every_case() {
     let tests = counts["tests"].as_u64().unwrap();
     assert_eq!(tests, 5270 - 236);
     assert_eq!(json["data"]["duplicates"], 236);
-    let apart: Vec<String> = json["data"]["separate_runs"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().rsplit('/').next().unwrap().to_string()).collect();
+    let apart: Vec<String> = json["data"]["separate_runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().rsplit('/').next().unwrap().to_string())
+        .collect();
     assert_eq!(
         apart,
         [

@@ -4,7 +4,13 @@ use crate::support::{fixture, require_tool, stepkit, write};
 use stepkit::junit::read_file;
 
 fn summary_json(dir: &std::path::Path, args: &[&str], code: i32) -> serde_json::Value {
-    stepkit().current_dir(dir).args(["--format", "json", "junit", "summary"]).args(args).run().expect_code(code).json()
+    stepkit()
+        .current_dir(dir)
+        .args(["--format", "json", "junit", "summary"])
+        .args(args)
+        .run()
+        .expect_code(code)
+        .json()
 }
 
 #[test]
@@ -41,7 +47,11 @@ fn disabled_tests_are_written_as_skipped_for_jenkins_and_validate() {
     );
     for profile in ["jenkins-xunit", "gitlab", "default"] {
         let out = format!("{profile}.xml");
-        stepkit().current_dir(dir.path()).args(["junit", "merge", "gtest.xml", "--profile", profile, "-o", &out]).run().expect_code(0);
+        stepkit()
+            .current_dir(dir.path())
+            .args(["junit", "merge", "gtest.xml", "--profile", profile, "-o", &out])
+            .run()
+            .expect_code(0);
         let text = std::fs::read_to_string(dir.path().join(&out)).unwrap();
         assert_eq!(text.matches("<skipped/>").count(), 2, "{profile}: {text}");
         // Read back with nothing but the elements: the counts agree with the suite's skipped="2".
@@ -51,7 +61,13 @@ fn disabled_tests_are_written_as_skipped_for_jenkins_and_validate() {
     }
     if require_tool("xmllint") {
         let schema = fixture("schemas/jenkins-xunit-junit-10.xsd");
-        let check = std::process::Command::new("xmllint").arg("--noout").arg("--schema").arg(&schema).arg(dir.path().join("jenkins-xunit.xml")).output().unwrap();
+        let check = std::process::Command::new("xmllint")
+            .arg("--noout")
+            .arg("--schema")
+            .arg(&schema)
+            .arg(dir.path().join("jenkins-xunit.xml"))
+            .output()
+            .unwrap();
         assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
     }
 }
@@ -65,7 +81,8 @@ fn summary_says_when_it_folded_repeated_results() {
         "phpunit.xml",
         r#"<testsuite name="S"><testcase class="T" classname="T" name="a"><skipped/></testcase><testcase class="T" classname="T" name="a"><skipped/></testcase><testcase classname="T" name="b"/></testsuite>"#,
     );
-    let run = stepkit().current_dir(dir.path()).args(["junit", "summary", "phpunit.xml"]).run().expect_code(0);
+    let run =
+        stepkit().current_dir(dir.path()).args(["junit", "summary", "phpunit.xml"]).run().expect_code(0);
     assert!(run.stderr.contains("2 tests: 1 passed, 0 failed, 0 errors, 1 skipped"), "{}", run.stderr);
     assert!(run.stderr.contains("folded 1 repeated result of a test into one"), "{}", run.stderr);
     assert_eq!(summary_json(dir.path(), &["phpunit.xml"], 0)["data"]["duplicates"], 1);
@@ -88,7 +105,11 @@ fn a_raw_less_than_in_an_attribute_is_malformed_and_named_by_file_and_line() {
 
 #[test]
 fn a_cut_file_names_the_element_really_open() {
-    for (element, open) in [("skipped", "<skipped>not on"), ("error", "<error message=\"x\">Trace"), ("failure", "<failure>assert")] {
+    for (element, open) in [
+        ("skipped", "<skipped>not on"),
+        ("error", "<error message=\"x\">Trace"),
+        ("failure", "<failure>assert"),
+    ] {
         let message = problem("cut.xml", &format!("<testsuite name=\"s\"><testcase name=\"a\">{open}"));
         assert!(message.contains(&format!("ends inside <{element}>")), "{element}: {message}");
     }
@@ -109,15 +130,23 @@ fn nanosecond_times_are_named_and_do_not_dominate_totals_or_slowest() {
     let summary = &json["data"]["summary"];
     assert_eq!(summary["counts"]["tests"], 5);
     assert_eq!(summary["counts"]["time"], 3.5, "only the file in seconds counts: {summary}");
-    let slowest: Vec<&str> = summary["slowest"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
+    let slowest: Vec<&str> =
+        summary["slowest"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
     assert_eq!(slowest, ["U::slow", "U::quick"]);
     let warnings = json["warnings"].as_array().unwrap();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     let warning = warnings[0].as_str().unwrap();
     assert!(warning.starts_with("cst.xml: its times are not seconds"), "{warning}");
 
-    stepkit().current_dir(dir.path()).args(["junit", "merge", "cst.xml", "unit.xml", "-o", "m.xml"]).run().expect_code(0);
+    stepkit()
+        .current_dir(dir.path())
+        .args(["junit", "merge", "cst.xml", "unit.xml", "-o", "m.xml"])
+        .run()
+        .expect_code(0);
     let merged = std::fs::read_to_string(dir.path().join("m.xml")).unwrap();
     assert!(!merged.contains("1203418500"), "{merged}");
-    assert!(merged.contains(r#"name="stepkit.ignored-times""#), "the merged file says why the times are gone: {merged}");
+    assert!(
+        merged.contains(r#"name="stepkit.ignored-times""#),
+        "the merged file says why the times are gone: {merged}"
+    );
 }

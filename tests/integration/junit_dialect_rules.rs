@@ -2,8 +2,8 @@
 //! verdicts that live outside test cases, and hostile TRX/NUnit/xUnit input refused by name.
 
 use crate::support::{stepkit, write};
-use stepkit::junit::{parse_bytes, Case, ReadErrorKind, Report, Status};
 use std::io::Write;
+use stepkit::junit::{parse_bytes, Case, ReadErrorKind, Report, Status};
 
 fn parse(xml: &str) -> Report {
     parse_bytes(xml.as_bytes(), "input").unwrap_or_else(|e| panic!("{e}"))
@@ -39,9 +39,12 @@ fn every_trx_outcome_maps_as_documented() {
         ("Pending", Status::Errored),
         ("Exploded", Status::Errored),
     ];
-    let mut xml = String::from(r#"<TestRun xmlns="http://microsoft.com/schemas/VisualStudio/TeamTest/2010"><Results>"#);
+    let mut xml =
+        String::from(r#"<TestRun xmlns="http://microsoft.com/schemas/VisualStudio/TeamTest/2010"><Results>"#);
     for (outcome, _) in outcomes {
-        xml.push_str(&format!(r#"<UnitTestResult testName="T{outcome}" outcome="{outcome}" duration="00:00:01.5000000"/>"#));
+        xml.push_str(&format!(
+            r#"<UnitTestResult testName="T{outcome}" outcome="{outcome}" duration="00:00:01.5000000"/>"#
+        ));
     }
     xml.push_str(r#"<UnitTestResult testName="TNone"/></Results></TestRun>"#);
     let all = cases(&parse(&xml));
@@ -51,7 +54,11 @@ fn every_trx_outcome_maps_as_documented() {
         assert_eq!(case.status, expected, "{outcome}");
         assert_eq!(case.time, Some(1.5));
         if expected != Status::Passed && outcome != "Failed" {
-            assert_eq!(case.first_problem().unwrap().ty.as_deref(), Some(outcome), "the outcome is kept in the type");
+            assert_eq!(
+                case.first_problem().unwrap().ty.as_deref(),
+                Some(outcome),
+                "the outcome is kept in the type"
+            );
         }
     }
     assert_eq!(status_of(&all, "TNone"), Status::Errored, "a result without an outcome is never a pass");
@@ -76,10 +83,17 @@ fn trx_data_rows_each_count_and_the_parent_does_not() {
     let report = parse(xml);
     let all = cases(&report);
     let names: Vec<&str> = all.iter().map(|c| &*c.name).collect();
-    assert_eq!(names, ["Add (data row 1)", "Add (data row 2)", "Add (data row 3)", "Load (data row 1)", "Load"]);
+    assert_eq!(
+        names,
+        ["Add (data row 1)", "Add (data row 2)", "Add (data row 3)", "Load (data row 1)", "Load"]
+    );
     assert_eq!(status_of(&all, "Add (data row 2)"), Status::Failed);
     assert_eq!(all[0].classname.as_deref(), Some("Calc.Tests.AddTests"), "the assembly qualification is cut");
-    assert_eq!(status_of(&all, "Load"), Status::Errored, "a failed parent whose rows all passed still counts");
+    assert_eq!(
+        status_of(&all, "Load"),
+        Status::Errored,
+        "a failed parent whose rows all passed still counts"
+    );
     assert_eq!(&*report.suites[0].name, "Calc.Tests.dll");
 }
 
@@ -114,7 +128,9 @@ fn every_nunit_result_and_label_maps_as_documented() {
         ("Inconclusive", "", Status::Skipped),
         ("Odd", "", Status::Errored),
     ];
-    let mut xml = String::from(r#"<test-run result="Failed"><test-suite type="TestFixture" name="F" result="Failed" site="Child">"#);
+    let mut xml = String::from(
+        r#"<test-run result="Failed"><test-suite type="TestFixture" name="F" result="Failed" site="Child">"#,
+    );
     for (i, (result, label, _)) in results.iter().enumerate() {
         xml.push_str(&format!(r#"<test-case name="t{i}" classname="N.F" result="{result}" label="{label}" duration="0,25"><reason><message>why {i}</message></reason></test-case>"#));
     }
@@ -130,7 +146,10 @@ fn every_nunit_result_and_label_maps_as_documented() {
         }
     }
     let warning = &all[1];
-    assert!(warning.detail.as_ref().unwrap().system_out.as_deref().unwrap().contains("why 1"), "the warning text is kept");
+    assert!(
+        warning.detail.as_ref().unwrap().system_out.as_deref().unwrap().contains("why 1"),
+        "the warning text is kept"
+    );
 }
 
 #[test]
@@ -148,7 +167,9 @@ fn nunit_one_time_tear_down_failure_is_its_own_error_case() {
     assert_eq!(teardown.classname.as_deref(), Some("N.Db"));
     assert!(teardown.first_problem().unwrap().message.as_deref().unwrap().contains("cleanup failed"));
     // A run marked Failed with nothing failing in it (the assembly could not load) keeps that too.
-    let all = cases(&parse(r#"<test-run result="Failed" label="Error"><test-suite type="Assembly" name="a.dll" result="Passed"/></test-run>"#));
+    let all = cases(&parse(
+        r#"<test-run result="Failed" label="Error"><test-suite type="Assembly" name="a.dll" result="Passed"/></test-run>"#,
+    ));
     assert_eq!(all.iter().map(|c| c.status).collect::<Vec<_>>(), [Status::Errored]);
 }
 
@@ -197,7 +218,8 @@ fn truncated_trx_names_the_open_element() {
 <UnitTestResult testName="A" outcome="Failed"><Output><ErrorInfo><Message>boom"#;
     let message = problem_for("cut.trx", trx.as_bytes());
     assert!(message.contains("truncated") && message.contains("<Message>"), "{message}");
-    let err = parse_bytes(b"<TestRun><Results><UnitTestResult testName=\"A\" outcome=\"Passed\">", "x").unwrap_err();
+    let err = parse_bytes(b"<TestRun><Results><UnitTestResult testName=\"A\" outcome=\"Passed\">", "x")
+        .unwrap_err();
     assert!(matches!(&err.kind, ReadErrorKind::Truncated(e) if e == "UnitTestResult"), "{err}");
 }
 
@@ -219,7 +241,11 @@ fn nunit_with_an_entity_doctype_is_refused_without_expanding() {
 #[test]
 fn deeply_nested_nunit_and_trx_rows_are_refused() {
     let depth = 200;
-    let nunit = format!("<test-run>{}{}</test-run>", "<test-suite name=\"s\">".repeat(depth), "</test-suite>".repeat(depth));
+    let nunit = format!(
+        "<test-run>{}{}</test-run>",
+        "<test-suite name=\"s\">".repeat(depth),
+        "</test-suite>".repeat(depth)
+    );
     let err = parse_bytes(nunit.as_bytes(), "deep.xml").unwrap_err();
     assert!(matches!(err.kind, ReadErrorKind::TooDeep), "{err}");
     let trx = format!(
@@ -236,7 +262,8 @@ fn a_huge_xunit_attribute_hits_the_token_limit() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("huge.xml");
     let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    file.write_all(b"<assemblies><assembly name=\"a\"><collection name=\"c\"><test result=\"Pass\" name=\"").unwrap();
+    file.write_all(b"<assemblies><assembly name=\"a\"><collection name=\"c\"><test result=\"Pass\" name=\"")
+        .unwrap();
     let chunk = vec![b'a'; 1 << 20];
     for _ in 0..(stepkit::junit::MAX_TOKEN_BYTES >> 20) + 2 {
         file.write_all(&chunk).unwrap();

@@ -2,8 +2,8 @@
 //! checked independently, and `junit merge`/`summary` taking them like any JUnit file.
 
 use crate::support::{fixture, stepkit, write};
-use stepkit::junit::{read_file, Case, ProblemKind, Report, Status};
 use std::path::PathBuf;
+use stepkit::junit::{read_file, Case, ProblemKind, Report, Status};
 
 /// (file, tests, passed, failures, errors, skipped): the output of tests/fixtures/dialects/count.py,
 /// an ElementTree walk written apart from the reader (see the README there for how it was checked
@@ -47,7 +47,12 @@ fn cases(report: &Report) -> Vec<(String, Case)> {
 
 fn case<'a>(all: &'a [(String, Case)], name: &str) -> &'a Case {
     let found: Vec<_> = all.iter().filter(|(_, c)| &*c.name == name).collect();
-    assert_eq!(found.len(), 1, "exactly one case named {name:?}: {:?}", all.iter().map(|(_, c)| &c.name).collect::<Vec<_>>());
+    assert_eq!(
+        found.len(),
+        1,
+        "exactly one case named {name:?}: {:?}",
+        all.iter().map(|(_, c)| &c.name).collect::<Vec<_>>()
+    );
     &found[0].1
 }
 
@@ -65,7 +70,11 @@ fn every_dialect_fixture_reads_with_its_independently_counted_results() {
     assert_eq!(files, listed, "every fixture has expected counts, and every expected file exists");
     for (name, tests, passed, failures, errors, skipped) in EXPECTED {
         let c = read(name).counts();
-        assert_eq!((c.tests, c.passed, c.failures, c.errors, c.skipped), (*tests, *passed, *failures, *errors, *skipped), "{name}");
+        assert_eq!(
+            (c.tests, c.passed, c.failures, c.errors, c.skipped),
+            (*tests, *passed, *failures, *errors, *skipped),
+            "{name}"
+        );
     }
 }
 
@@ -76,7 +85,11 @@ fn trx_keeps_class_message_trace_output_duration_and_theory_rows() {
     assert_eq!(&*report.suites[0].name, "dotnettests.xunittests.dll", "one suite per test assembly");
     let all = cases(&report);
     let failing = case(&all, "Failing_Test");
-    assert_eq!(failing.classname.as_deref(), Some("DotnetTests.XUnitTests.CalculatorTests"), "class from <TestDefinitions>");
+    assert_eq!(
+        failing.classname.as_deref(),
+        Some("DotnetTests.XUnitTests.CalculatorTests"),
+        "class from <TestDefinitions>"
+    );
     assert_eq!(failing.status, Status::Failed);
     assert_eq!(failing.time, Some(0.0038697), "hh:mm:ss.fffffff read as seconds");
     let problem = failing.first_problem().unwrap();
@@ -84,7 +97,11 @@ fn trx_keeps_class_message_trace_output_duration_and_theory_rows() {
     assert!(problem.text.as_deref().unwrap().contains("CalculatorTests.cs:line 27"), "{problem:?}");
     let skipped = case(&all, "Skipped_Test");
     assert_eq!(skipped.status, Status::Skipped);
-    assert_eq!(skipped.first_problem().unwrap().ty.as_deref(), Some("NotExecuted"), "the TRX outcome is kept");
+    assert_eq!(
+        skipped.first_problem().unwrap().ty.as_deref(),
+        Some("NotExecuted"),
+        "the TRX outcome is kept"
+    );
     assert_eq!(skipped.detail.as_ref().unwrap().system_out.as_deref(), Some("Skipped test"));
     // Each theory row is its own test; custom display names stay whole.
     assert_eq!(case(&all, "Is_Even_Number(i: 2)").status, Status::Passed);
@@ -96,7 +113,11 @@ fn trx_keeps_class_message_trace_output_duration_and_theory_rows() {
 #[test]
 fn trx_class_cleanup_failures_and_vs2015_error_outcomes_count() {
     let all = cases(&read("dorny-test-reporter/dotnet-xunitv3.trx"));
-    assert_eq!(case(&all, "[Test Class Cleanup Failure (DotnetTests.XUnitV3Tests.FixtureTests.Passing_Test)]").status, Status::Failed);
+    assert_eq!(
+        case(&all, "[Test Class Cleanup Failure (DotnetTests.XUnitV3Tests.FixtureTests.Passing_Test)]")
+            .status,
+        Status::Failed
+    );
     // Visual Studio 2015 writes <ResultSummary> before <Results>, and Aborted/NotRunnable outcomes.
     let all = cases(&read("publish-unit-test-result-action/trx-yami.trx"));
     let aborted = case(&all, "EST_SEG_TEMPTest");
@@ -110,7 +131,10 @@ fn nunit_keeps_the_suite_tree_labels_reasons_and_parameterized_rows() {
     let report = read("dorny-test-reporter/dotnet-nunit.xml");
     let all = cases(&report);
     let (path, row) = all.iter().find(|(_, c)| &*c.name == "Is_Even_Number(3)").unwrap();
-    assert_eq!(path, "DotnetTests.NUnitV3Tests.dll / DotnetTests / XUnitTests / CalculatorTests / Is_Even_Number", "assembly, namespaces, fixture, theory");
+    assert_eq!(
+        path, "DotnetTests.NUnitV3Tests.dll / DotnetTests / XUnitTests / CalculatorTests / Is_Even_Number",
+        "assembly, namespaces, fixture, theory"
+    );
     assert_eq!(row.status, Status::Failed);
     assert_eq!(row.classname.as_deref(), Some("DotnetTests.XUnitTests.CalculatorTests"));
     assert_eq!(row.time, Some(0.001098));
@@ -134,7 +158,10 @@ fn nunit_fixture_that_cannot_run_is_an_error_not_a_lost_test() {
     assert_eq!(bad.status, Status::Errored);
     assert_eq!(bad.first_problem().unwrap().message.as_deref(), Some("No suitable constructor was found"));
     // Early NUnit 3 wrote no classname: it comes from the full name.
-    assert_eq!(case(&all, "FailingTest").classname.as_deref(), Some("NUnit.Tests.Assemblies.MockTestFixture"));
+    assert_eq!(
+        case(&all, "FailingTest").classname.as_deref(),
+        Some("NUnit.Tests.Assemblies.MockTestFixture")
+    );
 }
 
 #[test]
@@ -160,8 +187,16 @@ fn xunit_keeps_type_reason_exception_type_and_decimal_comma_times() {
 fn merge_takes_every_dialect_beside_junit_and_the_output_reads_back() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("merged.xml");
-    let inputs = ["dorny-test-reporter/dotnet-trx.trx", "dorny-test-reporter/dotnet-nunit.xml", "publish-unit-test-result-action/xunit-fixie.xml"];
-    let junit = write(dir.path(), "junit.xml", r#"<testsuite name="php"><testcase classname="A" name="b"/></testsuite>"#);
+    let inputs = [
+        "dorny-test-reporter/dotnet-trx.trx",
+        "dorny-test-reporter/dotnet-nunit.xml",
+        "publish-unit-test-result-action/xunit-fixie.xml",
+    ];
+    let junit = write(
+        dir.path(),
+        "junit.xml",
+        r#"<testsuite name="php"><testcase classname="A" name="b"/></testsuite>"#,
+    );
     let run = stepkit()
         .args(["--format", "json", "junit", "merge"])
         .args(inputs.iter().map(|i| dialects().join(i)))
@@ -173,7 +208,11 @@ fn merge_takes_every_dialect_beside_junit_and_the_output_reads_back() {
     let counts = &run.json()["data"]["counts"];
     let expected: u64 = EXPECTED.iter().filter(|e| inputs.contains(&e.0)).map(|e| e.1).sum::<u64>() + 1;
     assert_eq!(counts["tests"].as_u64(), Some(expected), "{}", run.stderr);
-    assert!(run.json()["data"]["problems"].as_array().is_none_or(|p| p.is_empty()), "no input was unreadable: {}", run.stdout);
+    assert!(
+        run.json()["data"]["problems"].as_array().is_none_or(|p| p.is_empty()),
+        "no input was unreadable: {}",
+        run.stdout
+    );
     let merged = read_file(&out).unwrap();
     assert_eq!(merged.counts().tests, expected);
     assert_eq!(merged.counts().failures + merged.counts().errors, 5 + 5 + 3);
@@ -181,10 +220,17 @@ fn merge_takes_every_dialect_beside_junit_and_the_output_reads_back() {
 
 #[test]
 fn summary_reports_trx_failures_with_their_messages() {
-    let run = stepkit().args(["junit", "summary"]).args([dialects().join("dorny-test-reporter/dotnet-trx.trx")]).run().expect_code(1);
+    let run = stepkit()
+        .args(["junit", "summary"])
+        .args([dialects().join("dorny-test-reporter/dotnet-trx.trx")])
+        .run()
+        .expect_code(1);
     assert!(run.stderr.contains("11 tests: 5 passed, 5 failed"), "{}", run.stderr);
     assert!(run.stderr.contains("DotnetTests.XUnitTests.CalculatorTests::Failing_Test"), "{}", run.stderr);
     assert!(run.stderr.contains("Assert.Equal() Failure"), "{}", run.stderr);
-    let run = stepkit().args(["junit", "summary"]).args([dialects().join("publish-unit-test-result-action/xunit-jenkinsci-testcase5.xml")]).run();
+    let run = stepkit()
+        .args(["junit", "summary"])
+        .args([dialects().join("publish-unit-test-result-action/xunit-jenkinsci-testcase5.xml")])
+        .run();
     run.expect_code(0);
 }

@@ -28,7 +28,16 @@ fn merge_joins_shards_folds_retries_and_recomputes_counts() {
     let run = stepkit()
         .current_dir(dir.path())
         // The shards overlap on testDelete, a retry: the user says the files are one run.
-        .args(["--format", "json", "junit", "merge", "--fold-across-files", "reports/*.xml", "-o", "out/merged.xml"])
+        .args([
+            "--format",
+            "json",
+            "junit",
+            "merge",
+            "--fold-across-files",
+            "reports/*.xml",
+            "-o",
+            "out/merged.xml",
+        ])
         .run()
         .expect_code(0);
     let json = run.json();
@@ -52,7 +61,12 @@ fn merge_joins_shards_folds_retries_and_recomputes_counts() {
     assert_eq!(delete.file.as_deref(), Some("tests/UserTest.php"));
     assert_eq!(delete.line, Some(20));
     let text = std::fs::read_to_string(&out).unwrap();
-    assert!(text.contains(r#"<testsuites name="merged: 2 reports" tests="3" failures="0" errors="0" skipped="1""#), "{text}");
+    assert!(
+        text.contains(
+            r#"<testsuites name="merged: 2 reports" tests="3" failures="0" errors="0" skipped="1""#
+        ),
+        "{text}"
+    );
 }
 
 #[test]
@@ -64,7 +78,17 @@ fn missing_empty_and_broken_inputs_become_error_cases_not_crashes() {
     let out = dir.path().join("merged.xml");
     let run = stepkit()
         .current_dir(dir.path())
-        .args(["junit", "merge", "good.xml", "empty.xml", "truncated.xml", "missing.xml", "nothing/*.xml", "-o", "merged.xml"])
+        .args([
+            "junit",
+            "merge",
+            "good.xml",
+            "empty.xml",
+            "truncated.xml",
+            "missing.xml",
+            "nothing/*.xml",
+            "-o",
+            "merged.xml",
+        ])
         .run()
         .expect_code(0);
     for needle in ["empty.xml", "truncated.xml", "missing.xml", "nothing/*.xml"] {
@@ -87,24 +111,52 @@ fn jenkins_xunit_profile_validates_against_the_strict_schema() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("xunit.xml");
     let pattern = format!("{}/*/*.xml", corpus().display());
-    stepkit().args(["junit", "merge", &pattern, "--profile", "jenkins-xunit", "-o"]).args([&out]).run().expect_code(0);
+    stepkit()
+        .args(["junit", "merge", &pattern, "--profile", "jenkins-xunit", "-o"])
+        .args([&out])
+        .run()
+        .expect_code(0);
     let schema = fixture("schemas/jenkins-xunit-junit-10.xsd");
-    let status = std::process::Command::new("xmllint").arg("--noout").arg("--schema").arg(&schema).arg(&out).output().unwrap();
-    assert!(status.status.success(), "xmllint rejected the jenkins-xunit output:\n{}", String::from_utf8_lossy(&status.stderr));
+    let status = std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&schema)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "xmllint rejected the jenkins-xunit output:\n{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
 
     // The default profile is a superset and is expected NOT to validate (file/line attributes):
     // this proves the check above can fail.
     let superset = dir.path().join("default.xml");
     stepkit().args(["junit", "merge", &pattern, "-o"]).args([&superset]).run().expect_code(0);
-    let status = std::process::Command::new("xmllint").arg("--noout").arg("--schema").arg(&schema).arg(&superset).output().unwrap();
+    let status = std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&schema)
+        .arg(&superset)
+        .output()
+        .unwrap();
     assert!(!status.status.success());
 }
 
 #[test]
 fn gitlab_profile_puts_messages_in_the_text() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "a.xml", r#"<testsuite name="s"><testcase name="t" classname="C" file="a.py"><failure message="assert 1 == 2"/></testcase></testsuite>"#);
-    stepkit().current_dir(dir.path()).args(["junit", "merge", "a.xml", "--profile", "gitlab", "-o", "g.xml"]).run().expect_code(0);
+    write(
+        dir.path(),
+        "a.xml",
+        r#"<testsuite name="s"><testcase name="t" classname="C" file="a.py"><failure message="assert 1 == 2"/></testcase></testsuite>"#,
+    );
+    stepkit()
+        .current_dir(dir.path())
+        .args(["junit", "merge", "a.xml", "--profile", "gitlab", "-o", "g.xml"])
+        .run()
+        .expect_code(0);
     let text = std::fs::read_to_string(dir.path().join("g.xml")).unwrap();
     assert!(text.contains(">assert 1 == 2</failure>"), "{text}");
     assert!(text.contains(r#"file="a.py""#));
@@ -124,7 +176,8 @@ fn unwritable_output_is_an_environment_error_naming_the_path() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "a.xml", SHARD_2);
     write(dir.path(), "blocker", "a file, not a directory");
-    let run = stepkit().current_dir(dir.path()).args(["junit", "merge", "a.xml", "-o", "blocker/out.xml"]).run();
+    let run =
+        stepkit().current_dir(dir.path()).args(["junit", "merge", "a.xml", "-o", "blocker/out.xml"]).run();
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(run.stderr.contains("error: failed to write merged report blocker/out.xml"), "{}", run.stderr);
 }

@@ -31,7 +31,11 @@ def test_connect():
 
 /// Runs the matrix with real pytest: `postgres.xml` and `sqlite.xml` in `dir`; false when pytest is missing.
 fn run_matrix(dir: &Path) -> bool {
-    let ok = std::process::Command::new("python3").args(["-m", "pytest", "--version"]).output().map(|o| o.status.success()).unwrap_or(false);
+    let ok = std::process::Command::new("python3")
+        .args(["-m", "pytest", "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     if !ok {
         assert!(!in_ci(), "pytest is required under CI=true (.ci/run installs it)");
         eprintln!("skipping: pytest is not installed");
@@ -47,7 +51,12 @@ fn run_matrix(dir: &Path) -> bool {
             .output()
             .unwrap();
         let expected = if db == "sqlite" { 1 } else { 0 };
-        assert_eq!(out.status.code(), Some(expected), "pytest on {db}: {}", String::from_utf8_lossy(&out.stdout));
+        assert_eq!(
+            out.status.code(),
+            Some(expected),
+            "pytest on {db}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
     true
 }
@@ -58,7 +67,11 @@ fn a_failure_in_one_matrix_cell_stays_a_failure_and_skips_stay_skipped() {
     if !run_matrix(dir.path()) {
         return;
     }
-    let run = stepkit().current_dir(dir.path()).args(["--format", "json", "junit", "summary", "postgres.xml", "sqlite.xml"]).run().expect_code(1);
+    let run = stepkit()
+        .current_dir(dir.path())
+        .args(["--format", "json", "junit", "summary", "postgres.xml", "sqlite.xml"])
+        .run()
+        .expect_code(1);
     let counts = &run.json()["data"]["summary"]["counts"];
     // postgres: save passed, vacuum skipped, archive skipped, connect passed;
     // sqlite:   save FAILED, vacuum passed, archive skipped, connect passed.
@@ -72,7 +85,11 @@ fn a_failure_in_one_matrix_cell_stays_a_failure_and_skips_stay_skipped() {
     assert!(failed[0]["message"].as_str().unwrap().contains("sqlite lost the row"), "{failed}");
 
     let merged = dir.path().join("merged.xml");
-    let run = stepkit().current_dir(dir.path()).args(["--format", "json", "junit", "merge", "postgres.xml", "sqlite.xml", "-o", "merged.xml"]).run().expect_code(0);
+    let run = stepkit()
+        .current_dir(dir.path())
+        .args(["--format", "json", "junit", "merge", "postgres.xml", "sqlite.xml", "-o", "merged.xml"])
+        .run()
+        .expect_code(0);
     assert_eq!(run.json()["data"]["separate_runs"], serde_json::json!(["postgres.xml", "sqlite.xml"]));
     assert!(run.stderr.contains("2 reports kept apart as separate runs"), "{}", run.stderr);
     let report = read_file(&merged).unwrap();
@@ -80,12 +97,22 @@ fn a_failure_in_one_matrix_cell_stays_a_failure_and_skips_stay_skipped() {
     let names: Vec<&str> = report.suites.iter().map(|s| &*s.name).collect();
     assert_eq!(names, ["pytest [postgres.xml]", "pytest [sqlite.xml]"], "Jenkins and GitLab show both runs");
     for (suite, input) in report.suites.iter().zip(["postgres.xml", "sqlite.xml"]) {
-        assert!(suite.properties.iter().any(|p| &*p.name == INPUT_PROPERTY && &*p.value == input), "{:?}", suite.properties);
+        assert!(
+            suite.properties.iter().any(|p| &*p.name == INPUT_PROPERTY && &*p.value == input),
+            "{:?}",
+            suite.properties
+        );
     }
-    let save = |suite: usize| report.suites[suite].cases.iter().find(|c| &*c.name == "test_save").unwrap().status;
+    let save =
+        |suite: usize| report.suites[suite].cases.iter().find(|c| &*c.name == "test_save").unwrap().status;
     assert_eq!((save(0), save(1)), (Status::Passed, Status::Failed));
     let text = std::fs::read_to_string(&merged).unwrap();
-    assert!(text.contains(r#"<testsuites name="merged: 2 reports" tests="8" failures="1" errors="0" skipped="3""#), "{text}");
+    assert!(
+        text.contains(
+            r#"<testsuites name="merged: 2 reports" tests="8" failures="1" errors="0" skipped="3""#
+        ),
+        "{text}"
+    );
 }
 
 #[test]
@@ -101,7 +128,11 @@ fn fold_across_files_treats_the_files_as_retries_when_the_user_says_so() {
         .expect_code(0);
     let json = run.json();
     let counts = &json["data"]["summary"]["counts"];
-    assert_eq!((counts["tests"].as_u64(), counts["flaky"].as_u64(), counts["failures"].as_u64()), (Some(4), Some(1), Some(0)), "{counts}");
+    assert_eq!(
+        (counts["tests"].as_u64(), counts["flaky"].as_u64(), counts["failures"].as_u64()),
+        (Some(4), Some(1), Some(0)),
+        "{counts}"
+    );
     assert_eq!(json["data"]["duplicates"], 4);
     assert!(json["headline"].as_str().unwrap().contains("folded 4 repeated results"), "{json}");
 }
@@ -110,8 +141,16 @@ fn fold_across_files_treats_the_files_as_retries_when_the_user_says_so() {
 fn shards_that_share_no_test_still_join_by_suite() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "a.xml", r#"<testsuite name="S"><testcase classname="C" name="one"/></testsuite>"#);
-    write(dir.path(), "b.xml", r#"<testsuite name="S"><testcase classname="C" name="two"><failure message="no"/></testcase></testsuite>"#);
-    let run = stepkit().current_dir(dir.path()).args(["--format", "json", "junit", "merge", "a.xml", "b.xml", "-o", "m.xml"]).run().expect_code(0);
+    write(
+        dir.path(),
+        "b.xml",
+        r#"<testsuite name="S"><testcase classname="C" name="two"><failure message="no"/></testcase></testsuite>"#,
+    );
+    let run = stepkit()
+        .current_dir(dir.path())
+        .args(["--format", "json", "junit", "merge", "a.xml", "b.xml", "-o", "m.xml"])
+        .run()
+        .expect_code(0);
     assert_eq!(run.json()["data"]["separate_runs"], serde_json::json!([]));
     let report = read_file(&dir.path().join("m.xml")).unwrap();
     assert_eq!(report.suites.len(), 1);

@@ -29,7 +29,11 @@ fn no_tests_exits_4() {
 #[test]
 fn json_has_totals_failures_and_slowest() {
     let report = corpus().join("dorny-test-reporter/python-xunit-pytest.xml");
-    let run = stepkit().args(["--format", "json", "junit", "summary", "--slowest", "3"]).args([&report]).run().expect_code(1);
+    let run = stepkit()
+        .args(["--format", "json", "junit", "summary", "--slowest", "3"])
+        .args([&report])
+        .run()
+        .expect_code(1);
     let json = run.json();
     assert_eq!(json["exit_code"], 1);
     let summary = &json["data"]["summary"];
@@ -44,7 +48,8 @@ fn json_has_totals_failures_and_slowest() {
 #[test]
 fn markdown_has_a_table_and_details() {
     let report = corpus().join("dorny-test-reporter/jest-junit.xml");
-    let run = stepkit().args(["--format", "markdown", "junit", "summary"]).args([&report]).run().expect_code(1);
+    let run =
+        stepkit().args(["--format", "markdown", "junit", "summary"]).args([&report]).run().expect_code(1);
     assert!(run.stdout.contains("| Tests | Passed | Failed |"), "{}", run.stdout);
     assert!(run.stdout.contains("<details><summary>"));
     assert!(run.stdout.contains("#### Slowest tests"));
@@ -53,9 +58,17 @@ fn markdown_has_a_table_and_details() {
 #[test]
 fn flaky_tests_are_listed() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "a.xml", r#"<testsuite name="s"><testcase classname="C" name="t"><failure message="first try"/></testcase></testsuite>"#);
+    write(
+        dir.path(),
+        "a.xml",
+        r#"<testsuite name="s"><testcase classname="C" name="t"><failure message="first try"/></testcase></testsuite>"#,
+    );
     write(dir.path(), "b.xml", r#"<testsuite name="s"><testcase classname="C" name="t"/></testsuite>"#);
-    let run = stepkit().current_dir(dir.path()).args(["junit", "summary", "--fold-across-files", "a.xml", "b.xml"]).run().expect_code(0);
+    let run = stepkit()
+        .current_dir(dir.path())
+        .args(["junit", "summary", "--fold-across-files", "a.xml", "b.xml"])
+        .run()
+        .expect_code(0);
     assert!(run.stderr.contains("FLAKY C::t"), "{}", run.stderr);
     assert!(run.stderr.contains("(1 flaky)"), "{}", run.stderr);
 }

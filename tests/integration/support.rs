@@ -14,12 +14,18 @@ pub struct Run {
 impl Run {
     /// The JSON document printed on stdout.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr)
+        })
     }
 
     /// Panics with the output when the exit code is not `code`.
     pub fn expect_code(self, code: i32) -> Self {
-        assert_eq!(self.code, code, "unexpected exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
@@ -143,7 +149,11 @@ impl Stepkit {
     /// Runs to completion.
     pub fn run(mut self) -> Run {
         use std::io::Write;
-        self.command.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        self.command.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         let mut child = self.command.spawn().expect("the stepkit binary runs");
         if let Some(text) = self.stdin.take() {
             child.stdin.take().expect("stdin is piped").write_all(text.as_bytes()).expect("write stdin");
@@ -206,7 +216,13 @@ pub fn in_ci() -> bool {
 
 /// Returns false (after saying why) when `tool` is missing on a developer machine; panics in CI.
 pub fn require_tool(tool: &str) -> bool {
-    let found = Command::new("sh").arg("-c").arg(format!("command -v {tool}")).stdout(Stdio::null()).status().map(|s| s.success()).unwrap_or(false);
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
     if !found {
         assert!(!in_ci(), "{tool} is required under CI=true (.ci/run installs it)");
         eprintln!("skipping: {tool} is not installed");

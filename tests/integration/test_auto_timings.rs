@@ -7,8 +7,16 @@ use std::path::Path;
 /// A small suite: one slow-ish file, two quick ones, and a failing test (a failed run still saves timings).
 fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "tests/test_slow.py", "import time\n\ndef test_a():\n    time.sleep(0.3)\n\ndef test_b():\n    time.sleep(0.3)\n");
-    write(dir.path(), "tests/test_quick.py", "def test_c():\n    pass\n\ndef test_d():\n    assert 1 + 1 == 3\n");
+    write(
+        dir.path(),
+        "tests/test_slow.py",
+        "import time\n\ndef test_a():\n    time.sleep(0.3)\n\ndef test_b():\n    time.sleep(0.3)\n",
+    );
+    write(
+        dir.path(),
+        "tests/test_quick.py",
+        "def test_c():\n    pass\n\ndef test_d():\n    assert 1 + 1 == 3\n",
+    );
     write(dir.path(), "tests/test_other.py", "def test_e():\n    pass\n");
     dir
 }
@@ -31,20 +39,42 @@ fn the_second_run_plans_with_the_first_runs_timings() {
     assert_eq!(timings["from"], serde_json::json!([]), "nothing to plan with on the first run: {timings}");
     let saved = timings["saved"].as_str().expect("the first run saves its timings").to_string();
     assert!(saved.starts_with(".stepkit/timings/pytest-") && saved.ends_with(".json"), "{saved}");
-    let cache: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join(&saved)).unwrap()).unwrap();
+    let cache: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(&saved)).unwrap()).unwrap();
     let slow = cache["files"]["tests/test_slow.py"]["test_a"].as_f64().unwrap();
     assert!(slow >= 0.3, "the measured time of a 0.3 s test: {cache}");
-    assert!(cache["files"]["tests/test_quick.py"]["test_d"].is_number(), "a failed test is timed too: {cache}");
-    assert!(std::fs::read_to_string(dir.path().join(".stepkit/.gitignore")).unwrap().contains('*'), "the cache ignores itself in git");
+    assert!(
+        cache["files"]["tests/test_quick.py"]["test_d"].is_number(),
+        "a failed test is timed too: {cache}"
+    );
+    assert!(
+        std::fs::read_to_string(dir.path().join(".stepkit/.gitignore")).unwrap().contains('*'),
+        "the cache ignores itself in git"
+    );
 
-    let second = stepkit().env_remove("STEPKIT_TEST_TIMINGS").current_dir(dir.path()).args(["test", "--workers", "2", "--", "python3", "-m", "pytest", "tests"]).run().expect_code(1);
+    let second = stepkit()
+        .env_remove("STEPKIT_TEST_TIMINGS")
+        .current_dir(dir.path())
+        .args(["test", "--workers", "2", "--", "python3", "-m", "pytest", "tests"])
+        .run()
+        .expect_code(1);
     assert!(second.stderr.contains(&format!("Planned with timings from {saved}")), "{}", second.stderr);
     let third = run(dir.path(), &[]);
     assert_eq!(third["data"]["timings"]["from"], serde_json::json!([saved]));
-    assert!(third["data"]["ideal_makespan_seconds"].as_f64().unwrap() >= 0.3, "the plan knows the slow test: {}", third["data"]);
+    assert!(
+        third["data"]["ideal_makespan_seconds"].as_f64().unwrap() >= 0.3,
+        "the plan knows the slow test: {}",
+        third["data"]
+    );
 
     // A different command is a different suite with its own cache.
-    let other = stepkit().env_remove("STEPKIT_TEST_TIMINGS").current_dir(dir.path()).args(["--format", "json", "test", "--", "python3", "-m", "pytest", "tests/test_other.py"]).run().expect_code(0).json();
+    let other = stepkit()
+        .env_remove("STEPKIT_TEST_TIMINGS")
+        .current_dir(dir.path())
+        .args(["--format", "json", "test", "--", "python3", "-m", "pytest", "tests/test_other.py"])
+        .run()
+        .expect_code(0)
+        .json();
     assert_eq!(other["data"]["timings"]["from"], serde_json::json!([]));
     assert_ne!(other["data"]["timings"]["saved"].as_str().unwrap(), saved);
 }
@@ -60,19 +90,32 @@ fn none_turns_it_off_and_shards_use_it_only_when_asked() {
     assert!(!dir.path().join(".stepkit").exists(), "--timings none writes nothing");
 
     let saved = run(dir.path(), &[])["data"]["timings"]["saved"].as_str().unwrap().to_string();
-    assert_eq!(run(dir.path(), &["--timings", "none"])["data"]["timings"]["from"], serde_json::json!([]), "none reads nothing either");
+    assert_eq!(
+        run(dir.path(), &["--timings", "none"])["data"]["timings"]["from"],
+        serde_json::json!([]),
+        "none reads nothing either"
+    );
 
     let mut args = vec!["--format", "json", "test", "--workers", "2", "--shard", "1/2"];
     args.extend(["--", "python3", "-m", "pytest", "tests"]);
     let shard = stepkit().env_remove("STEPKIT_TEST_TIMINGS").current_dir(dir.path()).args(&args).run();
     let shard_json = shard.json();
-    assert_eq!(shard_json["data"]["timings"]["from"], serde_json::json!([]), "a shard plans only from inputs every job shares");
+    assert_eq!(
+        shard_json["data"]["timings"]["from"],
+        serde_json::json!([]),
+        "a shard plans only from inputs every job shares"
+    );
     assert_eq!(shard_json["data"]["timings"]["ignored_under_shard"], saved.as_str());
     assert!(shard.stderr.contains("pass --timings auto"), "{}", shard.stderr);
 
     args.splice(7..7, ["--timings", "auto"]);
-    let explicit = stepkit().env_remove("STEPKIT_TEST_TIMINGS").current_dir(dir.path()).args(&args).run().json();
-    assert_eq!(explicit["data"]["timings"]["from"], serde_json::json!([saved]), "--timings auto is the user saying every job has the same cache");
+    let explicit =
+        stepkit().env_remove("STEPKIT_TEST_TIMINGS").current_dir(dir.path()).args(&args).run().json();
+    assert_eq!(
+        explicit["data"]["timings"]["from"],
+        serde_json::json!([saved]),
+        "--timings auto is the user saying every job has the same cache"
+    );
 
     let report = dir.path().join("last.xml");
     std::fs::write(&report, r#"<testsuite name="s"><testcase classname="tests.test_slow" name="test_a" file="tests/test_slow.py" time="5"/></testsuite>"#).unwrap();
@@ -80,8 +123,17 @@ fn none_turns_it_off_and_shards_use_it_only_when_asked() {
     assert_eq!(both["data"]["timings"]["from"], serde_json::json!(["last.xml", saved]));
     let reports_only = run(dir.path(), &["--timings", "last.xml"]);
     assert_eq!(reports_only["data"]["timings"]["from"], serde_json::json!(["last.xml"]));
-    assert_eq!(reports_only["data"]["timings"]["saved"], serde_json::Value::Null, "given reports, the user manages timings");
+    assert_eq!(
+        reports_only["data"]["timings"]["saved"],
+        serde_json::Value::Null,
+        "given reports, the user manages timings"
+    );
 
-    let bad = stepkit().env_remove("STEPKIT_TEST_TIMINGS").current_dir(dir.path()).args(["test", "--timings", "none", "--timings", "last.xml", "--", "python3", "-m", "pytest"]).run().expect_code(2);
+    let bad = stepkit()
+        .env_remove("STEPKIT_TEST_TIMINGS")
+        .current_dir(dir.path())
+        .args(["test", "--timings", "none", "--timings", "last.xml", "--", "python3", "-m", "pytest"])
+        .run()
+        .expect_code(2);
     assert!(bad.stderr.contains("--timings") && bad.stderr.contains("none"), "{}", bad.stderr);
 }

@@ -32,7 +32,10 @@ fn per_file(c: &Coverage) -> BTreeMap<String, FileHits> {
         .iter()
         .map(|(path, f)| {
             let t = f.totals();
-            (path.clone(), (f.lines.iter().map(|(n, l)| (*n, l.hits)).collect(), t.branches_valid, t.branches_covered))
+            (
+                path.clone(),
+                (f.lines.iter().map(|(n, l)| (*n, l.hits)).collect(), t.branches_valid, t.branches_covered),
+            )
         })
         .collect()
 }
@@ -44,12 +47,22 @@ fn run_tool(dir: &Path, argv: &[&str], env: &[(&str, &Path)]) {
         command.env(k, v);
     }
     let out = command.output().unwrap();
-    assert!(out.status.success(), "{argv:?} failed:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{argv:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn phpunit_batches_merge_to_the_serial_clover_report() {
-    if !have("phpunit", Command::new("phpunit").args(["--version"])) || !have("php-pcov or php-xdebug", Command::new("sh").args(["-c", "php -m | grep -Eqi '^(pcov|xdebug)$'"])) {
+    if !have("phpunit", Command::new("phpunit").args(["--version"]))
+        || !have(
+            "php-pcov or php-xdebug",
+            Command::new("sh").args(["-c", "php -m | grep -Eqi '^(pcov|xdebug)$'"]),
+        )
+    {
         return;
     }
     let dir = fixture("coverage/phpunit");
@@ -85,7 +98,19 @@ fn pytest_batches_merge_to_the_serial_cobertura_report_with_branches() {
     let out = tempfile::tempdir().unwrap();
     let serial = out.path().join("serial.xml");
     let data = out.path().join("serial.coverage");
-    run_tool(&dir, &["python3", "-m", "pytest", "-q", "--cov", "--cov-branch", &format!("--cov-report=xml:{}", serial.display())], &[("COVERAGE_FILE", &data)]);
+    run_tool(
+        &dir,
+        &[
+            "python3",
+            "-m",
+            "pytest",
+            "-q",
+            "--cov",
+            "--cov-branch",
+            &format!("--cov-report=xml:{}", serial.display()),
+        ],
+        &[("COVERAGE_FILE", &data)],
+    );
     let merged = out.path().join("merged.xml");
     let run = stepkit()
         .current_dir(&dir)
@@ -112,7 +137,11 @@ fn go_serial_profile() -> Option<(std::path::PathBuf, tempfile::TempDir, std::pa
     let dir = fixture("coverage/go");
     let out = tempfile::tempdir().unwrap();
     let serial = out.path().join("serial.out");
-    run_tool(&dir, &["go", "test", "-covermode=count", &format!("-coverprofile={}", serial.display()), "./..."], &[]);
+    run_tool(
+        &dir,
+        &["go", "test", "-covermode=count", &format!("-coverprofile={}", serial.display()), "./..."],
+        &[],
+    );
     Some((dir, out, serial))
 }
 
@@ -138,10 +167,26 @@ fn go_batches_merge_to_the_serial_cover_profile() {
 fn coverage_merge_joins_shard_profiles_and_refuses_a_missing_shard() {
     let Some((dir, out, serial)) = go_serial_profile() else { return };
     // Two "shards": each ran one package, and the calc package ran in two halves.
-    let shards = [("a.out", "./calc", "^(TestAdds|TestPositive)$"), ("b.out", "./calc", "^(TestAddsNegatives|TestNegative|TestZero)$"), ("c.out", "./words", ".")];
+    let shards = [
+        ("a.out", "./calc", "^(TestAdds|TestPositive)$"),
+        ("b.out", "./calc", "^(TestAddsNegatives|TestNegative|TestZero)$"),
+        ("c.out", "./words", "."),
+    ];
     for (name, package, run) in shards {
         let path = out.path().join(name);
-        run_tool(&dir, &["go", "test", "-covermode=count", &format!("-coverprofile={}", path.display()), "-run", run, package], &[]);
+        run_tool(
+            &dir,
+            &[
+                "go",
+                "test",
+                "-covermode=count",
+                &format!("-coverprofile={}", path.display()),
+                "-run",
+                run,
+                package,
+            ],
+            &[],
+        );
     }
     let merged = out.path().join("merged.xml");
     let run = stepkit()
@@ -160,9 +205,28 @@ fn coverage_merge_joins_shard_profiles_and_refuses_a_missing_shard() {
     assert_eq!(json["data"]["totals"]["lines_covered"], s.totals().lines_covered);
 
     // A named shard that is missing, or a file that is no coverage report, stops the merge (exit 2).
-    let missing = stepkit().current_dir(&dir).args(["coverage", "merge"]).args([out.path().join("a.out")]).args([out.path().join("gone.out")]).args(["-o"]).args([&merged]).run().expect_code(2);
+    let missing = stepkit()
+        .current_dir(&dir)
+        .args(["coverage", "merge"])
+        .args([out.path().join("a.out")])
+        .args([out.path().join("gone.out")])
+        .args(["-o"])
+        .args([&merged])
+        .run()
+        .expect_code(2);
     assert!(missing.stderr.contains("gone.out"), "{}", missing.stderr);
     let junk = write(out.path(), "junk.xml", "<testsuites/>");
-    let bad = stepkit().current_dir(&dir).args(["coverage", "merge"]).args([&junk]).args(["-o"]).args([&merged]).run().expect_code(2);
-    assert!(bad.stderr.contains("junk.xml") && bad.stderr.contains("not Cobertura or Clover"), "{}", bad.stderr);
+    let bad = stepkit()
+        .current_dir(&dir)
+        .args(["coverage", "merge"])
+        .args([&junk])
+        .args(["-o"])
+        .args([&merged])
+        .run()
+        .expect_code(2);
+    assert!(
+        bad.stderr.contains("junk.xml") && bad.stderr.contains("not Cobertura or Clover"),
+        "{}",
+        bad.stderr
+    );
 }

@@ -10,7 +10,13 @@ fn go_packages_run_in_parallel_with_subtests_counted() {
     }
     let out = tempfile::tempdir().unwrap();
     let junit = out.path().join("go.xml");
-    let run = stepkit().current_dir(fixture("go")).args(["--format", "json", "test", "--workers", "2", "--junit"]).args([&junit]).args(["--", "go", "test", "./..."]).run().expect_code(1);
+    let run = stepkit()
+        .current_dir(fixture("go"))
+        .args(["--format", "json", "test", "--workers", "2", "--junit"])
+        .args([&junit])
+        .args(["--", "go", "test", "./..."])
+        .run()
+        .expect_code(1);
     let counts = read_file(&junit).unwrap().counts();
     // 8 top-level tests and the 2 subtests of TestTable; `go test -json ./...` reports the same.
     assert_eq!((counts.tests, counts.passed, counts.failures, counts.skipped), (10, 8, 1, 1));
@@ -38,6 +44,10 @@ fn a_panicking_test_binary_keeps_what_ran() {
     statuses.sort();
     assert_eq!(
         statuses,
-        [("TestBeforePanic".to_string(), Status::Passed), ("TestNeverRuns".to_string(), Status::Errored), ("TestPanics".to_string(), Status::Failed)]
+        [
+            ("TestBeforePanic".to_string(), Status::Passed),
+            ("TestNeverRuns".to_string(), Status::Errored),
+            ("TestPanics".to_string(), Status::Failed)
+        ]
     );
 }

@@ -8,7 +8,8 @@ use stepkit::junit::{read_file, Status};
 fn pytest_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("ran.log");
-    let note = format!("def note(name):\n    with open({log:?}, 'a') as f:\n        f.write(name + '\\n')\n\n");
+    let note =
+        format!("def note(name):\n    with open({log:?}, 'a') as f:\n        f.write(name + '\\n')\n\n");
     write(dir.path(), "tests/__init__.py", "");
     write(
         dir.path(),
@@ -22,7 +23,8 @@ fn pytest_project() -> tempfile::TempDir {
 }
 
 fn ran(dir: &std::path::Path) -> Vec<String> {
-    let mut lines: Vec<String> = std::fs::read_to_string(dir.join("ran.log")).unwrap_or_default().lines().map(String::from).collect();
+    let mut lines: Vec<String> =
+        std::fs::read_to_string(dir.join("ran.log")).unwrap_or_default().lines().map(String::from).collect();
     lines.sort();
     let _ = std::fs::remove_file(dir.join("ran.log"));
     lines
@@ -36,41 +38,119 @@ fn pytest_reruns_only_failures_and_errors() {
     let project = pytest_project();
     let dir = project.path();
     // Whole files, so no split file is rerun whole to check for order dependence and each test runs once.
-    stepkit().current_dir(dir).args(["test", "--workers", "2", "--split", "file", "--junit", "last.xml", "--", "python3", "-m", "pytest"]).run().expect_code(1);
+    stepkit()
+        .current_dir(dir)
+        .args([
+            "test",
+            "--workers",
+            "2",
+            "--split",
+            "file",
+            "--junit",
+            "last.xml",
+            "--",
+            "python3",
+            "-m",
+            "pytest",
+        ])
+        .run()
+        .expect_code(1);
     assert_eq!(ran(dir).len(), 5, "the first run runs everything (test_err never reaches its body)");
 
     // A report straight from pytest works as well as stepkit's merged one.
-    std::process::Command::new("python3").args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml=pytest.xml"]).current_dir(dir).output().unwrap();
+    std::process::Command::new("python3")
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml=pytest.xml"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
     let _ = ran(dir);
     for report in ["last.xml", "pytest.xml"] {
-        let run = stepkit().current_dir(dir).args(["--format", "json", "test", "--workers", "2", "--only-failed", report, "--junit", "rerun.xml", "--", "python3", "-m", "pytest"]).run().expect_code(1);
-        assert_eq!(ran(dir), ["test_fail", "test_param[2]"], "only the failed tests ran (test_err errors in its fixture) with {report}");
+        let run = stepkit()
+            .current_dir(dir)
+            .args([
+                "--format",
+                "json",
+                "test",
+                "--workers",
+                "2",
+                "--only-failed",
+                report,
+                "--junit",
+                "rerun.xml",
+                "--",
+                "python3",
+                "-m",
+                "pytest",
+            ])
+            .run()
+            .expect_code(1);
+        assert_eq!(
+            ran(dir),
+            ["test_fail", "test_param[2]"],
+            "only the failed tests ran (test_err errors in its fixture) with {report}"
+        );
         let mut statuses = Vec::new();
         read_file(&dir.join("rerun.xml")).unwrap().walk(|_, c| statuses.push((c.name.to_string(), c.status)));
         statuses.sort();
-        assert_eq!(statuses, [("test_err".to_string(), Status::Errored), ("test_fail".to_string(), Status::Failed), ("test_param[2]".to_string(), Status::Failed)]);
+        assert_eq!(
+            statuses,
+            [
+                ("test_err".to_string(), Status::Errored),
+                ("test_fail".to_string(), Status::Failed),
+                ("test_param[2]".to_string(), Status::Failed)
+            ]
+        );
         assert_eq!(run.json()["data"]["only_failed"]["failed"], 3);
     }
 
     // A failed test that no longer exists is named in a warning; the rest still rerun.
     let source = std::fs::read_to_string(dir.join("tests/test_a.py")).unwrap();
-    std::fs::write(dir.join("tests/test_a.py"), source.replace("def test_fail()", "def test_renamed()")).unwrap();
-    let run = stepkit().current_dir(dir).args(["test", "--only-failed", "last.xml", "--", "python3", "-m", "pytest"]).run().expect_code(1);
-    assert!(run.stderr.contains("not listed any more") && run.stderr.contains("tests.test_a::test_fail"), "{}", run.stderr);
+    std::fs::write(dir.join("tests/test_a.py"), source.replace("def test_fail()", "def test_renamed()"))
+        .unwrap();
+    let run = stepkit()
+        .current_dir(dir)
+        .args(["test", "--only-failed", "last.xml", "--", "python3", "-m", "pytest"])
+        .run()
+        .expect_code(1);
+    assert!(
+        run.stderr.contains("not listed any more") && run.stderr.contains("tests.test_a::test_fail"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(ran(dir), ["test_param[2]"]);
 
     // Nothing failed: said so, exit 0, nothing runs (not even the listing).
-    write(dir, "green.xml", r#"<testsuite name="s"><testcase classname="tests.test_b" name="test_ok"/></testsuite>"#);
-    let run = stepkit().current_dir(dir).args(["test", "--only-failed", "green.xml", "--", "python3", "-m", "pytest"]).run().expect_code(0);
+    write(
+        dir,
+        "green.xml",
+        r#"<testsuite name="s"><testcase classname="tests.test_b" name="test_ok"/></testsuite>"#,
+    );
+    let run = stepkit()
+        .current_dir(dir)
+        .args(["test", "--only-failed", "green.xml", "--", "python3", "-m", "pytest"])
+        .run()
+        .expect_code(0);
     assert!(run.stderr.contains("no test failed in green.xml"), "{}", run.stderr);
     assert!(ran(dir).is_empty());
 
     // Every failed test is gone: nothing ran (exit 4), with the warning.
-    write(dir, "gone.xml", r#"<testsuite name="s"><testcase classname="tests.test_gone" name="test_x"><failure/></testcase></testsuite>"#);
-    let run = stepkit().current_dir(dir).args(["test", "--only-failed", "gone.xml", "--", "python3", "-m", "pytest"]).run().expect_code(4);
+    write(
+        dir,
+        "gone.xml",
+        r#"<testsuite name="s"><testcase classname="tests.test_gone" name="test_x"><failure/></testcase></testsuite>"#,
+    );
+    let run = stepkit()
+        .current_dir(dir)
+        .args(["test", "--only-failed", "gone.xml", "--", "python3", "-m", "pytest"])
+        .run()
+        .expect_code(4);
     assert!(run.stderr.contains("tests.test_gone::test_x"), "{}", run.stderr);
 
-    let run = stepkit().current_dir(dir).args(["test", "--only-failed", "missing.xml", "--", "python3", "-m", "pytest"]).run().expect_code(2);
+    let run = stepkit()
+        .current_dir(dir)
+        .args(["test", "--only-failed", "missing.xml", "--", "python3", "-m", "pytest"])
+        .run()
+        .expect_code(2);
     assert!(run.stderr.contains("--only-failed") && run.stderr.contains("missing.xml"), "{}", run.stderr);
 }
 
@@ -105,8 +185,22 @@ fn phpunit_reruns_only_the_failed_tests() {
 
     // stepkit's own merged report maps back the same way.
     let merged = out.path().join("merged.xml");
-    stepkit().current_dir(&dir).args(["test", "--timings", "none", "--junit"]).args([&merged]).args(["--", "phpunit"]).run().expect_code(1);
+    stepkit()
+        .current_dir(&dir)
+        .args(["test", "--timings", "none", "--junit"])
+        .args([&merged])
+        .args(["--", "phpunit"])
+        .run()
+        .expect_code(1);
     let again = out.path().join("again.xml");
-    stepkit().current_dir(&dir).args(["test", "--timings", "none", "--only-failed"]).args([&merged]).args(["--junit"]).args([&again]).args(["--", "phpunit"]).run().expect_code(1);
+    stepkit()
+        .current_dir(&dir)
+        .args(["test", "--timings", "none", "--only-failed"])
+        .args([&merged])
+        .args(["--junit"])
+        .args([&again])
+        .args(["--", "phpunit"])
+        .run()
+        .expect_code(1);
     assert_eq!(read_file(&again).unwrap().counts().tests, 2);
 }

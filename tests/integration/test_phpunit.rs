@@ -6,7 +6,13 @@ use stepkit::junit::{read_file, Counts, Status};
 fn serial_counts(dir: &std::path::Path, extra: &[&str]) -> Counts {
     let out = tempfile::tempdir().unwrap();
     let junit = out.path().join("serial.xml");
-    std::process::Command::new("phpunit").args(extra).arg("--log-junit").arg(&junit).current_dir(dir).output().unwrap();
+    std::process::Command::new("phpunit")
+        .args(extra)
+        .arg("--log-junit")
+        .arg(&junit)
+        .current_dir(dir)
+        .output()
+        .unwrap();
     read_file(&junit).unwrap().counts()
 }
 
@@ -18,10 +24,19 @@ fn parallel_counts_equal_a_serial_run() {
     let dir = fixture("phpunit");
     let out = tempfile::tempdir().unwrap();
     let junit = out.path().join("merged.xml");
-    let run = stepkit().current_dir(&dir).args(["--format", "json", "test", "--workers", "3", "--junit"]).args([&junit]).args(["--", "phpunit"]).run().expect_code(1);
+    let run = stepkit()
+        .current_dir(&dir)
+        .args(["--format", "json", "test", "--workers", "3", "--junit"])
+        .args([&junit])
+        .args(["--", "phpunit"])
+        .run()
+        .expect_code(1);
     let merged = read_file(&junit).unwrap().counts();
     let serial = serial_counts(&dir, &[]);
-    assert_eq!((merged.tests, merged.failures, merged.errors, merged.skipped), (serial.tests, serial.failures, serial.errors, serial.skipped));
+    assert_eq!(
+        (merged.tests, merged.failures, merged.errors, merged.skipped),
+        (serial.tests, serial.failures, serial.errors, serial.skipped)
+    );
     assert_eq!(merged.tests, 22);
     let json = run.json();
     assert_eq!(json["data"]["summary"]["counts"]["failures"], 2);
@@ -61,7 +76,11 @@ fn a_php_fatal_error_loses_nothing() {
     statuses.sort();
     assert_eq!(
         statuses,
-        [("testExhaustsMemory".to_string(), Status::Errored), ("testNeverRuns".to_string(), Status::Errored), ("testPassesFirst".to_string(), Status::Passed)],
+        [
+            ("testExhaustsMemory".to_string(), Status::Errored),
+            ("testNeverRuns".to_string(), Status::Errored),
+            ("testPassesFirst".to_string(), Status::Passed)
+        ],
         "the passed test is salvaged from the TeamCity log; the rest are errors"
     );
     let text = std::fs::read_to_string(&junit).unwrap();
@@ -154,11 +173,21 @@ fn small_files_share_a_phpunit_process_through_a_generated_configuration() {
     tests.sort_unstable();
     tests.dedup();
     assert_eq!((lines.lines().count(), tests.len()), (12, 12), "each test once:\n{lines}");
-    let pids: std::collections::BTreeSet<&str> = lines.lines().filter_map(|l| l.split_once(' ')).map(|(p, _)| p).collect();
+    let pids: std::collections::BTreeSet<&str> =
+        lines.lines().filter_map(|l| l.split_once(' ')).map(|(p, _)| p).collect();
     let batches = run.json()["data"]["batches"].as_u64().unwrap();
-    assert!(batches < 12 && pids.len() as u64 == batches, "{batches} batches in {} processes for 12 files", pids.len());
+    assert!(
+        batches < 12 && pids.len() as u64 == batches,
+        "{batches} batches in {} processes for 12 files",
+        pids.len()
+    );
     let counts = read_file(&junit).unwrap().counts();
     assert_eq!((counts.tests, counts.failures, counts.errors), (12, 0, 0));
-    let left: Vec<String> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with(".stepkit-batch")).collect();
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".stepkit-batch"))
+        .collect();
     assert!(left.is_empty(), "generated configurations are removed: {left:?}");
 }

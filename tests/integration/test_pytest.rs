@@ -5,7 +5,11 @@ use stepkit::junit::read_file;
 
 /// pytest through the interpreter stepkit's tests run with; false (skip) when it is missing.
 pub(crate) fn have_pytest() -> bool {
-    let ok = std::process::Command::new("python3").args(["-m", "pytest", "--version"]).output().map(|o| o.status.success()).unwrap_or(false);
+    let ok = std::process::Command::new("python3")
+        .args(["-m", "pytest", "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     if !ok {
         assert!(!in_ci(), "pytest is required under CI=true (.ci/run installs it)");
         eprintln!("skipping: pytest is not installed");
@@ -21,9 +25,20 @@ fn parallel_counts_equal_a_serial_run() {
     let dir = fixture("pytest");
     let out = tempfile::tempdir().unwrap();
     let serial = out.path().join("serial.xml");
-    std::process::Command::new("python3").args(["-m", "pytest", "-q"]).arg(format!("--junitxml={}", serial.display())).current_dir(&dir).output().unwrap();
+    std::process::Command::new("python3")
+        .args(["-m", "pytest", "-q"])
+        .arg(format!("--junitxml={}", serial.display()))
+        .current_dir(&dir)
+        .output()
+        .unwrap();
     let junit = out.path().join("merged.xml");
-    stepkit().current_dir(&dir).args(["test", "--workers", "3", "--junit"]).args([&junit]).args(["--", "python3", "-m", "pytest"]).run().expect_code(1);
+    stepkit()
+        .current_dir(&dir)
+        .args(["test", "--workers", "3", "--junit"])
+        .args([&junit])
+        .args(["--", "python3", "-m", "pytest"])
+        .run()
+        .expect_code(1);
     let (a, b) = (read_file(&junit).unwrap().counts(), read_file(&serial).unwrap().counts());
     assert_eq!((a.tests, a.failures, a.errors, a.skipped), (b.tests, b.failures, b.errors, b.skipped));
 }
@@ -61,7 +76,23 @@ fn retries_report_flaky_tests() {
         format!("import os\n\ndef test_flaky():\n    if not os.path.exists({marker:?}):\n        open({marker:?}, 'w').close()\n        assert False, 'first attempt fails'\n\ndef test_stable():\n    pass\n"),
     );
     let junit = dir.path().join("out.xml");
-    let run = stepkit().current_dir(dir.path()).args(["--format", "json", "test", "--retries", "2", "--junit", "out.xml", "--", "python3", "-m", "pytest"]).run().expect_code(0);
+    let run = stepkit()
+        .current_dir(dir.path())
+        .args([
+            "--format",
+            "json",
+            "test",
+            "--retries",
+            "2",
+            "--junit",
+            "out.xml",
+            "--",
+            "python3",
+            "-m",
+            "pytest",
+        ])
+        .run()
+        .expect_code(0);
     assert_eq!(run.json()["data"]["summary"]["flaky"][0], "test_flaky::test_flaky");
     let text = std::fs::read_to_string(&junit).unwrap();
     assert!(text.contains("<flakyFailure") && text.contains("first attempt fails"), "{text}");
@@ -69,5 +100,21 @@ fn retries_report_flaky_tests() {
     std::fs::remove_file(&marker).unwrap();
     // --timings none: with the first run's timings the file would be split, and a split file that
     // fails is first run whole (order dependence), which is not what this checks.
-    stepkit().current_dir(dir.path()).args(["test", "--timings", "none", "--retries", "1", "--flaky-result", "fail", "--", "python3", "-m", "pytest"]).run().expect_code(1);
+    stepkit()
+        .current_dir(dir.path())
+        .args([
+            "test",
+            "--timings",
+            "none",
+            "--retries",
+            "1",
+            "--flaky-result",
+            "fail",
+            "--",
+            "python3",
+            "-m",
+            "pytest",
+        ])
+        .run()
+        .expect_code(1);
 }

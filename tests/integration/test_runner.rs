@@ -1,8 +1,8 @@
 //! `stepkit test` mechanics with the command preset: shards, TEST_TOKEN, signals, deadlines, --max-fail.
 
 use crate::support::{stepkit, write};
-use stepkit::junit::read_file;
 use std::path::Path;
+use stepkit::junit::read_file;
 
 /// A project of `n` test scripts and a runner that runs the scripts it is given.
 fn project(n: usize, body: &str) -> tempfile::TempDir {
@@ -29,20 +29,45 @@ fn shards_cover_the_suite_once_and_merge_back() {
     for k in 1..=3 {
         let junit = format!("shard-{k}.xml");
         let shard = format!("{k}/3");
-        stepkit().current_dir(dir.path()).args(["test", "--shard", &shard, "--workers", "2", "--files", "t/*.sh", "--junit", &junit, "--", "./run.sh", "{files}"]).run().expect_code(0);
+        stepkit()
+            .current_dir(dir.path())
+            .args([
+                "test",
+                "--shard",
+                &shard,
+                "--workers",
+                "2",
+                "--files",
+                "t/*.sh",
+                "--junit",
+                &junit,
+                "--",
+                "./run.sh",
+                "{files}",
+            ])
+            .run()
+            .expect_code(0);
         all.extend(names(&dir.path().join(&junit)));
     }
     all.sort();
     let expected: Vec<String> = (0..11).map(|i| format!("t/test{i:02}.sh")).collect();
     assert_eq!(all, expected, "every test once across the shards");
-    let run = stepkit().current_dir(dir.path()).args(["--format", "json", "junit", "merge", "shard-*.xml", "-o", "all.xml"]).run().expect_code(0);
+    let run = stepkit()
+        .current_dir(dir.path())
+        .args(["--format", "json", "junit", "merge", "shard-*.xml", "-o", "all.xml"])
+        .run()
+        .expect_code(0);
     assert_eq!(run.json()["data"]["counts"]["tests"], 11);
 }
 
 #[test]
 fn workers_get_test_token_and_stepkit_worker() {
     let dir = project(4, "echo \"token=$TEST_TOKEN worker=$STEPKIT_WORKER\" >> tokens.log\n");
-    stepkit().current_dir(dir.path()).args(["test", "--workers", "2", "--files", "t/*.sh", "--", "./run.sh", "{files}"]).run().expect_code(0);
+    stepkit()
+        .current_dir(dir.path())
+        .args(["test", "--workers", "2", "--files", "t/*.sh", "--", "./run.sh", "{files}"])
+        .run()
+        .expect_code(0);
     let log = std::fs::read_to_string(dir.path().join("tokens.log")).unwrap();
     for line in log.lines() {
         let token = line.split_whitespace().next().unwrap().trim_start_matches("token=");
@@ -58,7 +83,20 @@ fn sigterm_stops_every_child_within_5s_and_writes_a_partial_report() {
     write(dir.path(), "t/quick.sh", "exit 0\n");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stepkit"))
         .current_dir(dir.path())
-        .args(["test", "--workers", "2", "--split", "file", "--files", "t/*.sh", "--junit", "partial.xml", "--", "./run.sh", "{files}"])
+        .args([
+            "test",
+            "--workers",
+            "2",
+            "--split",
+            "file",
+            "--files",
+            "t/*.sh",
+            "--junit",
+            "partial.xml",
+            "--",
+            "./run.sh",
+            "{files}",
+        ])
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -72,14 +110,34 @@ fn sigterm_stops_every_child_within_5s_and_writes_a_partial_report() {
     let text = std::fs::read_to_string(dir.path().join("partial.xml")).unwrap();
     assert!(text.contains("interrupted=\"true\""), "{text}");
     assert_eq!(names(&dir.path().join("partial.xml")).len(), 5, "every test is in the partial report");
-    let sleepers = std::process::Command::new("pgrep").args(["-f", "sleep 317"]).output().map(|o| o.stdout).unwrap_or_default();
+    let sleepers = std::process::Command::new("pgrep")
+        .args(["-f", "sleep 317"])
+        .output()
+        .map(|o| o.stdout)
+        .unwrap_or_default();
     assert!(sleepers.is_empty(), "no test process survives: {}", String::from_utf8_lossy(&sleepers));
 }
 
 #[test]
 fn timeout_exits_124_with_partial_results() {
     let dir = project(2, "sleep 300\n");
-    let run = stepkit().current_dir(dir.path()).args(["test", "--timeout", "1s", "--split", "file", "--files", "t/*.sh", "--junit", "t.xml", "--", "./run.sh", "{files}"]).run();
+    let run = stepkit()
+        .current_dir(dir.path())
+        .args([
+            "test",
+            "--timeout",
+            "1s",
+            "--split",
+            "file",
+            "--files",
+            "t/*.sh",
+            "--junit",
+            "t.xml",
+            "--",
+            "./run.sh",
+            "{files}",
+        ])
+        .run();
     assert_eq!(run.code, 124, "{}", run.stderr);
     assert!(std::fs::read_to_string(dir.path().join("t.xml")).unwrap().contains("interrupted=\"true\""));
 }
@@ -87,7 +145,26 @@ fn timeout_exits_124_with_partial_results() {
 #[test]
 fn max_fail_stops_new_batches() {
     let dir = project(6, "exit 1\n");
-    let run = stepkit().current_dir(dir.path()).args(["--format", "json", "test", "--workers", "1", "--split", "file", "--max-fail", "2", "--files", "t/*.sh", "--", "./run.sh", "{files}"]).run().expect_code(1);
+    let run = stepkit()
+        .current_dir(dir.path())
+        .args([
+            "--format",
+            "json",
+            "test",
+            "--workers",
+            "1",
+            "--split",
+            "file",
+            "--max-fail",
+            "2",
+            "--files",
+            "t/*.sh",
+            "--",
+            "./run.sh",
+            "{files}",
+        ])
+        .run()
+        .expect_code(1);
     let counts = &run.json()["data"]["summary"]["counts"];
     assert_eq!(counts["failures"], 2);
     assert_eq!(counts["skipped"], 4, "tests not run are listed as skipped");
@@ -96,8 +173,15 @@ fn max_fail_stops_new_batches() {
 #[test]
 fn no_tests_found_exits_4_and_usage_errors_exit_2() {
     let dir = project(0, "");
-    stepkit().current_dir(dir.path()).args(["test", "--files", "t/*.sh", "--", "./run.sh", "{files}"]).run().expect_code(4);
-    let run = stepkit().current_dir(dir.path()).args(["test", "--shard", "4/3", "--files", "t/*.sh", "--", "./run.sh", "{files}"]).run();
+    stepkit()
+        .current_dir(dir.path())
+        .args(["test", "--files", "t/*.sh", "--", "./run.sh", "{files}"])
+        .run()
+        .expect_code(4);
+    let run = stepkit()
+        .current_dir(dir.path())
+        .args(["test", "--shard", "4/3", "--files", "t/*.sh", "--", "./run.sh", "{files}"])
+        .run();
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--shard"), "{}", run.stderr);
     let run = stepkit().current_dir(dir.path()).args(["test", "--", "make", "test"]).run();

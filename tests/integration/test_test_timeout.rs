@@ -3,8 +3,8 @@
 
 use crate::support::{require_tool, stepkit, write};
 use crate::test_pytest::have_pytest;
-use stepkit::junit::{read_file, Status};
 use std::time::{Duration, Instant};
+use stepkit::junit::{read_file, Status};
 
 fn statuses(path: &std::path::Path) -> Vec<(String, Status)> {
     let mut out = Vec::new();
@@ -15,11 +15,27 @@ fn statuses(path: &std::path::Path) -> Vec<(String, Status)> {
 
 /// Runs `args` (stepkit test options and CMD, with a 2 s --test-timeout) in `dir`: it ends well
 /// before the hanging test would, exit 1, and the merged report says which test timed out.
-fn run_hanging(dir: &std::path::Path, args: &[&str], within: Duration) -> (crate::support::Run, std::path::PathBuf) {
+fn run_hanging(
+    dir: &std::path::Path,
+    args: &[&str],
+    within: Duration,
+) -> (crate::support::Run, std::path::PathBuf) {
     let started = Instant::now();
     let run = stepkit()
         .current_dir(dir)
-        .args(["--format", "json", "test", "--workers", "1", "--split", "file", "--test-timeout", "2s", "--junit", "out.xml"])
+        .args([
+            "--format",
+            "json",
+            "test",
+            "--workers",
+            "1",
+            "--split",
+            "file",
+            "--test-timeout",
+            "2s",
+            "--junit",
+            "out.xml",
+        ])
         .args(args)
         .kill_after(within * 2)
         .run()
@@ -58,7 +74,11 @@ fn phpunit_a_hanging_test_is_an_error_and_the_rest_of_its_batch_runs() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "phpunit.xml", r#"<phpunit cacheResult="false"><testsuites><testsuite name="t"><directory>tests</directory></testsuite></testsuites></phpunit>"#);
+    write(
+        dir.path(),
+        "phpunit.xml",
+        r#"<phpunit cacheResult="false"><testsuites><testsuite name="t"><directory>tests</directory></testsuite></testsuites></phpunit>"#,
+    );
     write(
         dir.path(),
         "tests/HangTest.php",
@@ -67,7 +87,11 @@ fn phpunit_a_hanging_test_is_an_error_and_the_rest_of_its_batch_runs() {
     let (_, junit) = run_hanging(dir.path(), &["--", "phpunit"], Duration::from_secs(60));
     assert_eq!(
         statuses(&junit),
-        [("testAfter".to_string(), Status::Passed), ("testFirst".to_string(), Status::Passed), ("testHangs".to_string(), Status::Errored)]
+        [
+            ("testAfter".to_string(), Status::Passed),
+            ("testFirst".to_string(), Status::Passed),
+            ("testHangs".to_string(), Status::Errored)
+        ]
     );
 }
 
@@ -87,7 +111,11 @@ fn go_a_hanging_test_is_an_error_and_the_rest_of_its_package_runs() {
     let (_, junit) = run_hanging(dir.path(), &["--", "go", "test", "./..."], Duration::from_secs(180));
     assert_eq!(
         statuses(&junit),
-        [("TestAfter".to_string(), Status::Passed), ("TestFirst".to_string(), Status::Passed), ("TestHangs".to_string(), Status::Errored)]
+        [
+            ("TestAfter".to_string(), Status::Passed),
+            ("TestFirst".to_string(), Status::Passed),
+            ("TestHangs".to_string(), Status::Errored)
+        ]
     );
 }
 
@@ -95,6 +123,10 @@ fn go_a_hanging_test_is_an_error_and_the_rest_of_its_package_runs() {
 fn the_command_preset_cannot_time_single_tests() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "t/a.sh", "exit 0\n");
-    let run = stepkit().current_dir(dir.path()).args(["test", "--test-timeout", "5s", "--files", "t/*.sh", "--", "sh", "{files}"]).run().expect_code(2);
+    let run = stepkit()
+        .current_dir(dir.path())
+        .args(["test", "--test-timeout", "5s", "--files", "t/*.sh", "--", "sh", "{files}"])
+        .run()
+        .expect_code(2);
     assert!(run.stderr.contains("--test-timeout") && run.stderr.contains("command preset"), "{}", run.stderr);
 }

@@ -145,7 +145,13 @@ mod tests {
             config: config.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             changed_files: vec![],
             readable_dirs: dirs.iter().map(|d| d.to_string()).collect(),
-            ci: CiContext { provider: "local".into(), repository: None, sha: None, branch: None, pull_request: None },
+            ci: CiContext {
+                provider: "local".into(),
+                repository: None,
+                sha: None,
+                branch: None,
+                pull_request: None,
+            },
         })
     }
 
@@ -178,7 +184,9 @@ mod tests {
         assert_eq!(c.locate("lib.rs"), Some(sub.join("lib.rs")));
         assert_eq!(c.locate("src/missing.rs"), None);
         assert_eq!(c.read_to_string("src/lib.rs").unwrap(), "x");
-        assert!(matches!(c.read_to_string("src/missing.rs"), Err(CheckError::Io(m)) if m.contains("src/missing.rs")));
+        assert!(
+            matches!(c.read_to_string("src/missing.rs"), Err(CheckError::Io(m)) if m.contains("src/missing.rs"))
+        );
         std::fs::remove_dir_all(root).unwrap();
     }
 }

@@ -132,7 +132,8 @@ mod tests {
     #[test]
     fn verdict_follows_the_worst_finding() {
         assert_eq!(Verdict::from_findings(&[]), Verdict::Pass);
-        let mixed = vec![Finding::notice("a"), Finding::failure("b").at("src/x.rs", 3), Finding::warning("c")];
+        let mixed =
+            vec![Finding::notice("a"), Finding::failure("b").at("src/x.rs", 3), Finding::warning("c")];
         let report = Report::from_findings("3 things", mixed).with_metric("n", 3.0, "count");
         assert_eq!(report.verdict, Verdict::Fail);
         assert_eq!(report.findings[1].file.as_deref(), Some("src/x.rs"));

@@ -69,7 +69,9 @@ fn low_file_finding(file: &FileCoverage, min: f64) -> Finding {
 
 /// Report paths are often relative to a source root, changed files to the workspace root.
 fn same_file(changed: &str, reported: &str) -> bool {
-    changed == reported || changed.ends_with(&format!("/{reported}")) || reported.ends_with(&format!("/{changed}"))
+    changed == reported
+        || changed.ends_with(&format!("/{reported}"))
+        || reported.ends_with(&format!("/{changed}"))
 }
 
 fn round1(value: f64) -> f64 {

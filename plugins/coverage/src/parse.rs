@@ -48,7 +48,10 @@ pub fn read_report(xml: &str) -> Result<Vec<FileCoverage>, String> {
     let doc = Document::parse(xml).map_err(|e| format!("not XML: {e}"))?;
     let root = doc.root_element();
     if root.tag_name().name() != "coverage" {
-        return Err(format!("expected a <coverage> root (Cobertura or Clover), found <{}>", root.tag_name().name()));
+        return Err(format!(
+            "expected a <coverage> root (Cobertura or Clover), found <{}>",
+            root.tag_name().name()
+        ));
     }
     if root.children().any(|n| n.has_tag_name("project")) {
         Ok(clover(root))

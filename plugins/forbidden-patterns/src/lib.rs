@@ -16,7 +16,12 @@ impl Check for ForbiddenPatterns {
         let severity = match ctx.config_or("severity", "warning") {
             "warning" => Severity::Warning,
             "failure" => Severity::Failure,
-            other => return Err(CheckError::config("severity", format!("expected warning or failure, got {other:?}"))),
+            other => {
+                return Err(CheckError::config(
+                    "severity",
+                    format!("expected warning or failure, got {other:?}"),
+                ))
+            }
         };
         let max_findings: usize = ctx.parse_or("max-findings", 200)?;
 
@@ -86,7 +91,9 @@ fn compile_patterns(ctx: &Context) -> Result<Vec<Regex>, CheckError> {
     }
     sources
         .into_iter()
-        .map(|source| Regex::new(source).map_err(|e| CheckError::config("pattern", format!("{source:?}: {e}"))))
+        .map(|source| {
+            Regex::new(source).map_err(|e| CheckError::config("pattern", format!("{source:?}: {e}")))
+        })
         .collect()
 }
 

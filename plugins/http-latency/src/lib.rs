@@ -26,11 +26,16 @@ impl Check for HttpLatency {
                 Ok(response) if response.is_success() => timings.push(response.elapsed_ms),
                 Ok(response) => {
                     timings.push(response.elapsed_ms);
-                    findings.push(Finding::failure(format!("request {sample}: {method} {url} -> {}", response.status)));
+                    findings.push(Finding::failure(format!(
+                        "request {sample}: {method} {url} -> {}",
+                        response.status
+                    )));
                 }
                 // A denied host fails every sample the same way: stop and say so once.
                 Err(error @ stepkit_plugin::HttpError::Denied(_)) => return Err(error.into()),
-                Err(error) => findings.push(Finding::failure(format!("request {sample}: {}", http::describe(&error)))),
+                Err(error) => {
+                    findings.push(Finding::failure(format!("request {sample}: {}", http::describe(&error))))
+                }
             }
         }
         log::debug(format!("{url}: {timings:?} ms"));
@@ -49,11 +54,12 @@ impl Check for HttpLatency {
         }
         let verdict = if findings.is_empty() { Verdict::Pass } else { Verdict::Fail };
         let errors = findings.len() - usize::from(slow);
-        let mut report = Report::new(verdict, format!("{url}: p50 {p50} ms, p95 {p95} ms (budget {budget} ms)"))
-            .with_metric("p50", f64::from(p50), "ms")
-            .with_metric("p95", f64::from(p95), "ms")
-            .with_metric("max", f64::from(*timings.last().unwrap_or(&0)), "ms")
-            .with_metric("errors", errors as f64, "count");
+        let mut report =
+            Report::new(verdict, format!("{url}: p50 {p50} ms, p95 {p95} ms (budget {budget} ms)"))
+                .with_metric("p50", f64::from(p50), "ms")
+                .with_metric("p95", f64::from(p95), "ms")
+                .with_metric("max", f64::from(*timings.last().unwrap_or(&0)), "ms")
+                .with_metric("errors", errors as f64, "count");
         report.findings = findings;
         Ok(report)
     }

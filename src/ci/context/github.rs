@@ -76,7 +76,9 @@ fn read_pull_request(path: &str) -> Option<PullRequest> {
     let bytes = std::fs::read(path).ok()?;
     let payload: Value = serde_json::from_slice(&bytes).ok()?;
     let pr = payload.get("pull_request")?;
-    let text = |pointer: &str| pr.pointer(pointer).and_then(Value::as_str).filter(|s| !s.is_empty()).map(String::from);
+    let text = |pointer: &str| {
+        pr.pointer(pointer).and_then(Value::as_str).filter(|s| !s.is_empty()).map(String::from)
+    };
     Some(PullRequest {
         head_sha: text("/head/sha"),
         head_ref: text("/head/ref"),
@@ -144,8 +146,15 @@ mod tests {
         ]));
         assert_eq!(ctx.tag.as_deref(), Some("v1.2.3"));
         assert_eq!(ctx.branch, None);
-        assert_eq!(ctx.run_url.as_deref(), Some("https://ghe.example.com/octo/repo/actions/runs/987/attempts/2"));
-        assert_eq!(ctx.repository_url.as_deref(), Some("https://ghe.example.com/octo/repo"), "the image source label follows the server");
+        assert_eq!(
+            ctx.run_url.as_deref(),
+            Some("https://ghe.example.com/octo/repo/actions/runs/987/attempts/2")
+        );
+        assert_eq!(
+            ctx.repository_url.as_deref(),
+            Some("https://ghe.example.com/octo/repo"),
+            "the image source label follows the server"
+        );
     }
 
     #[test]
@@ -169,23 +178,31 @@ mod tests {
 
     #[test]
     fn pull_request_review_takes_the_branch_from_the_payload() {
-        let payload =
-            format!(r#"{{"review":{{}},"pull_request":{{"number":7,"head":{{"sha":"{HEAD_SHA}","ref":"fix"}}}}}}"#);
+        let payload = format!(
+            r#"{{"review":{{}},"pull_request":{{"number":7,"head":{{"sha":"{HEAD_SHA}","ref":"fix"}}}}}}"#
+        );
         let file = event_file(&payload);
         let ctx = detect(&github_env(&[
             ("GITHUB_EVENT_NAME", "pull_request_review"),
             ("GITHUB_REF", "refs/pull/7/merge"),
             ("GITHUB_EVENT_PATH", file.path().to_str().unwrap()),
         ]));
-        assert_eq!((ctx.sha.as_deref(), ctx.pr_number, ctx.branch.as_deref()), (Some(HEAD_SHA), Some(7), Some("fix")));
+        assert_eq!(
+            (ctx.sha.as_deref(), ctx.pr_number, ctx.branch.as_deref()),
+            (Some(HEAD_SHA), Some(7), Some("fix"))
+        );
     }
 
     #[test]
     fn broken_or_missing_payload_falls_back_to_the_environment() {
         let broken = event_file("{ this is not json");
         let not_a_pr = event_file(r#"{"pull_request": "surprise"}"#);
-        for path in [broken.path().to_str().unwrap(), not_a_pr.path().to_str().unwrap(), "/nonexistent/event.json", ""]
-        {
+        for path in [
+            broken.path().to_str().unwrap(),
+            not_a_pr.path().to_str().unwrap(),
+            "/nonexistent/event.json",
+            "",
+        ] {
             let ctx = detect(&github_env(&[
                 ("GITHUB_EVENT_NAME", "pull_request_target"),
                 ("GITHUB_REF", "refs/pull/9/merge"),

@@ -211,7 +211,8 @@ mod tests {
 
         // The workspace is tried when the current directory is not a checkout.
         let elsewhere = tempfile::tempdir().unwrap();
-        let env = Env::from_pairs([("JENKINS_HOME", "/var/jenkins"), ("WORKSPACE", repo.path().to_str().unwrap())]);
+        let env =
+            Env::from_pairs([("JENKINS_HOME", "/var/jenkins"), ("WORKSPACE", repo.path().to_str().unwrap())]);
         let ctx = crate::ci::detect(&env, elsewhere.path());
         assert_eq!(ctx.sha.as_deref(), Some(sha.as_str()));
     }

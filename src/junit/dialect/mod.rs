@@ -10,14 +10,19 @@ mod nunit;
 mod trx;
 mod xunit;
 
-use super::{Elem, Ev, Failure, Parser, ReadErrorKind, MAX_DEPTH};
 use super::RawAttrs;
+use super::{Elem, Ev, Failure, Parser, ReadErrorKind, MAX_DEPTH};
 use crate::junit::model::{Case, Problem, ProblemKind, Report, Status, Suite, Text};
 use std::io::BufRead;
 
 /// Reads the document whose root element is `root` when a dialect owns that element; `None` when
 /// no dialect does (the caller reports "not a JUnit report").
-pub(super) fn read_root<R: BufRead>(parser: &mut Parser<R>, root: &str, attrs: RawAttrs, empty: bool) -> Option<Result<Report, Failure>> {
+pub(super) fn read_root<R: BufRead>(
+    parser: &mut Parser<R>,
+    root: &str,
+    attrs: RawAttrs,
+    empty: bool,
+) -> Option<Result<Report, Failure>> {
     Some(match local(root) {
         "TestRun" => trx::read(parser, empty),
         "test-run" => nunit::read_run(parser, attrs, empty),
@@ -33,7 +38,11 @@ pub(super) fn read_root<R: BufRead>(parser: &mut Parser<R>, root: &str, attrs: R
 /// An event with its element name spelled out (the JUnit tokenizer keeps names only for elements
 /// it does not know, to save an allocation per tag).
 enum Tok {
-    Open { tag: String, attrs: RawAttrs, empty: bool },
+    Open {
+        tag: String,
+        attrs: RawAttrs,
+        empty: bool,
+    },
     Close,
     /// Text between child elements (the dialects read text only through `Parser::text`).
     Text,
@@ -45,7 +54,11 @@ impl<R: BufRead> Parser<R> {
         loop {
             return Ok(match self.next(want_text)? {
                 Ev::Open { elem, name, attrs, empty } => {
-                    let tag = if elem == Elem::Other { local(&name).to_string() } else { junit_name(elem).to_string() };
+                    let tag = if elem == Elem::Other {
+                        local(&name).to_string()
+                    } else {
+                        junit_name(elem).to_string()
+                    };
                     Tok::Open { tag, attrs, empty }
                 }
                 Ev::Close => Tok::Close,
@@ -58,7 +71,12 @@ impl<R: BufRead> Parser<R> {
 
     /// Visits each child element of the element `tag` just opened, up to its end tag; text between
     /// children is ignored. A file that ends first is reported as truncated inside `tag`.
-    fn children(&mut self, empty: bool, tag: &str, mut visit: impl FnMut(&mut Self, &str, RawAttrs, bool) -> Result<(), Failure>) -> Result<(), Failure> {
+    fn children(
+        &mut self,
+        empty: bool,
+        tag: &str,
+        mut visit: impl FnMut(&mut Self, &str, RawAttrs, bool) -> Result<(), Failure>,
+    ) -> Result<(), Failure> {
         if empty {
             return Ok(());
         }
@@ -159,7 +177,11 @@ fn timespan(value: &str) -> Option<f64> {
 /// A test name without its class prefix: xUnit.net and TRX write `Namespace.Class.Method(x: 1)`
 /// where JUnit has `classname="Namespace.Class" name="Method(x: 1)"`.
 fn short_name(name: &str, class: Option<&str>) -> Text {
-    match class.filter(|c| !c.is_empty()).and_then(|c| name.strip_prefix(c)).and_then(|rest| rest.strip_prefix('.')) {
+    match class
+        .filter(|c| !c.is_empty())
+        .and_then(|c| name.strip_prefix(c))
+        .and_then(|rest| rest.strip_prefix('.'))
+    {
         Some(rest) if !rest.is_empty() => rest.into(),
         _ => name.into(),
     }
@@ -171,7 +193,13 @@ fn file_name(path: &str) -> &str {
 }
 
 /// A case with its status and, unless it passed, the result element carrying why.
-fn case_with(name: Text, status: Status, message: Option<Text>, ty: Option<Text>, text: Option<Text>) -> Case {
+fn case_with(
+    name: Text,
+    status: Status,
+    message: Option<Text>,
+    ty: Option<Text>,
+    text: Option<Text>,
+) -> Case {
     let mut case = Case::new(name, status);
     let kind = match status {
         Status::Passed => return case,

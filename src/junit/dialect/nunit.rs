@@ -2,16 +2,21 @@
 //! (assembly, namespaces, fixture, parameterized method), every test case and its result label, and
 //! fixture-level failures (a one-time set-up or tear-down that threw) kept as error cases.
 
-use super::{append_section, case_with, drop_counts, keep_run_failure, seconds, take, Failure, Parser};
 use super::super::RawAttrs;
+use super::{append_section, case_with, drop_counts, keep_run_failure, seconds, take, Failure, Parser};
 use crate::junit::model::{Attrs, Case, Property, Report, Status, Suite, Text};
 use std::io::BufRead;
 
 /// The count attributes NUnit writes on suites and the run; stepkit recomputes them.
-const COUNTS: &[&str] = &["testcasecount", "total", "passed", "failed", "warnings", "inconclusive", "skipped", "asserts"];
+const COUNTS: &[&str] =
+    &["testcasecount", "total", "passed", "failed", "warnings", "inconclusive", "skipped", "asserts"];
 
 /// Reads `<test-run>` (already opened) to its end.
-pub(super) fn read_run<R: BufRead>(p: &mut Parser<R>, mut attrs: RawAttrs, empty: bool) -> Result<Report, Failure> {
+pub(super) fn read_run<R: BufRead>(
+    p: &mut Parser<R>,
+    mut attrs: RawAttrs,
+    empty: bool,
+) -> Result<Report, Failure> {
     let result = take(&mut attrs, "result");
     let label = take(&mut attrs, "label");
     let mut report = Report::default();
@@ -36,7 +41,11 @@ pub(super) fn read_run<R: BufRead>(p: &mut Parser<R>, mut attrs: RawAttrs, empty
 }
 
 /// Reads a root `<test-suite>` (an assembly suite written without `<test-run>`).
-pub(super) fn read_lone_suite<R: BufRead>(p: &mut Parser<R>, attrs: RawAttrs, empty: bool) -> Result<Report, Failure> {
+pub(super) fn read_lone_suite<R: BufRead>(
+    p: &mut Parser<R>,
+    attrs: RawAttrs,
+    empty: bool,
+) -> Result<Report, Failure> {
     Ok(Report { suites: vec![read_suite(p, attrs, empty, 1)?], ..Report::default() })
 }
 
@@ -47,11 +56,21 @@ struct Why {
     trace: Option<Text>,
 }
 
-fn read_suite<R: BufRead>(p: &mut Parser<R>, mut attrs: RawAttrs, empty: bool, depth: usize) -> Result<Suite, Failure> {
+fn read_suite<R: BufRead>(
+    p: &mut Parser<R>,
+    mut attrs: RawAttrs,
+    empty: bool,
+    depth: usize,
+) -> Result<Suite, Failure> {
     p.check_depth(depth)?;
-    let mut suite = Suite { name: take(&mut attrs, "name").unwrap_or_default(), time: duration(&mut attrs), ..Suite::default() };
+    let mut suite = Suite {
+        name: take(&mut attrs, "name").unwrap_or_default(),
+        time: duration(&mut attrs),
+        ..Suite::default()
+    };
     drop_counts(&mut attrs, COUNTS);
-    let get = |key: &str| attrs.iter().find(|(k, _)| &**k == key).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
+    let get =
+        |key: &str| attrs.iter().find(|(k, _)| &**k == key).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
     let (result, label, site) = (get("result"), get("label"), get("site"));
     let class = get("classname").or_else(|| get("fullname"));
     let mut why = Why::default();
@@ -79,8 +98,22 @@ fn read_suite<R: BufRead>(p: &mut Parser<R>, mut attrs: RawAttrs, empty: bool, d
                 Some("SetUp") => "OneTimeSetUp",
                 _ => "suite",
             };
-            let message = why.message.or_else(|| Some(format!("NUnit marked this suite {}, but none of its test cases failed", label.as_deref().or(result.as_deref()).unwrap_or_default()).into()));
-            let mut case = case_with(format!("{} ({what})", suite.name).into(), Status::Errored, message, label.or(site), why.trace);
+            let message = why.message.or_else(|| {
+                Some(
+                    format!(
+                        "NUnit marked this suite {}, but none of its test cases failed",
+                        label.as_deref().or(result.as_deref()).unwrap_or_default()
+                    )
+                    .into(),
+                )
+            });
+            let mut case = case_with(
+                format!("{} ({what})", suite.name).into(),
+                Status::Errored,
+                message,
+                label.or(site),
+                why.trace,
+            );
             case.classname = class.map(Into::into);
             suite.cases.push(case);
         }
@@ -139,7 +172,9 @@ fn case<R: BufRead>(p: &mut Parser<R>, mut attrs: RawAttrs, empty: bool) -> Resu
     }
     case.classname = classname.map(Into::into);
     case.time = time;
-    case.attrs = Attrs::from_pairs(attrs.into_iter().filter(|(k, _)| matches!(&**k, "fullname" | "methodname" | "outcome")));
+    case.attrs = Attrs::from_pairs(
+        attrs.into_iter().filter(|(k, _)| matches!(&**k, "fullname" | "methodname" | "outcome")),
+    );
     if output.is_some() || !props.is_empty() {
         let detail = case.detail_mut();
         detail.system_out = output;

@@ -1,8 +1,10 @@
 //! TRX (Visual Studio, `dotnet test --logger trx`): results joined to their definitions by test id,
 //! one suite per test assembly, data-driven rows counted one by one, the run's own verdict kept.
 
-use super::{append_section, case_with, file_name, keep_run_failure, short_name, take, timespan, Failure, Parser};
 use super::super::RawAttrs;
+use super::{
+    append_section, case_with, file_name, keep_run_failure, short_name, take, timespan, Failure, Parser,
+};
 use crate::junit::model::{Attrs, Case, Report, Shared, Status, Suite, Text};
 use std::collections::HashMap;
 use std::io::BufRead;
@@ -51,14 +53,22 @@ pub(super) fn read<R: BufRead>(p: &mut Parser<R>, empty: bool) -> Result<Report,
             rows.push(result(p, tag, attrs, empty, 2)?);
             Ok(())
         }),
-        "TestDefinitions" => p.children(empty, "TestDefinitions", |p, tag, attrs, empty| definition(p, tag, attrs, empty, &mut definitions)),
+        "TestDefinitions" => p.children(empty, "TestDefinitions", |p, tag, attrs, empty| {
+            definition(p, tag, attrs, empty, &mut definitions)
+        }),
         "ResultSummary" => result_summary(p, attrs, empty, &mut summary),
         _ => p.skip(empty),
     })?;
     Ok(build(rows, &definitions, summary))
 }
 
-fn result<R: BufRead>(p: &mut Parser<R>, tag: &str, mut attrs: RawAttrs, empty: bool, depth: usize) -> Result<Row, Failure> {
+fn result<R: BufRead>(
+    p: &mut Parser<R>,
+    tag: &str,
+    mut attrs: RawAttrs,
+    empty: bool,
+    depth: usize,
+) -> Result<Row, Failure> {
     p.check_depth(depth)?;
     let mut row = Row {
         test_id: take(&mut attrs, "testId"),
@@ -85,7 +95,9 @@ fn output<R: BufRead>(p: &mut Parser<R>, empty: bool, row: &mut Row) -> Result<(
             "StdOut" => row.stdout = p.text(empty, "StdOut")?,
             "StdErr" => row.stderr = p.text(empty, "StdErr")?,
             // MSTest's Debug.WriteLine and Trace output have no JUnit element: they go with stdout.
-            "DebugTrace" => append_section(&mut row.stdout, "--- DebugTrace ---", p.text(empty, "DebugTrace")?),
+            "DebugTrace" => {
+                append_section(&mut row.stdout, "--- DebugTrace ---", p.text(empty, "DebugTrace")?)
+            }
             "TraceInfo" => append_section(&mut row.stdout, "--- TraceInfo ---", p.text(empty, "TraceInfo")?),
             "TextMessages" => p.children(empty, "TextMessages", |p, _, _, empty| {
                 append_section(&mut row.stdout, "", p.text(empty, "Message")?);
@@ -105,14 +117,21 @@ fn output<R: BufRead>(p: &mut Parser<R>, empty: bool, row: &mut Row) -> Result<(
     })
 }
 
-fn definition<R: BufRead>(p: &mut Parser<R>, tag: &str, mut attrs: RawAttrs, empty: bool, into: &mut HashMap<Text, Definition>) -> Result<(), Failure> {
+fn definition<R: BufRead>(
+    p: &mut Parser<R>,
+    tag: &str,
+    mut attrs: RawAttrs,
+    empty: bool,
+    into: &mut HashMap<Text, Definition>,
+) -> Result<(), Failure> {
     let id = take(&mut attrs, "id");
     let storage = take(&mut attrs, "storage");
     let mut class = None;
     p.children(empty, tag, |p, child, mut attrs, empty| {
         if child == "TestMethod" {
             // Old MSTest writes an assembly-qualified name: `Ns.Class, Assembly, Version=...`.
-            class = take(&mut attrs, "className").map(|c| c.split(',').next().unwrap_or_default().trim().into());
+            class =
+                take(&mut attrs, "className").map(|c| c.split(',').next().unwrap_or_default().trim().into());
         }
         p.skip(empty)
     })?;
@@ -122,7 +141,12 @@ fn definition<R: BufRead>(p: &mut Parser<R>, tag: &str, mut attrs: RawAttrs, emp
     Ok(())
 }
 
-fn result_summary<R: BufRead>(p: &mut Parser<R>, mut attrs: RawAttrs, empty: bool, summary: &mut RunSummary) -> Result<(), Failure> {
+fn result_summary<R: BufRead>(
+    p: &mut Parser<R>,
+    mut attrs: RawAttrs,
+    empty: bool,
+    summary: &mut RunSummary,
+) -> Result<(), Failure> {
     summary.outcome = take(&mut attrs, "outcome");
     p.children(empty, "ResultSummary", |p, tag, _, empty| match tag {
         "Output" => p.children(empty, "Output", |p, tag, _, empty| {
@@ -165,7 +189,10 @@ fn status(outcome: Option<&str>) -> Status {
 
 /// True for a `ResultSummary`/`RunInfo` outcome that means the run went wrong.
 fn run_failed(outcome: &str) -> bool {
-    !matches!(outcome, "Passed" | "Completed" | "Warning" | "Inconclusive" | "NotExecuted" | "PassedButRunAborted")
+    !matches!(
+        outcome,
+        "Passed" | "Completed" | "Warning" | "Inconclusive" | "NotExecuted" | "PassedButRunAborted"
+    )
 }
 
 fn build(rows: Vec<Row>, definitions: &HashMap<Text, Definition>, summary: RunSummary) -> Report {
@@ -181,7 +208,9 @@ fn build(rows: Vec<Row>, definitions: &HashMap<Text, Definition>, summary: RunSu
             report.suites.push(Suite { name: suite_name, attrs, ..Suite::default() });
             report.suites.len() - 1
         });
-        let class = definition.and_then(|d| d.class.clone()).map(|c| classes.entry(c.clone()).or_insert_with(|| Shared::from(c)).clone());
+        let class = definition
+            .and_then(|d| d.class.clone())
+            .map(|c| classes.entry(c.clone()).or_insert_with(|| Shared::from(c)).clone());
         flatten(row, class.as_ref(), None, &mut report.suites[index].cases);
     }
     if summary.outcome.as_deref().is_some_and(run_failed) {
@@ -191,7 +220,13 @@ fn build(rows: Vec<Row>, definitions: &HashMap<Text, Definition>, summary: RunSu
         } else {
             summary.errors.join("\n")
         };
-        let mut case = case_with(format!("test run: {outcome}").into(), Status::Errored, Some(message.into()), Some(outcome.into()), None);
+        let mut case = case_with(
+            format!("test run: {outcome}").into(),
+            Status::Errored,
+            Some(message.into()),
+            Some(outcome.into()),
+            None,
+        );
         case.detail_mut().system_out = summary.stdout;
         keep_run_failure(&mut report, "(test run)", case);
     }
@@ -234,7 +269,9 @@ fn to_case(row: Row, name: Text, class: Option<&Shared>) -> Case {
         Some(other) => Some(other.into()),
         None => Some("no outcome".into()),
     };
-    let message = row.message.or_else(|| row.outcome.is_none().then(|| "the TRX file records no outcome for this test".into()));
+    let message = row
+        .message
+        .or_else(|| row.outcome.is_none().then(|| "the TRX file records no outcome for this test".into()));
     let mut case = case_with(name, status, message, ty, row.trace);
     case.classname = class.cloned();
     case.time = row.time;

@@ -2,8 +2,8 @@
 //! a suite per assembly with a suite per collection, traits as properties, theory rows as cases,
 //! and the assembly's `<errors>` (fixture clean-up failures, fatal errors) as error cases.
 
-use super::{case_with, drop_counts, file_name, seconds, short_name, take, Failure, Parser};
 use super::super::RawAttrs;
+use super::{case_with, drop_counts, file_name, seconds, short_name, take, Failure, Parser};
 use crate::junit::model::{Attrs, Case, Property, Report, Status, Suite, Text};
 use std::io::BufRead;
 
@@ -24,13 +24,21 @@ pub(super) fn read_assemblies<R: BufRead>(p: &mut Parser<R>, empty: bool) -> Res
 }
 
 /// Reads a root `<assembly>` (xUnit.net v1, or one assembly written alone).
-pub(super) fn read_lone_assembly<R: BufRead>(p: &mut Parser<R>, attrs: RawAttrs, empty: bool) -> Result<Report, Failure> {
+pub(super) fn read_lone_assembly<R: BufRead>(
+    p: &mut Parser<R>,
+    attrs: RawAttrs,
+    empty: bool,
+) -> Result<Report, Failure> {
     Ok(Report { suites: vec![assembly(p, attrs, empty)?], ..Report::default() })
 }
 
 fn assembly<R: BufRead>(p: &mut Parser<R>, mut attrs: RawAttrs, empty: bool) -> Result<Suite, Failure> {
     let path = take(&mut attrs, "name").unwrap_or_default();
-    let mut suite = Suite { name: file_name(&path).into(), time: take(&mut attrs, "time").and_then(|t| seconds(&t)), ..Suite::default() };
+    let mut suite = Suite {
+        name: file_name(&path).into(),
+        time: take(&mut attrs, "time").and_then(|t| seconds(&t)),
+        ..Suite::default()
+    };
     drop_counts(&mut attrs, COUNTS);
     if *suite.name != *path {
         attrs.insert(0, ("assembly".into(), path));
@@ -54,8 +62,17 @@ fn assembly<R: BufRead>(p: &mut Parser<R>, mut attrs: RawAttrs, empty: bool) -> 
     Ok(suite)
 }
 
-fn collection<R: BufRead>(p: &mut Parser<R>, tag: &str, mut attrs: RawAttrs, empty: bool) -> Result<Suite, Failure> {
-    let mut suite = Suite { name: take(&mut attrs, "name").unwrap_or_default(), time: take(&mut attrs, "time").and_then(|t| seconds(&t)), ..Suite::default() };
+fn collection<R: BufRead>(
+    p: &mut Parser<R>,
+    tag: &str,
+    mut attrs: RawAttrs,
+    empty: bool,
+) -> Result<Suite, Failure> {
+    let mut suite = Suite {
+        name: take(&mut attrs, "name").unwrap_or_default(),
+        time: take(&mut attrs, "time").and_then(|t| seconds(&t)),
+        ..Suite::default()
+    };
     drop_counts(&mut attrs, COUNTS);
     suite.attrs = Attrs::from_pairs(attrs);
     p.children(empty, tag, |p, tag, attrs, empty| {
@@ -122,7 +139,8 @@ fn test<R: BufRead>(p: &mut Parser<R>, mut attrs: RawAttrs, empty: bool) -> Resu
         Some(other) => Some(other.into()),
         None => Some("no result".into()),
     };
-    let mut case = case_with(short_name(&name, class.as_deref()), status, why.message.or(reason), ty, why.trace);
+    let mut case =
+        case_with(short_name(&name, class.as_deref()), status, why.message.or(reason), ty, why.trace);
     case.classname = class.map(Into::into);
     case.file = file.map(Into::into);
     case.line = line;

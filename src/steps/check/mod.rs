@@ -28,7 +28,9 @@ pub struct CheckSettings {
 /// `stepkit check` / `stepkit plugin inspect` could not start (a failing or misbehaving plugin is an outcome).
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
-    #[error("run checks: none are configured; give --plugin FILE.wasm or add [[check]] tables to stepkit.toml")]
+    #[error(
+        "run checks: none are configured; give --plugin FILE.wasm or add [[check]] tables to stepkit.toml"
+    )]
     NoPlugins,
     #[error("set up the WebAssembly engine: {0}")]
     Engine(String),
@@ -44,7 +46,10 @@ impl CheckError {
         match self {
             CheckError::NoPlugins => true,
             CheckError::Engine(_) => false,
-            CheckError::Plugin(e) => !matches!(e.kind, PluginErrorKind::Io | PluginErrorKind::Resources | PluginErrorKind::Internal),
+            CheckError::Plugin(e) => !matches!(
+                e.kind,
+                PluginErrorKind::Io | PluginErrorKind::Resources | PluginErrorKind::Internal
+            ),
             CheckError::Scaffold(e) => e.is_usage(),
         }
     }
@@ -79,7 +84,16 @@ pub async fn run(settings: &CheckSettings, live: &mut dyn Live) -> Result<Outcom
                 let _ = sender.send(plugin::run(&engine, &spec, &input, Some(handle), on_start));
             });
             if let Err(e) = spawned {
-                return (index, host_failure(name, file, PluginErrorKind::Trap, format!("start its thread: {e}"), started));
+                return (
+                    index,
+                    host_failure(
+                        name,
+                        file,
+                        PluginErrorKind::Trap,
+                        format!("start its thread: {e}"),
+                        started,
+                    ),
+                );
             }
             // Loading (a cold compile takes seconds, a Python component tens of them) is not the plugin's
             // time: the abandon clock starts with the plugin's own deadline, when the run signals it.
@@ -97,8 +111,23 @@ pub async fn run(settings: &CheckSettings, live: &mut dyn Live) -> Result<Outcom
             };
             let run = match finished {
                 Ok(Ok(run)) => run,
-                Ok(Err(_)) => host_failure(name, file, PluginErrorKind::Internal, "its host thread died before it reported (a stepkit bug; the run fails)".into(), started),
-                Err(_) => host_failure(name, file, PluginErrorKind::Timeout, format!("it was abandoned {} after its limit, blocked in a host call", humantime::format_duration(ABANDON_GRACE)), started),
+                Ok(Err(_)) => host_failure(
+                    name,
+                    file,
+                    PluginErrorKind::Internal,
+                    "its host thread died before it reported (a stepkit bug; the run fails)".into(),
+                    started,
+                ),
+                Err(_) => host_failure(
+                    name,
+                    file,
+                    PluginErrorKind::Timeout,
+                    format!(
+                        "it was abandoned {} after its limit, blocked in a host call",
+                        humantime::format_duration(ABANDON_GRACE)
+                    ),
+                    started,
+                ),
             };
             (index, run)
         });
@@ -133,7 +162,10 @@ pub async fn run(settings: &CheckSettings, live: &mut dyn Live) -> Result<Outcom
         for (index, name, file) in task_plugins.into_values() {
             if !runs.iter().any(|(i, _)| *i == index) {
                 let message = "it never reported (a stepkit bug; the run fails)".to_string();
-                runs.push((index, host_failure(name, file, PluginErrorKind::Internal, message, std::time::Instant::now())));
+                runs.push((
+                    index,
+                    host_failure(name, file, PluginErrorKind::Internal, message, std::time::Instant::now()),
+                ));
             }
         }
     }
@@ -144,7 +176,12 @@ pub async fn run(settings: &CheckSettings, live: &mut dyn Live) -> Result<Outcom
     if let Some(verdict) = stopped_by {
         let signal = if verdict == Verdict::Interrupted { "SIGINT" } else { "SIGTERM" };
         outcome.verdict = verdict;
-        outcome.headline = format!("stopped by {signal} after {} of {} plugins: {}", runs.len(), settings.plugins.len(), outcome.headline);
+        outcome.headline = format!(
+            "stopped by {signal} after {} of {} plugins: {}",
+            runs.len(),
+            settings.plugins.len(),
+            outcome.headline
+        );
     }
     if let Some(problem) = &engine.cache_problem {
         outcome.warnings.push(problem.clone());
@@ -158,11 +195,19 @@ type TaskPlugins = std::collections::HashMap<tokio::task::Id, (usize, String, Pa
 /// A plugin task that panicked or was cancelled: an `internal` error row for its plugin, with the panic's
 /// message, so the run fails instead of leaving the plugin out (which read as a pass).
 fn failed_task(joined: tokio::task::JoinError, task_plugins: &TaskPlugins) -> (usize, PluginRun) {
-    let (index, name, file) = task_plugins.get(&joined.id()).cloned().unwrap_or_else(|| (usize::MAX, "?".into(), PathBuf::new()));
+    let (index, name, file) =
+        task_plugins.get(&joined.id()).cloned().unwrap_or_else(|| (usize::MAX, "?".into(), PathBuf::new()));
     let why = if joined.is_panic() {
         let payload = joined.into_panic();
-        let text = payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned()).unwrap_or_default();
-        format!("stepkit panicked while running it ({}); the run fails. Please report this bug", plugin::sanitize::line(&text, 500))
+        let text = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        format!(
+            "stepkit panicked while running it ({}); the run fails. Please report this bug",
+            plugin::sanitize::line(&text, 500)
+        )
     } else {
         "stepkit cancelled it before it reported; the run fails".to_string()
     };
@@ -205,7 +250,13 @@ impl Signals {
 const ABANDON_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A run that never came back (stuck in a host call, or its thread died): still one row in the report.
-fn host_failure(name: String, file: PathBuf, kind: PluginErrorKind, message: String, started: std::time::Instant) -> PluginRun {
+fn host_failure(
+    name: String,
+    file: PathBuf,
+    kind: PluginErrorKind,
+    message: String,
+    started: std::time::Instant,
+) -> PluginRun {
     PluginRun {
         name: name.clone(),
         file: file.clone(),
@@ -233,13 +284,21 @@ pub fn scaffolded(settings: &ScaffoldSettings, written: &[PathBuf]) -> Outcome {
     let dir = settings.dir.display();
     let build = match settings.lang {
         Lang::Rust => "cargo build --release --target wasm32-wasip2".to_string(),
-        Lang::Python => format!("componentize-py --wit-path wit --world plugin componentize app -o {}.wasm", settings.name),
+        Lang::Python => format!(
+            "componentize-py --wit-path wit --world plugin componentize app -o {}.wasm",
+            settings.name
+        ),
     };
-    let mut outcome = Outcome::new("plugin new", crate::report::Verdict::Passed, format!("created plugin {} in {dir}", settings.name));
+    let mut outcome = Outcome::new(
+        "plugin new",
+        crate::report::Verdict::Passed,
+        format!("created plugin {} in {dir}", settings.name),
+    );
     let mut text: String = written.iter().map(|f| format!("  {}\n", f.display())).collect();
     text.push_str(&format!("next: cd {dir} && {build}, then: stepkit plugin inspect <the .wasm>\n"));
     outcome.text = text;
-    outcome.data = serde_json::json!({ "name": settings.name, "dir": settings.dir, "files": written, "build": build });
+    outcome.data =
+        serde_json::json!({ "name": settings.name, "dir": settings.dir, "files": written, "build": build });
     outcome
 }
 
@@ -251,7 +310,8 @@ mod tests {
     async fn a_panicking_plugin_task_fails_the_run() {
         let mut tasks = tokio::task::JoinSet::new();
         let handle = tasks.spawn(async { panic!("deadline overflow") });
-        let plugins: TaskPlugins = [(handle.id(), (0, "coverage".to_string(), PathBuf::from("c.wasm")))].into();
+        let plugins: TaskPlugins =
+            [(handle.id(), (0, "coverage".to_string(), PathBuf::from("c.wasm")))].into();
         let joined = tasks.join_next().await.unwrap().unwrap_err();
         let (index, run) = failed_task(joined, &plugins);
         assert_eq!((index, run.name.as_str()), (0, "coverage"));

@@ -40,7 +40,10 @@ pub fn stream(run: &PluginRun, live: &mut dyn Live) {
         body.push_str(&format!("[{}] {}\n", line.level, line.message));
     }
     if run.logs_dropped > 0 {
-        body.push_str(&format!("[stepkit] {} more log lines dropped (over the log limit)\n", run.logs_dropped));
+        body.push_str(&format!(
+            "[stepkit] {} more log lines dropped (over the log limit)\n",
+            run.logs_dropped
+        ));
     }
     for line in &run.stdout {
         body.push_str(&format!("[stdout] {line}\n"));
@@ -49,7 +52,10 @@ pub fn stream(run: &PluginRun, live: &mut dyn Live) {
         body.push_str(&format!("[stderr] {line}\n"));
     }
     if run.output_dropped > 0 {
-        body.push_str(&format!("[stepkit] {} bytes of stdout/stderr dropped (over the output limit)\n", run.output_dropped));
+        body.push_str(&format!(
+            "[stepkit] {} bytes of stdout/stderr dropped (over the output limit)\n",
+            run.output_dropped
+        ));
     }
     let title = format!("check {}: {} ({} ms)", run.name, verdict_word(run), run.duration_ms);
     if body.is_empty() {
@@ -62,7 +68,10 @@ pub fn stream(run: &PluginRun, live: &mut dyn Live) {
 /// Whether this run fails the step: fail, error (its own or the host's), and warn under --strict.
 fn fails(run: &PluginRun, strict: bool) -> bool {
     match &run.result {
-        Ok(report) => matches!(report.verdict, CheckVerdict::Fail | CheckVerdict::Error) || (strict && report.verdict == CheckVerdict::Warn),
+        Ok(report) => {
+            matches!(report.verdict, CheckVerdict::Fail | CheckVerdict::Error)
+                || (strict && report.verdict == CheckVerdict::Warn)
+        }
         Err(_) => true,
     }
 }
@@ -114,13 +123,21 @@ fn text(runs: &[PluginRun]) -> String {
                     (Some(file), None) => format!("{file}: "),
                     _ => String::new(),
                 };
-                out.push_str(&format!("  {:<width$}    {}: {place}{}\n", "", severity_word(f.severity), f.message));
+                out.push_str(&format!(
+                    "  {:<width$}    {}: {place}{}\n",
+                    "",
+                    severity_word(f.severity),
+                    f.message
+                ));
             }
             for m in &report.metrics {
                 out.push_str(&format!("  {:<width$}    {} = {} {}\n", "", m.name, m.value, m.unit));
             }
             if report.dropped > 0 {
-                out.push_str(&format!("  {:<width$}    ({} more findings/metrics dropped: over the limit)\n", "", report.dropped));
+                out.push_str(&format!(
+                    "  {:<width$}    ({} more findings/metrics dropped: over the limit)\n",
+                    "", report.dropped
+                ));
             }
         }
     }
@@ -154,11 +171,30 @@ fn markdown(runs: &[PluginRun]) -> String {
         }
         out.push_str(&format!("\n**{}**\n\n", sanitize::table_cell(&run.name, 100)));
         for f in report.findings.iter().take(SUMMARY_FINDINGS) {
-            let place = f.file.as_ref().map(|file| format!("{} ", sanitize::code_span(&format!("{file}{}", f.line.map(|l| format!(":{l}")).unwrap_or_default()), 300))).unwrap_or_default();
-            out.push_str(&format!("- {}: {place}{}\n", severity_word(f.severity), sanitize::table_cell(&f.message, 500)));
+            let place = f
+                .file
+                .as_ref()
+                .map(|file| {
+                    format!(
+                        "{} ",
+                        sanitize::code_span(
+                            &format!("{file}{}", f.line.map(|l| format!(":{l}")).unwrap_or_default()),
+                            300
+                        )
+                    )
+                })
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "- {}: {place}{}\n",
+                severity_word(f.severity),
+                sanitize::table_cell(&f.message, 500)
+            ));
         }
         if report.findings.len() > SUMMARY_FINDINGS {
-            out.push_str(&format!("- … {} more in the JSON result\n", report.findings.len() - SUMMARY_FINDINGS));
+            out.push_str(&format!(
+                "- … {} more in the JSON result\n",
+                report.findings.len() - SUMMARY_FINDINGS
+            ));
         }
     }
     out
@@ -217,7 +253,9 @@ fn run_json(run: &PluginRun) -> Value {
 pub fn inspected(file: &Path, shape: &Shape) -> Outcome {
     let compatible = contract::check_compatible(shape);
     let headline = match (&compatible, &shape.contract) {
-        (Ok(()), Some(version)) => format!("{} speaks stepkit:check {version}; this host runs it", file.display()),
+        (Ok(()), Some(version)) => {
+            format!("{} speaks stepkit:check {version}; this host runs it", file.display())
+        }
         (Err((_, why)), _) => format!("{} cannot run here: {why}", file.display()),
         (Ok(()), None) => unreachable!("a compatible shape has a contract"),
     };
@@ -229,7 +267,12 @@ pub fn inspected(file: &Path, shape: &Shape) -> Outcome {
     }
     text.push_str("imports (what it asks for, and what stepkit grants):\n");
     for i in &shape.imports {
-        text.push_str(&format!("  {}{}\n      {}\n", i.name, functions(&i.functions), i.capability.as_deref().unwrap_or("")));
+        text.push_str(&format!(
+            "  {}{}\n      {}\n",
+            i.name,
+            functions(&i.functions),
+            i.capability.as_deref().unwrap_or("")
+        ));
     }
     outcome.text = text;
     outcome.data = json!({ "file": file, "contract": shape.contract, "compatible": compatible.is_ok(), "exports": shape.exports, "imports": shape.imports });

@@ -82,7 +82,9 @@ pub fn scaffold(settings: &ScaffoldSettings) -> Result<Vec<PathBuf>, ScaffoldErr
     if !valid {
         return Err(ScaffoldError::Name(name.clone()));
     }
-    if settings.dir.exists() && std::fs::read_dir(&settings.dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
+    if settings.dir.exists()
+        && std::fs::read_dir(&settings.dir).map(|mut d| d.next().is_some()).unwrap_or(true)
+    {
         return Err(ScaffoldError::Exists(settings.dir.clone()));
     }
     if settings.lang == Lang::Python && settings.sdk_path.is_some() {
@@ -91,9 +93,16 @@ pub fn scaffold(settings: &ScaffoldSettings) -> Result<Vec<PathBuf>, ScaffoldErr
     let sdk_dependency = match &settings.sdk_path {
         None => format!("{{ path = \"{VENDORED_SDK}\" }}"),
         Some(path) => {
-            let path = path.canonicalize().map_err(|e| ScaffoldError::SdkPath { path: path.clone(), message: e.to_string() })?;
+            let path = path
+                .canonicalize()
+                .map_err(|e| ScaffoldError::SdkPath { path: path.clone(), message: e.to_string() })?;
             if !path.join("Cargo.toml").is_file() {
-                return Err(ScaffoldError::SdkPath { path, message: "it has no Cargo.toml; give the crates/stepkit-plugin directory of a stepkit checkout".into() });
+                return Err(ScaffoldError::SdkPath {
+                    path,
+                    message:
+                        "it has no Cargo.toml; give the crates/stepkit-plugin directory of a stepkit checkout"
+                            .into(),
+                });
             }
             // A TOML basic string: escape what could end it.
             let text = path.to_string_lossy().replace('\\', "\\\\").replace('"', "\\\"");
@@ -114,7 +123,10 @@ pub fn scaffold(settings: &ScaffoldSettings) -> Result<Vec<PathBuf>, ScaffoldErr
         let content = if relative.starts_with(VENDORED_SDK) {
             template.to_string()
         } else {
-            template.replace("{{name}}", name).replace("{{crate_name}}", &crate_name).replace("{{sdk_dependency}}", &sdk_dependency)
+            template
+                .replace("{{name}}", name)
+                .replace("{{crate_name}}", &crate_name)
+                .replace("{{sdk_dependency}}", &sdk_dependency)
         };
         write(&settings.dir.join(relative), &content)?;
         written.push(PathBuf::from(relative));
@@ -144,12 +156,18 @@ mod tests {
         let files = scaffold(&settings(dir.path(), "coverage-gate", Lang::Rust)).unwrap();
         assert!(files.contains(&PathBuf::from("Cargo.toml")));
         let manifest = std::fs::read_to_string(dir.path().join("coverage-gate/Cargo.toml")).unwrap();
-        assert!(manifest.contains("coverage-gate") && manifest.contains("stepkit-plugin = { path = \"vendor/stepkit-plugin\" }"), "{manifest}");
+        assert!(
+            manifest.contains("coverage-gate")
+                && manifest.contains("stepkit-plugin = { path = \"vendor/stepkit-plugin\" }"),
+            "{manifest}"
+        );
         assert!(!manifest.contains("{{"), "{manifest}");
         let sdk = dir.path().join("coverage-gate/vendor/stepkit-plugin");
         let wit = std::fs::read_to_string(sdk.join("wit/check.wit")).unwrap();
         assert!(wit.contains("package stepkit:check@0.1"), "{wit}");
-        assert!(std::fs::read_to_string(sdk.join("Cargo.toml")).unwrap().contains("name = \"stepkit-plugin\""));
+        assert!(std::fs::read_to_string(sdk.join("Cargo.toml"))
+            .unwrap()
+            .contains("name = \"stepkit-plugin\""));
     }
 
     #[test]
@@ -158,7 +176,10 @@ mod tests {
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/stepkit-plugin/src");
         for entry in std::fs::read_dir(&src).unwrap() {
             let name = format!("src/{}", entry.unwrap().file_name().to_string_lossy());
-            let embedded = SDK.iter().find(|(path, _)| *path == name).unwrap_or_else(|| panic!("{name} is not in scaffold::SDK"));
+            let embedded = SDK
+                .iter()
+                .find(|(path, _)| *path == name)
+                .unwrap_or_else(|| panic!("{name} is not in scaffold::SDK"));
             assert_eq!(embedded.1, std::fs::read_to_string(src.join(&name[4..])).unwrap(), "{name}");
         }
     }
@@ -188,11 +209,17 @@ mod tests {
     #[test]
     fn bad_names_and_existing_dirs_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(scaffold(&settings(dir.path(), "Bad_Name", Lang::Rust)), Err(ScaffoldError::Name(_))));
+        assert!(matches!(
+            scaffold(&settings(dir.path(), "Bad_Name", Lang::Rust)),
+            Err(ScaffoldError::Name(_))
+        ));
         assert!(matches!(scaffold(&settings(dir.path(), "../x", Lang::Rust)), Err(ScaffoldError::Name(_))));
         std::fs::create_dir_all(dir.path().join("taken")).unwrap();
         std::fs::write(dir.path().join("taken/file"), "x").unwrap();
-        assert!(matches!(scaffold(&settings(dir.path(), "taken", Lang::Rust)), Err(ScaffoldError::Exists(_))));
+        assert!(matches!(
+            scaffold(&settings(dir.path(), "taken", Lang::Rust)),
+            Err(ScaffoldError::Exists(_))
+        ));
     }
 
     #[test]

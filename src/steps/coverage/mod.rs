@@ -21,7 +21,9 @@ pub struct CoverageMergeSettings {
 /// Merges the inputs into `settings.output`.
 pub fn merge(settings: &CoverageMergeSettings) -> Result<Outcome, CoverageError> {
     let inputs = expand_patterns(&settings.inputs).map_err(|e| match e {
-        crate::steps::junit::JunitError::Pattern { pattern, message } => CoverageError::Pattern { pattern, message },
+        crate::steps::junit::JunitError::Pattern { pattern, message } => {
+            CoverageError::Pattern { pattern, message }
+        }
         other => CoverageError::Pattern { pattern: settings.inputs.join(" "), message: other.to_string() },
     })?;
     let mut paths = Vec::new();
@@ -29,7 +31,11 @@ pub fn merge(settings: &CoverageMergeSettings) -> Result<Outcome, CoverageError>
         match input {
             Input::File(path) => paths.push(path),
             Input::NoMatch(pattern) => {
-                return Err(CoverageError::Pattern { pattern, message: "no file matches; check the path and that every shard uploaded its report".into() })
+                return Err(CoverageError::Pattern {
+                    pattern,
+                    message: "no file matches; check the path and that every shard uploaded its report"
+                        .into(),
+                })
             }
         }
     }
@@ -49,10 +55,13 @@ pub fn merge(settings: &CoverageMergeSettings) -> Result<Outcome, CoverageError>
     );
     let mut outcome = Outcome::new("coverage merge", Verdict::Passed, headline);
     if totals.lines_valid == 0 {
-        outcome.warnings.push("the merged report has no executable lines: check the inputs' coverage filters".into());
+        outcome
+            .warnings
+            .push("the merged report has no executable lines: check the inputs' coverage filters".into());
     }
     outcome.outputs = outputs(&settings.output, &totals);
-    let inputs: Vec<_> = paths.iter().zip(&formats).map(|(p, f)| json!({ "path": p, "format": f.name() })).collect();
+    let inputs: Vec<_> =
+        paths.iter().zip(&formats).map(|(p, f)| json!({ "path": p, "format": f.name() })).collect();
     outcome.data = json!({ "output": settings.output, "format": settings.format.name(), "inputs": inputs, "totals": totals_json(&totals) });
     Ok(outcome)
 }

@@ -2,11 +2,14 @@
 //! remove, the image's digest, the kept versions. Each error names the container and what was tried.
 
 use super::names::{self, LABEL_DIGEST, LABEL_IMAGE, LABEL_SECRET_ENV, LABEL_TIME};
-use crate::settings::Secret;
 use super::{DeployError, Publish};
+use crate::settings::Secret;
 use bollard::errors::Error as DockerError;
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum};
-use bollard::query_parameters::{CreateContainerOptions, KillContainerOptions, ListContainersOptions, RemoveContainerOptions, RenameContainerOptions, StopContainerOptions};
+use bollard::query_parameters::{
+    CreateContainerOptions, KillContainerOptions, ListContainersOptions, RemoveContainerOptions,
+    RenameContainerOptions, StopContainerOptions,
+};
 use bollard::Docker;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -62,7 +65,11 @@ pub async fn find(docker: &Docker, name: &str) -> Result<Option<Found>, DeployEr
         Err(e) => return Err(api(format!("inspect container {name}"))(e)),
     };
     let labels = info.config.as_ref().and_then(|c| c.labels.clone()).unwrap_or_default();
-    let image = labels.get(LABEL_IMAGE).cloned().or_else(|| info.config.as_ref().and_then(|c| c.image.clone())).unwrap_or_default();
+    let image = labels
+        .get(LABEL_IMAGE)
+        .cloned()
+        .or_else(|| info.config.as_ref().and_then(|c| c.image.clone()))
+        .unwrap_or_default();
     let digest = labels.get(LABEL_DIGEST).cloned().or_else(|| info.image.clone()).unwrap_or_default();
     let mut host_ports: Vec<String> = info
         .host_config
@@ -73,7 +80,9 @@ pub async fn find(docker: &Docker, name: &str) -> Result<Option<Found>, DeployEr
                 .iter()
                 .flat_map(|(container_port, hosts)| {
                     let proto = container_port.split_once('/').map_or("tcp", |(_, p)| p).to_string();
-                    hosts.iter().flatten().filter_map(move |b| b.host_port.as_deref().filter(|p| !p.is_empty()).map(|p| format!("{p}/{proto}")))
+                    hosts.iter().flatten().filter_map(move |b| {
+                        b.host_port.as_deref().filter(|p| !p.is_empty()).map(|p| format!("{p}/{proto}"))
+                    })
                 })
                 .collect()
         })
@@ -88,7 +97,13 @@ pub async fn find(docker: &Docker, name: &str) -> Result<Option<Found>, DeployEr
         digest,
         deployed_at: labels.get(LABEL_TIME).cloned(),
         host_ports,
-        secrets: names::secret_values(labels.get(LABEL_SECRET_ENV).map(String::as_str), info.config.as_ref().and_then(|c| c.env.as_deref()).unwrap_or_default()).into_iter().map(Secret::new).collect(),
+        secrets: names::secret_values(
+            labels.get(LABEL_SECRET_ENV).map(String::as_str),
+            info.config.as_ref().and_then(|c| c.env.as_deref()).unwrap_or_default(),
+        )
+        .into_iter()
+        .map(Secret::new)
+        .collect(),
     }))
 }
 
@@ -135,19 +150,28 @@ pub async fn create(docker: &Docker, spec: &Spec) -> Result<String, DeployError>
             port_bindings: (!bindings.is_empty()).then_some(bindings),
             network_mode: spec.network.clone(),
             // Survives a daemon restart, stays down once stepkit stops it.
-            restart_policy: Some(RestartPolicy { name: Some(RestartPolicyNameEnum::UNLESS_STOPPED), maximum_retry_count: None }),
+            restart_policy: Some(RestartPolicy {
+                name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
+                maximum_retry_count: None,
+            }),
             ..Default::default()
         }),
         ..Default::default()
     };
     let options = CreateContainerOptions { name: Some(spec.name.clone()), ..Default::default() };
-    let created = docker.create_container(Some(options), config).await.map_err(api(format!("create container {} from {}", spec.name, spec.image)))?;
+    let created = docker
+        .create_container(Some(options), config)
+        .await
+        .map_err(api(format!("create container {} from {}", spec.name, spec.image)))?;
     Ok(created.id)
 }
 
 /// Renames container `id` to `to`.
 pub async fn rename(docker: &Docker, id: &str, to: &str) -> Result<(), DeployError> {
-    docker.rename_container(id, RenameContainerOptions { name: to.into() }).await.map_err(api(format!("rename container {} to {to}", short(id))))
+    docker
+        .rename_container(id, RenameContainerOptions { name: to.into() })
+        .await
+        .map_err(api(format!("rename container {} to {to}", short(id))))
 }
 
 /// Starts it; already running is fine.
@@ -162,7 +186,9 @@ pub async fn start(docker: &Docker, id: &str) -> Result<(), DeployError> {
 pub async fn stop(docker: &Docker, id: &str, grace: Duration) -> Result<(), DeployError> {
     let options = StopContainerOptions { t: Some(grace.as_secs().min(i32::MAX as u64) as i32), signal: None };
     match docker.stop_container(id, Some(options)).await {
-        Err(e) if !matches!(status(&e), Some(304) | Some(404)) => Err(api(format!("stop container {}", short(id)))(e)),
+        Err(e) if !matches!(status(&e), Some(304) | Some(404)) => {
+            Err(api(format!("stop container {}", short(id)))(e))
+        }
         _ => Ok(()),
     }
 }
@@ -170,14 +196,19 @@ pub async fn stop(docker: &Docker, id: &str, grace: Duration) -> Result<(), Depl
 /// SIGKILL, to end a stop in progress at once; not running (409) or gone (404) is fine.
 pub async fn kill(docker: &Docker, id: &str) -> Result<(), DeployError> {
     match docker.kill_container(id, Some(KillContainerOptions { signal: "SIGKILL".into() })).await {
-        Err(e) if !matches!(status(&e), Some(409) | Some(404)) => Err(api(format!("kill container {}", short(id)))(e)),
+        Err(e) if !matches!(status(&e), Some(409) | Some(404)) => {
+            Err(api(format!("kill container {}", short(id)))(e))
+        }
         _ => Ok(()),
     }
 }
 
 /// Removes it, running or not; already gone is fine.
 pub async fn remove(docker: &Docker, id: &str) -> Result<(), DeployError> {
-    match docker.remove_container(id, Some(RemoveContainerOptions { force: true, ..Default::default() })).await {
+    match docker
+        .remove_container(id, Some(RemoveContainerOptions { force: true, ..Default::default() }))
+        .await
+    {
         Err(e) if status(&e) != Some(404) => Err(api(format!("remove container {}", short(id)))(e)),
         _ => Ok(()),
     }
@@ -188,11 +219,15 @@ pub async fn kept(docker: &Docker, app: &str) -> Result<Vec<Found>, DeployError>
     // Docker's name filter is a substring match; the exact pattern is checked on each name.
     let filters = HashMap::from([("name".to_string(), vec![format!("{app}-prev-")])]);
     let options = ListContainersOptions { all: true, filters: Some(filters), ..Default::default() };
-    let listed = docker.list_containers(Some(options)).await.map_err(api(format!("list the kept versions of {app}")))?;
+    let listed = docker
+        .list_containers(Some(options))
+        .await
+        .map_err(api(format!("list the kept versions of {app}")))?;
     let mut names: Vec<(String, String)> = listed
         .into_iter()
         .filter_map(|c| {
-            let name = c.names.unwrap_or_default().into_iter().find(|n| names::kept_stamp(app, n).is_some())?;
+            let name =
+                c.names.unwrap_or_default().into_iter().find(|n| names::kept_stamp(app, n).is_some())?;
             Some((names::kept_stamp(app, &name)?.to_string(), c.id.unwrap_or_default()))
         })
         .collect();

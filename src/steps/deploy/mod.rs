@@ -90,7 +90,9 @@ impl DeployError {
     /// Usage problems exit 2 (a missing image is the pipeline's order of steps); the rest is environment (3).
     pub fn is_usage(&self) -> bool {
         match self {
-            DeployError::ImageMissing { .. } | DeployError::NothingKept { .. } | DeployError::NetworkMissing { .. } => true,
+            DeployError::ImageMissing { .. }
+            | DeployError::NothingKept { .. }
+            | DeployError::NetworkMissing { .. } => true,
             DeployError::Gate(e) => e.is_usage(),
             DeployError::Daemon(e) => e.is_usage(),
             DeployError::Docker { .. } => false,
@@ -131,9 +133,27 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
     let labels = names::labels(&settings.labels, &record);
     let mut env = settings.env.clone();
     env.extend(settings.secret_env.iter().map(|(k, v)| format!("{k}={}", v.expose())));
-    let spec = docker::Spec { name: settings.app.clone(), image: settings.image.clone(), env, labels, publish: settings.publish.clone(), network: settings.network.clone() };
-    let plan = Plan { app: &settings.app, candidate: Candidate::New(spec), retire_as: names::kept_name(&settings.app, at), stop_timeout: settings.stop_timeout, gate: &settings.gate };
-    live.line(&format!("stepkit deploy: {} -> {} ({})", settings.app, settings.image, docker::short(&digest)));
+    let spec = docker::Spec {
+        name: settings.app.clone(),
+        image: settings.image.clone(),
+        env,
+        labels,
+        publish: settings.publish.clone(),
+        network: settings.network.clone(),
+    };
+    let plan = Plan {
+        app: &settings.app,
+        candidate: Candidate::New(spec),
+        retire_as: names::kept_name(&settings.app, at),
+        stop_timeout: settings.stop_timeout,
+        gate: &settings.gate,
+    };
+    live.line(&format!(
+        "stepkit deploy: {} -> {} ({})",
+        settings.app,
+        settings.image,
+        docker::short(&digest)
+    ));
     let mut swap = swap::swap(&docker, &plan, live, &mut signals).await?;
 
     let mut removed = Vec::new();
@@ -142,13 +162,30 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
     if swap.ending == Ending::Passed {
         match prune(&docker, &settings.app, settings.keep).await {
             Ok(names) => removed = names,
-            Err(e) => warnings.push(format!("the deploy passed, but older versions could not be pruned: {e}")),
+            Err(e) => {
+                warnings.push(format!("the deploy passed, but older versions could not be pruned: {e}"))
+            }
         }
     }
     interrupted_after(&mut swap, &mut signals);
-    let kept = docker::kept(&docker, &settings.app).await.map(|k| k.into_iter().map(|f| f.name).collect()).unwrap_or_default();
-    let baseline = settings.previous_result.as_ref().map(|path| outcome::read_previous_duration(path, &settings.app));
-    let mut outcome = outcome::deploy_outcome(outcome::Deployed { app: &settings.app, image: &settings.image, digest: &digest, at, swap, duration: start.elapsed(), kept, removed, baseline, warnings });
+    let kept = docker::kept(&docker, &settings.app)
+        .await
+        .map(|k| k.into_iter().map(|f| f.name).collect())
+        .unwrap_or_default();
+    let baseline =
+        settings.previous_result.as_ref().map(|path| outcome::read_previous_duration(path, &settings.app));
+    let mut outcome = outcome::deploy_outcome(outcome::Deployed {
+        app: &settings.app,
+        image: &settings.image,
+        digest: &digest,
+        at,
+        swap,
+        duration: start.elapsed(),
+        kept,
+        removed,
+        baseline,
+        warnings,
+    });
     redactor.outcome(&mut outcome);
     Ok(outcome)
 }
@@ -177,7 +214,11 @@ pub async fn rollback(settings: &RollbackSettings, live: &mut dyn Live) -> Resul
     let at = chrono::Utc::now();
     let mut signals = Signals::install();
     let docker = connect().await?;
-    let target = docker::kept(&docker, &settings.app).await?.into_iter().next().ok_or_else(|| DeployError::NothingKept { app: settings.app.clone() })?;
+    let target = docker::kept(&docker, &settings.app)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| DeployError::NothingKept { app: settings.app.clone() })?;
     // Both versions' env-file values, from their secret-env labels: the target's logs are shown when
     // it fails its gate, the current one's when it is put back and fails too.
     let current = docker::find(&docker, &settings.app).await?;
@@ -187,7 +228,13 @@ pub async fn rollback(settings: &RollbackSettings, live: &mut dyn Live) -> Resul
     let live = &mut RedactedLive { inner: live, redactor: &redactor };
     live.line(&format!("stepkit deploy rollback: {} -> {} ({})", settings.app, target.image, target.name));
     let retire_as = names::rolled_back_name(&settings.app, at);
-    let plan = Plan { app: &settings.app, candidate: Candidate::Kept(target.clone()), retire_as: retire_as.clone(), stop_timeout: settings.stop_timeout, gate: &settings.gate };
+    let plan = Plan {
+        app: &settings.app,
+        candidate: Candidate::Kept(target.clone()),
+        retire_as: retire_as.clone(),
+        stop_timeout: settings.stop_timeout,
+        gate: &settings.gate,
+    };
     let mut swap = swap::swap(&docker, &plan, live, &mut signals).await?;
     let mut warnings = Vec::new();
     let mut removed = Vec::new();
@@ -199,8 +246,19 @@ pub async fn rollback(settings: &RollbackSettings, live: &mut dyn Live) -> Resul
             Err(e) => warnings.push(format!("the rollback passed, but the version rolled back from ({retire_as}) could not be removed: {e}")),
         }
     }
-    let kept = docker::kept(&docker, &settings.app).await.map(|k| k.into_iter().map(|f| f.name).collect()).unwrap_or_default();
-    let mut outcome = outcome::rollback_outcome(outcome::RolledBack { app: &settings.app, target: &target, swap, duration: start.elapsed(), kept, removed, warnings });
+    let kept = docker::kept(&docker, &settings.app)
+        .await
+        .map(|k| k.into_iter().map(|f| f.name).collect())
+        .unwrap_or_default();
+    let mut outcome = outcome::rollback_outcome(outcome::RolledBack {
+        app: &settings.app,
+        target: &target,
+        swap,
+        duration: start.elapsed(),
+        kept,
+        removed,
+        warnings,
+    });
     redactor.outcome(&mut outcome);
     Ok(outcome)
 }

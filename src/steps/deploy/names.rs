@@ -91,7 +91,11 @@ pub fn labels(user: &[(String, String)], r: &Record) -> Vec<(String, String)> {
 /// The values, in a container's `KEY=VALUE` environment, of the variables its secret-env label names.
 pub fn secret_values(label: Option<&str>, env: &[String]) -> Vec<String> {
     let keys: Vec<&str> = label.unwrap_or_default().split(',').filter(|k| !k.is_empty()).collect();
-    env.iter().filter_map(|entry| entry.split_once('=')).filter(|(k, _)| keys.contains(k)).map(|(_, v)| v.to_string()).collect()
+    env.iter()
+        .filter_map(|entry| entry.split_once('='))
+        .filter(|(k, _)| keys.contains(k))
+        .map(|(_, v)| v.to_string())
+        .collect()
 }
 
 #[cfg(test)]
@@ -135,11 +139,24 @@ mod tests {
 
     #[test]
     fn stepkit_labels_follow_the_users() {
-        let record = |previous, secret_keys| Record { app: "web", image: "web:2", digest: "sha256:abc", at: at(0), previous, secret_keys };
-        let l = labels(&[("team".into(), "ci".into())], &record(Some(("web:1", "sha256:old")), vec!["DB_PASSWORD", "API_TOKEN", "DB_PASSWORD"]));
+        let record = |previous, secret_keys| Record {
+            app: "web",
+            image: "web:2",
+            digest: "sha256:abc",
+            at: at(0),
+            previous,
+            secret_keys,
+        };
+        let l = labels(
+            &[("team".into(), "ci".into())],
+            &record(Some(("web:1", "sha256:old")), vec!["DB_PASSWORD", "API_TOKEN", "DB_PASSWORD"]),
+        );
         assert_eq!(l[0], ("team".into(), "ci".into()));
         let get = |k: &str| l.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
-        assert_eq!((get(LABEL_APP), get(LABEL_IMAGE), get(LABEL_DIGEST)), (Some("web"), Some("web:2"), Some("sha256:abc")));
+        assert_eq!(
+            (get(LABEL_APP), get(LABEL_IMAGE), get(LABEL_DIGEST)),
+            (Some("web"), Some("web:2"), Some("sha256:abc"))
+        );
         assert_eq!((get(LABEL_PREVIOUS), get(LABEL_PREVIOUS_DIGEST)), (Some("web:1"), Some("sha256:old")));
         assert!(get(LABEL_TIME).unwrap().ends_with('Z'));
         assert_eq!(get(LABEL_SECRET_ENV), Some("API_TOKEN,DB_PASSWORD"), "names only, once each");
@@ -149,9 +166,16 @@ mod tests {
 
     #[test]
     fn secret_values_come_from_the_containers_env_by_the_labels_names() {
-        let env = ["API_TOKEN=tok=en-1".to_string(), "MODE=prod".into(), "DB_PASSWORD=pw-2".into(), "BARE".into()];
-        assert_eq!(secret_values(Some("API_TOKEN,DB_PASSWORD,GONE"), &env), vec!["tok=en-1".to_string(), "pw-2".into()]);
-        assert!(secret_values(None, &env).is_empty(), "a container stepkit did not label has none it knows of");
+        let env =
+            ["API_TOKEN=tok=en-1".to_string(), "MODE=prod".into(), "DB_PASSWORD=pw-2".into(), "BARE".into()];
+        assert_eq!(
+            secret_values(Some("API_TOKEN,DB_PASSWORD,GONE"), &env),
+            vec!["tok=en-1".to_string(), "pw-2".into()]
+        );
+        assert!(
+            secret_values(None, &env).is_empty(),
+            "a container stepkit did not label has none it knows of"
+        );
         assert!(secret_values(Some(""), &env).is_empty());
     }
 }

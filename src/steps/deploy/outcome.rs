@@ -51,10 +51,15 @@ pub fn read_previous_duration(path: &Path, app: &str) -> Result<Option<u64>, Str
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("could not read --previous-result {}: {e}", path.display())),
     };
-    let doc: Value = serde_json::from_str(&text).map_err(|e| format!("--previous-result {} is not JSON: {e}", path.display()))?;
+    let doc: Value = serde_json::from_str(&text)
+        .map_err(|e| format!("--previous-result {} is not JSON: {e}", path.display()))?;
     let data = &doc["data"];
     if data["app"].as_str().is_some_and(|a| a != app) {
-        return Err(format!("--previous-result {} is a deploy of {}, not {app}: no duration delta", path.display(), data["app"].as_str().unwrap_or_default()));
+        return Err(format!(
+            "--previous-result {} is a deploy of {}, not {app}: no duration delta",
+            path.display(),
+            data["app"].as_str().unwrap_or_default()
+        ));
     }
     // A failed or interrupted deploy's duration is not a fair baseline.
     if doc["verdict"] != "passed" {
@@ -79,17 +84,26 @@ fn gate_json(gate: &Option<Outcome>) -> Value {
 
 fn previous_json(p: &Option<Found>, kept_as: Option<&str>) -> Value {
     match p {
-        Some(p) => json!({ "name": kept_as.unwrap_or(&p.name), "id": p.id, "image": p.image, "digest": p.digest, "deployed_at": p.deployed_at }),
+        Some(p) => {
+            json!({ "name": kept_as.unwrap_or(&p.name), "id": p.id, "image": p.image, "digest": p.digest, "deployed_at": p.deployed_at })
+        }
         None => Value::Null,
     }
 }
 
 /// The evidence of both gates, for text and markdown.
 fn evidence(outcome: &mut Outcome, swap: &Swap) {
-    for (title, gate) in [("the new version's gate", &swap.gate), ("the restored version's gate", &swap.restore_gate)] {
+    for (title, gate) in
+        [("the new version's gate", &swap.gate), ("the restored version's gate", &swap.restore_gate)]
+    {
         if let Some(g) = gate {
             outcome.text.push_str(&format!("{title}: {}\n{}", g.headline, g.text));
-            outcome.markdown.push_str(&format!("\n**{}:** {}\n\n{}", capitalise(title), g.headline, g.markdown));
+            outcome.markdown.push_str(&format!(
+                "\n**{}:** {}\n\n{}",
+                capitalise(title),
+                g.headline,
+                g.markdown
+            ));
         }
     }
     for problem in &swap.problems {
@@ -108,14 +122,24 @@ fn after_failure(swap: &Swap, what: &str) -> String {
     match (&swap.previous, swap.problems.first(), &swap.restore_gate) {
         (None, _, _) => format!("there was no previous version: {what} is not running"),
         (Some(_), Some(problem), _) => format!("the previous version could NOT be restored: {problem}"),
-        (Some(p), None, Some(g)) if g.verdict == Verdict::Passed => format!("rolled back to {} ({}), which passed its gate again", p.image, short(&p.digest)),
-        (Some(p), None, Some(g)) => format!("rolled back to {}, which is running but failed its gate too: {}", p.image, g.headline),
+        (Some(p), None, Some(g)) if g.verdict == Verdict::Passed => {
+            format!("rolled back to {} ({}), which passed its gate again", p.image, short(&p.digest))
+        }
+        (Some(p), None, Some(g)) => {
+            format!("rolled back to {}, which is running but failed its gate too: {}", p.image, g.headline)
+        }
         (Some(p), None, None) => format!("rolled back to {} (running; its gate was not run again)", p.image),
     }
 }
 
 fn fail_annotation(outcome: &mut Outcome, title: &str) {
-    outcome.annotations.push(Annotation { level: AnnotationLevel::Error, title: Some(title.into()), message: outcome.headline.clone(), file: None, line: None });
+    outcome.annotations.push(Annotation {
+        level: AnnotationLevel::Error,
+        title: Some(title.into()),
+        message: outcome.headline.clone(),
+        file: None,
+        line: None,
+    });
 }
 
 /// The verdict, headline and `result` word for how the swap ended; `passed` names what now runs.
@@ -124,17 +148,28 @@ fn ending(swap: &Swap, app: &str, passed: String, failed_what: &str) -> (Verdict
         Ending::Passed => (Verdict::Passed, passed, "deployed"),
         Ending::Reverted => {
             let why = swap.failure.clone().unwrap_or_default();
-            let result = if swap.previous.is_some() && swap.problems.is_empty() { "rolled-back" } else { "failed" };
+            let result =
+                if swap.previous.is_some() && swap.problems.is_empty() { "rolled-back" } else { "failed" };
             (Verdict::Failed, format!("{failed_what} failed {why}; {}", after_failure(swap, app)), result)
         }
-        Ending::Interrupted { signal, after_pass: true } => (signal.verdict(), format!("{} received after the new version passed its gate: {passed}", signal.name()), "deployed"),
+        Ending::Interrupted { signal, after_pass: true } => (
+            signal.verdict(),
+            format!("{} received after the new version passed its gate: {passed}", signal.name()),
+            "deployed",
+        ),
         Ending::Interrupted { signal, after_pass: false } => {
             let state = match (&swap.previous, swap.problems.first()) {
                 (_, Some(problem)) => format!("the previous version could NOT be restored: {problem}"),
                 (Some(p), None) => format!("the previous version {} is back and running as {app}", p.image),
-                (None, None) => format!("there was no previous version; the new one was removed: {app} is not running"),
+                (None, None) => {
+                    format!("there was no previous version; the new one was removed: {app} is not running")
+                }
             };
-            (signal.verdict(), format!("{} received before {failed_what} passed its gate; {state}", signal.name()), "interrupted")
+            (
+                signal.verdict(),
+                format!("{} received before {failed_what} passed its gate; {state}", signal.name()),
+                "interrupted",
+            )
         }
     }
 }
@@ -152,7 +187,8 @@ pub fn deploy_outcome(d: Deployed) -> Outcome {
         (None, _) => passed.push_str("; first deploy"),
     }
     passed.push_str(&format!("; took {}", secs(d.duration)));
-    let (verdict, headline, result) = ending(swap, d.app, passed, &format!("{} ({})", d.image, short(d.digest)));
+    let (verdict, headline, result) =
+        ending(swap, d.app, passed, &format!("{} ({})", d.image, short(d.digest)));
 
     let mut warnings = d.warnings;
     let (previous_ms, delta_ms) = match d.baseline {
@@ -172,7 +208,10 @@ pub fn deploy_outcome(d: Deployed) -> Outcome {
     outcome.warnings.extend(swap.problems.iter().filter(|_| verdict == Verdict::Passed).cloned());
     evidence(&mut outcome, swap);
     outcome.step_summary = true;
-    let rolled_back = result == "rolled-back" || (matches!(swap.ending, Ending::Interrupted { after_pass: false, .. }) && swap.previous.is_some() && swap.problems.is_empty());
+    let rolled_back = result == "rolled-back"
+        || (matches!(swap.ending, Ending::Interrupted { after_pass: false, .. })
+            && swap.previous.is_some()
+            && swap.problems.is_empty());
     // After a failure the previous version is `APP` again; after a success it carries its kept name.
     let retired = if result == "deployed" { d.kept.first().cloned() } else { None };
     outcome.data = json!({
@@ -213,7 +252,10 @@ pub fn deploy_outcome(d: Deployed) -> Outcome {
         outcome.outputs.push(("duration-delta-ms".into(), delta.to_string()));
     }
     if verdict != Verdict::Passed {
-        fail_annotation(&mut outcome, if rolled_back { "deploy failed: rolled back" } else { "deploy failed" });
+        fail_annotation(
+            &mut outcome,
+            if rolled_back { "deploy failed: rolled back" } else { "deploy failed" },
+        );
     }
     outcome
 }
@@ -225,7 +267,8 @@ pub fn rollback_outcome(r: RolledBack) -> Outcome {
         passed.push_str(&format!("; {} removed", p.image));
     }
     passed.push_str(&format!("; took {}", secs(r.duration)));
-    let (verdict, headline, result) = ending(swap, r.app, passed, &format!("the kept version {}", r.target.image));
+    let (verdict, headline, result) =
+        ending(swap, r.app, passed, &format!("the kept version {}", r.target.image));
     let result = match result {
         "deployed" => "rolled-back",
         "rolled-back" => "restored-current",
@@ -255,7 +298,11 @@ pub fn rollback_outcome(r: RolledBack) -> Outcome {
         "kept": r.kept,
         "removed": r.removed,
     });
-    outcome.outputs = vec![("result".into(), result.into()), ("image".into(), r.target.image.clone()), ("duration-ms".into(), millis(r.duration).to_string())];
+    outcome.outputs = vec![
+        ("result".into(), result.into()),
+        ("image".into(), r.target.image.clone()),
+        ("duration-ms".into(), millis(r.duration).to_string()),
+    ];
     if verdict != Verdict::Passed {
         fail_annotation(&mut outcome, "rollback failed");
     }

@@ -150,25 +150,47 @@ async fn guarded<T>(signals: &mut Signals, step: impl std::future::Future<Output
 }
 
 /// Swaps the candidate in. Errors only before anything changed; after that every failure ends in a revert.
-pub async fn swap(docker: &Docker, plan: &Plan<'_>, live: &mut dyn Live, signals: &mut Signals) -> Result<Swap, DeployError> {
+pub async fn swap(
+    docker: &Docker,
+    plan: &Plan<'_>,
+    live: &mut dyn Live,
+    signals: &mut Signals,
+) -> Result<Swap, DeployError> {
     let previous = docker::find(docker, plan.app).await?;
     let wanted: Vec<String> = match &plan.candidate {
-        Candidate::New(spec) => spec.publish.iter().map(|p| format!("{}/{}", p.host_port, p.protocol)).collect(),
+        Candidate::New(spec) => {
+            spec.publish.iter().map(|p| format!("{}/{}", p.host_port, p.protocol)).collect()
+        }
         Candidate::Kept(found) => found.host_ports.clone(),
     };
     let stop_first = previous.as_ref().is_some_and(|p| needs_stop_first(p, &wanted));
-    let mut s = Swap { previous, stop_first, candidate_id: None, gate: None, failure: None, restore_gate: None, ending: Ending::Passed, problems: Vec::new(), downtime: None };
+    let mut s = Swap {
+        previous,
+        stop_first,
+        candidate_id: None,
+        gate: None,
+        failure: None,
+        restore_gate: None,
+        ending: Ending::Passed,
+        problems: Vec::new(),
+        downtime: None,
+    };
     let mut stop_issued = None;
     let forward = forward(docker, plan, live, signals, &mut s, &mut stop_issued).await;
     match forward {
         Ok(()) => {
             s.downtime = stop_issued.map(|t: Instant| t.elapsed());
             if let Some(prev) = s.previous.as_ref().filter(|p| p.running && !s.stop_first) {
-                live.line(&format!("stepkit deploy: stopping the previous version {} (kept as {})", prev.image, plan.retire_as));
+                live.line(&format!(
+                    "stepkit deploy: stopping the previous version {} (kept as {})",
+                    prev.image, plan.retire_as
+                ));
                 let stopped = guarded(signals, docker::stop(docker, &prev.id, plan.stop_timeout)).await;
                 match stopped {
                     Ok(Ok(())) => {}
-                    Ok(Err(e)) => s.problems.push(format!("the new version runs, but the previous one could not be stopped: {e}")),
+                    Ok(Err(e)) => s.problems.push(format!(
+                        "the new version runs, but the previous one could not be stopped: {e}"
+                    )),
                     Err(signal) => {
                         // The new version passed: finish its side of the swap, quickly.
                         let _ = tokio::time::timeout(REVERT_BUDGET, docker::kill(docker, &prev.id)).await;
@@ -187,13 +209,18 @@ pub async fn swap(docker: &Docker, plan: &Plan<'_>, live: &mut dyn Live, signals
                 live.line("stepkit deploy: gating the restored previous version");
                 match guarded(signals, gate::run(plan.gate, live)).await {
                     Ok(Ok(outcome)) => s.restore_gate = Some(outcome),
-                    Ok(Err(e)) => s.problems.push(format!("the previous version is back, but its gate could not run: {e}")),
+                    Ok(Err(e)) => s
+                        .problems
+                        .push(format!("the previous version is back, but its gate could not run: {e}")),
                     Err(signal) => s.ending = Ending::Interrupted { signal, after_pass: false },
                 }
             }
         }
         Err(Halt::Signal(signal)) => {
-            live.line(&format!("stepkit deploy: {} received; putting the previous version back", signal.name()));
+            live.line(&format!(
+                "stepkit deploy: {} received; putting the previous version back",
+                signal.name()
+            ));
             s.problems = match tokio::time::timeout(REVERT_BUDGET, revert(docker, plan, &s, stop_issued.is_some(), true, live)).await {
                 Ok(problems) => problems,
                 Err(_) => vec![format!("putting the previous version back took longer than {} s; check `docker ps -a --filter name={}`", REVERT_BUDGET.as_secs(), plan.app)],
@@ -211,12 +238,22 @@ fn needs_stop_first(previous: &Found, wanted: &[String]) -> bool {
 }
 
 /// Retire, start, gate. `Ok` means the candidate passed.
-async fn forward(docker: &Docker, plan: &Plan<'_>, live: &mut dyn Live, signals: &mut Signals, s: &mut Swap, stop_issued: &mut Option<Instant>) -> Result<(), Halt> {
+async fn forward(
+    docker: &Docker,
+    plan: &Plan<'_>,
+    live: &mut dyn Live,
+    signals: &mut Signals,
+    s: &mut Swap,
+    stop_issued: &mut Option<Instant>,
+) -> Result<(), Halt> {
     if let Some(prev) = &s.previous {
         live.line(&format!("stepkit deploy: keeping {} ({}) as {}", plan.app, prev.image, plan.retire_as));
         guarded(signals, docker::rename(docker, &prev.id, &plan.retire_as)).await??;
         if s.stop_first {
-            live.line(&format!("stepkit deploy: stopping it first: the new version needs its host port(s) {}", prev.host_ports.join(", ")));
+            live.line(&format!(
+                "stepkit deploy: stopping it first: the new version needs its host port(s) {}",
+                prev.host_ports.join(", ")
+            ));
             *stop_issued = Some(Instant::now());
             guarded(signals, docker::stop(docker, &prev.id, plan.stop_timeout)).await??;
         }
@@ -257,7 +294,14 @@ const SETTLE: Duration = Duration::from_millis(300);
 /// looks at the engine, not at what it meant to do: a request cut off by a signal may have landed).
 /// `interrupted`: requests may still be in flight, so the result is checked again after [`SETTLE`].
 /// Returns what could not be done.
-async fn revert(docker: &Docker, plan: &Plan<'_>, s: &Swap, stop_issued: bool, interrupted: bool, live: &mut dyn Live) -> Vec<String> {
+async fn revert(
+    docker: &Docker,
+    plan: &Plan<'_>,
+    s: &Swap,
+    stop_issued: bool,
+    interrupted: bool,
+    live: &mut dyn Live,
+) -> Vec<String> {
     let mut problems = Vec::new();
     let previous_id = s.previous.as_ref().map(|p| p.id.as_str());
     // A create cut off by a signal can still land a moment later, hence a few tries.
@@ -279,7 +323,14 @@ async fn revert(docker: &Docker, plan: &Plan<'_>, s: &Swap, stop_issued: bool, i
                     problems.push(e.to_string());
                     continue;
                 }
-                live.line(&format!("stepkit deploy: {} the failed version", if matches!(plan.candidate, Candidate::New(_)) { "removed" } else { "stopped and re-kept" }));
+                live.line(&format!(
+                    "stepkit deploy: {} the failed version",
+                    if matches!(plan.candidate, Candidate::New(_)) {
+                        "removed"
+                    } else {
+                        "stopped and re-kept"
+                    }
+                ));
             }
             Ok(_) => {}
             Err(e) => {
@@ -311,10 +362,18 @@ async fn revert(docker: &Docker, plan: &Plan<'_>, s: &Swap, stop_issued: bool, i
         match restored.await {
             Ok(()) if interrupted && !settled(docker, plan.app, Some(&prev.id)).await => {
                 // A late stop stopped it again, or a late create or rename took its name: once more.
-                problems.push(format!("the previous version was not running as {} a moment after it was restored", plan.app));
+                problems.push(format!(
+                    "the previous version was not running as {} a moment after it was restored",
+                    plan.app
+                ));
             }
             Ok(()) => {
-                live.line(&format!("stepkit deploy: restored the previous version {} ({}) as {}", prev.image, docker::short(&prev.id), plan.app));
+                live.line(&format!(
+                    "stepkit deploy: restored the previous version {} ({}) as {}",
+                    prev.image,
+                    docker::short(&prev.id),
+                    plan.app
+                ));
                 return Vec::new();
             }
             Err(e) => problems.push(e.to_string()),
@@ -338,7 +397,16 @@ mod tests {
     use super::*;
 
     fn found(running: bool, ports: &[&str]) -> Found {
-        Found { id: "id".into(), name: "web".into(), running, image: "web:1".into(), digest: "d".into(), deployed_at: None, host_ports: ports.iter().map(|p| p.to_string()).collect(), secrets: vec![] }
+        Found {
+            id: "id".into(),
+            name: "web".into(),
+            running,
+            image: "web:1".into(),
+            digest: "d".into(),
+            deployed_at: None,
+            host_ports: ports.iter().map(|p| p.to_string()).collect(),
+            secrets: vec![],
+        }
     }
 
     #[test]

@@ -21,10 +21,18 @@ impl StatusRanges {
         let mut ranges = Vec::new();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let code = |s: &str| -> Result<u16, String> {
-                s.trim().parse::<u16>().ok().filter(|c| (100..=599).contains(c)).ok_or_else(|| format!("`{s}` is not an HTTP status code (100-599)"))
+                s.trim()
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|c| (100..=599).contains(c))
+                    .ok_or_else(|| format!("`{s}` is not an HTTP status code (100-599)"))
             };
             let range = if let Some(class) = part.strip_suffix("xx").or_else(|| part.strip_suffix("XX")) {
-                let digit = class.parse::<u16>().ok().filter(|d| (1..=5).contains(d)).ok_or_else(|| format!("`{part}` is not a status class like 2xx"))?;
+                let digit = class
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|d| (1..=5).contains(d))
+                    .ok_or_else(|| format!("`{part}` is not a status class like 2xx"))?;
                 (digit * 100, digit * 100 + 99)
             } else if let Some((low, high)) = part.split_once('-') {
                 let (low, high) = (code(low)?, code(high)?);
@@ -52,7 +60,8 @@ impl StatusRanges {
 
 impl fmt::Display for StatusRanges {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = self.0.iter().map(|&(l, h)| if l == h { l.to_string() } else { format!("{l}-{h}") }).collect();
+        let parts: Vec<String> =
+            self.0.iter().map(|&(l, h)| if l == h { l.to_string() } else { format!("{l}-{h}") }).collect();
         f.write_str(&parts.join(","))
     }
 }
@@ -70,7 +79,8 @@ pub struct JsonExpect {
 impl JsonExpect {
     /// Parses `/status=ok`, `/checks/db/up=true`, `/count=3`; the pointer is an RFC 6901 JSON Pointer.
     pub fn parse(spec: &str) -> Result<Self, String> {
-        let (pointer, text) = spec.split_once('=').ok_or_else(|| format!("`{spec}` is not POINTER=VALUE (e.g. /status=ok)"))?;
+        let (pointer, text) =
+            spec.split_once('=').ok_or_else(|| format!("`{spec}` is not POINTER=VALUE (e.g. /status=ok)"))?;
         if !pointer.is_empty() && !pointer.starts_with('/') {
             return Err(format!("`{pointer}` is not a JSON Pointer: it must start with `/` (e.g. /status)"));
         }
@@ -86,7 +96,12 @@ impl JsonExpect {
         if self.matches(actual) {
             Ok(())
         } else {
-            Err(format!("{} is {} (expected {})", self.shown_pointer(), snippet(&actual.to_string(), 80), self.text))
+            Err(format!(
+                "{} is {} (expected {})",
+                self.shown_pointer(),
+                snippet(&actual.to_string(), 80),
+                self.text
+            ))
         }
     }
 
@@ -98,7 +113,9 @@ impl JsonExpect {
             }
         }
         match (&self.json, actual) {
-            (Some(Value::Number(want)), Value::Number(got)) => want == got || want.as_f64().zip(got.as_f64()).is_some_and(|(w, g)| w == g),
+            (Some(Value::Number(want)), Value::Number(got)) => {
+                want == got || want.as_f64().zip(got.as_f64()).is_some_and(|(w, g)| w == g)
+            }
             (Some(want), got) => want == got,
             (None, _) => false,
         }
@@ -112,7 +129,6 @@ impl JsonExpect {
         }
     }
 }
-
 
 /// Judges an HTTP answer against the probe's checks; the first failing check is the reason.
 pub fn check_answer(probe: &HttpProbe, status: u16, body: &[u8]) -> Verdict {
@@ -146,7 +162,6 @@ pub fn check_answer(probe: &HttpProbe, status: u16, body: &[u8]) -> Verdict {
     Verdict::Pass
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,7 +171,6 @@ mod tests {
     fn http_probe(url: &str) -> HttpProbe {
         HttpProbe::new(reqwest::Url::parse(url).unwrap())
     }
-
 
     #[test]
     fn status_ranges_parse_and_match() {
@@ -198,10 +212,14 @@ mod tests {
         p.body_contains = vec!["ready".into()];
         p.body_regex = vec![Regex::new(r"version \d+").unwrap()];
         assert_eq!(check_answer(&p, 200, b"ready, version 3"), Verdict::Pass);
-        assert!(matches!(check_answer(&p, 500, b"oops"), Verdict::Wrong(m) if m.contains("status 500 (expected 200-399)") && m.contains("oops")));
+        assert!(
+            matches!(check_answer(&p, 500, b"oops"), Verdict::Wrong(m) if m.contains("status 500 (expected 200-399)") && m.contains("oops"))
+        );
         assert!(matches!(check_answer(&p, 200, b"starting"), Verdict::Wrong(m) if m.contains("`ready`")));
         assert!(matches!(check_answer(&p, 200, b"ready"), Verdict::Wrong(m) if m.contains("version")));
         p.json = vec![JsonExpect::parse("/ok=true").unwrap()];
-        assert!(matches!(check_answer(&p, 200, b"ready, version 3"), Verdict::Wrong(m) if m.contains("not JSON")));
+        assert!(
+            matches!(check_answer(&p, 200, b"ready, version 3"), Verdict::Wrong(m) if m.contains("not JSON"))
+        );
     }
 }

@@ -76,7 +76,9 @@ pub fn one_line(a: &Attempt, labels: &[String]) -> String {
 /// Columns padded to their widest cell; the last column is not padded.
 fn aligned(rows: &[Vec<String>]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .collect();
     let mut out = String::new();
     for row in rows {
         let mut line = String::from("  ");
@@ -95,17 +97,39 @@ fn aligned(rows: &[Vec<String>]) -> String {
 
 /// Per probe: attempts by kind and the last result.
 pub fn probes_text(labels: &[String], attempts: &[Attempt]) -> String {
-    let mut rows = vec![vec!["probe".into(), "pass".into(), "starting".into(), "wrong".into(), "error".into(), "last".into()]];
+    let mut rows = vec![vec![
+        "probe".into(),
+        "pass".into(),
+        "starting".into(),
+        "wrong".into(),
+        "error".into(),
+        "last".into(),
+    ]];
     for (i, (label, t)) in labels.iter().zip(tallies(attempts, labels.len())).enumerate() {
         let last = last_of(attempts, i).map(describe).unwrap_or_else(|| "not tried".into());
-        rows.push(vec![label.clone(), t.pass.to_string(), t.starting.to_string(), t.wrong.to_string(), (t.error + t.fatal).to_string(), last]);
+        rows.push(vec![
+            label.clone(),
+            t.pass.to_string(),
+            t.starting.to_string(),
+            t.wrong.to_string(),
+            (t.error + t.fatal).to_string(),
+            last,
+        ]);
     }
     aligned(&rows)
 }
 
 /// The attempts given (usually the last few), oldest first.
 pub fn attempts_text(labels: &[String], attempts: &[Attempt]) -> String {
-    let mut rows = vec![vec!["at".into(), "round".into(), "probe".into(), "result".into(), "status".into(), "latency".into(), "detail".into()]];
+    let mut rows = vec![vec![
+        "at".into(),
+        "round".into(),
+        "probe".into(),
+        "result".into(),
+        "status".into(),
+        "latency".into(),
+        "detail".into(),
+    ]];
     for a in attempts {
         rows.push(vec![
             format!("+{:.3}s", a.at.as_secs_f64()),
@@ -127,17 +151,29 @@ fn cell(text: &str) -> String {
 
 /// Per probe, as a markdown table.
 pub fn probes_markdown(labels: &[String], attempts: &[Attempt]) -> String {
-    let mut out = String::from("| Probe | Pass | Starting | Wrong | Error | Last result |\n|---|--:|--:|--:|--:|---|\n");
+    let mut out = String::from(
+        "| Probe | Pass | Starting | Wrong | Error | Last result |\n|---|--:|--:|--:|--:|---|\n",
+    );
     for (i, (label, t)) in labels.iter().zip(tallies(attempts, labels.len())).enumerate() {
         let last = last_of(attempts, i).map(describe).unwrap_or_else(|| "not tried".into());
-        out.push_str(&format!("| `{}` | {} | {} | {} | {} | {} |\n", cell(label).replace('`', "'"), t.pass, t.starting, t.wrong, t.error + t.fatal, cell(&last)));
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} |\n",
+            cell(label).replace('`', "'"),
+            t.pass,
+            t.starting,
+            t.wrong,
+            t.error + t.fatal,
+            cell(&last)
+        ));
     }
     out
 }
 
 /// The attempts given, as a markdown table.
 pub fn attempts_markdown(labels: &[String], attempts: &[Attempt]) -> String {
-    let mut out = String::from("| At | Round | Probe | Result | Status | Latency | Detail |\n|--:|--:|---|---|--:|--:|---|\n");
+    let mut out = String::from(
+        "| At | Round | Probe | Result | Status | Latency | Detail |\n|--:|--:|---|---|--:|--:|---|\n",
+    );
     for a in attempts {
         out.push_str(&format!(
             "| +{:.3}s | {} | {} | {} | {} | {} | {} |\n",
@@ -196,9 +232,21 @@ mod tests {
 
     fn attempts() -> (Vec<String>, Vec<Attempt>) {
         let labels = vec!["GET http://127.0.0.1:8080/health".to_string(), "tcp db:5432".to_string()];
-        let a = |round, probe, verdict, status| Attempt { round: Some(round), at: Duration::from_millis(round as u64 * 2000), probe, verdict, status, latency: Duration::from_millis(3) };
+        let a = |round, probe, verdict, status| Attempt {
+            round: Some(round),
+            at: Duration::from_millis(round as u64 * 2000),
+            probe,
+            verdict,
+            status,
+            latency: Duration::from_millis(3),
+        };
         let list = vec![
-            a(0, 0, Verdict::Error { class: ErrorClass::Refused, message: "connection refused".into() }, None),
+            a(
+                0,
+                0,
+                Verdict::Error { class: ErrorClass::Refused, message: "connection refused".into() },
+                None,
+            ),
             a(0, 1, Verdict::Pass, None),
             a(1, 0, Verdict::Wrong("status 503 (expected 200-399); body: a|b".into()), Some(503)),
             a(1, 1, Verdict::Pass, None),
@@ -214,7 +262,10 @@ mod tests {
         assert_eq!(first["error_class"], "refused");
         assert_eq!(first["status"], Value::Null);
         let third = attempt_json(&list[2], &labels);
-        assert_eq!((third["outcome"].as_str(), third["status"].as_u64(), third["at_ms"].as_u64()), (Some("wrong"), Some(503), Some(2000)));
+        assert_eq!(
+            (third["outcome"].as_str(), third["status"].as_u64(), third["at_ms"].as_u64()),
+            (Some("wrong"), Some(503), Some(2000))
+        );
         assert_eq!(third["error_class"], Value::Null);
         assert_eq!(third["latency_ms"], 3.0);
     }
@@ -222,7 +273,10 @@ mod tests {
     #[test]
     fn tables_in_text_and_markdown() {
         let (labels, list) = attempts();
-        assert_eq!(tallies(&list, 2), vec![Tally { wrong: 1, error: 1, ..Tally::default() }, Tally { pass: 2, ..Tally::default() }]);
+        assert_eq!(
+            tallies(&list, 2),
+            vec![Tally { wrong: 1, error: 1, ..Tally::default() }, Tally { pass: 2, ..Tally::default() }]
+        );
         let text = attempts_text(&labels, &list);
         assert_eq!(text.lines().count(), 5);
         assert!(text.lines().nth(1).unwrap().contains("error (refused)"));
@@ -236,12 +290,17 @@ mod tests {
 
     #[test]
     fn log_lines_cannot_issue_workflow_commands_or_escapes() {
-        let logs = Ok(vec!["::add-mask::x".to_string(), "\u{1b}[31mred\u{1b}[0m".to_string(), "``` fence".to_string()]);
+        let logs = Ok(vec![
+            "::add-mask::x".to_string(),
+            "\u{1b}[31mred\u{1b}[0m".to_string(),
+            "``` fence".to_string(),
+        ]);
         let text = logs_text("web", &logs);
         assert!(text.lines().all(|l| !l.starts_with("::")), "{text}");
         assert!(text.contains("  | [31mred[0m"), "{text}");
         let md = logs_markdown("web", &logs);
         assert!(md.contains("````\n::add-mask::x"), "{md}");
-        assert!(logs_text("web", &Err("read the logs of web: gone".into())).starts_with("could not read the logs"));
+        assert!(logs_text("web", &Err("read the logs of web: gone".into()))
+            .starts_with("could not read the logs"));
     }
 }

@@ -86,7 +86,12 @@ fn round2(x: f64) -> f64 {
 }
 
 /// Judges the samples against `--p95` and the baseline. `complete` is false when the deadline cut sampling short.
-pub fn judge(settings: &LatencySettings, probes: &[ProbeSamples], baseline_ms: Option<f64>, complete: bool) -> LatencyReport {
+pub fn judge(
+    settings: &LatencySettings,
+    probes: &[ProbeSamples],
+    baseline_ms: Option<f64>,
+    complete: bool,
+) -> LatencyReport {
     let mut problems = Vec::new();
     let mut per_probe = Vec::new();
     let mut worst: Option<f64> = None;
@@ -96,7 +101,13 @@ pub fn judge(settings: &LatencySettings, probes: &[ProbeSamples], baseline_ms: O
             worst = Some(worst.map_or(p95, |w: f64| w.max(p95)));
         }
         if !probe.failures.is_empty() {
-            problems.push(format!("{} of {} samples of {} failed (first: {})", probe.failures.len(), probe.failures.len() + probe.latencies.len(), probe.label, probe.failures[0]));
+            problems.push(format!(
+                "{} of {} samples of {} failed (first: {})",
+                probe.failures.len(),
+                probe.failures.len() + probe.latencies.len(),
+                probe.label,
+                probe.failures[0]
+            ));
         }
         per_probe.push(json!({
             "probe": probe.label,
@@ -118,7 +129,11 @@ pub fn judge(settings: &LatencySettings, probes: &[ProbeSamples], baseline_ms: O
     let regression = worst.zip(baseline_ms).and_then(|(p95, base)| regression_pct(p95, base)).map(round2);
     if let (Some(max), Some(pct)) = (settings.max_regression_pct, regression) {
         if pct > max {
-            problems.push(format!("p95 {} ms is {pct:+}% against the baseline's {} ms, over --max-regression {max}%", worst.unwrap_or_default(), baseline_ms.unwrap_or_default()));
+            problems.push(format!(
+                "p95 {} ms is {pct:+}% against the baseline's {} ms, over --max-regression {max}%",
+                worst.unwrap_or_default(),
+                baseline_ms.unwrap_or_default()
+            ));
         }
     }
     let data = json!({
@@ -145,7 +160,12 @@ mod tests {
     }
 
     fn settings(p95: Option<u64>, max_regression_pct: Option<f64>) -> LatencySettings {
-        LatencySettings { samples: 20, p95: p95.map(Duration::from_millis), baseline: None, max_regression_pct }
+        LatencySettings {
+            samples: 20,
+            p95: p95.map(Duration::from_millis),
+            baseline: None,
+            max_regression_pct,
+        }
     }
 
     #[test]
@@ -177,7 +197,11 @@ mod tests {
         assert_eq!(baseline_from_json(&result_file), Some(42.5));
         assert_eq!(baseline_from_json(&json!({"latency": {"p95_ms": 7}})), Some(7.0));
         let deploy_result = json!({"command": "deploy", "data": {"gate": {"latency": {"p95_ms": 12.0}}}});
-        assert_eq!(baseline_from_json(&deploy_result), Some(12.0), "a previous deploy's result is a baseline too");
+        assert_eq!(
+            baseline_from_json(&deploy_result),
+            Some(12.0),
+            "a previous deploy's result is a baseline too"
+        );
         assert_eq!(baseline_from_json(&json!({"data": {"latency": null}})), None);
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(read_baseline(&dir.path().join("absent.json")), Ok(None));
@@ -202,13 +226,21 @@ mod tests {
         assert!(ok.problems.is_empty(), "{:?}", ok.problems);
         let regressed = judge(&settings(None, Some(20.0)), std::slice::from_ref(&slow), Some(80.0), true);
         assert_eq!(regressed.regression_pct, Some(25.0));
-        assert!(regressed.problems[0].contains("+25% against the baseline's 80 ms"), "{:?}", regressed.problems);
+        assert!(
+            regressed.problems[0].contains("+25% against the baseline's 80 ms"),
+            "{:?}",
+            regressed.problems
+        );
         assert_eq!(regressed.data["baseline_p95_ms"], 80.0);
     }
 
     #[test]
     fn failed_samples_and_a_short_run_fail_the_latency_gate() {
-        let flaky = ProbeSamples { label: "GET http://x/".into(), latencies: millis(&[10; 18]), failures: vec!["status 500".into(), "status 502".into()] };
+        let flaky = ProbeSamples {
+            label: "GET http://x/".into(),
+            latencies: millis(&[10; 18]),
+            failures: vec!["status 500".into(), "status 502".into()],
+        };
         let report = judge(&settings(None, None), &[flaky], None, false);
         assert!(report.problems[0].contains("2 of 20 samples") && report.problems[0].contains("status 500"));
         assert!(report.problems[1].contains("deadline"));

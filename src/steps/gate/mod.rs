@@ -12,8 +12,8 @@ pub mod schedule;
 pub(crate) mod test_server;
 mod verdict;
 
-pub use latency::LatencySettings;
 pub use checks::{JsonExpect, StatusRanges};
+pub use latency::LatencySettings;
 pub use probe::{HttpProbe, Probe, TlsSettings};
 
 use crate::report::{Live, Outcome};
@@ -86,7 +86,12 @@ impl GateSettings {
     }
 
     fn schedule(&self) -> Schedule {
-        Schedule { initial_delay: self.initial_delay, interval: self.interval, timeout: self.timeout, deadline: self.deadline }
+        Schedule {
+            initial_delay: self.initial_delay,
+            interval: self.interval,
+            timeout: self.timeout,
+            deadline: self.deadline,
+        }
     }
 }
 
@@ -124,7 +129,8 @@ pub async fn run(settings: &GateSettings, live: &mut dyn Live) -> Result<Outcome
     let mut warnings = Vec::new();
     let baseline = match settings.latency.as_ref().and_then(|l| l.baseline.as_ref()) {
         Some(path) => {
-            let found = latency::read_baseline(path).map_err(|message| GateError::Baseline { path: path.clone(), message })?;
+            let found = latency::read_baseline(path)
+                .map_err(|message| GateError::Baseline { path: path.clone(), message })?;
             if found.is_none() {
                 warnings.push(format!("no baseline p95 in {} (missing, or that run measured none): the regression check was skipped", path.display()));
             }
@@ -136,11 +142,14 @@ pub async fn run(settings: &GateSettings, live: &mut dyn Live) -> Result<Outcome
     let docker = if needs_docker {
         // The daemon gets no longer than the gate itself to answer.
         let connect = tokio::time::timeout(settings.deadline, crate::steps::image::daemon::connect()).await;
-        Some(connect.map_err(|_| ImageError::Daemon(format!("no answer within {}", humantime::format_duration(settings.deadline))))??)
+        Some(connect.map_err(|_| {
+            ImageError::Daemon(format!("no answer within {}", humantime::format_duration(settings.deadline)))
+        })??)
     } else {
         None
     };
-    let prober = Prober::new(settings.probes.clone(), &settings.tls, docker).map_err(|e| GateError::Http(e.to_string()))?;
+    let prober = Prober::new(settings.probes.clone(), &settings.tls, docker)
+        .map_err(|e| GateError::Http(e.to_string()))?;
     let labels: Vec<String> = settings.probes.iter().map(Probe::label).collect();
     let schedule = settings.schedule();
 
@@ -153,36 +162,66 @@ pub async fn run(settings: &GateSettings, live: &mut dyn Live) -> Result<Outcome
     ));
     let started_at = chrono::Utc::now();
     let start = Instant::now();
-    let mut policy = Policy::new(Thresholds { successes: settings.successes, failures: settings.failures, deadline: settings.deadline }, labels.len());
+    let mut policy = Policy::new(
+        Thresholds {
+            successes: settings.successes,
+            failures: settings.failures,
+            deadline: settings.deadline,
+        },
+        labels.len(),
+    );
     let watchers: Vec<Watcher> = match prober.docker() {
         Some(docker) => settings
             .probes
             .iter()
             .enumerate()
             .filter_map(|(i, p)| match p {
-                Probe::Container { name } => Some(Box::pin(async move { (i, container::watch_exit(docker, name).await) }) as Watcher),
+                Probe::Container { name } => {
+                    Some(Box::pin(async move { (i, container::watch_exit(docker, name).await) }) as Watcher)
+                }
                 _ => None,
             })
             .collect(),
         None => Vec::new(),
     };
     let mut recorder = Recorder::new(&labels, live);
-    let decision = schedule::drive(&schedule, &mut policy, labels.len(), |i, timeout| prober.attempt(i, timeout, start), watchers, start, &mut |a| recorder.record(a, start)).await;
+    let decision = schedule::drive(
+        &schedule,
+        &mut policy,
+        labels.len(),
+        |i, timeout| prober.attempt(i, timeout, start),
+        watchers,
+        start,
+        &mut |a| recorder.record(a, start),
+    )
+    .await;
     let elapsed = start.elapsed();
     let Recorder { attempts, dropped, .. } = recorder;
     let attempts: Vec<Attempt> = attempts.into();
 
     let latency = match (&decision, &settings.latency) {
         (Decision::Open { .. }, Some(wanted)) => {
-            let http: Vec<usize> = settings.probes.iter().enumerate().filter(|(_, p)| matches!(p, Probe::Http(_))).map(|(i, _)| i).collect();
-            live.line(&format!("stepkit gate: open after {}; measuring latency: {} requests per HTTP probe", probe::ms(elapsed), wanted.samples));
-            let (samples, complete) = schedule::sample(&prober, &http, wanted.samples, &schedule, start).await;
+            let http: Vec<usize> = settings
+                .probes
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| matches!(p, Probe::Http(_)))
+                .map(|(i, _)| i)
+                .collect();
+            live.line(&format!(
+                "stepkit gate: open after {}; measuring latency: {} requests per HTTP probe",
+                probe::ms(elapsed),
+                wanted.samples
+            ));
+            let (samples, complete) =
+                schedule::sample(&prober, &http, wanted.samples, &schedule, start).await;
             Some(latency::judge(wanted, &samples, baseline, complete))
         }
         _ => None,
     };
 
-    let passed = matches!(decision, Decision::Open { .. }) && latency.as_ref().is_none_or(|l| l.problems.is_empty());
+    let passed =
+        matches!(decision, Decision::Open { .. }) && latency.as_ref().is_none_or(|l| l.problems.is_empty());
     let mut logs = Vec::new();
     if let (false, Some(docker)) = (passed, prober.docker()) {
         for probe in &settings.probes {
@@ -222,17 +261,33 @@ struct Recorder<'a, 'l> {
 
 impl<'a, 'l> Recorder<'a, 'l> {
     fn new(labels: &'a [String], live: &'l mut dyn Live) -> Self {
-        Recorder { labels, live, attempts: VecDeque::new(), dropped: 0, last: vec![None; labels.len()], last_line: Instant::now() }
+        Recorder {
+            labels,
+            live,
+            attempts: VecDeque::new(),
+            dropped: 0,
+            last: vec![None; labels.len()],
+            last_line: Instant::now(),
+        }
     }
 
     fn record(&mut self, attempt: &Attempt, start: Instant) {
         let key = (attempt.verdict.word(), attempt.status, attempt.verdict.class());
         if self.last[attempt.probe] != Some(key) || matches!(attempt.verdict, Verdict::Fatal(_)) {
             self.last[attempt.probe] = Some(key);
-            self.live.line(&format!("stepkit gate: +{:.1}s {}", attempt.at.as_secs_f64(), evidence::one_line(attempt, self.labels)));
+            self.live.line(&format!(
+                "stepkit gate: +{:.1}s {}",
+                attempt.at.as_secs_f64(),
+                evidence::one_line(attempt, self.labels)
+            ));
             self.last_line = Instant::now();
         } else if self.last_line.elapsed() >= HEARTBEAT {
-            self.live.line(&format!("stepkit gate: still waiting after {:.0}s ({} attempts); last: {}", start.elapsed().as_secs_f64(), self.attempts.len() + self.dropped + 1, evidence::one_line(attempt, self.labels)));
+            self.live.line(&format!(
+                "stepkit gate: still waiting after {:.0}s ({} attempts); last: {}",
+                start.elapsed().as_secs_f64(),
+                self.attempts.len() + self.dropped + 1,
+                evidence::one_line(attempt, self.labels)
+            ));
             self.last_line = Instant::now();
         }
         if self.attempts.len() == KEEP_ATTEMPTS {

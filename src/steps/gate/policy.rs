@@ -65,7 +65,9 @@ enum State {
     Pending,
     Passed,
     /// Failed; `counted` says whether it counts toward `--failures`.
-    Failed { counted: bool },
+    Failed {
+        counted: bool,
+    },
 }
 
 /// The state machine. Feed it every attempt with [`Policy::record`] and the clock with [`Policy::tick`].
@@ -82,7 +84,11 @@ pub struct Policy {
 impl Policy {
     /// A policy for `probes` probes per round.
     pub fn new(thresholds: Thresholds, probes: usize) -> Self {
-        let thresholds = Thresholds { successes: thresholds.successes.max(1), failures: thresholds.failures.map(|f| f.max(1)), ..thresholds };
+        let thresholds = Thresholds {
+            successes: thresholds.successes.max(1),
+            failures: thresholds.failures.map(|f| f.max(1)),
+            ..thresholds
+        };
         Policy { thresholds, probes, rounds: Vec::new(), first_answer: vec![None; probes], decided: None }
     }
 
@@ -204,7 +210,10 @@ mod tests {
     #[test]
     fn one_pass_opens_by_default() {
         let mut p = policy(1, None, 1);
-        assert_eq!(feed(&mut p, &[(0, 0, Error), (1, 0, Wrong), (2, 0, Pass)]), Some((2, Decision::Open { round: 2 })));
+        assert_eq!(
+            feed(&mut p, &[(0, 0, Error), (1, 0, Wrong), (2, 0, Pass)]),
+            Some((2, Decision::Open { round: 2 }))
+        );
         assert_eq!(p.decision(), Some(&Decision::Open { round: 2 }));
     }
 
@@ -260,7 +269,10 @@ mod tests {
         let refused: Vec<_> = (0..50).map(|r| (r, 0, Error)).collect();
         assert_eq!(feed(&mut p, &refused), None);
         // Once it has answered, errors count: the service went away.
-        assert_eq!(feed(&mut p, &[(50, 0, Wrong), (51, 0, Error)]), Some((1, Decision::Closed(Closed::Failures { count: 2 }))));
+        assert_eq!(
+            feed(&mut p, &[(50, 0, Wrong), (51, 0, Error)]),
+            Some((1, Decision::Closed(Closed::Failures { count: 2 })))
+        );
     }
 
     #[test]
@@ -272,7 +284,16 @@ mod tests {
         assert_eq!(p.record(50, 0, Pass, T), Some(Decision::Open { round: 50 }));
         // Beside an HTTP probe that already passes, the round still fails, uncounted, and breaks runs.
         let mut p = policy(2, Some(2), 2);
-        let events = [(0, 0, Pass), (0, 1, Starting), (1, 0, Pass), (1, 1, Starting), (2, 0, Pass), (2, 1, Pass), (3, 0, Pass), (3, 1, Pass)];
+        let events = [
+            (0, 0, Pass),
+            (0, 1, Starting),
+            (1, 0, Pass),
+            (1, 1, Starting),
+            (2, 0, Pass),
+            (2, 1, Pass),
+            (3, 0, Pass),
+            (3, 1, Pass),
+        ];
         assert_eq!(feed(&mut p, &events), Some((7, Decision::Open { round: 3 })));
         // Starting after a first answer still does not count, and it does not join two wrong rounds.
         let mut p = policy(1, Some(2), 1);
@@ -280,13 +301,19 @@ mod tests {
         assert_eq!(p.tick(Duration::from_secs(60)), Some(Decision::Deadline));
         // A wrong answer from another probe in the same round does count.
         let mut p = policy(1, Some(2), 2);
-        assert_eq!(feed(&mut p, &[(0, 0, Wrong), (0, 1, Starting), (1, 1, Starting), (1, 0, Wrong)]), Some((3, Decision::Closed(Closed::Failures { count: 2 }))));
+        assert_eq!(
+            feed(&mut p, &[(0, 0, Wrong), (0, 1, Starting), (1, 1, Starting), (1, 0, Wrong)]),
+            Some((3, Decision::Closed(Closed::Failures { count: 2 })))
+        );
     }
 
     #[test]
     fn fatal_closes_at_once() {
         let mut p = policy(5, Some(10), 2);
-        assert_eq!(feed(&mut p, &[(0, 0, Pass), (0, 1, Fatal)]), Some((1, Decision::Closed(Closed::Fatal { probe: 1 }))));
+        assert_eq!(
+            feed(&mut p, &[(0, 0, Pass), (0, 1, Fatal)]),
+            Some((1, Decision::Closed(Closed::Fatal { probe: 1 })))
+        );
         let mut p = policy(1, None, 1);
         assert_eq!(p.fatal(0), Some(Decision::Closed(Closed::Fatal { probe: 0 })));
     }
@@ -298,14 +325,20 @@ mod tests {
         assert_eq!(feed(&mut p, &[(2, 0, Pass), (1, 0, Pass)]), Some((1, Decision::Open { round: 1 })));
         // Rounds 0 and 2 pass, round 1 finishes last: its pass joins them into a run of 3.
         let mut p = policy(3, None, 1);
-        assert_eq!(feed(&mut p, &[(0, 0, Pass), (2, 0, Pass), (1, 0, Pass)]), Some((2, Decision::Open { round: 1 })));
+        assert_eq!(
+            feed(&mut p, &[(0, 0, Pass), (2, 0, Pass), (1, 0, Pass)]),
+            Some((2, Decision::Open { round: 1 }))
+        );
     }
 
     #[test]
     fn a_pending_round_breaks_a_run() {
         let mut p = policy(2, None, 2);
         // Round 1 has one of its two results: not a pass yet, so rounds 0 and 2 are not consecutive.
-        assert_eq!(feed(&mut p, &[(0, 0, Pass), (0, 1, Pass), (1, 0, Pass), (2, 0, Pass), (2, 1, Pass)]), None);
+        assert_eq!(
+            feed(&mut p, &[(0, 0, Pass), (0, 1, Pass), (1, 0, Pass), (2, 0, Pass), (2, 1, Pass)]),
+            None
+        );
         assert_eq!(p.record(1, 1, Pass, T), Some(Decision::Open { round: 1 }));
     }
 }

@@ -125,7 +125,10 @@ pub enum Verdict {
     /// start period): it never counts toward `--failures`, only the deadline bounds it.
     Starting(String),
     /// No usable answer.
-    Error { class: ErrorClass, message: String },
+    Error {
+        class: ErrorClass,
+        message: String,
+    },
     /// Container exited or turned unhealthy: what happened.
     Fatal(String),
 }
@@ -158,7 +161,10 @@ impl Verdict {
     pub fn detail(&self) -> Option<&str> {
         match self {
             Verdict::Pass => None,
-            Verdict::Wrong(m) | Verdict::Starting(m) | Verdict::Fatal(m) | Verdict::Error { message: m, .. } => Some(m),
+            Verdict::Wrong(m)
+            | Verdict::Starting(m)
+            | Verdict::Fatal(m)
+            | Verdict::Error { message: m, .. } => Some(m),
         }
     }
 
@@ -205,7 +211,11 @@ pub struct Prober {
 
 impl Prober {
     /// Builds the HTTP client; `docker` is needed only for container probes.
-    pub fn new(probes: Vec<Probe>, tls: &TlsSettings, docker: Option<Docker>) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        probes: Vec<Probe>,
+        tls: &TlsSettings,
+        docker: Option<Docker>,
+    ) -> Result<Self, reqwest::Error> {
         let http = crate::tls::http_client_builder()
             .tls_certs_merge(tls.ca_certs.iter().cloned())
             .tls_danger_accept_invalid_certs(tls.insecure)
@@ -235,7 +245,9 @@ impl Prober {
                 let (verdict, status) = self.http(http, timeout).await;
                 let latency = began.elapsed();
                 let verdict = match (verdict, http.max_latency) {
-                    (Verdict::Pass, Some(max)) if latency > max => Verdict::Wrong(format!("answered in {}, over --max-latency {}", ms(latency), ms(max))),
+                    (Verdict::Pass, Some(max)) if latency > max => {
+                        Verdict::Wrong(format!("answered in {}, over --max-latency {}", ms(latency), ms(max)))
+                    }
                     (verdict, _) => verdict,
                 };
                 (verdict, status)
@@ -265,7 +277,10 @@ impl Prober {
         let began = Instant::now();
         let (verdict, status) = match &self.probes[index] {
             Probe::Http(http) => self.http(http, timeout).await,
-            _ => (Verdict::Error { class: ErrorClass::Other, message: "only HTTP probes are sampled".into() }, None),
+            _ => (
+                Verdict::Error { class: ErrorClass::Other, message: "only HTTP probes are sampled".into() },
+                None,
+            ),
         };
         Attempt { round: None, at, probe: index, verdict, status, latency: began.elapsed() }
     }
@@ -276,7 +291,8 @@ impl Prober {
             request = request.header(name.as_str(), value.as_str());
         }
         for (name, value) in &probe.secret_headers {
-            let mut value = reqwest::header::HeaderValue::from_str(value.expose()).unwrap_or_else(|_| reqwest::header::HeaderValue::from_static(""));
+            let mut value = reqwest::header::HeaderValue::from_str(value.expose())
+                .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static(""));
             value.set_sensitive(true);
             request = request.header(name.as_str(), value);
         }
@@ -309,7 +325,10 @@ fn timed_out(timeout: Duration) -> Verdict {
 fn classify_http(error: &reqwest::Error, timeout: Duration) -> Verdict {
     let message = chain(error);
     if error.is_timeout() {
-        return Verdict::Error { class: ErrorClass::Timeout, message: format!("no answer within {}: {message}", ms(timeout)) };
+        return Verdict::Error {
+            class: ErrorClass::Timeout,
+            message: format!("no answer within {}: {message}", ms(timeout)),
+        };
     }
     let mut class = None;
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
@@ -326,24 +345,39 @@ fn classify_http(error: &reqwest::Error, timeout: Duration) -> Verdict {
         source = e.source();
     }
     let lower = message.to_ascii_lowercase();
-    let class = class.unwrap_or(if lower.contains("closed before message completed") || lower.contains("incomplete message") {
-        ErrorClass::Reset
-    } else if error.is_connect() {
-        ErrorClass::Connect
-    } else if lower.contains("invalid http") || lower.contains("parse") || error.is_decode() {
-        ErrorClass::Protocol
-    } else {
-        ErrorClass::Other
-    });
+    let class = class.unwrap_or(
+        if lower.contains("closed before message completed") || lower.contains("incomplete message") {
+            ErrorClass::Reset
+        } else if error.is_connect() {
+            ErrorClass::Connect
+        } else if lower.contains("invalid http") || lower.contains("parse") || error.is_decode() {
+            ErrorClass::Protocol
+        } else {
+            ErrorClass::Other
+        },
+    );
     Verdict::Error { class, message }
 }
 
 /// A rustls error, found by type or, once hyper has boxed it into a string-only error, by the texts
 /// rustls::Error displays (a certificate problem, an alert from the peer, a non-TLS peer).
 fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
-    let wrapped = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()).is_some_and(|inner| inner.is::<rustls::Error>());
+    let wrapped = e
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+        .is_some_and(|inner| inner.is::<rustls::Error>());
     let text = e.to_string();
-    wrapped || e.is::<rustls::Error>() || ["invalid peer certificate", "received fatal alert", "peer is incompatible", "peer misbehaved", "corrupt message"].iter().any(|t| text.contains(t))
+    wrapped
+        || e.is::<rustls::Error>()
+        || [
+            "invalid peer certificate",
+            "received fatal alert",
+            "peer is incompatible",
+            "peer misbehaved",
+            "corrupt message",
+        ]
+        .iter()
+        .any(|t| text.contains(t))
 }
 
 fn io_class(io: &std::io::Error) -> Option<ErrorClass> {
@@ -376,10 +410,15 @@ async fn tcp(host: &str, port: u16, timeout: Duration) -> Verdict {
     let work = async {
         let addrs: Vec<_> = match tokio::net::lookup_host((host, port)).await {
             Ok(addrs) => addrs.collect(),
-            Err(e) => return Verdict::Error { class: ErrorClass::Dns, message: format!("resolve {host}: {e}") },
+            Err(e) => {
+                return Verdict::Error { class: ErrorClass::Dns, message: format!("resolve {host}: {e}") }
+            }
         };
         if addrs.is_empty() {
-            return Verdict::Error { class: ErrorClass::Dns, message: format!("{host} resolves to no address") };
+            return Verdict::Error {
+                class: ErrorClass::Dns,
+                message: format!("{host} resolves to no address"),
+            };
         }
         match tokio::net::TcpStream::connect(&addrs[..]).await {
             Ok(mut stream) => {
@@ -390,7 +429,10 @@ async fn tcp(host: &str, port: u16, timeout: Duration) -> Verdict {
                     _ => Verdict::Pass,
                 }
             }
-            Err(e) => Verdict::Error { class: io_class(&e).unwrap_or(ErrorClass::Connect), message: format!("connect to {}: {e}", host_port(host, port)) },
+            Err(e) => Verdict::Error {
+                class: io_class(&e).unwrap_or(ErrorClass::Connect),
+                message: format!("connect to {}: {e}", host_port(host, port)),
+            },
         }
     };
     match tokio::time::timeout(timeout, work).await {
@@ -447,40 +489,70 @@ mod tests {
 
         let broken = serve(|_| Reply::status(500, "database down")).await;
         let a = once(Probe::Http(Box::new(http_probe(&broken.url()))), Duration::from_secs(5)).await;
-        assert!(matches!(&a.verdict, Verdict::Wrong(m) if m.contains("status 500") && m.contains("database down")), "{a:?}");
+        assert!(
+            matches!(&a.verdict, Verdict::Wrong(m) if m.contains("status 500") && m.contains("database down")),
+            "{a:?}"
+        );
         assert_eq!(a.status, Some(500));
 
         let redirect = serve(|_| Reply::status(302, "")).await;
         let a = once(Probe::Http(Box::new(http_probe(&redirect.url()))), Duration::from_secs(5)).await;
-        assert_eq!((a.verdict, a.status), (Verdict::Pass, Some(302)), "3xx passes by default and is not followed");
+        assert_eq!(
+            (a.verdict, a.status),
+            (Verdict::Pass, Some(302)),
+            "3xx passes by default and is not followed"
+        );
     }
 
     #[tokio::test]
     async fn http_sends_the_given_headers() {
-        let echo = serve(|req| if req.head.to_ascii_lowercase().contains("x-probe: gate") { Reply::ok("seen") } else { Reply::status(401, "no header") }).await;
+        let echo = serve(|req| {
+            if req.head.to_ascii_lowercase().contains("x-probe: gate") {
+                Reply::ok("seen")
+            } else {
+                Reply::status(401, "no header")
+            }
+        })
+        .await;
         let mut probe = http_probe(&echo.url());
-        assert!(matches!(once(Probe::Http(Box::new(probe.clone())), Duration::from_secs(5)).await.verdict, Verdict::Wrong(_)));
+        assert!(matches!(
+            once(Probe::Http(Box::new(probe.clone())), Duration::from_secs(5)).await.verdict,
+            Verdict::Wrong(_)
+        ));
         probe.headers = vec![("X-Probe".into(), "gate".into())];
-        assert_eq!(once(Probe::Http(Box::new(probe.clone())), Duration::from_secs(5)).await.verdict, Verdict::Pass);
+        assert_eq!(
+            once(Probe::Http(Box::new(probe.clone())), Duration::from_secs(5)).await.verdict,
+            Verdict::Pass
+        );
         probe.headers = vec![];
         probe.secret_headers = vec![("X-Probe".into(), Secret::new("gate"))];
-        assert_eq!(once(Probe::Http(Box::new(probe.clone())), Duration::from_secs(5)).await.verdict, Verdict::Pass);
+        assert_eq!(
+            once(Probe::Http(Box::new(probe.clone())), Duration::from_secs(5)).await.verdict,
+            Verdict::Pass
+        );
         assert!(!format!("{probe:?}").contains("gate"), "secret header values stay out of Debug");
     }
 
     #[tokio::test]
     async fn errors_are_told_apart_from_wrong_answers() {
         let port = refused_port().await;
-        let a = once(Probe::Http(Box::new(http_probe(&format!("http://127.0.0.1:{port}/")))), Duration::from_secs(5)).await;
+        let a = once(
+            Probe::Http(Box::new(http_probe(&format!("http://127.0.0.1:{port}/")))),
+            Duration::from_secs(5),
+        )
+        .await;
         assert_eq!(a.verdict.class(), Some(ErrorClass::Refused), "{a:?}");
         assert_eq!(a.status, None);
         let a = once(Probe::Tcp { host: "127.0.0.1".into(), port }, Duration::from_secs(5)).await;
         assert_eq!(a.verdict.class(), Some(ErrorClass::Refused), "{a:?}");
 
         // A name with an empty label: the resolver refuses it without sending a query (tests stay on loopback).
-        let a = once(Probe::Http(Box::new(http_probe("http://gate-probe..invalid/"))), Duration::from_secs(5)).await;
+        let a =
+            once(Probe::Http(Box::new(http_probe("http://gate-probe..invalid/"))), Duration::from_secs(5))
+                .await;
         assert_eq!(a.verdict.class(), Some(ErrorClass::Dns), "{a:?}");
-        let a = once(Probe::Tcp { host: "gate-probe..invalid".into(), port: 80 }, Duration::from_secs(5)).await;
+        let a =
+            once(Probe::Tcp { host: "gate-probe..invalid".into(), port: 80 }, Duration::from_secs(5)).await;
         assert_eq!(a.verdict.class(), Some(ErrorClass::Dns), "{a:?}");
 
         let slow = serve(|_| Reply::ok("late").after(Duration::from_secs(5))).await;
@@ -505,9 +577,13 @@ mod tests {
     #[tokio::test]
     async fn tcp_passes_on_a_listening_port() {
         let server = serve(|_| Reply::ok("")).await;
-        let a = once(Probe::Tcp { host: "127.0.0.1".into(), port: server.addr.port() }, Duration::from_secs(5)).await;
+        let a =
+            once(Probe::Tcp { host: "127.0.0.1".into(), port: server.addr.port() }, Duration::from_secs(5))
+                .await;
         assert_eq!(a.verdict, Verdict::Pass, "{a:?}");
-        let a = once(Probe::Tcp { host: "localhost".into(), port: server.addr.port() }, Duration::from_secs(5)).await;
+        let a =
+            once(Probe::Tcp { host: "localhost".into(), port: server.addr.port() }, Duration::from_secs(5))
+                .await;
         assert_eq!(a.verdict, Verdict::Pass, "{a:?}");
     }
 

@@ -113,8 +113,21 @@ where
 
 /// After the gate opened: `samples` requests per HTTP probe, one after the other (latency, not
 /// throughput), until done or the deadline. Returns the samples and whether all were taken.
-pub async fn sample(prober: &Prober, http: &[usize], samples: usize, schedule: &Schedule, start: Instant) -> (Vec<ProbeSamples>, bool) {
-    let mut out: Vec<ProbeSamples> = http.iter().map(|&i| ProbeSamples { label: prober.probes[i].label(), latencies: Vec::new(), failures: Vec::new() }).collect();
+pub async fn sample(
+    prober: &Prober,
+    http: &[usize],
+    samples: usize,
+    schedule: &Schedule,
+    start: Instant,
+) -> (Vec<ProbeSamples>, bool) {
+    let mut out: Vec<ProbeSamples> = http
+        .iter()
+        .map(|&i| ProbeSamples {
+            label: prober.probes[i].label(),
+            latencies: Vec::new(),
+            failures: Vec::new(),
+        })
+        .collect();
     for _ in 0..samples {
         for (slot, &index) in http.iter().enumerate() {
             let timeout = schedule.attempt_timeout(start.elapsed());
@@ -124,7 +137,11 @@ pub async fn sample(prober: &Prober, http: &[usize], samples: usize, schedule: &
             let taken = prober.sample(index, timeout, start).await;
             match &taken.verdict {
                 Verdict::Pass => out[slot].latencies.push(taken.latency),
-                other => out[slot].failures.push(format!("{}: {}", other.word(), other.detail().unwrap_or_default())),
+                other => out[slot].failures.push(format!(
+                    "{}: {}",
+                    other.word(),
+                    other.detail().unwrap_or_default()
+                )),
             }
         }
     }
@@ -156,7 +173,10 @@ mod tests {
         assert_eq!(s.next_slot(1, Duration::from_millis(8900)), 2);
         // After a 7 s stall: the latest slot already due starts now; the ones before it are skipped.
         assert_eq!(s.next_slot(1, Duration::from_millis(14_000)), 4);
-        assert!(s.slot_start(4) <= Duration::from_millis(14_000) && s.slot_start(5) > Duration::from_millis(14_000));
+        assert!(
+            s.slot_start(4) <= Duration::from_millis(14_000)
+                && s.slot_start(5) > Duration::from_millis(14_000)
+        );
     }
 
     #[test]
@@ -211,7 +231,9 @@ mod tests {
             &s,
             &mut policy,
             2,
-            |probe, _| async move { attempt(probe, Verdict::Error { class: ErrorClass::Refused, message: "refused".into() }) },
+            |probe, _| async move {
+                attempt(probe, Verdict::Error { class: ErrorClass::Refused, message: "refused".into() })
+            },
             vec![watcher],
             Instant::now(),
             &mut |a| {
@@ -230,7 +252,16 @@ mod tests {
         let s = schedule(10, 1000, 100);
         let mut policy = Policy::new(Thresholds { successes: 1, failures: None, deadline: s.deadline }, 1);
         let mut rounds = 0;
-        let decision = drive(&s, &mut policy, 1, |p, _| async move { attempt(p, Verdict::Wrong("503".into())) }, vec![], Instant::now(), &mut |_| rounds += 1).await;
+        let decision = drive(
+            &s,
+            &mut policy,
+            1,
+            |p, _| async move { attempt(p, Verdict::Wrong("503".into())) },
+            vec![],
+            Instant::now(),
+            &mut |_| rounds += 1,
+        )
+        .await;
         assert_eq!(decision, Decision::Deadline);
         assert!(rounds >= 1);
     }

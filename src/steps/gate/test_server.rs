@@ -83,7 +83,8 @@ pub async fn serve(answer: impl Fn(&Request) -> Reply + Send + Sync + 'static) -
                         Ok(n) => head.extend_from_slice(&buf[..n]),
                     }
                 }
-                let request = Request { elapsed: started.elapsed(), head: String::from_utf8_lossy(&head).into_owned() };
+                let request =
+                    Request { elapsed: started.elapsed(), head: String::from_utf8_lossy(&head).into_owned() };
                 let reply = answer(&request);
                 tokio::time::sleep(reply.delay).await;
                 if reply.hang_up {

@@ -33,7 +33,10 @@ impl Live for Lines {
 #[tokio::test]
 async fn a_healthy_service_opens_the_gate() {
     let server = serve(|_| Reply::ok(r#"{"status":"ok"}"#)).await;
-    let mut settings = fast(vec![http(&format!("{}/health", server.url())), Probe::Tcp { host: "127.0.0.1".into(), port: server.addr.port() }]);
+    let mut settings = fast(vec![
+        http(&format!("{}/health", server.url())),
+        Probe::Tcp { host: "127.0.0.1".into(), port: server.addr.port() },
+    ]);
     // The first round starts at once; a long interval keeps a second one out of the evidence on a busy machine.
     settings.interval = Duration::from_secs(10);
     if let Probe::Http(h) = &mut settings.probes[0] {
@@ -55,7 +58,14 @@ async fn a_healthy_service_opens_the_gate() {
 
 #[tokio::test]
 async fn a_service_that_turns_healthy_opens_after_wrong_answers() {
-    let server = serve(|req| if req.elapsed < Duration::from_millis(300) { Reply::status(503, "starting") } else { Reply::ok("ok") }).await;
+    let server = serve(|req| {
+        if req.elapsed < Duration::from_millis(300) {
+            Reply::status(503, "starting")
+        } else {
+            Reply::ok("ok")
+        }
+    })
+    .await;
     let mut lines = Lines::default();
     let outcome = run(&fast(vec![http(&server.url())]), &mut lines).await.unwrap();
     assert_eq!(outcome.verdict, Verdict::Passed, "{}", outcome.headline);
@@ -76,8 +86,17 @@ async fn consecutive_failures_close_the_gate_with_evidence() {
     let outcome = run(&settings, &mut Silent).await.unwrap();
     assert_eq!(outcome.verdict, Verdict::Failed, "{}", outcome.headline);
     assert_eq!(outcome.exit_code(), 1);
-    assert!(outcome.headline.contains("closed: 3 consecutive failed rounds") && outcome.headline.contains("status 500"), "{}", outcome.headline);
-    assert!(outcome.text.contains(" attempts:\n") && outcome.text.contains("database down"), "{}", outcome.text);
+    assert!(
+        outcome.headline.contains("closed: 3 consecutive failed rounds")
+            && outcome.headline.contains("status 500"),
+        "{}",
+        outcome.headline
+    );
+    assert!(
+        outcome.text.contains(" attempts:\n") && outcome.text.contains("database down"),
+        "{}",
+        outcome.text
+    );
     assert!(outcome.markdown.contains("<details><summary>Last "), "{}", outcome.markdown);
     assert_eq!(outcome.data["state"], "closed");
     assert_eq!(outcome.data["opened_after_ms"], serde_json::Value::Null);
@@ -91,9 +110,18 @@ async fn nothing_listening_runs_into_the_deadline() {
     settings.deadline = Duration::from_millis(300);
     settings.failures = Some(2);
     let outcome = run(&settings, &mut Silent).await.unwrap();
-    assert_eq!(outcome.verdict, Verdict::TimedOut, "refusals before a first answer do not count as failures: {}", outcome.headline);
+    assert_eq!(
+        outcome.verdict,
+        Verdict::TimedOut,
+        "refusals before a first answer do not count as failures: {}",
+        outcome.headline
+    );
     assert_eq!(outcome.exit_code(), 124);
-    assert!(outcome.headline.contains("deadline") && outcome.headline.contains("refused"), "{}", outcome.headline);
+    assert!(
+        outcome.headline.contains("deadline") && outcome.headline.contains("refused"),
+        "{}",
+        outcome.headline
+    );
     assert_eq!(outcome.data["attempts"][0]["error_class"], "refused");
     assert_eq!(outcome.data["state"], "deadline");
 }
@@ -113,7 +141,12 @@ async fn successes_need_consecutive_passes() {
 async fn latency_samples_are_judged_by_their_p95() {
     let server = serve(|_| Reply::ok("ok")).await;
     let mut settings = fast(vec![http(&server.url())]);
-    settings.latency = Some(LatencySettings { samples: 20, p95: Some(Duration::from_secs(10)), baseline: None, max_regression_pct: None });
+    settings.latency = Some(LatencySettings {
+        samples: 20,
+        p95: Some(Duration::from_secs(10)),
+        baseline: None,
+        max_regression_pct: None,
+    });
     let outcome = run(&settings, &mut Silent).await.unwrap();
     assert_eq!(outcome.verdict, Verdict::Passed, "{}", outcome.headline);
     assert_eq!(outcome.data["latency"]["samples"], 20);
@@ -122,7 +155,12 @@ async fn latency_samples_are_judged_by_their_p95() {
 
     let slow = serve(|_| Reply::ok("ok").after(Duration::from_millis(100))).await;
     let mut settings = fast(vec![http(&slow.url())]);
-    settings.latency = Some(LatencySettings { samples: 5, p95: Some(Duration::from_millis(5)), baseline: None, max_regression_pct: None });
+    settings.latency = Some(LatencySettings {
+        samples: 5,
+        p95: Some(Duration::from_millis(5)),
+        baseline: None,
+        max_regression_pct: None,
+    });
     let outcome = run(&settings, &mut Silent).await.unwrap();
     assert_eq!(outcome.verdict, Verdict::Failed, "{}", outcome.headline);
     assert!(outcome.headline.contains("over --p95 5 ms"), "{}", outcome.headline);
@@ -134,7 +172,8 @@ async fn the_deadline_covers_the_latency_samples() {
     let slow = serve(|_| Reply::ok("ok").after(Duration::from_millis(200))).await;
     let mut settings = fast(vec![http(&slow.url())]);
     settings.deadline = Duration::from_secs(1);
-    settings.latency = Some(LatencySettings { samples: 50, p95: None, baseline: None, max_regression_pct: None });
+    settings.latency =
+        Some(LatencySettings { samples: 50, p95: None, baseline: None, max_regression_pct: None });
     let outcome = run(&settings, &mut Silent).await.unwrap();
     assert_eq!(outcome.verdict, Verdict::TimedOut, "{}", outcome.headline);
     assert_eq!(outcome.data["state"], "open");
@@ -147,7 +186,14 @@ async fn a_previous_result_file_is_the_baseline() {
     let server = serve(|_| Reply::ok("ok").after(Duration::from_millis(50))).await;
     let dir = tempfile::tempdir().unwrap();
     let baseline = dir.path().join("gate.json");
-    let latency = |max| Some(LatencySettings { samples: 3, p95: None, baseline: Some(baseline.clone()), max_regression_pct: max });
+    let latency = |max| {
+        Some(LatencySettings {
+            samples: 3,
+            p95: None,
+            baseline: Some(baseline.clone()),
+            max_regression_pct: max,
+        })
+    };
 
     // First run: no baseline yet, a warning, and its result file becomes the next run's baseline.
     let mut settings = fast(vec![http(&server.url())]);

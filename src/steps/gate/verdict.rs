@@ -1,7 +1,10 @@
 //! The gate's `Outcome`: verdict and headline from the decision and the latency gate, the evidence in
 //! text, markdown (step summary) and JSON, step outputs.
 
-use super::evidence::{attempt_json, attempts_markdown, attempts_text, logs_markdown, logs_text, one_line, probes_markdown, probes_text};
+use super::evidence::{
+    attempt_json, attempts_markdown, attempts_text, logs_markdown, logs_text, one_line, probes_markdown,
+    probes_text,
+};
 use super::latency::LatencyReport;
 use super::policy::{Closed, Decision};
 use super::probe::{ms, Attempt, Verdict as ProbeVerdict};
@@ -41,15 +44,45 @@ fn last_failure(attempts: &[Attempt]) -> Option<&Attempt> {
 pub(super) fn outcome(f: Finished) -> Outcome {
     let s = f.settings;
     let rounds = f.attempts.iter().filter_map(|a| a.round).max().map_or(0, |r| r + 1);
-    let last = || last_failure(f.attempts).map(|a| one_line(a, f.labels)).unwrap_or_else(|| "no attempt finished".into());
+    let last = || {
+        last_failure(f.attempts)
+            .map(|a| one_line(a, f.labels))
+            .unwrap_or_else(|| "no attempt finished".into())
+    };
     let (state, verdict, mut headline) = match &f.decision {
-        Decision::Open { .. } => ("open", Verdict::Passed, format!("open after {} ({} round{})", ms(f.elapsed), rounds, if rounds == 1 { "" } else { "s" })),
+        Decision::Open { .. } => (
+            "open",
+            Verdict::Passed,
+            format!("open after {} ({} round{})", ms(f.elapsed), rounds, if rounds == 1 { "" } else { "s" }),
+        ),
         Decision::Closed(Closed::Fatal { probe }) => {
-            let what = f.attempts.iter().rev().find(|a| a.probe == *probe && matches!(a.verdict, ProbeVerdict::Fatal(_))).and_then(|a| a.verdict.detail()).unwrap_or("failed");
-            ("closed", Verdict::Failed, format!("closed after {}: {} {what}", ms(f.elapsed), f.labels[*probe]))
+            let what = f
+                .attempts
+                .iter()
+                .rev()
+                .find(|a| a.probe == *probe && matches!(a.verdict, ProbeVerdict::Fatal(_)))
+                .and_then(|a| a.verdict.detail())
+                .unwrap_or("failed");
+            (
+                "closed",
+                Verdict::Failed,
+                format!("closed after {}: {} {what}", ms(f.elapsed), f.labels[*probe]),
+            )
         }
-        Decision::Closed(Closed::Failures { count }) => ("closed", Verdict::Failed, format!("closed: {count} consecutive failed rounds in {}; last: {}", ms(f.elapsed), last())),
-        Decision::Deadline => ("deadline", Verdict::TimedOut, format!("the deadline of {} passed before the gate opened; last: {}", humantime::format_duration(s.deadline), last())),
+        Decision::Closed(Closed::Failures { count }) => (
+            "closed",
+            Verdict::Failed,
+            format!("closed: {count} consecutive failed rounds in {}; last: {}", ms(f.elapsed), last()),
+        ),
+        Decision::Deadline => (
+            "deadline",
+            Verdict::TimedOut,
+            format!(
+                "the deadline of {} passed before the gate opened; last: {}",
+                humantime::format_duration(s.deadline),
+                last()
+            ),
+        ),
     };
     let mut verdict = verdict;
     if let Some(report) = &f.latency {
@@ -82,7 +115,11 @@ pub(super) fn outcome(f: Finished) -> Outcome {
     // Only a gate that did not open is explained by its attempts (a latency failure has its own table).
     if failed && !shown.is_empty() && !matches!(f.decision, Decision::Open { .. }) {
         text.push_str(&format!("last {} attempts:\n{}", shown.len(), attempts_text(f.labels, &shown)));
-        markdown.push_str(&format!("\n<details><summary>Last {} attempts</summary>\n\n{}\n</details>\n", shown.len(), attempts_markdown(f.labels, &shown)));
+        markdown.push_str(&format!(
+            "\n<details><summary>Last {} attempts</summary>\n\n{}\n</details>\n",
+            shown.len(),
+            attempts_markdown(f.labels, &shown)
+        ));
     }
     for (name, logs) in &f.logs {
         text.push_str(&logs_text(name, logs));
@@ -149,14 +186,19 @@ fn latency_text(report: &LatencyReport) -> String {
         out.push_str(&format!(" (limit {})", fmt_ms(&d["limit_p95_ms"])));
     }
     if !d["baseline_p95_ms"].is_null() {
-        out.push_str(&format!(", baseline {}, {}", fmt_ms(&d["baseline_p95_ms"]), fmt_pct(&d["regression_pct"])));
+        out.push_str(&format!(
+            ", baseline {}, {}",
+            fmt_ms(&d["baseline_p95_ms"]),
+            fmt_pct(&d["regression_pct"])
+        ));
     }
     out.push('\n');
     out
 }
 
 fn latency_markdown(report: &LatencyReport) -> String {
-    let mut out = String::from("\n| Latency | Samples | Failed | p50 | p95 | max |\n|---|--:|--:|--:|--:|--:|\n");
+    let mut out =
+        String::from("\n| Latency | Samples | Failed | p50 | p95 | max |\n|---|--:|--:|--:|--:|--:|\n");
     for p in report.data["probes"].as_array().into_iter().flatten() {
         out.push_str(&format!(
             "| `{}` | {} | {} | {} | {} | {} |\n",
@@ -170,7 +212,12 @@ fn latency_markdown(report: &LatencyReport) -> String {
     }
     let d = &report.data;
     if !d["baseline_p95_ms"].is_null() {
-        out.push_str(&format!("\nBaseline p95 {}; now {} ({}).\n", fmt_ms(&d["baseline_p95_ms"]), fmt_ms(&d["p95_ms"]), fmt_pct(&d["regression_pct"])));
+        out.push_str(&format!(
+            "\nBaseline p95 {}; now {} ({}).\n",
+            fmt_ms(&d["baseline_p95_ms"]),
+            fmt_ms(&d["p95_ms"]),
+            fmt_pct(&d["regression_pct"])
+        ));
     }
     out
 }

@@ -35,16 +35,25 @@ pub enum Built {
 }
 
 /// Runs the build, streaming its output through `live`, then applies the labels in one step.
-pub async fn build(docker: &Docker, request: &BuildRequest, live: &mut dyn Live) -> Result<Built, ImageError> {
+pub async fn build(
+    docker: &Docker,
+    request: &BuildRequest,
+    live: &mut dyn Live,
+) -> Result<Built, ImageError> {
     let dockerfile_in_context = request.dockerfile.strip_prefix(&request.context).map_err(|_| {
-        ImageError::Usage(format!("the Dockerfile {} must be inside the context {}", request.dockerfile.display(), request.context.display()))
+        ImageError::Usage(format!(
+            "the Dockerfile {} must be inside the context {}",
+            request.dockerfile.display(),
+            request.context.display()
+        ))
     })?;
     let context = stream_context(&request.context, &request.dockerfile)?;
     let files = context.files;
     let label_line = single_label_instruction(&request.labels);
     // The classic builder turns every build-API label into a LABEL step of its own, each a container
     // create + commit; one generated LABEL instruction afterwards costs one step whatever the count.
-    let api_labels = if label_line.is_some() { HashMap::new() } else { request.labels.iter().cloned().collect() };
+    let api_labels =
+        if label_line.is_some() { HashMap::new() } else { request.labels.iter().cloned().collect() };
     let options = BuildImageOptions {
         dockerfile: dockerfile_in_context.to_string_lossy().replace('\\', "/"),
         t: if label_line.is_some() { None } else { request.tags.first().map(Reference::full) },
@@ -58,7 +67,9 @@ pub async fn build(docker: &Docker, request: &BuildRequest, live: &mut dyn Live)
         ..Default::default()
     };
     live.group_start(&format!("docker build ({files} files in the context)"));
-    let ran = follow_build(docker.build_image(options, None, Some(bollard::body_try_stream(context.stream))), live).await;
+    let ran =
+        follow_build(docker.build_image(options, None, Some(bollard::body_try_stream(context.stream))), live)
+            .await;
     let _ = context.writer.await;
     let ran = match (ran, label_line) {
         (Ok(BuildRun::Image(id)), Some(line)) => apply_labels(docker, &id, &line, request, live).await,
@@ -73,7 +84,10 @@ pub async fn build(docker: &Docker, request: &BuildRequest, live: &mut dyn Live)
     let id = docker.inspect_image(&short_id).await.ok().and_then(|i| i.id).unwrap_or(short_id);
     for tag in request.tags.iter().skip(1) {
         let options = TagImageOptions { repo: Some(tag.name()), tag: Some(tag.tag.clone()) };
-        docker.tag_image(&id, Some(options)).await.map_err(|e| ImageError::Daemon(format!("tag {id} as {}: {e}", tag.full())))?;
+        docker
+            .tag_image(&id, Some(options))
+            .await
+            .map_err(|e| ImageError::Daemon(format!("tag {id} as {}: {e}", tag.full())))?;
     }
     Ok(Built::Image { id, context_files: files })
 }
@@ -86,7 +100,8 @@ enum BuildRun {
 
 /// Follows one build request's output to the end.
 async fn follow_build(
-    mut stream: impl futures_util::Stream<Item = Result<bollard::models::BuildInfo, bollard::errors::Error>> + Unpin,
+    mut stream: impl futures_util::Stream<Item = Result<bollard::models::BuildInfo, bollard::errors::Error>>
+        + Unpin,
     live: &mut dyn Live,
 ) -> Result<BuildRun, ImageError> {
     let mut step: Option<String> = None;
@@ -110,11 +125,17 @@ async fn follow_build(
                     image_id = Some(aux);
                 }
                 if let Some(detail) = info.error_detail {
-                    failure = Some(detail.message.unwrap_or_else(|| "the daemon reported an error without a message".into()));
+                    failure = Some(
+                        detail
+                            .message
+                            .unwrap_or_else(|| "the daemon reported an error without a message".into()),
+                    );
                 }
             }
             Err(bollard::errors::Error::DockerStreamError { error }) => failure = Some(error),
-            Err(bollard::errors::Error::DockerResponseServerError { status_code, message }) if (400..500).contains(&status_code) => {
+            Err(bollard::errors::Error::DockerResponseServerError { status_code, message })
+                if (400..500).contains(&status_code) =>
+            {
                 failure = Some(message);
             }
             Err(e) => return Err(ImageError::Daemon(e.to_string())),
@@ -123,18 +144,27 @@ async fn follow_build(
     if let Some(error) = failure {
         return Ok(BuildRun::StepFailed { step, error: error.trim().to_string() });
     }
-    image_id.map(BuildRun::Image).ok_or_else(|| ImageError::Daemon("the build ended without an image id".into()))
+    image_id
+        .map(BuildRun::Image)
+        .ok_or_else(|| ImageError::Daemon("the build ended without an image id".into()))
 }
 
 /// Builds `FROM <id>` + one LABEL instruction, tagged with the first tag.
-async fn apply_labels(docker: &Docker, id: &str, label_line: &str, request: &BuildRequest, live: &mut dyn Live) -> Result<BuildRun, ImageError> {
+async fn apply_labels(
+    docker: &Docker,
+    id: &str,
+    label_line: &str,
+    request: &BuildRequest,
+    live: &mut dyn Live,
+) -> Result<BuildRun, ImageError> {
     let dockerfile = format!("FROM {id}\n{label_line}\n");
     let mut tar = tar::Builder::new(Vec::new());
     let mut header = tar::Header::new_gnu();
     header.set_size(dockerfile.len() as u64);
     header.set_mode(0o644);
     header.set_cksum();
-    tar.append_data(&mut header, "Dockerfile", dockerfile.as_bytes()).map_err(|e| ImageError::Daemon(format!("pack the label Dockerfile: {e}")))?;
+    tar.append_data(&mut header, "Dockerfile", dockerfile.as_bytes())
+        .map_err(|e| ImageError::Daemon(format!("pack the label Dockerfile: {e}")))?;
     let body = tar.into_inner().map_err(|e| ImageError::Daemon(format!("pack the label Dockerfile: {e}")))?;
     let options = BuildImageOptions {
         dockerfile: "Dockerfile".into(),
@@ -177,8 +207,14 @@ mod tests {
 
     #[test]
     fn labels_become_one_instruction_with_escapes() {
-        let labels = vec![("a.b".to_string(), "x y".to_string()), ("q".to_string(), r#"say "hi" $HOME \o/"#.to_string())];
-        assert_eq!(single_label_instruction(&labels).unwrap(), r#"LABEL "a.b"="x y" "q"="say \"hi\" \$HOME \\o/""#);
+        let labels = vec![
+            ("a.b".to_string(), "x y".to_string()),
+            ("q".to_string(), r#"say "hi" $HOME \o/"#.to_string()),
+        ];
+        assert_eq!(
+            single_label_instruction(&labels).unwrap(),
+            r#"LABEL "a.b"="x y" "q"="say \"hi\" \$HOME \\o/""#
+        );
     }
 
     #[test]

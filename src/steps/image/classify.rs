@@ -17,7 +17,8 @@ pub enum Failure {
 
 /// Text that is data, not the error: quoted URLs (`Put "https://..."`), bare URLs and digests. A repository
 /// named `access-denied` or a digest with `401` in it must not decide anything.
-static NOISE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#""[^"]*"|\S*://\S*|sha256:[0-9a-f]+"#).unwrap());
+static NOISE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#""[^"]*"|\S*://\S*|sha256:[0-9a-f]+"#).unwrap());
 
 /// An HTTP status: after `HTTP`/`status`/`status code`, or before its reason phrase. A bare number is
 /// not one (`127.0.0.1:500` is a port).
@@ -99,7 +100,9 @@ pub fn classify_status(status: u16, message: &str) -> Failure {
     let text = format!("{status} {message}");
     match classify(message) {
         Failure::Other(_) if status == 401 || status == 403 => Failure::Denied(text),
-        Failure::Other(_) if status == 408 || status == 429 || (500..600).contains(&status) => Failure::Transient(text),
+        Failure::Other(_) if status == 408 || status == 429 || (500..600).contains(&status) => {
+            Failure::Transient(text)
+        }
         Failure::Other(_) => Failure::Other(text),
         Failure::Denied(_) => Failure::Denied(text),
         Failure::Transient(_) => Failure::Transient(text),
@@ -166,8 +169,17 @@ mod tests {
 
     #[test]
     fn daemon_http_errors_use_words_then_status() {
-        assert!(matches!(classify_status(500, "Get https://r/v2/: unauthorized: authentication required"), Failure::Denied(_)));
+        assert!(matches!(
+            classify_status(500, "Get https://r/v2/: unauthorized: authentication required"),
+            Failure::Denied(_)
+        ));
         assert!(matches!(classify_status(500, "something broke"), Failure::Transient(_)));
-        assert!(matches!(classify_status(404, "An image does not exist locally with the tag: 127.0.0.1:5000/access-denied"), Failure::Other(_)));
+        assert!(matches!(
+            classify_status(
+                404,
+                "An image does not exist locally with the tag: 127.0.0.1:5000/access-denied"
+            ),
+            Failure::Other(_)
+        ));
     }
 }

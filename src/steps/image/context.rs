@@ -26,7 +26,8 @@ pub fn stream_context(context: &Path, dockerfile: &Path) -> Result<ContextStream
     let root = context.to_path_buf();
     let writer = tokio::task::spawn_blocking(move || {
         let mut sink = ChunkWriter { tx: tx.clone(), buf: Vec::with_capacity(CHUNK), written: 0 };
-        let result = write_tar(&root, &files, &mut sink).and_then(|_| sink.flush_chunk()).map(|_| sink.written);
+        let result =
+            write_tar(&root, &files, &mut sink).and_then(|_| sink.flush_chunk()).map(|_| sink.written);
         if let Err(e) = &result {
             let _ = tx.blocking_send(Err(std::io::Error::new(e.kind(), e.to_string())));
         }
@@ -75,7 +76,9 @@ impl ChunkWriter {
         let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
         self.written += chunk.len() as u64;
         // The receiver is gone when the build was cancelled or failed early: stop writing.
-        self.tx.blocking_send(Ok(chunk)).map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the daemon stopped reading the context"))
+        self.tx.blocking_send(Ok(chunk)).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the daemon stopped reading the context")
+        })
     }
 }
 

@@ -21,7 +21,10 @@ pub struct Login {
 #[derive(Debug, Clone)]
 pub enum Credential {
     None,
-    Password { username: String, password: Secret },
+    Password {
+        username: String,
+        password: Secret,
+    },
     /// An OAuth2 refresh token (`identitytoken` in the docker config, or a helper's `<token>` user).
     IdentityToken(Secret),
 }
@@ -32,10 +35,14 @@ impl Credential {
         let base = DockerCredentials { serveraddress: Some(registry.to_string()), ..Default::default() };
         match self {
             Credential::None => None,
-            Credential::Password { username, password } => {
-                Some(DockerCredentials { username: Some(username.clone()), password: Some(password.expose().to_string()), ..base })
+            Credential::Password { username, password } => Some(DockerCredentials {
+                username: Some(username.clone()),
+                password: Some(password.expose().to_string()),
+                ..base
+            }),
+            Credential::IdentityToken(token) => {
+                Some(DockerCredentials { identitytoken: Some(token.expose().to_string()), ..base })
             }
-            Credential::IdentityToken(token) => Some(DockerCredentials { identitytoken: Some(token.expose().to_string()), ..base }),
         }
     }
 }
@@ -60,7 +67,9 @@ impl std::fmt::Display for CredentialSource {
             None => "an identity token".to_string(),
         };
         match self {
-            CredentialSource::Flags { username } => write!(f, "user `{username}` from --username and STEPKIT_REGISTRY_PASSWORD/--password-stdin"),
+            CredentialSource::Flags { username } => {
+                write!(f, "user `{username}` from --username and STEPKIT_REGISTRY_PASSWORD/--password-stdin")
+            }
             CredentialSource::ConfigAuths { file, key, username } => {
                 write!(f, "{} from the `auths` entry `{key}` in {}", who(username), file.display())
             }
@@ -78,9 +87,15 @@ impl CredentialSource {
         match self {
             CredentialSource::Flags { .. } => "check the username and password".into(),
             CredentialSource::ConfigAuths { file, .. } | CredentialSource::Helper { file, .. } => {
-                format!("check the credentials stored for it (`docker login`, or {}), or pass --username", file.display())
+                format!(
+                    "check the credentials stored for it (`docker login`, or {}), or pass --username",
+                    file.display()
+                )
             }
-            CredentialSource::Anonymous { .. } => "log in with --username and STEPKIT_REGISTRY_PASSWORD or --password-stdin, or `docker login`".into(),
+            CredentialSource::Anonymous { .. } => {
+                "log in with --username and STEPKIT_REGISTRY_PASSWORD or --password-stdin, or `docker login`"
+                    .into()
+            }
         }
     }
 }
@@ -94,13 +109,20 @@ pub enum CredentialError {
     HelperMissing { file: PathBuf, program: String, setting: &'static str },
     #[error("get credentials from {program} (`{setting}` in {file}): {output}; fix the helper (try `echo {server} | {program} get`), or pass --username")]
     HelperFailed { file: PathBuf, program: String, setting: &'static str, server: String, output: String },
-    #[error("use the `auths` entry `{key}` in {file}: {message}; run `docker login` again or pass --username")]
+    #[error(
+        "use the `auths` entry `{key}` in {file}: {message}; run `docker login` again or pass --username"
+    )]
     BadEntry { file: PathBuf, key: String, message: String },
 }
 
 /// The credentials for `registry`: the flags' if given, else the docker config's at `config_file`
 /// (`None` when neither DOCKER_CONFIG nor HOME says where it is), else none.
-pub fn login_for(registry: &str, username: Option<&str>, password: Option<&Secret>, config_file: Option<&Path>) -> Result<Login, CredentialError> {
+pub fn login_for(
+    registry: &str,
+    username: Option<&str>,
+    password: Option<&Secret>,
+    config_file: Option<&Path>,
+) -> Result<Login, CredentialError> {
     if let (Some(username), Some(password)) = (username, password) {
         return Ok(Login {
             credential: Credential::Password { username: username.to_string(), password: password.clone() },
@@ -112,20 +134,31 @@ pub fn login_for(registry: &str, username: Option<&str>, password: Option<&Secre
     };
     let bytes = match std::fs::read(file) {
         Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(anonymous(format!("{} does not exist", file.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(anonymous(format!("{} does not exist", file.display())))
+        }
         Err(e) => return Err(CredentialError::Unreadable { file: file.into(), message: e.to_string() }),
     };
-    let config: ConfigView =
-        serde_json::from_slice(&bytes).map_err(|e| CredentialError::Unreadable { file: file.into(), message: format!("not valid JSON ({e})") })?;
+    let config: ConfigView = serde_json::from_slice(&bytes).map_err(|e| CredentialError::Unreadable {
+        file: file.into(),
+        message: format!("not valid JSON ({e})"),
+    })?;
     // Docker Hub's credentials are stored under its v1 index URL.
     let server = if registry == "docker.io" { "https://index.docker.io/v1/" } else { registry };
     let Some(origin) = config.origin(server) else {
-        return Ok(anonymous(format!("no `auths`, `credHelpers` or `credsStore` entry for `{server}` in {}", file.display())));
+        return Ok(anonymous(format!(
+            "no `auths`, `credHelpers` or `credsStore` entry for `{server}` in {}",
+            file.display()
+        )));
     };
     let found = docker_credential::get_credential_from_reader(bytes.as_slice(), server);
     let source_with = |username: Option<String>| match &origin {
-        Origin::Auths { key } => CredentialSource::ConfigAuths { file: file.into(), key: key.clone(), username },
-        Origin::Helper { name, setting } => CredentialSource::Helper { file: file.into(), program: program(name), setting, username },
+        Origin::Auths { key } => {
+            CredentialSource::ConfigAuths { file: file.into(), key: key.clone(), username }
+        }
+        Origin::Helper { name, setting } => {
+            CredentialSource::Helper { file: file.into(), program: program(name), setting, username }
+        }
     };
     match found {
         Ok(DockerCredential::UsernamePassword(username, password)) => Ok(Login {
@@ -175,7 +208,8 @@ fn program(helper: &str) -> String {
 
 /// A helper's own words, short: it failed, and they say why (a locked keychain, a missing login).
 fn helper_output(stdout: &str, stderr: &str) -> String {
-    let text = [stderr.trim(), stdout.trim()].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" / ");
+    let text =
+        [stderr.trim(), stdout.trim()].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" / ");
     let text: String = text.chars().take(300).collect();
     if text.is_empty() {
         "it exited with an error and printed nothing".into()
@@ -217,13 +251,22 @@ impl ConfigView {
             return Some(Origin::Helper { name: name.clone(), setting: "credHelpers" });
         }
         let wanted = normalize_registry(server);
-        let entry = self.auths.get_key_value(server).or_else(|| self.auths.iter().find(|(key, _)| normalize_key(key) == wanted));
+        let entry = self
+            .auths
+            .get_key_value(server)
+            .or_else(|| self.auths.iter().find(|(key, _)| normalize_key(key) == wanted));
         if let Some((key, entry)) = entry {
-            if entry.identitytoken.is_some() || entry.auth.is_some() || (entry.username.is_some() && entry.password.is_some()) {
+            if entry.identitytoken.is_some()
+                || entry.auth.is_some()
+                || (entry.username.is_some() && entry.password.is_some())
+            {
                 return Some(Origin::Auths { key: key.clone() });
             }
         }
-        self.creds_store.as_ref().filter(|n| !n.is_empty()).map(|name| Origin::Helper { name: name.clone(), setting: "credsStore" })
+        self.creds_store
+            .as_ref()
+            .filter(|n| !n.is_empty())
+            .map(|name| Origin::Helper { name: name.clone(), setting: "credsStore" })
     }
 }
 
@@ -258,7 +301,10 @@ mod tests {
     fn flags_win_and_name_the_user_without_the_secret() {
         let secret = Secret::new("hunter2-flags-3b1d");
         let login = login_for("127.0.0.1:5001", Some("ci"), Some(&secret), None).unwrap();
-        assert_eq!(login.credential.for_daemon("127.0.0.1:5001").unwrap().password.as_deref(), Some("hunter2-flags-3b1d"));
+        assert_eq!(
+            login.credential.for_daemon("127.0.0.1:5001").unwrap().password.as_deref(),
+            Some("hunter2-flags-3b1d")
+        );
         let text = login.source.to_string();
         assert!(text.contains("user `ci`") && !text.contains("hunter2"), "{text}");
     }
@@ -270,26 +316,40 @@ mod tests {
         let login = login_for("reg.example:5000", None, None, Some(&file)).unwrap();
         let Credential::Password { username, password } = &login.credential else { panic!("a password") };
         assert_eq!((username.as_str(), password.expose()), ("ci", "pw-auths-91c4"));
-        assert_eq!(login.source.to_string(), format!("user `ci` from the `auths` entry `reg.example:5000` in {}", file.display()));
+        assert_eq!(
+            login.source.to_string(),
+            format!("user `ci` from the `auths` entry `reg.example:5000` in {}", file.display())
+        );
     }
 
     #[test]
     fn an_identity_token_is_kept_as_one() {
-        let (_dir, file) = config(r#"{"auths": {"https://reg.example/v1/": {"identitytoken": "tok-ident-55e0"}}}"#);
+        let (_dir, file) =
+            config(r#"{"auths": {"https://reg.example/v1/": {"identitytoken": "tok-ident-55e0"}}}"#);
         let login = login_for("reg.example", None, None, Some(&file)).unwrap();
         assert!(matches!(&login.credential, Credential::IdentityToken(t) if t.expose() == "tok-ident-55e0"));
-        assert!(login.source.to_string().starts_with("an identity token from the `auths` entry `https://reg.example/v1/`"));
+        assert!(login
+            .source
+            .to_string()
+            .starts_with("an identity token from the `auths` entry `https://reg.example/v1/`"));
     }
 
     #[test]
     fn absent_entries_and_files_are_anonymous_and_say_what_was_looked_at() {
         let (dir, file) = config(r#"{"auths": {"other.example": {"auth": "Y2k6eA=="}}}"#);
         let login = login_for("reg.example", None, None, Some(&file)).unwrap();
-        assert!(login.source.to_string().contains(&format!("no `auths`, `credHelpers` or `credsStore` entry for `reg.example` in {}", file.display())));
+        assert!(login.source.to_string().contains(&format!(
+            "no `auths`, `credHelpers` or `credsStore` entry for `reg.example` in {}",
+            file.display()
+        )));
         let missing = dir.path().join("nope/config.json");
         let login = login_for("reg.example", None, None, Some(&missing)).unwrap();
         assert!(login.source.to_string().contains("does not exist"), "{}", login.source);
-        assert!(login_for("reg.example", None, None, None).unwrap().source.to_string().contains("neither DOCKER_CONFIG nor HOME"));
+        assert!(login_for("reg.example", None, None, None)
+            .unwrap()
+            .source
+            .to_string()
+            .contains("neither DOCKER_CONFIG nor HOME"));
     }
 
     #[test]
@@ -300,7 +360,10 @@ mod tests {
 
         let (_dir, file) = config(r#"{"credsStore": "stepkit-absent-helper-zz"}"#);
         let err = login_for("reg.example", None, None, Some(&file)).unwrap_err().to_string();
-        assert!(err.contains("docker-credential-stepkit-absent-helper-zz") && err.contains("`credsStore`"), "{err}");
+        assert!(
+            err.contains("docker-credential-stepkit-absent-helper-zz") && err.contains("`credsStore`"),
+            "{err}"
+        );
 
         let (_dir, file) = config(r#"{"auths": {"reg.example": {"auth": "%%%"}}}"#);
         let err = login_for("reg.example", None, None, Some(&file)).unwrap_err().to_string();

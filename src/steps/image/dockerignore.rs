@@ -9,9 +9,9 @@
 //! over the context's `.dockerignore`. tests/fixtures/dockerignore/ records the real Docker results
 //! this is tested against, and where docker 20.10 and BuildKit differ.
 
-mod pattern;
 #[cfg(test)]
 mod parity_tests;
+mod pattern;
 
 use pattern::{go_clean, Pattern};
 use std::ffi::OsString;
@@ -56,7 +56,10 @@ impl DockerIgnore {
     /// Reads the ignore file that applies: `<dockerfile>.dockerignore` beside a custom Dockerfile,
     /// else `<context>/.dockerignore`, else none. `dockerfile` is a path as given to `docker build -f`
     /// (absolute or relative to the working directory), not relative to the context.
-    pub fn for_build(context: &Path, dockerfile: &Path) -> Result<(DockerIgnore, Option<PathBuf>), PatternError> {
+    pub fn for_build(
+        context: &Path,
+        dockerfile: &Path,
+    ) -> Result<(DockerIgnore, Option<PathBuf>), PatternError> {
         // BuildKit's rule, for the default `Dockerfile` too: the Dockerfile's own ignore file wins.
         for candidate in [with_suffix(dockerfile, ".dockerignore"), context.join(".dockerignore")] {
             match fs::read(&candidate) {
@@ -65,7 +68,9 @@ impl DockerIgnore {
                     let ignore = Self::parse_named(&String::from_utf8_lossy(&bytes), &label)?;
                     return Ok((ignore, Some(candidate)));
                 }
-                Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => continue,
+                Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => {
+                    continue
+                }
                 Err(source) => return Err(PatternError::Read { path: candidate, source }),
             }
         }
@@ -112,7 +117,12 @@ impl DockerIgnore {
             let line = raw.strip_suffix('\r').unwrap_or(raw);
             let line = if index == 0 { line.strip_prefix('\u{feff}').unwrap_or(line) } else { line };
             let Some(normalised) = normalise_line(line) else { continue };
-            let bad = |reason: String| PatternError::Bad { file: file.to_string(), line: index + 1, pattern: line.trim().to_string(), reason };
+            let bad = |reason: String| PatternError::Bad {
+                file: file.to_string(),
+                line: index + 1,
+                pattern: line.trim().to_string(),
+                reason,
+            };
             if let Some(pattern) = Pattern::new(&normalised).map_err(bad)? {
                 ignore.push(pattern);
             }
@@ -155,14 +165,17 @@ impl DockerIgnore {
         if file == "." {
             return false;
         }
-        let parent_dirs: Option<Vec<&str>> = file.rsplit_once('/').map(|(parent, _)| parent.split('/').collect());
+        let parent_dirs: Option<Vec<&str>> =
+            file.rsplit_once('/').map(|(parent, _)| parent.split('/').collect());
         let mut matched = false;
         for pattern in &self.patterns {
             if pattern.exclusion != matched {
                 continue;
             }
             let hit = pattern.matches(&file)
-                || parent_dirs.as_ref().is_some_and(|dirs| pattern.dirs <= dirs.len() && pattern.matches(&dirs[..pattern.dirs].join("/")));
+                || parent_dirs.as_ref().is_some_and(|dirs| {
+                    pattern.dirs <= dirs.len() && pattern.matches(&dirs[..pattern.dirs].join("/"))
+                });
             if hit {
                 matched = !pattern.exclusion;
             }
@@ -188,7 +201,12 @@ impl DockerIgnore {
 
     /// Appends `!<rel>` as the CLI does: the path becomes a pattern, glob characters and all.
     fn push_exception(&mut self, rel: &str) -> Result<(), PatternError> {
-        let bad = |reason| PatternError::Bad { file: "the Dockerfile path".into(), line: 1, pattern: rel.to_string(), reason };
+        let bad = |reason| PatternError::Bad {
+            file: "the Dockerfile path".into(),
+            line: 1,
+            pattern: rel.to_string(),
+            reason,
+        };
         if let Some(exception) = Pattern::new(&format!("!{rel}")).map_err(bad)? {
             self.push(exception);
         }
@@ -196,7 +214,13 @@ impl DockerIgnore {
     }
 
     /// Walks `dir` (context-relative `rel`) in Go's `WalkDir` order, appending what Docker would send.
-    fn walk(&self, root: &Path, rel: &Entry, inherited: &[bool], out: &mut Vec<PathBuf>) -> Result<(), ContextError> {
+    fn walk(
+        &self,
+        root: &Path,
+        rel: &Entry,
+        inherited: &[bool],
+        out: &mut Vec<PathBuf>,
+    ) -> Result<(), ContextError> {
         let dir = root.join(&rel.path);
         let read_error = |source| ContextError::Read { path: dir.clone(), source };
         let mut children: Vec<(OsString, fs::FileType)> = Vec::new();
@@ -233,7 +257,8 @@ impl DockerIgnore {
 /// walked only for its exceptions is not. Symlinks are listed, never followed. The Dockerfile and
 /// `.dockerignore` are always kept.
 pub fn context_files(context: &Path, dockerfile: &Path) -> Result<Vec<PathBuf>, ContextError> {
-    let meta = fs::metadata(context).map_err(|source| ContextError::Read { path: context.to_path_buf(), source })?;
+    let meta =
+        fs::metadata(context).map_err(|source| ContextError::Read { path: context.to_path_buf(), source })?;
     if !meta.is_dir() {
         return Err(ContextError::NotADirectory { path: context.to_path_buf() });
     }
@@ -256,7 +281,8 @@ struct Entry {
 impl Entry {
     fn child(&self, name: &OsString) -> Entry {
         let name_text = name.to_string_lossy();
-        let text = if self.text.is_empty() { name_text.into_owned() } else { format!("{}/{name_text}", self.text) };
+        let text =
+            if self.text.is_empty() { name_text.into_owned() } else { format!("{}/{name_text}", self.text) };
         Entry { path: self.path.join(name), text }
     }
 }
@@ -299,7 +325,9 @@ fn label_in(context: &Path, file: &Path) -> String {
 fn relative_inside(context: &Path, path: &Path) -> Option<String> {
     let lexical = |p: &Path| std::path::absolute(p).ok().map(|abs| lexical_clean(&abs));
     let rel = match (lexical(context), lexical(path)) {
-        (Some(ctx), Some(file)) if file.starts_with(&ctx) => file.strip_prefix(&ctx).ok().map(Path::to_path_buf),
+        (Some(ctx), Some(file)) if file.starts_with(&ctx) => {
+            file.strip_prefix(&ctx).ok().map(Path::to_path_buf)
+        }
         _ => {
             let (ctx, file) = (context.canonicalize().ok()?, path.canonicalize().ok()?);
             file.strip_prefix(&ctx).ok().map(Path::to_path_buf)
@@ -330,15 +358,20 @@ mod tests {
 
     #[test]
     fn comments_blanks_and_cleaning() {
-        let ignore = DockerIgnore::parse("\u{feff}# comment\n\n  /a.txt  \r\n! b/../keep.txt\n #x\n").unwrap();
-        let texts: Vec<(&str, bool)> = ignore.patterns.iter().map(|p| (p.text.as_str(), p.exclusion)).collect();
+        let ignore =
+            DockerIgnore::parse("\u{feff}# comment\n\n  /a.txt  \r\n! b/../keep.txt\n #x\n").unwrap();
+        let texts: Vec<(&str, bool)> =
+            ignore.patterns.iter().map(|p| (p.text.as_str(), p.exclusion)).collect();
         assert_eq!(texts, [("a.txt", false), ("keep.txt", true), ("#x", false)]);
     }
 
     #[test]
     fn errors_name_the_file_and_line() {
         let err = DockerIgnore::parse("ok\n\n[a-\n").unwrap_err().to_string();
-        assert!(err.starts_with("parse .dockerignore line 3: bad pattern `[a-`: syntax error in pattern"), "{err}");
+        assert!(
+            err.starts_with("parse .dockerignore line 3: bad pattern `[a-`: syntax error in pattern"),
+            "{err}"
+        );
         let err = DockerIgnore::parse("!\n").unwrap_err().to_string();
         assert!(err.contains("line 1: bad pattern `!`"), "{err}");
     }
@@ -348,7 +381,11 @@ mod tests {
         let ignore = DockerIgnore::parse("*.md\n!README.md\nd\n!d/keep\nx\n!**/y\n").unwrap();
         assert!(ignore.is_excluded("a.md") && !ignore.is_excluded("README.md"));
         assert!(!ignore.is_excluded("docs/a.md"), "*.md matches at the root only");
-        assert!(ignore.is_excluded("d/other") && !ignore.is_excluded("d/keep") && !ignore.is_excluded("d/keep/deep"));
+        assert!(
+            ignore.is_excluded("d/other")
+                && !ignore.is_excluded("d/keep")
+                && !ignore.is_excluded("d/keep/deep")
+        );
         assert!(ignore.is_excluded("x/y"), "x is skipped whole: `**/y` does not start with `x/`");
         assert!(!ignore.can_skip_dir("d") && ignore.can_skip_dir("x"));
         assert!(!ignore.is_excluded("") && !ignore.is_excluded("."));
@@ -379,7 +416,8 @@ mod tests {
         let err = context_files(&missing, &missing.join("Dockerfile")).unwrap_err().to_string();
         assert!(err.starts_with("read the build context at ") && err.contains("nope"), "{err}");
         fs::write(dir.path().join("file"), "").unwrap();
-        let err = context_files(&dir.path().join("file"), &dir.path().join("Dockerfile")).unwrap_err().to_string();
+        let err =
+            context_files(&dir.path().join("file"), &dir.path().join("Dockerfile")).unwrap_err().to_string();
         assert!(err.contains("is not a directory"), "{err}");
     }
 
@@ -388,7 +426,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ctx = dir.path();
         assert_eq!(relative_inside(ctx, &ctx.join("./sub/../Dockerfile")).as_deref(), Some("Dockerfile"));
-        assert_eq!(relative_inside(ctx, &ctx.join("sub/App.Dockerfile")).as_deref(), Some("sub/App.Dockerfile"));
+        assert_eq!(
+            relative_inside(ctx, &ctx.join("sub/App.Dockerfile")).as_deref(),
+            Some("sub/App.Dockerfile")
+        );
         assert_eq!(relative_inside(&ctx.join("sub"), &ctx.join("Dockerfile")), None);
     }
 }

@@ -47,7 +47,13 @@ impl ImageError {
     /// Usage problems exit 2, the registry refusing credentials and a docker config that cannot
     /// answer too (they are configuration); the rest is environment (3).
     pub fn is_usage(&self) -> bool {
-        matches!(self, ImageError::Usage(_) | ImageError::NoImage(_) | ImageError::Denied { .. } | ImageError::Credentials { .. })
+        matches!(
+            self,
+            ImageError::Usage(_)
+                | ImageError::NoImage(_)
+                | ImageError::Denied { .. }
+                | ImageError::Credentials { .. }
+        )
     }
 }
 
@@ -75,8 +81,11 @@ pub async fn build_image(settings: &BuildSettings, live: &mut dyn Live) -> Resul
     let tags: Vec<String> = settings.request.tags.iter().map(Reference::full).collect();
     match build::build(&docker, &settings.request, live).await? {
         Built::StepFailed { step, error } => {
-            let where_ = step.as_ref().map_or_else(|| "before the first step".to_string(), |step| format!("at {step}"));
-            let mut outcome = Outcome::new("image build", Verdict::Failed, format!("the build failed {where_}: {error}"));
+            let where_ = step
+                .as_ref()
+                .map_or_else(|| "before the first step".to_string(), |step| format!("at {step}"));
+            let mut outcome =
+                Outcome::new("image build", Verdict::Failed, format!("the build failed {where_}: {error}"));
             outcome.data = json!({ "step": step, "error": error, "tags": tags });
             outcome.annotations.push(crate::report::Annotation {
                 level: crate::report::AnnotationLevel::Error,
@@ -97,7 +106,12 @@ pub async fn build_image(settings: &BuildSettings, live: &mut dyn Live) -> Resul
             let mut outcome = Outcome::new(
                 "image build",
                 Verdict::Passed,
-                format!("built {} as {}{}", short(&id), tags.join(", "), if pushed.is_empty() { String::new() } else { " and pushed it".into() }),
+                format!(
+                    "built {} as {}{}",
+                    short(&id),
+                    tags.join(", "),
+                    if pushed.is_empty() { String::new() } else { " and pushed it".into() }
+                ),
             );
             outcome.outputs = vec![("image-id".into(), id.clone()), ("tags".into(), tags.join("\n"))];
             if let Some(first) = pushed.first() {
@@ -116,7 +130,11 @@ pub async fn build_image(settings: &BuildSettings, live: &mut dyn Live) -> Resul
 }
 
 /// `stepkit image push`.
-pub async fn push_images(references: &[Reference], settings: &PushSettings, live: &mut dyn Live) -> Result<Outcome, ImageError> {
+pub async fn push_images(
+    references: &[Reference],
+    settings: &PushSettings,
+    live: &mut dyn Live,
+) -> Result<Outcome, ImageError> {
     let docker = daemon::connect().await?;
     // Every tag must exist before the first one is pushed: a typo should not leave half the tags pushed.
     let mut ids = Vec::new();
@@ -127,10 +145,21 @@ pub async fn push_images(references: &[Reference], settings: &PushSettings, live
     for (reference, id) in references.iter().zip(&ids) {
         pushed.push(push_one(&docker, reference, id, settings, live).await?);
     }
-    let mut outcome = Outcome::new("image push", Verdict::Passed, format!("pushed {}", pushed.iter().map(|p| format!("{} ({})", p.tag, short(&p.digest))).collect::<Vec<_>>().join(", ")));
+    let mut outcome = Outcome::new(
+        "image push",
+        Verdict::Passed,
+        format!(
+            "pushed {}",
+            pushed.iter().map(|p| format!("{} ({})", p.tag, short(&p.digest))).collect::<Vec<_>>().join(", ")
+        ),
+    );
     let tags: Vec<String> = pushed.iter().map(|p| p.tag.clone()).collect();
     let first = &pushed[0];
-    outcome.outputs = vec![("image-id".into(), first.image_id.clone()), ("tags".into(), tags.join("\n")), ("digest".into(), first.digest.clone())];
+    outcome.outputs = vec![
+        ("image-id".into(), first.image_id.clone()),
+        ("tags".into(), tags.join("\n")),
+        ("digest".into(), first.digest.clone()),
+    ];
     outcome.data = json!({
         "image_id": first.image_id,
         "tags": tags,
@@ -143,7 +172,9 @@ pub async fn push_images(references: &[Reference], settings: &PushSettings, live
 /// The full id of the local image `reference` names.
 async fn local_image_id(docker: &bollard::Docker, reference: &Reference) -> Result<String, ImageError> {
     match docker.inspect_image(&reference.full()).await {
-        Ok(image) => image.id.ok_or_else(|| ImageError::Daemon(format!("the daemon gave no id for {}", reference.full()))),
+        Ok(image) => image
+            .id
+            .ok_or_else(|| ImageError::Daemon(format!("the daemon gave no id for {}", reference.full()))),
         Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
             Err(ImageError::NoImage(reference.full()))
         }
@@ -167,26 +198,46 @@ impl Pushed {
 }
 
 /// Pushes one tag and checks the registry serves the same digest.
-async fn push_one(docker: &bollard::Docker, reference: &Reference, image_id: &str, settings: &PushSettings, live: &mut dyn Live) -> Result<Pushed, ImageError> {
+async fn push_one(
+    docker: &bollard::Docker,
+    reference: &Reference,
+    image_id: &str,
+    settings: &PushSettings,
+    live: &mut dyn Live,
+) -> Result<Pushed, ImageError> {
     let login = find_login(&reference.registry, settings).await?;
     live.group_start(&format!("docker push {}", reference.full()));
     let result = push::push(docker, reference, &login, settings.retry, live).await;
     live.group_end();
     let digest = result?;
-    let verify_error = |message: String| ImageError::Verify { reference: reference.full(), tried: login.source.to_string(), message };
+    let verify_error = |message: String| ImageError::Verify {
+        reference: reference.full(),
+        tried: login.source.to_string(),
+        message,
+    };
     let served = registry::manifest_digest(reference, &login.credential).await.map_err(verify_error)?;
     if served != digest {
         return Err(verify_error(format!("the push reported {digest} but the registry serves {served}")));
     }
-    Ok(Pushed { tag: reference.full(), image_id: image_id.to_string(), digest, credentials: login.source.to_string() })
+    Ok(Pushed {
+        tag: reference.full(),
+        image_id: image_id.to_string(),
+        digest,
+        credentials: login.source.to_string(),
+    })
 }
 
 /// The login for `registry`; on a blocking thread, since a credential helper is a process to run.
 async fn find_login(registry: &str, settings: &PushSettings) -> Result<Login, ImageError> {
     let (registry, settings) = (registry.to_string(), settings.clone());
     tokio::task::spawn_blocking(move || {
-        login_for(&registry, settings.username.as_deref(), settings.password.as_ref(), settings.docker_config.as_deref())
-            .map_err(|source| ImageError::Credentials { registry, source: Box::new(source) })
+        login_for(
+            &registry,
+            settings.username.as_deref(),
+            settings.password.as_ref(),
+            settings.docker_config.as_deref(),
+        )
+        .map_err(|source| ImageError::Credentials { registry, source: Box::new(source) })
     })
     .await
     .unwrap_or_else(|panicked| std::panic::resume_unwind(panicked.into_panic()))
@@ -204,8 +255,16 @@ mod tests {
 
     #[test]
     fn a_digest_check_error_names_the_credentials_it_used() {
-        let source = CredentialSource::ConfigAuths { file: "/ci/.docker/config.json".into(), key: "reg.test".into(), username: None };
-        let err = ImageError::Verify { reference: "reg.test/app:1".into(), tried: source.to_string(), message: "HEAD https://reg.test/v2/app/manifests/1: 403 Forbidden".into() };
+        let source = CredentialSource::ConfigAuths {
+            file: "/ci/.docker/config.json".into(),
+            key: "reg.test".into(),
+            username: None,
+        };
+        let err = ImageError::Verify {
+            reference: "reg.test/app:1".into(),
+            tried: source.to_string(),
+            message: "HEAD https://reg.test/v2/app/manifests/1: 403 Forbidden".into(),
+        };
         assert_eq!(
             err.to_string(),
             "verify the pushed digest of reg.test/app:1 (asking the registry with an identity token from the `auths` entry `reg.test` in /ci/.docker/config.json): HEAD https://reg.test/v2/app/manifests/1: 403 Forbidden"

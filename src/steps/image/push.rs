@@ -43,9 +43,16 @@ pub async fn push(
         match push_once(docker, reference, credentials.clone(), policy.stall, retry_deadline, live).await {
             Ok(digest) => return Ok(digest),
             Err(Failure::Denied(message)) => {
-                return Err(ImageError::Denied { registry: reference.registry.clone(), tried: login.source.to_string(), hint: login.source.hint(), message });
+                return Err(ImageError::Denied {
+                    registry: reference.registry.clone(),
+                    tried: login.source.to_string(),
+                    hint: login.source.hint(),
+                    message,
+                });
             }
-            Err(Failure::Other(message)) => return Err(ImageError::Push { reference: reference.full(), attempts: attempt, message }),
+            Err(Failure::Other(message)) => {
+                return Err(ImageError::Push { reference: reference.full(), attempts: attempt, message })
+            }
             Err(Failure::Transient(message)) => {
                 let deadline = *retry_deadline.get_or_insert_with(|| Instant::now() + policy.budget);
                 if Instant::now() + delay >= deadline {
@@ -56,7 +63,11 @@ pub async fn push(
                         message,
                     });
                 }
-                live.line(&format!("stepkit: push of {} failed (attempt {attempt}: {message}); retrying in {}", reference.full(), humantime::format_duration(delay)));
+                live.line(&format!(
+                    "stepkit: push of {} failed (attempt {attempt}: {message}); retrying in {}",
+                    reference.full(),
+                    humantime::format_duration(delay)
+                ));
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(policy.max_delay);
             }
@@ -85,7 +96,9 @@ async fn push_once(
             Ok(Some(item)) => item,
             Ok(None) => break,
             Err(_) if left.is_some_and(|left| left < stall) => {
-                return Err(Failure::Transient("the retry budget ran out during this attempt (--retry-budget)".into()));
+                return Err(Failure::Transient(
+                    "the retry budget ran out during this attempt (--retry-budget)".into(),
+                ));
             }
             Err(_) => {
                 return Err(Failure::Transient(format!(
@@ -111,7 +124,9 @@ async fn push_once(
                 }
             }
             Err(bollard::errors::Error::DockerStreamError { error }) => return Err(classify(&error)),
-            Err(bollard::errors::Error::DockerResponseServerError { status_code, message }) => return Err(classify_status(status_code, &message)),
+            Err(bollard::errors::Error::DockerResponseServerError { status_code, message }) => {
+                return Err(classify_status(status_code, &message))
+            }
             Err(e) => return Err(Failure::Transient(e.to_string())),
         }
     }

@@ -26,8 +26,13 @@ impl Reference {
             _ => (reference, "latest".to_string()),
         };
         let (registry, repository) = match name.split_once('/') {
-            Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => (first.to_string(), rest.to_string()),
-            _ => ("docker.io".to_string(), if name.contains('/') { name.to_string() } else { format!("library/{name}") }),
+            Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => {
+                (first.to_string(), rest.to_string())
+            }
+            _ => (
+                "docker.io".to_string(),
+                if name.contains('/') { name.to_string() } else { format!("library/{name}") },
+            ),
         };
         if !valid_tag(&tag) {
             return Err(format!("`{tag}` is not a valid tag (letters, digits, `_`, `.`, `-`, at most 128, not starting with `.` or `-`)"));
@@ -81,7 +86,12 @@ pub fn tags_from_ci(ctx: &Context) -> Vec<String> {
     if let Some(git_tag) = ctx.tag.as_deref() {
         match Semver::parse(git_tag) {
             Some(v) if v.pre.is_some() => tags.push(v.version()),
-            Some(v) => tags.extend([v.version(), format!("{}.{}", v.major, v.minor), v.major.to_string(), "latest".to_string()]),
+            Some(v) => tags.extend([
+                v.version(),
+                format!("{}.{}", v.major, v.minor),
+                v.major.to_string(),
+                "latest".to_string(),
+            ]),
             None => tags.push(sanitize(git_tag)),
         }
     }
@@ -150,7 +160,10 @@ impl Semver {
             Some((version, build)) => (version, Some(build)),
             None => (version, None),
         };
-        if build.is_some_and(|b| !b.split('.').all(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))) {
+        if build.is_some_and(|b| {
+            !b.split('.')
+                .all(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        }) {
             return None;
         }
         let (core, pre) = match version.split_once('-') {
@@ -165,7 +178,13 @@ impl Semver {
         if pre.is_some_and(|p| !p.split('.').all(identifier_ok)) {
             return None;
         }
-        let number = |part: &str| (!part.is_empty() && part.chars().all(|c| c.is_ascii_digit()) && !(part.len() > 1 && part.starts_with('0'))).then(|| part.parse().ok()).flatten();
+        let number = |part: &str| {
+            (!part.is_empty()
+                && part.chars().all(|c| c.is_ascii_digit())
+                && !(part.len() > 1 && part.starts_with('0')))
+            .then(|| part.parse().ok())
+            .flatten()
+        };
         let mut parts = core.split('.');
         let (major, minor, patch) = (number(parts.next()?)?, number(parts.next()?)?, number(parts.next()?)?);
         if parts.next().is_some() {
@@ -191,10 +210,16 @@ mod tests {
     #[test]
     fn parses_references_like_docker() {
         let r = Reference::parse("127.0.0.1:5000/team/app:1.2").unwrap();
-        assert_eq!((r.registry.as_str(), r.repository.as_str(), r.tag.as_str()), ("127.0.0.1:5000", "team/app", "1.2"));
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str(), r.tag.as_str()),
+            ("127.0.0.1:5000", "team/app", "1.2")
+        );
         assert_eq!(r.full(), "127.0.0.1:5000/team/app:1.2");
         let hub = Reference::parse("nginx").unwrap();
-        assert_eq!((hub.registry.as_str(), hub.repository.as_str(), hub.tag.as_str()), ("docker.io", "library/nginx", "latest"));
+        assert_eq!(
+            (hub.registry.as_str(), hub.repository.as_str(), hub.tag.as_str()),
+            ("docker.io", "library/nginx", "latest")
+        );
         assert_eq!(hub.full(), "nginx:latest");
         assert_eq!(Reference::parse("localhost:5000/app").unwrap().tag, "latest");
         assert!(Reference::parse("App:1").is_err());
@@ -216,11 +241,19 @@ mod tests {
         ctx.tag = Some("v2.0.0-rc.1".into());
         assert_eq!(tags_from_ci(&ctx), ["sha-0123456", "2.0.0-rc.1"]);
         ctx.tag = Some("v1.2.3+build-5".into());
-        assert_eq!(tags_from_ci(&ctx), ["sha-0123456", "1.2.3", "1.2", "1", "latest"], "build metadata is not a pre-release");
+        assert_eq!(
+            tags_from_ci(&ctx),
+            ["sha-0123456", "1.2.3", "1.2", "1", "latest"],
+            "build metadata is not a pre-release"
+        );
         ctx.tag = Some("v2.0.0-rc.1+build.7".into());
         assert_eq!(tags_from_ci(&ctx), ["sha-0123456", "2.0.0-rc.1"]);
         ctx.tag = Some("release/2024 spring".into());
-        assert_eq!(tags_from_ci(&ctx), ["sha-0123456", "release-2024-spring"], "not semver: the sanitised tag name");
+        assert_eq!(
+            tags_from_ci(&ctx),
+            ["sha-0123456", "release-2024-spring"],
+            "not semver: the sanitised tag name"
+        );
     }
 
     #[test]
@@ -230,7 +263,9 @@ mod tests {
         assert_eq!(v("1.2.3-alpha.1-x").as_deref(), Some("1.2.3-alpha.1-x"));
         assert_eq!(v("v1.2.3+build-5").as_deref(), Some("1.2.3"));
         assert_eq!(v("v0.0.0").as_deref(), Some("0.0.0"));
-        for not_semver in ["v1.2", "1.2.3.4", "v01.2.3", "1.2.3-", "1.2.3-01", "1.2.3+", "1.2.3+a..b", "1.2.x", "release"] {
+        for not_semver in
+            ["v1.2", "1.2.3.4", "v01.2.3", "1.2.3-", "1.2.3-01", "1.2.3+", "1.2.3+a..b", "1.2.x", "release"]
+        {
             assert_eq!(v(not_semver), None, "{not_semver}");
         }
     }
@@ -241,7 +276,10 @@ mod tests {
         assert_eq!(sanitize("feature/Login page"), "feature-Login-page");
         assert_eq!(sanitize("feature//x  y"), "feature-x-y");
         assert_eq!(sanitize("fix/ünïcode→names"), "fix-n-code-names");
-        assert_eq!(sanitize("dependabot/npm_and_yarn/lodash-4.17.21"), "dependabot-npm_and_yarn-lodash-4.17.21");
+        assert_eq!(
+            sanitize("dependabot/npm_and_yarn/lodash-4.17.21"),
+            "dependabot-npm_and_yarn-lodash-4.17.21"
+        );
         assert_eq!(sanitize("--/.hidden"), "hidden", "Docker refuses a leading `-` or `.`");
         assert_eq!(sanitize(&"a".repeat(200)).len(), 128);
     }

@@ -26,21 +26,38 @@ pub async fn manifest_digest(reference: &Reference, credential: &Credential) -> 
     manifest_digest_at(&base_url(&reference.registry), reference, credential).await
 }
 
-async fn manifest_digest_at(base: &str, reference: &Reference, credential: &Credential) -> Result<String, String> {
-    let client = crate::tls::http_client_builder().timeout(Duration::from_secs(60)).build().map_err(|e| e.to_string())?;
+async fn manifest_digest_at(
+    base: &str,
+    reference: &Reference,
+    credential: &Credential,
+) -> Result<String, String> {
+    let client = crate::tls::http_client_builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| e.to_string())?;
     let url = format!("{base}/v2/{}/manifests/{}", reference.repository, reference.tag);
-    let first = client.head(&url).header("Accept", ACCEPT).send().await.map_err(|e| format!("HEAD {url}: {e}"))?;
+    let first =
+        client.head(&url).header("Accept", ACCEPT).send().await.map_err(|e| format!("HEAD {url}: {e}"))?;
     let response = if first.status() == reqwest::StatusCode::UNAUTHORIZED {
-        let challenge = first.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let challenge =
+            first.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let request = client.head(&url).header("Accept", ACCEPT);
         let request = if challenge.to_ascii_lowercase().starts_with("bearer") {
             let token = bearer_token(&client, &challenge, &reference.repository, credential).await?;
             request.bearer_auth(token)
         } else {
             match credential {
-                Credential::Password { username, password } => request.basic_auth(username, Some(password.expose())),
-                Credential::IdentityToken(_) => return Err(format!("HEAD {url}: the registry wants Basic auth, which an identity token cannot give")),
-                Credential::None => return Err(format!("HEAD {url}: the registry wants credentials (401 Unauthorized)")),
+                Credential::Password { username, password } => {
+                    request.basic_auth(username, Some(password.expose()))
+                }
+                Credential::IdentityToken(_) => {
+                    return Err(format!(
+                        "HEAD {url}: the registry wants Basic auth, which an identity token cannot give"
+                    ))
+                }
+                Credential::None => {
+                    return Err(format!("HEAD {url}: the registry wants credentials (401 Unauthorized)"))
+                }
             }
         };
         request.send().await.map_err(|e| format!("HEAD {url}: {e}"))?
@@ -61,9 +78,18 @@ async fn manifest_digest_at(base: &str, reference: &Reference, credential: &Cred
 /// Gets a pull token from the realm named in a `Bearer realm=..,service=..` challenge: an identity
 /// token is an OAuth2 refresh token (POSTed, as the docker CLI does), a password goes as Basic auth
 /// on the GET, no credentials ask for an anonymous token.
-async fn bearer_token(client: &reqwest::Client, challenge: &str, repository: &str, credential: &Credential) -> Result<String, String> {
+async fn bearer_token(
+    client: &reqwest::Client,
+    challenge: &str,
+    repository: &str,
+    credential: &Credential,
+) -> Result<String, String> {
     let params = parse_challenge(challenge);
-    let realm = params.iter().find(|(k, _)| k == "realm").map(|(_, v)| v.clone()).ok_or("the Bearer challenge names no realm")?;
+    let realm = params
+        .iter()
+        .find(|(k, _)| k == "realm")
+        .map(|(_, v)| v.clone())
+        .ok_or("the Bearer challenge names no realm")?;
     let mut query: Vec<(String, String)> = params.into_iter().filter(|(k, _)| k == "service").collect();
     query.push(("scope".into(), format!("repository:{repository}:pull")));
     let (method, request) = match credential {
@@ -75,15 +101,24 @@ async fn bearer_token(client: &reqwest::Client, challenge: &str, repository: &st
                 ("client_id".to_string(), "stepkit".to_string()),
             ]);
             // The form encoding of a URL's query is exactly application/x-www-form-urlencoded.
-            let body = reqwest::Url::parse_with_params("form:", &form).map_err(|e| e.to_string())?.query().unwrap_or_default().to_string();
-            ("POST", client.post(&realm).header("Content-Type", "application/x-www-form-urlencoded").body(body))
+            let body = reqwest::Url::parse_with_params("form:", &form)
+                .map_err(|e| e.to_string())?
+                .query()
+                .unwrap_or_default()
+                .to_string();
+            (
+                "POST",
+                client.post(&realm).header("Content-Type", "application/x-www-form-urlencoded").body(body),
+            )
         }
         Credential::Password { username, password } => {
-            let url = reqwest::Url::parse_with_params(&realm, &query).map_err(|e| format!("the token realm `{realm}`: {e}"))?;
+            let url = reqwest::Url::parse_with_params(&realm, &query)
+                .map_err(|e| format!("the token realm `{realm}`: {e}"))?;
             ("GET", client.get(url).basic_auth(username, Some(password.expose())))
         }
         Credential::None => {
-            let url = reqwest::Url::parse_with_params(&realm, &query).map_err(|e| format!("the token realm `{realm}`: {e}"))?;
+            let url = reqwest::Url::parse_with_params(&realm, &query)
+                .map_err(|e| format!("the token realm `{realm}`: {e}"))?;
             ("GET", client.get(url))
         }
     };
@@ -124,7 +159,13 @@ mod tests {
     #[test]
     fn parses_bearer_challenges() {
         let p = parse_challenge(r#"Bearer realm="https://auth.example/token",service="registry.example""#);
-        assert_eq!(p, [("realm".to_string(), "https://auth.example/token".to_string()), ("service".to_string(), "registry.example".to_string())]);
+        assert_eq!(
+            p,
+            [
+                ("realm".to_string(), "https://auth.example/token".to_string()),
+                ("service".to_string(), "registry.example".to_string())
+            ]
+        );
     }
 
     use crate::settings::Secret;
@@ -154,10 +195,17 @@ mod tests {
             .and(body_string_contains("refresh_token=idtok-registry-6a1f"))
             .and(body_string_contains("scope=repository%3Ateam%2Fapp%3Apull"))
             .and(body_string_contains("service=reg.test"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({ "access_token": "access-from-refresh" })))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({ "access_token": "access-from-refresh" })),
+            )
             .mount(&server)
             .await;
-        Mock::given(method("POST")).and(path("/token")).respond_with(ResponseTemplate::new(401)).mount(&server).await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(ResponseTemplate::new(401))
+            .mount(&server)
+            .await;
         server
     }
 
@@ -180,10 +228,18 @@ mod tests {
     async fn basic_auth_cannot_be_answered_with_an_identity_token() {
         let server = MockServer::start().await;
         Mock::given(method("HEAD"))
-            .respond_with(ResponseTemplate::new(401).insert_header("www-authenticate", r#"Basic realm="reg""#))
+            .respond_with(
+                ResponseTemplate::new(401).insert_header("www-authenticate", r#"Basic realm="reg""#),
+            )
             .mount(&server)
             .await;
-        let err = manifest_digest_at(&server.uri(), &reference(), &Credential::IdentityToken(Secret::new("idtok-basic-2c9e"))).await.unwrap_err();
+        let err = manifest_digest_at(
+            &server.uri(),
+            &reference(),
+            &Credential::IdentityToken(Secret::new("idtok-basic-2c9e")),
+        )
+        .await
+        .unwrap_err();
         assert!(err.contains("identity token"), "{err}");
     }
 }

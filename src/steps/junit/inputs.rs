@@ -1,7 +1,9 @@
 //! Input reports: glob expansion, parallel reading, separate runs kept apart, and one `Merger` that keeps unreadable inputs as error cases.
 
 use super::JunitError;
-use crate::junit::{implausible_times, keep_apart, overlapping, read_file, set_times_aside, Merger, ReadError, Report};
+use crate::junit::{
+    implausible_times, keep_apart, overlapping, read_file, set_times_aside, Merger, ReadError, Report,
+};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -40,7 +42,8 @@ pub fn expand_patterns(patterns: &[String]) -> Result<Vec<Input>, JunitError> {
             }
             continue;
         }
-        let paths = glob::glob(pattern).map_err(|e| JunitError::Pattern { pattern: pattern.clone(), message: e.to_string() })?;
+        let paths = glob::glob(pattern)
+            .map_err(|e| JunitError::Pattern { pattern: pattern.clone(), message: e.to_string() })?;
         let mut matched: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
         matched.sort();
         if matched.is_empty() {
@@ -60,7 +63,8 @@ pub fn expand_patterns(patterns: &[String]) -> Result<Vec<Input>, JunitError> {
 /// fold only with each other, unless `fold_across_files` (the user says the files are retries).
 pub fn collect_inputs(patterns: &[String], fold_across_files: bool) -> Result<Inputs, JunitError> {
     let inputs = expand_patterns(patterns)?;
-    let paths: Vec<PathBuf> = inputs.iter().filter_map(|i| if let Input::File(p) = i { Some(p.clone()) } else { None }).collect();
+    let paths: Vec<PathBuf> =
+        inputs.iter().filter_map(|i| if let Input::File(p) = i { Some(p.clone()) } else { None }).collect();
     let mut parsed = read_all(&paths);
     let warnings = set_implausible_times_aside(&paths, &mut parsed);
     let separate_runs = if fold_across_files { Vec::new() } else { keep_runs_apart(&paths, &mut parsed) };
@@ -82,7 +86,8 @@ pub fn collect_inputs(patterns: &[String], fold_across_files: bool) -> Result<In
                 }
             },
             Input::NoMatch(pattern) => {
-                let message = format!("no file matches `{pattern}`: did the test step write its report there?");
+                let message =
+                    format!("no file matches `{pattern}`: did the test step write its report there?");
                 merger.add_unreadable(&pattern, &message);
                 problems.push(message);
             }
@@ -110,12 +115,14 @@ fn set_implausible_times_aside(paths: &[PathBuf], parsed: &mut [Result<Report, R
 
 /// Renames apart the reports that share a test with another report, and returns their paths.
 fn keep_runs_apart(paths: &[PathBuf], parsed: &mut [Result<Report, ReadError>]) -> Vec<PathBuf> {
-    let readable: Vec<(usize, &Report)> = parsed.iter().enumerate().filter_map(|(i, r)| r.as_ref().ok().map(|r| (i, r))).collect();
+    let readable: Vec<(usize, &Report)> =
+        parsed.iter().enumerate().filter_map(|(i, r)| r.as_ref().ok().map(|r| (i, r))).collect();
     if readable.len() < 2 {
         return Vec::new();
     }
     let flags = overlapping(&readable.iter().map(|(_, r)| *r).collect::<Vec<_>>());
-    let apart: Vec<usize> = readable.iter().zip(flags).filter(|(_, overlaps)| *overlaps).map(|((i, _), _)| *i).collect();
+    let apart: Vec<usize> =
+        readable.iter().zip(flags).filter(|(_, overlaps)| *overlaps).map(|((i, _), _)| *i).collect();
     for &index in &apart {
         if let Ok(report) = &mut parsed[index] {
             keep_apart(report, &paths[index].display().to_string());
@@ -128,7 +135,8 @@ fn keep_runs_apart(paths: &[PathBuf], parsed: &mut [Result<Report, ReadError>]) 
 fn read_all(paths: &[PathBuf]) -> Vec<Result<Report, ReadError>> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(paths.len()).max(1);
     let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<Result<Report, ReadError>>>> = paths.iter().map(|_| Mutex::new(None)).collect();
+    let slots: Vec<Mutex<Option<Result<Report, ReadError>>>> =
+        paths.iter().map(|_| Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {

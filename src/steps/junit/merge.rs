@@ -39,7 +39,13 @@ pub fn merge(settings: &MergeSettings) -> Result<Outcome, JunitError> {
     outcome.annotations = inputs
         .problems
         .iter()
-        .map(|p| Annotation { level: AnnotationLevel::Warning, title: Some("Unreadable JUnit report".into()), message: p.clone(), file: None, line: None })
+        .map(|p| Annotation {
+            level: AnnotationLevel::Warning,
+            title: Some("Unreadable JUnit report".into()),
+            message: p.clone(),
+            file: None,
+            line: None,
+        })
         .collect();
     outcome.outputs = count_outputs(&counts);
     outcome.outputs.insert(0, ("report".into(), settings.output.display().to_string()));
@@ -72,7 +78,16 @@ pub(crate) fn folding_notes(inputs: &Inputs) -> String {
 
 /// "12 tests: 9 passed, 1 failed, 1 error, 1 skipped, 1 flaky".
 pub fn describe_counts(c: &Counts) -> String {
-    let mut text = format!("{} test{}: {} passed, {} failed, {} error{}, {} skipped", c.tests, plural(c.tests), c.passed, c.failures, c.errors, plural(c.errors), c.skipped);
+    let mut text = format!(
+        "{} test{}: {} passed, {} failed, {} error{}, {} skipped",
+        c.tests,
+        plural(c.tests),
+        c.passed,
+        c.failures,
+        c.errors,
+        plural(c.errors),
+        c.skipped
+    );
     if c.flaky > 0 {
         text.push_str(&format!(" ({} flaky)", c.flaky));
     }
@@ -81,10 +96,17 @@ pub fn describe_counts(c: &Counts) -> String {
 
 /// The step outputs every junit command sets.
 pub fn count_outputs(c: &Counts) -> Vec<(String, String)> {
-    [("tests", c.tests), ("passed", c.passed), ("failures", c.failures), ("errors", c.errors), ("skipped", c.skipped), ("flaky", c.flaky)]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    [
+        ("tests", c.tests),
+        ("passed", c.passed),
+        ("failures", c.failures),
+        ("errors", c.errors),
+        ("skipped", c.skipped),
+        ("flaky", c.flaky),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
 }
 
 pub(crate) fn plural(n: u64) -> &'static str {
@@ -97,7 +119,10 @@ pub(crate) fn plural(n: u64) -> &'static str {
 
 /// Writes through a temp file in the same directory and renames it into place, so a reader
 /// (or a crash) never sees half a report. Creates missing parent directories.
-pub fn write_atomically(path: &Path, write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>) -> std::io::Result<()> {
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),

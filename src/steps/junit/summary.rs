@@ -41,11 +41,20 @@ pub fn summary(settings: &SummarySettings) -> Result<Outcome, JunitError> {
         Verdict::Passed
     };
     let files = inputs.files.len() as u64;
-    let headline = format!("{} in {:.3}s from {files} report{}{}", describe_counts(&counts), counts.time, super::merge::plural(files), folding_notes(&inputs));
+    let headline = format!(
+        "{} in {:.3}s from {files} report{}{}",
+        describe_counts(&counts),
+        counts.time,
+        super::merge::plural(files),
+        folding_notes(&inputs)
+    );
     let mut outcome = Outcome::new("junit summary", verdict, headline);
     outcome.warnings = inputs.problems.iter().chain(&inputs.warnings).cloned().collect();
     if counts.has_failures() && !settings.fail_on_failures {
-        outcome.warnings.push(format!("{} tests failed; exiting 0 because of --no-fail", counts.failures + counts.errors));
+        outcome.warnings.push(format!(
+            "{} tests failed; exiting 0 because of --no-fail",
+            counts.failures + counts.errors
+        ));
     }
     outcome.text = human(&summary);
     outcome.markdown = markdown(&summary);
@@ -97,7 +106,8 @@ pub(crate) fn human(s: &Summary) -> String {
                 let _ = writeln!(out, "      | {line}");
             }
             if lines.len() > TEXT_LINES {
-                let _ = writeln!(out, "      | … {} more lines in the JUnit report", lines.len() - TEXT_LINES);
+                let _ =
+                    writeln!(out, "      | … {} more lines in the JUnit report", lines.len() - TEXT_LINES);
             }
         }
     }
@@ -124,13 +134,24 @@ pub(crate) fn markdown(s: &Summary) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "| Tests | Passed | Failed | Errors | Skipped | Flaky | Time |");
     let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|");
-    let _ = writeln!(out, "| {} | {} | {} | {} | {} | {} | {:.3}s |\n", c.tests, c.passed, c.failures, c.errors, c.skipped, c.flaky, c.time);
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {} | {} | {} | {:.3}s |\n",
+        c.tests, c.passed, c.failures, c.errors, c.skipped, c.flaky, c.time
+    );
     if !s.failed.is_empty() {
         let _ = writeln!(out, "#### Failed tests\n");
         for f in &s.failed {
             // Markdown is not parsed inside this raw HTML line, so HTML escaping is what it needs.
-            let loc = location(f).map(|l| format!(" — <code>{}</code>", sanitize::html(&l, ID_MAX))).unwrap_or_default();
-            let _ = writeln!(out, "<details><summary><code>{}</code>{}</summary>\n", sanitize::html(&f.id, ID_MAX), loc);
+            let loc = location(f)
+                .map(|l| format!(" — <code>{}</code>", sanitize::html(&l, ID_MAX)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "<details><summary><code>{}</code>{}</summary>\n",
+                sanitize::html(&f.id, ID_MAX),
+                loc
+            );
             if let Some(message) = &f.message {
                 let _ = writeln!(out, "{}", sanitize::code_block(message, "text"));
             }

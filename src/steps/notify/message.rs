@@ -36,7 +36,11 @@ impl Status {
     /// The status of several steps together: the worst one decides (a failure over a time-out over
     /// a cancel over a skip over a success). No steps: `Info`.
     pub fn overall(reports: &[StepReport]) -> Status {
-        reports.iter().map(|r| Status::from_verdict(&r.verdict)).max_by_key(|s| s.severity()).unwrap_or(Status::Info)
+        reports
+            .iter()
+            .map(|r| Status::from_verdict(&r.verdict))
+            .max_by_key(|s| s.severity())
+            .unwrap_or(Status::Info)
     }
 
     fn severity(self) -> u8 {
@@ -162,7 +166,13 @@ pub struct Message {
 
 impl Message {
     /// A message about `steps`; `status` and `title` override what they say.
-    pub fn new(steps: Vec<StepReport>, status: Option<Status>, title: Option<String>, text: Option<String>, origin: Origin) -> Message {
+    pub fn new(
+        steps: Vec<StepReport>,
+        status: Option<Status>,
+        title: Option<String>,
+        text: Option<String>,
+        origin: Origin,
+    ) -> Message {
         let status = status.unwrap_or_else(|| Status::overall(&steps));
         let title = title.unwrap_or_else(|| default_title(status, &steps, &origin));
         Message { status, title, text, steps, origin }
@@ -170,7 +180,10 @@ impl Message {
 
     /// One line per step: "❌ stepkit test: 2 of 10 tests failed".
     pub fn step_lines(&self) -> Vec<String> {
-        self.steps.iter().map(|s| format!("{} {}: {}", Status::from_verdict(&s.verdict).icon(), s.name(), s.headline)).collect()
+        self.steps
+            .iter()
+            .map(|s| format!("{} {}: {}", Status::from_verdict(&s.verdict).icon(), s.name(), s.headline))
+            .collect()
     }
 }
 
@@ -199,26 +212,61 @@ mod tests {
     fn the_worst_step_decides_the_status() {
         assert_eq!(Status::overall(&[]), Status::Info);
         assert_eq!(Status::overall(&[report("test", "passed", "")]), Status::Success);
-        let mixed = [report("test", "passed", ""), report("gate", "timed-out", ""), report("deploy", "interrupted", "")];
+        let mixed = [
+            report("test", "passed", ""),
+            report("gate", "timed-out", ""),
+            report("deploy", "interrupted", ""),
+        ];
         assert_eq!(Status::overall(&mixed), Status::TimedOut);
-        assert_eq!(Status::overall(&[report("image push", "error", ""), report("test", "timed-out", "")]), Status::Failure);
+        assert_eq!(
+            Status::overall(&[report("image push", "error", ""), report("test", "timed-out", "")]),
+            Status::Failure
+        );
         assert_eq!(Status::from_verdict("nothing-ran"), Status::Skipped);
         assert_eq!(Status::from_verdict("terminated"), Status::Cancelled);
     }
 
     #[test]
     fn titles_and_lines_say_what_happened_where() {
-        let origin = Origin { repository: Some("octo/app".into()), sha: Some("0123456789abcdef".into()), branch: Some("main".into()), pr_number: Some(5), actor: Some("alice".into()), ..Origin::default() };
+        let origin = Origin {
+            repository: Some("octo/app".into()),
+            sha: Some("0123456789abcdef".into()),
+            branch: Some("main".into()),
+            pr_number: Some(5),
+            actor: Some("alice".into()),
+            ..Origin::default()
+        };
         assert_eq!(origin.describe(), "octo/app@0123456 on main (PR #5), by alice");
-        let message = Message::new(vec![report("test", "failed", "2 of 10 tests failed")], None, None, None, origin.clone());
+        let message = Message::new(
+            vec![report("test", "failed", "2 of 10 tests failed")],
+            None,
+            None,
+            None,
+            origin.clone(),
+        );
         assert_eq!(message.status, Status::Failure);
         assert_eq!(message.title, "stepkit test failed in octo/app");
         assert_eq!(message.step_lines(), ["❌ stepkit test: 2 of 10 tests failed"]);
 
-        let two = Message::new(vec![report("test", "passed", "ok"), report("deploy", "passed", "ok")], None, None, None, Origin::default());
+        let two = Message::new(
+            vec![report("test", "passed", "ok"), report("deploy", "passed", "ok")],
+            None,
+            None,
+            None,
+            Origin::default(),
+        );
         assert_eq!(two.title, "2 steps succeeded");
-        let custom = Message::new(Vec::new(), Some(Status::Info), Some("Deploy of v1.2 started".into()), Some("by the release job".into()), origin);
+        let custom = Message::new(
+            Vec::new(),
+            Some(Status::Info),
+            Some("Deploy of v1.2 started".into()),
+            Some("by the release job".into()),
+            origin,
+        );
         assert_eq!((custom.status, custom.title.as_str()), (Status::Info, "Deploy of v1.2 started"));
-        assert_eq!(Origin { tag: Some("v1".into()), branch: Some("main".into()), ..Origin::default() }.describe(), "tag v1");
+        assert_eq!(
+            Origin { tag: Some("v1".into()), branch: Some("main".into()), ..Origin::default() }.describe(),
+            "tag v1"
+        );
     }
 }

@@ -107,14 +107,19 @@ impl StepReport {
 fn read_file(path: &Path) -> Result<ResultFile, String> {
     let shown = path.display();
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => format!("no result file at {shown}: the step did not finish, or did not get --result-file {shown}"),
+        std::io::ErrorKind::NotFound => format!(
+            "no result file at {shown}: the step did not finish, or did not get --result-file {shown}"
+        ),
         _ => format!("cannot read the result file {shown}: {e}"),
     })?;
     if meta.len() > MAX_RESULT_BYTES {
         return Err(format!("{shown} is {} bytes, too big for a stepkit result file", meta.len()));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the result file {shown}: {e}"))?;
-    serde_json::from_str(&text).map_err(|e| format!("{shown} is not a stepkit result file ({e}); pass files written by --result-file"))
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read the result file {shown}: {e}"))?;
+    serde_json::from_str(&text).map_err(|e| {
+        format!("{shown} is not a stepkit result file ({e}); pass files written by --result-file")
+    })
 }
 
 #[cfg(test)]
@@ -159,7 +164,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let missing = StepReport::read(&dir.path().join("gone.json"));
         assert_eq!(missing.verdict, "error");
-        assert!(missing.headline.contains("no result file at") && missing.headline.contains("gone.json"), "{}", missing.headline);
+        assert!(
+            missing.headline.contains("no result file at") && missing.headline.contains("gone.json"),
+            "{}",
+            missing.headline
+        );
         assert!(missing.name().ends_with("gone.json"));
 
         let foreign = dir.path().join("junit.xml");

@@ -20,7 +20,11 @@ impl Default for RetryPolicy {
     /// 1 s, doubling up to 30 s, within 2 minutes: a busy webhook recovers well inside that, and a
     /// notification step should not hold a CI runner much longer.
     fn default() -> Self {
-        RetryPolicy { first_delay: Duration::from_secs(1), max_delay: Duration::from_secs(30), budget: Duration::from_secs(120) }
+        RetryPolicy {
+            first_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(30),
+            budget: Duration::from_secs(120),
+        }
     }
 }
 
@@ -50,7 +54,11 @@ pub struct GaveUp<E> {
 
 /// Runs `attempt` until it is done, fails permanently, or the next wait would pass the budget.
 /// `on_retry(attempt number, error, wait)` is told before each wait, for a live line.
-pub async fn deliver<T, E, F, Fut>(policy: RetryPolicy, mut attempt: F, mut on_retry: impl FnMut(u32, &E, Duration)) -> Result<(T, u32), GaveUp<E>>
+pub async fn deliver<T, E, F, Fut>(
+    policy: RetryPolicy,
+    mut attempt: F,
+    mut on_retry: impl FnMut(u32, &E, Duration),
+) -> Result<(T, u32), GaveUp<E>>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Attempt<T, E>>,
@@ -62,7 +70,9 @@ where
         attempts += 1;
         match attempt().await {
             Attempt::Done(value) => return Ok((value, attempts)),
-            Attempt::Fail(error) => return Err(GaveUp { error, attempts, transient: false, waited: started.elapsed() }),
+            Attempt::Fail(error) => {
+                return Err(GaveUp { error, attempts, transient: false, waited: started.elapsed() })
+            }
             Attempt::Retry { error, after } => {
                 let wait = after.unwrap_or(backoff);
                 if started.elapsed() + wait > policy.budget {
@@ -98,7 +108,11 @@ mod tests {
     use std::cell::Cell;
 
     fn policy(budget_ms: u64) -> RetryPolicy {
-        RetryPolicy { first_delay: Duration::from_millis(10), max_delay: Duration::from_millis(40), budget: Duration::from_millis(budget_ms) }
+        RetryPolicy {
+            first_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(40),
+            budget: Duration::from_millis(budget_ms),
+        }
     }
 
     #[tokio::test]
@@ -110,13 +124,23 @@ mod tests {
             || {
                 calls.set(calls.get() + 1);
                 let n = calls.get();
-                async move { if n < 3 { Attempt::Retry { error: format!("503 #{n}"), after: None } } else { Attempt::Done("ok") } }
+                async move {
+                    if n < 3 {
+                        Attempt::Retry { error: format!("503 #{n}"), after: None }
+                    } else {
+                        Attempt::Done("ok")
+                    }
+                }
             },
             |n, _, wait| waits.push((n, wait)),
         )
         .await;
         assert_eq!(result, Ok(("ok", 3)));
-        assert_eq!(waits, [(1, Duration::from_millis(10)), (2, Duration::from_millis(20))], "exponential backoff");
+        assert_eq!(
+            waits,
+            [(1, Duration::from_millis(10)), (2, Duration::from_millis(20))],
+            "exponential backoff"
+        );
     }
 
     #[tokio::test]
@@ -139,24 +163,43 @@ mod tests {
     #[tokio::test]
     async fn the_budget_ends_the_retries_and_retry_after_is_obeyed() {
         let mut waits = Vec::new();
-        let result: Result<((), u32), _> =
-            deliver(policy(100), || async { Attempt::Retry { error: "429", after: Some(Duration::from_millis(30)) } }, |_, _, wait| waits.push(wait)).await;
+        let result: Result<((), u32), _> = deliver(
+            policy(100),
+            || async { Attempt::Retry { error: "429", after: Some(Duration::from_millis(30)) } },
+            |_, _, wait| waits.push(wait),
+        )
+        .await;
         let gave_up = result.unwrap_err();
         assert!(gave_up.transient);
-        assert!(waits.iter().all(|w| *w == Duration::from_millis(30)), "Retry-After, not the backoff: {waits:?}");
+        assert!(
+            waits.iter().all(|w| *w == Duration::from_millis(30)),
+            "Retry-After, not the backoff: {waits:?}"
+        );
         assert_eq!(gave_up.attempts as usize, waits.len() + 1);
-        assert!(gave_up.waited <= Duration::from_millis(100) + Duration::from_millis(50), "{:?}", gave_up.waited);
+        assert!(
+            gave_up.waited <= Duration::from_millis(100) + Duration::from_millis(50),
+            "{:?}",
+            gave_up.waited
+        );
 
         // A Retry-After longer than the whole budget gives up at once instead of sleeping past it.
-        let result: Result<((), u32), _> =
-            deliver(policy(100), || async { Attempt::Retry { error: "429", after: Some(Duration::from_secs(60)) } }, |_, _, _| panic!("no wait")).await;
+        let result: Result<((), u32), _> = deliver(
+            policy(100),
+            || async { Attempt::Retry { error: "429", after: Some(Duration::from_secs(60)) } },
+            |_, _, _| panic!("no wait"),
+        )
+        .await;
         assert_eq!(result.unwrap_err().attempts, 1);
     }
 
     #[test]
     fn parses_retry_after_seconds_and_dates() {
         assert_eq!(retry_after(" 3 "), Some(Duration::from_secs(3)));
-        assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO), "a past date means now");
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO),
+            "a past date means now"
+        );
         let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
         let wait = retry_after(&soon).unwrap();
         assert!(wait > Duration::from_secs(100) && wait <= Duration::from_secs(120), "{wait:?}");

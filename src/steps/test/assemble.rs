@@ -21,7 +21,10 @@ pub fn failing(results: &Results, files: &[TestFile]) -> Vec<(usize, Option<usiz
         if !matches!(status, Status::Failed | Status::Errored) {
             continue;
         }
-        let listed = files[file].cases.iter().position(|c| c.name == name && (class.is_none() || c.classname.as_deref() == class.as_deref()));
+        let listed = files[file]
+            .cases
+            .iter()
+            .position(|c| c.name == name && (class.is_none() || c.classname.as_deref() == class.as_deref()));
         let entry = (file, if files[file].cases.is_empty() { None } else { listed });
         if (entry.1.is_some() || files[file].cases.is_empty()) && !out.contains(&entry) {
             out.push(entry);
@@ -47,10 +50,13 @@ fn latest_status(results: &Results) -> Vec<(Key, Status)> {
             *entry = case.status;
         }
     }
-    order.into_iter().map(|k| {
-        let s = status[&k];
-        (k, s)
-    }).collect()
+    order
+        .into_iter()
+        .map(|k| {
+            let s = status[&k];
+            (k, s)
+        })
+        .collect()
 }
 
 /// Replaces split-batch failures of `file` with its whole-file run's verdicts: a test that fails only
@@ -65,7 +71,10 @@ pub fn replace_with_whole_file(results: &mut Results, file: usize, whole: &Resul
         if *f != Some(file) || !matches!(case.status, Status::Failed | Status::Errored) {
             return true;
         }
-        match whole.iter().find(|(wf, w)| *wf == Some(file) && w.name == case.name && w.classname == case.classname) {
+        match whole
+            .iter()
+            .find(|(wf, w)| *wf == Some(file) && w.name == case.name && w.classname == case.classname)
+        {
             Some(verdict) => {
                 if verdict.1.status == Status::Passed {
                     passed_whole += 1;
@@ -87,7 +96,10 @@ pub fn not_run(batches: &[Batch], files: &[TestFile], why: &str) -> Results {
         for part in &batch.parts {
             let file = &files[part.file];
             let names: Vec<(String, Option<String>)> = match &part.cases {
-                Some(cases) => cases.iter().map(|&c| (file.cases[c].name.clone(), file.cases[c].classname.clone())).collect(),
+                Some(cases) => cases
+                    .iter()
+                    .map(|&c| (file.cases[c].name.clone(), file.cases[c].classname.clone()))
+                    .collect(),
                 None if file.cases.is_empty() => vec![(file.path.clone(), None)],
                 None => file.cases.iter().map(|c| (c.name.clone(), c.classname.clone())).collect(),
             };
@@ -95,7 +107,12 @@ pub fn not_run(batches: &[Batch], files: &[TestFile], why: &str) -> Results {
                 let mut case = Case::new(name, Status::Skipped);
                 case.classname = classname.map(Shared::from);
                 case.file = Some(Shared::from(file.path.as_str()));
-                case.detail_mut().problems.push(Problem { kind: ProblemKind::Skipped, message: Some(format!("not run: {why}").into()), ty: None, text: None });
+                case.detail_mut().problems.push(Problem {
+                    kind: ProblemKind::Skipped,
+                    message: Some(format!("not run: {why}").into()),
+                    ty: None,
+                    text: None,
+                });
                 out.push((Some(part.file), case));
             }
         }
@@ -105,19 +122,42 @@ pub fn not_run(batches: &[Batch], files: &[TestFile], why: &str) -> Results {
 
 /// Error cases for listed tests that no batch could run, each naming why.
 pub fn unplaced(list: &[Unplaced]) -> Results {
-    list.iter().map(|u| listed_not_run(u, Status::Errored, ProblemKind::Error, format!("not run: {}", u.why), "stepkit.Unplaced")).collect()
+    list.iter()
+        .map(|u| {
+            listed_not_run(
+                u,
+                Status::Errored,
+                ProblemKind::Error,
+                format!("not run: {}", u.why),
+                "stepkit.Unplaced",
+            )
+        })
+        .collect()
 }
 
 /// Skipped cases for files the tool skipped while listing them, each with the tool's reason.
 pub fn skipped_at_listing(list: &[Unplaced]) -> Results {
-    list.iter().map(|u| listed_not_run(u, Status::Skipped, ProblemKind::Skipped, u.why.clone(), "pytest.skip")).collect()
+    list.iter()
+        .map(|u| listed_not_run(u, Status::Skipped, ProblemKind::Skipped, u.why.clone(), "pytest.skip"))
+        .collect()
 }
 
 /// A listed test no batch ran, with the problem that says why.
-fn listed_not_run(u: &Unplaced, status: Status, kind: ProblemKind, message: String, ty: &str) -> (Option<usize>, Case) {
+fn listed_not_run(
+    u: &Unplaced,
+    status: Status,
+    kind: ProblemKind,
+    message: String,
+    ty: &str,
+) -> (Option<usize>, Case) {
     let mut case = Case::new(u.name.clone(), status);
     case.classname = u.classname.as_deref().map(Shared::from);
-    case.detail_mut().problems.push(Problem { kind, message: Some(message.into()), ty: Some(ty.into()), text: None });
+    case.detail_mut().problems.push(Problem {
+        kind,
+        message: Some(message.into()),
+        ty: Some(ty.into()),
+        text: None,
+    });
     (None, case)
 }
 
@@ -144,7 +184,12 @@ pub fn build_report(files: &[TestFile], results: Results, facts: &RunFacts) -> R
         if case.file.is_none() {
             case.file = file.map(|f| Shared::from(files[f].path.as_str()));
         }
-        let suite = Suite { name: name.into(), attrs: file.map(|f| Attrs::from_pairs([("file", files[f].path.as_str())])).unwrap_or_default(), cases: vec![case], ..Suite::default() };
+        let suite = Suite {
+            name: name.into(),
+            attrs: file.map(|f| Attrs::from_pairs([("file", files[f].path.as_str())])).unwrap_or_default(),
+            cases: vec![case],
+            ..Suite::default()
+        };
         merger.add_report(Report { suites: vec![suite], ..Report::default() });
     }
     let mut report = merger.finish();
@@ -184,7 +229,12 @@ mod tests {
         let mut c = Case::new(name, status);
         c.classname = Some("C".into());
         if status == Status::Failed {
-            c.detail_mut().problems.push(Problem { kind: ProblemKind::Failure, message: Some("x".into()), ty: None, text: None });
+            c.detail_mut().problems.push(Problem {
+                kind: ProblemKind::Failure,
+                message: Some("x".into()),
+                ty: None,
+                text: None,
+            });
         }
         c
     }
@@ -197,11 +247,13 @@ mod tests {
     #[test]
     fn failing_uses_the_latest_result_and_retries_fold_to_flaky() {
         let files = files();
-        let mut results: Results = vec![(Some(0), case("a", Status::Failed)), (Some(0), case("b", Status::Passed))];
+        let mut results: Results =
+            vec![(Some(0), case("a", Status::Failed)), (Some(0), case("b", Status::Passed))];
         assert_eq!(failing(&results, &files), vec![(0, Some(0))]);
         results.push((Some(0), case("a", Status::Passed)));
         assert!(failing(&results, &files).is_empty());
-        let facts = RunFacts { wall_seconds: 1.0, cpu_seconds: 0.5, workers: 2, shard: None, interrupted: false };
+        let facts =
+            RunFacts { wall_seconds: 1.0, cpu_seconds: 0.5, workers: 2, shard: None, interrupted: false };
         let report = build_report(&files, results, &facts);
         let counts = report.counts();
         assert_eq!((counts.tests, counts.passed, counts.flaky), (2, 2, 1));
@@ -210,10 +262,15 @@ mod tests {
 
     #[test]
     fn whole_file_run_replaces_split_failures() {
-        let mut results: Results = vec![(Some(0), case("a", Status::Passed)), (Some(0), case("b", Status::Failed))];
+        let mut results: Results =
+            vec![(Some(0), case("a", Status::Passed)), (Some(0), case("b", Status::Failed))];
         let whole: Results = vec![(Some(0), case("a", Status::Passed)), (Some(0), case("b", Status::Passed))];
         assert_eq!(replace_with_whole_file(&mut results, 0, &whole), 1);
-        let report = build_report(&files(), results, &RunFacts { wall_seconds: 1.0, cpu_seconds: 0.0, workers: 1, shard: None, interrupted: false });
+        let report = build_report(
+            &files(),
+            results,
+            &RunFacts { wall_seconds: 1.0, cpu_seconds: 0.0, workers: 1, shard: None, interrupted: false },
+        );
         assert_eq!(report.counts().flaky, 0, "an order-dependent failure is not flakiness");
         assert_eq!(report.counts().passed, 2);
     }

@@ -34,7 +34,9 @@ impl TimingsChoice {
         let values: Vec<&str> = values.iter().map(|v| v.trim()).collect();
         if values.contains(&"none") {
             if values.len() > 1 {
-                return Err("`none` turns timings off and cannot be combined with other --timings values".into());
+                return Err(
+                    "`none` turns timings off and cannot be combined with other --timings values".into()
+                );
             }
             return Ok(TimingsChoice { reports: Vec::new(), auto: Auto::Off });
         }
@@ -106,7 +108,9 @@ pub fn load(path: &Path) -> Result<Option<Timings>, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("read the timings cache {}: {e}", path.display())),
     };
-    let file: CacheFile = serde_json::from_str(&text).map_err(|e| format!("read the timings cache {}: {e}; delete it and the next run writes a new one", path.display()))?;
+    let file: CacheFile = serde_json::from_str(&text).map_err(|e| {
+        format!("read the timings cache {}: {e}; delete it and the next run writes a new one", path.display())
+    })?;
     if file.version != VERSION {
         return Ok(None);
     }
@@ -116,12 +120,24 @@ pub fn load(path: &Path) -> Result<Option<Timings>, String> {
 /// Saves `previous` updated with this run's `measured` timings, for the files listed now: a file or
 /// case this run did not reach keeps its old time, and files no longer listed are dropped.
 /// Written atomically (a concurrent run reads the old or the new file, never half of one).
-pub fn save(path: &Path, preset: &Preset, command: &[String], previous: Option<&Timings>, measured: &Timings, listed: &[TestFile]) -> std::io::Result<()> {
+pub fn save(
+    path: &Path,
+    preset: &Preset,
+    command: &[String],
+    previous: Option<&Timings>,
+    measured: &Timings,
+    listed: &[TestFile],
+) -> std::io::Result<()> {
     let merged = match previous {
         Some(old) => old.updated_with(measured),
         None => measured.clone(),
     };
-    let file = CacheFile { version: VERSION, preset: preset.name().into(), command: command.to_vec(), files: merged.case_seconds(listed) };
+    let file = CacheFile {
+        version: VERSION,
+        preset: preset.name().into(),
+        command: command.to_vec(),
+        files: merged.case_seconds(listed),
+    };
     let dir = path.parent().expect("the cache path has a directory");
     std::fs::create_dir_all(dir)?;
     let root = dir.parent().expect(".stepkit/timings has a parent");
@@ -147,7 +163,10 @@ mod tests {
     #[test]
     fn parses_auto_none_and_reports() {
         assert_eq!(TimingsChoice::parse(&[]).unwrap().auto, Auto::Default);
-        assert_eq!(TimingsChoice::parse(&strings(&["none"])).unwrap(), TimingsChoice { reports: vec![], auto: Auto::Off });
+        assert_eq!(
+            TimingsChoice::parse(&strings(&["none"])).unwrap(),
+            TimingsChoice { reports: vec![], auto: Auto::Off }
+        );
         let both = TimingsChoice::parse(&strings(&["auto", "last/*.xml"])).unwrap();
         assert_eq!(both, TimingsChoice { reports: strings(&["last/*.xml"]), auto: Auto::Explicit });
         assert_eq!(TimingsChoice::parse(&strings(&["a.xml"])).unwrap().auto, Auto::Off);
@@ -180,7 +199,12 @@ mod tests {
             TestFile { path: "a.py".into(), cases: vec![case("x"), case("y")] },
             TestFile { path: "b.py".into(), cases: vec![case("z")] },
         ];
-        let first = Timings::from_case_seconds(map(&[("a.py", "x", 1.0), ("a.py", "y", 2.0), ("b.py", "z", 3.0), ("gone.py", "w", 9.0)]));
+        let first = Timings::from_case_seconds(map(&[
+            ("a.py", "x", 1.0),
+            ("a.py", "y", 2.0),
+            ("b.py", "z", 3.0),
+            ("gone.py", "w", 9.0),
+        ]));
         save(&path, &Preset::Pytest, &strings(&["pytest"]), None, &first, &listed).unwrap();
         // A partial second run: only a.py::x ran.
         let second = Timings::from_case_seconds(map(&[("a.py", "x", 5.0)]));
@@ -188,7 +212,10 @@ mod tests {
         assert_eq!(previous.file("gone.py"), None, "files no longer listed are dropped");
         save(&path, &Preset::Pytest, &strings(&["pytest"]), Some(&previous), &second, &listed).unwrap();
         let now = load(&path).unwrap().unwrap();
-        assert_eq!((now.case("a.py", "x"), now.case("a.py", "y"), now.file("b.py")), (Some(5.0), Some(2.0), Some(3.0)));
+        assert_eq!(
+            (now.case("a.py", "x"), now.case("a.py", "y"), now.file("b.py")),
+            (Some(5.0), Some(2.0), Some(3.0))
+        );
         assert_eq!(now.file("a.py"), Some(7.0));
         assert!(std::fs::read_to_string(dir.path().join(".stepkit/.gitignore")).unwrap().contains('*'));
         std::fs::write(&path, "{not json").unwrap();

@@ -40,7 +40,11 @@ pub struct TestKey {
 impl TestKey {
     /// Whether a listed case is this test.
     pub fn is(&self, case: &super::model::CaseRef) -> bool {
-        (case.id == self.name || case.name == self.name) && self.classname.as_deref().is_none_or(|c| case.classname.as_deref().is_none_or(|listed| listed == c))
+        (case.id == self.name || case.name == self.name)
+            && self
+                .classname
+                .as_deref()
+                .is_none_or(|c| case.classname.as_deref().is_none_or(|listed| listed == c))
     }
 }
 
@@ -153,7 +157,11 @@ impl TestClock {
 
     /// The test that has run for `limit` or longer (the longest-running first), if any.
     pub fn overdue(&self, now: Instant, limit: Duration) -> Option<&TestKey> {
-        self.running.iter().filter(|(_, since)| now.saturating_duration_since(*since) >= limit).min_by_key(|(_, since)| *since).map(|(k, _)| k)
+        self.running
+            .iter()
+            .filter(|(_, since)| now.saturating_duration_since(*since) >= limit)
+            .min_by_key(|(_, since)| *since)
+            .map(|(k, _)| k)
     }
 
     /// Every test started and not finished.
@@ -173,7 +181,10 @@ mod tests {
         clock.feed("##teamcity[testStarted name='testA' flowId='1']\n##teamcity[testFinished name='testA' duration='1' flowId='1']\n##teamcity[testStarted name='testB with data set #0' flowId='1']\n##teamcity[testSta", t0);
         assert_eq!(clock.running(), [TestKey { name: "testB with data set #0".into(), classname: None }]);
         assert!(clock.overdue(t0 + Duration::from_millis(500), Duration::from_secs(1)).is_none());
-        assert_eq!(clock.overdue(t0 + Duration::from_secs(1), Duration::from_secs(1)).unwrap().name, "testB with data set #0");
+        assert_eq!(
+            clock.overdue(t0 + Duration::from_secs(1), Duration::from_secs(1)).unwrap().name,
+            "testB with data set #0"
+        );
         clock.feed("rted name='testC']\n", t0);
         assert_eq!(clock.running().len(), 2, "a line split across polls is read once whole");
     }
@@ -182,17 +193,24 @@ mod tests {
     fn go_events_time_top_level_tests_per_package() {
         let mut clock = TestClock::new(ClockFormat::GoJson, PathBuf::new());
         let t0 = Instant::now();
-        clock.feed(concat!(
-            "{\"Action\":\"run\",\"Package\":\"m/a\",\"Test\":\"TestSlow\"}\n",
-            "{\"Action\":\"run\",\"Package\":\"m/a\",\"Test\":\"TestSlow/sub\"}\n",
-            "{\"Action\":\"run\",\"Package\":\"m/b\",\"Test\":\"TestOk\"}\n",
-            "{\"Action\":\"pass\",\"Package\":\"m/b\",\"Test\":\"TestOk\",\"Elapsed\":0}\n",
-            "not json\n"
-        ), t0);
+        clock.feed(
+            concat!(
+                "{\"Action\":\"run\",\"Package\":\"m/a\",\"Test\":\"TestSlow\"}\n",
+                "{\"Action\":\"run\",\"Package\":\"m/a\",\"Test\":\"TestSlow/sub\"}\n",
+                "{\"Action\":\"run\",\"Package\":\"m/b\",\"Test\":\"TestOk\"}\n",
+                "{\"Action\":\"pass\",\"Package\":\"m/b\",\"Test\":\"TestOk\",\"Elapsed\":0}\n",
+                "not json\n"
+            ),
+            t0,
+        );
         let key = TestKey { name: "TestSlow".into(), classname: Some("m/a".into()) };
         assert_eq!(clock.running(), std::slice::from_ref(&key));
         assert_eq!(key.to_string(), "m/a::TestSlow");
-        let listed = super::super::model::CaseRef { id: "TestSlow".into(), classname: Some("m/a".into()), name: "TestSlow".into() };
+        let listed = super::super::model::CaseRef {
+            id: "TestSlow".into(),
+            classname: Some("m/a".into()),
+            name: "TestSlow".into(),
+        };
         assert!(key.is(&listed));
     }
 

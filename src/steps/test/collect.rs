@@ -1,9 +1,9 @@
 //! Collecting one batch: its JUnit (salvaged if cut short), PHPUnit's TeamCity log when the JUnit is
 //! missing, and an error case for every test the process did not report, naming how it ended.
 
+use super::clock::TestKey;
 use super::model::{Batch, CaseRef, TestFile};
 use super::run::{describe_exit, Exit, Finished};
-use super::clock::TestKey;
 use super::teamcity;
 use super::timings::relative;
 use crate::junit::{read_file_salvaging, Case, Problem, ProblemKind, Shared, Status};
@@ -43,7 +43,12 @@ pub struct Sources<'a> {
 const OUTPUT_TAIL_LINES: usize = 60;
 
 /// Collects what `finished` (running `batch`) left behind.
-pub fn collect_batch(finished: &Finished, batch: &Batch, files: &[TestFile], sources: &Sources<'_>) -> BatchResults {
+pub fn collect_batch(
+    finished: &Finished,
+    batch: &Batch,
+    files: &[TestFile],
+    sources: &Sources<'_>,
+) -> BatchResults {
     let index: HashMap<&str, usize> = files.iter().enumerate().map(|(i, f)| (f.path.as_str(), i)).collect();
     let expected: Vec<(usize, Option<&CaseRef>)> = batch
         .parts
@@ -64,7 +69,11 @@ pub fn collect_batch(finished: &Finished, batch: &Batch, files: &[TestFile], sou
         if let Some(i) = named.as_deref().and_then(|f| index.get(f)) {
             return Some(*i);
         }
-        let by_identity = expected.iter().find(|(_, c)| c.is_some_and(|c| c.name == *case.name && same_class(c.classname.as_deref(), case.classname.as_deref())));
+        let by_identity = expected.iter().find(|(_, c)| {
+            c.is_some_and(|c| {
+                c.name == *case.name && same_class(c.classname.as_deref(), case.classname.as_deref())
+            })
+        });
         by_identity.map(|(f, _)| *f).or_else(|| single_file(batch))
     };
 
@@ -75,7 +84,9 @@ pub fn collect_batch(finished: &Finished, batch: &Batch, files: &[TestFile], sou
         if let Some(error) = error {
             out.notes.push(format!("batch {}: failed to {error}; kept the tests it reported", batch.id));
         }
-        report.walk_with_suite_file(|suite_file, case| out.cases.push((file_of(case, suite_file), case.clone())));
+        report.walk_with_suite_file(|suite_file, case| {
+            out.cases.push((file_of(case, suite_file), case.clone()))
+        });
     }
     if !junit_complete {
         if let Some(log) = sources.teamcity.and_then(|p| std::fs::read_to_string(p).ok()) {
@@ -96,7 +107,8 @@ pub fn collect_batch(finished: &Finished, batch: &Batch, files: &[TestFile], sou
             case.file = Some(Shared::from(files[*f].path.as_str()));
         }
         if case.classname.is_none() {
-            let listed = expected.iter().find(|(f, c)| Some(*f) == *file && c.is_some_and(|c| c.name == *case.name));
+            let listed =
+                expected.iter().find(|(f, c)| Some(*f) == *file && c.is_some_and(|c| c.name == *case.name));
             if let Some((_, Some(listed))) = listed {
                 case.classname = listed.classname.as_deref().map(Shared::from);
             }
@@ -118,7 +130,10 @@ pub fn collect_batch(finished: &Finished, batch: &Batch, files: &[TestFile], sou
     let mut tail = Some(output_tail(&finished.output));
     for (file, case_ref) in &expected {
         let reported = out.cases.iter().any(|(f, c)| {
-            *f == Some(*file) && case_ref.is_none_or(|r| r.name == *c.name && same_class(r.classname.as_deref(), c.classname.as_deref()))
+            *f == Some(*file)
+                && case_ref.is_none_or(|r| {
+                    r.name == *c.name && same_class(r.classname.as_deref(), c.classname.as_deref())
+                })
         });
         if reported {
             continue;
@@ -131,11 +146,21 @@ pub fn collect_batch(finished: &Finished, batch: &Batch, files: &[TestFile], sou
         let case = match (case_ref, sources.junit, &finished.exit) {
             // A command without a JUnit report: the file's verdict is the exit code.
             (None, None, Exit::Code(0)) => Case::new(name, Status::Passed),
-            (None, None, _) => synthesized(name, ProblemKind::Failure, format!("{path}: the test command {how}"), Some(output_tail(&finished.output))),
+            (None, None, _) => synthesized(
+                name,
+                ProblemKind::Failure,
+                format!("{path}: the test command {how}"),
+                Some(output_tail(&finished.output)),
+            ),
             (None, Some(_), _) if !abnormal => continue,
             _ => {
                 out.unreported += 1;
-                synthesized(name, ProblemKind::Error, format!("not reported: the test process {how}"), tail.take())
+                synthesized(
+                    name,
+                    ProblemKind::Error,
+                    format!("not reported: the test process {how}"),
+                    tail.take(),
+                )
             }
         };
         let mut case = case;
@@ -147,11 +172,20 @@ pub fn collect_batch(finished: &Finished, batch: &Batch, files: &[TestFile], sou
         case.file = Some(Shared::from(path.as_str()));
         out.cases.push((Some(*file), case));
     }
-    if abnormal && out.unreported == 0 && sources.junit.is_some() && !expected.iter().all(|(_, c)| c.is_none()) {
+    if abnormal
+        && out.unreported == 0
+        && sources.junit.is_some()
+        && !expected.iter().all(|(_, c)| c.is_none())
+    {
         // Everything was reported, yet the process ended badly (a crash in teardown, exit 255
         // after the last test): keep that visible as its own error case.
         let name = format!("batch {} ({})", batch.id, batch_label(batch, files));
-        let mut case = synthesized(name, ProblemKind::Error, format!("the test process {how} after reporting its tests"), tail.take());
+        let mut case = synthesized(
+            name,
+            ProblemKind::Error,
+            format!("the test process {how} after reporting its tests"),
+            tail.take(),
+        );
         case.classname = Some(Shared::from("stepkit.batch"));
         out.cases.push((single_file(batch), case));
     }
@@ -160,11 +194,25 @@ pub fn collect_batch(finished: &Finished, batch: &Batch, files: &[TestFile], sou
 
 /// A batch stopped by `--test-timeout`: the test that ran too long is an error, tests stopped with it
 /// and tests never reached are re-queued, and what finished is kept.
-fn timed_out(out: &mut BatchResults, test: &TestKey, limit: Duration, unfinished: &[TestKey], expected: &[(usize, Option<&CaseRef>)], files: &[TestFile], finished: &Finished) {
+fn timed_out(
+    out: &mut BatchResults,
+    test: &TestKey,
+    limit: Duration,
+    unfinished: &[TestKey],
+    expected: &[(usize, Option<&CaseRef>)],
+    files: &[TestFile],
+    finished: &Finished,
+) {
     let keys: Vec<&TestKey> = std::iter::once(test).chain(unfinished).collect();
     // A key names a test the way its log does (a pytest node id); reports use the listed name.
     let mut names: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
-    names.extend(expected.iter().filter_map(|(_, c)| *c).filter(|c| keys.iter().any(|k| k.is(c))).map(|c| c.name.as_str()));
+    names.extend(
+        expected
+            .iter()
+            .filter_map(|(_, c)| *c)
+            .filter(|c| keys.iter().any(|k| k.is(c)))
+            .map(|c| c.name.as_str()),
+    );
     let stopped = |name: &str| {
         let parent = name.split_once('/').map_or(name, |(p, _)| p);
         names.contains(&name) || names.contains(&parent)
@@ -176,12 +224,19 @@ fn timed_out(out: &mut BatchResults, test: &TestKey, limit: Duration, unfinished
     let mut tail = Some(output_tail(&finished.output));
     for (file, case_ref) in expected {
         let Some(listed) = case_ref else { continue };
-        let reported = out.cases.iter().any(|(f, c)| *f == Some(*file) && listed.name == *c.name && same_class(listed.classname.as_deref(), c.classname.as_deref()));
+        let reported = out.cases.iter().any(|(f, c)| {
+            *f == Some(*file)
+                && listed.name == *c.name
+                && same_class(listed.classname.as_deref(), c.classname.as_deref())
+        });
         if reported {
             continue;
         }
         if test.is(listed) {
-            let message = format!("timed out after {} (--test-timeout); its batch was stopped", humantime::format_duration(limit));
+            let message = format!(
+                "timed out after {} (--test-timeout); its batch was stopped",
+                humantime::format_duration(limit)
+            );
             let mut case = synthesized(listed.name.clone(), ProblemKind::Error, message, tail.take());
             case.detail_mut().problems[0].ty = Some("stepkit.TestTimeout".into());
             case.time = Some(limit.as_secs_f64());
@@ -203,20 +258,36 @@ const OUTSIDE_SHOWN: usize = 20;
 /// PHPUnit 9 reporting every test of a class that skips itself in setUpBeforeClass, even the ones
 /// `--filter` left out (skipped, listed in a file of this batch); and a tool's own error record
 /// that names no listed test (a pytest collection error, a Go package that failed to build).
-fn set_aside_outside(out: &mut BatchResults, batch: &Batch, files: &[TestFile], expected: &[(usize, Option<&CaseRef>)]) {
+fn set_aside_outside(
+    out: &mut BatchResults,
+    batch: &Batch,
+    files: &[TestFile],
+    expected: &[(usize, Option<&CaseRef>)],
+) {
     // A report without file names, from a batch with unlisted files (the command preset), cannot be
     // told apart: it is taken as given.
     let unlisted_files = expected.iter().any(|(_, r)| r.is_none());
     let given = |file: Option<usize>, case: &Case| {
-        (file.is_none() && unlisted_files) || expected.iter().any(|(f, r)| {
-            Some(*f) == file
-                && r.is_none_or(|r| same_class(r.classname.as_deref(), case.classname.as_deref()) && (r.name == *case.name || case.name.starts_with(&format!("{}/", r.name))))
-        })
+        (file.is_none() && unlisted_files)
+            || expected.iter().any(|(f, r)| {
+                Some(*f) == file
+                    && r.is_none_or(|r| {
+                        same_class(r.classname.as_deref(), case.classname.as_deref())
+                            && (r.name == *case.name || case.name.starts_with(&format!("{}/", r.name)))
+                    })
+            })
     };
-    let listed_in = |file: usize, case: &Case| files[file].cases.iter().any(|r| r.name == *case.name && same_class(r.classname.as_deref(), case.classname.as_deref()));
+    let listed_in = |file: usize, case: &Case| {
+        files[file]
+            .cases
+            .iter()
+            .any(|r| r.name == *case.name && same_class(r.classname.as_deref(), case.classname.as_deref()))
+    };
     let listed_anywhere = |case: &Case| (0..files.len()).any(|f| listed_in(f, case));
     let tolerated = |file: Option<usize>, case: &Case| match case.status {
-        Status::Skipped => file.is_some_and(|f| batch.parts.iter().any(|p| p.file == f) && listed_in(f, case)),
+        Status::Skipped => {
+            file.is_some_and(|f| batch.parts.iter().any(|p| p.file == f) && listed_in(f, case))
+        }
         Status::Errored => !listed_anywhere(case),
         _ => false,
     };
@@ -243,7 +314,12 @@ fn set_aside_outside(out: &mut BatchResults, batch: &Batch, files: &[TestFile], 
         outside.len()
     );
     out.notes.push(format!("stepkit: {message}"));
-    let mut case = synthesized(format!("batch {} ({label}) ran tests outside its selection", batch.id), ProblemKind::Error, message, None);
+    let mut case = synthesized(
+        format!("batch {} ({label}) ran tests outside its selection", batch.id),
+        ProblemKind::Error,
+        message,
+        None,
+    );
     case.classname = Some(Shared::from("stepkit.plan"));
     out.cases.push((single_file(batch), case));
     out.outside = outside;
@@ -252,7 +328,12 @@ fn set_aside_outside(out: &mut BatchResults, batch: &Batch, files: &[TestFile], 
 fn synthesized(name: String, kind: ProblemKind, message: String, output: Option<String>) -> Case {
     let mut case = Case::new(name, if kind == ProblemKind::Error { Status::Errored } else { Status::Failed });
     let detail = case.detail_mut();
-    detail.problems.push(Problem { kind, message: Some(message.into()), ty: Some("stepkit.ProcessEnded".into()), text: None });
+    detail.problems.push(Problem {
+        kind,
+        message: Some(message.into()),
+        ty: Some("stepkit.ProcessEnded".into()),
+        text: None,
+    });
     detail.system_out = output.filter(|o| !o.trim().is_empty()).map(Into::into);
     case
 }
@@ -299,7 +380,13 @@ mod tests {
     }
 
     fn finished(exit: Exit) -> Finished {
-        Finished { batch: 1, worker: 1, exit, output: b"PHP Fatal error: boom\n".to_vec(), duration: Duration::from_secs(1) }
+        Finished {
+            batch: 1,
+            worker: 1,
+            exit,
+            output: b"PHP Fatal error: boom\n".to_vec(),
+            duration: Duration::from_secs(1),
+        }
     }
 
     #[test]
@@ -311,7 +398,13 @@ mod tests {
         let normal = |c: i32| c == 0 || c == 1;
         let hint = |e: &Exit| matches!(e, Exit::Code(255)).then_some("a PHP fatal error?");
         let junit = dir.path().join("missing.xml");
-        let sources = Sources { junit: Some(&junit), teamcity: Some(&teamcity), root: Path::new("/"), normal_exit: &normal, exit_hint: &hint };
+        let sources = Sources {
+            junit: Some(&junit),
+            teamcity: Some(&teamcity),
+            root: Path::new("/"),
+            normal_exit: &normal,
+            exit_hint: &hint,
+        };
         let results = collect_batch(&finished(Exit::Code(255)), &batch, &files(), &sources);
         assert_eq!(results.unreported, 2);
         let statuses: Vec<(&str, Status)> = results.cases.iter().map(|(_, c)| (&*c.name, c.status)).collect();
@@ -319,7 +412,10 @@ mod tests {
         let b = &results.cases[1].1;
         let message = b.first_problem().unwrap().message.as_deref().unwrap();
         assert!(message.contains("exited with status 255 (a PHP fatal error?)"), "{message}");
-        assert!(b.detail.as_ref().unwrap().system_out.as_deref().unwrap().contains("PHP Fatal error"), "the output goes with the first unreported test");
+        assert!(
+            b.detail.as_ref().unwrap().system_out.as_deref().unwrap().contains("PHP Fatal error"),
+            "the output goes with the first unreported test"
+        );
         assert!(results.cases[2].1.detail.as_ref().unwrap().system_out.is_none());
     }
 
@@ -332,8 +428,18 @@ mod tests {
         let normal = |c: i32| c == 0 || c == 1;
         let hint = |_: &Exit| None;
         let junit = dir.path().join("missing.xml");
-        let sources = Sources { junit: Some(&junit), teamcity: Some(&teamcity), root: Path::new("/"), normal_exit: &normal, exit_hint: &hint };
-        let exit = Exit::TestTimedOut { test: TestKey { name: "b".into(), classname: None }, limit: Duration::from_secs(2), unfinished: vec![] };
+        let sources = Sources {
+            junit: Some(&junit),
+            teamcity: Some(&teamcity),
+            root: Path::new("/"),
+            normal_exit: &normal,
+            exit_hint: &hint,
+        };
+        let exit = Exit::TestTimedOut {
+            test: TestKey { name: "b".into(), classname: None },
+            limit: Duration::from_secs(2),
+            unfinished: vec![],
+        };
         let results = collect_batch(&finished(exit), &batch, &files(), &sources);
         let statuses: Vec<(&str, Status)> = results.cases.iter().map(|(_, c)| (&*c.name, c.status)).collect();
         assert_eq!(statuses, [("a", Status::Passed), ("b", Status::Errored)]);
@@ -355,26 +461,51 @@ mod tests {
         let batch = Batch { id: 3, parts: vec![Part { file: 0, cases: Some(vec![0]) }], expected: 1.0 };
         let normal = |c: i32| c == 0 || c == 1;
         let hint = |_: &Exit| None;
-        let sources = Sources { junit: Some(&junit), teamcity: None, root: Path::new("/"), normal_exit: &normal, exit_hint: &hint };
+        let sources = Sources {
+            junit: Some(&junit),
+            teamcity: None,
+            root: Path::new("/"),
+            normal_exit: &normal,
+            exit_hint: &hint,
+        };
         let results = collect_batch(&finished(Exit::Code(1)), &batch, &files(), &sources);
         // b passed in a batch that was given only a: set aside, loudly. The subtest of a, the
         // class-level skip of c and the tool's own error record are kept.
         assert_eq!(results.outside, ["C::b"]);
         let names: Vec<&str> = results.cases.iter().map(|(_, c)| &*c.name).collect();
-        assert_eq!(names, ["a", "a/sub", "c", "tests.broken", "batch 3 (tests/CTest.php) ran tests outside its selection"]);
+        assert_eq!(
+            names,
+            ["a", "a/sub", "c", "tests.broken", "batch 3 (tests/CTest.php) ran tests outside its selection"]
+        );
         let planning = &results.cases[4].1;
         assert_eq!(planning.status, Status::Errored);
-        assert!(planning.first_problem().unwrap().message.as_deref().unwrap().contains("reported 1 test(s) it was not given: C::b"));
+        assert!(planning
+            .first_problem()
+            .unwrap()
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("reported 1 test(s) it was not given: C::b"));
         assert!(results.notes[0].contains("planning error: batch 3"));
     }
 
     #[test]
     fn a_command_without_junit_is_judged_by_its_exit_code() {
         let files = vec![TestFile::whole("a.sh"), TestFile::whole("b.sh")];
-        let batch = Batch { id: 1, parts: vec![Part { file: 0, cases: None }, Part { file: 1, cases: None }], expected: 1.0 };
+        let batch = Batch {
+            id: 1,
+            parts: vec![Part { file: 0, cases: None }, Part { file: 1, cases: None }],
+            expected: 1.0,
+        };
         let normal = |c: i32| c == 0;
         let hint = |_: &Exit| None;
-        let sources = Sources { junit: None, teamcity: None, root: Path::new("/"), normal_exit: &normal, exit_hint: &hint };
+        let sources = Sources {
+            junit: None,
+            teamcity: None,
+            root: Path::new("/"),
+            normal_exit: &normal,
+            exit_hint: &hint,
+        };
         let ok = collect_batch(&finished(Exit::Code(0)), &batch, &files, &sources);
         assert!(ok.cases.iter().all(|(_, c)| c.status == Status::Passed));
         let bad = collect_batch(&finished(Exit::Code(2)), &batch, &files, &sources);

@@ -31,7 +31,9 @@ pub fn coverage_args(preset: &Preset, command: &[String], report: &Path) -> Batc
     let report_text = report.display().to_string();
     match preset {
         // Clover, not Cobertura: PHPUnit counts the tests that ran a line there, which sums exactly.
-        Preset::Phpunit => BatchCoverage { args: vec!["--coverage-clover".into(), report_text], env: Vec::new() },
+        Preset::Phpunit => {
+            BatchCoverage { args: vec!["--coverage-clover".into(), report_text], env: Vec::new() }
+        }
         Preset::Pytest => {
             let mut args = Vec::new();
             // The user's `--cov=src` chooses what is measured; a bare `--cov` measures the working directory.
@@ -47,7 +49,9 @@ pub fn coverage_args(preset: &Preset, command: &[String], report: &Path) -> Batc
         Preset::Go => {
             let mut args = vec![format!("-coverprofile={report_text}")];
             // `count` makes hits add up across batches; -race implies `atomic`, a count too.
-            let chosen = command.iter().any(|a| a.trim_start_matches('-').starts_with("covermode") || a.trim_start_matches('-') == "race");
+            let chosen = command.iter().any(|a| {
+                a.trim_start_matches('-').starts_with("covermode") || a.trim_start_matches('-') == "race"
+            });
             if !chosen {
                 args.push("-covermode=count".into());
             }
@@ -68,7 +72,12 @@ pub struct CoverageResult {
 
 /// Merges the batches' reports into `target`. A missing or unreadable batch report is a problem
 /// (the merged report is still written from the others); failing to write the target is an error.
-pub fn merge_batches(reports: &[(usize, PathBuf)], target: &CoverageTarget, cwd: &Path, preset: &Preset) -> Result<CoverageResult, CoverageError> {
+pub fn merge_batches(
+    reports: &[(usize, PathBuf)],
+    target: &CoverageTarget,
+    cwd: &Path,
+    preset: &Preset,
+) -> Result<CoverageResult, CoverageError> {
     let root = PathRoot::new(cwd);
     let mut problems = Vec::new();
     let mut readable = Vec::new();
@@ -134,14 +143,29 @@ mod tests {
     #[test]
     fn each_tool_gets_its_own_coverage_arguments() {
         let report = Path::new("/w/run-1.coverage");
-        assert_eq!(coverage_args(&Preset::Phpunit, &words("phpunit"), report).args, ["--coverage-clover", "/w/run-1.coverage"]);
+        assert_eq!(
+            coverage_args(&Preset::Phpunit, &words("phpunit"), report).args,
+            ["--coverage-clover", "/w/run-1.coverage"]
+        );
         let py = coverage_args(&Preset::Pytest, &words("pytest --cov-branch"), report);
         assert_eq!(py.args, ["--cov", "--cov-report=xml:/w/run-1.coverage"]);
         assert_eq!(py.env, [("COVERAGE_FILE".to_string(), "/w/run-1.coverage.data".to_string())]);
-        assert_eq!(coverage_args(&Preset::Pytest, &words("pytest --cov=src"), report).args, ["--cov-report=xml:/w/run-1.coverage"]);
-        assert_eq!(coverage_args(&Preset::Go, &words("go test ./..."), report).args, ["-coverprofile=/w/run-1.coverage", "-covermode=count"]);
-        assert_eq!(coverage_args(&Preset::Go, &words("go test -race ./..."), report).args, ["-coverprofile=/w/run-1.coverage"]);
-        assert_eq!(coverage_args(&Preset::Go, &words("go test -covermode=set"), report).args, ["-coverprofile=/w/run-1.coverage"]);
+        assert_eq!(
+            coverage_args(&Preset::Pytest, &words("pytest --cov=src"), report).args,
+            ["--cov-report=xml:/w/run-1.coverage"]
+        );
+        assert_eq!(
+            coverage_args(&Preset::Go, &words("go test ./..."), report).args,
+            ["-coverprofile=/w/run-1.coverage", "-covermode=count"]
+        );
+        assert_eq!(
+            coverage_args(&Preset::Go, &words("go test -race ./..."), report).args,
+            ["-coverprofile=/w/run-1.coverage"]
+        );
+        assert_eq!(
+            coverage_args(&Preset::Go, &words("go test -covermode=set"), report).args,
+            ["-coverprofile=/w/run-1.coverage"]
+        );
     }
 
     #[test]
@@ -154,7 +178,11 @@ mod tests {
         let result = merge_batches(&reports, &target, work.path(), &Preset::Pytest).unwrap();
         assert_eq!(result.totals.lines_covered, 1);
         assert_eq!(result.problems.len(), 1);
-        assert!(result.problems[0].contains("batch 2") && result.problems[0].contains("pytest-cov"), "{:?}", result.problems);
+        assert!(
+            result.problems[0].contains("batch 2") && result.problems[0].contains("pytest-cov"),
+            "{:?}",
+            result.problems
+        );
         let mut outcome = Outcome::new("test", Verdict::Passed, "ok");
         outcome.data = serde_json::json!({});
         annotate(&mut outcome, &result);

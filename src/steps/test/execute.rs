@@ -39,11 +39,19 @@ impl Stopper {
     /// Starts listening for SIGINT/SIGTERM and for the deadline.
     pub fn start(timeout: Option<Duration>) -> Stopper {
         let (cancel, _) = watch::channel(false);
-        let stopper = Stopper { cancel, reason: Arc::new(Mutex::new(None)), no_new_batches: Arc::new(AtomicBool::new(false)) };
+        let stopper = Stopper {
+            cancel,
+            reason: Arc::new(Mutex::new(None)),
+            no_new_batches: Arc::new(AtomicBool::new(false)),
+        };
         let listener = stopper.clone();
         tokio::spawn(async move {
             use tokio::signal::unix::{signal, SignalKind};
-            let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else { return };
+            let (Ok(mut int), Ok(mut term)) =
+                (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+            else {
+                return;
+            };
             let deadline = async {
                 match timeout {
                     Some(t) => tokio::time::sleep(t).await,
@@ -100,7 +108,11 @@ pub struct Runner<'a> {
 
 /// Tests in a batch: its cases, or 1 for a file run whole without a listing.
 pub fn batch_tests(batch: &Batch, files: &[TestFile]) -> u64 {
-    batch.parts.iter().map(|p| p.cases.as_ref().map_or(files[p.file].cases.len().max(1), Vec::len) as u64).sum()
+    batch
+        .parts
+        .iter()
+        .map(|p| p.cases.as_ref().map_or(files[p.file].cases.len().max(1), Vec::len) as u64)
+        .sum()
 }
 
 /// What one phase produced.
@@ -115,7 +127,15 @@ pub struct PhaseResult {
 
 impl Runner<'_> {
     /// Runs `batches` (already longest-first) under `phase` and collects them.
-    pub async fn execute(&self, phase: &str, batches: Vec<Batch>, stopper: &Stopper, failed_so_far: &mut u64, live: &mut dyn Live, progress: &Progress) -> PhaseResult {
+    pub async fn execute(
+        &self,
+        phase: &str,
+        batches: Vec<Batch>,
+        stopper: &Stopper,
+        failed_so_far: &mut u64,
+        live: &mut dyn Live,
+        progress: &Progress,
+    ) -> PhaseResult {
         let batch_count = batches.len();
         progress.add_total(batches.iter().map(|b| batch_tests(b, self.files)).sum());
         let mut by_id: HashMap<usize, Batch> = HashMap::new();
@@ -156,12 +176,21 @@ impl Runner<'_> {
         }
         drop(done_tx);
 
-        let mut out = PhaseResult { results: Vec::new(), finished: Vec::new(), not_started: Vec::new(), busy: vec![0.0; self.workers] };
+        let mut out = PhaseResult {
+            results: Vec::new(),
+            finished: Vec::new(),
+            not_started: Vec::new(),
+            busy: vec![0.0; self.workers],
+        };
         while let Some((finished, ack)) = done_rx.recv().await {
             let batch = &by_id[&finished.batch];
             let (junit, teamcity) = &paths[&finished.batch];
             let results = self.collect(&finished, batch, junit, teamcity.as_deref());
-            let failed = results.cases.iter().filter(|(_, c)| matches!(c.status, Status::Failed | Status::Errored)).count() as u64;
+            let failed = results
+                .cases
+                .iter()
+                .filter(|(_, c)| matches!(c.status, Status::Failed | Status::Errored))
+                .count() as u64;
             *failed_so_far += failed;
             out.busy[finished.worker - 1] += finished.duration.as_secs_f64();
             let label = batch_label(batch, self.files);
@@ -170,12 +199,21 @@ impl Runner<'_> {
             }
             let abnormal = !matches!(finished.exit, Exit::Code(_)) || results.unreported > 0;
             if failed > 0 || abnormal {
-                let title = format!("{phase} batch {} [{label}] on worker {}: {} failed, the process {}", batch.id, finished.worker, failed, describe_exit(&finished.exit));
+                let title = format!(
+                    "{phase} batch {} [{label}] on worker {}: {} failed, the process {}",
+                    batch.id,
+                    finished.worker,
+                    failed,
+                    describe_exit(&finished.exit)
+                );
                 live.block(&title, &String::from_utf8_lossy(&finished.output));
             }
             // The bar counts tests; which batch that was goes after it, so neither passes for the other.
             progress.inc(batch_tests(batch, self.files));
-            progress.set_message(&format!("{phase} batches {}/{batch_count}, last {label}", out.results.len() + 1));
+            progress.set_message(&format!(
+                "{phase} batches {}/{batch_count}, last {label}",
+                out.results.len() + 1
+            ));
             if let Some(limit) = self.max_fail {
                 if *failed_so_far >= limit && stopper.reason().is_none() {
                     live.line(&format!("stepkit: --max-fail {limit} reached; no new batches will start"));
@@ -196,11 +234,24 @@ impl Runner<'_> {
 
     /// Runs `batches` like `execute`, then, in new batches, the tests that a `--test-timeout` stop
     /// kept from running, until none is left (each round has at least one test fewer) or the run stops.
-    pub async fn execute_requeuing(&self, phase: &str, batches: Vec<Batch>, stopper: &Stopper, failed_so_far: &mut u64, live: &mut dyn Live, progress: &Progress) -> PhaseResult {
+    pub async fn execute_requeuing(
+        &self,
+        phase: &str,
+        batches: Vec<Batch>,
+        stopper: &Stopper,
+        failed_so_far: &mut u64,
+        live: &mut dyn Live,
+        progress: &Progress,
+    ) -> PhaseResult {
         let mut next_id = batches.iter().map(|b| b.id).max().unwrap_or(0);
         let mut all = self.execute(phase, batches, stopper, failed_so_far, live, progress).await;
         for round in 1.. {
-            let requeue: Vec<(usize, Option<usize>)> = all.results.iter_mut().flat_map(|(_, r)| std::mem::take(&mut r.requeue)).map(|(f, c)| (f, Some(c))).collect();
+            let requeue: Vec<(usize, Option<usize>)> = all
+                .results
+                .iter_mut()
+                .flat_map(|(_, r)| std::mem::take(&mut r.requeue))
+                .map(|(f, c)| (f, Some(c)))
+                .collect();
             if requeue.is_empty() {
                 break;
             }
@@ -214,8 +265,13 @@ impl Runner<'_> {
                 all.not_started.extend(batches);
                 break;
             }
-            live.line(&format!("stepkit test: running {} test(s) again that a --test-timeout stop kept from running", requeue.len()));
-            let more = self.execute(&format!("{phase}-requeue{round}"), batches, stopper, failed_so_far, live, progress).await;
+            live.line(&format!(
+                "stepkit test: running {} test(s) again that a --test-timeout stop kept from running",
+                requeue.len()
+            ));
+            let more = self
+                .execute(&format!("{phase}-requeue{round}"), batches, stopper, failed_so_far, live, progress)
+                .await;
             all.results.extend(more.results);
             all.finished.extend(more.finished);
             all.not_started.extend(more.not_started);
@@ -229,7 +285,8 @@ impl Runner<'_> {
     fn job(&self, phase: &str, batch: &Batch) -> (Job, PathBuf, Option<PathBuf>) {
         let junit = self.work_dir.join(format!("{phase}-{}.xml", batch.id));
         let mut command = self.command.to_vec();
-        let teamcity = matches!(self.preset, Preset::Phpunit).then(|| self.work_dir.join(format!("{phase}-{}.teamcity", batch.id)));
+        let teamcity = matches!(self.preset, Preset::Phpunit)
+            .then(|| self.work_dir.join(format!("{phase}-{}.teamcity", batch.id)));
         if let Some(path) = &teamcity {
             // Written as tests finish: salvages results when PHP dies before writing JUnit.
             command.push("--log-teamcity".into());
@@ -245,7 +302,10 @@ impl Runner<'_> {
                 command.extend(["-p".to_string(), super::PYTEST_CLOCK_PLUGIN.to_string()]);
                 env.push(("STEPKIT_CLOCK_LOG".into(), log.display().to_string()));
                 let dir = self.work_dir.display().to_string();
-                env.push(("PYTHONPATH".into(), self.pythonpath.filter(|p| !p.is_empty()).map_or(dir.clone(), |p| format!("{dir}:{p}"))));
+                env.push((
+                    "PYTHONPATH".into(),
+                    self.pythonpath.filter(|p| !p.is_empty()).map_or(dir.clone(), |p| format!("{dir}:{p}")),
+                ));
                 Some((ClockFormat::Pytest, log))
             }
         };
@@ -257,7 +317,9 @@ impl Runner<'_> {
                 let cases = match &p.cases {
                     Some(cs) => Some(cs.iter().map(|&c| &file.cases[c]).collect()),
                     // The file holds only the tests to rerun; run them by name, not the whole file.
-                    None if (self.listed_only || self.select_cases) && !file.cases.is_empty() => Some(file.cases.iter().collect()),
+                    None if (self.listed_only || self.select_cases) && !file.cases.is_empty() => {
+                        Some(file.cases.iter().collect())
+                    }
                     None => None,
                 };
                 Selection { file, cases }
@@ -266,7 +328,9 @@ impl Runner<'_> {
         // A batch of several PHPUnit files runs through a configuration naming them, which lives
         // as long as the job; if it cannot be written, the batch fails to start, naming why.
         let (config, setup_error) = match self.batch_config.filter(|_| selections.len() > 1) {
-            Some(source) => match source.write(&selections.iter().map(|s| self.cwd.join(&s.file.path)).collect::<Vec<_>>()) {
+            Some(source) => match source
+                .write(&selections.iter().map(|s| self.cwd.join(&s.file.path)).collect::<Vec<_>>())
+            {
                 Ok(path) => (Some(Arc::new(path)), None),
                 Err(e) => (None, Some(e)),
             },
@@ -276,14 +340,37 @@ impl Runner<'_> {
         let mut progress_files = vec![junit.clone(), super::preset::go::json_path(&junit)];
         progress_files.extend(teamcity.clone());
         if self.coverage && phase == "run" {
-            let extra = super::coverage::coverage_args(self.preset, self.command, &super::coverage::batch_report(self.work_dir, phase, batch.id));
+            let extra = super::coverage::coverage_args(
+                self.preset,
+                self.command,
+                &super::coverage::batch_report(self.work_dir, phase, batch.id),
+            );
             argv.extend(extra.args);
             env.extend(extra.env);
         }
-        (Job { batch: batch.id, argv, env, cwd: self.cwd.to_path_buf(), progress_files, clock, config, setup_error }, junit, teamcity)
+        (
+            Job {
+                batch: batch.id,
+                argv,
+                env,
+                cwd: self.cwd.to_path_buf(),
+                progress_files,
+                clock,
+                config,
+                setup_error,
+            },
+            junit,
+            teamcity,
+        )
     }
 
-    fn collect(&self, finished: &Finished, batch: &Batch, junit: &Path, teamcity: Option<&Path>) -> BatchResults {
+    fn collect(
+        &self,
+        finished: &Finished,
+        batch: &Batch,
+        junit: &Path,
+        teamcity: Option<&Path>,
+    ) -> BatchResults {
         let preset = self.preset;
         let normal = |code: i32| match preset {
             Preset::Phpunit => matches!(code, 0..=2),
@@ -294,7 +381,8 @@ impl Runner<'_> {
             // go test -json wrote events; turn them into the JUnit file the rest of collection reads.
             if let Ok(events) = std::fs::read_to_string(super::preset::go::json_path(junit)) {
                 let report = crate::junit::from_go_test_json(&events);
-                let _ = std::fs::File::create(junit).and_then(|f| crate::junit::write_report(&report, crate::junit::Profile::Default, f));
+                let _ = std::fs::File::create(junit)
+                    .and_then(|f| crate::junit::write_report(&report, crate::junit::Profile::Default, f));
             }
         }
         let hint = |exit: &Exit| match (preset, exit) {
@@ -303,7 +391,13 @@ impl Runner<'_> {
             _ => None,
         };
         let writes_junit = self.preset.writes_junit(self.command);
-        let sources = Sources { junit: writes_junit.then_some(junit), teamcity, root: self.cwd, normal_exit: &normal, exit_hint: &hint };
+        let sources = Sources {
+            junit: writes_junit.then_some(junit),
+            teamcity,
+            root: self.cwd,
+            normal_exit: &normal,
+            exit_hint: &hint,
+        };
         collect_batch(finished, batch, self.files, &sources)
     }
 }
@@ -318,7 +412,11 @@ pub fn batches_of(tests: &[(usize, Option<usize>)]) -> Vec<Batch> {
                     cases.push(case);
                 }
             }
-            None => batches.push(Batch { id: batches.len() + 1, parts: vec![Part { file, cases: case.map(|c| vec![c]) }], expected: 0.0 }),
+            None => batches.push(Batch {
+                id: batches.len() + 1,
+                parts: vec![Part { file, cases: case.map(|c| vec![c]) }],
+                expected: 0.0,
+            }),
         }
     }
     for batch in &mut batches {

@@ -18,7 +18,9 @@ mod verdict;
 use crate::ci::{Progress, ProgressMode};
 use crate::junit::{read_file, write_report, Profile, Report};
 use crate::report::{Live, Outcome};
-use assemble::{build_report, children_cpu_seconds, failing, not_run, replace_with_whole_file, Results, RunFacts};
+use assemble::{
+    build_report, children_cpu_seconds, failing, not_run, replace_with_whole_file, Results, RunFacts,
+};
 use execute::{batches_of, Runner, Stop, Stopper};
 use model::{Batch, Part, Shard, SplitMode, TestFile};
 use plan::{plan, PlanInput};
@@ -89,7 +91,8 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
     let discovery = settings.preset.discover(&settings.command, &settings.cwd)?;
     let listed = &discovery.files;
     // Listing starts the tool and loads every test: a fair measure of what each process costs.
-    let overhead = if matches!(settings.preset, Preset::Command { .. }) { 0.0 } else { started.elapsed().as_secs_f64() };
+    let overhead =
+        if matches!(settings.preset, Preset::Command { .. }) { 0.0 } else { started.elapsed().as_secs_f64() };
     // Listed tests no batch can run are error cases, once (in shard 1 when sharded), never dropped;
     // `--only-failed` reruns only what failed, so it reports them no again.
     // Files the tool skipped while listing are reported skipped the same way.
@@ -118,7 +121,11 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
             if selected.files.is_empty() {
                 return Ok(verdict::none_listed(settings, &only.report, warnings));
             }
-            live.line(&format!("stepkit test: --only-failed {}: rerunning {} failed test(s)", only.report.display(), selected.found));
+            live.line(&format!(
+                "stepkit test: --only-failed {}: rerunning {} failed test(s)",
+                only.report.display(),
+                selected.found
+            ));
             selected.files
         }
         None => listed.clone(),
@@ -165,7 +172,11 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
 
     let work = tempfile::Builder::new().prefix("stepkit-test-").tempdir().map_err(TestError::WorkDir)?;
     if settings.test_timeout.is_some() && settings.preset == Preset::Pytest {
-        std::fs::write(work.path().join(format!("{PYTEST_CLOCK_PLUGIN}.py")), include_str!("pytest_clock.py")).map_err(TestError::WorkDir)?;
+        std::fs::write(
+            work.path().join(format!("{PYTEST_CLOCK_PLUGIN}.py")),
+            include_str!("pytest_clock.py"),
+        )
+        .map_err(TestError::WorkDir)?;
     }
     let stopper = Stopper::start(settings.timeout);
     let runner = Runner {
@@ -174,7 +185,11 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         select_cases: discovery.select_cases,
         files,
         workers: settings.workers,
-        limits: Limits { stall_timeout: settings.stall_timeout, grace: GRACE, test_timeout: settings.test_timeout },
+        limits: Limits {
+            stall_timeout: settings.stall_timeout,
+            grace: GRACE,
+            test_timeout: settings.test_timeout,
+        },
         cwd: &settings.cwd,
         work_dir: work.path(),
         max_fail: settings.max_fail,
@@ -190,9 +205,15 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
     let mut busy = vec![0.0; settings.workers];
     let mut not_started: Vec<Batch> = Vec::new();
 
-    let first = runner.execute_requeuing("run", plan.batches.clone(), &stopper, &mut failed_so_far, live, &progress).await;
+    let first = runner
+        .execute_requeuing("run", plan.batches.clone(), &stopper, &mut failed_so_far, live, &progress)
+        .await;
     // Coverage comes from the first pass only: reruns (whole files, retries) would count lines twice.
-    let coverage_reports: Vec<(usize, PathBuf)> = first.finished.iter().map(|f| (f.batch, coverage::batch_report(work.path(), "run", f.batch))).collect();
+    let coverage_reports: Vec<(usize, PathBuf)> = first
+        .finished
+        .iter()
+        .map(|f| (f.batch, coverage::batch_report(work.path(), "run", f.batch)))
+        .collect();
     let split_with_failures = split_files_with_failures(&plan.batches, &first.results);
     absorb(&mut results, &mut busy, &mut not_started, &mut warnings, first);
 
@@ -201,9 +222,17 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
     // Not under --only-failed: the file holds only its failed tests, so running it "whole" would
     // only run the same tests again, and cannot tell order dependence either.
     if stopper.reason().is_none() && !split_with_failures.is_empty() && settings.only_failed.is_none() {
-        let batches: Vec<Batch> = split_with_failures.iter().enumerate().map(|(i, &file)| Batch { id: i + 1, parts: vec![Part { file, cases: None }], expected: 0.0 }).collect();
-        live.line(&format!("stepkit test: running {} split file(s) whole to tell order dependence from real failures", batches.len()));
-        let whole = runner.execute_requeuing("whole", batches, &stopper, &mut failed_so_far, live, &progress).await;
+        let batches: Vec<Batch> = split_with_failures
+            .iter()
+            .enumerate()
+            .map(|(i, &file)| Batch { id: i + 1, parts: vec![Part { file, cases: None }], expected: 0.0 })
+            .collect();
+        live.line(&format!(
+            "stepkit test: running {} split file(s) whole to tell order dependence from real failures",
+            batches.len()
+        ));
+        let whole =
+            runner.execute_requeuing("whole", batches, &stopper, &mut failed_so_far, live, &progress).await;
         for (_, batch_results) in &whole.results {
             warnings.extend(planning_warning(batch_results));
             for file in &split_with_failures {
@@ -227,8 +256,21 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
             break;
         }
         retried += to_retry.len();
-        live.line(&format!("stepkit test: retry {attempt}/{}: rerunning {} failed test(s)", settings.retries, to_retry.len()));
-        let retry = runner.execute_requeuing(&format!("retry{attempt}"), batches_of(&to_retry), &stopper, &mut failed_so_far, live, &progress).await;
+        live.line(&format!(
+            "stepkit test: retry {attempt}/{}: rerunning {} failed test(s)",
+            settings.retries,
+            to_retry.len()
+        ));
+        let retry = runner
+            .execute_requeuing(
+                &format!("retry{attempt}"),
+                batches_of(&to_retry),
+                &stopper,
+                &mut failed_so_far,
+                live,
+                &progress,
+            )
+            .await;
         absorb(&mut results, &mut busy, &mut not_started, &mut warnings, retry);
     }
     progress.finish();
@@ -252,17 +294,31 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
     };
     let report = build_report(files, results, &facts);
     if let Some(path) = &settings.junit {
-        crate::steps::junit::merge::write_atomically(path, |file| write_report(&report, settings.profile, file))
-            .map_err(|source| TestError::WriteJunit { path: path.clone(), source })?;
+        crate::steps::junit::merge::write_atomically(path, |file| {
+            write_report(&report, settings.profile, file)
+        })
+        .map_err(|source| TestError::WriteJunit { path: path.clone(), source })?;
     }
     let saved = save_timings(settings, &timings, &report, files, listed, &mut warnings);
     let notes = verdict::TimingsNote { from: timings.from, saved, ignored: timings.ignored };
-    let stats = verdict::RunStats { plan: &plan, busy, stop, retried, order_dependent, warnings, facts, timings: notes };
+    let stats = verdict::RunStats {
+        plan: &plan,
+        busy,
+        stop,
+        retried,
+        order_dependent,
+        warnings,
+        facts,
+        timings: notes,
+    };
     let mut outcome = verdict::outcome(settings, &report, stats);
     if let Some(target) = &settings.coverage {
         let mut reports = coverage_reports;
         reports.sort_unstable();
-        coverage::annotate(&mut outcome, &coverage::merge_batches(&reports, target, &settings.cwd, &settings.preset)?);
+        coverage::annotate(
+            &mut outcome,
+            &coverage::merge_batches(&reports, target, &settings.cwd, &settings.preset)?,
+        );
     }
     Ok(outcome)
 }
@@ -305,13 +361,21 @@ fn plan_timings(settings: &TestSettings, files: &[TestFile], warnings: &mut Vec<
 }
 
 /// Saves this run's timings into the `auto` cache; returns its path as shown, or None when off or failed.
-fn save_timings(settings: &TestSettings, timings: &PlanTimings, report: &Report, files: &[TestFile], listed: &[TestFile], warnings: &mut Vec<String>) -> Option<String> {
+fn save_timings(
+    settings: &TestSettings,
+    timings: &PlanTimings,
+    report: &Report,
+    files: &[TestFile],
+    listed: &[TestFile],
+    warnings: &mut Vec<String>,
+) -> Option<String> {
     if !settings.timings.writes_cache() {
         return None;
     }
     let path = cache::cache_path(&settings.cwd, &settings.preset, &settings.command);
     let measured = Timings::from_reports(std::slice::from_ref(report), files, &settings.cwd);
-    match cache::save(&path, &settings.preset, &settings.command, timings.cached.as_ref(), &measured, listed) {
+    match cache::save(&path, &settings.preset, &settings.command, timings.cached.as_ref(), &measured, listed)
+    {
         Ok(()) => Some(timings::relative(&path.display().to_string(), &settings.cwd)),
         Err(e) => {
             warnings.push(format!("could not save this run's timings to {}: {e}; the next run plans without them (--timings none turns the cache off)", path.display()));
@@ -321,7 +385,12 @@ fn save_timings(settings: &TestSettings, timings: &PlanTimings, report: &Report,
 }
 
 /// Timings from `--timings` reports and how many were read; unreadable ones are warnings, not errors.
-fn load_timings(patterns: &[String], files: &[TestFile], settings: &TestSettings, warnings: &mut Vec<String>) -> (Timings, usize) {
+fn load_timings(
+    patterns: &[String],
+    files: &[TestFile],
+    settings: &TestSettings,
+    warnings: &mut Vec<String>,
+) -> (Timings, usize) {
     let mut reports: Vec<Report> = Vec::new();
     match crate::steps::junit::expand_patterns(patterns) {
         Ok(inputs) => {
@@ -331,7 +400,9 @@ fn load_timings(patterns: &[String], files: &[TestFile], settings: &TestSettings
                         Ok(report) => reports.push(report),
                         Err(e) => warnings.push(format!("ignoring timings: failed to {e}")),
                     },
-                    crate::steps::junit::Input::NoMatch(p) => warnings.push(format!("no timings report matches `{p}`; planning without timings")),
+                    crate::steps::junit::Input::NoMatch(p) => {
+                        warnings.push(format!("no timings report matches `{p}`; planning without timings"))
+                    }
                 }
             }
         }
@@ -340,7 +411,13 @@ fn load_timings(patterns: &[String], files: &[TestFile], settings: &TestSettings
     (Timings::from_reports(&reports, files, &settings.cwd), reports.len())
 }
 
-fn absorb(results: &mut Results, busy: &mut [f64], not_started: &mut Vec<Batch>, warnings: &mut Vec<String>, phase: execute::PhaseResult) {
+fn absorb(
+    results: &mut Results,
+    busy: &mut [f64],
+    not_started: &mut Vec<Batch>,
+    warnings: &mut Vec<String>,
+    phase: execute::PhaseResult,
+) {
     for (_, batch) in phase.results {
         warnings.extend(planning_warning(&batch));
         results.extend(batch.cases);
@@ -353,7 +430,13 @@ fn absorb(results: &mut Results, busy: &mut [f64], not_started: &mut Vec<Batch>,
 
 /// The loud line for a batch that reported tests outside its selection (see collect.rs).
 fn planning_warning(batch: &collect::BatchResults) -> Option<String> {
-    (!batch.outside.is_empty()).then(|| format!("planning error: a batch reported {} test(s) it was not given, first {}; see its error case", batch.outside.len(), batch.outside[0]))
+    (!batch.outside.is_empty()).then(|| {
+        format!(
+            "planning error: a batch reported {} test(s) it was not given, first {}; see its error case",
+            batch.outside.len(),
+            batch.outside[0]
+        )
+    })
 }
 
 /// Files that ran split and had a failure or error.
@@ -364,7 +447,10 @@ fn split_files_with_failures(batches: &[Batch], results: &[(usize, collect::Batc
         if !batch.is_split() {
             continue;
         }
-        let failed = batch_results.cases.iter().any(|(_, c)| matches!(c.status, crate::junit::Status::Failed | crate::junit::Status::Errored));
+        let failed = batch_results
+            .cases
+            .iter()
+            .any(|(_, c)| matches!(c.status, crate::junit::Status::Failed | crate::junit::Status::Errored));
         if failed {
             for part in batch.parts.iter().filter(|p| p.cases.is_some()) {
                 if !files.contains(&part.file) {

@@ -69,7 +69,9 @@ impl std::str::FromStr for Shard {
         let index: u32 = k.trim().parse().map_err(|_| format!("`{k}` in `{s}` is not a number"))?;
         let total: u32 = n.trim().parse().map_err(|_| format!("`{n}` in `{s}` is not a number"))?;
         if total == 0 || index == 0 || index > total {
-            return Err(format!("`{s}`: K must be between 1 and N (shards are numbered from 1, like matrix jobs)"));
+            return Err(format!(
+                "`{s}`: K must be between 1 and N (shards are numbered from 1, like matrix jobs)"
+            ));
         }
         Ok(Shard { index, total })
     }

@@ -45,7 +45,8 @@ pub struct Selected {
 impl OnlyFailed {
     /// Reads `report`; an unreadable one is an error (running the whole suite instead would be a surprise).
     pub fn read(report: &Path) -> Result<OnlyFailed, String> {
-        let parsed = read_file(report).map_err(|e| format!("{e}; give a JUnit report, e.g. the last run's --junit file"))?;
+        let parsed = read_file(report)
+            .map_err(|e| format!("{e}; give a JUnit report, e.g. the last run's --junit file"))?;
         let mut failed: Vec<FailedTest> = Vec::new();
         parsed.walk_with_suite_file(|suite_file, case| {
             if !matches!(case.status, Status::Failed | Status::Errored) {
@@ -93,7 +94,10 @@ impl OnlyFailed {
             } else if !chosen[i].is_empty() {
                 let mut cases = chosen[i].clone();
                 cases.sort_unstable();
-                out.push(TestFile { path: file.path.clone(), cases: cases.into_iter().map(|c| file.cases[c].clone()).collect() });
+                out.push(TestFile {
+                    path: file.path.clone(),
+                    cases: cases.into_iter().map(|c| file.cases[c].clone()).collect(),
+                });
             }
         }
         Selected { files: out, found, missing }
@@ -111,19 +115,27 @@ fn locate(test: &FailedTest, files: &[TestFile], root: &Path) -> Option<(usize, 
         (Some(a), Some(b)) => a == b || a.replace('\\', ".") == b.replace('\\', "."),
         _ => true,
     };
-    let by_file = test.file.as_deref().map(|f| relative(f, root)).and_then(|f| files.iter().position(|listed| listed.path == f));
+    let by_file = test
+        .file
+        .as_deref()
+        .map(|f| relative(f, root))
+        .and_then(|f| files.iter().position(|listed| listed.path == f));
     for name in &names {
         if let Some(file) = by_file {
             if files[file].cases.is_empty() {
                 return Some((file, None));
             }
-            if let Some(case) = files[file].cases.iter().position(|c| c.name == *name && same_class(c.classname.as_deref())) {
+            if let Some(case) =
+                files[file].cases.iter().position(|c| c.name == *name && same_class(c.classname.as_deref()))
+            {
                 return Some((file, Some(case)));
             }
         }
         if test.classname.is_some() {
             for (i, file) in files.iter().enumerate() {
-                if let Some(case) = file.cases.iter().position(|c| c.name == *name && c.classname.is_some() && same_class(c.classname.as_deref())) {
+                if let Some(case) = file.cases.iter().position(|c| {
+                    c.name == *name && c.classname.is_some() && same_class(c.classname.as_deref())
+                }) {
                     return Some((i, Some(case)));
                 }
             }
@@ -166,16 +178,33 @@ mod tests {
         let only = OnlyFailed::read(&report).unwrap();
         assert_eq!(only.failed.len(), 4, "{:?}", only.failed);
         let files = vec![
-            TestFile { path: "tests/test_a.py".into(), cases: vec![case("tests.test_a", "test_ok"), case("tests.test_a", "test_bad")] },
-            TestFile { path: "example.com/m/calc".into(), cases: vec![case("example.com/m/calc", "TestAdd"), case("example.com/m/calc", "TestTable")] },
+            TestFile {
+                path: "tests/test_a.py".into(),
+                cases: vec![case("tests.test_a", "test_ok"), case("tests.test_a", "test_bad")],
+            },
+            TestFile {
+                path: "example.com/m/calc".into(),
+                cases: vec![case("example.com/m/calc", "TestAdd"), case("example.com/m/calc", "TestTable")],
+            },
             TestFile::whole("t/a.sh"),
             TestFile::whole("t/b.sh"),
         ];
         let selected = only.select(&files, Path::new("/proj"));
         assert_eq!(selected.found, 3);
         assert_eq!(selected.missing, ["tests.test_old::test_removed"]);
-        let picked: Vec<(&str, Vec<&str>)> = selected.files.iter().map(|f| (f.path.as_str(), f.cases.iter().map(|c| c.name.as_str()).collect())).collect();
-        assert_eq!(picked, [("tests/test_a.py", vec!["test_bad"]), ("example.com/m/calc", vec!["TestTable"]), ("t/b.sh", vec![])]);
+        let picked: Vec<(&str, Vec<&str>)> = selected
+            .files
+            .iter()
+            .map(|f| (f.path.as_str(), f.cases.iter().map(|c| c.name.as_str()).collect()))
+            .collect();
+        assert_eq!(
+            picked,
+            [
+                ("tests/test_a.py", vec!["test_bad"]),
+                ("example.com/m/calc", vec!["TestTable"]),
+                ("t/b.sh", vec![])
+            ]
+        );
     }
 
     #[test]

@@ -71,7 +71,10 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         // big into single cases and pack everything into one batch per worker, longest first.
         // Start-up is then paid once per worker, which is what makes small suites worth it.
         let units = split_units(units, per_worker, SplitMode::Auto, 0.0, &estimates);
-        let units = units.into_iter().flat_map(|u| if u.expected > per_worker / 8.0 { into_cases(u, &estimates) } else { vec![u] }).collect();
+        let units = units
+            .into_iter()
+            .flat_map(|u| if u.expected > per_worker / 8.0 { into_cases(u, &estimates) } else { vec![u] })
+            .collect();
         pack_units(units, workers, input.overhead)
     } else {
         if workers > 1 || input.split == SplitMode::Case {
@@ -135,14 +138,21 @@ impl<'a> Estimates<'a> {
         let mut file_seconds = Vec::with_capacity(files.len());
         let mut case_seconds = Vec::with_capacity(files.len());
         for file in files {
-            let known_cases: Vec<Option<f64>> = file.cases.iter().map(|c| timings.case(&file.path, &c.name)).collect();
+            let known_cases: Vec<Option<f64>> =
+                file.cases.iter().map(|c| timings.case(&file.path, &c.name)).collect();
             let guess = mean_file.unwrap_or(file.cases.len().max(1) as f64 * UNKNOWN_CASE_SECONDS);
             let file_total = timings.file(&file.path).unwrap_or(guess);
             let known_sum: f64 = known_cases.iter().flatten().sum();
             let unknown = known_cases.iter().filter(|c| c.is_none()).count();
-            let fill = if unknown == 0 { 0.0 } else { ((file_total - known_sum).max(0.0) / unknown as f64).max(file_total / file.cases.len().max(1) as f64 * 0.1) };
+            let fill = if unknown == 0 {
+                0.0
+            } else {
+                ((file_total - known_sum).max(0.0) / unknown as f64)
+                    .max(file_total / file.cases.len().max(1) as f64 * 0.1)
+            };
             let cases: Vec<f64> = known_cases.iter().map(|c| c.unwrap_or(fill)).collect();
-            let total = if cases.is_empty() { file_total } else { cases.iter().sum::<f64>().max(f64::EPSILON) };
+            let total =
+                if cases.is_empty() { file_total } else { cases.iter().sum::<f64>().max(f64::EPSILON) };
             file_seconds.push(total);
             case_seconds.push(cases);
         }
@@ -158,7 +168,12 @@ impl<'a> Estimates<'a> {
     fn whole(&self, file: usize) -> Unit {
         let longest = self.case_seconds[file].iter().copied().fold(0.0, f64::max);
         let expected = self.file_seconds[file];
-        Unit { part: Part { file, cases: None }, expected, longest_case: if longest > 0.0 { longest } else { expected }, known: self.known[file] }
+        Unit {
+            part: Part { file, cases: None },
+            expected,
+            longest_case: if longest > 0.0 { longest } else { expected },
+            known: self.known[file],
+        }
     }
 
     fn cases_of(&self, part: &Part) -> Vec<usize> {
@@ -171,7 +186,13 @@ impl<'a> Estimates<'a> {
 
 /// Splits units whose estimate is too large for `share` (one worker's or shard's fair share) into
 /// runs of consecutive cases, keeping the file's order inside each run.
-fn split_units(units: Vec<Unit>, share: f64, mode: SplitMode, overhead: f64, est: &Estimates<'_>) -> Vec<Unit> {
+fn split_units(
+    units: Vec<Unit>,
+    share: f64,
+    mode: SplitMode,
+    overhead: f64,
+    est: &Estimates<'_>,
+) -> Vec<Unit> {
     let mut out = Vec::with_capacity(units.len());
     for unit in units {
         let cases = est.cases_of(&unit.part);
@@ -181,11 +202,19 @@ fn split_units(units: Vec<Unit>, share: f64, mode: SplitMode, overhead: f64, est
             // A unit above a third of the share would decide the makespan; pieces of a quarter
             // leave the longest-first queue room to even out. A piece must still be worth its
             // own process start-up.
-            SplitMode::Auto if unit.known && unit.expected > share / 3.0 && unit.expected > 2.0 * overhead => (share / 4.0).max(2.0 * overhead),
+            SplitMode::Auto
+                if unit.known && unit.expected > share / 3.0 && unit.expected > 2.0 * overhead =>
+            {
+                (share / 4.0).max(2.0 * overhead)
+            }
             // A guessed estimate (no timings for the file) can be off several times over, and the
             // piece a worker takes last decides the makespan: cut it twice as fine, so the queue's
             // tail is small pieces that even out whatever the guess got wrong.
-            SplitMode::Auto if !unit.known && unit.expected > share / 6.0 && unit.expected > 2.0 * overhead => (share / 8.0).max(2.0 * overhead),
+            SplitMode::Auto
+                if !unit.known && unit.expected > share / 6.0 && unit.expected > 2.0 * overhead =>
+            {
+                (share / 8.0).max(2.0 * overhead)
+            }
             SplitMode::Auto => f64::INFINITY,
         };
         if cases.len() < 2 || unit.expected <= target {
@@ -220,11 +249,21 @@ fn case_unit(file: usize, cases: Vec<usize>, expected: f64, est: &Estimates<'_>)
 /// file index so every job gets the same answer.
 fn lpt_bins(units: &[Unit], bins: usize) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..units.len()).collect();
-    order.sort_by(|&a, &b| units[b].expected.total_cmp(&units[a].expected).then(units[a].part.file.cmp(&units[b].part.file)).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        units[b]
+            .expected
+            .total_cmp(&units[a].expected)
+            .then(units[a].part.file.cmp(&units[b].part.file))
+            .then(a.cmp(&b))
+    });
     let mut loads = vec![0.0f64; bins];
     let mut out = vec![Vec::new(); bins];
     for i in order {
-        let (bin, _) = loads.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1).then(a.0.cmp(&b.0))).expect("at least one bin");
+        let (bin, _) = loads
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.total_cmp(b.1).then(a.0.cmp(&b.0)))
+            .expect("at least one bin");
         loads[bin] += units[i].expected;
         out[bin].push(i);
     }
@@ -233,10 +272,18 @@ fn lpt_bins(units: &[Unit], bins: usize) -> Vec<Vec<usize>> {
 
 /// Turns units into batches, longest first. Small whole files share a process where the preset
 /// allows it, so start-up is paid per batch rather than per file.
-fn batch_units(units: Vec<Unit>, per_worker: f64, workers: usize, multi_file: bool, overhead: f64) -> Vec<Batch> {
+fn batch_units(
+    units: Vec<Unit>,
+    per_worker: f64,
+    workers: usize,
+    multi_file: bool,
+    overhead: f64,
+) -> Vec<Batch> {
     let group_limit = (per_worker / 4.0).max(2.0 * overhead);
-    let (small, large): (Vec<Unit>, Vec<Unit>) = units.into_iter().partition(|u| multi_file && u.part.cases.is_none() && u.expected < group_limit);
-    let mut batches: Vec<Batch> = large.into_iter().map(|u| Batch { id: 0, parts: vec![u.part], expected: u.expected }).collect();
+    let (small, large): (Vec<Unit>, Vec<Unit>) =
+        units.into_iter().partition(|u| multi_file && u.part.cases.is_none() && u.expected < group_limit);
+    let mut batches: Vec<Batch> =
+        large.into_iter().map(|u| Batch { id: 0, parts: vec![u.part], expected: u.expected }).collect();
     let small_total: f64 = small.iter().map(|u| u.expected).sum();
     if !small.is_empty() {
         // Enough groups that none exceeds the limit, rounded up to a multiple of the workers so
@@ -245,7 +292,11 @@ fn batch_units(units: Vec<Unit>, per_worker: f64, workers: usize, multi_file: bo
         let groups = groups.min(small.len());
         for bin in lpt_bins(&small, groups).into_iter().filter(|b| !b.is_empty()) {
             let expected = bin.iter().map(|&i| small[i].expected).sum();
-            batches.push(Batch { id: 0, parts: bin.iter().map(|&i| small[i].part.clone()).collect(), expected });
+            batches.push(Batch {
+                id: 0,
+                parts: bin.iter().map(|&i| small[i].part.clone()).collect(),
+                expected,
+            });
         }
     }
     for batch in &mut batches {
@@ -277,12 +328,28 @@ mod tests {
     fn file(path: &str, cases: usize) -> TestFile {
         TestFile {
             path: path.into(),
-            cases: (0..cases).map(|i| CaseRef { id: format!("{path}::t{i}"), classname: None, name: format!("t{i}") }).collect(),
+            cases: (0..cases)
+                .map(|i| CaseRef { id: format!("{path}::t{i}"), classname: None, name: format!("t{i}") })
+                .collect(),
         }
     }
 
-    fn plan_for(files: &[TestFile], workers: usize, shard: Option<Shard>, split: SplitMode, multi: bool) -> Plan {
-        plan(&PlanInput { files, timings: &Timings::default(), workers, shard, split, multi_file: multi, overhead: 0.0 })
+    fn plan_for(
+        files: &[TestFile],
+        workers: usize,
+        shard: Option<Shard>,
+        split: SplitMode,
+        multi: bool,
+    ) -> Plan {
+        plan(&PlanInput {
+            files,
+            timings: &Timings::default(),
+            workers,
+            shard,
+            split,
+            multi_file: multi,
+            overhead: 0.0,
+        })
     }
 
     fn covered(files: &[TestFile], batches: &[Batch]) -> Vec<(usize, usize)> {
@@ -336,9 +403,30 @@ mod tests {
     #[test]
     fn start_up_cost_keeps_small_work_together() {
         let files = vec![file("heavy", 6), file("a", 1), file("b", 1), file("c", 1)];
-        let cheap = plan(&PlanInput { files: &files, timings: &Timings::default(), workers: 2, shard: None, split: SplitMode::Auto, multi_file: true, overhead: 0.0 });
-        let costly = plan(&PlanInput { files: &files, timings: &Timings::default(), workers: 2, shard: None, split: SplitMode::Auto, multi_file: true, overhead: 0.5 });
-        assert!(costly.batches.len() < cheap.batches.len(), "{} vs {}", costly.batches.len(), cheap.batches.len());
+        let cheap = plan(&PlanInput {
+            files: &files,
+            timings: &Timings::default(),
+            workers: 2,
+            shard: None,
+            split: SplitMode::Auto,
+            multi_file: true,
+            overhead: 0.0,
+        });
+        let costly = plan(&PlanInput {
+            files: &files,
+            timings: &Timings::default(),
+            workers: 2,
+            shard: None,
+            split: SplitMode::Auto,
+            multi_file: true,
+            overhead: 0.5,
+        });
+        assert!(
+            costly.batches.len() < cheap.batches.len(),
+            "{} vs {}",
+            costly.batches.len(),
+            cheap.batches.len()
+        );
     }
 
     #[test]
@@ -355,7 +443,15 @@ mod tests {
         files.extend((0..12).map(|f| file(&format!("light{f}"), 1)));
         let report = crate::junit::parse_bytes(xml.as_bytes(), "t").unwrap();
         let timings = Timings::from_reports(&[report], &files, std::path::Path::new("/"));
-        let p = plan(&PlanInput { files: &files, timings: &timings, workers: 4, shard: None, split: SplitMode::Auto, multi_file: true, overhead: 0.4 });
+        let p = plan(&PlanInput {
+            files: &files,
+            timings: &timings,
+            workers: 4,
+            shard: None,
+            split: SplitMode::Auto,
+            multi_file: true,
+            overhead: 0.4,
+        });
         assert_eq!(p.batches.len(), 4);
         assert!((p.ideal_makespan - 6.0).abs() < 1e-9);
         let worst = p.batches.iter().map(|b| b.expected - 0.4).fold(0.0, f64::max);
@@ -368,7 +464,15 @@ mod tests {
         let files: Vec<TestFile> = (0..9).map(|i| file(&format!("f{i}"), i + 1)).collect();
         let mut all = Vec::new();
         for (k, overhead) in [(1, 0.1), (2, 2.5)] {
-            let p = plan(&PlanInput { files: &files, timings: &Timings::default(), workers: 2, shard: Some(Shard { index: k, total: 2 }), split: SplitMode::Auto, multi_file: true, overhead });
+            let p = plan(&PlanInput {
+                files: &files,
+                timings: &Timings::default(),
+                workers: 2,
+                shard: Some(Shard { index: k, total: 2 }),
+                split: SplitMode::Auto,
+                multi_file: true,
+                overhead,
+            });
             all.extend(covered(&files, &p.batches));
         }
         all.sort();
@@ -402,16 +506,36 @@ mod tests {
         xml.push_str("</testsuite>");
         let report = crate::junit::parse_bytes(xml.as_bytes(), "t").unwrap();
         let timings = Timings::from_reports(&[report], &files, std::path::Path::new("/"));
-        let known = plan(&PlanInput { files: &files, timings: &timings, workers: 2, shard: None, split: SplitMode::Auto, multi_file: false, overhead: 0.0 });
+        let known = plan(&PlanInput {
+            files: &files,
+            timings: &timings,
+            workers: 2,
+            shard: None,
+            split: SplitMode::Auto,
+            multi_file: false,
+            overhead: 0.0,
+        });
         let pieces = |p: &Plan| p.batches.iter().filter(|b| b.parts[0].file == 0).count();
-        assert!(pieces(&guessed) > pieces(&known), "guessed {} pieces, known {}", pieces(&guessed), pieces(&known));
+        assert!(
+            pieces(&guessed) > pieces(&known),
+            "guessed {} pieces, known {}",
+            pieces(&guessed),
+            pieces(&known)
+        );
         let largest = guessed.batches.iter().map(|b| b.expected).fold(0.0, f64::max);
-        assert!(largest <= guessed.expected_total / 2.0 / 8.0 + 1e-9, "no guessed piece above an eighth of a worker's share: {largest}");
+        assert!(
+            largest <= guessed.expected_total / 2.0 / 8.0 + 1e-9,
+            "no guessed piece above an eighth of a worker's share: {largest}"
+        );
         for b in guessed.batches.iter().filter(|b| b.parts[0].file == 0) {
             let cases = b.parts[0].cases.as_ref().unwrap();
             assert!(cases.windows(2).all(|w| w[1] == w[0] + 1), "consecutive cases, file order");
         }
-        assert_eq!(covered(&files, &guessed.batches), covered(&files, &known.batches), "the same tests, once each");
+        assert_eq!(
+            covered(&files, &guessed.batches),
+            covered(&files, &known.batches),
+            "the same tests, once each"
+        );
     }
 
     #[test]
@@ -423,7 +547,15 @@ mod tests {
         )
         .unwrap();
         let timings = Timings::from_reports(&[report], &files, std::path::Path::new("/"));
-        let p = plan(&PlanInput { files: &files, timings: &timings, workers: 2, shard: None, split: SplitMode::File, multi_file: false, overhead: 0.0 });
+        let p = plan(&PlanInput {
+            files: &files,
+            timings: &timings,
+            workers: 2,
+            shard: None,
+            split: SplitMode::File,
+            multi_file: false,
+            overhead: 0.0,
+        });
         assert!(p.informed);
         assert_eq!(p.batches[0].parts[0].file, 0);
         assert_eq!(p.batches[1].expected, 5.0, "the new file gets the mean");

@@ -85,7 +85,9 @@ impl Activity {
     }
 
     fn idle(&self) -> Duration {
-        self.started.elapsed().saturating_sub(Duration::from_millis(self.last_activity_ms.load(Ordering::Relaxed)))
+        self.started
+            .elapsed()
+            .saturating_sub(Duration::from_millis(self.last_activity_ms.load(Ordering::Relaxed)))
     }
 
     fn append(&self, bytes: &[u8]) {
@@ -101,9 +103,15 @@ impl Activity {
 }
 
 /// Runs `job` as worker `worker` until it exits, stalls, or `cancel` turns true.
-pub async fn run_job(job: &Job, worker: usize, limits: Limits, mut cancel: watch::Receiver<bool>) -> Finished {
+pub async fn run_job(
+    job: &Job,
+    worker: usize,
+    limits: Limits,
+    mut cancel: watch::Receiver<bool>,
+) -> Finished {
     let started = Instant::now();
-    let finished = |exit, output| Finished { batch: job.batch, worker, exit, output, duration: started.elapsed() };
+    let finished =
+        |exit, output| Finished { batch: job.batch, worker, exit, output, duration: started.elapsed() };
     if let Some(why) = &job.setup_error {
         return finished(Exit::SpawnFailed(why.clone()), Vec::new());
     }
@@ -126,8 +134,12 @@ pub async fn run_job(job: &Job, worker: usize, limits: Limits, mut cancel: watch
         Err(e) => return finished(Exit::SpawnFailed(format!("start `{program}`: {e}")), Vec::new()),
     };
     let pgid = child.id().map(|id| id as i32);
-    let activity = Arc::new(Activity { output: Mutex::new(Vec::new()), last_activity_ms: AtomicU64::new(0), started });
-    let readers = [child.stdout.take().map(|s| pump(s, activity.clone())), child.stderr.take().map(|s| pump(s, activity.clone()))];
+    let activity =
+        Arc::new(Activity { output: Mutex::new(Vec::new()), last_activity_ms: AtomicU64::new(0), started });
+    let readers = [
+        child.stdout.take().map(|s| pump(s, activity.clone())),
+        child.stderr.take().map(|s| pump(s, activity.clone())),
+    ];
     let watched = tokio::spawn(watch_files(job.progress_files.clone(), activity.clone()));
 
     let mut clock = match (&job.clock, limits.test_timeout) {
@@ -176,7 +188,10 @@ pub async fn run_job(job: &Job, worker: usize, limits: Limits, mut cancel: watch
     finished(exit, output)
 }
 
-fn pump<R: tokio::io::AsyncRead + Unpin + Send + 'static>(mut stream: R, activity: Arc<Activity>) -> tokio::task::JoinHandle<()> {
+fn pump<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
+    mut stream: R,
+    activity: Arc<Activity>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut buf = vec![0u8; 16 * 1024];
         while let Ok(n) = stream.read(&mut buf).await {
@@ -240,9 +255,15 @@ pub fn describe_exit(exit: &Exit) -> String {
     match exit {
         Exit::Code(code) => format!("exited with status {code}"),
         Exit::Signal(signal) => format!("was killed by signal {signal} ({})", signal_name(*signal)),
-        Exit::Stalled(limit) => format!("stalled: no output and no new results for {}, so it was killed", humantime::format_duration(*limit)),
+        Exit::Stalled(limit) => format!(
+            "stalled: no output and no new results for {}, so it was killed",
+            humantime::format_duration(*limit)
+        ),
         Exit::Cancelled => "was stopped because the run was cancelled".to_string(),
-        Exit::TestTimedOut { test, limit, .. } => format!("was stopped: {test} ran longer than --test-timeout {}", humantime::format_duration(*limit)),
+        Exit::TestTimedOut { test, limit, .. } => format!(
+            "was stopped: {test} ran longer than --test-timeout {}",
+            humantime::format_duration(*limit)
+        ),
         Exit::SpawnFailed(message) => format!("could not start: {message}"),
     }
 }
@@ -265,11 +286,24 @@ mod tests {
     use super::*;
 
     fn job(script: &str) -> Job {
-        Job { batch: 1, argv: vec!["sh".into(), "-c".into(), script.into()], env: vec![("X".into(), "1".into())], cwd: ".".into(), progress_files: vec![], clock: None, config: None, setup_error: None }
+        Job {
+            batch: 1,
+            argv: vec!["sh".into(), "-c".into(), script.into()],
+            env: vec![("X".into(), "1".into())],
+            cwd: ".".into(),
+            progress_files: vec![],
+            clock: None,
+            config: None,
+            setup_error: None,
+        }
     }
 
     fn limits(stall_ms: Option<u64>) -> Limits {
-        Limits { stall_timeout: stall_ms.map(Duration::from_millis), grace: Duration::from_millis(300), test_timeout: None }
+        Limits {
+            stall_timeout: stall_ms.map(Duration::from_millis),
+            grace: Duration::from_millis(300),
+            test_timeout: None,
+        }
     }
 
     fn rt() -> tokio::runtime::Runtime {
@@ -279,7 +313,8 @@ mod tests {
     #[test]
     fn captures_output_and_exit_code() {
         let (_tx, rx) = watch::channel(false);
-        let done = rt().block_on(run_job(&job("echo out; echo err >&2; echo $X; exit 3"), 2, limits(None), rx));
+        let done =
+            rt().block_on(run_job(&job("echo out; echo err >&2; echo $X; exit 3"), 2, limits(None), rx));
         assert_eq!(done.exit, Exit::Code(3));
         let text = String::from_utf8_lossy(&done.output);
         assert!(text.contains("out") && text.contains("err") && text.contains('1'), "{text}");
@@ -299,13 +334,21 @@ mod tests {
         // Dead, or a zombie waiting for an init that may not reap in a container.
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         let state = stat.rsplit(") ").next().and_then(|rest| rest.chars().next());
-        assert!(matches!(state, None | Some('Z') | Some('X')), "the grandchild sleep was killed with the group: {stat}");
+        assert!(
+            matches!(state, None | Some('Z') | Some('X')),
+            "the grandchild sleep was killed with the group: {stat}"
+        );
     }
 
     #[test]
     fn output_counts_as_activity() {
         let (_tx, rx) = watch::channel(false);
-        let done = rt().block_on(run_job(&job("for i in 1 2 3 4 5 6; do echo $i; sleep 0.2; done"), 1, limits(Some(600)), rx));
+        let done = rt().block_on(run_job(
+            &job("for i in 1 2 3 4 5 6; do echo $i; sleep 0.2; done"),
+            1,
+            limits(Some(600)),
+            rx,
+        ));
         assert_eq!(done.exit, Exit::Code(0));
     }
 
@@ -314,7 +357,10 @@ mod tests {
         let (tx, rx) = watch::channel(false);
         let runtime = rt();
         let done = runtime.block_on(async {
-            let handle = tokio::spawn(async move { run_job(&job("trap '' TERM; sleep 30"), 1, limits(None), rx).await });
+            let handle =
+                tokio::spawn(
+                    async move { run_job(&job("trap '' TERM; sleep 30"), 1, limits(None), rx).await },
+                );
             tokio::time::sleep(Duration::from_millis(300)).await;
             tx.send(true).unwrap();
             handle.await.unwrap()
@@ -328,17 +374,26 @@ mod tests {
         let (_tx, rx) = watch::channel(false);
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("clock.log");
-        let mut j = job(&format!("echo 'start a' >> {0}; echo 'finish a' >> {0}; echo 'start b' >> {0}; sleep 30", log.display()));
+        let mut j = job(&format!(
+            "echo 'start a' >> {0}; echo 'finish a' >> {0}; echo 'start b' >> {0}; sleep 30",
+            log.display()
+        ));
         j.clock = Some((ClockFormat::Pytest, log));
         let mut l = limits(None);
         l.test_timeout = Some(Duration::from_millis(700));
         let done = rt().block_on(run_job(&j, 1, l, rx));
         match &done.exit {
-            Exit::TestTimedOut { test, unfinished, .. } => assert_eq!((test.name.as_str(), unfinished.len()), ("b", 0)),
+            Exit::TestTimedOut { test, unfinished, .. } => {
+                assert_eq!((test.name.as_str(), unfinished.len()), ("b", 0))
+            }
             other => panic!("{other:?}"),
         }
         assert!(done.duration < Duration::from_secs(5), "{:?}", done.duration);
-        assert!(describe_exit(&done.exit).contains("b ran longer than --test-timeout 700ms"), "{}", describe_exit(&done.exit));
+        assert!(
+            describe_exit(&done.exit).contains("b ran longer than --test-timeout 700ms"),
+            "{}",
+            describe_exit(&done.exit)
+        );
     }
 
     #[test]

@@ -19,14 +19,29 @@ pub fn finished_cases(log: &str) -> Vec<Case> {
             }
             "testFailed" => {
                 let message = get("message");
-                let kind = if message.as_deref().is_some_and(|m| m.starts_with("Error") || m.contains("Exception")) && get("type").is_none() {
-                    ProblemKind::Error
-                } else {
-                    ProblemKind::Failure
-                };
-                problem = Some(Problem { kind, message: message.map(Into::into), ty: None, text: get("details").filter(|d| !d.is_empty()).map(Into::into) });
+                let kind =
+                    if message.as_deref().is_some_and(|m| m.starts_with("Error") || m.contains("Exception"))
+                        && get("type").is_none()
+                    {
+                        ProblemKind::Error
+                    } else {
+                        ProblemKind::Failure
+                    };
+                problem = Some(Problem {
+                    kind,
+                    message: message.map(Into::into),
+                    ty: None,
+                    text: get("details").filter(|d| !d.is_empty()).map(Into::into),
+                });
             }
-            "testIgnored" => problem = Some(Problem { kind: ProblemKind::Skipped, message: get("message").map(Into::into), ty: None, text: None }),
+            "testIgnored" => {
+                problem = Some(Problem {
+                    kind: ProblemKind::Skipped,
+                    message: get("message").map(Into::into),
+                    ty: None,
+                    text: None,
+                })
+            }
             "testFinished" => {
                 let Some(name) = get("name") else { continue };
                 let mut case = Case::new(name, Status::Passed);

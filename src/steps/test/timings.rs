@@ -31,15 +31,13 @@ impl Timings {
         let mut timings = Timings::default();
         let mut visit = |suite_file: Option<&str>, case: &Case| {
             let Some(time) = case.time else { return };
-            let file = case
-                .file
-                .as_deref()
-                .or(suite_file)
-                .map(|f| relative(f, root))
-                .or_else(|| {
-                    let class = case.classname.as_deref()?;
-                    by_class_and_name.get(&(class, &*case.name)).map(|f| f.to_string()).or_else(|| by_module.get(class).map(|f| f.to_string()))
-                });
+            let file = case.file.as_deref().or(suite_file).map(|f| relative(f, root)).or_else(|| {
+                let class = case.classname.as_deref()?;
+                by_class_and_name
+                    .get(&(class, &*case.name))
+                    .map(|f| f.to_string())
+                    .or_else(|| by_module.get(class).map(|f| f.to_string()))
+            });
             if let Some(file) = file {
                 timings.add(&file, case.name.to_string(), time);
             }
@@ -61,7 +59,9 @@ impl Timings {
     }
 
     /// Timings from seconds per case per file (the `--timings auto` cache).
-    pub fn from_case_seconds(files: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>) -> Timings {
+    pub fn from_case_seconds(
+        files: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>,
+    ) -> Timings {
         let mut timings = Timings::default();
         for (file, cases) in files {
             for (name, seconds) in cases {
@@ -88,9 +88,13 @@ impl Timings {
     }
 
     /// Seconds per case per file, for the files (and their cases) listed now.
-    pub fn case_seconds(&self, listed: &[TestFile]) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>> {
+    pub fn case_seconds(
+        &self,
+        listed: &[TestFile],
+    ) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>> {
         let listed: HashMap<&str, &TestFile> = listed.iter().map(|f| (f.path.as_str(), f)).collect();
-        let mut out: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>> = Default::default();
+        let mut out: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>> =
+            Default::default();
         for ((file, name), seconds) in &self.cases {
             let Some(test_file) = listed.get(file.as_str()) else { continue };
             // A file without a listing is timed whole, under its own path.
@@ -134,7 +138,14 @@ mod tests {
             TestFile::whole("tests/ATest.php"),
             TestFile::whole("tests/test_b.py"),
             TestFile::whole("tests/test_c.py"),
-            TestFile { path: "pkg/go".into(), cases: vec![CaseRef { id: "listed".into(), classname: Some("Go".into()), name: "listed".into() }] },
+            TestFile {
+                path: "pkg/go".into(),
+                cases: vec![CaseRef {
+                    id: "listed".into(),
+                    classname: Some("Go".into()),
+                    name: "listed".into(),
+                }],
+            },
         ];
         let timings = Timings::from_reports(&[report], &files, Path::new("/proj"));
         assert_eq!(timings.file("tests/ATest.php"), Some(2.0));

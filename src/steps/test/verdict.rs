@@ -34,22 +34,35 @@ pub struct TimingsNote {
 
 /// `--only-failed REPORT` when the report has no failed test: nothing to run, and that is a pass.
 pub fn nothing_failed(settings: &TestSettings, report: &std::path::Path) -> Outcome {
-    let mut outcome = Outcome::new("test", Verdict::Passed, format!("no test failed in {}, so nothing was rerun", report.display()));
+    let mut outcome = Outcome::new(
+        "test",
+        Verdict::Passed,
+        format!("no test failed in {}, so nothing was rerun", report.display()),
+    );
     outcome.data = json!({ "preset": settings.preset.name(), "only_failed": { "report": report, "failed": 0, "rerun": 0 } });
     outcome
 }
 
 /// `--only-failed REPORT` when none of its failed tests is listed any more (exit 4: nothing ran).
 pub fn none_listed(settings: &TestSettings, report: &std::path::Path, warnings: Vec<String>) -> Outcome {
-    let mut outcome = Outcome::new("test", Verdict::NothingRan, format!("none of the failed tests in {} is listed any more, so nothing was rerun", report.display()));
-    outcome.data = json!({ "preset": settings.preset.name(), "only_failed": { "report": report, "rerun": 0 } });
+    let mut outcome = Outcome::new(
+        "test",
+        Verdict::NothingRan,
+        format!("none of the failed tests in {} is listed any more, so nothing was rerun", report.display()),
+    );
+    outcome.data =
+        json!({ "preset": settings.preset.name(), "only_failed": { "report": report, "rerun": 0 } });
     outcome.warnings = warnings;
     outcome
 }
 
 /// No test found at all (exit 4).
 pub fn nothing_found(settings: &TestSettings) -> Outcome {
-    let mut outcome = Outcome::new("test", Verdict::NothingRan, format!("the {} preset found no tests in {}", settings.preset.name(), settings.cwd.display()));
+    let mut outcome = Outcome::new(
+        "test",
+        Verdict::NothingRan,
+        format!("the {} preset found no tests in {}", settings.preset.name(), settings.cwd.display()),
+    );
     outcome.data = json!({ "preset": settings.preset.name(), "files": 0 });
     outcome
 }
@@ -57,7 +70,11 @@ pub fn nothing_found(settings: &TestSettings) -> Outcome {
 /// This shard has nothing to do (more shards than work).
 pub fn empty_shard(settings: &TestSettings) -> Outcome {
     let shard = settings.shard.map(|s| s.to_string()).unwrap_or_default();
-    let mut outcome = Outcome::new("test", Verdict::NothingRan, format!("shard {shard} has no tests: there are more shards than test files to share"));
+    let mut outcome = Outcome::new(
+        "test",
+        Verdict::NothingRan,
+        format!("shard {shard} has no tests: there are more shards than test files to share"),
+    );
     outcome.data = json!({ "preset": settings.preset.name(), "shard": shard });
     outcome
 }
@@ -78,7 +95,11 @@ pub fn outcome(settings: &TestSettings, report: &Report, stats: RunStats<'_>) ->
         _ => Verdict::Passed,
     };
     let wall = stats.facts.wall_seconds;
-    let ideal = if stats.plan.informed { format!("; ideal {:.1}s", stats.plan.ideal_makespan) } else { String::new() };
+    let ideal = if stats.plan.informed {
+        format!("; ideal {:.1}s", stats.plan.ideal_makespan)
+    } else {
+        String::new()
+    };
     let headline = format!(
         "{} in {:.1}s on {} workers (CPU {:.1}s{ideal}){}",
         describe_counts(&counts),
@@ -109,7 +130,9 @@ pub fn outcome(settings: &TestSettings, report: &Report, stats: RunStats<'_>) ->
     outcome.annotations = annotations(&summary, &[]);
     outcome.warnings = stats.warnings;
     if settings.flaky_fails && counts.flaky > 0 {
-        outcome.warnings.push(format!("{} flaky test(s) count as failures (--flaky-result fail)", counts.flaky));
+        outcome
+            .warnings
+            .push(format!("{} flaky test(s) count as failures (--flaky-result fail)", counts.flaky));
     }
     for file in &stats.order_dependent {
         outcome.warnings.push(format!("{file} fails when split but passes whole: its tests depend on their order; stepkit used the whole-file result"));

@@ -14,10 +14,17 @@ const DOCKERFILE_TEXT: &str = "FROM scratch\nCOPY . /\n";
 #[test]
 fn context_matches_what_the_docker_cli_sends() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/dockerignore/cases.json");
-    let cases: Vec<Value> = serde_json::from_str(&fs::read_to_string(path).expect("read cases.json")).expect("parse cases.json");
+    let cases: Vec<Value> =
+        serde_json::from_str(&fs::read_to_string(path).expect("read cases.json")).expect("parse cases.json");
     assert!(cases.len() >= 40, "cases.json has only {} cases", cases.len());
     let failures: Vec<String> = cases.iter().filter_map(|case| check_case(case).err()).collect();
-    assert!(failures.is_empty(), "{} of {} cases differ from Docker:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ from Docker:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 /// Compares one case with the CLI's recorded tar, or with `expect` where the classic CLI lacks the
@@ -35,10 +42,15 @@ fn check_case(case: &Value) -> Result<(), String> {
     };
     match (expected.as_array(), context_files(dir.path(), &dockerfile)) {
         (None, Err(_)) => Ok(()),
-        (None, Ok(listed)) => Err(format!("{name}: Docker refused it ({}) but we listed {:?}", case["cli_sent_error"], listing(dir.path(), &listed))),
+        (None, Ok(listed)) => Err(format!(
+            "{name}: Docker refused it ({}) but we listed {:?}",
+            case["cli_sent_error"],
+            listing(dir.path(), &listed)
+        )),
         (Some(_), Err(e)) => Err(format!("{name}: {e}")),
         (Some(want), Ok(listed)) => {
-            let want: Vec<&str> = want.iter().map(|v| v.as_str().expect("listing entries are strings")).collect();
+            let want: Vec<&str> =
+                want.iter().map(|v| v.as_str().expect("listing entries are strings")).collect();
             let got = listing(dir.path(), &listed);
             if got != want {
                 return Err(format!("{name}:\n    docker: {want:?}\n    ours:   {got:?}"));
@@ -52,11 +64,17 @@ fn check_case(case: &Value) -> Result<(), String> {
 /// excluded exactly when Docker did not send it.
 fn is_excluded_agrees(root: &Path, dockerfile: &Path, sent: &[&str]) -> Result<(), String> {
     let (ignore, _) = DockerIgnore::for_build(root, dockerfile).map_err(|e| e.to_string())?;
-    let effective = ignore.keeping_build_files(relative_inside(root, dockerfile).as_deref()).map_err(|e| e.to_string())?;
+    let effective = ignore
+        .keeping_build_files(relative_inside(root, dockerfile).as_deref())
+        .map_err(|e| e.to_string())?;
     for rel in tree_leaves(root, Path::new("")) {
         let text = rel.to_str().expect("test names are UTF-8");
         if effective.is_excluded(text) == sent.contains(&text) {
-            return Err(format!("is_excluded({text:?}) = {}, but Docker {} it", effective.is_excluded(text), if sent.contains(&text) { "sent" } else { "left out" }));
+            return Err(format!(
+                "is_excluded({text:?}) = {}, but Docker {} it",
+                effective.is_excluded(text),
+                if sent.contains(&text) { "sent" } else { "left out" }
+            ));
         }
     }
     Ok(())
@@ -80,7 +98,13 @@ fn tree_leaves(root: &Path, rel: &Path) -> Vec<PathBuf> {
 /// `expect` = BuildKit's files plus the Dockerfile, which a classic-API context must carry.
 fn agrees_with_buildkit(case: &Value, expect: &Value) -> Result<(), String> {
     let files = |v: &Value| -> BTreeSet<String> {
-        v.as_array().into_iter().flatten().filter_map(Value::as_str).filter(|s| !s.ends_with('/')).map(str::to_string).collect()
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter(|s| !s.ends_with('/'))
+            .map(str::to_string)
+            .collect()
     };
     let (expected, buildkit) = (files(expect), files(&case["buildkit_seen"]));
     let dockerfile = case["dockerfile"].as_str().unwrap_or("Dockerfile");
@@ -95,7 +119,9 @@ fn agrees_with_buildkit(case: &Value, expect: &Value) -> Result<(), String> {
 
 /// Creates the case's tree as record.py does and returns the Dockerfile's path.
 fn build_tree(root: &Path, case: &Value) -> PathBuf {
-    for entry in case["tree"].as_array().expect("tree").iter().map(|v| v.as_str().expect("tree entries are strings")) {
+    for entry in
+        case["tree"].as_array().expect("tree").iter().map(|v| v.as_str().expect("tree entries are strings"))
+    {
         if let Some((name, target)) = entry.split_once(" -> ") {
             let link = root.join(name);
             fs::create_dir_all(link.parent().unwrap()).unwrap();

@@ -61,7 +61,10 @@ impl Pattern {
             Detected::Suffix => Kind::Suffix,
             Detected::Regexp => {
                 let rust = go_regex_to_rust(&go_regex)?;
-                Kind::Regex(Regex::new(&rust).map_err(|e| format!("Docker's regex rewrite `{go_regex}` is invalid: {e}"))?)
+                Kind::Regex(
+                    Regex::new(&rust)
+                        .map_err(|e| format!("Docker's regex rewrite `{go_regex}` is invalid: {e}"))?,
+                )
             }
         };
         Ok(Some(Pattern { dirs: text.split('/').count(), text, exclusion, kind }))
@@ -361,7 +364,10 @@ fn class_to_rust(chars: &[char], mut i: usize, out: &mut String) -> Result<usize
 
 /// A POSIX `[:name:]` (or `[:^name:]`) at `i`, as Go's parser accepts them.
 fn posix_class(chars: &[char], i: usize) -> Option<(String, usize)> {
-    const NAMES: [&str; 14] = ["alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower", "print", "punct", "space", "upper", "word", "xdigit"];
+    const NAMES: [&str; 14] = [
+        "alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower", "print", "punct", "space",
+        "upper", "word", "xdigit",
+    ];
     if chars.get(i) != Some(&'[') || chars.get(i + 1) != Some(&':') {
         return None;
     }
@@ -401,7 +407,16 @@ mod tests {
 
     #[test]
     fn go_clean_matches_filepath_clean() {
-        for (input, want) in [("a//b/", "a/b"), ("./a", "a"), ("a/..", "."), ("/../a", "/a"), ("../../a", "../../a"), ("a/../../b", "../b"), ("/", "/"), ("!a/../b", "b")] {
+        for (input, want) in [
+            ("a//b/", "a/b"),
+            ("./a", "a"),
+            ("a/..", "."),
+            ("/../a", "/a"),
+            ("../../a", "../../a"),
+            ("a/../../b", "../b"),
+            ("/", "/"),
+            ("!a/../b", "b"),
+        ] {
             assert_eq!(go_clean(input), want, "{input}");
         }
     }

@@ -6,7 +6,10 @@ use super::markdown::{cell, footer, steps_table, truncate};
 use super::{CheckRunRequest, Conclusion, GithubError, GithubSettings};
 use crate::report::{Annotation, AnnotationLevel, Live, Outcome, Verdict};
 use crate::steps::notify::{Message, Status, StepReport};
-use octocrab::params::checks::{CheckRunConclusion, CheckRunOutput, CheckRunOutputAnnotation, CheckRunOutputAnnotationLevel, CheckRunStatus};
+use octocrab::params::checks::{
+    CheckRunConclusion, CheckRunOutput, CheckRunOutputAnnotation, CheckRunOutputAnnotationLevel,
+    CheckRunStatus,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::path::Path;
@@ -131,14 +134,24 @@ pub fn summary(message: &Message, user: Option<&str>, mapped: &Mapped) -> String
     }
     out.push('\n');
     out.push_str(&footer(&message.origin));
-    truncate(&out, OUTPUT_LIMIT, "_Summary truncated to GitHub's 65,535 characters; the result files have everything._").0
+    truncate(
+        &out,
+        OUTPUT_LIMIT,
+        "_Summary truncated to GitHub's 65,535 characters; the result files have everything._",
+    )
+    .0
 }
 
 /// The details below the summary: each step's result file and warnings. `None` when there are none.
 fn text(reports: &[StepReport]) -> Option<String> {
     let mut out = String::new();
     for report in reports {
-        out.push_str(&format!("### {}\n\n`{}`, verdict {}", report.name(), report.path.display(), report.verdict));
+        out.push_str(&format!(
+            "### {}\n\n`{}`, verdict {}",
+            report.name(),
+            report.path.display(),
+            report.verdict
+        ));
         if let Some(code) = report.exit_code {
             out.push_str(&format!(", exit code {code}"));
         }
@@ -148,7 +161,8 @@ fn text(reports: &[StepReport]) -> Option<String> {
         }
         out.push('\n');
     }
-    (!out.is_empty()).then(|| truncate(&out, OUTPUT_LIMIT, "_Text truncated to GitHub's 65,535 characters._").0)
+    (!out.is_empty())
+        .then(|| truncate(&out, OUTPUT_LIMIT, "_Text truncated to GitHub's 65,535 characters._").0)
 }
 
 #[derive(Serialize)]
@@ -175,11 +189,27 @@ struct Created {
     html_url: Option<String>,
 }
 
-fn output(title: &str, summary: &str, text: &Option<String>, annotations: Vec<CheckRunOutputAnnotation>) -> CheckRunOutput {
-    CheckRunOutput { title: title.to_string(), summary: summary.to_string(), text: text.clone(), annotations, images: Vec::new() }
+fn output(
+    title: &str,
+    summary: &str,
+    text: &Option<String>,
+    annotations: Vec<CheckRunOutputAnnotation>,
+) -> CheckRunOutput {
+    CheckRunOutput {
+        title: title.to_string(),
+        summary: summary.to_string(),
+        text: text.clone(),
+        annotations,
+        images: Vec::new(),
+    }
 }
 
-pub(super) async fn run(settings: &GithubSettings, request: &CheckRunRequest, reports: Vec<StepReport>, live: &mut dyn Live) -> Result<Outcome, GithubError> {
+pub(super) async fn run(
+    settings: &GithubSettings,
+    request: &CheckRunRequest,
+    reports: Vec<StepReport>,
+    live: &mut dyn Live,
+) -> Result<Outcome, GithubError> {
     let mut mapped = map_annotations(&reports, settings.workspace.as_deref());
     let message = Message::new(reports, None, request.title.clone(), None, settings.origin.clone());
     let conclusion = request.conclusion.unwrap_or_else(|| conclusion_for(message.status));
@@ -202,16 +232,32 @@ pub(super) async fn run(settings: &GithubSettings, request: &CheckRunRequest, re
         output: output(&title, &summary, &text, first),
     };
     let path = format!("/repos/{}/check-runs", settings.repo);
-    let (created, _): (Created, _) = client.send_json(Method::Post, &path, Some(&body), &action, live).await?;
+    let (created, _): (Created, _) =
+        client.send_json(Method::Post, &path, Some(&body), &action, live).await?;
     let mut sent = total.min(ANNOTATIONS_PER_REQUEST);
 
     // GitHub appends the annotations of each update to the run's list.
     let path = format!("/repos/{}/check-runs/{}", settings.repo, created.id);
     while !mapped.annotations.is_empty() {
-        let batch: Vec<_> = mapped.annotations.drain(..mapped.annotations.len().min(ANNOTATIONS_PER_REQUEST)).collect();
+        let batch: Vec<_> =
+            mapped.annotations.drain(..mapped.annotations.len().min(ANNOTATIONS_PER_REQUEST)).collect();
         let count = batch.len();
-        let action = format!("add annotations {}-{} of {total} to check run {} in {}", sent + 1, sent + count, created.id, settings.repo);
-        client.send(Method::Patch, &path, Some(&Update { output: output(&title, &summary, &text, batch) }), &action, live).await?;
+        let action = format!(
+            "add annotations {}-{} of {total} to check run {} in {}",
+            sent + 1,
+            sent + count,
+            created.id,
+            settings.repo
+        );
+        client
+            .send(
+                Method::Patch,
+                &path,
+                Some(&Update { output: output(&title, &summary, &text, batch) }),
+                &action,
+                live,
+            )
+            .await?;
         sent += count;
     }
 
@@ -219,11 +265,21 @@ pub(super) async fn run(settings: &GithubSettings, request: &CheckRunRequest, re
     let mut outcome = Outcome::new(
         "github check-run",
         Verdict::Passed,
-        format!("check run `{}` is {conclusion_name} on {}@{} with {sent} annotations{}", request.name, settings.repo, short(settings.sha()), if url.is_empty() { String::new() } else { format!(": {url}") }),
+        format!(
+            "check run `{}` is {conclusion_name} on {}@{} with {sent} annotations{}",
+            request.name,
+            settings.repo,
+            short(settings.sha()),
+            if url.is_empty() { String::new() } else { format!(": {url}") }
+        ),
     );
-    outcome.outputs = vec![("check-run-id".into(), created.id.to_string()), ("check-run-url".into(), url.clone())];
+    outcome.outputs =
+        vec![("check-run-id".into(), created.id.to_string()), ("check-run-url".into(), url.clone())];
     if mapped.dropped > 0 {
-        outcome.warnings.push(format!("{} annotations were not sent (at most {MAX_ANNOTATIONS} per check run)", mapped.dropped));
+        outcome.warnings.push(format!(
+            "{} annotations were not sent (at most {MAX_ANNOTATIONS} per check run)",
+            mapped.dropped
+        ));
     }
     outcome.data = json!({
         "command": "check-run",
@@ -250,11 +306,22 @@ mod tests {
     use super::*;
 
     fn report(annotations: Vec<Annotation>) -> StepReport {
-        StepReport { annotations, warnings: vec!["slow".into()], exit_code: Some(1), ..StepReport::for_test("test", "failed", "2 of 3 tests failed") }
+        StepReport {
+            annotations,
+            warnings: vec!["slow".into()],
+            exit_code: Some(1),
+            ..StepReport::for_test("test", "failed", "2 of 3 tests failed")
+        }
     }
 
     fn annotation(level: AnnotationLevel, file: Option<&str>, line: Option<u32>) -> Annotation {
-        Annotation { level, title: Some("t".into()), message: "boom".into(), file: file.map(str::to_string), line }
+        Annotation {
+            level,
+            title: Some("t".into()),
+            message: "boom".into(),
+            file: file.map(str::to_string),
+            line,
+        }
     }
 
     #[test]
@@ -268,9 +335,18 @@ mod tests {
         ])];
         let mapped = map_annotations(&reports, Some(Path::new("/work/repo")));
         let json = serde_json::to_value(&mapped.annotations).unwrap();
-        assert_eq!(json[0], json!({"path": "src/a.py", "start_line": 12, "end_line": 12, "annotation_level": "failure", "message": "boom", "title": "t"}));
-        assert_eq!((json[1]["path"].as_str(), json[1]["start_line"].as_u64(), json[1]["annotation_level"].as_str()), (Some("b.py"), Some(1), Some("warning")));
-        assert_eq!((json[2]["path"].as_str(), json[2]["annotation_level"].as_str()), (Some("c/d.py"), Some("notice")));
+        assert_eq!(
+            json[0],
+            json!({"path": "src/a.py", "start_line": 12, "end_line": 12, "annotation_level": "failure", "message": "boom", "title": "t"})
+        );
+        assert_eq!(
+            (json[1]["path"].as_str(), json[1]["start_line"].as_u64(), json[1]["annotation_level"].as_str()),
+            (Some("b.py"), Some(1), Some("warning"))
+        );
+        assert_eq!(
+            (json[2]["path"].as_str(), json[2]["annotation_level"].as_str()),
+            (Some("c/d.py"), Some("notice"))
+        );
         assert_eq!(mapped.annotations.len(), 3);
         assert_eq!(mapped.fileless.len(), 2, "outside the workspace and without a file");
         assert_eq!(repository_path("../x.py", None), None);
@@ -278,13 +354,18 @@ mod tests {
 
     #[test]
     fn annotations_past_the_cap_are_counted_and_the_summary_says_so() {
-        let many = (0..1_030).map(|i| annotation(AnnotationLevel::Error, Some("a.py"), Some(i + 1))).collect();
+        let many =
+            (0..1_030).map(|i| annotation(AnnotationLevel::Error, Some("a.py"), Some(i + 1))).collect();
         let mapped = map_annotations(&[report(many)], None);
         assert_eq!((mapped.annotations.len(), mapped.dropped), (MAX_ANNOTATIONS, 30));
         let message = Message::new(vec![report(Vec::new())], None, None, None, Default::default());
         let text = summary(&message, Some("user text"), &mapped);
         assert!(text.contains("30 more annotations were not sent"), "{text}");
-        assert!(text.contains("| ❌ | stepkit test | failed | 2 of 3 tests failed |") && text.contains("\nuser text\n"), "{text}");
+        assert!(
+            text.contains("| ❌ | stepkit test | failed | 2 of 3 tests failed |")
+                && text.contains("\nuser text\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -73,7 +73,9 @@ impl fmt::Display for Failure {
             Failure::Secondary { message } => write!(f, "secondary rate limit ({message})"),
             Failure::Server { status, reason } => write!(f, "{status} {reason}"),
             Failure::Transport { message } => write!(f, "{message}"),
-            Failure::Timeout { after } => write!(f, "no answer within {}", humantime::format_duration(*after)),
+            Failure::Timeout { after } => {
+                write!(f, "no answer within {}", humantime::format_duration(*after))
+            }
             Failure::Request { message } => write!(f, "{message}"),
         }
     }
@@ -142,16 +144,26 @@ pub fn classify(reply: Reply) -> Attempt<Reply, Failure> {
     let exhausted = headers.ratelimit_remaining.as_deref().map(str::trim) == Some("0");
     match status {
         401 => Attempt::Fail(Failure::Unauthorized { message: error_message(&reply) }),
-        403 | 429 if retry_after.is_some() => Attempt::Retry { error: Failure::Secondary { message: error_message(&reply) }, after: retry_after },
+        403 | 429 if retry_after.is_some() => Attempt::Retry {
+            error: Failure::Secondary { message: error_message(&reply) },
+            after: retry_after,
+        },
         403 | 429 if exhausted => {
             let wait = headers.ratelimit_reset.as_deref().and_then(until_epoch);
-            let reset = headers.ratelimit_reset.as_deref().and_then(|r| r.trim().parse::<u64>().ok()).map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s));
+            let reset = headers
+                .ratelimit_reset
+                .as_deref()
+                .and_then(|r| r.trim().parse::<u64>().ok())
+                .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s));
             Attempt::Retry {
                 error: Failure::RateLimited { reset, message: error_message(&reply) },
                 after: Some(wait.map(|w| w + RESET_MARGIN).unwrap_or(SECONDARY_DEFAULT_WAIT)),
             }
         }
-        429 => Attempt::Retry { error: Failure::Secondary { message: error_message(&reply) }, after: Some(SECONDARY_DEFAULT_WAIT) },
+        429 => Attempt::Retry {
+            error: Failure::Secondary { message: error_message(&reply) },
+            after: Some(SECONDARY_DEFAULT_WAIT),
+        },
         403 => {
             let message = error_message(&reply);
             if message.to_ascii_lowercase().contains("secondary rate limit") {
@@ -162,7 +174,9 @@ pub fn classify(reply: Reply) -> Attempt<Reply, Failure> {
         }
         404 => Attempt::Fail(Failure::NotFound { message: error_message(&reply) }),
         422 => Attempt::Fail(Failure::Invalid { message: error_message(&reply) }),
-        500..=599 => Attempt::Retry { error: Failure::Server { status, reason: reply.reason.clone() }, after: None },
+        500..=599 => {
+            Attempt::Retry { error: Failure::Server { status, reason: reply.reason.clone() }, after: None }
+        }
         _ => Attempt::Fail(Failure::Rejected { status, message: error_message(&reply) }),
     }
 }
@@ -186,34 +200,70 @@ mod tests {
     #[test]
     fn successes_are_done_and_auth_errors_are_final() {
         assert!(matches!(classify(reply(201, Headers::default(), "{}")), Attempt::Done(_)));
-        let (f, retry) = failure(classify(reply(401, Headers::default(), r#"{"message":"Bad credentials"}"#)));
+        let (f, retry) =
+            failure(classify(reply(401, Headers::default(), r#"{"message":"Bad credentials"}"#)));
         assert_eq!((f, retry), (Failure::Unauthorized { message: "Bad credentials".into() }, None));
-        let (f, retry) = failure(classify(reply(403, Headers { ratelimit_remaining: Some("4999".into()), ..Headers::default() }, r#"{"message":"Resource not accessible by integration"}"#)));
-        assert_eq!((f, retry), (Failure::Forbidden { message: "Resource not accessible by integration".into() }, None));
-        assert!(matches!(failure(classify(reply(404, Headers::default(), r#"{"message":"Not Found"}"#))), (Failure::NotFound { .. }, None)));
-        assert!(matches!(failure(classify(reply(410, Headers::default(), "gone"))), (Failure::Rejected { status: 410, .. }, None)));
+        let (f, retry) = failure(classify(reply(
+            403,
+            Headers { ratelimit_remaining: Some("4999".into()), ..Headers::default() },
+            r#"{"message":"Resource not accessible by integration"}"#,
+        )));
+        assert_eq!(
+            (f, retry),
+            (Failure::Forbidden { message: "Resource not accessible by integration".into() }, None)
+        );
+        assert!(matches!(
+            failure(classify(reply(404, Headers::default(), r#"{"message":"Not Found"}"#))),
+            (Failure::NotFound { .. }, None)
+        ));
+        assert!(matches!(
+            failure(classify(reply(410, Headers::default(), "gone"))),
+            (Failure::Rejected { status: 410, .. }, None)
+        ));
     }
 
     #[test]
     fn rate_limits_wait_for_the_reset_or_retry_after() {
         let reset = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() + 30;
-        let headers = Headers { ratelimit_remaining: Some("0".into()), ratelimit_reset: Some(reset.to_string()), ..Headers::default() };
+        let headers = Headers {
+            ratelimit_remaining: Some("0".into()),
+            ratelimit_reset: Some(reset.to_string()),
+            ..Headers::default()
+        };
         let (f, after) = failure(classify(reply(403, headers, r#"{"message":"API rate limit exceeded"}"#)));
         assert!(matches!(f, Failure::RateLimited { reset: Some(_), .. }), "{f:?}");
         let wait = after.unwrap().unwrap();
         assert!(wait > Duration::from_secs(28) && wait <= Duration::from_secs(31), "{wait:?}");
 
         let headers = Headers { retry_after: Some("3".into()), ..Headers::default() };
-        assert_eq!(failure(classify(reply(429, headers.clone(), "{}"))).1, Some(Some(Duration::from_secs(3))));
+        assert_eq!(
+            failure(classify(reply(429, headers.clone(), "{}"))).1,
+            Some(Some(Duration::from_secs(3)))
+        );
         assert!(matches!(failure(classify(reply(403, headers, "{}"))).0, Failure::Secondary { .. }));
-        let (f, after) = failure(classify(reply(403, Headers::default(), r#"{"message":"You have exceeded a secondary rate limit"}"#)));
-        assert_eq!((matches!(f, Failure::Secondary { .. }), after), (true, Some(Some(SECONDARY_DEFAULT_WAIT))));
-        assert_eq!(failure(classify(reply(429, Headers::default(), ""))).1, Some(Some(SECONDARY_DEFAULT_WAIT)));
+        let (f, after) = failure(classify(reply(
+            403,
+            Headers::default(),
+            r#"{"message":"You have exceeded a secondary rate limit"}"#,
+        )));
+        assert_eq!(
+            (matches!(f, Failure::Secondary { .. }), after),
+            (true, Some(Some(SECONDARY_DEFAULT_WAIT)))
+        );
+        assert_eq!(
+            failure(classify(reply(429, Headers::default(), ""))).1,
+            Some(Some(SECONDARY_DEFAULT_WAIT))
+        );
     }
 
     #[test]
     fn server_errors_back_off() {
-        let (f, after) = failure(classify(Reply { status: 502, reason: "Bad Gateway".into(), headers: Headers::default(), body: "<html>".into() }));
+        let (f, after) = failure(classify(Reply {
+            status: 502,
+            reason: "Bad Gateway".into(),
+            headers: Headers::default(),
+            body: "<html>".into(),
+        }));
         assert_eq!(f.to_string(), "502 Bad Gateway");
         assert_eq!(after, Some(None), "the backoff decides");
     }

@@ -58,7 +58,16 @@ impl Client {
             .set_write_timeout(Some(api.timeout))
             .build()
             .map_err(|e| client_error(describe(&e, api.token.expose())))?;
-        Ok(Client { octocrab, api: api.clone(), host, base, repo: repo.to_string(), permission, not_found_hint: String::new(), attempts: Cell::new(0) })
+        Ok(Client {
+            octocrab,
+            api: api.clone(),
+            host,
+            base,
+            repo: repo.to_string(),
+            permission,
+            not_found_hint: String::new(),
+            attempts: Cell::new(0),
+        })
     }
 
     /// Says more on a 404 than "the repository".
@@ -79,9 +88,20 @@ impl Client {
 
     /// Sends one request until it is delivered or the contract says stop; `action` ("create the check
     /// run `tests` in octo/app") starts every error message.
-    pub async fn send<B: Serialize + ?Sized>(&self, method: Method, path: &str, body: Option<&B>, action: &str, live: &mut dyn Live) -> Result<Reply, GithubError> {
+    pub async fn send<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        action: &str,
+        live: &mut dyn Live,
+    ) -> Result<Reply, GithubError> {
         let on_retry = |n: u32, failure: &Failure, wait: std::time::Duration| {
-            live.line(&format!("GitHub API at {}: {failure}; attempt {n} failed, retrying in {}", self.host, humantime::format_duration(round(wait))));
+            live.line(&format!(
+                "GitHub API at {}: {failure}; attempt {n} failed, retrying in {}",
+                self.host,
+                humantime::format_duration(round(wait))
+            ));
         };
         match deliver(self.api.retry, || self.attempt(method, path, body), on_retry).await {
             Ok((reply, _)) => Ok(reply),
@@ -90,7 +110,14 @@ impl Client {
     }
 
     /// `send`, then the reply's JSON as `T`.
-    pub async fn send_json<T: DeserializeOwned, B: Serialize + ?Sized>(&self, method: Method, path: &str, body: Option<&B>, action: &str, live: &mut dyn Live) -> Result<(T, Reply), GithubError> {
+    pub async fn send_json<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        action: &str,
+        live: &mut dyn Live,
+    ) -> Result<(T, Reply), GithubError> {
         let reply = self.send(method, path, body, action, live).await?;
         let value = self.parse(&reply, action)?;
         Ok((value, reply))
@@ -98,14 +125,26 @@ impl Client {
 
     /// The reply's JSON as `T`.
     pub fn parse<T: DeserializeOwned>(&self, reply: &Reply, action: &str) -> Result<T, GithubError> {
-        serde_json::from_str(&reply.body).map_err(|e| GithubError::Response { action: action.into(), host: self.host.clone(), message: format!("{} with a body that does not parse: {e}", reply.status) })
+        serde_json::from_str(&reply.body).map_err(|e| GithubError::Response {
+            action: action.into(),
+            host: self.host.clone(),
+            message: format!("{} with a body that does not parse: {e}", reply.status),
+        })
     }
 
     /// A `Link` URL as a path on the API host: pagination must not lead the token anywhere else.
     pub fn same_host_path(&self, url: &str, action: &str) -> Result<String, GithubError> {
-        let parsed = reqwest::Url::parse(url).map_err(|e| GithubError::Response { action: action.into(), host: self.host.clone(), message: format!("a Link URL that does not parse ({e})") })?;
+        let parsed = reqwest::Url::parse(url).map_err(|e| GithubError::Response {
+            action: action.into(),
+            host: self.host.clone(),
+            message: format!("a Link URL that does not parse ({e})"),
+        })?;
         if parsed.origin() != self.base.origin() {
-            return Err(GithubError::Response { action: action.into(), host: self.host.clone(), message: format!("a Link to another host ({})", parsed.origin().ascii_serialization()) });
+            return Err(GithubError::Response {
+                action: action.into(),
+                host: self.host.clone(),
+                message: format!("a Link to another host ({})", parsed.origin().ascii_serialization()),
+            });
         }
         Ok(match parsed.query() {
             Some(query) => format!("{}?{query}", parsed.path()),
@@ -113,7 +152,12 @@ impl Client {
         })
     }
 
-    async fn attempt<B: Serialize + ?Sized>(&self, method: Method, path: &str, body: Option<&B>) -> Attempt<Reply, Failure> {
+    async fn attempt<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Attempt<Reply, Failure> {
         self.attempts.set(self.attempts.get() + 1);
         let request = async {
             let response = match method {
@@ -122,7 +166,8 @@ impl Client {
                 Method::Patch => self.octocrab._patch(path, body).await,
             }?;
             let status = response.status();
-            let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+            let header =
+                |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
             let headers = Headers {
                 retry_after: header("retry-after"),
                 ratelimit_remaining: header("x-ratelimit-remaining"),
@@ -130,7 +175,12 @@ impl Client {
                 link: header("link"),
             };
             let body = self.octocrab.body_to_string(response).await?;
-            Ok::<_, octocrab::Error>(Reply { status: status.as_u16(), reason: status.canonical_reason().unwrap_or_default().to_string(), headers, body })
+            Ok::<_, octocrab::Error>(Reply {
+                status: status.as_u16(),
+                reason: status.canonical_reason().unwrap_or_default().to_string(),
+                headers,
+                body,
+            })
         };
         // The connector's timeouts cover connecting and each read; this one covers the whole exchange.
         match tokio::time::timeout(self.api.timeout, request).await {
@@ -139,7 +189,9 @@ impl Client {
             Ok(Err(error)) => {
                 let message = describe(&error, self.api.token.expose());
                 match error {
-                    octocrab::Error::Service { .. } | octocrab::Error::Hyper { .. } => Attempt::Retry { error: Failure::Transport { message }, after: None },
+                    octocrab::Error::Service { .. } | octocrab::Error::Hyper { .. } => {
+                        Attempt::Retry { error: Failure::Transport { message }, after: None }
+                    }
                     _ => Attempt::Fail(Failure::Request { message }),
                 }
             }
@@ -149,9 +201,15 @@ impl Client {
     fn error(&self, action: &str, gave_up: GaveUp<Failure>) -> GithubError {
         let action = action.to_string();
         match gave_up.error {
-            Failure::Unauthorized { message } => GithubError::Unauthorized { action, token_source: self.api.token_source.clone(), message },
-            Failure::Forbidden { message } => GithubError::Forbidden { action, permission: self.permission, message },
-            Failure::NotFound { .. } => GithubError::NotFound { action, repo: self.repo.clone(), hint: self.not_found_hint.clone() },
+            Failure::Unauthorized { message } => {
+                GithubError::Unauthorized { action, token_source: self.api.token_source.clone(), message }
+            }
+            Failure::Forbidden { message } => {
+                GithubError::Forbidden { action, permission: self.permission, message }
+            }
+            Failure::NotFound { .. } => {
+                GithubError::NotFound { action, repo: self.repo.clone(), hint: self.not_found_hint.clone() }
+            }
             Failure::Invalid { message } => GithubError::Invalid { action, message },
             Failure::Rejected { status, message } => GithubError::Rejected { action, status, message },
             Failure::Request { message } => GithubError::Request { action, message },
@@ -165,7 +223,10 @@ impl Client {
                 };
                 GithubError::RateLimited { action, reset }
             }
-            last @ (Failure::Secondary { .. } | Failure::Server { .. } | Failure::Transport { .. } | Failure::Timeout { .. }) => GithubError::Unavailable {
+            last @ (Failure::Secondary { .. }
+            | Failure::Server { .. }
+            | Failure::Transport { .. }
+            | Failure::Timeout { .. }) => GithubError::Unavailable {
                 action,
                 host: self.host.clone(),
                 attempts: gave_up.attempts,
@@ -197,5 +258,9 @@ fn describe(error: &octocrab::Error, token: &str) -> String {
     // snafu's Display of some variants appends a backtrace; the first line says it all.
     let text = text.lines().next().unwrap_or_default();
     let text = text.trim_start_matches("Service Error: ").trim_start_matches("Hyper Error: ").to_string();
-    if token.is_empty() { text } else { text.replace(token, "***") }
+    if token.is_empty() {
+        text
+    } else {
+        text.replace(token, "***")
+    }
 }

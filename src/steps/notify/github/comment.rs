@@ -67,17 +67,31 @@ pub fn next_link(link: &str) -> Option<String> {
     })
 }
 
-pub(super) async fn run(settings: &GithubSettings, request: &CommentRequest, reports: Vec<StepReport>, live: &mut dyn Live) -> Result<Outcome, GithubError> {
+pub(super) async fn run(
+    settings: &GithubSettings,
+    request: &CommentRequest,
+    reports: Vec<StepReport>,
+    live: &mut dyn Live,
+) -> Result<Outcome, GithubError> {
     let Some(pr) = request.pr else {
-        let mut outcome = Outcome::new("github comment", Verdict::Passed, "nothing to comment on: this build is not for a pull request");
-        outcome.warnings.push("nothing to comment on: not a pull request build and no --pr given; no comment was written".into());
-        outcome.data = json!({"command": "comment", "repo": settings.repo, "pr": null, "id": null, "attempts": 0});
+        let mut outcome = Outcome::new(
+            "github comment",
+            Verdict::Passed,
+            "nothing to comment on: this build is not for a pull request",
+        );
+        outcome.warnings.push(
+            "nothing to comment on: not a pull request build and no --pr given; no comment was written"
+                .into(),
+        );
+        outcome.data =
+            json!({"command": "comment", "repo": settings.repo, "pr": null, "id": null, "attempts": 0});
         return Ok(outcome);
     };
     let message = Message::new(reports, None, None, request.body.clone(), settings.origin.clone());
     let marker = request.sticky.as_deref().map(marker);
     let text = body(&message, marker.as_deref());
-    let client = Client::new(&settings.api, &settings.repo, "pull-requests")?.with_not_found_hint(format!(" (or it has no pull request #{pr})"));
+    let client = Client::new(&settings.api, &settings.repo, "pull-requests")?
+        .with_not_found_hint(format!(" (or it has no pull request #{pr})"));
 
     let existing = match &marker {
         Some(marker) => find_existing(&client, settings, pr, marker, live).await?,
@@ -101,9 +115,15 @@ pub(super) async fn run(settings: &GithubSettings, request: &CommentRequest, rep
     let mut outcome = Outcome::new(
         "github comment",
         Verdict::Passed,
-        format!("{verb} comment {} on pull request #{pr} in {}{}", created.id, settings.repo, if url.is_empty() { String::new() } else { format!(": {url}") }),
+        format!(
+            "{verb} comment {} on pull request #{pr} in {}{}",
+            created.id,
+            settings.repo,
+            if url.is_empty() { String::new() } else { format!(": {url}") }
+        ),
     );
-    outcome.outputs = vec![("comment-id".into(), created.id.to_string()), ("comment-url".into(), url.clone())];
+    outcome.outputs =
+        vec![("comment-id".into(), created.id.to_string()), ("comment-url".into(), url.clone())];
     outcome.data = json!({
         "command": "comment",
         "repo": settings.repo,
@@ -120,11 +140,18 @@ pub(super) async fn run(settings: &GithubSettings, request: &CommentRequest, rep
 }
 
 /// Walks the PR's comments page by page (the `Link` header) until one carries the marker.
-async fn find_existing(client: &Client, settings: &GithubSettings, pr: u64, marker: &str, live: &mut dyn Live) -> Result<Option<u64>, GithubError> {
+async fn find_existing(
+    client: &Client,
+    settings: &GithubSettings,
+    pr: u64,
+    marker: &str,
+    live: &mut dyn Live,
+) -> Result<Option<u64>, GithubError> {
     let action = format!("list the comments of pull request #{pr} in {}", settings.repo);
     let mut path = format!("/repos/{}/issues/{pr}/comments?per_page=100", settings.repo);
     for _ in 0..MAX_PAGES {
-        let (page, reply): (Vec<Listed>, _) = client.send_json(Method::Get, &path, None::<&()>, &action, live).await?;
+        let (page, reply): (Vec<Listed>, _) =
+            client.send_json(Method::Get, &path, None::<&()>, &action, live).await?;
         if let Some(found) = find_marked(&page, marker) {
             return Ok(Some(found.id));
         }
@@ -157,14 +184,23 @@ mod tests {
     #[test]
     fn the_next_link_is_parsed_from_githubs_link_header() {
         let link = r#"<https://api.github.com/repositories/1/issues/5/comments?per_page=100&page=2>; rel="next", <https://api.github.com/repositories/1/issues/5/comments?per_page=100&page=3>; rel="last""#;
-        assert_eq!(next_link(link).as_deref(), Some("https://api.github.com/repositories/1/issues/5/comments?per_page=100&page=2"));
+        assert_eq!(
+            next_link(link).as_deref(),
+            Some("https://api.github.com/repositories/1/issues/5/comments?per_page=100&page=2")
+        );
         assert_eq!(next_link(r#"<https://x/?page=1>; rel="prev", <https://x/?page=1>; rel="first""#), None);
         assert_eq!(next_link(""), None);
     }
 
     #[test]
     fn the_body_starts_with_the_marker_and_stays_under_the_limit() {
-        let message = Message::new(Vec::new(), None, Some("Deploy".into()), Some("x".repeat(70_000)), Origin::default());
+        let message = Message::new(
+            Vec::new(),
+            None,
+            Some("Deploy".into()),
+            Some("x".repeat(70_000)),
+            Origin::default(),
+        );
         let text = body(&message, Some(&marker("k")));
         assert!(text.starts_with("<!-- stepkit:k -->\n### ℹ️ Deploy\n\nxxx"), "{}", &text[..60]);
         assert_eq!(text.chars().count(), BODY_LIMIT);

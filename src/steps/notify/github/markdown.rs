@@ -19,7 +19,13 @@ pub fn steps_table(message: &Message) -> String {
     let mut out = String::from("| | Step | Verdict | Result |\n|---|---|---|---|\n");
     for step in &message.steps {
         let status = Status::from_verdict(&step.verdict);
-        out.push_str(&format!("| {} | {} | {} | {} |\n", status.icon(), cell(&step.name()), cell(&step.verdict), cell(&step.headline)));
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            status.icon(),
+            cell(&step.name()),
+            cell(&step.verdict),
+            cell(&step.headline)
+        ));
     }
     out
 }
@@ -71,11 +77,18 @@ mod tests {
 
     #[test]
     fn table_rows_escape_cells_and_footer_links_the_run() {
-        let step = StepReport::for_test("test", "failed", "a | b
-c");
+        let step = StepReport::for_test(
+            "test", "failed", "a | b
+c",
+        );
         let message = Message::new(vec![step], None, None, None, Origin::default());
         assert_eq!(steps_table(&message).lines().nth(2), Some("| ❌ | stepkit test | failed | a \\| b c |"));
-        let origin = Origin { repository: Some("o/r".into()), run_url: Some("https://ci/1".into()), provider: "Jenkins".into(), ..Origin::default() };
+        let origin = Origin {
+            repository: Some("o/r".into()),
+            run_url: Some("https://ci/1".into()),
+            provider: "Jenkins".into(),
+            ..Origin::default()
+        };
         assert_eq!(footer(&origin), "<sub>o/r · [Jenkins run](https://ci/1)</sub>\n");
         assert_eq!(footer(&Origin::default()), "");
     }

@@ -125,7 +125,9 @@ pub enum GithubError {
     Forbidden { action: String, permission: &'static str, message: String },
     #[error("{action}: repository {repo} not found, or the token cannot see it{hint}: check --repo and which repositories the token may use")]
     NotFound { action: String, repo: String, hint: String },
-    #[error("{action}: GitHub rejected the request (422 {message}): check --sha, --repo and the values given")]
+    #[error(
+        "{action}: GitHub rejected the request (422 {message}): check --sha, --repo and the values given"
+    )]
     Invalid { action: String, message: String },
     #[error("{action}: GitHub answered {status} ({message})")]
     Rejected { action: String, status: u16, message: String },

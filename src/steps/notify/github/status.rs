@@ -67,8 +67,14 @@ struct Created {
     url: Option<String>,
 }
 
-pub(super) async fn run(settings: &GithubSettings, request: &StatusRequest, reports: Vec<StepReport>, live: &mut dyn Live) -> Result<Outcome, GithubError> {
-    let action = format!("set the commit status `{}` on {}@{}", request.context, settings.repo, short(settings.sha()));
+pub(super) async fn run(
+    settings: &GithubSettings,
+    request: &StatusRequest,
+    reports: Vec<StepReport>,
+    live: &mut dyn Live,
+) -> Result<Outcome, GithubError> {
+    let action =
+        format!("set the commit status `{}` on {}@{}", request.context, settings.repo, short(settings.sha()));
     // settings guarantees a state or results; an empty result list with auto is refused there.
     let state = request.state.or_else(|| state_for(&reports)).unwrap_or(State::Pending);
     let message = Message::new(reports, None, None, None, settings.origin.clone());
@@ -81,14 +87,22 @@ pub(super) async fn run(settings: &GithubSettings, request: &StatusRequest, repo
     };
     let client = Client::new(&settings.api, &settings.repo, "statuses")?;
     let path = format!("/repos/{}/statuses/{}", settings.repo, settings.sha());
-    let (created, _): (Created, _) = client.send_json(Method::Post, &path, Some(&body), &action, live).await?;
+    let (created, _): (Created, _) =
+        client.send_json(Method::Post, &path, Some(&body), &action, live).await?;
 
     let mut outcome = Outcome::new(
         "github status",
         Verdict::Passed,
-        format!("status `{}` is {} on {}@{}: {description}", request.context, state_name(state), settings.repo, short(settings.sha())),
+        format!(
+            "status `{}` is {} on {}@{}: {description}",
+            request.context,
+            state_name(state),
+            settings.repo,
+            short(settings.sha())
+        ),
     );
-    outcome.outputs = vec![("status-id".into(), created.id.to_string()), ("state".into(), state_name(state).into())];
+    outcome.outputs =
+        vec![("status-id".into(), created.id.to_string()), ("state".into(), state_name(state).into())];
     outcome.data = json!({
         "command": "status",
         "repo": settings.repo,
@@ -123,7 +137,12 @@ mod tests {
 
     #[test]
     fn description_is_one_line_of_at_most_140_characters() {
-        let request = |d: Option<&str>| StatusRequest { context: "ci".into(), state: None, description: d.map(str::to_string), target_url: None };
+        let request = |d: Option<&str>| StatusRequest {
+            context: "ci".into(),
+            state: None,
+            description: d.map(str::to_string),
+            target_url: None,
+        };
         let one = Message::new(vec![report("failed")], None, None, None, Default::default());
         assert_eq!(description(&request(None), &one), "it failed");
         assert_eq!(description(&request(Some("a\nb")), &one), "a b");

@@ -16,14 +16,18 @@ pub enum Answer {
 }
 
 /// The Web API errors that mean "not now" rather than "never" (api.slack.com/methods/chat.postMessage#errors).
-const TRANSIENT_API_ERRORS: [&str; 5] = ["ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"];
+const TRANSIENT_API_ERRORS: [&str; 5] =
+    ["ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"];
 
 /// An incoming webhook's answer: 200 `ok`; 4xx with a plain-text error code; 429 and 5xx are busy.
 pub fn webhook(status: u16, body: &str, after: Option<Duration>) -> Answer {
     match status {
         200..=299 => Answer::Posted { channel: None, ts: None },
         429 => Answer::Busy { reason: "429 rate limited".into(), after },
-        500..=599 => Answer::Busy { reason: format!("{status} {}", code_of(body).unwrap_or_else(|| "server error".into())), after },
+        500..=599 => Answer::Busy {
+            reason: format!("{status} {}", code_of(body).unwrap_or_else(|| "server error".into())),
+            after,
+        },
         _ => Answer::Refused { status, code: code_of(body).unwrap_or_else(|| "unexpected answer".into()) },
     }
 }
@@ -42,7 +46,12 @@ pub fn api(status: u16, body: &str, after: Option<Duration>) -> Answer {
         429 => return Answer::Busy { reason: "429 rate limited".into(), after },
         500..=599 => return Answer::Busy { reason: format!("HTTP {status}"), after },
         200..=299 => {}
-        _ => return Answer::Refused { status, code: code_of(body).unwrap_or_else(|| "unexpected answer".into()) },
+        _ => {
+            return Answer::Refused {
+                status,
+                code: code_of(body).unwrap_or_else(|| "unexpected answer".into()),
+            }
+        }
     }
     let Ok(parsed) = serde_json::from_str::<ApiBody>(body) else {
         // A proxy's or load balancer's page instead of Slack's JSON: Slack was not reached properly.
@@ -62,7 +71,9 @@ pub fn api(status: u16, body: &str, after: Option<Duration>) -> Answer {
 /// shown, so an answer can never smuggle arbitrary text into the log.
 fn code_of(text: &str) -> Option<String> {
     let text = text.trim();
-    let valid = !text.is_empty() && text.len() <= 64 && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    let valid = !text.is_empty()
+        && text.len() <= 64
+        && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     valid.then(|| text.to_string())
 }
 
@@ -125,9 +136,16 @@ mod tests {
         assert_eq!(webhook(404, "no_service", None), refused(404, "no_service"));
         assert_eq!(webhook(404, "channel_not_found", None), refused(404, "channel_not_found"));
         assert_eq!(webhook(410, "channel_is_archived", None), refused(410, "channel_is_archived"));
-        assert_eq!(webhook(404, "<html>Not found: https://hooks.slack.com/services/x</html>", None), refused(404, "unexpected answer"), "foreign text is never shown");
+        assert_eq!(
+            webhook(404, "<html>Not found: https://hooks.slack.com/services/x</html>", None),
+            refused(404, "unexpected answer"),
+            "foreign text is never shown"
+        );
         let wait = Some(Duration::from_secs(3));
-        assert_eq!(webhook(429, "rate_limited", wait), Answer::Busy { reason: "429 rate limited".into(), after: wait });
+        assert_eq!(
+            webhook(429, "rate_limited", wait),
+            Answer::Busy { reason: "429 rate limited".into(), after: wait }
+        );
         assert!(matches!(webhook(503, "", None), Answer::Busy { after: None, .. }));
     }
 
@@ -137,11 +155,29 @@ mod tests {
             api(200, r#"{"ok":true,"channel":"C1","ts":"1712.0001","message":{}}"#, None),
             Answer::Posted { channel: Some("C1".into()), ts: Some("1712.0001".into()) }
         );
-        for code in ["invalid_auth", "not_authed", "token_revoked", "account_inactive", "channel_not_found", "not_in_channel", "is_archived", "missing_scope", "invalid_blocks", "msg_too_long"] {
-            assert_eq!(api(200, &format!(r#"{{"ok":false,"error":"{code}"}}"#), None), refused(200, code), "{code}");
+        for code in [
+            "invalid_auth",
+            "not_authed",
+            "token_revoked",
+            "account_inactive",
+            "channel_not_found",
+            "not_in_channel",
+            "is_archived",
+            "missing_scope",
+            "invalid_blocks",
+            "msg_too_long",
+        ] {
+            assert_eq!(
+                api(200, &format!(r#"{{"ok":false,"error":"{code}"}}"#), None),
+                refused(200, code),
+                "{code}"
+            );
         }
         for code in TRANSIENT_API_ERRORS {
-            assert!(matches!(api(200, &format!(r#"{{"ok":false,"error":"{code}"}}"#), None), Answer::Busy { .. }), "{code}");
+            assert!(
+                matches!(api(200, &format!(r#"{{"ok":false,"error":"{code}"}}"#), None), Answer::Busy { .. }),
+                "{code}"
+            );
         }
         let wait = Some(Duration::from_secs(1));
         assert_eq!(api(429, "", wait), Answer::Busy { reason: "429 rate limited".into(), after: wait });
@@ -156,7 +192,10 @@ mod tests {
         assert!(api_advice("not_in_channel", "chat.postMessage").contains("invite the app to the channel"));
         assert!(api_advice("invalid_auth", "chat.postMessage").contains("xoxb-"));
         assert!(api_advice("missing_scope", "chat.update").contains("chat:write"));
-        assert_eq!(api_advice("weird_error", "chat.update"), "see https://api.slack.com/methods/chat.update#errors");
+        assert_eq!(
+            api_advice("weird_error", "chat.update"),
+            "see https://api.slack.com/methods/chat.update#errors"
+        );
         assert!(webhook_advice("no_service").contains("create a new incoming webhook"));
         assert!(webhook_advice("channel_is_archived").contains("archived"));
         assert!(webhook_advice("other").starts_with("see https://api.slack.com"));

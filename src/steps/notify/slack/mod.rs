@@ -102,7 +102,13 @@ impl SlackError {
 /// Builds the message from the result files and sends it, unless `--when` says not to.
 pub async fn notify(settings: &SlackSettings, live: &mut dyn Live) -> Result<Outcome, SlackError> {
     let steps: Vec<StepReport> = settings.results.iter().map(|p| StepReport::read(p)).collect();
-    let message = Message::new(steps, settings.status, settings.title.clone(), settings.text.clone(), settings.origin.clone());
+    let message = Message::new(
+        steps,
+        settings.status,
+        settings.title.clone(),
+        settings.text.clone(),
+        settings.origin.clone(),
+    );
     let mode = match settings.delivery {
         Delivery::Webhook { .. } => "webhook",
         Delivery::Bot { .. } => "bot",
@@ -112,14 +118,17 @@ pub async fn notify(settings: &SlackSettings, live: &mut dyn Live) -> Result<Out
         Delivery::Webhook { .. } => None,
     };
     if let Some(reason) = skip_reason(settings.when, message.status) {
-        let mut outcome = outcome(&message, mode, channel.as_deref(), None, 0, false, format!("nothing sent: {reason}"));
+        let mut outcome =
+            outcome(&message, mode, channel.as_deref(), None, 0, false, format!("nothing sent: {reason}"));
         outcome.warnings.extend(settings.warnings.iter().cloned());
         return Ok(outcome);
     }
 
     let mut body = payload::build(&message, &payload::Extras { mentions: settings.mentions.clone() });
     let (target, what, host, method) = match &settings.delivery {
-        Delivery::Webhook { url, source } => (Target::Webhook(url), format!("the webhook in {source}"), host_of(url.expose()), None),
+        Delivery::Webhook { url, source } => {
+            (Target::Webhook(url), format!("the webhook in {source}"), host_of(url.expose()), None)
+        }
         Delivery::Bot { token, source, channel, api_url, thread_ts, update } => {
             body["channel"] = json!(channel);
             if let Some(ts) = thread_ts {
@@ -140,7 +149,13 @@ pub async fn notify(settings: &SlackSettings, live: &mut dyn Live) -> Result<Out
     let delivered = deliver(
         settings.retry,
         || send::attempt(&client, &target, &body, settings.timeout),
-        |n, problem, wait| live.line(&format!("Slack at {host}: {problem}; attempt {} in {}", n + 1, humantime::format_duration(round(wait)))),
+        |n, problem, wait| {
+            live.line(&format!(
+                "Slack at {host}: {problem}; attempt {} in {}",
+                n + 1,
+                humantime::format_duration(round(wait))
+            ))
+        },
     )
     .await;
     let ((posted_channel, ts), attempts) = delivered.map_err(|gave_up| match gave_up.error {
@@ -182,18 +197,33 @@ pub async fn notify(settings: &SlackSettings, live: &mut dyn Live) -> Result<Out
 
 /// Why `--when` holds the message back, if it does.
 pub fn skip_reason(when: When, status: Status) -> Option<String> {
-    let name = serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let name =
+        serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
     match when {
         When::Always => None,
         When::Failure if !status.is_bad() => Some(format!("--when failure and the status is {name}")),
-        When::Success if status != Status::Success => Some(format!("--when success and the status is {name}")),
+        When::Success if status != Status::Success => {
+            Some(format!("--when success and the status is {name}"))
+        }
         _ => None,
     }
 }
 
-fn outcome(message: &Message, mode: &str, channel: Option<&str>, ts: Option<&str>, attempts: u32, sent: bool, headline: String) -> Outcome {
+fn outcome(
+    message: &Message,
+    mode: &str,
+    channel: Option<&str>,
+    ts: Option<&str>,
+    attempts: u32,
+    sent: bool,
+    headline: String,
+) -> Outcome {
     let mut outcome = Outcome::new("notify", Verdict::Passed, headline);
-    let steps: Vec<_> = message.steps.iter().map(|s| json!({ "name": s.name(), "verdict": s.verdict, "headline": s.headline, "path": s.path })).collect();
+    let steps: Vec<_> = message
+        .steps
+        .iter()
+        .map(|s| json!({ "name": s.name(), "verdict": s.verdict, "headline": s.headline, "path": s.path }))
+        .collect();
     outcome.data = json!({
         "mode": mode,
         "channel": channel,
@@ -208,7 +238,9 @@ fn outcome(message: &Message, mode: &str, channel: Option<&str>, ts: Option<&str
 
 /// `#deploys` for a name, the ID as is (C0123ABCD).
 fn channel_label(channel: &str) -> String {
-    let is_id = channel.len() >= 9 && channel.starts_with(['C', 'G', 'D']) && channel.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    let is_id = channel.len() >= 9
+        && channel.starts_with(['C', 'G', 'D'])
+        && channel.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
     if is_id || channel.starts_with('#') {
         channel.to_string()
     } else {
@@ -218,7 +250,10 @@ fn channel_label(channel: &str) -> String {
 
 /// The host of a URL, the only part of an endpoint errors may name.
 fn host_of(url: &str) -> String {
-    reqwest::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| "the configured URL".into())
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| "the configured URL".into())
 }
 
 /// Whole seconds (milliseconds under one) read better than nanoseconds in a log line.
@@ -239,9 +274,15 @@ mod tests {
         assert_eq!(skip_reason(When::Always, Status::Success), None);
         assert_eq!(skip_reason(When::Failure, Status::Failure), None);
         assert_eq!(skip_reason(When::Failure, Status::TimedOut), None);
-        assert_eq!(skip_reason(When::Failure, Status::Success).as_deref(), Some("--when failure and the status is success"));
+        assert_eq!(
+            skip_reason(When::Failure, Status::Success).as_deref(),
+            Some("--when failure and the status is success")
+        );
         assert_eq!(skip_reason(When::Success, Status::Success), None);
-        assert_eq!(skip_reason(When::Success, Status::Cancelled).as_deref(), Some("--when success and the status is cancelled"));
+        assert_eq!(
+            skip_reason(When::Success, Status::Cancelled).as_deref(),
+            Some("--when success and the status is cancelled")
+        );
     }
 
     #[test]
@@ -255,13 +296,22 @@ mod tests {
 
     #[test]
     fn refusals_are_usage_errors_and_name_the_setting_not_the_url() {
-        let err = SlackError::Refused { what: "the webhook in STEPKIT_SLACK_WEBHOOK_URL".into(), answer: "404 no_service".into(), advice: answer::webhook_advice("no_service") };
+        let err = SlackError::Refused {
+            what: "the webhook in STEPKIT_SLACK_WEBHOOK_URL".into(),
+            answer: "404 no_service".into(),
+            advice: answer::webhook_advice("no_service"),
+        };
         assert!(err.is_usage());
         assert_eq!(
             err.to_string(),
             "post to Slack: the webhook in STEPKIT_SLACK_WEBHOOK_URL was refused (404 no_service): the webhook was removed or its app uninstalled; create a new incoming webhook and store its URL"
         );
-        let err = SlackError::Unreachable { host: "hooks.slack.com".into(), last: "503 server error".into(), attempts: 4, waited: "2m".into() };
+        let err = SlackError::Unreachable {
+            host: "hooks.slack.com".into(),
+            last: "503 server error".into(),
+            attempts: 4,
+            waited: "2m".into(),
+        };
         assert!(!err.is_usage());
     }
 }

@@ -89,7 +89,10 @@ fn section(text: String) -> Value {
 
 /// Title, the user's text, the steps (as many sections as they need, within 50 blocks), the origin.
 fn blocks(message: &Message) -> Vec<Value> {
-    let mut blocks = vec![section(truncate(&format!("*{} {}*", message.status.icon(), escape(&message.title)), SECTION_LIMIT))];
+    let mut blocks = vec![section(truncate(
+        &format!("*{} {}*", message.status.icon(), escape(&message.title)),
+        SECTION_LIMIT,
+    ))];
     if let Some(text) = message.text.as_deref().filter(|t| !t.trim().is_empty()) {
         blocks.push(section(truncate(&escape(text), SECTION_LIMIT)));
     }
@@ -160,7 +163,12 @@ mod tests {
     }
 
     fn origin() -> Origin {
-        Origin { repository: Some("octo/app".into()), sha: Some("0123456789".into()), run_url: Some("https://ci/run?a=1&b=2".into()), ..Origin::default() }
+        Origin {
+            repository: Some("octo/app".into()),
+            sha: Some("0123456789".into()),
+            run_url: Some("https://ci/run?a=1&b=2".into()),
+            ..Origin::default()
+        }
     }
 
     fn all_texts(payload: &Value) -> Vec<String> {
@@ -179,7 +187,8 @@ mod tests {
     #[test]
     fn step_and_user_text_is_escaped_so_it_cannot_ping_or_link() {
         let steps = vec![report("test", "failed", "<!channel> broke <https://evil|here> & more")];
-        let message = Message::new(steps, None, Some("Deploy <b> & co".into()), Some("see <!here>".into()), origin());
+        let message =
+            Message::new(steps, None, Some("Deploy <b> & co".into()), Some("see <!here>".into()), origin());
         let payload = build(&message, &Extras::default());
         for text in all_texts(&payload) {
             assert!(!text.contains("<!"), "unescaped mention in {text}");
@@ -188,9 +197,15 @@ mod tests {
         let blocks = payload["attachments"][0]["blocks"].as_array().unwrap();
         assert_eq!(blocks[0]["text"]["text"], "*❌ Deploy &lt;b&gt; &amp; co*");
         assert_eq!(blocks[1]["text"]["text"], "see &lt;!here&gt;");
-        assert_eq!(blocks[2]["text"]["text"], "❌ stepkit test: &lt;!channel&gt; broke &lt;https://evil|here&gt; &amp; more");
+        assert_eq!(
+            blocks[2]["text"]["text"],
+            "❌ stepkit test: &lt;!channel&gt; broke &lt;https://evil|here&gt; &amp; more"
+        );
         assert_eq!(blocks[3]["type"], "context");
-        assert_eq!(blocks[3]["elements"][0]["text"], "octo/app@0123456 · <https://ci/run?a=1&amp;b=2|View run>");
+        assert_eq!(
+            blocks[3]["elements"][0]["text"],
+            "octo/app@0123456 · <https://ci/run?a=1&amp;b=2|View run>"
+        );
         assert_eq!(payload["attachments"][0]["color"], "danger");
     }
 
@@ -198,7 +213,10 @@ mod tests {
     fn mentions_are_raw_and_only_on_a_bad_status() {
         let extras = Extras { mentions: vec!["@here".into(), "<@U123>".into()] };
         let failed = Message::new(vec![report("test", "failed", "2 failed")], None, None, None, origin());
-        assert!(build(&failed, &extras)["text"].as_str().unwrap().starts_with("@here <@U123> ❌ stepkit test failed in octo/app"));
+        assert!(build(&failed, &extras)["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("@here <@U123> ❌ stepkit test failed in octo/app"));
         let passed = Message::new(vec![report("test", "passed", "ok")], None, None, None, origin());
         let text = build(&passed, &extras)["text"].as_str().unwrap().to_string();
         assert!(!text.contains("@here") && !text.contains("U123"), "{text}");
@@ -218,7 +236,11 @@ mod tests {
         let long = "x".repeat(5000);
         let cut = truncate(&long, SECTION_LIMIT);
         assert!(cut.chars().count() <= SECTION_LIMIT);
-        assert!(cut.ends_with(&format!("… and {} more characters", 5000 - cut.lines().next().unwrap().len())), "{}", &cut[cut.len() - 40..]);
+        assert!(
+            cut.ends_with(&format!("… and {} more characters", 5000 - cut.lines().next().unwrap().len())),
+            "{}",
+            &cut[cut.len() - 40..]
+        );
         assert_eq!(truncate("short", 10), "short");
 
         let entities = "&amp;".repeat(1000);
@@ -226,24 +248,33 @@ mod tests {
         let head = cut.lines().next().unwrap();
         assert!(head.ends_with(';') && head.len() % 5 == 0, "{head}");
         let wide = "é".repeat(4000);
-        assert!(truncate(&wide, SECTION_LIMIT).chars().count() <= SECTION_LIMIT, "counts characters, not bytes");
+        assert!(
+            truncate(&wide, SECTION_LIMIT).chars().count() <= SECTION_LIMIT,
+            "counts characters, not bytes"
+        );
     }
 
     #[test]
     fn many_steps_fit_in_fifty_blocks_and_say_how_many_are_missing() {
-        let steps: Vec<StepReport> = (0..2000).map(|i| report(&format!("step{i}"), "passed", &"y".repeat(200))).collect();
+        let steps: Vec<StepReport> =
+            (0..2000).map(|i| report(&format!("step{i}"), "passed", &"y".repeat(200))).collect();
         let message = Message::new(steps, None, None, Some("t".repeat(10_000)), origin());
         let payload = build(&message, &Extras::default());
         let blocks = payload["attachments"][0]["blocks"].as_array().unwrap();
         assert_eq!(blocks.len(), BLOCK_LIMIT);
         for block in blocks {
-            let text = block["text"]["text"].as_str().or_else(|| block["elements"][0]["text"].as_str()).unwrap();
+            let text =
+                block["text"]["text"].as_str().or_else(|| block["elements"][0]["text"].as_str()).unwrap();
             assert!(text.chars().count() <= SECTION_LIMIT, "{} chars", text.chars().count());
         }
         assert!(blocks[1]["text"]["text"].as_str().unwrap().contains("more characters"));
         let last_steps = blocks[BLOCK_LIMIT - 2]["text"]["text"].as_str().unwrap();
-        let more: usize = last_steps.rsplit("… and ").next().unwrap().trim_end_matches(" more steps").parse().unwrap();
-        let shown: usize = blocks[2..BLOCK_LIMIT - 1].iter().map(|b| b["text"]["text"].as_str().unwrap().matches("stepkit step").count()).sum();
+        let more: usize =
+            last_steps.rsplit("… and ").next().unwrap().trim_end_matches(" more steps").parse().unwrap();
+        let shown: usize = blocks[2..BLOCK_LIMIT - 1]
+            .iter()
+            .map(|b| b["text"]["text"].as_str().unwrap().matches("stepkit step").count())
+            .sum();
         assert_eq!(shown + more, 2000, "every step is shown or counted");
         assert_eq!(blocks[BLOCK_LIMIT - 1]["type"], "context");
         assert!(payload["text"].as_str().unwrap().chars().count() <= TEXT_LIMIT);
@@ -252,7 +283,13 @@ mod tests {
 
     #[test]
     fn no_steps_no_origin_is_just_the_title() {
-        let message = Message::new(Vec::new(), Some(Status::Info), Some("Release v1 started".into()), None, Origin::default());
+        let message = Message::new(
+            Vec::new(),
+            Some(Status::Info),
+            Some("Release v1 started".into()),
+            None,
+            Origin::default(),
+        );
         let payload = build(&message, &Extras::default());
         assert_eq!(payload["text"], "ℹ️ Release v1 started");
         assert_eq!(payload["attachments"][0]["blocks"].as_array().unwrap().len(), 1);

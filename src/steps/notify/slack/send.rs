@@ -45,7 +45,12 @@ pub fn client(timeout: Duration) -> Result<reqwest::Client, String> {
 }
 
 /// POSTs `body` once.
-pub async fn attempt(client: &reqwest::Client, target: &Target<'_>, body: &Value, timeout: Duration) -> Attempt<(Option<String>, Option<String>), Problem> {
+pub async fn attempt(
+    client: &reqwest::Client,
+    target: &Target<'_>,
+    body: &Value,
+    timeout: Duration,
+) -> Attempt<(Option<String>, Option<String>), Problem> {
     let request = match target {
         Target::Webhook(url) => client.post(url.expose()),
         Target::Api { url, token } => client.post(url).bearer_auth(token.expose()),
@@ -55,7 +60,11 @@ pub async fn attempt(client: &reqwest::Client, target: &Target<'_>, body: &Value
         Err(e) => return Attempt::Retry { error: Problem::Busy(describe(e, timeout)), after: None },
     };
     let status = response.status().as_u16();
-    let after = response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(retry_after);
+    let after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(retry_after);
     let text = match response.text().await {
         Ok(text) => text,
         Err(e) => return Attempt::Retry { error: Problem::Busy(describe(e, timeout)), after: None },

@@ -4,7 +4,11 @@ use super::{PresetError, Selection};
 use crate::steps::test::model::TestFile;
 use std::path::Path;
 
-pub(super) fn discover(cmd: &[String], patterns: &[String], cwd: &Path) -> Result<Vec<TestFile>, PresetError> {
+pub(super) fn discover(
+    cmd: &[String],
+    patterns: &[String],
+    cwd: &Path,
+) -> Result<Vec<TestFile>, PresetError> {
     if !cmd.iter().any(|a| a.contains("{files}")) {
         return Err(PresetError::Command("CMD needs a `{files}` argument where the batch's files go, e.g. `-- ./run-tests {files} --junit {junit}`".into()));
     }
@@ -14,8 +18,13 @@ pub(super) fn discover(cmd: &[String], patterns: &[String], cwd: &Path) -> Resul
     let mut files = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for pattern in patterns {
-        let absolute = if Path::new(pattern).is_absolute() { pattern.clone() } else { cwd.join(pattern).display().to_string() };
-        let paths = glob::glob(&absolute).map_err(|e| PresetError::Command(format!("--files `{pattern}`: {e}")))?;
+        let absolute = if Path::new(pattern).is_absolute() {
+            pattern.clone()
+        } else {
+            cwd.join(pattern).display().to_string()
+        };
+        let paths =
+            glob::glob(&absolute).map_err(|e| PresetError::Command(format!("--files `{pattern}`: {e}")))?;
         let mut matched: Vec<String> = paths
             .filter_map(Result::ok)
             .filter(|p| p.is_file())

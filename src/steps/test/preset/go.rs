@@ -8,17 +8,74 @@ use std::path::Path;
 /// Flags of `go test` that take a value from the next argument (`go help testflag`, `go help build`,
 /// Go 1.19-1.23): every other known flag is boolean (`-v`, `-race`, `-cover`, `-json`, ...).
 const VALUE_FLAGS: &[&str] = &[
-    "C", "asmflags", "bench", "benchtime", "blockprofile", "blockprofilerate", "buildmode", "compiler", "count", "covermode",
-    "coverpkg", "coverprofile", "cpu", "cpuprofile", "exec", "fuzz", "fuzzminimizetime", "fuzztime", "gccgoflags", "gcflags",
-    "installsuffix", "ldflags", "list", "memprofile", "memprofilerate", "mod", "modfile", "mutexprofile", "mutexprofilefraction",
-    "o", "outputdir", "overlay", "p", "parallel", "pgo", "pkgdir", "run", "shuffle", "skip", "tags", "timeout", "toolexec",
-    "trace", "vet",
+    "C",
+    "asmflags",
+    "bench",
+    "benchtime",
+    "blockprofile",
+    "blockprofilerate",
+    "buildmode",
+    "compiler",
+    "count",
+    "covermode",
+    "coverpkg",
+    "coverprofile",
+    "cpu",
+    "cpuprofile",
+    "exec",
+    "fuzz",
+    "fuzzminimizetime",
+    "fuzztime",
+    "gccgoflags",
+    "gcflags",
+    "installsuffix",
+    "ldflags",
+    "list",
+    "memprofile",
+    "memprofilerate",
+    "mod",
+    "modfile",
+    "mutexprofile",
+    "mutexprofilefraction",
+    "o",
+    "outputdir",
+    "overlay",
+    "p",
+    "parallel",
+    "pgo",
+    "pkgdir",
+    "run",
+    "shuffle",
+    "skip",
+    "tags",
+    "timeout",
+    "toolexec",
+    "trace",
+    "vet",
 ];
 
 /// Boolean flags of `go test` and `go build`.
 const BOOL_FLAGS: &[&str] = &[
-    "a", "asan", "benchmem", "buildvcs", "c", "cover", "failfast", "fullpath", "i", "json", "linkshared", "modcacherw", "msan",
-    "n", "race", "short", "trimpath", "v", "work", "x",
+    "a",
+    "asan",
+    "benchmem",
+    "buildvcs",
+    "c",
+    "cover",
+    "failfast",
+    "fullpath",
+    "i",
+    "json",
+    "linkshared",
+    "modcacherw",
+    "msan",
+    "n",
+    "race",
+    "short",
+    "trimpath",
+    "v",
+    "work",
+    "x",
 ];
 
 /// `go test` CMD read as `go test` reads it: its flags, the package patterns (one run of
@@ -120,7 +177,10 @@ pub(super) fn discover(cmd: &[String], cwd: &Path) -> Result<Vec<TestFile>, Pres
     // -list does not apply -skip; a top-level -skip removes whole tests, so apply it here the way
     // go will (RE2 and the regex crate share this syntax).
     if let Some(skip) = go.skip.as_deref().filter(|s| !s.contains('/')) {
-        let re = regex::Regex::new(skip).map_err(|e| PresetError::Discover { command: cmd.join(" "), message: format!("-skip `{skip}` is not a valid pattern: {e}") })?;
+        let re = regex::Regex::new(skip).map_err(|e| PresetError::Discover {
+            command: cmd.join(" "),
+            message: format!("-skip `{skip}` is not a valid pattern: {e}"),
+        })?;
         for file in &mut files {
             file.cases.retain(|c| !re.is_match(&c.name));
         }
@@ -137,13 +197,18 @@ pub(crate) fn parse_listing(listing: &str) -> Vec<TestFile> {
         let trimmed = line.trim_end();
         if let Some(rest) = trimmed.strip_prefix("ok ") {
             let package = rest.split_whitespace().next().unwrap_or_default().to_string();
-            let cases = pending.drain(..).map(|name| CaseRef { id: name.clone(), classname: Some(package.clone()), name }).collect::<Vec<_>>();
+            let cases = pending
+                .drain(..)
+                .map(|name| CaseRef { id: name.clone(), classname: Some(package.clone()), name })
+                .collect::<Vec<_>>();
             if !cases.is_empty() {
                 files.push(TestFile { path: package, cases });
             }
         } else if trimmed.starts_with("?") || trimmed.is_empty() {
             continue;
-        } else if ["Test", "Example", "Fuzz"].iter().any(|p| trimmed.starts_with(p)) && !trimmed.contains(char::is_whitespace) {
+        } else if ["Test", "Example", "Fuzz"].iter().any(|p| trimmed.starts_with(p))
+            && !trimmed.contains(char::is_whitespace)
+        {
             pending.push(trimmed.to_string());
         }
     }
@@ -153,7 +218,12 @@ pub(crate) fn parse_listing(listing: &str) -> Vec<TestFile> {
 /// `go test -json` with stdout redirected to `<junit>.json`, which stepkit converts afterwards.
 pub(super) fn argv(cmd: &[String], selections: &[Selection<'_>], junit: &Path) -> Vec<String> {
     let go = split_command(cmd);
-    let mut out = vec!["sh".to_string(), "-c".to_string(), "exec \"$@\" > \"$0\"".to_string(), json_path(junit).display().to_string()];
+    let mut out = vec![
+        "sh".to_string(),
+        "-c".to_string(),
+        "exec \"$@\" > \"$0\"".to_string(),
+        json_path(junit).display().to_string(),
+    ];
     // The user's package patterns are left out: the batch names only its own packages.
     out.extend(go.flags);
     out.push("-json".into());
@@ -162,7 +232,11 @@ pub(super) fn argv(cmd: &[String], selections: &[Selection<'_>], junit: &Path) -
     // One -run covers every package of the batch: once any package runs only some of its tests, a
     // package run whole must name all of its own, or the pattern would filter them out.
     let names: Vec<String> = if selections.iter().any(|s| s.cases.is_some()) {
-        selections.iter().flat_map(|s| s.cases.clone().unwrap_or_else(|| s.file.cases.iter().collect())).map(|c| regex::escape(&c.id)).collect()
+        selections
+            .iter()
+            .flat_map(|s| s.cases.clone().unwrap_or_else(|| s.file.cases.iter().collect()))
+            .map(|c| regex::escape(&c.id))
+            .collect()
     } else {
         Vec::new()
     };
@@ -187,7 +261,9 @@ mod tests {
     #[test]
     fn splits_flags_and_packages() {
         let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
-        let go = split_command(&words("go test -race -timeout 5m ./a/... ./b -count=1 -run TestX/sub -v -args -update x"));
+        let go = split_command(&words(
+            "go test -race -timeout 5m ./a/... ./b -count=1 -run TestX/sub -v -args -update x",
+        ));
         assert_eq!(go.flags, words("go test -race -timeout 5m -count=1 -run TestX/sub -v"));
         assert_eq!(go.packages, ["./a/...", "./b"]);
         assert_eq!(go.binary_args, ["-update", "x"]);
@@ -210,8 +286,13 @@ mod tests {
 
     #[test]
     fn a_package_run_whole_beside_a_split_one_names_all_its_tests() {
-        let files = parse_listing("TestA\nTestB\nok  \texample.com/m/a\t0.002s\nTestX\nok  \texample.com/m/b\t0.001s\n");
-        let selections = [Selection { file: &files[0], cases: None }, Selection { file: &files[1], cases: Some(vec![&files[1].cases[0]]) }];
+        let files = parse_listing(
+            "TestA\nTestB\nok  \texample.com/m/a\t0.002s\nTestX\nok  \texample.com/m/b\t0.001s\n",
+        );
+        let selections = [
+            Selection { file: &files[0], cases: None },
+            Selection { file: &files[1], cases: Some(vec![&files[1].cases[0]]) },
+        ];
         let cmd: Vec<String> = ["go", "test", "./..."].iter().map(|s| s.to_string()).collect();
         let argv = argv(&cmd, &selections, Path::new("/tmp/j.xml"));
         let run = &argv[argv.iter().position(|a| a == "-run").unwrap() + 1];

@@ -2,10 +2,10 @@
 
 mod command;
 pub mod go;
+mod php_classes;
 mod phpunit;
 mod phpunit_args;
 mod phpunit_config;
-mod php_classes;
 mod pytest;
 
 pub use phpunit_config::BatchConfig;
@@ -66,7 +66,15 @@ pub struct Unplaced {
 impl Discovery {
     /// Files from a listing whose CMD selects nothing a batch would repeat.
     fn whole(files: Vec<TestFile>, cmd: &[String]) -> Self {
-        Discovery { files, unplaced: Vec::new(), skipped_at_listing: Vec::new(), batch_command: cmd.to_vec(), select_cases: false, multi_file: true, batch_config: None }
+        Discovery {
+            files,
+            unplaced: Vec::new(),
+            skipped_at_listing: Vec::new(),
+            batch_command: cmd.to_vec(),
+            select_cases: false,
+            multi_file: true,
+            batch_config: None,
+        }
     }
 }
 
@@ -109,14 +117,24 @@ impl Preset {
         match self {
             Preset::Phpunit => phpunit::discover(cmd, cwd),
             Preset::Pytest => pytest::discover(cmd, cwd),
-            Preset::Go => go::discover(cmd, cwd).map(|files| Discovery::whole(files, &go::batch_command(cmd))),
-            Preset::Command { patterns } => command::discover(cmd, patterns, cwd).map(|files| Discovery::whole(files, cmd)),
+            Preset::Go => {
+                go::discover(cmd, cwd).map(|files| Discovery::whole(files, &go::batch_command(cmd)))
+            }
+            Preset::Command { patterns } => {
+                command::discover(cmd, patterns, cwd).map(|files| Discovery::whole(files, cmd))
+            }
         }
     }
 
     /// The argv that runs `selections` and writes JUnit to `junit`; `config` is the PHPUnit
     /// configuration written for this batch (several files), if any.
-    pub fn argv(&self, cmd: &[String], selections: &[Selection<'_>], junit: &Path, config: Option<&Path>) -> Vec<String> {
+    pub fn argv(
+        &self,
+        cmd: &[String],
+        selections: &[Selection<'_>],
+        junit: &Path,
+        config: Option<&Path>,
+    ) -> Vec<String> {
         match self {
             Preset::Phpunit => phpunit::argv(cmd, selections, junit, config),
             Preset::Pytest => pytest::argv(cmd, selections, junit),
@@ -154,21 +172,38 @@ fn run_listing(argv: &[String], cwd: &Path) -> Result<String, PresetError> {
 }
 
 /// `run_listing` with extra environment variables (a listing plugin's path and output file).
-fn run_listing_with_env(argv: &[String], env: &[(String, String)], cwd: &Path) -> Result<String, PresetError> {
+fn run_listing_with_env(
+    argv: &[String],
+    env: &[(String, String)],
+    cwd: &Path,
+) -> Result<String, PresetError> {
     let shown = argv.join(" ");
-    let (program, args) = argv.split_first().ok_or_else(|| PresetError::Discover { command: shown.clone(), message: "the command is empty".into() })?;
+    let (program, args) = argv.split_first().ok_or_else(|| PresetError::Discover {
+        command: shown.clone(),
+        message: "the command is empty".into(),
+    })?;
     let output = std::process::Command::new(program)
         .args(args)
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .current_dir(cwd)
         .stdin(std::process::Stdio::null())
         .output()
-        .map_err(|e| PresetError::Discover { command: shown.clone(), message: format!("cannot start `{program}`: {e}; is it installed and on PATH?") })?;
+        .map_err(|e| PresetError::Discover {
+            command: shown.clone(),
+            message: format!("cannot start `{program}`: {e}; is it installed and on PATH?"),
+        })?;
     if !output.status.success() {
         let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
         text.push_str(&String::from_utf8_lossy(&output.stderr));
         let tail: Vec<&str> = text.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect();
-        return Err(PresetError::Discover { command: shown, message: format!("it {}; its output ends with:\n{}", describe_status(output.status), tail.join("\n")) });
+        return Err(PresetError::Discover {
+            command: shown,
+            message: format!(
+                "it {}; its output ends with:\n{}",
+                describe_status(output.status),
+                tail.join("\n")
+            ),
+        });
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }

@@ -29,14 +29,16 @@ pub(super) fn discover(cmd: &[String], cwd: &Path) -> Result<Discovery, PresetEr
     let mut template = None;
     let mut base = cwd.to_path_buf();
     if let Some(config) = &config {
-        let text = std::fs::read_to_string(config).map_err(|e| error(format!("read {}: {e}", config.display())))?;
+        let text =
+            std::fs::read_to_string(config).map_err(|e| error(format!("read {}: {e}", config.display())))?;
         base = config.parent().map(Path::to_path_buf).unwrap_or_else(|| cwd.to_path_buf());
         candidates = suite_files(&text, &base);
         template = Some(text);
     }
     // Several files per process need a configuration naming them; without one (a read-only
     // checkout, `--no-configuration`) each batch runs one file, as PHPUnit allows.
-    let batch_config = if args.no_configuration { None } else { BatchConfig::probe(template.as_deref(), &base) };
+    let batch_config =
+        if args.no_configuration { None } else { BatchConfig::probe(template.as_deref(), &base) };
     // Path arguments may name files outside every <testsuite>; their PHP files are candidates too.
     for path in &paths {
         let path = cwd.join(path);
@@ -54,8 +56,10 @@ pub(super) fn discover(cmd: &[String], cwd: &Path) -> Result<Discovery, PresetEr
     argv.push("--list-tests-xml".into());
     argv.push(listing_file.display().to_string());
     let listed = run_listing(&argv, cwd).and_then(|_| {
-        std::fs::read_to_string(&listing_file)
-            .map_err(|e| PresetError::Discover { command: argv.join(" "), message: format!("read its listing {}: {e}", listing_file.display()) })
+        std::fs::read_to_string(&listing_file).map_err(|e| PresetError::Discover {
+            command: argv.join(" "),
+            message: format!("read its listing {}: {e}", listing_file.display()),
+        })
     });
     let _ = std::fs::remove_file(&listing_file);
     let listing = parse_listing(&listed?, &args);
@@ -82,7 +86,11 @@ pub(super) fn discover(cmd: &[String], cwd: &Path) -> Result<Discovery, PresetEr
     let mut unplaced = Vec::new();
     for (class, cases) in listing.classes.iter().filter(|(class, _)| !placed.contains(class.as_str())) {
         let why = format!("PHPUnit listed class {class}, but no test file it was given (phpunit.xml's test suites, the path arguments) declares it, so no batch can run it");
-        unplaced.extend(cases.iter().map(|c| Unplaced { classname: c.classname.clone(), name: c.name.clone(), why: why.clone() }));
+        unplaced.extend(cases.iter().map(|c| Unplaced {
+            classname: c.classname.clone(),
+            name: c.name.clone(),
+            why: why.clone(),
+        }));
     }
     for phpt in &listing.phpt {
         unplaced.push(Unplaced { classname: None, name: phpt.clone(), why: format!("{phpt} is a .phpt test, which the phpunit preset cannot run in batches yet; run it with phpunit directly") });
@@ -98,14 +106,24 @@ pub(super) fn discover(cmd: &[String], cwd: &Path) -> Result<Discovery, PresetEr
         })
         .map(|(_, a)| a.clone())
         .collect();
-    Ok(Discovery { files, unplaced, skipped_at_listing: Vec::new(), batch_command, select_cases: false, multi_file: batch_config.is_some(), batch_config })
+    Ok(Discovery {
+        files,
+        unplaced,
+        skipped_at_listing: Vec::new(),
+        batch_command,
+        select_cases: false,
+        multi_file: batch_config.is_some(),
+        batch_config,
+    })
 }
 
 /// `-c FILE` / `--configuration FILE` (a directory means its phpunit.xml), else the default names.
 fn config_path(args: &Args, cwd: &Path) -> Option<PathBuf> {
     let defaults = ["phpunit.xml", "phpunit.dist.xml", "phpunit.xml.dist"];
     match &args.configuration {
-        Some(path) if cwd.join(path).is_dir() => defaults.iter().map(|n| cwd.join(path).join(n)).find(|p| p.is_file()),
+        Some(path) if cwd.join(path).is_dir() => {
+            defaults.iter().map(|n| cwd.join(path).join(n)).find(|p| p.is_file())
+        }
         Some(path) => Some(cwd.join(path)),
         None => defaults.iter().map(|n| cwd.join(n)).find(|p| p.is_file()),
     }
@@ -190,12 +208,17 @@ fn parse_listing(xml: &str, args: &Args) -> Listing {
     let mut class = String::new();
     let selected = |groups: &str| {
         let groups: Vec<&str> = groups.split(',').map(str::trim).collect();
-        (args.groups.is_empty() || args.groups.iter().any(|g| groups.contains(&g.as_str()))) && !args.exclude_groups.iter().any(|g| groups.contains(&g.as_str()))
+        (args.groups.is_empty() || args.groups.iter().any(|g| groups.contains(&g.as_str())))
+            && !args.exclude_groups.iter().any(|g| groups.contains(&g.as_str()))
     };
     loop {
         match reader.read_event() {
             Ok(Event::Start(e)) | Ok(Event::Empty(e)) => {
-                let attr = |key: &str| e.attributes().flatten().find(|a| a.key.as_ref() == key).and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|v| v.into_owned()));
+                let attr = |key: &str| {
+                    e.attributes().flatten().find(|a| a.key.as_ref() == key).and_then(|a| {
+                        a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|v| v.into_owned())
+                    })
+                };
                 match e.name().as_ref() {
                     "testCaseClass" => class = attr("name").unwrap_or_default(),
                     "phptFile" => out.phpt.extend(attr("path")),
@@ -205,7 +228,11 @@ fn parse_listing(xml: &str, args: &Args) -> Listing {
                             Some(set) => format!("{method} with data set {set}"),
                             None => method,
                         };
-                        let case = CaseRef { id: format!("{class}::{name}"), classname: Some(class.replace('\\', ".")), name };
+                        let case = CaseRef {
+                            id: format!("{class}::{name}"),
+                            classname: Some(class.replace('\\', ".")),
+                            name,
+                        };
                         match out.classes.iter_mut().find(|(c, _)| *c == class) {
                             Some((_, cases)) => cases.push(case),
                             None => out.classes.push((class.clone(), vec![case])),
@@ -222,7 +249,12 @@ fn parse_listing(xml: &str, args: &Args) -> Listing {
 }
 
 /// Runs one file by its path, or several through `config`, the batch's generated configuration.
-pub(super) fn argv(cmd: &[String], selections: &[Selection<'_>], junit: &Path, config: Option<&Path>) -> Vec<String> {
+pub(super) fn argv(
+    cmd: &[String],
+    selections: &[Selection<'_>],
+    junit: &Path,
+    config: Option<&Path>,
+) -> Vec<String> {
     let mut out = cmd.to_vec();
     out.push("--log-junit".into());
     out.push(junit.display().to_string());
@@ -248,7 +280,8 @@ fn filter_regex(selections: &[Selection<'_>]) -> String {
             Some(cases) => alternatives.extend(cases.iter().map(|c| pcre_escape(&c.id))),
             None => {
                 for case in &selection.file.cases {
-                    let class = format!("{}::.*", pcre_escape(case.id.split("::").next().unwrap_or(&case.id)));
+                    let class =
+                        format!("{}::.*", pcre_escape(case.id.split("::").next().unwrap_or(&case.id)));
                     if !alternatives.contains(&class) {
                         alternatives.push(class);
                     }
@@ -289,9 +322,20 @@ mod tests {
     #[test]
     fn filter_is_anchored_and_escaped() {
         let case = |id: &str| CaseRef { id: id.into(), classname: None, name: String::new() };
-        let split = TestFile { path: "a.php".into(), cases: vec![case("A\\BTest::testX with data set #0"), case("A\\BTest::testY"), case("A\\BTest::testZ")] };
-        let whole = TestFile { path: "c.php".into(), cases: vec![case("C::one"), case("C::two"), case("D::three")] };
-        let f = filter_regex(&[Selection { file: &split, cases: Some(split.cases[..2].iter().collect()) }, Selection { file: &whole, cases: None }]);
+        let split = TestFile {
+            path: "a.php".into(),
+            cases: vec![
+                case("A\\BTest::testX with data set #0"),
+                case("A\\BTest::testY"),
+                case("A\\BTest::testZ"),
+            ],
+        };
+        let whole =
+            TestFile { path: "c.php".into(), cases: vec![case("C::one"), case("C::two"), case("D::three")] };
+        let f = filter_regex(&[
+            Selection { file: &split, cases: Some(split.cases[..2].iter().collect()) },
+            Selection { file: &whole, cases: None },
+        ]);
         assert_eq!(f, r"/^(?:A\\BTest::testX with data set \#0|A\\BTest::testY|C::.*|D::.*)$/");
         let re = Regex::new(&f[1..f.len() - 1]).unwrap();
         assert!(re.is_match("A\\BTest::testY"));
@@ -308,7 +352,18 @@ mod tests {
         let cmd = vec!["phpunit".to_string(), "-c".into(), "ci.xml".into()];
         let both = [Selection { file: &a, cases: None }, Selection { file: &b, cases: None }];
         let argv = argv(&cmd, &both, Path::new("/w/j.xml"), Some(Path::new("/p/.stepkit-batch-1.xml")));
-        assert_eq!(argv, ["phpunit", "-c", "ci.xml", "--log-junit", "/w/j.xml", "--configuration", "/p/.stepkit-batch-1.xml"]);
+        assert_eq!(
+            argv,
+            [
+                "phpunit",
+                "-c",
+                "ci.xml",
+                "--log-junit",
+                "/w/j.xml",
+                "--configuration",
+                "/p/.stepkit-batch-1.xml"
+            ]
+        );
         let argv = argv_one(&cmd, &both[..1]);
         assert_eq!(argv, ["phpunit", "-c", "ci.xml", "--log-junit", "/w/j.xml", "tests/ATest.php"]);
     }
@@ -321,8 +376,16 @@ mod tests {
     fn groups_from_the_command_filter_the_listing() {
         let xml = r#"<tests><testCaseClass name="A"><testCaseMethod name="t1" groups="default"/><testCaseMethod name="t2" groups="slow,db"/></testCaseClass><phptFile path="/p/x.phpt"/></tests>"#;
         let only = |groups: &[&str], exclude: &[&str]| {
-            let args = Args { groups: groups.iter().map(|g| g.to_string()).collect(), exclude_groups: exclude.iter().map(|g| g.to_string()).collect(), ..Args::default() };
-            parse_listing(xml, &args).classes.iter().flat_map(|(_, c)| c.iter().map(|c| c.name.clone())).collect::<Vec<_>>()
+            let args = Args {
+                groups: groups.iter().map(|g| g.to_string()).collect(),
+                exclude_groups: exclude.iter().map(|g| g.to_string()).collect(),
+                ..Args::default()
+            };
+            parse_listing(xml, &args)
+                .classes
+                .iter()
+                .flat_map(|(_, c)| c.iter().map(|c| c.name.clone()))
+                .collect::<Vec<_>>()
         };
         assert_eq!(only(&[], &[]), ["t1", "t2"]);
         assert_eq!(only(&["db"], &[]), ["t2"]);
@@ -333,13 +396,22 @@ mod tests {
     #[test]
     fn suites_expand_directories_files_and_excludes() {
         let dir = tempfile::tempdir().unwrap();
-        for f in ["tests/ATest.php", "tests/sub/BTest.php", "tests/Helper.php", "tests/skip/CTest.php", "extra/X.php"] {
+        for f in [
+            "tests/ATest.php",
+            "tests/sub/BTest.php",
+            "tests/Helper.php",
+            "tests/skip/CTest.php",
+            "extra/X.php",
+        ] {
             let p = dir.path().join(f);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, "").unwrap();
         }
         let config = r#"<phpunit><testsuites><testsuite name="u"><directory>tests</directory><exclude>tests/skip</exclude><file>extra/X.php</file></testsuite></testsuites></phpunit>"#;
-        let files: Vec<String> = suite_files(config, dir.path()).iter().map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string()).collect();
+        let files: Vec<String> = suite_files(config, dir.path())
+            .iter()
+            .map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string())
+            .collect();
         assert_eq!(files, ["extra/X.php", "tests/ATest.php", "tests/sub/BTest.php"]);
     }
 
@@ -354,7 +426,10 @@ mod tests {
         let config = r#"<phpunit><testsuites><testsuite name="u"><directory>tests</directory></testsuite></testsuites>
             <coverage><include><directory suffix=".php">src</directory></include><exclude><directory>tests</directory></exclude></coverage>
             <filter><whitelist><directory>src</directory></whitelist></filter></phpunit>"#;
-        let files: Vec<String> = suite_files(config, dir.path()).iter().map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string()).collect();
+        let files: Vec<String> = suite_files(config, dir.path())
+            .iter()
+            .map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string())
+            .collect();
         assert_eq!(files, ["tests/ATest.php"]);
     }
 }

@@ -11,19 +11,67 @@
 /// Long options that take a value from the next argument (or after `=`), in any PHPUnit 9-12.
 /// Checked against the installed PHPUnit's own option list by an integration test.
 pub(super) const VALUE_OPTIONS: &[&str] = &[
-    "atleast-version", "bootstrap", "cache-directory", "cache-result-file", "columns", "configuration", "coverage-cache",
-    "coverage-clover", "coverage-cobertura", "coverage-crap4j", "coverage-filter", "coverage-html", "coverage-openclover",
-    "coverage-php", "coverage-xml", "covers", "default-time-limit", "diff-context", "dump-xdebug-filter", "exclude-filter",
-    "exclude-group", "exclude-testsuite", "extension", "extensions", "filter", "generate-baseline", "group", "include-path",
-    "list-tests-xml", "loader", "log-events-text", "log-events-verbose-text", "log-junit", "log-otr", "log-teamcity",
-    "order-by", "prepend", "printer", "random-order-seed", "repeat", "requires-php-extension", "run-test-id",
-    "test-files-file", "test-id-filter-file", "test-suffix", "testdox-exclude-group", "testdox-group", "testdox-html",
-    "testdox-text", "testdox-xml", "testsuite", "trace-text", "use-baseline", "uses", "whitelist",
+    "atleast-version",
+    "bootstrap",
+    "cache-directory",
+    "cache-result-file",
+    "columns",
+    "configuration",
+    "coverage-cache",
+    "coverage-clover",
+    "coverage-cobertura",
+    "coverage-crap4j",
+    "coverage-filter",
+    "coverage-html",
+    "coverage-openclover",
+    "coverage-php",
+    "coverage-xml",
+    "covers",
+    "default-time-limit",
+    "diff-context",
+    "dump-xdebug-filter",
+    "exclude-filter",
+    "exclude-group",
+    "exclude-testsuite",
+    "extension",
+    "extensions",
+    "filter",
+    "generate-baseline",
+    "group",
+    "include-path",
+    "list-tests-xml",
+    "loader",
+    "log-events-text",
+    "log-events-verbose-text",
+    "log-junit",
+    "log-otr",
+    "log-teamcity",
+    "order-by",
+    "prepend",
+    "printer",
+    "random-order-seed",
+    "repeat",
+    "requires-php-extension",
+    "run-test-id",
+    "test-files-file",
+    "test-id-filter-file",
+    "test-suffix",
+    "testdox-exclude-group",
+    "testdox-group",
+    "testdox-html",
+    "testdox-text",
+    "testdox-xml",
+    "testsuite",
+    "trace-text",
+    "use-baseline",
+    "uses",
+    "whitelist",
 ];
 
 /// Flags (no value) whose name is also the start of a value option: `--list-tests` is itself, not
 /// an abbreviation of `--list-tests-xml`.
-pub(super) const FLAGS_PREFIXING_VALUE_OPTIONS: &[&str] = &["cache-result", "list-tests", "random-order", "testdox"];
+pub(super) const FLAGS_PREFIXING_VALUE_OPTIONS: &[&str] =
+    &["cache-result", "list-tests", "random-order", "testdox"];
 
 /// What stepkit needs from PHPUnit's arguments.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -48,9 +96,17 @@ pub(super) struct Args {
 /// Where PHPUnit's own arguments start: after the `phpunit` program or script.
 fn start(cmd: &[String]) -> Result<usize, String> {
     cmd.iter()
-        .position(|a| !a.starts_with('-') && std::path::Path::new(a).file_name().is_some_and(|n| n.to_string_lossy().starts_with("phpunit")))
+        .position(|a| {
+            !a.starts_with('-')
+                && std::path::Path::new(a)
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("phpunit"))
+        })
         .map(|i| i + 1)
-        .ok_or_else(|| "CMD names no `phpunit` program or script, so stepkit cannot tell PHPUnit's arguments apart".to_string())
+        .ok_or_else(|| {
+            "CMD names no `phpunit` program or script, so stepkit cannot tell PHPUnit's arguments apart"
+                .to_string()
+        })
 }
 
 /// Reads CMD as PHPUnit's parser does.
@@ -88,7 +144,11 @@ pub(super) fn parse(cmd: &[String]) -> Result<Args, String> {
                 (true, Some(v)) => Some(v),
                 (true, None) => {
                     i += 1;
-                    Some(cmd.get(i).cloned().ok_or_else(|| format!("`--{name}` at the end of CMD needs a value"))?)
+                    Some(
+                        cmd.get(i)
+                            .cloned()
+                            .ok_or_else(|| format!("`--{name}` at the end of CMD needs a value"))?,
+                    )
                 }
                 _ => None,
             };
@@ -107,7 +167,9 @@ pub(super) fn parse(cmd: &[String]) -> Result<Args, String> {
                     let rest = &short[at + 1..];
                     let value = if rest.is_empty() {
                         i += 1;
-                        cmd.get(i).cloned().ok_or_else(|| format!("`-{option}` at the end of CMD needs a value"))?
+                        cmd.get(i)
+                            .cloned()
+                            .ok_or_else(|| format!("`-{option}` at the end of CMD needs a value"))?
                     } else {
                         rest.to_string()
                     };
@@ -144,10 +206,18 @@ mod tests {
         // `always` is a path to PHPUnit: --colors takes its value only after `=`.
         assert_eq!(a.positional, vec![6, 10]);
         assert_eq!(a.suite_options, vec![3, 4]);
-        assert_eq!(parse(&cmd("phpunit --testsuite=unit --exclude-testsuite slow --no-configuration")).unwrap().suite_options, vec![1, 2, 3]);
+        assert_eq!(
+            parse(&cmd("phpunit --testsuite=unit --exclude-testsuite slow --no-configuration"))
+                .unwrap()
+                .suite_options,
+            vec![1, 2, 3]
+        );
         assert_eq!(a.configuration.as_deref(), Some("ci.xml"));
         let a = parse(&cmd("php -d xdebug.mode=off vendor/bin/phpunit --group a,b --exclude-group=slow -vc phpunit.xml tests")).unwrap();
-        assert_eq!((a.groups, a.exclude_groups, a.configuration.as_deref(), a.positional), (vec!["a".to_string(), "b".to_string()], vec!["slow".to_string()], Some("phpunit.xml"), vec![9]));
+        assert_eq!(
+            (a.groups, a.exclude_groups, a.configuration.as_deref(), a.positional),
+            (vec!["a".to_string(), "b".to_string()], vec!["slow".to_string()], Some("phpunit.xml"), vec![9])
+        );
         assert_eq!(parse(&cmd("phpunit --list-tests -- --weird")).unwrap().positional, vec![2, 3]);
         assert!(parse(&cmd("phpunit --filter")).unwrap_err().contains("needs a value"));
         assert!(parse(&cmd("phpunit --log-jun x.xml")).unwrap_err().contains("--log-junit"));
@@ -162,19 +232,30 @@ mod tests {
         let code = r#"foreach (["PHPUnit/TextUI/CliArguments/Builder.php" => "PHPUnit\\TextUI\\CliArguments\\Builder", "PHPUnit/TextUI/Configuration/Cli/Builder.php" => "PHPUnit\\TextUI\\CliArguments\\Builder"] as $f => $c) { $p = stream_resolve_include_path($f); if ($p) { require $p; echo implode("\n", (new ReflectionClass($c))->getConstant("LONG_OPTIONS")); exit(0); } } exit(3);"#;
         let output = std::process::Command::new("php").args(["-r", code]).output();
         let Some(output) = output.ok().filter(|o| o.status.success()) else {
-            assert!(!crate::ci::tests_in_ci(&crate::ci::Env::from_process()), "php and Debian's phpunit are required under CI=true");
+            assert!(
+                !crate::ci::tests_in_ci(&crate::ci::Env::from_process()),
+                "php and Debian's phpunit are required under CI=true"
+            );
             eprintln!("skipping: no PHPUnit CLI Builder on PHP's include path");
             return;
         };
-        let options: Vec<String> = String::from_utf8_lossy(&output.stdout).lines().map(String::from).collect();
+        let options: Vec<String> =
+            String::from_utf8_lossy(&output.stdout).lines().map(String::from).collect();
         assert!(options.len() > 50, "{options:?}");
-        let value_options: Vec<&str> = options.iter().filter(|o| o.ends_with('=') && !o.ends_with("==")).map(|o| o.trim_end_matches('=')).collect();
+        let value_options: Vec<&str> = options
+            .iter()
+            .filter(|o| o.ends_with('=') && !o.ends_with("=="))
+            .map(|o| o.trim_end_matches('='))
+            .collect();
         for option in &value_options {
             assert!(VALUE_OPTIONS.contains(option), "--{option} takes a value in the installed PHPUnit");
         }
         for flag in options.iter().filter(|o| !o.ends_with('=')) {
             if value_options.iter().any(|v| v.starts_with(flag.as_str())) {
-                assert!(FLAGS_PREFIXING_VALUE_OPTIONS.contains(&flag.as_str()), "--{flag} is a flag that starts a value option's name");
+                assert!(
+                    FLAGS_PREFIXING_VALUE_OPTIONS.contains(&flag.as_str()),
+                    "--{flag} is a flag that starts a value option's name"
+                );
             }
         }
     }

@@ -37,7 +37,9 @@ impl BatchConfig {
             .prefix(".stepkit-batch-")
             .suffix(".xml")
             .tempfile_in(&self.dir)
-            .map_err(|e| format!("create a PHPUnit configuration for the batch in {}: {e}", self.dir.display()))?;
+            .map_err(|e| {
+                format!("create a PHPUnit configuration for the batch in {}: {e}", self.dir.display())
+            })?;
         let xml = [self.before.as_bytes(), &suites(files), self.after.as_bytes()].concat();
         file.write_all(&xml).map_err(|e| format!("write {}: {e}", file.path().display()))?;
         Ok(file.into_temp_path())
@@ -68,7 +70,9 @@ fn split(template: Option<&str>) -> Result<(String, String), String> {
             continue;
         }
         match event {
-            Event::Start(e) if e.name().as_ref() == "phpunit" => out.write_event(Event::Start(root(&e))).map_err(io)?,
+            Event::Start(e) if e.name().as_ref() == "phpunit" => {
+                out.write_event(Event::Start(root(&e))).map_err(io)?
+            }
             Event::Empty(e) if e.name().as_ref() == "phpunit" => {
                 out.write_event(Event::Start(root(&e))).map_err(io)?;
                 cut.get_or_insert(out.get_ref().len());
@@ -152,16 +156,26 @@ mod tests {
         assert!(xml.contains(r#"<phpunit bootstrap="tests/bootstrap.php" colors="true">"#), "{xml}");
         assert!(xml.contains(r#"<testsuites><testsuite name="stepkit batch"><file>/p/tests/ATest.php</file><file>/p/tests/B&amp;Test.php</file></testsuite></testsuites>"#), "{xml}");
         assert!(!xml.contains("tests/Unit") && !xml.contains("defaultTestSuite"), "{xml}");
-        assert!(xml.contains(r#"<directory suffix=".php">src</directory>"#) && xml.contains(r#"value="testing &amp; more""#), "{xml}");
+        assert!(
+            xml.contains(r#"<directory suffix=".php">src</directory>"#)
+                && xml.contains(r#"value="testing &amp; more""#),
+            "{xml}"
+        );
         assert!(xml.starts_with(r#"<?xml version="1.0" encoding="UTF-8"?>"#));
     }
 
     #[test]
     fn a_configuration_without_suites_or_without_a_file_gets_one() {
         let xml = render(Some(r#"<phpunit bootstrap="b.php"><php/></phpunit>"#), &files()[..1]).unwrap();
-        assert_eq!(xml, r#"<phpunit bootstrap="b.php"><php/><testsuites><testsuite name="stepkit batch"><file>/p/tests/ATest.php</file></testsuite></testsuites></phpunit>"#);
+        assert_eq!(
+            xml,
+            r#"<phpunit bootstrap="b.php"><php/><testsuites><testsuite name="stepkit batch"><file>/p/tests/ATest.php</file></testsuite></testsuites></phpunit>"#
+        );
         let xml = render(None, &files()[..1]).unwrap();
-        assert_eq!(xml, r#"<phpunit><testsuites><testsuite name="stepkit batch"><file>/p/tests/ATest.php</file></testsuite></testsuites></phpunit>"#);
+        assert_eq!(
+            xml,
+            r#"<phpunit><testsuites><testsuite name="stepkit batch"><file>/p/tests/ATest.php</file></testsuite></testsuites></phpunit>"#
+        );
         assert!(render(Some("<phpunit><testsuites>"), &files()).is_err());
     }
 

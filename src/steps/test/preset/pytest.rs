@@ -28,11 +28,16 @@ struct CollectionSkip {
 
 pub(super) fn discover(cmd: &[String], cwd: &Path) -> Result<Discovery, PresetError> {
     let error = |message: String| PresetError::Discover { command: cmd.join(" "), message };
-    let dir = tempfile::Builder::new().prefix("stepkit-pytest-").tempdir().map_err(|e| error(format!("create a directory for the listing plugin: {e}")))?;
-    std::fs::write(dir.path().join("_stepkit_scope.py"), SCOPE_PLUGIN).map_err(|e| error(format!("write the listing plugin: {e}")))?;
+    let dir = tempfile::Builder::new()
+        .prefix("stepkit-pytest-")
+        .tempdir()
+        .map_err(|e| error(format!("create a directory for the listing plugin: {e}")))?;
+    std::fs::write(dir.path().join("_stepkit_scope.py"), SCOPE_PLUGIN)
+        .map_err(|e| error(format!("write the listing plugin: {e}")))?;
     let scope_file = dir.path().join("scope.json");
     // --verbosity=-1 after the user's flags: node ids one per line, whatever -q/-v or addopts say.
-    let extra = ["--collect-only", "--verbosity=-1", "-p", "no:cacheprovider", "-p", "_stepkit_scope"].map(String::from);
+    let extra = ["--collect-only", "--verbosity=-1", "-p", "no:cacheprovider", "-p", "_stepkit_scope"]
+        .map(String::from);
     let mut argv = cmd.to_vec();
     argv.extend(extra.iter().cloned());
     // The child's PYTHONPATH is extended, not replaced: the project may rely on it to import.
@@ -40,17 +45,30 @@ pub(super) fn discover(cmd: &[String], cwd: &Path) -> Result<Discovery, PresetEr
         Some(existing) => format!("{}:{}", dir.path().display(), existing.to_string_lossy()),
         None => dir.path().display().to_string(),
     };
-    let env = [("PYTHONPATH".to_string(), python_path), ("STEPKIT_PYTEST_SCOPE".to_string(), scope_file.display().to_string())];
+    let env = [
+        ("PYTHONPATH".to_string(), python_path),
+        ("STEPKIT_PYTEST_SCOPE".to_string(), scope_file.display().to_string()),
+    ];
     let listing = run_listing_with_env(&argv, &env, cwd)?;
     let scope: Scope = std::fs::read_to_string(&scope_file)
         .ok()
         .and_then(|text| serde_json::from_str(&text).ok())
         .ok_or_else(|| error("pytest ran without stepkit's listing plugin (`-p _stepkit_scope` via PYTHONPATH); run pytest directly or through a wrapper that keeps the environment".into()))?;
-    let positional = positional_in_cmd(cmd, &extra, &scope).map_err(|message| PresetError::Scope { command: cmd.join(" "), message })?;
+    let positional = positional_in_cmd(cmd, &extra, &scope)
+        .map_err(|message| PresetError::Scope { command: cmd.join(" "), message })?;
     let select_cases = positional.iter().any(|&i| cmd[i].contains("::"));
-    let batch_command = cmd.iter().enumerate().filter(|(i, _)| !positional.contains(i)).map(|(_, a)| a.clone()).collect();
+    let batch_command =
+        cmd.iter().enumerate().filter(|(i, _)| !positional.contains(i)).map(|(_, a)| a.clone()).collect();
     let skipped_at_listing = scope.skipped.iter().map(skipped_file).collect();
-    Ok(Discovery { files: parse_collection(&listing), unplaced: Vec::new(), skipped_at_listing, batch_command, select_cases, multi_file: true, batch_config: None })
+    Ok(Discovery {
+        files: parse_collection(&listing),
+        unplaced: Vec::new(),
+        skipped_at_listing,
+        batch_command,
+        select_cases,
+        multi_file: true,
+        batch_config: None,
+    })
 }
 
 /// A file pytest skipped at collection, named as pytest's junitxml names it: no classname, the
@@ -58,16 +76,25 @@ pub(super) fn discover(cmd: &[String], cwd: &Path) -> Result<Discovery, PresetEr
 fn skipped_file(skip: &CollectionSkip) -> Unplaced {
     let reason = skip.reason.strip_prefix("Skipped: ").unwrap_or(&skip.reason);
     let module = skip.nodeid.strip_suffix(".py").unwrap_or(&skip.nodeid).replace(['/', '\\'], ".");
-    Unplaced { classname: None, name: module, why: format!("{} skipped while collected: {reason}", skip.nodeid) }
+    Unplaced {
+        classname: None,
+        name: module,
+        why: format!("{} skipped while collected: {reason}", skip.nodeid),
+    }
 }
 
 /// Indices into CMD of pytest's positional arguments. pytest's arguments are the tail of CMD
 /// (after `pytest`, `python -m pytest`, `uv run pytest`, ...) plus what the listing appended.
 fn positional_in_cmd(cmd: &[String], extra: &[String], scope: &Scope) -> Result<Vec<usize>, String> {
     if !scope.parsed {
-        return Err("pytest's parser refused CMD's arguments; run the same command without stepkit to see why".into());
+        return Err(
+            "pytest's parser refused CMD's arguments; run the same command without stepkit to see why".into(),
+        );
     }
-    let own = scope.args.len().checked_sub(extra.len()).filter(|&n| scope.args[n..] == *extra && n <= cmd.len() && cmd[cmd.len() - n..] == scope.args[..n]);
+    let own =
+        scope.args.len().checked_sub(extra.len()).filter(|&n| {
+            scope.args[n..] == *extra && n <= cmd.len() && cmd[cmd.len() - n..] == scope.args[..n]
+        });
     let Some(own) = own else {
         return Err(format!(
             "pytest received the arguments {:?}, which are not the end of CMD; stepkit cannot tell which of CMD's arguments select tests, so give them to pytest as they are",
@@ -135,9 +162,19 @@ mod tests {
     fn positional_indices_map_onto_the_tail_of_cmd() {
         let cmd: Vec<String> = ["python3", "-m", "pytest", "-k", "tests", "tests"].map(String::from).to_vec();
         let extra: Vec<String> = ["--collect-only"].map(String::from).to_vec();
-        let scope = Scope { args: ["-k", "tests", "tests", "--collect-only"].map(String::from).to_vec(), positional: vec![2], parsed: true, skipped: Vec::new() };
+        let scope = Scope {
+            args: ["-k", "tests", "tests", "--collect-only"].map(String::from).to_vec(),
+            positional: vec![2],
+            parsed: true,
+            skipped: Vec::new(),
+        };
         assert_eq!(positional_in_cmd(&cmd, &extra, &scope).unwrap(), vec![5]);
-        let wrapped = Scope { args: ["--other", "--collect-only"].map(String::from).to_vec(), positional: vec![], parsed: true, skipped: Vec::new() };
+        let wrapped = Scope {
+            args: ["--other", "--collect-only"].map(String::from).to_vec(),
+            positional: vec![],
+            parsed: true,
+            skipped: Vec::new(),
+        };
         assert!(positional_in_cmd(&cmd, &extra, &wrapped).unwrap_err().contains("not the end of CMD"));
     }
 
