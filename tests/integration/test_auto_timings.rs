@@ -137,3 +137,69 @@ fn none_turns_it_off_and_shards_use_it_only_when_asked() {
         .expect_code(2);
     assert!(bad.stderr.contains("--timings") && bad.stderr.contains("none"), "{}", bad.stderr);
 }
+
+/// Runs the suite with a merged report; returns stderr and each test's status by name.
+fn run_with_report(dir: &Path) -> (String, std::collections::BTreeMap<String, stepkit::junit::Status>) {
+    let out = tempfile::tempdir().unwrap();
+    let junit = out.path().join("merged.xml");
+    let run = stepkit()
+        .env_remove("STEPKIT_TEST_TIMINGS")
+        .current_dir(dir)
+        .args(["test", "--workers", "2", "--junit"])
+        .args([&junit])
+        .args(["--", "python3", "-m", "pytest", "tests"])
+        .run()
+        .expect_code(1);
+    let report = stepkit::junit::read_file(&junit).unwrap();
+    let mut statuses = std::collections::BTreeMap::new();
+    for suite in &report.suites {
+        collect_statuses(suite, &mut statuses);
+    }
+    (run.stderr, statuses)
+}
+
+fn collect_statuses(
+    suite: &stepkit::junit::Suite,
+    out: &mut std::collections::BTreeMap<String, stepkit::junit::Status>,
+) {
+    for case in &suite.cases {
+        assert!(out.insert(case.name.to_string(), case.status).is_none(), "{} reported twice", case.name);
+    }
+    for child in &suite.suites {
+        collect_statuses(child, out);
+    }
+}
+
+#[test]
+fn a_warm_run_starts_from_the_last_listing_and_plans_again_when_the_suite_changed() {
+    if !have_pytest() {
+        return;
+    }
+    let dir = project();
+    let (first, all) = run_with_report(dir.path());
+    assert!(!first.contains("the last run's listing"), "nothing to start from yet: {first}");
+    assert_eq!(all.len(), 5, "{all:?}");
+
+    let (warm, same) = run_with_report(dir.path());
+    assert!(warm.contains("the last run's listing, checked while the batches start"), "{warm}");
+    assert!(!warm.contains("the suite changed"), "{warm}");
+    assert_eq!(same, all, "a head start runs exactly what a fresh listing runs");
+
+    // test_e is gone, test_f and test_g are new: the batches started from the old listing would
+    // run a test that no longer exists and miss two; they are dropped and the run planned again.
+    write(dir.path(), "tests/test_other.py", "def test_f():\n    pass\n\ndef test_g():\n    pass\n");
+    let (changed, now) = run_with_report(dir.path());
+    assert!(changed.contains("the suite changed since the last run's listing"), "{changed}");
+    let names: Vec<&str> = now.keys().map(String::as_str).collect();
+    assert_eq!(names, ["test_a", "test_b", "test_c", "test_d", "test_f", "test_g"], "{changed}");
+    assert_eq!(now["test_d"], stepkit::junit::Status::Failed, "a failure stays a failure");
+    assert!(!changed.contains("not found"), "no batch of the dropped plan reached the output: {changed}");
+
+    // The new listing was kept: the next run starts from it again.
+    let (next, again) = run_with_report(dir.path());
+    assert!(
+        next.contains("the last run's listing, checked") && !next.contains("the suite changed"),
+        "{next}"
+    );
+    assert_eq!(again, now);
+}

@@ -138,6 +138,15 @@ pub fn save(
         command: command.to_vec(),
         files: merged.case_seconds(listed),
     };
+    prepare_dir(path)?;
+    crate::steps::junit::merge::write_atomically(path, |out| {
+        serde_json::to_writer_pretty(&mut *out, &file).map_err(std::io::Error::other)?;
+        std::io::Write::write_all(out, b"\n")
+    })
+}
+
+/// Creates the directory of a cache file at `path` (`.stepkit/timings`), and `.stepkit/.gitignore`.
+pub fn prepare_dir(path: &Path) -> std::io::Result<()> {
     let dir = path.parent().expect("the cache path has a directory");
     std::fs::create_dir_all(dir)?;
     let root = dir.parent().expect(".stepkit/timings has a parent");
@@ -146,10 +155,7 @@ pub fn save(
         // Like .pytest_cache: the directory ignores itself, so a checkout stays clean.
         std::fs::write(&ignore, "# written by stepkit: a cache, never commit it\n*\n")?;
     }
-    crate::steps::junit::merge::write_atomically(path, |out| {
-        serde_json::to_writer_pretty(&mut *out, &file).map_err(std::io::Error::other)?;
-        std::io::Write::write_all(out, b"\n")
-    })
+    Ok(())
 }
 
 #[cfg(test)]

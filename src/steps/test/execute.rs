@@ -77,6 +77,13 @@ impl Stopper {
         }
     }
 
+    /// Stops the batches in flight and starts no more, without a reason: their results are to be
+    /// dropped (a head start whose listing changed, see head_start.rs). The stopper is spent.
+    pub fn abandon(&self) {
+        self.no_new_batches.store(true, Ordering::SeqCst);
+        let _ = self.cancel.send(true);
+    }
+
     /// Why the run stopped, if it did.
     pub fn reason(&self) -> Option<Stop> {
         *self.reason.lock().expect("stop lock")

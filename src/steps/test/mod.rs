@@ -6,6 +6,7 @@ pub mod clock;
 pub mod collect;
 pub mod coverage;
 pub mod execute;
+mod head_start;
 pub mod model;
 pub mod only_failed;
 pub mod plan;
@@ -88,11 +89,51 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
     if let Some(only) = settings.only_failed.as_ref().filter(|o| o.failed.is_empty()) {
         return Ok(verdict::nothing_failed(settings, &only.report));
     }
-    let discovery = settings.preset.discover(&settings.command, &settings.cwd)?;
+    let (mut discovery, overhead, mut listing) = match head_start::HeadStart::begin(settings) {
+        Some(head) => (head.cached, head.overhead, Some(head.listing)),
+        None => {
+            let discovery = settings.preset.discover(&settings.command, &settings.cwd)?;
+            // Listing starts the tool and loads every test: a fair measure of what each process costs.
+            let overhead = if matches!(settings.preset, Preset::Command { .. }) {
+                0.0
+            } else {
+                started.elapsed().as_secs_f64()
+            };
+            head_start::save(settings, &discovery, overhead);
+            (discovery, overhead, None)
+        }
+    };
+    loop {
+        let head_start = listing.take();
+        match run_listed(settings, live, started, &discovery, overhead, head_start).await? {
+            Listed::Ran(outcome) => return Ok(outcome),
+            Listed::Changed(fresh) => {
+                live.line("stepkit test: the suite changed since the last run's listing: the batches started from it were stopped and dropped, and the run is planned again from the new listing");
+                discovery = fresh?;
+                head_start::save(settings, &discovery, overhead);
+            }
+        }
+    }
+}
+
+/// How a run from one listing ended.
+enum Listed {
+    Ran(Outcome),
+    /// A head start's listing changed; the new listing (or why it failed).
+    Changed(Result<preset::Discovery, PresetError>),
+}
+
+/// Plans and runs the suite as `discovery` lists it. With `head_start`, `discovery` is the last
+/// run's listing and `head_start` the new one, which decides whether the first pass stands.
+async fn run_listed(
+    settings: &TestSettings,
+    live: &mut dyn Live,
+    started: Instant,
+    discovery: &preset::Discovery,
+    overhead: f64,
+    head_start: Option<tokio::task::JoinHandle<Result<preset::Discovery, PresetError>>>,
+) -> Result<Listed, TestError> {
     let listed = &discovery.files;
-    // Listing starts the tool and loads every test: a fair measure of what each process costs.
-    let overhead =
-        if matches!(settings.preset, Preset::Command { .. }) { 0.0 } else { started.elapsed().as_secs_f64() };
     // Listed tests no batch can run are error cases, once (in shard 1 when sharded), never dropped;
     // `--only-failed` reruns only what failed, so it reports them no again.
     // Files the tool skipped while listing are reported skipped the same way.
@@ -104,7 +145,7 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         Results::new()
     };
     if listed.is_empty() && discovery.unplaced.is_empty() && discovery.skipped_at_listing.is_empty() {
-        return Ok(verdict::nothing_found(settings));
+        return Ok(Listed::Ran(verdict::nothing_found(settings)));
     }
     let mut warnings = Vec::new();
     let files = match &settings.only_failed {
@@ -119,7 +160,7 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
                 ));
             }
             if selected.files.is_empty() {
-                return Ok(verdict::none_listed(settings, &only.report, warnings));
+                return Ok(Listed::Ran(verdict::none_listed(settings, &only.report, warnings)));
             }
             live.line(&format!(
                 "stepkit test: --only-failed {}: rerunning {} failed test(s)",
@@ -150,8 +191,9 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         ));
     }
     live.line(&format!(
-        "stepkit test: {cases} tests in {} files; {} batches on {} workers{}; {}",
+        "stepkit test: {cases} tests in {} files{}; {} batches on {} workers{}; {}",
         files.len(),
+        if head_start.is_some() { " (the last run's listing, checked while the batches start)" } else { "" },
         plan.batches.len(),
         settings.workers,
         settings.shard.map(|s| format!(", shard {s}")).unwrap_or_default(),
@@ -167,7 +209,7 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         live.line(&format!("stepkit test: not planning with {ignored} under --shard: every job must plan from the same inputs; pass --timings auto if every job restores the same cache"));
     }
     if plan.batches.is_empty() && unplaced.is_empty() {
-        return Ok(verdict::empty_shard(settings));
+        return Ok(Listed::Ran(verdict::empty_shard(settings)));
     }
 
     let work = tempfile::Builder::new().prefix("stepkit-test-").tempdir().map_err(TestError::WorkDir)?;
@@ -178,7 +220,8 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
         )
         .map_err(TestError::WorkDir)?;
     }
-    let stopper = Stopper::start(settings.timeout);
+    // A second plan (the suite changed under a head start) gets what is left of --timeout.
+    let stopper = Stopper::start(settings.timeout.map(|t| t.saturating_sub(started.elapsed())));
     let runner = Runner {
         preset: &settings.preset,
         command: &discovery.batch_command,
@@ -205,9 +248,34 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
     let mut busy = vec![0.0; settings.workers];
     let mut not_started: Vec<Batch> = Vec::new();
 
-    let first = runner
-        .execute_requeuing("run", plan.batches.clone(), &stopper, &mut failed_so_far, live, &progress)
-        .await;
+    let first = match head_start {
+        None => {
+            runner
+                .execute_requeuing("run", plan.batches.clone(), &stopper, &mut failed_so_far, live, &progress)
+                .await
+        }
+        Some(listing) => {
+            let gate = head_start::Gate::default();
+            let mut held = head_start::HeldLive::new(&mut *live, gate.clone());
+            let phase = runner.execute_requeuing(
+                "run",
+                plan.batches.clone(),
+                &stopper,
+                &mut failed_so_far,
+                &mut held,
+                &progress,
+            );
+            let confirmation = head_start::confirm(phase, listing, discovery, &stopper, &gate).await;
+            held.flush();
+            match confirmation {
+                head_start::Confirmation::Same(first) => first,
+                head_start::Confirmation::Changed(fresh) => {
+                    progress.finish();
+                    return Ok(Listed::Changed(fresh));
+                }
+            }
+        }
+    };
     // Coverage comes from the first pass only: reruns (whole files, retries) would count lines twice.
     let coverage_reports: Vec<(usize, PathBuf)> = first
         .finished
@@ -320,7 +388,7 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
             &coverage::merge_batches(&reports, target, &settings.cwd, &settings.preset)?,
         );
     }
-    Ok(outcome)
+    Ok(Listed::Ran(outcome))
 }
 
 /// The timings a plan is made with, and where they came from.

@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// One test case, named the way its tool selects it (`id`) and the way its JUnit names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CaseRef {
     /// What the preset passes to select it: a pytest node id, `Class::method` for PHPUnit, `TestX` for Go.
     pub id: String,
@@ -15,7 +15,7 @@ pub struct CaseRef {
 
 /// A test file (PHPUnit file, pytest module, Go package) and its cases in file order.
 /// `cases` is empty when the preset cannot list cases; such a file is never split.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TestFile {
     pub path: String,
     pub cases: Vec<CaseRef>,

@@ -56,7 +56,7 @@ pub struct Discovery {
 }
 
 /// A listed test that no batch can run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Unplaced {
     pub classname: Option<String>,
     pub name: String,
