@@ -5,6 +5,7 @@ pub mod ci;
 pub mod cli;
 pub mod coverage;
 pub mod error;
+pub mod fs;
 pub mod junit;
 pub mod plugin;
 pub mod publish;

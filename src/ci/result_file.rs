@@ -1,9 +1,7 @@
 //! The JSON result file a Jenkins pipeline reads back with `readJSON`, written atomically.
 
-use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use super::CiError;
 
@@ -13,42 +11,14 @@ pub fn write_result_file(path: &Path, value: &serde_json::Value) -> Result<(), C
     let mut json = serde_json::to_vec_pretty(value).map_err(|e| error(e.into()))?;
     json.push(b'\n');
 
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    fs::create_dir_all(dir).map_err(error)?;
-    let tmp = temp_path(dir, path);
-    write_then_rename(&tmp, path, &json).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        error(e)
-    })
-}
-
-/// A sibling of `path` in the same directory, so the rename stays on one filesystem and is atomic.
-///
-/// Hand-made rather than `tempfile`: its files are created 0600, and the rename would carry that mode onto a
-/// report that other users (an archiving agent, a container) are meant to read; `create_new` honours the umask.
-fn temp_path(dir: &Path, path: &Path) -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "result".into());
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()))
-}
-
-fn write_then_rename(tmp: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut file = OpenOptions::new().write(true).create_new(true).open(tmp)?;
-    file.write_all(bytes)?;
-    // Flush to disk before the rename, or a crash could leave the new name pointing at an empty file.
-    file.sync_all()?;
-    drop(file);
-    fs::rename(tmp, path)
+    crate::fs::write_atomically(path, |file| file.write_all(&json)).map_err(error)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::fs;
 
     #[test]
     fn writes_pretty_json_creating_parent_dirs() {

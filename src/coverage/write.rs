@@ -14,7 +14,7 @@ pub fn write_file(
     path: &Path,
     root: &PathRoot,
 ) -> Result<(), CoverageError> {
-    crate::steps::junit::merge::write_atomically(path, |file| {
+    crate::fs::write_atomically(path, |file| {
         let mut out = io::BufWriter::new(file);
         write(coverage, format, root, &mut out)?;
         out.flush()

@@ -4,8 +4,7 @@ use super::{collect_inputs, Inputs, JunitError};
 use crate::junit::{write_report, Counts, Profile};
 use crate::report::{Annotation, AnnotationLevel, Outcome, Verdict};
 use serde_json::json;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Resolved settings for `junit merge`.
 #[derive(Debug, Clone)]
@@ -22,8 +21,10 @@ pub struct MergeSettings {
 pub fn merge(settings: &MergeSettings) -> Result<Outcome, JunitError> {
     let inputs = collect_inputs(&settings.inputs, settings.fold_across_files)?;
     let counts = inputs.report.counts();
-    write_atomically(&settings.output, |file| write_report(&inputs.report, settings.profile, file))
-        .map_err(|source| JunitError::Write { path: settings.output.clone(), source })?;
+    crate::fs::write_atomically(&settings.output, |file| {
+        write_report(&inputs.report, settings.profile, file)
+    })
+    .map_err(|source| JunitError::Write { path: settings.output.clone(), source })?;
 
     let verdict = if counts.tests == 0 { Verdict::NothingRan } else { Verdict::Passed };
     let headline = format!(
@@ -115,29 +116,4 @@ pub(crate) fn plural(n: u64) -> &'static str {
     } else {
         "s"
     }
-}
-
-/// Writes through a temp file in the same directory and renames it into place, so a reader
-/// (or a crash) never sees half a report. Creates missing parent directories.
-pub fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = dir.join(format!(".{name}.stepkit-{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        write(&mut file)?;
-        file.flush()?;
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
 }

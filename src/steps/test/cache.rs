@@ -139,7 +139,7 @@ pub fn save(
         files: merged.case_seconds(listed),
     };
     prepare_dir(path)?;
-    crate::steps::junit::merge::write_atomically(path, |out| {
+    crate::fs::write_atomically(path, |out| {
         serde_json::to_writer_pretty(&mut *out, &file).map_err(std::io::Error::other)?;
         std::io::Write::write_all(out, b"\n")
     })

@@ -60,7 +60,7 @@ pub fn save(settings: &TestSettings, discovery: &Discovery, overhead: f64) {
     };
     let path = listing_path(settings);
     let _ = cache::prepare_dir(&path).and_then(|()| {
-        crate::steps::junit::merge::write_atomically(&path, |out| {
+        crate::fs::write_atomically(&path, |out| {
             serde_json::to_writer(&mut *out, &file).map_err(std::io::Error::other)
         })
     });

@@ -362,10 +362,8 @@ async fn run_listed(
     };
     let report = build_report(files, results, &facts);
     if let Some(path) = &settings.junit {
-        crate::steps::junit::merge::write_atomically(path, |file| {
-            write_report(&report, settings.profile, file)
-        })
-        .map_err(|source| TestError::WriteJunit { path: path.clone(), source })?;
+        crate::fs::write_atomically(path, |file| write_report(&report, settings.profile, file))
+            .map_err(|source| TestError::WriteJunit { path: path.clone(), source })?;
     }
     let saved = save_timings(settings, &timings, &report, files, listed, &mut warnings);
     let notes = verdict::TimingsNote { from: timings.from, saved, ignored: timings.ignored };
