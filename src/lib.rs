@@ -11,6 +11,7 @@ pub mod plugin;
 pub mod publish;
 pub mod report;
 pub mod sanitize;
+pub mod secret;
 pub mod settings;
 pub mod steps;
 pub mod tls;

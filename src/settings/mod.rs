@@ -13,6 +13,7 @@ mod notify;
 mod secret;
 mod test;
 
+use crate::secret::Secret;
 pub use check::{cache_dir, check_settings, scaffold_settings, secret_config_values, CheckConfig};
 pub use coverage::coverage_merge_settings;
 pub use deploy::{deploy_settings, rollback_settings};
@@ -22,7 +23,6 @@ pub use github::github_settings;
 pub use image::{build_settings, push_args, push_settings};
 pub use junit::{merge_settings, summary_settings};
 pub use notify::{notify_settings, NotifyConfig};
-pub use secret::Secret;
 pub use test::{test_settings, TestConfig};
 
 use crate::ci::Env;

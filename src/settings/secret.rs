@@ -1,26 +1,12 @@
-//! `Secret`: a value that must never reach output. Debug and Display print `***`.
+//! Reading a `Secret` (crate::secret) where settings allow one: env, a mounted file, stdin.
 
 use super::ConfigError;
 use crate::ci::Env;
-use std::fmt;
+use crate::secret::Secret;
 use std::io::Read;
 use std::path::Path;
 
-/// A password, token or webhook URL. Read it only from env, a file or stdin, never from argv.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
 impl Secret {
-    /// Wraps a value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The real value, for the one place that sends it (an auth header, a registry login).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
     /// The secret in env var `name`, if set and non-empty.
     pub fn from_env(env: &Env, name: &str) -> Option<Secret> {
         env.get(name).map(Secret::new)
@@ -48,30 +34,9 @@ impl Secret {
     }
 }
 
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn debug_and_display_redact() {
-        let secret = Secret::new("hunter2");
-        assert_eq!(format!("{secret}"), "***");
-        assert_eq!(format!("{secret:?}"), "Secret(***)");
-        assert_eq!(format!("{:?}", Some(&secret)), "Some(Secret(***))");
-        assert_eq!(secret.expose(), "hunter2");
-    }
 
     #[test]
     fn file_and_reader_trim_the_trailing_newline() {

@@ -3,7 +3,7 @@
 
 use super::names::{self, LABEL_DIGEST, LABEL_IMAGE, LABEL_SECRET_ENV, LABEL_TIME};
 use super::{DeployError, Publish};
-use crate::settings::Secret;
+use crate::secret::Secret;
 use bollard::errors::Error as DockerError;
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum};
 use bollard::query_parameters::{

@@ -8,7 +8,7 @@ pub mod redact;
 pub mod swap;
 
 use crate::report::{Live, Outcome};
-use crate::settings::Secret;
+use crate::secret::Secret;
 use crate::steps::gate::{GateError, GateSettings};
 use crate::steps::image::ImageError;
 use std::path::PathBuf;

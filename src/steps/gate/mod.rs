@@ -71,7 +71,7 @@ impl GateSettings {
     }
 
     /// Secret header values, for the caller to mask in CI logs before the gate runs.
-    pub fn secrets(&self) -> Vec<&crate::settings::Secret> {
+    pub fn secrets(&self) -> Vec<&crate::secret::Secret> {
         let mut out = Vec::new();
         for probe in &self.probes {
             if let Probe::Http(http) = probe {

@@ -3,7 +3,7 @@
 
 use super::checks::{check_answer, JsonExpect, StatusRanges};
 use super::container;
-use crate::settings::Secret;
+use crate::secret::Secret;
 use bollard::Docker;
 use regex::Regex;
 use std::sync::Mutex;

@@ -2,7 +2,7 @@
 //! credsStore through the docker_credential crate), else anonymous, always knowing which source was
 //! used so that every auth error can say what was tried for which registry.
 
-use crate::settings::Secret;
+use crate::secret::Secret;
 use bollard::auth::DockerCredentials;
 use docker_credential::{CredentialRetrievalError, DockerCredential};
 use serde::Deserialize;

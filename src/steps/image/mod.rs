@@ -11,7 +11,7 @@ pub mod reference;
 pub mod registry;
 
 use crate::report::{Live, Outcome, Verdict};
-use crate::settings::Secret;
+use crate::secret::Secret;
 use build::{BuildRequest, Built};
 use credentials::{login_for, CredentialError, Login};
 use push::RetryPolicy;

@@ -168,7 +168,7 @@ mod tests {
         );
     }
 
-    use crate::settings::Secret;
+    use crate::secret::Secret;
     use wiremock::matchers::{body_string_contains, header, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 

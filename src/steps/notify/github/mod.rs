@@ -14,7 +14,7 @@ pub use client::Client;
 use super::message::Origin;
 use super::{RetryPolicy, StepReport};
 use crate::report::{Live, Outcome};
-use crate::settings::Secret;
+use crate::secret::Secret;
 use std::path::PathBuf;
 use std::time::Duration;
 

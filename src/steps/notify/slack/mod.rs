@@ -9,7 +9,7 @@ use super::message::Origin;
 use super::retry::{deliver, RetryPolicy};
 use super::{Message, Status, StepReport};
 use crate::report::{Live, Outcome, Verdict};
-use crate::settings::Secret;
+use crate::secret::Secret;
 use send::{Problem, Target};
 use serde_json::json;
 use std::path::PathBuf;
