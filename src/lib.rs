@@ -4,6 +4,7 @@
 pub mod ci;
 pub mod cli;
 pub mod coverage;
+pub mod docker;
 pub mod error;
 pub mod fs;
 pub mod junit;

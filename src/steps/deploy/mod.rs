@@ -10,7 +10,6 @@ pub mod swap;
 use crate::report::{Live, Outcome};
 use crate::secret::Secret;
 use crate::steps::gate::{GateError, GateSettings};
-use crate::steps::image::ImageError;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use swap::{Candidate, Ending, Plan, Signals};
@@ -73,7 +72,7 @@ pub struct RollbackSettings {
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
     #[error(transparent)]
-    Daemon(#[from] ImageError),
+    Daemon(#[from] crate::docker::DaemonError),
     #[error("{what}: {message}")]
     Docker { what: String, message: String },
     #[error("find image {image} in the local Docker engine: it is not there; build it (stepkit image build --tag {image}) or pull it (docker pull {image}) before the deploy, which never pulls")]
@@ -94,15 +93,14 @@ impl DeployError {
             | DeployError::NothingKept { .. }
             | DeployError::NetworkMissing { .. } => true,
             DeployError::Gate(e) => e.is_usage(),
-            DeployError::Daemon(e) => e.is_usage(),
+            DeployError::Daemon(_) => false,
             DeployError::Docker { .. } => false,
         }
     }
 }
 
 async fn connect() -> Result<bollard::Docker, DeployError> {
-    let connect = tokio::time::timeout(Duration::from_secs(30), crate::steps::image::daemon::connect()).await;
-    Ok(connect.map_err(|_| ImageError::Daemon("no answer within 30 s".into()))??)
+    Ok(crate::docker::connect_within(Duration::from_secs(30)).await?)
 }
 
 /// `stepkit deploy`. Must be called inside a tokio runtime.

@@ -164,7 +164,7 @@ pub(crate) mod tests {
 
     /// A daemon with the test image, or `None` (after saying why) when Docker is not available here.
     pub(crate) async fn docker() -> Option<Docker> {
-        let docker = match crate::steps::image::daemon::connect().await {
+        let docker = match crate::docker::connect().await {
             Ok(docker) => docker,
             Err(e) if crate::ci::tests_in_ci(&crate::ci::Env::from_process()) => {
                 panic!("CI=true needs a Docker daemon: {e}")
@@ -206,7 +206,7 @@ pub(crate) mod tests {
             let _ = std::thread::spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
                 runtime.block_on(async {
-                    if let Ok(docker) = crate::steps::image::daemon::connect().await {
+                    if let Ok(docker) = crate::docker::connect().await {
                         let _ = docker
                             .remove_container(
                                 &name,

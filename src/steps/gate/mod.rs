@@ -17,7 +17,6 @@ pub use latency::LatencySettings;
 pub use probe::{HttpProbe, Probe, TlsSettings};
 
 use crate::report::{Live, Outcome};
-use crate::steps::image::ImageError;
 use policy::{Decision, Policy, Thresholds};
 use probe::{Attempt, Prober, Verdict};
 use schedule::{Schedule, Watcher};
@@ -101,7 +100,7 @@ pub enum GateError {
     #[error("start the gate: it has no probes; give at least one --http, --tcp or --container")]
     NoProbes,
     #[error(transparent)]
-    Docker(#[from] ImageError),
+    Docker(#[from] crate::docker::DaemonError),
     #[error("set up the HTTP client: {0}")]
     Http(String),
     #[error("read the latency baseline {path}: {message}; --baseline takes a result file of an earlier `stepkit gate --samples` run (--result-file)")]
@@ -141,10 +140,7 @@ pub async fn run(settings: &GateSettings, live: &mut dyn Live) -> Result<Outcome
     let needs_docker = settings.probes.iter().any(|p| matches!(p, Probe::Container { .. }));
     let docker = if needs_docker {
         // The daemon gets no longer than the gate itself to answer.
-        let connect = tokio::time::timeout(settings.deadline, crate::steps::image::daemon::connect()).await;
-        Some(connect.map_err(|_| {
-            ImageError::Daemon(format!("no answer within {}", humantime::format_duration(settings.deadline)))
-        })??)
+        Some(crate::docker::connect_within(settings.deadline).await?)
     } else {
         None
     };

@@ -3,7 +3,7 @@
 
 use super::context::stream_context;
 use super::reference::Reference;
-use super::ImageError;
+use super::{daemon_error, ImageError};
 use crate::report::Live;
 use bollard::query_parameters::{BuildImageOptions, TagImageOptions};
 use bollard::Docker;
@@ -87,7 +87,7 @@ pub async fn build(
         docker
             .tag_image(&id, Some(options))
             .await
-            .map_err(|e| ImageError::Daemon(format!("tag {id} as {}: {e}", tag.full())))?;
+            .map_err(|e| daemon_error(format!("tag {id} as {}: {e}", tag.full())))?;
     }
     Ok(Built::Image { id, context_files: files })
 }
@@ -138,15 +138,13 @@ async fn follow_build(
             {
                 failure = Some(message);
             }
-            Err(e) => return Err(ImageError::Daemon(e.to_string())),
+            Err(e) => return Err(daemon_error(e.to_string())),
         }
     }
     if let Some(error) = failure {
         return Ok(BuildRun::StepFailed { step, error: error.trim().to_string() });
     }
-    image_id
-        .map(BuildRun::Image)
-        .ok_or_else(|| ImageError::Daemon("the build ended without an image id".into()))
+    image_id.map(BuildRun::Image).ok_or_else(|| daemon_error("the build ended without an image id"))
 }
 
 /// Builds `FROM <id>` + one LABEL instruction, tagged with the first tag.
@@ -164,8 +162,8 @@ async fn apply_labels(
     header.set_mode(0o644);
     header.set_cksum();
     tar.append_data(&mut header, "Dockerfile", dockerfile.as_bytes())
-        .map_err(|e| ImageError::Daemon(format!("pack the label Dockerfile: {e}")))?;
-    let body = tar.into_inner().map_err(|e| ImageError::Daemon(format!("pack the label Dockerfile: {e}")))?;
+        .map_err(|e| daemon_error(format!("pack the label Dockerfile: {e}")))?;
+    let body = tar.into_inner().map_err(|e| daemon_error(format!("pack the label Dockerfile: {e}")))?;
     let options = BuildImageOptions {
         dockerfile: "Dockerfile".into(),
         t: request.tags.first().map(Reference::full),

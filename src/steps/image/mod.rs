@@ -4,7 +4,6 @@ pub mod build;
 pub mod classify;
 pub mod context;
 pub mod credentials;
-pub mod daemon;
 pub mod dockerignore;
 pub mod push;
 pub mod reference;
@@ -23,8 +22,8 @@ use std::time::Duration;
 /// `stepkit image build` / `push` could not do its job (a failing Dockerfile step is an outcome, not this).
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
-    #[error("reach the Docker daemon: {0}; is dockerd running and is DOCKER_HOST right?")]
-    Daemon(String),
+    #[error(transparent)]
+    Daemon(#[from] crate::docker::DaemonError),
     #[error("use the build options: {0}")]
     Usage(String),
     #[error("push {0}: there is no such image in the local Docker engine; build or tag it first")]
@@ -57,6 +56,11 @@ impl ImageError {
     }
 }
 
+/// The engine failed at something an image step asked of it.
+pub(crate) fn daemon_error(message: impl Into<String>) -> ImageError {
+    ImageError::Daemon(crate::docker::DaemonError(message.into()))
+}
+
 /// Resolved settings for pushing.
 #[derive(Debug, Clone)]
 pub struct PushSettings {
@@ -77,7 +81,7 @@ pub struct BuildSettings {
 
 /// `stepkit image build`.
 pub async fn build_image(settings: &BuildSettings, live: &mut dyn Live) -> Result<Outcome, ImageError> {
-    let docker = daemon::connect().await?;
+    let docker = crate::docker::connect().await?;
     let tags: Vec<String> = settings.request.tags.iter().map(Reference::full).collect();
     match build::build(&docker, &settings.request, live).await? {
         Built::StepFailed { step, error } => {
@@ -135,7 +139,7 @@ pub async fn push_images(
     settings: &PushSettings,
     live: &mut dyn Live,
 ) -> Result<Outcome, ImageError> {
-    let docker = daemon::connect().await?;
+    let docker = crate::docker::connect().await?;
     // Every tag must exist before the first one is pushed: a typo should not leave half the tags pushed.
     let mut ids = Vec::new();
     for reference in references {
@@ -172,13 +176,13 @@ pub async fn push_images(
 /// The full id of the local image `reference` names.
 async fn local_image_id(docker: &bollard::Docker, reference: &Reference) -> Result<String, ImageError> {
     match docker.inspect_image(&reference.full()).await {
-        Ok(image) => image
-            .id
-            .ok_or_else(|| ImageError::Daemon(format!("the daemon gave no id for {}", reference.full()))),
+        Ok(image) => {
+            image.id.ok_or_else(|| daemon_error(format!("the daemon gave no id for {}", reference.full())))
+        }
         Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
             Err(ImageError::NoImage(reference.full()))
         }
-        Err(e) => Err(ImageError::Daemon(format!("inspect {}: {e}", reference.full()))),
+        Err(e) => Err(daemon_error(format!("inspect {}: {e}", reference.full()))),
     }
 }
 
