@@ -14,6 +14,7 @@ pub mod report;
 pub mod sanitize;
 pub mod secret;
 pub mod settings;
+pub mod signals;
 pub mod steps;
 pub mod tls;
 mod tools;
@@ -239,14 +240,13 @@ async fn interruptible<E: Into<Error>>(
     command: &str,
     step: impl std::future::Future<Output = Result<Outcome, E>>,
 ) -> Result<Outcome, Error> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-    else {
-        return step.await.map_err(Into::into);
-    };
+    let mut signals = signals::Signals::install();
     tokio::select! {
         result = step => result.map_err(Into::into),
-        _ = int.recv() => Ok(Outcome::new(command, report::Verdict::Interrupted, "interrupted by SIGINT; the daemon cancels the unfinished work")),
-        _ = term.recv() => Ok(Outcome::new(command, report::Verdict::Terminated, "stopped by SIGTERM; the daemon cancels the unfinished work")),
+        signal = signals.recv() => Ok(Outcome::new(
+            command,
+            signal.verdict(),
+            format!("{} by {}; the daemon cancels the unfinished work", if signal == signals::Signal::Int { "interrupted" } else { "stopped" }, signal.name()),
+        )),
     }
 }

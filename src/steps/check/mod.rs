@@ -134,7 +134,7 @@ pub async fn run(settings: &CheckSettings, live: &mut dyn Live) -> Result<Outcom
         task_plugins.insert(spawned_task.id(), identity);
     }
     let mut runs: Vec<(usize, PluginRun)> = Vec::with_capacity(settings.plugins.len());
-    let mut signals = Signals::new();
+    let mut signals = crate::signals::Signals::install();
     let mut stopped_by = None;
     loop {
         tokio::select! {
@@ -150,7 +150,8 @@ pub async fn run(settings: &CheckSettings, live: &mut dyn Live) -> Result<Outcom
                 }
                 None => break,
             },
-            verdict = signals.recv() => {
+            signal = signals.recv() => {
+                let verdict = signal.verdict();
                 // Keep what finished (partial reports are still written); the rest stop with the process.
                 stopped_by = Some(verdict);
                 break;
@@ -212,38 +213,6 @@ fn failed_task(joined: tokio::task::JoinError, task_plugins: &TaskPlugins) -> (u
         "stepkit cancelled it before it reported; the run fails".to_string()
     };
     (index, host_failure(name, file, PluginErrorKind::Internal, why, std::time::Instant::now()))
-}
-
-/// SIGINT and SIGTERM, as the verdict they lead to; never fires when the handlers cannot be installed.
-struct Signals {
-    int: Option<tokio::signal::unix::Signal>,
-    term: Option<tokio::signal::unix::Signal>,
-}
-
-impl Signals {
-    fn new() -> Self {
-        use tokio::signal::unix::{signal, SignalKind};
-        Signals { int: signal(SignalKind::interrupt()).ok(), term: signal(SignalKind::terminate()).ok() }
-    }
-
-    async fn recv(&mut self) -> Verdict {
-        let int = async {
-            match &mut self.int {
-                Some(s) => s.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        let term = async {
-            match &mut self.term {
-                Some(s) => s.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = int => Verdict::Interrupted,
-            _ = term => Verdict::Terminated,
-        }
-    }
 }
 
 /// How long past its deadline a run that is stuck in a host call is waited for.

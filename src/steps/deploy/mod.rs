@@ -9,10 +9,11 @@ pub mod swap;
 
 use crate::report::{Live, Outcome};
 use crate::secret::Secret;
+use crate::signals::Signals;
 use crate::steps::gate::{GateError, GateSettings};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use swap::{Candidate, Ending, Plan, Signals};
+use swap::{Candidate, Ending, Plan};
 
 pub use redact::MIN_SECRET_LEN;
 use redact::{RedactedLive, Redactor};

@@ -5,6 +5,7 @@
 use super::docker::{self, Found, Spec};
 use super::DeployError;
 use crate::report::{Live, Outcome, Verdict};
+use crate::signals::{Signal, Signals};
 use crate::steps::gate::{self, GateSettings};
 use bollard::Docker;
 use std::time::{Duration, Instant};
@@ -29,67 +30,6 @@ pub struct Plan<'a> {
     pub retire_as: String,
     pub stop_timeout: Duration,
     pub gate: &'a GateSettings,
-}
-
-/// SIGINT or SIGTERM.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
-    Int,
-    Term,
-}
-
-impl Signal {
-    /// The verdict (and so the exit code: 130, 143) it leads to.
-    pub fn verdict(self) -> Verdict {
-        match self {
-            Signal::Int => Verdict::Interrupted,
-            Signal::Term => Verdict::Terminated,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Signal::Int => "SIGINT",
-            Signal::Term => "SIGTERM",
-        }
-    }
-}
-
-/// SIGINT/SIGTERM, caught for the whole swap (from the first change on, a signal must not kill the
-/// process before the previous version is back).
-pub struct Signals {
-    int: Option<tokio::signal::unix::Signal>,
-    term: Option<tokio::signal::unix::Signal>,
-}
-
-impl Signals {
-    /// Installs the handlers. Must be called inside a tokio runtime.
-    pub fn install() -> Self {
-        use tokio::signal::unix::{signal, SignalKind};
-        Signals { int: signal(SignalKind::interrupt()).ok(), term: signal(SignalKind::terminate()).ok() }
-    }
-
-    /// A signal that already arrived, if any (without waiting).
-    pub fn pending(&mut self) -> Option<Signal> {
-        use futures_util::FutureExt;
-        self.recv().now_or_never()
-    }
-
-    /// The next signal (never, when the handlers could not be installed).
-    pub async fn recv(&mut self) -> Signal {
-        async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
-            match s {
-                Some(s) => {
-                    s.recv().await;
-                }
-                None => std::future::pending().await,
-            }
-        }
-        tokio::select! {
-            _ = next(&mut self.int) => Signal::Int,
-            _ = next(&mut self.term) => Signal::Term,
-        }
-    }
 }
 
 /// How the swap ended.

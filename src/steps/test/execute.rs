@@ -46,12 +46,7 @@ impl Stopper {
         };
         let listener = stopper.clone();
         tokio::spawn(async move {
-            use tokio::signal::unix::{signal, SignalKind};
-            let (Ok(mut int), Ok(mut term)) =
-                (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-            else {
-                return;
-            };
+            let mut signals = crate::signals::Signals::install();
             let deadline = async {
                 match timeout {
                     Some(t) => tokio::time::sleep(t).await,
@@ -59,8 +54,7 @@ impl Stopper {
                 }
             };
             let reason = tokio::select! {
-                _ = int.recv() => Stop::Signal(libc::SIGINT),
-                _ = term.recv() => Stop::Signal(libc::SIGTERM),
+                signal = signals.recv() => Stop::Signal(signal.number()),
                 _ = deadline => Stop::TimedOut,
             };
             listener.stop(reason, true);
