@@ -9,8 +9,8 @@ use crate::steps::image::ImageError;
 use crate::steps::junit::JunitError;
 use crate::steps::notify::github::GithubError;
 use crate::steps::notify::slack::SlackError;
-use crate::steps::test::preset::PresetError;
-use crate::steps::test::TestError;
+use crate::steps::suite::preset::PresetError;
+use crate::steps::suite::TestError;
 
 /// Usage or config error (docs/exit-codes.md).
 pub const EXIT_USAGE: i32 = 2;

@@ -80,7 +80,7 @@ fn dispatch(
             )?;
             let runtime = runtime()?;
             let mut live = publish::StderrLive { sinks, quiet: global.quiet };
-            Ok(runtime.block_on(steps::test::run(&settings, &mut live))?)
+            Ok(runtime.block_on(steps::suite::run(&settings, &mut live))?)
         }
         Command::Image(args) => {
             let runtime = runtime()?;

@@ -4,12 +4,12 @@ use super::{env_parse, file::ConfigFile, ConfigError};
 use crate::ci::{Env, ProgressMode};
 use crate::cli::TestArgs;
 use crate::junit::Profile;
-use crate::steps::test::cache::TimingsChoice;
-use crate::steps::test::clock::ClockFormat;
-use crate::steps::test::model::{Shard, SplitMode};
-use crate::steps::test::only_failed::OnlyFailed;
-use crate::steps::test::preset::Preset;
-use crate::steps::test::TestSettings;
+use crate::steps::suite::cache::TimingsChoice;
+use crate::steps::suite::clock::ClockFormat;
+use crate::steps::suite::model::{Shard, SplitMode};
+use crate::steps::suite::only_failed::OnlyFailed;
+use crate::steps::suite::preset::Preset;
+use crate::steps::suite::TestSettings;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -146,7 +146,7 @@ pub fn test_settings(
         return Err(flag("--coverage", "coverage needs the phpunit, pytest or go preset; with the command preset, have CMD write coverage and join the files with `stepkit coverage merge`".into()));
     }
     let coverage =
-        coverage.map(|(format, path)| crate::steps::test::coverage::CoverageTarget { format, path });
+        coverage.map(|(format, path)| crate::steps::suite::coverage::CoverageTarget { format, path });
     let timings = if !args.timings.is_empty() {
         args.timings.clone()
     } else if let Some(value) = env.get("STEPKIT_TEST_TIMINGS") {

@@ -7,4 +7,4 @@ pub mod gate;
 pub mod image;
 pub mod junit;
 pub mod notify;
-pub mod test;
+pub mod suite;

@@ -151,7 +151,7 @@ fn locate(test: &FailedTest, files: &[TestFile], root: &Path) -> Option<(usize, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::steps::test::model::CaseRef;
+    use crate::steps::suite::model::CaseRef;
 
     fn case(class: &str, name: &str) -> CaseRef {
         CaseRef { id: format!("{class}::{name}"), classname: Some(class.into()), name: name.into() }

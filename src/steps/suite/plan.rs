@@ -323,7 +323,7 @@ fn finish_batches(mut batches: Vec<Batch>) -> Vec<Batch> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::steps::test::model::CaseRef;
+    use crate::steps::suite::model::CaseRef;
 
     fn file(path: &str, cases: usize) -> TestFile {
         TestFile {

@@ -372,7 +372,7 @@ pub fn output_tail(output: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::steps::test::model::Part;
+    use crate::steps::suite::model::Part;
 
     fn files() -> Vec<TestFile> {
         let case = |n: &str| CaseRef { id: format!("C::{n}"), classname: Some("C".into()), name: n.into() };

@@ -5,7 +5,7 @@
 use super::php_classes::{declared_classes, php_for};
 use super::phpunit_args::{self, Args};
 use super::{run_listing, BatchConfig, Discovery, PresetError, Selection, Unplaced};
-use crate::steps::test::model::{CaseRef, TestFile};
+use crate::steps::suite::model::{CaseRef, TestFile};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 use std::collections::HashSet;

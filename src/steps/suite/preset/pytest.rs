@@ -3,7 +3,7 @@
 //! listing plugin (pytest_scope.py), so batches drop exactly those and keep every option.
 
 use super::{run_listing_with_env, Discovery, PresetError, Selection, Unplaced};
-use crate::steps::test::model::{CaseRef, TestFile};
+use crate::steps::suite::model::{CaseRef, TestFile};
 use std::path::Path;
 
 /// The listing plugin, importable as `_stepkit_scope` from a temporary directory.

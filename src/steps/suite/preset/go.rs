@@ -2,7 +2,7 @@
 //! results from `go test -json` (converted to JUnit by `junit::from_go_test_json`).
 
 use super::{run_listing, PresetError, Selection};
-use crate::steps::test::model::{CaseRef, TestFile};
+use crate::steps::suite::model::{CaseRef, TestFile};
 use std::path::Path;
 
 /// Flags of `go test` that take a value from the next argument (`go help testflag`, `go help build`,

@@ -123,7 +123,7 @@ pub(crate) fn relative(path: &str, root: &Path) -> String {
 mod tests {
     use super::*;
     use crate::junit::parse_bytes;
-    use crate::steps::test::model::CaseRef;
+    use crate::steps::suite::model::CaseRef;
 
     #[test]
     fn maps_cases_by_file_attribute_suite_file_class_and_module() {

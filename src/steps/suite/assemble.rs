@@ -223,7 +223,7 @@ pub fn children_cpu_seconds() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::steps::test::model::CaseRef;
+    use crate::steps::suite::model::CaseRef;
 
     fn case(name: &str, status: Status) -> Case {
         let mut c = Case::new(name, status);

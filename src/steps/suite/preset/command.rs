@@ -1,7 +1,7 @@
 //! The generic `command` preset: files from `--files` globs; `{files}` and `{junit}` in CMD.
 
 use super::{PresetError, Selection};
-use crate::steps::test::model::TestFile;
+use crate::steps::suite::model::TestFile;
 use std::path::Path;
 
 pub(super) fn discover(
