@@ -1,6 +1,7 @@
 //! The top-level error: wraps each module's error and maps it to a documented exit code.
 
 use crate::coverage::CoverageError;
+use crate::exit;
 use crate::settings::ConfigError;
 use crate::steps::check::CheckError;
 use crate::steps::deploy::DeployError;
@@ -11,11 +12,6 @@ use crate::steps::notify::github::GithubError;
 use crate::steps::notify::slack::SlackError;
 use crate::steps::suite::preset::PresetError;
 use crate::steps::suite::TestError;
-
-/// Usage or config error (docs/exit-codes.md).
-pub const EXIT_USAGE: i32 = 2;
-/// Environment or infrastructure error.
-pub const EXIT_ENVIRONMENT: i32 = 3;
 
 /// Anything that stopped a command before it reached a verdict. Messages read after "failed to".
 #[derive(Debug, thiserror::Error)]
@@ -48,27 +44,27 @@ impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Config(_) => EXIT_USAGE,
-            Error::Junit(JunitError::Pattern { .. }) => EXIT_USAGE,
-            Error::Junit(JunitError::Write { .. }) => EXIT_ENVIRONMENT,
-            Error::Image(e) if e.is_usage() => EXIT_USAGE,
-            Error::Image(_) => EXIT_ENVIRONMENT,
-            Error::Gate(e) if e.is_usage() => EXIT_USAGE,
-            Error::Gate(_) => EXIT_ENVIRONMENT,
-            Error::Deploy(e) if e.is_usage() => EXIT_USAGE,
-            Error::Deploy(_) => EXIT_ENVIRONMENT,
-            Error::Check(e) if e.is_usage() => EXIT_USAGE,
-            Error::Check(_) => EXIT_ENVIRONMENT,
-            Error::Github(e) if e.is_usage() => EXIT_USAGE,
-            Error::Github(_) => EXIT_ENVIRONMENT,
-            Error::Slack(e) if e.is_usage() => EXIT_USAGE,
-            Error::Slack(_) => EXIT_ENVIRONMENT,
-            Error::Test(TestError::Preset(PresetError::Scope { .. })) => EXIT_USAGE,
-            Error::Test(TestError::Preset(_)) => EXIT_ENVIRONMENT,
-            Error::Test(_) => EXIT_ENVIRONMENT,
-            Error::Coverage(e) if e.is_usage() => EXIT_USAGE,
-            Error::Coverage(_) => EXIT_ENVIRONMENT,
-            Error::Output { .. } => EXIT_ENVIRONMENT,
+            Error::Config(_) => exit::USAGE,
+            Error::Junit(JunitError::Pattern { .. }) => exit::USAGE,
+            Error::Junit(JunitError::Write { .. }) => exit::ENVIRONMENT,
+            Error::Image(e) if e.is_usage() => exit::USAGE,
+            Error::Image(_) => exit::ENVIRONMENT,
+            Error::Gate(e) if e.is_usage() => exit::USAGE,
+            Error::Gate(_) => exit::ENVIRONMENT,
+            Error::Deploy(e) if e.is_usage() => exit::USAGE,
+            Error::Deploy(_) => exit::ENVIRONMENT,
+            Error::Check(e) if e.is_usage() => exit::USAGE,
+            Error::Check(_) => exit::ENVIRONMENT,
+            Error::Github(e) if e.is_usage() => exit::USAGE,
+            Error::Github(_) => exit::ENVIRONMENT,
+            Error::Slack(e) if e.is_usage() => exit::USAGE,
+            Error::Slack(_) => exit::ENVIRONMENT,
+            Error::Test(TestError::Preset(PresetError::Scope { .. })) => exit::USAGE,
+            Error::Test(TestError::Preset(_)) => exit::ENVIRONMENT,
+            Error::Test(_) => exit::ENVIRONMENT,
+            Error::Coverage(e) if e.is_usage() => exit::USAGE,
+            Error::Coverage(_) => exit::ENVIRONMENT,
+            Error::Output { .. } => exit::ENVIRONMENT,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod coverage;
 pub mod docker;
 pub mod error;
+pub mod exit;
 pub mod fs;
 pub mod junit;
 pub mod plugin;
@@ -33,7 +34,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return if err.use_stderr() { error::EXIT_USAGE } else { 0 };
+            return if err.use_stderr() { exit::USAGE } else { 0 };
         }
     };
     let env = Env::from_process();

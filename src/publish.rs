@@ -1,7 +1,8 @@
 //! Publishing an outcome: human text to stderr, JSON/markdown to stdout, CI sinks, the result file, the exit code.
 
 use crate::ci::{write_result_file, Provider, Sinks};
-use crate::error::{Error, EXIT_ENVIRONMENT};
+use crate::error::Error;
+use crate::exit;
 use crate::report::Live;
 use crate::report::{render_error_json, render_human, render_json, render_markdown, Outcome};
 use crate::sanitize;
@@ -49,7 +50,7 @@ fn publish_outcome(outcome: &Outcome, global: &GlobalSettings, sinks: &mut Sinks
     let mut code = outcome.exit_code();
     let mut sink_failed = |what: String| {
         anstream::eprintln!("error: failed to {}", sanitize::text(&what));
-        code = code.max(EXIT_ENVIRONMENT);
+        code = code.max(exit::ENVIRONMENT);
     };
     if let Err(e) = sinks.annotate(&outcome.annotations) {
         sink_failed(format!("write annotations: {e}"));
@@ -93,7 +94,7 @@ fn publish_outcome(outcome: &Outcome, global: &GlobalSettings, sinks: &mut Sinks
         // A closed pipe (`| head`) is not worth a second error.
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             anstream::eprintln!("error: failed to write to stdout: {e}");
-            code = code.max(EXIT_ENVIRONMENT);
+            code = code.max(exit::ENVIRONMENT);
         }
     }
     code

@@ -1,5 +1,6 @@
 //! `Outcome`: what a step concluded, plus everything the sinks need to publish it.
 
+use crate::exit;
 use serde::{Deserialize, Serialize};
 
 /// The step's verdict; it decides the exit code (see docs/exit-codes.md).
@@ -24,12 +25,12 @@ impl Verdict {
     /// The documented process exit code for this verdict.
     pub fn exit_code(self) -> i32 {
         match self {
-            Verdict::Passed => 0,
-            Verdict::Failed => 1,
-            Verdict::NothingRan => 4,
-            Verdict::TimedOut => 124,
-            Verdict::Interrupted => 130,
-            Verdict::Terminated => 143,
+            Verdict::Passed => exit::OK,
+            Verdict::Failed => exit::FAILED,
+            Verdict::NothingRan => exit::NOTHING_RAN,
+            Verdict::TimedOut => exit::TIMED_OUT,
+            Verdict::Interrupted => exit::INTERRUPTED,
+            Verdict::Terminated => exit::TERMINATED,
         }
     }
 }
