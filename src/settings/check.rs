@@ -1,7 +1,7 @@
 //! Settings for `stepkit check` and `stepkit plugin`: plugins and their grants from flags or `[[check]]`
 //! tables, limits, the compiled-component cache directory.
 
-use super::{ConfigError, ConfigFile};
+use super::{flag, ConfigError, ConfigFile};
 use crate::ci::{Context, Env};
 use crate::cli::{CheckArgs, LangArg, NewArgs};
 use crate::plugin::{CheckInput, CiInfo, Grants, HostGrant, Limits, PluginSpec};
@@ -31,10 +31,6 @@ pub struct CheckConfig {
     pub memory: Option<String>,
     pub compile_timeout: Option<String>,
     pub max_component_size: Option<String>,
-}
-
-fn flag(name: &str, message: String) -> ConfigError {
-    ConfigError::Flag { flag: name.into(), message }
 }
 
 fn in_file(path: Option<&Path>, key: &str, message: String) -> ConfigError {
@@ -99,8 +95,7 @@ pub fn check_settings(
         {
             return Err(flag(
                 "--allow-*/--set",
-                "grants on the command line apply to --plugin plugins; the [[check]] tables carry their own"
-                    .into(),
+                "grants on the command line apply to --plugin plugins; the [[check]] tables carry their own",
             ));
         }
         let dir = config_path
@@ -165,7 +160,7 @@ pub fn check_settings(
         pull_request: context.pr_number,
     };
     let jobs = match args.jobs {
-        Some(0) => return Err(flag("--jobs", "must be at least 1".into())),
+        Some(0) => return Err(flag("--jobs", "must be at least 1")),
         Some(n) => n,
         None => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
     };

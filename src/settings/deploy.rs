@@ -1,7 +1,7 @@
 //! Settings for `stepkit deploy` and `stepkit deploy rollback`: flags, then `STEPKIT_DEPLOY_*`, then
 //! defaults; the gate's own flags resolve as for `stepkit gate`, plus a probe of the new container itself.
 
-use super::{env_parse, gate_settings, ConfigError, GateFile, Secret};
+use super::{env_parse, flag, gate_settings, ConfigError, GateFile, Secret};
 use crate::ci::Env;
 use crate::cli::{DeployRunArgs, GateArgs, RollbackArgs};
 use crate::steps::deploy::names::{valid_app_name, LABEL_PREFIX};
@@ -9,10 +9,6 @@ use crate::steps::deploy::{DeploySettings, Publish, RollbackSettings};
 use crate::steps::gate::GateSettings;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-fn flag(name: &str, message: String) -> ConfigError {
-    ConfigError::Flag { flag: name.into(), message }
-}
 
 /// The flag's value, else the env var's.
 fn value(flag: &Option<String>, env: &Env, var: &str) -> Option<String> {
@@ -23,9 +19,8 @@ fn value(flag: &Option<String>, env: &Env, var: &str) -> Option<String> {
 }
 
 fn app_name(name: &Option<String>, env: &Env) -> Result<String, ConfigError> {
-    let app = value(name, env, "STEPKIT_DEPLOY_NAME").ok_or_else(|| {
-        flag("--name", "give the application's container name (or STEPKIT_DEPLOY_NAME)".into())
-    })?;
+    let app = value(name, env, "STEPKIT_DEPLOY_NAME")
+        .ok_or_else(|| flag("--name", "give the application's container name (or STEPKIT_DEPLOY_NAME)"))?;
     valid_app_name(&app).map_err(|m| flag("--name", m))?;
     Ok(app)
 }
@@ -158,7 +153,7 @@ pub fn deploy_settings(
 ) -> Result<DeploySettings, ConfigError> {
     let app = app_name(&args.name, env)?;
     let image = value(&args.image, env, "STEPKIT_DEPLOY_IMAGE")
-        .ok_or_else(|| flag("--image", "give the image to deploy (or STEPKIT_DEPLOY_IMAGE)".into()))?;
+        .ok_or_else(|| flag("--image", "give the image to deploy (or STEPKIT_DEPLOY_IMAGE)"))?;
     if image.contains(char::is_whitespace) {
         return Err(flag("--image", format!("`{image}` is not an image reference")));
     }

@@ -1,7 +1,7 @@
 //! Settings for `stepkit gate`: probes and their checks from flags; policy and TLS from flags, then
 //! `STEPKIT_GATE_*`, then `[gate]` in stepkit.toml, then defaults.
 
-use super::{env_parse, relative_to, ConfigError, Secret};
+use super::{env_parse, flag, relative_to, ConfigError, Secret};
 use crate::ci::Env;
 use crate::cli::GateArgs;
 use crate::steps::gate::{
@@ -33,10 +33,6 @@ pub struct GateConfig {
 pub struct GateFile<'a> {
     pub table: Option<&'a GateConfig>,
     pub path: Option<&'a Path>,
-}
-
-fn flag(name: &str, message: String) -> ConfigError {
-    ConfigError::Flag { flag: name.into(), message }
 }
 
 /// A duration from the flag, else the env var, else the config file, else `default`.
@@ -173,7 +169,7 @@ pub fn gate_settings(args: &GateArgs, env: &Env, file: GateFile) -> Result<GateS
         || !args.header.is_empty()
         || args.max_latency.is_some();
     if args.http.is_empty() && http_checks_given {
-        return Err(flag("--http", "the HTTP checks (--expect-status, --body-contains, --body-regex, --json, --header, --max-latency) need an --http URL".into()));
+        return Err(flag("--http", "the HTTP checks (--expect-status, --body-contains, --body-regex, --json, --header, --max-latency) need an --http URL"));
     }
     let expect_status = match (&args.expect_status, &table.expect_status) {
         (Some(text), _) => StatusRanges::parse(text).map_err(|m| flag("--expect-status", m))?,
@@ -249,12 +245,12 @@ pub fn gate_settings(args: &GateArgs, env: &Env, file: GateFile) -> Result<GateS
     for name in &args.container {
         let name = name.trim();
         if name.is_empty() {
-            return Err(flag("--container", "the container name is empty".into()));
+            return Err(flag("--container", "the container name is empty"));
         }
         probes.push(Probe::Container { name: name.to_string() });
     }
     if probes.is_empty() {
-        return Err(flag("--http / --tcp / --container", "give at least one probe".into()));
+        return Err(flag("--http / --tcp / --container", "give at least one probe"));
     }
 
     let mut settings = GateSettings::new(probes);
@@ -292,10 +288,10 @@ pub fn gate_settings(args: &GateArgs, env: &Env, file: GateFile) -> Result<GateS
         settings.deadline,
     )?;
     if settings.interval.is_zero() {
-        return Err(flag("--interval", "must be more than 0".into()));
+        return Err(flag("--interval", "must be more than 0"));
     }
     if settings.timeout.is_zero() {
-        return Err(flag("--timeout", "must be more than 0".into()));
+        return Err(flag("--timeout", "must be more than 0"));
     }
     if settings.initial_delay >= settings.deadline {
         return Err(flag(
@@ -313,16 +309,13 @@ pub fn gate_settings(args: &GateArgs, env: &Env, file: GateFile) -> Result<GateS
 
     let latency_flags = args.p95.is_some() || args.baseline.is_some() || args.max_regression.is_some();
     settings.latency = match args.samples {
-        Some(0) => return Err(flag("--samples", "must be at least 1".into())),
+        Some(0) => return Err(flag("--samples", "must be at least 1")),
         Some(samples) => {
             if args.http.is_empty() {
-                return Err(flag(
-                    "--samples",
-                    "latency is measured on --http probes; give at least one".into(),
-                ));
+                return Err(flag("--samples", "latency is measured on --http probes; give at least one"));
             }
             if args.max_regression.is_some() && args.baseline.is_none() {
-                return Err(flag("--max-regression", "needs --baseline FILE to compare with".into()));
+                return Err(flag("--max-regression", "needs --baseline FILE to compare with"));
             }
             Some(LatencySettings {
                 samples,
@@ -342,7 +335,7 @@ pub fn gate_settings(args: &GateArgs, env: &Env, file: GateFile) -> Result<GateS
         None if latency_flags => {
             return Err(flag(
                 "--p95 / --baseline / --max-regression",
-                "need --samples N: how many requests to measure after the gate opens".into(),
+                "need --samples N: how many requests to measure after the gate opens",
             ))
         }
         None => None,

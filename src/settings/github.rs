@@ -1,7 +1,7 @@
 //! Settings for `stepkit github`: repository, commit and API from flags, then `STEPKIT_GITHUB_*`, then
 //! what the CI context and GitHub's own variables say; the token from a file or the environment only.
 
-use super::{ConfigError, Secret};
+use super::{flag, ConfigError, Secret};
 use crate::ci::{Context, Env};
 use crate::cli::{ConclusionArg, GithubApiArgs, GithubArgs, GithubCommand, StateArg};
 use crate::steps::notify::github::{
@@ -16,10 +16,6 @@ use std::time::Duration;
 const DEFAULT_API_URL: &str = "https://api.github.com";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_BUDGET: Duration = Duration::from_secs(120);
-
-fn flag(name: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError::Flag { flag: name.into(), message: message.into() }
-}
 
 /// The flag's value, else the env var's (named for errors), else `None`.
 fn layered<'a>(

@@ -1,6 +1,6 @@
 //! Settings for `stepkit image build|push`: tags (given and from CI), OCI labels, registry login.
 
-use super::{ConfigError, Secret};
+use super::{flag, ConfigError, Secret};
 use crate::ci::{git_head_commit_time, Context, Env};
 use crate::cli::{BuildArgs, LoginArgs, PushArgs};
 use crate::steps::image::build::BuildRequest;
@@ -10,10 +10,6 @@ use crate::steps::image::{BuildSettings, PushSettings};
 use chrono::{DateTime, Utc};
 use std::path::Path;
 use std::time::Duration;
-
-fn flag(name: &str, message: String) -> ConfigError {
-    ConfigError::Flag { flag: name.into(), message }
-}
 
 fn pairs(values: &[String], name: &str) -> Result<Vec<(String, String)>, ConfigError> {
     values
@@ -43,7 +39,7 @@ pub fn push_settings(
         (Some(_), None) => {
             return Err(flag(
                 "--username",
-                "no password: set STEPKIT_REGISTRY_PASSWORD or pass --password-stdin".into(),
+                "no password: set STEPKIT_REGISTRY_PASSWORD or pass --password-stdin",
             ))
         }
         // A password alone would be silently unused (the docker config would answer instead).
@@ -71,10 +67,7 @@ pub fn push_settings(
         Duration::from_secs(120),
     )?;
     if stall.is_zero() {
-        return Err(flag(
-            "--stall-timeout",
-            "must be more than 0 (every attempt would be stuck at once)".into(),
-        ));
+        return Err(flag("--stall-timeout", "must be more than 0 (every attempt would be stuck at once)"));
     }
     let retry = RetryPolicy {
         first_delay: Duration::from_secs(1),
@@ -140,7 +133,7 @@ pub fn build_settings(
         }
     }
     if tags.is_empty() {
-        return Err(flag("--tag", "give at least one --tag, or --image with --tags-from-ci".into()));
+        return Err(flag("--tag", "give at least one --tag, or --image with --tags-from-ci"));
     }
     let created = created_time(env, &context)?;
     let mut labels = oci_labels(ctx, &tags[0], created);

@@ -45,6 +45,11 @@ pub enum ConfigError {
     Flag { flag: String, message: String },
 }
 
+/// A bad value of the flag `name` (`--timeout`): a usage error that names the flag.
+pub(crate) fn flag(name: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Flag { flag: name.into(), message: message.into() }
+}
+
 /// How the final result is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]

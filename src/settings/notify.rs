@@ -1,7 +1,7 @@
 //! Settings for `stepkit notify` (Slack): the credential (webhook URL or bot token, from env or a
 //! file only), then flags > `STEPKIT_SLACK_*` > `[notify]` in stepkit.toml > defaults.
 
-use super::{ConfigError, Secret};
+use super::{flag, ConfigError, Secret};
 use crate::ci::{Context, Env};
 use crate::cli::{NotifyArgs, StatusArg, WhenArg};
 use crate::steps::notify::message::Origin;
@@ -25,10 +25,6 @@ pub struct NotifyConfig {
 
 const DEFAULT_API_URL: &str = "https://slack.com/api";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
-fn flag(name: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError::Flag { flag: name.into(), message: message.into() }
-}
 
 fn in_file(key: &str, message: impl Into<String>) -> ConfigError {
     ConfigError::Flag {
