@@ -121,7 +121,7 @@ fn count(
         None => env_parse::<u32>(env, var, "a whole number of at least 1")?.or(file),
     };
     match value {
-        Some(0) => Err(flag(name, "must be at least 1".into())),
+        Some(0) => Err(flag(name, "must be at least 1")),
         other => Ok(other),
     }
 }

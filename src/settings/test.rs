@@ -120,7 +120,7 @@ pub fn test_settings(
     let preset = match args.preset.clone().or_else(|| env.get("STEPKIT_TEST_PRESET").map(str::to_string)).or(cfg.preset.clone()) {
         Some(name) => name.parse::<Preset>().map_err(|m| flag("--preset", m))?,
         None => infer_preset(&command, !patterns.is_empty()).ok_or_else(|| {
-            flag("--preset", "cannot tell which tool runs the tests: give --preset phpunit|pytest|go|command, or a command after `--` (e.g. `-- phpunit`)")
+            flag("--preset", "cannot tell which tool runs the tests: give --preset phpunit|pytest|go|command, or a command after `--` (e.g. `-- phpunit`)".into())
         })?,
     };
     let preset = match preset {
@@ -133,7 +133,7 @@ pub fn test_settings(
     if command.is_empty() {
         return Err(flag(
             "CMD",
-            "the command preset needs the test command after `--`, with `{files}` where the files go",
+            "the command preset needs the test command after `--`, with `{files}` where the files go".into(),
         ));
     }
     let coverage = super::coverage::test_coverage(
@@ -143,7 +143,7 @@ pub fn test_settings(
         cfg.coverage_format,
     )?;
     if coverage.is_some() && matches!(preset, Preset::Command { .. }) {
-        return Err(flag("--coverage", "coverage needs the phpunit, pytest or go preset; with the command preset, have CMD write coverage and join the files with `stepkit coverage merge`"));
+        return Err(flag("--coverage", "coverage needs the phpunit, pytest or go preset; with the command preset, have CMD write coverage and join the files with `stepkit coverage merge`".into()));
     }
     let coverage =
         coverage.map(|(format, path)| crate::steps::suite::coverage::CoverageTarget { format, path });
