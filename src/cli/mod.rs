@@ -1,5 +1,6 @@
 //! Command-line arguments (clap derive structs only). Every value is optional here: defaults live in `settings/`.
 
+mod args_from_env;
 mod check;
 mod coverage;
 mod deploy;
@@ -12,6 +13,7 @@ mod plugin;
 mod test;
 mod tools;
 
+pub use args_from_env::{expand as expand_args_from_env, ArgsFromEnvError};
 pub use check::CheckArgs;
 pub use coverage::{CoverageArgs, CoverageCommand, CoverageMergeArgs};
 pub use deploy::{DeployArgs, DeployCommand, DeployRunArgs, RollbackArgs};
@@ -33,6 +35,11 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "stepkit", version, about, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
+    // Expanded by `args_from_env::expand` before clap parses: this field only puts the flag in --help.
+    /// Take the arguments from environment variable VAR, split with shell quoting (nothing is
+    /// expanded or run); give it before the subcommand
+    #[arg(long, value_name = "VAR")]
+    pub args_from_env: Option<String>,
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
