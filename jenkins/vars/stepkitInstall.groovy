@@ -1,0 +1,34 @@
+// Jenkins shared-library step: `stepkitInstall()` (or `stepkitInstall(version: '0.2.0')`) downloads the
+// release tarball for this agent's OS and architecture, verifies it against the SHA256SUMS pinned in
+// this library at the ref it was loaded from (resources/stepkit/checksums), unpacks it into the
+// agent's tool directory, and sets env.STEPKIT_BIN, which `stepkit(...)` runs. Returns the binary's path.
+def call(Map options = [:]) {
+    String version = (options.version ?: releaseVersion())?.replaceFirst(/^v/, '')
+    if (!version) {
+        error('stepkitInstall: give version (e.g. stepkitInstall(version: "0.2.0")), or load the library at a release tag (@Library("stepkit@v0.2.0"))')
+    }
+    String sums
+    try {
+        sums = libraryResource("stepkit/checksums/v${version}.sha256")
+    } catch (e) {
+        error("stepkitInstall: no checksums pinned for stepkit ${version} in this library (resources/stepkit/checksums/v${version}.sha256); load the library at a ref that has them")
+    }
+    String base = options.releaseUrl ?: env.STEPKIT_RELEASE_URL ?: 'https://github.com/stepkit/stepkit/releases/download'
+    String root = options.toolDir ?: "${env.WORKSPACE_TMP ?: env.WORKSPACE + '@tmp'}/stepkit-tools"
+    String sumsFile = "${root}/v${version}.sha256"
+    writeFile(file: sumsFile, text: sums)
+    withEnv(["STEPKIT_VERSION=${version}", "STEPKIT_RELEASE_URL=${base}", "STEPKIT_TOOL_DIR=${root}", "STEPKIT_SUMS=${sumsFile}"]) {
+        sh(label: "install stepkit ${version}", script: libraryResource('stepkit/install.sh'))
+    }
+    env.STEPKIT_BIN = "${root}/${version}/stepkit"
+    return env.STEPKIT_BIN
+}
+
+// A library loaded at a release tag carries the version it is (written by the release workflow).
+String releaseVersion() {
+    try {
+        return libraryResource('stepkit/release-version').trim()
+    } catch (e) {
+        return null
+    }
+}
