@@ -15,34 +15,20 @@ for tool in act python3 git strip; do
         exit 0
     fi
 done
-version=$("$binary" --version | cut -d' ' -f2)
-case "$(uname -m)" in x86_64) target=x86_64-unknown-linux-musl ;; aarch64) target=aarch64-unknown-linux-musl ;; esac
-
 work=$(mktemp -d)
 server=
 cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
 
-# The release, as the release workflow publishes it (a stripped copy keeps the debug binary small).
-strip -o "$work/stepkit" "$binary"
-"$repo/dist/package.sh" "$work/release/v$version" "$version" "$target=$work/stepkit" >/dev/null
-python3 -c '
-import functools, http.server, sys
-handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-print(server.server_address[1], flush=True)
-server.serve_forever()
-' "$work/release" > "$work/port" 2> "$work/http.log" &
-server=$!
-for _ in $(seq 1 50); do [ -s "$work/port" ] && break; sleep 0.1; done
-port=$(cat "$work/port")
+# shellcheck source=.ci/act-release.sh
+. "$repo/.ci/act-release.sh"
+serve_release "$binary"
+cache_standin
 
 # The action's repository at a release ref: action.yml, its scripts, the pinned checksums.
 action="$work/action"
-mkdir -p "$action/dist/checksums" "$action/.github/workflows" "$action/reports" "$action/shadow"
-cp "$repo/action.yml" "$action/"
-cp -r "$repo/dist/action" "$action/dist/"
-cp "$work/release/v$version/SHA256SUMS" "$action/dist/checksums/v$version.sha256"
+action_repo "$action"
+mkdir -p "$action/reports" "$action/shadow"
 printf "<testsuite name='s'><testcase name='a'/><testcase name='b'><failure message='no'/></testcase></testsuite>" \
     > "$action/reports/one.xml"
 # Another stepkit first on PATH: a pinned version must not be shadowed by it.
@@ -92,53 +78,10 @@ jobs:
           stepkit --version | grep -qx "stepkit $version"
           echo E2E-OUTPUTS-OK
 YAML
-# The GitHub cache service is SaaS and act cannot fetch actions/cache offline: a stand-in with the
-# contract of actions/cache/restore and /save (inputs path, key, restore-keys; output cache-hit) keeps
-# entries in a directory.
-standin="$work/cache-standin"
-mkdir -p "$standin/restore" "$standin/save"
-cat > "$standin/restore/action.yml" <<'YAML'
-name: restore
-description: actions/cache/restore stand-in
-inputs: { path: { required: true }, key: { required: true }, restore-keys: { required: false, default: "" } }
-outputs: { cache-hit: { value: "${{ steps.r.outputs.hit }}" } }
-runs:
-  using: composite
-  steps:
-    - id: r
-      shell: bash
-      env: { P: "${{ inputs.path }}", K: "${{ inputs.key }}", R: "${{ inputs.restore-keys }}" }
-      run: |
-        store="$RUNNER_TOOL_CACHE/../cache-entries"
-        hit=false
-        if [ -d "$store/$K" ]; then hit=true; from=$K; else
-          for prefix in $R; do from=$(ls "$store" 2>/dev/null | grep -F "$prefix" | tail -1); [ -n "$from" ] && break; done
-        fi
-        if [ -n "${from:-}" ]; then mkdir -p "$P" && cp -a "$store/$from/." "$P/"; fi
-        echo "hit=$hit" >> "$GITHUB_OUTPUT"
-YAML
-cat > "$standin/save/action.yml" <<'YAML'
-name: save
-description: actions/cache/save stand-in
-inputs: { path: { required: true }, key: { required: true } }
-runs:
-  using: composite
-  steps:
-    - shell: bash
-      env: { P: "${{ inputs.path }}", K: "${{ inputs.key }}" }
-      run: |
-        store="$RUNNER_TOOL_CACHE/../cache-entries"
-        if [ -d "$P" ]; then mkdir -p "$store/$K" && cp -a "$P/." "$store/$K/"; else echo "no $P: nothing saved"; fi
-YAML
-(cd "$standin" && git init -q && git add -A && git -c user.email=ci@localhost -c user.name=ci commit -qm standin)
-(cd "$action" && git init -q && git add -A && git -c user.email=ci@localhost -c user.name=ci commit -qm action)
+git_commit "$action"
 
-run_act() {
-    (cd "$action" && XDG_CACHE_HOME="$work/cache-$1" act push -P ubuntu-latest=-self-hosted -W .github/workflows/e2e.yml \
-        --local-repository "actions/cache@v4=$standin" > "$work/act-$1.log" 2>&1)
-}
 echo "action-e2e: the action installs stepkit $version from http://127.0.0.1:$port and its outputs are read"
-if ! run_act ok || ! grep -q E2E-OUTPUTS-OK "$work/act-ok.log"; then
+if ! run_act "$action" .github/workflows/e2e.yml ok || ! grep -q E2E-OUTPUTS-OK "$work/act-ok.log"; then
     cat "$work/act-ok.log"
     echo "action-e2e: FAILED: the workflow did not pass" >&2
     exit 1
@@ -146,7 +89,7 @@ fi
 echo "action-e2e: a tarball that does not match the pinned checksum fails the step"
 tarball="$work/release/v$version/stepkit-$version-$target.tar.gz"
 printf 'tampered' >> "$tarball"
-if run_act tampered; then
+if run_act "$action" .github/workflows/e2e.yml tampered; then
     cat "$work/act-tampered.log"
     echo "action-e2e: FAILED: a tampered tarball was installed" >&2
     exit 1

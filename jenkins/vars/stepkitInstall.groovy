@@ -13,7 +13,10 @@ def call(Map options = [:]) {
     } catch (e) {
         error("stepkitInstall: no checksums pinned for stepkit ${version} in this library (resources/stepkit/checksums/v${version}.sha256); load the library at a ref that has them")
     }
-    String base = options.releaseUrl ?: env.STEPKIT_RELEASE_URL ?: 'https://github.com/stepkit/stepkit/releases/download'
+    String base = options.releaseUrl ?: env.STEPKIT_RELEASE_URL ?: resource('stepkit/release-url')
+    if (!base) {
+        error('stepkitInstall: give releaseUrl (the base of the release downloads, e.g. https://github.com/OWNER/stepkit/releases/download), or load the library at a release tag')
+    }
     String root = options.toolDir ?: "${env.WORKSPACE_TMP ?: env.WORKSPACE + '@tmp'}/stepkit-tools"
     String sumsFile = "${root}/v${version}.sha256"
     writeFile(file: sumsFile, text: sums)
@@ -24,10 +27,15 @@ def call(Map options = [:]) {
     return env.STEPKIT_BIN
 }
 
-// A library loaded at a release tag carries the version it is (written by the release workflow).
+// A library loaded at a release tag carries the version it is and where its releases are (both
+// written by the release workflow); elsewhere these resources do not exist.
 String releaseVersion() {
+    return resource('stepkit/release-version')
+}
+
+String resource(String path) {
     try {
-        return libraryResource('stepkit/release-version').trim()
+        return libraryResource(path).trim()
     } catch (e) {
         return null
     }
