@@ -50,11 +50,13 @@ runs:
       env: { P: "${{ inputs.path }}", K: "${{ inputs.key }}", R: "${{ inputs.restore-keys }}" }
       run: |
         store="$RUNNER_TOOL_CACHE/../cache-entries"
-        hit=false
+        hit=false from=
         if [ -d "$store/$K" ]; then hit=true; from=$K; else
-          for prefix in $R; do from=$(ls "$store" 2>/dev/null | grep -F "$prefix" | tail -1); [ -n "$from" ] && break; done
+          for prefix in $R; do
+            if [ -z "$from" ]; then from=$( (ls "$store" 2>/dev/null || true) | grep -F "$prefix" | tail -1 || true); fi
+          done
         fi
-        if [ -n "${from:-}" ]; then mkdir -p "$P" && cp -a "$store/$from/." "$P/"; fi
+        if [ -n "$from" ]; then mkdir -p "$P" && cp -a "$store/$from/." "$P/"; fi
         echo "hit=$hit" >> "$GITHUB_OUTPUT"
 YAML
     cat > "$standin/save/action.yml" <<'YAML'

@@ -31,9 +31,15 @@ action_repo "$action"
 mkdir -p "$action/reports" "$action/shadow"
 printf "<testsuite name='s'><testcase name='a'/><testcase name='b'><failure message='no'/></testcase></testsuite>" \
     > "$action/reports/one.xml"
-# Another stepkit first on PATH: a pinned version must not be shadowed by it.
-printf '#!/bin/sh\necho "the wrong stepkit ran" >&2\nexit 99\n' > "$action/shadow/stepkit"
-chmod +x "$action/shadow/stepkit"
+# Another stepkit first on PATH: a pinned version must not be shadowed by it. A python3 that fails:
+# the action must not need one.
+for tool in stepkit python3; do
+    printf '#!/bin/sh\necho "the wrong %s ran" >&2\nexit 99\n' "$tool" > "$action/shadow/$tool"
+    chmod +x "$action/shadow/$tool"
+done
+mkdir -p "$action/checks"
+printf 'test -f "$0"\n' > "$action/checks/a.sh"
+printf 'test -f "$0"\n' > "$action/checks/b.sh"
 cat > "$action/.github/workflows/e2e.yml" <<YAML
 name: e2e
 on: push
@@ -58,6 +64,12 @@ jobs:
           release-url: http://127.0.0.1:$port
           args: junit merge --no-such-flag
           fail-on: never
+      - id: test
+        uses: ./
+        with:
+          version: "$version"
+          release-url: http://127.0.0.1:$port
+          args: test --preset command --files 'checks/*.sh' -- sh {files}
       - name: read the declared outputs
         env:
           JSON: \${{ steps.summary.outputs.json }}
@@ -69,6 +81,7 @@ jobs:
           USAGE_CODE: \${{ steps.usage.outputs.exit-code }}
           USAGE_FILE: \${{ steps.usage.outputs.result-file }}
           USAGE_JSON: \${{ steps.usage.outputs.json }}
+          TEST_TESTS: \${{ steps.test.outputs.tests }}
         run: |
           set -x
           test "\$TESTS" = 2 && test "\$FAILURES" = 1 && test "\$CODE" = 1 && test "\$VERSION" = "$version"
@@ -76,6 +89,7 @@ jobs:
           test -f "\$FILE"
           test "\$USAGE_CODE" = 2 && test -z "\$USAGE_FILE" && test -z "\$USAGE_JSON"
           stepkit --version | grep -qx "stepkit $version"
+          test "\$TEST_TESTS" = 2
           echo E2E-OUTPUTS-OK
 YAML
 git_commit "$action"
@@ -86,6 +100,16 @@ if ! run_act "$action" .github/workflows/e2e.yml ok || ! grep -q E2E-OUTPUTS-OK 
     echo "action-e2e: FAILED: the workflow did not pass" >&2
     exit 1
 fi
+# stepkit test's timings were saved through the cache action (here its stand-in's store).
+ls -d "$work"/cache-ok/act/cache-entries/stepkit-timings-* >/dev/null || {
+    cat "$work/act-ok.log"; echo "action-e2e: FAILED: stepkit test's timings were not saved" >&2; exit 1; }
+# A Windows runner fails at once, with an ::error:: saying why (no download, no compiling).
+if out=$(GITHUB_OUTPUT=/dev/null RUNNER_OS=Windows RUNNER_ARCH=X64 sh "$repo/dist/action/resolve.sh"); then
+    echo "action-e2e: FAILED: resolve.sh accepted a Windows runner" >&2; exit 1
+fi
+case "$out" in *"::error title=stepkit::stepkit runs on Linux and macOS runners only"*) ;; *)
+    echo "action-e2e: FAILED: no ::error:: for Windows: $out" >&2; exit 1 ;; esac
+
 echo "action-e2e: a tarball that does not match the pinned checksum fails the step"
 tarball="$work/release/v$version/stepkit-$version-$target.tar.gz"
 printf 'tampered' >> "$tarball"
