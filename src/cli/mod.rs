@@ -38,7 +38,7 @@ pub struct Cli {
     // Expanded by `args_from_env::expand` before clap parses: this field only puts the flag in --help.
     /// Take the arguments from environment variable VAR, split with shell quoting (nothing is
     /// expanded or run); give it before the subcommand
-    #[arg(long, value_name = "VAR")]
+    #[arg(long, value_name = "VAR", help_heading = "Global options")]
     pub args_from_env: Option<String>,
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -48,6 +48,7 @@ pub struct Cli {
 
 /// Options every command takes.
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Output format: human text on stderr, or JSON / markdown on stdout [env: STEPKIT_FORMAT] [default: text]
     #[arg(long, global = true, value_enum)]
@@ -164,5 +165,26 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         super::command().debug_assert();
+    }
+
+    /// Every example in the help parses: an example that drifted from the flags would teach an error.
+    #[test]
+    fn help_examples_parse() {
+        fn examples(cmd: &clap::Command, found: &mut Vec<String>) {
+            let help = cmd.get_after_help().map(|h| h.to_string()).unwrap_or_default();
+            for line in help.lines().map(str::trim).filter(|l| l.starts_with("stepkit ")) {
+                found.push(line.split(" > ").next().unwrap().to_string());
+            }
+            cmd.get_subcommands().for_each(|sub| examples(sub, found));
+        }
+        let mut found = Vec::new();
+        examples(&super::command(), &mut found);
+        assert!(found.len() >= 8, "{found:?}");
+        for example in found {
+            let words = shlex::split(&example).unwrap();
+            if let Err(e) = super::parse(words.iter().map(std::ffi::OsString::from)) {
+                panic!("{example}: {e}");
+            }
+        }
     }
 }
