@@ -110,6 +110,17 @@ fi
 case "$out" in *"::error title=stepkit::stepkit runs on Linux and macOS runners only"*) ;; *)
     echo "action-e2e: FAILED: no ::error:: for Windows: $out" >&2; exit 1 ;; esac
 
+# An unreleased ref (no version input, no release-version, no checksums for the ref): a notice says it
+# builds from source, and the outputs point the later steps at the cached source build.
+outputs="$work/resolve-outputs"
+: > "$outputs"
+out=$(GITHUB_OUTPUT=$outputs RUNNER_OS=Linux RUNNER_ARCH=X64 STEPKIT_ACTION_REF=my-branch STEPKIT_ARGS=--version \
+    sh "$action/dist/action/resolve.sh")
+case "$out" in *"::notice title=stepkit::the action ref 'my-branch' is not a stepkit release"*) ;; *)
+    echo "action-e2e: FAILED: no notice for an unreleased ref: $out" >&2; exit 1 ;; esac
+grep -qx 'source=true' "$outputs" && grep -q '^source-key=stepkit-source-Linux-x64-' "$outputs" || {
+    cat "$outputs"; echo "action-e2e: FAILED: an unreleased ref did not resolve to a source build" >&2; exit 1; }
+
 echo "action-e2e: a tarball that does not match the pinned checksum fails the step"
 tarball="$work/release/v$version/stepkit-$version-$target.tar.gz"
 printf 'tampered' >> "$tarball"

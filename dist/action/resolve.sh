@@ -24,7 +24,8 @@ target="$arch_part-$os_part"
 
 # The version: the `version` input, else the action ref when it names a release (`@v0.2.0`), else the
 # release this commit is (a moving `@v0` points at a release commit, which holds dist/release-version).
-version=${STEPKIT_INPUT_VERSION#v}
+version=${STEPKIT_INPUT_VERSION:-}
+version=${version#v}
 ref=${STEPKIT_ACTION_REF:-}
 if [ -z "$version" ] && [ -n "$ref" ] && [ -f "$action_dir/dist/checksums/v${ref#v}.sha256" ]; then
     version=${ref#v}

@@ -14,6 +14,10 @@ fi
 # Deleted first: a run that writes nothing (a usage error) must not leave an earlier result behind.
 rm -f "$result"
 
+# Later steps find this stepkit first (the install step did this for a release; a build from source
+# may come from the cache, with no step of its own left to run).
+dirname "$STEPKIT_BIN" >> "$GITHUB_PATH"
+
 set +e
 STEPKIT_RESULT_FILE=$result "$STEPKIT_BIN" --args-from-env STEPKIT_ARGS
 code=$?
