@@ -30,6 +30,13 @@ use std::path::Path;
 
 /// Runs stepkit with these arguments (the first is the program name) and returns the exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let args = match cli::expand_args_from_env(args.into_iter().collect(), |name| std::env::var_os(name)) {
+        Ok(args) => args,
+        Err(err) => {
+            anstream::eprintln!("error: {err}");
+            return error::EXIT_USAGE;
+        }
+    };
     let cli = match cli::parse(args) {
         Ok(cli) => cli,
         Err(err) => {

@@ -14,10 +14,14 @@ pub struct GithubArgs {
 #[derive(Debug, Subcommand)]
 pub enum GithubCommand {
     /// Create a completed check run from result files: conclusion, summary table, file/line annotations
+    #[command(after_help = "Example (a token in STEPKIT_GITHUB_TOKEN):\n  \
+        stepkit github check-run --name tests --result test.json")]
     CheckRun(CheckRunArgs),
     /// Set a commit status (the coloured dot beside a commit) from result files or a given state
+    #[command(after_help = "Example:\n  stepkit github status --context ci/tests --result test.json")]
     Status(StatusArgs),
     /// Post or update a pull request comment with the results (sticky by default)
+    #[command(after_help = "Example:\n  stepkit github comment --result test.json --result deploy.json")]
     Comment(CommentArgs),
 }
 

@@ -14,6 +14,9 @@ pub struct ImageArgs {
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
     /// Build an image through the Docker API (context filtered by .dockerignore), optionally push it
+    #[command(after_help = "Examples:\n  \
+        stepkit image build --tag registry.example.com/app:1.2.3\n  \
+        stepkit image build --image ghcr.io/org/app --tags-from-ci --push")]
     Build(BuildArgs),
     /// Push tags to their registry, retrying transient failures, and verify the pushed digest
     Push(PushArgs),

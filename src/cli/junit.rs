@@ -14,8 +14,14 @@ pub struct JunitArgs {
 #[derive(Debug, Subcommand)]
 pub enum JunitCommand {
     /// Merge reports into one: suites joined by name, tests deduplicated, counts recomputed
+    #[command(after_help = "Examples:\n  \
+        stepkit junit merge 'shard-*/junit.xml' -o build/junit.xml\n  \
+        stepkit junit merge 'reports/*.xml' --profile jenkins-xunit -o build/junit.xml")]
     Merge(MergeArgs),
     /// Totals, failed tests with message and location, flaky and slowest tests
+    #[command(after_help = "Examples:\n  \
+        stepkit junit summary 'reports/*.xml'\n  \
+        stepkit --format json junit summary build/junit.xml > summary.json")]
     Summary(SummaryArgs),
 }
 

@@ -1,5 +1,6 @@
 //! Command-line arguments (clap derive structs only). Every value is optional here: defaults live in `settings/`.
 
+mod args_from_env;
 mod check;
 mod coverage;
 mod deploy;
@@ -12,6 +13,7 @@ mod plugin;
 mod test;
 mod tools;
 
+pub use args_from_env::{expand as expand_args_from_env, ArgsFromEnvError};
 pub use check::CheckArgs;
 pub use coverage::{CoverageArgs, CoverageCommand, CoverageMergeArgs};
 pub use deploy::{DeployArgs, DeployCommand, DeployRunArgs, RollbackArgs};
@@ -33,6 +35,11 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "stepkit", version, about, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
+    // Expanded by `args_from_env::expand` before clap parses: this field only puts the flag in --help.
+    /// Take the arguments from environment variable VAR, split with shell quoting (nothing is
+    /// expanded or run); give it before the subcommand
+    #[arg(long, value_name = "VAR", help_heading = "Global options")]
+    pub args_from_env: Option<String>,
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
@@ -41,6 +48,7 @@ pub struct Cli {
 
 /// Options every command takes.
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Output format: human text on stderr, or JSON / markdown on stdout [env: STEPKIT_FORMAT] [default: text]
     #[arg(long, global = true, value_enum)]
@@ -157,5 +165,26 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         super::command().debug_assert();
+    }
+
+    /// Every example in the help parses: an example that drifted from the flags would teach an error.
+    #[test]
+    fn help_examples_parse() {
+        fn examples(cmd: &clap::Command, found: &mut Vec<String>) {
+            let help = cmd.get_after_help().map(|h| h.to_string()).unwrap_or_default();
+            for line in help.lines().map(str::trim).filter(|l| l.starts_with("stepkit ")) {
+                found.push(line.split(" > ").next().unwrap().to_string());
+            }
+            cmd.get_subcommands().for_each(|sub| examples(sub, found));
+        }
+        let mut found = Vec::new();
+        examples(&super::command(), &mut found);
+        assert!(found.len() >= 8, "{found:?}");
+        for example in found {
+            let words = shlex::split(&example).unwrap();
+            if let Err(e) = super::parse(words.iter().map(std::ffi::OsString::from)) {
+                panic!("{example}: {e}");
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod args_from_env;
 mod check;
 mod check_examples;
 mod check_grants;
