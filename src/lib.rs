@@ -34,7 +34,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Ok(args) => args,
         Err(err) => {
             anstream::eprintln!("error: {err}");
-            return error::EXIT_USAGE;
+            return exit::USAGE;
         }
     };
     let cli = match cli::parse(args) {
