@@ -7,6 +7,7 @@ use crate::steps::deploy::DeployError;
 use crate::steps::gate::GateError;
 use crate::steps::image::ImageError;
 use crate::steps::junit::JunitError;
+use crate::steps::load::LoadError;
 use crate::steps::notify::github::GithubError;
 use crate::steps::notify::slack::SlackError;
 use crate::steps::test::preset::PresetError;
@@ -35,6 +36,8 @@ pub enum Error {
     #[error(transparent)]
     Deploy(#[from] DeployError),
     #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
     Check(#[from] CheckError),
     #[error(transparent)]
     Github(#[from] GithubError),
@@ -57,6 +60,8 @@ impl Error {
             Error::Gate(_) => EXIT_ENVIRONMENT,
             Error::Deploy(e) if e.is_usage() => EXIT_USAGE,
             Error::Deploy(_) => EXIT_ENVIRONMENT,
+            Error::Load(e) if e.is_usage() => EXIT_USAGE,
+            Error::Load(_) => EXIT_ENVIRONMENT,
             Error::Check(e) if e.is_usage() => EXIT_USAGE,
             Error::Check(_) => EXIT_ENVIRONMENT,
             Error::Github(e) if e.is_usage() => EXIT_USAGE,

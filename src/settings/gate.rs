@@ -70,7 +70,7 @@ fn in_file(flag_name: &str, message: String) -> ConfigError {
     }
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     // `0` alone is a natural way to say "no delay"; humantime wants a unit.
     if text == "0" {
@@ -81,7 +81,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// `20%` or `20` -> 20.0.
-fn parse_percent(text: &str) -> Result<f64, String> {
+pub(super) fn parse_percent(text: &str) -> Result<f64, String> {
     let number = text.trim().trim_end_matches('%').trim();
     number
         .parse::<f64>()
@@ -91,7 +91,7 @@ fn parse_percent(text: &str) -> Result<f64, String> {
 }
 
 /// `K: V` -> (K, V), checked to be a valid header name and value.
-fn parse_header(text: &str) -> Result<(String, String), String> {
+pub(super) fn parse_header(text: &str) -> Result<(String, String), String> {
     let (name, value) = text.split_once(':').ok_or_else(|| format!("`{text}` is not `Name: value`"))?;
     let (name, value) = (name.trim(), value.trim());
     reqwest::header::HeaderName::from_bytes(name.as_bytes())
