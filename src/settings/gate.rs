@@ -101,6 +101,22 @@ pub(super) fn parse_header(text: &str) -> Result<(String, String), String> {
     Ok((name.to_string(), value.to_string()))
 }
 
+/// Headers that carry credentials, from the environment variable `var` (one `Name: value` per line),
+/// never argv. A bad line is reported without its value.
+pub(super) fn secret_headers(env: &Env, var: &str) -> Result<Vec<(String, Secret)>, ConfigError> {
+    let Some(text) = env.get(var) else { return Ok(Vec::new()) };
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            parse_header(line).map(|(name, value)| (name, Secret::new(value))).map_err(|_| ConfigError::Env {
+                name: var.into(),
+                value: "***".into(),
+                expected: "one `Name: value` header per line".into(),
+            })
+        })
+        .collect()
+}
+
 /// `HOST:PORT` or `[::1]:PORT`.
 fn parse_host_port(text: &str) -> Result<(String, u16), String> {
     let bad = || format!("`{text}` is not HOST:PORT (e.g. localhost:5432 or [::1]:5432)");
@@ -199,22 +215,7 @@ pub fn gate_settings(args: &GateArgs, env: &Env, file: GateFile) -> Result<GateS
         .map(|h| parse_header(h).map_err(|m| flag("--header", m)))
         .collect::<Result<Vec<_>, _>>()?;
     // Headers that carry credentials come from the environment, one `Name: value` per line, never argv.
-    let secret_headers = match env.get("STEPKIT_GATE_HEADERS") {
-        Some(text) => text
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|line| {
-                parse_header(line).map(|(name, value)| (name, Secret::new(value))).map_err(|_| {
-                    ConfigError::Env {
-                        name: "STEPKIT_GATE_HEADERS".into(),
-                        value: "***".into(),
-                        expected: "one `Name: value` header per line".into(),
-                    }
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?,
-        None => Vec::new(),
-    };
+    let secret_headers = secret_headers(env, "STEPKIT_GATE_HEADERS")?;
     let max_latency = args
         .max_latency
         .as_deref()

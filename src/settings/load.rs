@@ -1,8 +1,8 @@
 //! Settings for `stepkit load`: the requests (from flags or a TOML requests file), the model, the
 //! thresholds, and credential headers from `STEPKIT_LOAD_HEADERS`.
 
-use super::gate::{parse_duration, parse_header, parse_percent};
-use super::{ConfigError, Secret};
+use super::gate::{parse_duration, parse_header, parse_percent, secret_headers};
+use super::ConfigError;
 use crate::ci::Env;
 use crate::cli::LoadArgs;
 use crate::steps::load::{LoadSettings, Model, RequestSpec, Stop, Thresholds};
@@ -61,9 +61,11 @@ fn url(text: &str, base: Option<&str>) -> Result<hyper::Uri, String> {
     let uri: hyper::Uri = full.parse().map_err(|e| format!("`{full}` is not a URL: {e}"))?;
     match uri.scheme_str() {
         Some("http") => {}
-        Some("https") => return Err(format!(
+        Some("https") => {
+            return Err(format!(
             "`{full}`: https is not supported by stepkit load yet; load the service over http (its own port)"
-        )),
+        ))
+        }
         _ => return Err(format!("`{full}`: the scheme must be http")),
     }
     if uri.host().is_none_or(str::is_empty) {
@@ -206,23 +208,7 @@ pub fn load_settings(args: &LoadArgs, env: &Env, cwd: &Path) -> Result<LoadSetti
             return Err(flag("URL / --requests-file", "give a URL to load, or a requests file".into()))
         }
     };
-    // Headers that carry credentials come from the environment, one `Name: value` per line, never argv.
-    let secret_headers = match env.get("STEPKIT_LOAD_HEADERS") {
-        Some(text) => text
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|line| {
-                parse_header(line).map(|(name, value)| (name, Secret::new(value))).map_err(|_| {
-                    ConfigError::Env {
-                        name: "STEPKIT_LOAD_HEADERS".into(),
-                        value: "***".into(),
-                        expected: "one `Name: value` header per line".into(),
-                    }
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?,
-        None => Vec::new(),
-    };
+    let secret_headers = secret_headers(env, "STEPKIT_LOAD_HEADERS")?;
     let connections = args.connections.unwrap_or(10);
     if !(1..=100_000).contains(&connections) {
         return Err(flag("--connections", "must be between 1 and 100000".into()));
