@@ -8,6 +8,7 @@ use crate::steps::deploy::DeployError;
 use crate::steps::gate::GateError;
 use crate::steps::image::ImageError;
 use crate::steps::junit::JunitError;
+use crate::steps::load::LoadError;
 use crate::steps::notify::github::GithubError;
 use crate::steps::notify::slack::SlackError;
 use crate::steps::suite::preset::PresetError;
@@ -31,6 +32,8 @@ pub enum Error {
     #[error(transparent)]
     Deploy(#[from] DeployError),
     #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
     Check(#[from] CheckError),
     #[error(transparent)]
     Github(#[from] GithubError),
@@ -53,6 +56,8 @@ impl Error {
             Error::Gate(_) => exit::ENVIRONMENT,
             Error::Deploy(e) if e.is_usage() => exit::USAGE,
             Error::Deploy(_) => exit::ENVIRONMENT,
+            Error::Load(e) if e.is_usage() => exit::USAGE,
+            Error::Load(_) => exit::ENVIRONMENT,
             Error::Check(e) if e.is_usage() => exit::USAGE,
             Error::Check(_) => exit::ENVIRONMENT,
             Error::Github(e) if e.is_usage() => exit::USAGE,

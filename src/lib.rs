@@ -144,6 +144,15 @@ fn dispatch(
             }
             runtime.block_on(interruptible("gate", steps::gate::run(&settings, &mut live)))
         }
+        Command::Load(args) => {
+            let settings = settings::load_settings(&args, env, cwd)?;
+            let runtime = runtime()?;
+            let mut live = publish::StderrLive { sinks, quiet: global.quiet };
+            for (_, secret) in &settings.secret_headers {
+                live.sinks.mask(secret.expose());
+            }
+            runtime.block_on(interruptible("load", steps::load::run(&settings, &mut live)))
+        }
         Command::Deploy(args) => {
             let gate_file =
                 settings::GateFile { table: file.gate.as_ref(), path: global.config_path.as_deref() };

@@ -8,6 +8,7 @@ mod gate;
 mod github;
 mod image;
 mod junit;
+mod load;
 mod notify;
 mod plugin;
 mod test;
@@ -23,6 +24,7 @@ pub use github::{
 };
 pub use image::{BuildArgs, ImageArgs, ImageCommand, LoginArgs, PushArgs};
 pub use junit::{JunitArgs, JunitCommand, MergeArgs, SummaryArgs};
+pub use load::LoadArgs;
 pub use notify::{NotifyArgs, StatusArg, WhenArg};
 pub use plugin::{InspectArgs, LangArg, NewArgs, PluginArgs, PluginCommand};
 pub use test::TestArgs;
@@ -94,6 +96,8 @@ pub enum Command {
     Coverage(CoverageArgs),
     /// Wait until a service is healthy: HTTP, TCP and container probes, a policy, a latency gate
     Gate(Box<GateArgs>),
+    /// Load an HTTP service: requests/s, latency percentiles, errors by class, thresholds and a baseline
+    Load(Box<LoadArgs>),
     /// Replace a container behind the health gate, keep the previous version, roll back on failure
     Deploy(Box<DeployArgs>),
     /// Build and push docker images through the Docker API
@@ -125,6 +129,7 @@ impl Command {
             },
             Command::Test(_) => "test",
             Command::Gate(_) => "gate",
+            Command::Load(_) => "load",
             Command::Deploy(args) => match args.command {
                 Some(DeployCommand::Rollback(_)) => "deploy rollback",
                 None => "deploy",

@@ -66,7 +66,7 @@ fn in_file(flag_name: &str, message: String) -> ConfigError {
     }
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     // `0` alone is a natural way to say "no delay"; humantime wants a unit.
     if text == "0" {
@@ -77,7 +77,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// `20%` or `20` -> 20.0.
-fn parse_percent(text: &str) -> Result<f64, String> {
+pub(super) fn parse_percent(text: &str) -> Result<f64, String> {
     let number = text.trim().trim_end_matches('%').trim();
     number
         .parse::<f64>()
@@ -87,7 +87,7 @@ fn parse_percent(text: &str) -> Result<f64, String> {
 }
 
 /// `K: V` -> (K, V), checked to be a valid header name and value.
-fn parse_header(text: &str) -> Result<(String, String), String> {
+pub(super) fn parse_header(text: &str) -> Result<(String, String), String> {
     let (name, value) = text.split_once(':').ok_or_else(|| format!("`{text}` is not `Name: value`"))?;
     let (name, value) = (name.trim(), value.trim());
     reqwest::header::HeaderName::from_bytes(name.as_bytes())
@@ -95,6 +95,22 @@ fn parse_header(text: &str) -> Result<(String, String), String> {
     reqwest::header::HeaderValue::from_str(value)
         .map_err(|_| format!("the value of {name} is not a valid header value"))?;
     Ok((name.to_string(), value.to_string()))
+}
+
+/// Headers that carry credentials, from the environment variable `var` (one `Name: value` per line),
+/// never argv. A bad line is reported without its value.
+pub(super) fn secret_headers(env: &Env, var: &str) -> Result<Vec<(String, Secret)>, ConfigError> {
+    let Some(text) = env.get(var) else { return Ok(Vec::new()) };
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            parse_header(line).map(|(name, value)| (name, Secret::new(value))).map_err(|_| ConfigError::Env {
+                name: var.into(),
+                value: "***".into(),
+                expected: "one `Name: value` header per line".into(),
+            })
+        })
+        .collect()
 }
 
 /// `HOST:PORT` or `[::1]:PORT`.
@@ -195,22 +211,7 @@ pub fn gate_settings(args: &GateArgs, env: &Env, file: GateFile) -> Result<GateS
         .map(|h| parse_header(h).map_err(|m| flag("--header", m)))
         .collect::<Result<Vec<_>, _>>()?;
     // Headers that carry credentials come from the environment, one `Name: value` per line, never argv.
-    let secret_headers = match env.get("STEPKIT_GATE_HEADERS") {
-        Some(text) => text
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|line| {
-                parse_header(line).map(|(name, value)| (name, Secret::new(value))).map_err(|_| {
-                    ConfigError::Env {
-                        name: "STEPKIT_GATE_HEADERS".into(),
-                        value: "***".into(),
-                        expected: "one `Name: value` header per line".into(),
-                    }
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?,
-        None => Vec::new(),
-    };
+    let secret_headers = secret_headers(env, "STEPKIT_GATE_HEADERS")?;
     let max_latency = args
         .max_latency
         .as_deref()

@@ -9,6 +9,7 @@ mod gate;
 mod github;
 mod image;
 mod junit;
+mod load;
 mod notify;
 mod secret;
 mod test;
@@ -22,6 +23,7 @@ pub use gate::{gate_settings, GateConfig, GateFile};
 pub use github::github_settings;
 pub use image::{build_settings, push_args, push_settings};
 pub use junit::{merge_settings, summary_settings};
+pub use load::load_settings;
 pub use notify::{notify_settings, NotifyConfig};
 pub use test::{test_settings, TestConfig};
 

@@ -6,5 +6,6 @@ pub mod deploy;
 pub mod gate;
 pub mod image;
 pub mod junit;
+pub mod load;
 pub mod notify;
 pub mod suite;

@@ -26,6 +26,7 @@ mod junit_dialects;
 mod junit_merge;
 mod junit_runs;
 mod junit_summary;
+mod load;
 mod notify;
 mod test_auto_timings;
 mod test_coverage;
