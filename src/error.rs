@@ -5,6 +5,7 @@ use crate::settings::ConfigError;
 use crate::steps::check::CheckError;
 use crate::steps::deploy::DeployError;
 use crate::steps::gate::GateError;
+use crate::steps::hook::HookError;
 use crate::steps::image::ImageError;
 use crate::steps::junit::JunitError;
 use crate::steps::notify::github::GithubError;
@@ -40,6 +41,8 @@ pub enum Error {
     Github(#[from] GithubError),
     #[error(transparent)]
     Slack(#[from] SlackError),
+    #[error(transparent)]
+    Hook(#[from] HookError),
     #[error("write {what}: {source}")]
     Output { what: String, source: std::io::Error },
 }
@@ -63,6 +66,8 @@ impl Error {
             Error::Github(_) => EXIT_ENVIRONMENT,
             Error::Slack(e) if e.is_usage() => EXIT_USAGE,
             Error::Slack(_) => EXIT_ENVIRONMENT,
+            Error::Hook(e) if e.is_usage() => EXIT_USAGE,
+            Error::Hook(_) => EXIT_ENVIRONMENT,
             Error::Test(TestError::Preset(PresetError::Scope { .. })) => EXIT_USAGE,
             Error::Test(TestError::Preset(_)) => EXIT_ENVIRONMENT,
             Error::Test(_) => EXIT_ENVIRONMENT,
