@@ -123,9 +123,7 @@ impl Server {
             .args(["hook"])
             .args(args)
             .args(["--format", "json", "--config"])
-            .arg(&self.config)
-            .arg("--state-dir")
-            .arg(&self.state)
+            .args([self.config.as_os_str(), "--state-dir".as_ref(), self.state.as_os_str()])
             .run()
             .expect_code(0)
             .json()["data"]

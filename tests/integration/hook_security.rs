@@ -17,7 +17,7 @@ fn hook_serve_without_a_secret_does_not_start() {
     let config = crate::support::write(repos.dir.path(), "stepkit.toml", rules(&repos.clone));
     let run = stepkit()
         .args(["hook", "serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
+        .args([config.as_os_str()])
         .run()
         .expect_code(2);
     assert!(
@@ -28,9 +28,7 @@ fn hook_serve_without_a_secret_does_not_start() {
     let missing = repos.dir.path().join("no-such-secret");
     let run = stepkit()
         .args(["hook", "serve", "--config"])
-        .arg(&config)
-        .arg("--secret-file")
-        .arg(&missing)
+        .args([config.as_os_str(), "--secret-file".as_ref(), missing.as_os_str()])
         .run()
         .expect_code(2);
     assert!(run.stderr.contains("no-such-secret"), "{}", run.stderr);
