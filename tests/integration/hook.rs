@@ -94,12 +94,20 @@ pub fn start(dir: &Path, config: &str, extra: &[&str]) -> Server {
         }
     });
     let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let line =
-            lines.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("server listens");
+    let addr = loop {
+        let Ok(line) = lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
+            break None;
+        };
         if let Some(rest) = line.split("listening on http://").nth(1) {
-            let addr = rest.split('/').next().unwrap().parse().unwrap();
-            return Server { child, addr, lines, state, config: config_path };
+            break rest.split('/').next().and_then(|a| a.parse().ok());
+        }
+    };
+    match addr {
+        Some(addr) => Server { child, addr, lines, state, config: config_path },
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server did not say where it listens");
         }
     }
 }

@@ -78,6 +78,9 @@ pub enum Accepted {
     QueueFull(String),
 }
 
+/// A delivery and, when it was accepted, its body.
+pub type StoredDelivery = (Delivery, Option<Vec<u8>>);
+
 /// A delivery row for `list`/`show`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Delivery {
@@ -297,7 +300,7 @@ impl Store {
     }
 
     /// One delivery and, when it was accepted, its body.
-    pub fn delivery(&self, id: i64) -> Result<Option<(Delivery, Option<Vec<u8>>)>, StoreError> {
+    pub fn delivery(&self, id: i64) -> Result<Option<StoredDelivery>, StoreError> {
         self.conn
             .query_row(&format!("{SELECT_DELIVERY} WHERE id = ?1"), [id], |row| {
                 Ok((read_delivery(row)?, row.get::<_, Option<Vec<u8>>>(10)?))
