@@ -5,6 +5,10 @@
 use std::path::Path;
 use tokio::process::Command;
 
+/// Targets run in parallel but may share a clone: concurrent fetches fight over ref locks, and
+/// `worktree prune` removes a worktree another job is still adding. Clone operations take turns.
+static CLONE_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn git(clone: &Path, args: &[&str]) -> Result<String, String> {
     let output = Command::new("git")
         .arg("-C")
@@ -41,6 +45,7 @@ fn ref_to_resolve(git_ref: &str) -> Result<String, String> {
 /// Fetches `clone` and checks out the event's commit (or, when the event names none, the commit its
 /// ref points at) into `dir`. Returns the commit.
 pub async fn checkout(clone: &Path, git_ref: &str, sha: Option<&str>, dir: &Path) -> Result<String, String> {
+    let _turn = CLONE_LOCK.lock().await;
     git(
         clone,
         &[
@@ -61,7 +66,7 @@ pub async fn checkout(clone: &Path, git_ref: &str, sha: Option<&str>, dir: &Path
     let commit = git(clone, &["rev-parse", "--verify", "--quiet", "--end-of-options", &wanted])
         .await
         .map_err(|_| format!("commit {wanted} is not in {} after fetching origin", clone.display()))?;
-    remove(clone, dir).await;
+    remove_now(clone, dir).await;
     let dir_text = dir.to_string_lossy();
     git(clone, &["worktree", "add", "--detach", "--force", &dir_text, &commit]).await?;
     Ok(commit)
@@ -69,6 +74,11 @@ pub async fn checkout(clone: &Path, git_ref: &str, sha: Option<&str>, dir: &Path
 
 /// Removes the job's worktree (and its registration in the clone).
 pub async fn remove(clone: &Path, dir: &Path) {
+    let _turn = CLONE_LOCK.lock().await;
+    remove_now(clone, dir).await;
+}
+
+async fn remove_now(clone: &Path, dir: &Path) {
     let dir_text = dir.to_string_lossy();
     let _ = git(clone, &["worktree", "remove", "--force", &dir_text]).await;
     let _ = std::fs::remove_dir_all(dir);
