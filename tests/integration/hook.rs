@@ -122,7 +122,9 @@ impl Server {
             out.push_str(&line);
             out.push('\n');
         }
-        (status.code().unwrap_or(-1), out)
+        let code = status.code().unwrap_or(-1);
+        crate::support::record(&crate::support::Run { code, stdout: String::new(), stderr: out.clone() });
+        (code, out)
     }
 
     /// `stepkit hook <args> --format json` against this server's store.
