@@ -112,6 +112,14 @@ pub fn start(dir: &Path, config: &str, extra: &[&str]) -> Server {
     }
 }
 
+/// A test that fails midway must not leave its server running.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Server {
     /// SIGTERM, then the exit code and everything it printed.
     pub fn stop(mut self) -> (i32, String) {
