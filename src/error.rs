@@ -6,6 +6,7 @@ use crate::settings::ConfigError;
 use crate::steps::check::CheckError;
 use crate::steps::deploy::DeployError;
 use crate::steps::gate::GateError;
+use crate::steps::hook::HookError;
 use crate::steps::image::ImageError;
 use crate::steps::junit::JunitError;
 use crate::steps::load::LoadError;
@@ -39,6 +40,8 @@ pub enum Error {
     Github(#[from] GithubError),
     #[error(transparent)]
     Slack(#[from] SlackError),
+    #[error(transparent)]
+    Hook(#[from] HookError),
     #[error("write {what}: {source}")]
     Output { what: String, source: std::io::Error },
 }
@@ -64,6 +67,8 @@ impl Error {
             Error::Github(_) => exit::ENVIRONMENT,
             Error::Slack(e) if e.is_usage() => exit::USAGE,
             Error::Slack(_) => exit::ENVIRONMENT,
+            Error::Hook(e) if e.is_usage() => exit::USAGE,
+            Error::Hook(_) => exit::ENVIRONMENT,
             Error::Test(TestError::Preset(PresetError::Scope { .. })) => exit::USAGE,
             Error::Test(TestError::Preset(_)) => exit::ENVIRONMENT,
             Error::Test(_) => exit::ENVIRONMENT,

@@ -21,7 +21,7 @@ pub mod tls;
 mod tools;
 
 use ci::Env;
-use cli::{Command, CoverageCommand, DeployCommand, ImageCommand, JunitCommand, PluginCommand};
+use cli::{Command, CoverageCommand, DeployCommand, HookCommand, ImageCommand, JunitCommand, PluginCommand};
 use error::Error;
 use report::Outcome;
 use settings::{Color, ConfigFile};
@@ -239,8 +239,46 @@ fn dispatch(
                 Ok(steps::check::scaffolded(&settings, &written))
             }
         },
+        Command::Hook(args) => hook(args.command, env, file, global, sinks, cwd),
         Command::Completions(args) => Ok(tools::completions(args.shell)),
         Command::Man(args) => tools::man(args.output.as_deref().map(Path::to_path_buf)),
+    }
+}
+
+/// `stepkit hook ...`: the server runs until SIGTERM/SIGINT; the others read (or add to) its store.
+fn hook(
+    command: HookCommand,
+    env: &Env,
+    file: &ConfigFile,
+    global: &settings::GlobalSettings,
+    sinks: &mut ci::Sinks,
+    cwd: &Path,
+) -> Result<Outcome, Error> {
+    let (table, config) = (file.hook.as_ref(), global.config_path.as_deref());
+    match command {
+        HookCommand::Serve(args) => {
+            let exe = std::env::current_exe().map_err(|source| Error::Output {
+                what: "find the stepkit executable the steps run as".into(),
+                source,
+            })?;
+            let settings = settings::hook_serve_settings(&args, env, table, config, cwd, exe)?;
+            let mut live = publish::StderrLive { sinks, quiet: global.quiet };
+            live.sinks.mask(settings.secret.expose());
+            let runtime = runtime()?;
+            Ok(runtime.block_on(steps::hook::serve(&settings, &mut live))?)
+        }
+        HookCommand::List(args) => {
+            let settings = settings::hook_log_settings(&args.state, Some(&args), env, table, config, cwd)?;
+            Ok(steps::hook::list(&settings)?)
+        }
+        HookCommand::Show(args) => {
+            let settings = settings::hook_log_settings(&args.state, None, env, table, config, cwd)?;
+            Ok(steps::hook::show(&settings, args.id, args.job)?)
+        }
+        HookCommand::Replay(args) => {
+            let settings = settings::hook_log_settings(&args.state, None, env, table, config, cwd)?;
+            Ok(steps::hook::replay(&settings, args.id)?)
+        }
     }
 }
 

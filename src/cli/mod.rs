@@ -6,6 +6,7 @@ mod coverage;
 mod deploy;
 mod gate;
 mod github;
+mod hook;
 mod image;
 mod junit;
 mod load;
@@ -21,6 +22,9 @@ pub use deploy::{DeployArgs, DeployCommand, DeployRunArgs, RollbackArgs};
 pub use gate::GateArgs;
 pub use github::{
     CheckRunArgs, CommentArgs, ConclusionArg, GithubApiArgs, GithubArgs, GithubCommand, StateArg, StatusArgs,
+};
+pub use hook::{
+    HookArgs, HookCommand, HookListArgs, HookReplayArgs, HookServeArgs, HookShowArgs, StateDirArg,
 };
 pub use image::{BuildArgs, ImageArgs, ImageCommand, LoginArgs, PushArgs};
 pub use junit::{JunitArgs, JunitCommand, MergeArgs, SummaryArgs};
@@ -110,6 +114,8 @@ pub enum Command {
     Notify(Box<NotifyArgs>),
     /// Inspect a plugin component or create a new plugin project
     Plugin(PluginArgs),
+    /// Run steps when a git push or tag arrives as a webhook (GitHub, GitLab, Gitea), verified and queued
+    Hook(Box<HookArgs>),
     /// Print a shell completion script
     Completions(CompletionsArgs),
     /// Print the man page (or write one per command into a directory)
@@ -148,6 +154,12 @@ impl Command {
             Command::Plugin(args) => match args.command {
                 PluginCommand::Inspect(_) => "plugin inspect",
                 PluginCommand::New(_) => "plugin new",
+            },
+            Command::Hook(args) => match args.command {
+                HookCommand::Serve(_) => "hook serve",
+                HookCommand::List(_) => "hook list",
+                HookCommand::Show(_) => "hook show",
+                HookCommand::Replay(_) => "hook replay",
             },
             Command::Completions(_) => "completions",
             Command::Man(_) => "man",

@@ -19,6 +19,8 @@ pub struct ConfigFile {
     /// `[[check]]`: the plugins `stepkit check` runs when no --plugin is given.
     #[serde(default)]
     pub check: Vec<super::CheckConfig>,
+    /// `[hook]`: the webhook server, its targets and `[[hook.rule]]`s.
+    pub hook: Option<super::HookConfig>,
 }
 
 /// `[output]`.

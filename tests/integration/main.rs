@@ -16,6 +16,8 @@ mod deploy_signals;
 mod gate;
 mod github_actions;
 mod github_api;
+mod hook;
+mod hook_security;
 mod hostile;
 mod image;
 mod junit_bad_input;

@@ -189,7 +189,7 @@ fn finish(output: std::process::Output) -> Run {
 
 /// Appends every output to $STEPKIT_TEST_OUTPUT_LOG when set: .ci/run greps the whole suite's
 /// output for the test secrets afterwards.
-fn record(run: &Run) {
+pub fn record(run: &Run) {
     use std::io::Write;
     let Some(path) = std::env::var_os("STEPKIT_TEST_OUTPUT_LOG") else { return };
     if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
