@@ -87,7 +87,9 @@ impl HeadStart {
         }
         let (preset, command, cwd) =
             (settings.preset.clone(), settings.command.clone(), settings.cwd.clone());
-        let listing = tokio::task::spawn_blocking(move || preset.discover(&command, &cwd));
+        let pythonpath = settings.pythonpath.clone();
+        let listing =
+            tokio::task::spawn_blocking(move || preset.discover(&command, &cwd, pythonpath.as_deref()));
         let cached = Discovery {
             files: file.files,
             unplaced: Vec::new(),

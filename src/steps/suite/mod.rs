@@ -92,7 +92,8 @@ pub async fn run(settings: &TestSettings, live: &mut dyn Live) -> Result<Outcome
     let (mut discovery, overhead, mut listing) = match head_start::HeadStart::begin(settings) {
         Some(head) => (head.cached, head.overhead, Some(head.listing)),
         None => {
-            let discovery = settings.preset.discover(&settings.command, &settings.cwd)?;
+            let discovery =
+                settings.preset.discover(&settings.command, &settings.cwd, settings.pythonpath.as_deref())?;
             // Listing starts the tool and loads every test: a fair measure of what each process costs.
             let overhead = if matches!(settings.preset, Preset::Command { .. }) {
                 0.0

@@ -113,10 +113,16 @@ impl Preset {
 
     /// Lists the test files (with their cases where the tool can list them), in a stable order,
     /// and finds which arguments of CMD select tests, so batches run only their own.
-    pub fn discover(&self, cmd: &[String], cwd: &Path) -> Result<Discovery, PresetError> {
+    /// `pythonpath` is the PYTHONPATH stepkit started with (pytest's listing plugin goes in front of it).
+    pub fn discover(
+        &self,
+        cmd: &[String],
+        cwd: &Path,
+        pythonpath: Option<&str>,
+    ) -> Result<Discovery, PresetError> {
         match self {
             Preset::Phpunit => phpunit::discover(cmd, cwd),
-            Preset::Pytest => pytest::discover(cmd, cwd),
+            Preset::Pytest => pytest::discover(cmd, cwd, pythonpath),
             Preset::Go => {
                 go::discover(cmd, cwd).map(|files| Discovery::whole(files, &go::batch_command(cmd)))
             }

@@ -26,7 +26,11 @@ struct CollectionSkip {
     reason: String,
 }
 
-pub(super) fn discover(cmd: &[String], cwd: &Path) -> Result<Discovery, PresetError> {
+pub(super) fn discover(
+    cmd: &[String],
+    cwd: &Path,
+    pythonpath: Option<&str>,
+) -> Result<Discovery, PresetError> {
     let error = |message: String| PresetError::Discover { command: cmd.join(" "), message };
     let dir = tempfile::Builder::new()
         .prefix("stepkit-pytest-")
@@ -41,8 +45,8 @@ pub(super) fn discover(cmd: &[String], cwd: &Path) -> Result<Discovery, PresetEr
     let mut argv = cmd.to_vec();
     argv.extend(extra.iter().cloned());
     // The child's PYTHONPATH is extended, not replaced: the project may rely on it to import.
-    let python_path = match std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
-        Some(existing) => format!("{}:{}", dir.path().display(), existing.to_string_lossy()),
+    let python_path = match pythonpath.filter(|p| !p.is_empty()) {
+        Some(existing) => format!("{}:{existing}", dir.path().display()),
         None => dir.path().display().to_string(),
     };
     let env = [
