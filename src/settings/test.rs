@@ -1,6 +1,6 @@
 //! Settings for `stepkit test`.
 
-use super::{env_parse, file::ConfigFile, ConfigError};
+use super::{env_parse, file::ConfigFile, flag, ConfigError};
 use crate::ci::{Env, ProgressMode};
 use crate::cli::TestArgs;
 use crate::junit::Profile;
@@ -52,7 +52,6 @@ pub fn test_settings(
     workspace: Option<PathBuf>,
 ) -> Result<TestSettings, ConfigError> {
     let cfg = file.test.clone().unwrap_or_default();
-    let flag = |flag: &str, message: String| ConfigError::Flag { flag: flag.into(), message };
 
     let workers_text = args
         .workers
@@ -120,7 +119,7 @@ pub fn test_settings(
     let preset = match args.preset.clone().or_else(|| env.get("STEPKIT_TEST_PRESET").map(str::to_string)).or(cfg.preset.clone()) {
         Some(name) => name.parse::<Preset>().map_err(|m| flag("--preset", m))?,
         None => infer_preset(&command, !patterns.is_empty()).ok_or_else(|| {
-            flag("--preset", "cannot tell which tool runs the tests: give --preset phpunit|pytest|go|command, or a command after `--` (e.g. `-- phpunit`)".into())
+            flag("--preset", "cannot tell which tool runs the tests: give --preset phpunit|pytest|go|command, or a command after `--` (e.g. `-- phpunit`)")
         })?,
     };
     let preset = match preset {
@@ -133,7 +132,7 @@ pub fn test_settings(
     if command.is_empty() {
         return Err(flag(
             "CMD",
-            "the command preset needs the test command after `--`, with `{files}` where the files go".into(),
+            "the command preset needs the test command after `--`, with `{files}` where the files go",
         ));
     }
     let coverage = super::coverage::test_coverage(
@@ -143,7 +142,7 @@ pub fn test_settings(
         cfg.coverage_format,
     )?;
     if coverage.is_some() && matches!(preset, Preset::Command { .. }) {
-        return Err(flag("--coverage", "coverage needs the phpunit, pytest or go preset; with the command preset, have CMD write coverage and join the files with `stepkit coverage merge`".into()));
+        return Err(flag("--coverage", "coverage needs the phpunit, pytest or go preset; with the command preset, have CMD write coverage and join the files with `stepkit coverage merge`"));
     }
     let coverage =
         coverage.map(|(format, path)| crate::steps::suite::coverage::CoverageTarget { format, path });
