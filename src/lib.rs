@@ -12,6 +12,7 @@ pub mod junit;
 pub mod plugin;
 pub mod publish;
 pub mod report;
+pub mod retry;
 pub mod sanitize;
 pub mod secret;
 pub mod settings;

@@ -160,7 +160,7 @@ fn api_settings(args: &GithubApiArgs, env: &Env, cwd: &Path) -> Result<ApiSettin
         token,
         token_source,
         timeout,
-        retry: RetryPolicy { budget, ..RetryPolicy::default() },
+        retry: RetryPolicy::within(budget),
     })
 }
 

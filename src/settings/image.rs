@@ -3,8 +3,9 @@
 use super::{flag, ConfigError, Secret};
 use crate::ci::{git_head_commit_time, Context, Env};
 use crate::cli::{BuildArgs, LoginArgs, PushArgs};
+use crate::retry::RetryPolicy;
 use crate::steps::image::build::BuildRequest;
-use crate::steps::image::push::RetryPolicy;
+use crate::steps::image::push::PushPolicy;
 use crate::steps::image::reference::{ci_version, tags_from_ci, Reference};
 use crate::steps::image::{BuildSettings, PushSettings};
 use chrono::{DateTime, Utc};
@@ -69,13 +70,8 @@ pub fn push_settings(
     if stall.is_zero() {
         return Err(flag("--stall-timeout", "must be more than 0 (every attempt would be stuck at once)"));
     }
-    let retry = RetryPolicy {
-        first_delay: Duration::from_secs(1),
-        max_delay: Duration::from_secs(30),
-        budget,
-        stall,
-    };
-    Ok(PushSettings { username, password, docker_config: docker_config_file(env), retry })
+    let policy = PushPolicy { retry: RetryPolicy::after_first_failure(budget), stall };
+    Ok(PushSettings { username, password, docker_config: docker_config_file(env), policy })
 }
 
 /// A duration from the flag, else the env var, else `default`; errors name where the text came from.
@@ -295,7 +291,10 @@ mod tests {
         .unwrap()
         .push
         .unwrap();
-        assert_eq!((s.retry.budget, s.retry.stall), (Duration::from_secs(45), Duration::from_secs(120)));
+        assert_eq!(
+            (s.policy.retry.budget, s.policy.stall),
+            (Duration::from_secs(45), Duration::from_secs(120))
+        );
         let s = resolve(
             &["-t", "app:1", "--push"],
             &[("STEPKIT_PUSH_RETRY_BUDGET", "10m"), ("STEPKIT_PUSH_STALL_TIMEOUT", "30s")],
@@ -303,7 +302,10 @@ mod tests {
         .unwrap()
         .push
         .unwrap();
-        assert_eq!((s.retry.budget, s.retry.stall), (Duration::from_secs(600), Duration::from_secs(30)));
+        assert_eq!(
+            (s.policy.retry.budget, s.policy.stall),
+            (Duration::from_secs(600), Duration::from_secs(30))
+        );
         let e = err(&["-t", "app:1", "--push", "--retry-budget", "soon"], &[]);
         assert!(e.contains("use --retry-budget: `soon` is not a duration"), "{e}");
         let e = err(&["-t", "app:1", "--push"], &[("STEPKIT_PUSH_RETRY_BUDGET", "2 fortnights")]);

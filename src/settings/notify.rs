@@ -224,7 +224,7 @@ pub fn notify_settings(
         when,
         mentions,
         timeout,
-        retry: RetryPolicy { budget, ..RetryPolicy::default() },
+        retry: RetryPolicy::within(budget),
         origin: Origin::from_context(context),
         warnings,
     })

@@ -15,6 +15,15 @@ pub enum Failure {
     Other(String),
 }
 
+impl Failure {
+    /// What went wrong, in the registry's or the daemon's words.
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Transient(message) | Failure::Denied(message) | Failure::Other(message) => message,
+        }
+    }
+}
+
 /// Text that is data, not the error: quoted URLs (`Put "https://..."`), bare URLs and digests. A repository
 /// named `access-denied` or a digest with `401` in it must not decide anything.
 static NOISE: LazyLock<Regex> =

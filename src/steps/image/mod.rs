@@ -13,7 +13,7 @@ use crate::report::{Live, Outcome, Verdict};
 use crate::secret::Secret;
 use build::{BuildRequest, Built};
 use credentials::{login_for, CredentialError, Login};
-use push::RetryPolicy;
+use push::PushPolicy;
 use reference::Reference;
 use serde_json::json;
 use std::path::PathBuf;
@@ -68,7 +68,7 @@ pub struct PushSettings {
     pub password: Option<Secret>,
     /// The docker config (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`), when either is set.
     pub docker_config: Option<PathBuf>,
-    pub retry: RetryPolicy,
+    pub policy: PushPolicy,
 }
 
 /// Resolved settings for `image build`.
@@ -211,7 +211,7 @@ async fn push_one(
 ) -> Result<Pushed, ImageError> {
     let login = find_login(&reference.registry, settings).await?;
     live.group_start(&format!("docker push {}", reference.full()));
-    let result = push::push(docker, reference, &login, settings.retry, live).await;
+    let result = push::push(docker, reference, &login, settings.policy, live).await;
     live.group_end();
     let digest = result?;
     let verify_error = |message: String| ImageError::Verify {

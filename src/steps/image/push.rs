@@ -6,73 +6,80 @@ use super::credentials::Login;
 use super::reference::Reference;
 use super::ImageError;
 use crate::report::Live;
+use crate::retry::{deliver, Attempt, RetryPolicy};
 use bollard::query_parameters::PushImageOptions;
 use bollard::Docker;
 use futures_util::StreamExt;
+use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
 /// Retry policy for transient failures.
 #[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    pub first_delay: Duration,
-    pub max_delay: Duration,
-    /// Total time for retrying, counted from the first failure; no retry runs past it.
-    pub budget: Duration,
+pub struct PushPolicy {
+    /// Counted from the first failure: the first attempt may take as long as it keeps making progress
+    /// (a big image on a slow link); the budget only bounds the retries.
+    pub retry: RetryPolicy,
     /// An attempt with no event from the daemon for this long is stuck (a registry that accepted the
     /// connection and stopped answering): it is abandoned and counts as a transient failure.
     pub stall: Duration,
 }
 
 /// Pushes `reference` and returns the manifest digest the registry reported.
+// The attempt holds the live output across its awaits; `deliver` awaits each attempt to its end before
+// it calls the retry line, so the two borrows never overlap.
+#[allow(clippy::await_holding_refcell_ref)]
 pub async fn push(
     docker: &Docker,
     reference: &Reference,
     login: &Login,
-    policy: RetryPolicy,
+    policy: PushPolicy,
     live: &mut dyn Live,
 ) -> Result<String, ImageError> {
-    let started = Instant::now();
-    let mut delay = policy.first_delay;
-    let mut attempt = 0;
-    // The first attempt may take as long as it keeps making progress (a big image on a slow link);
-    // the budget only bounds the retries after a failure, each of them by what is left of it.
-    let mut retry_deadline: Option<Instant> = None;
     let credentials = login.credential.for_daemon(&reference.registry);
-    loop {
-        attempt += 1;
-        match push_once(docker, reference, credentials.clone(), policy.stall, retry_deadline, live).await {
-            Ok(digest) => return Ok(digest),
-            Err(Failure::Denied(message)) => {
-                return Err(ImageError::Denied {
-                    registry: reference.registry.clone(),
-                    tried: login.source.to_string(),
-                    hint: login.source.hint(),
-                    message,
-                });
-            }
-            Err(Failure::Other(message)) => {
-                return Err(ImageError::Push { reference: reference.full(), attempts: attempt, message })
-            }
-            Err(Failure::Transient(message)) => {
-                let deadline = *retry_deadline.get_or_insert_with(|| Instant::now() + policy.budget);
-                if Instant::now() + delay >= deadline {
-                    return Err(ImageError::RegistryUnavailable {
-                        registry: reference.registry.clone(),
-                        attempts: attempt,
-                        waited: started.elapsed(),
-                        message,
-                    });
+    // Both the attempt and the retry line write to the live output, one after the other.
+    let live = RefCell::new(live);
+    let pushed = deliver(
+        policy.retry,
+        |deadline| {
+            let (live, credentials) = (&live, credentials.clone());
+            async move {
+                let mut live = live.borrow_mut();
+                match push_once(docker, reference, credentials, policy.stall, deadline, &mut **live).await {
+                    Ok(digest) => Attempt::Done(digest),
+                    Err(Failure::Transient(message)) => {
+                        Attempt::Retry { error: Failure::Transient(message), after: None }
+                    }
+                    Err(failure) => Attempt::Fail(failure),
                 }
-                live.line(&format!(
-                    "stepkit: push of {} failed (attempt {attempt}: {message}); retrying in {}",
-                    reference.full(),
-                    humantime::format_duration(delay)
-                ));
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(policy.max_delay);
             }
+        },
+        |attempt, failure, wait| {
+            live.borrow_mut().line(&format!(
+                "stepkit: push of {} failed (attempt {attempt}: {}); retrying in {}",
+                reference.full(),
+                failure.message(),
+                humantime::format_duration(wait)
+            ))
+        },
+    )
+    .await;
+    pushed.map(|(digest, _)| digest).map_err(|gave_up| match gave_up.error {
+        Failure::Denied(message) => ImageError::Denied {
+            registry: reference.registry.clone(),
+            tried: login.source.to_string(),
+            hint: login.source.hint(),
+            message,
+        },
+        Failure::Transient(message) => ImageError::RegistryUnavailable {
+            registry: reference.registry.clone(),
+            attempts: gave_up.attempts,
+            waited: gave_up.waited,
+            message,
+        },
+        Failure::Other(message) => {
+            ImageError::Push { reference: reference.full(), attempts: gave_up.attempts, message }
         }
-    }
+    })
 }
 
 /// One push attempt. It ends when the daemon is silent for `stall`, or at `deadline` (the end of

@@ -5,9 +5,8 @@
 pub mod github;
 pub mod message;
 pub mod report;
-pub mod retry;
 pub mod slack;
 
+pub use crate::retry::{Attempt, GaveUp, RetryPolicy};
 pub use message::{Message, Status};
 pub use report::StepReport;
-pub use retry::{Attempt, GaveUp, RetryPolicy};

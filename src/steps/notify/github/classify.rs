@@ -1,8 +1,8 @@
 //! GitHub's documented failure contract, as a pure function of one reply: which answers are done,
 //! which are worth waiting for (5xx, primary and secondary rate limits), and which no retry can fix.
 
-use super::super::retry::{retry_after, until_epoch};
 use super::super::Attempt;
+use crate::retry::{retry_after, until_epoch};
 use serde::Deserialize;
 use std::fmt;
 use std::time::{Duration, SystemTime};

@@ -4,7 +4,7 @@
 use super::classify::{classify, format_time, Failure, Headers, Reply};
 use super::{ApiSettings, GithubError};
 use crate::report::Live;
-use crate::steps::notify::retry::deliver;
+use crate::retry::deliver;
 use crate::steps::notify::{Attempt, GaveUp};
 use octocrab::Octocrab;
 use serde::de::DeserializeOwned;
@@ -103,7 +103,7 @@ impl Client {
                 humantime::format_duration(round(wait))
             ));
         };
-        match deliver(self.api.retry, || self.attempt(method, path, body), on_retry).await {
+        match deliver(self.api.retry, |_| self.attempt(method, path, body), on_retry).await {
             Ok((reply, _)) => Ok(reply),
             Err(gave_up) => Err(self.error(action, gave_up)),
         }

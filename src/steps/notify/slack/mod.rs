@@ -6,9 +6,9 @@ pub mod payload;
 mod send;
 
 use super::message::Origin;
-use super::retry::{deliver, RetryPolicy};
 use super::{Message, Status, StepReport};
 use crate::report::{Live, Outcome, Verdict};
+use crate::retry::{deliver, RetryPolicy};
 use crate::secret::Secret;
 use send::{Problem, Target};
 use serde_json::json;
@@ -148,7 +148,7 @@ pub async fn notify(settings: &SlackSettings, live: &mut dyn Live) -> Result<Out
     let client = send::client(settings.timeout).map_err(SlackError::Client)?;
     let delivered = deliver(
         settings.retry,
-        || send::attempt(&client, &target, &body, settings.timeout),
+        |_| send::attempt(&client, &target, &body, settings.timeout),
         |n, problem, wait| {
             live.line(&format!(
                 "Slack at {host}: {problem}; attempt {} in {}",

@@ -2,8 +2,8 @@
 //! error stripped of its URL first: a webhook URL is a secret.
 
 use super::answer::{self, Answer};
+use crate::retry::{retry_after, Attempt};
 use crate::secret::Secret;
-use crate::steps::notify::retry::{retry_after, Attempt};
 use serde_json::Value;
 use std::time::Duration;
 

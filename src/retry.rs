@@ -1,6 +1,7 @@
-//! Delivering to an HTTP API that may be busy: transient failures (5xx, 429, timeouts, resets) are
+//! Retrying what may fail for a while (a busy API, a registry that drops a push): transient failures are
 //! retried with exponential backoff inside a total budget, a `Retry-After` the service sends is obeyed,
-//! and a permanent failure (bad token, unknown channel) ends the attempts at once.
+//! and a permanent failure (bad token, unknown channel, denied push) ends the attempts at once.
+//! The one retry loop of stepkit: notify, github and image push all go through `deliver`.
 
 use std::future::Future;
 use std::time::{Duration, Instant, SystemTime};
@@ -12,19 +13,43 @@ pub struct RetryPolicy {
     pub first_delay: Duration,
     /// The longest wait between two attempts (a `Retry-After` may ask for more, within the budget).
     pub max_delay: Duration,
-    /// All attempts and waits together.
+    /// All attempts and waits together, counted from `budget_start`.
     pub budget: Duration,
+    pub budget_start: BudgetStart,
 }
 
-impl Default for RetryPolicy {
-    /// 1 s, doubling up to 30 s, within 2 minutes: a busy webhook recovers well inside that, and a
-    /// notification step should not hold a CI runner much longer.
-    fn default() -> Self {
+/// Where the budget starts counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BudgetStart {
+    /// The first attempt: a message is worth so much time in all.
+    FirstAttempt,
+    /// The first failure: a transfer (an image push) may take as long as it keeps making progress, and
+    /// only the retries after a failure are bounded.
+    FirstFailure,
+}
+
+impl RetryPolicy {
+    /// 1 s, doubling up to 30 s, within `budget` counted from the first attempt.
+    pub fn within(budget: Duration) -> Self {
         RetryPolicy {
             first_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(30),
-            budget: Duration::from_secs(120),
+            budget,
+            budget_start: BudgetStart::FirstAttempt,
         }
+    }
+
+    /// The same backoff, with the budget counted from the first failure.
+    pub fn after_first_failure(budget: Duration) -> Self {
+        RetryPolicy { budget_start: BudgetStart::FirstFailure, ..Self::within(budget) }
+    }
+}
+
+impl Default for RetryPolicy {
+    /// Within 2 minutes: a busy webhook recovers well inside that, and a notification step should not
+    /// hold a CI runner much longer.
+    fn default() -> Self {
+        Self::within(Duration::from_secs(120))
     }
 }
 
@@ -53,6 +78,7 @@ pub struct GaveUp<E> {
 }
 
 /// Runs `attempt` until it is done, fails permanently, or the next wait would pass the budget.
+/// `attempt(deadline)` is given the end of the budget once it runs, so a long attempt can stop there.
 /// `on_retry(attempt number, error, wait)` is told before each wait, for a live line.
 pub async fn deliver<T, E, F, Fut>(
     policy: RetryPolicy,
@@ -60,22 +86,27 @@ pub async fn deliver<T, E, F, Fut>(
     mut on_retry: impl FnMut(u32, &E, Duration),
 ) -> Result<(T, u32), GaveUp<E>>
 where
-    F: FnMut() -> Fut,
+    F: FnMut(Option<Instant>) -> Fut,
     Fut: Future<Output = Attempt<T, E>>,
 {
     let started = Instant::now();
+    let mut deadline = match policy.budget_start {
+        BudgetStart::FirstAttempt => Some(started + policy.budget),
+        BudgetStart::FirstFailure => None,
+    };
     let mut backoff = policy.first_delay;
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match attempt().await {
+        match attempt(deadline).await {
             Attempt::Done(value) => return Ok((value, attempts)),
             Attempt::Fail(error) => {
                 return Err(GaveUp { error, attempts, transient: false, waited: started.elapsed() })
             }
             Attempt::Retry { error, after } => {
                 let wait = after.unwrap_or(backoff);
-                if started.elapsed() + wait > policy.budget {
+                let end = *deadline.get_or_insert_with(|| Instant::now() + policy.budget);
+                if Instant::now() + wait > end {
                     return Err(GaveUp { error, attempts, transient: true, waited: started.elapsed() });
                 }
                 on_retry(attempts, &error, wait);
@@ -112,6 +143,7 @@ mod tests {
             first_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(40),
             budget: Duration::from_millis(budget_ms),
+            budget_start: BudgetStart::FirstAttempt,
         }
     }
 
@@ -121,7 +153,7 @@ mod tests {
         let mut waits = Vec::new();
         let result = deliver(
             policy(5_000),
-            || {
+            |_| {
                 calls.set(calls.get() + 1);
                 let n = calls.get();
                 async move {
@@ -148,7 +180,7 @@ mod tests {
         let calls = Cell::new(0);
         let result: Result<((), u32), _> = deliver(
             policy(5_000),
-            || {
+            |_| {
                 calls.set(calls.get() + 1);
                 async { Attempt::Fail("invalid_auth") }
             },
@@ -165,7 +197,7 @@ mod tests {
         let mut waits = Vec::new();
         let result: Result<((), u32), _> = deliver(
             policy(100),
-            || async { Attempt::Retry { error: "429", after: Some(Duration::from_millis(30)) } },
+            |_| async { Attempt::Retry { error: "429", after: Some(Duration::from_millis(30)) } },
             |_, _, wait| waits.push(wait),
         )
         .await;
@@ -185,11 +217,38 @@ mod tests {
         // A Retry-After longer than the whole budget gives up at once instead of sleeping past it.
         let result: Result<((), u32), _> = deliver(
             policy(100),
-            || async { Attempt::Retry { error: "429", after: Some(Duration::from_secs(60)) } },
+            |_| async { Attempt::Retry { error: "429", after: Some(Duration::from_secs(60)) } },
             |_, _, _| panic!("no wait"),
         )
         .await;
         assert_eq!(result.unwrap_err().attempts, 1);
+    }
+
+    #[tokio::test]
+    async fn a_budget_from_the_first_failure_lets_the_first_attempt_run_long() {
+        let mut deadlines = Vec::new();
+        let policy = RetryPolicy { budget_start: BudgetStart::FirstFailure, ..policy(100) };
+        let result = deliver(
+            policy,
+            |deadline| {
+                let first = deadlines.is_empty();
+                deadlines.push(deadline);
+                async move {
+                    if first {
+                        // Longer than the whole budget: it does not count until something fails.
+                        tokio::time::sleep(Duration::from_millis(150)).await;
+                        Attempt::Retry { error: "reset", after: None }
+                    } else {
+                        Attempt::Done("pushed")
+                    }
+                }
+            },
+            |_, _, _| {},
+        )
+        .await;
+        assert_eq!(result, Ok(("pushed", 2)), "the retry still fits in the budget after the failure");
+        assert_eq!(deadlines[0], None, "no deadline before the first failure");
+        assert!(deadlines[1].is_some(), "the retry is told where the budget ends");
     }
 
     #[test]
