@@ -5,7 +5,7 @@ use super::{env_parse, flag, relative_to, ConfigError, Secret};
 use crate::ci::Env;
 use crate::cli::GateArgs;
 use crate::steps::gate::{
-    GateSettings, HttpProbe, JsonExpect, LatencySettings, Probe, StatusRanges, TlsSettings,
+    Expectations, GateSettings, HttpProbe, JsonExpect, LatencySettings, Probe, StatusRanges, TlsSettings,
 };
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -229,10 +229,12 @@ pub fn gate_settings(args: &GateArgs, env: &Env, file: GateFile) -> Result<GateS
             ));
         }
         probes.push(Probe::Http(Box::new(HttpProbe {
-            expect_status: expect_status.clone(),
-            body_contains: args.body_contains.clone(),
-            body_regex: body_regex.clone(),
-            json: json.clone(),
+            expect: Expectations {
+                status: expect_status.clone(),
+                body_contains: args.body_contains.clone(),
+                body_regex: body_regex.clone(),
+                json: json.clone(),
+            },
             headers: headers.clone(),
             secret_headers: secret_headers.clone(),
             max_latency,
@@ -382,7 +384,7 @@ mod tests {
         assert_eq!((s.successes, s.failures), (1, None));
         assert!(s.latency.is_none());
         let Probe::Http(h) = &s.probes[0] else { panic!() };
-        assert_eq!(h.expect_status, StatusRanges::default());
+        assert_eq!(h.expect.status, StatusRanges::default());
     }
 
     #[test]
@@ -426,9 +428,9 @@ mod tests {
         .unwrap();
         assert_eq!(s.probes.len(), 5);
         let Probe::Http(b) = &s.probes[1] else { panic!() };
-        assert!(b.expect_status.contains(304) && !b.expect_status.contains(302));
+        assert!(b.expect.status.contains(304) && !b.expect.status.contains(302));
         assert_eq!(b.headers, vec![("Host".to_string(), "app.local".to_string())]);
-        assert_eq!(b.json[0].pointer, "/status");
+        assert_eq!(b.expect.json[0].pointer, "/status");
         assert_eq!(b.max_latency, Some(Duration::from_millis(300)));
         assert!(matches!(&s.probes[2], Probe::Tcp { host, port: 5432 } if host == "db"));
         assert!(matches!(&s.probes[3], Probe::Tcp { host, port: 6379 } if host == "::1"));
@@ -549,7 +551,7 @@ mod tests {
             (Duration::from_secs(3), 1, Some(4), Duration::from_secs(300))
         );
         let Probe::Http(h) = &s.probes[0] else { panic!() };
-        assert!(h.expect_status.contains(204) && !h.expect_status.contains(200));
+        assert!(h.expect.status.contains(204) && !h.expect.status.contains(200));
         assert!(s.tls.insecure);
         let bad: GateConfig = toml::from_str("timeout = \"soon\"").unwrap();
         let e = gate_settings(

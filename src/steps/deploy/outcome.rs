@@ -41,7 +41,7 @@ fn millis(d: Duration) -> u64 {
 }
 
 fn secs(d: Duration) -> String {
-    crate::steps::gate::probe::ms(d)
+    crate::steps::gate::answer::ms(d)
 }
 
 /// `data.duration_ms` of an earlier deploy result file of the same app.

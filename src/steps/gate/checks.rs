@@ -1,6 +1,7 @@
 //! The HTTP checks: accepted status ranges, JSON Pointer expectations, and judging an answer against them.
 
-use super::probe::{snippet, HttpProbe, Verdict};
+use super::answer::{snippet, Verdict};
+use regex::Regex;
 use serde_json::Value;
 use std::fmt;
 
@@ -130,47 +131,58 @@ impl JsonExpect {
     }
 }
 
-/// Judges an HTTP answer against the probe's checks; the first failing check is the reason.
-pub fn check_answer(probe: &HttpProbe, status: u16, body: &[u8]) -> Verdict {
-    let text = String::from_utf8_lossy(body);
-    if !probe.expect_status.contains(status) {
-        let shown = snippet(&text, 80);
-        let tail = if shown.is_empty() { String::new() } else { format!("; body: {shown}") };
-        return Verdict::Wrong(format!("status {status} (expected {}){tail}", probe.expect_status));
-    }
-    for needle in &probe.body_contains {
-        if !text.contains(needle.as_str()) {
-            return Verdict::Wrong(format!("body does not contain `{needle}`; body: {}", snippet(&text, 80)));
+/// What an HTTP answer must look like.
+#[derive(Debug, Clone, Default)]
+pub struct Expectations {
+    pub status: StatusRanges,
+    pub body_contains: Vec<String>,
+    pub body_regex: Vec<Regex>,
+    pub json: Vec<JsonExpect>,
+}
+
+impl Expectations {
+    /// Judges an HTTP answer; the first failing check is the reason.
+    pub fn check_answer(&self, status: u16, body: &[u8]) -> Verdict {
+        let text = String::from_utf8_lossy(body);
+        if !self.status.contains(status) {
+            let shown = snippet(&text, 80);
+            let tail = if shown.is_empty() { String::new() } else { format!("; body: {shown}") };
+            return Verdict::Wrong(format!("status {status} (expected {}){tail}", self.status));
         }
-    }
-    for re in &probe.body_regex {
-        if !re.is_match(&text) {
-            return Verdict::Wrong(format!("body does not match /{re}/; body: {}", snippet(&text, 80)));
-        }
-    }
-    if !probe.json.is_empty() {
-        let doc: Value = match serde_json::from_slice(body) {
-            Ok(doc) => doc,
-            Err(e) => return Verdict::Wrong(format!("body is not JSON ({e}); body: {}", snippet(&text, 80))),
-        };
-        for expect in &probe.json {
-            if let Err(message) = expect.check(&doc) {
-                return Verdict::Wrong(message);
+        for needle in &self.body_contains {
+            if !text.contains(needle.as_str()) {
+                return Verdict::Wrong(format!(
+                    "body does not contain `{needle}`; body: {}",
+                    snippet(&text, 80)
+                ));
             }
         }
+        for re in &self.body_regex {
+            if !re.is_match(&text) {
+                return Verdict::Wrong(format!("body does not match /{re}/; body: {}", snippet(&text, 80)));
+            }
+        }
+        if !self.json.is_empty() {
+            let doc: Value = match serde_json::from_slice(body) {
+                Ok(doc) => doc,
+                Err(e) => {
+                    return Verdict::Wrong(format!("body is not JSON ({e}); body: {}", snippet(&text, 80)))
+                }
+            };
+            for expect in &self.json {
+                if let Err(message) = expect.check(&doc) {
+                    return Verdict::Wrong(message);
+                }
+            }
+        }
+        Verdict::Pass
     }
-    Verdict::Pass
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use regex::Regex;
     use serde_json::json;
-
-    fn http_probe(url: &str) -> HttpProbe {
-        HttpProbe::new(reqwest::Url::parse(url).unwrap())
-    }
 
     #[test]
     fn status_ranges_parse_and_match() {
@@ -208,18 +220,20 @@ mod tests {
 
     #[test]
     fn answers_are_checked_in_order() {
-        let mut p = http_probe("http://127.0.0.1/");
-        p.body_contains = vec!["ready".into()];
-        p.body_regex = vec![Regex::new(r"version \d+").unwrap()];
-        assert_eq!(check_answer(&p, 200, b"ready, version 3"), Verdict::Pass);
+        let mut p = Expectations {
+            body_contains: vec!["ready".into()],
+            body_regex: vec![Regex::new(r"version \d+").unwrap()],
+            ..Default::default()
+        };
+        assert_eq!(p.check_answer(200, b"ready, version 3"), Verdict::Pass);
         assert!(
-            matches!(check_answer(&p, 500, b"oops"), Verdict::Wrong(m) if m.contains("status 500 (expected 200-399)") && m.contains("oops"))
+            matches!(p.check_answer(500, b"oops"), Verdict::Wrong(m) if m.contains("status 500 (expected 200-399)") && m.contains("oops"))
         );
-        assert!(matches!(check_answer(&p, 200, b"starting"), Verdict::Wrong(m) if m.contains("`ready`")));
-        assert!(matches!(check_answer(&p, 200, b"ready"), Verdict::Wrong(m) if m.contains("version")));
+        assert!(matches!(p.check_answer(200, b"starting"), Verdict::Wrong(m) if m.contains("`ready`")));
+        assert!(matches!(p.check_answer(200, b"ready"), Verdict::Wrong(m) if m.contains("version")));
         p.json = vec![JsonExpect::parse("/ok=true").unwrap()];
         assert!(
-            matches!(check_answer(&p, 200, b"ready, version 3"), Verdict::Wrong(m) if m.contains("not JSON"))
+            matches!(p.check_answer(200, b"ready, version 3"), Verdict::Wrong(m) if m.contains("not JSON"))
         );
     }
 }

@@ -2,7 +2,7 @@
 //! passes; created or health "starting" is still starting; exited, restarted or unhealthy is fatal.
 //! Also the exit watcher and the last log lines.
 
-use super::probe::{ms, snippet, ErrorClass, Verdict};
+use super::answer::{ms, snippet, ErrorClass, Verdict};
 use bollard::container::LogOutput;
 use bollard::errors::Error as DockerError;
 use bollard::models::{ContainerStateStatusEnum as Status, HealthStatusEnum as Health};

@@ -1,7 +1,8 @@
 //! The evidence: every attempt as JSON, per-probe tallies and the last attempts as text and markdown
 //! tables, and a container's last log lines made safe to print (no workflow commands, no escapes).
 
-use super::probe::{ms, Attempt, Verdict};
+use super::answer::{ms, Verdict};
+use super::probe::Attempt;
 use serde_json::{json, Value};
 
 /// One attempt as JSON: `{round, at_ms, probe, outcome, detail, error_class, status, latency_ms}`.
@@ -227,7 +228,7 @@ pub fn logs_markdown(name: &str, logs: &Result<Vec<String>, String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::steps::gate::probe::ErrorClass;
+    use crate::steps::gate::answer::ErrorClass;
     use std::time::Duration;
 
     fn attempts() -> (Vec<String>, Vec<Attempt>) {

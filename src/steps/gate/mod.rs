@@ -1,6 +1,7 @@
 //! `stepkit gate`: wait until a service is healthy (HTTP, TCP and container probes under a policy of
 //! consecutive passes, failures and a deadline), optionally gate on its latency, and leave the evidence.
 
+pub mod answer;
 pub mod checks;
 pub mod container;
 pub mod evidence;
@@ -12,13 +13,14 @@ pub mod schedule;
 pub(crate) mod test_server;
 mod verdict;
 
-pub use checks::{JsonExpect, StatusRanges};
+pub use checks::{Expectations, JsonExpect, StatusRanges};
 pub use latency::LatencySettings;
 pub use probe::{HttpProbe, Probe, TlsSettings};
 
 use crate::report::{Live, Outcome};
+use answer::Verdict;
 use policy::{Decision, Policy, Thresholds};
-use probe::{Attempt, Prober, Verdict};
+use probe::{Attempt, Prober};
 use schedule::{Schedule, Watcher};
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -206,7 +208,7 @@ pub async fn run(settings: &GateSettings, live: &mut dyn Live) -> Result<Outcome
                 .collect();
             live.line(&format!(
                 "stepkit gate: open after {}; measuring latency: {} requests per HTTP probe",
-                probe::ms(elapsed),
+                answer::ms(elapsed),
                 wanted.samples
             ));
             let (samples, complete) =
@@ -241,7 +243,7 @@ pub async fn run(settings: &GateSettings, live: &mut dyn Live) -> Result<Outcome
     }))
 }
 
-type Seen = (&'static str, Option<u16>, Option<probe::ErrorClass>);
+type Seen = (&'static str, Option<u16>, Option<answer::ErrorClass>);
 
 /// Keeps the evidence and says what changed as it happens: one line when a probe's result changes,
 /// a heartbeat when nothing did for a while.

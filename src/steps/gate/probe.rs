@@ -1,11 +1,11 @@
 //! Probes: what the gate checks (HTTP, TCP, container) and one attempt at it, classified as a pass,
 //! a wrong answer, still starting, an error (no usable answer) or a fatal state.
 
-use super::checks::{check_answer, JsonExpect, StatusRanges};
+use super::answer::{ms, ErrorClass, Verdict};
+use super::checks::Expectations;
 use super::container;
 use crate::secret::Secret;
 use bollard::Docker;
-use regex::Regex;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
@@ -45,10 +45,7 @@ fn host_port(host: &str, port: u16) -> String {
 #[derive(Debug, Clone)]
 pub struct HttpProbe {
     pub url: reqwest::Url,
-    pub expect_status: StatusRanges,
-    pub body_contains: Vec<String>,
-    pub body_regex: Vec<Regex>,
-    pub json: Vec<JsonExpect>,
+    pub expect: Expectations,
     /// Request headers (name, value), already validated.
     pub headers: Vec<(String, String)>,
     /// Request headers whose values are secrets (from `STEPKIT_GATE_HEADERS`, never argv).
@@ -62,117 +59,10 @@ impl HttpProbe {
     pub fn new(url: reqwest::Url) -> Self {
         HttpProbe {
             url,
-            expect_status: StatusRanges::default(),
-            body_contains: vec![],
-            body_regex: vec![],
-            json: vec![],
+            expect: Expectations::default(),
             headers: vec![],
             secret_headers: vec![],
             max_latency: None,
-        }
-    }
-}
-
-/// Why an attempt got no usable answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorClass {
-    /// Nothing listens on the port (yet).
-    Refused,
-    /// The name does not resolve.
-    Dns,
-    /// No answer within `--timeout`.
-    Timeout,
-    /// The connection was reset or closed mid-answer.
-    Reset,
-    /// Any other failure to connect (unreachable network, ...).
-    Connect,
-    /// The peer answered with something that is not HTTP.
-    Protocol,
-    /// The TLS handshake failed: an untrusted or wrong certificate, or no TLS on the port.
-    Tls,
-    /// The container does not exist (yet).
-    NotFound,
-    /// The Docker daemon did not answer an inspect.
-    Docker,
-    Other,
-}
-
-impl ErrorClass {
-    /// The name used in JSON and tables.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorClass::Refused => "refused",
-            ErrorClass::Dns => "dns",
-            ErrorClass::Timeout => "timeout",
-            ErrorClass::Reset => "reset",
-            ErrorClass::Connect => "connect",
-            ErrorClass::Protocol => "protocol",
-            ErrorClass::Tls => "tls",
-            ErrorClass::NotFound => "not-found",
-            ErrorClass::Docker => "docker",
-            ErrorClass::Other => "other",
-        }
-    }
-}
-
-/// How one attempt ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Verdict {
-    Pass,
-    /// Answered, wrongly: what was wrong.
-    Wrong(String),
-    /// Not ready yet, and saying so (a container created but not started, a HEALTHCHECK still in its
-    /// start period): it never counts toward `--failures`, only the deadline bounds it.
-    Starting(String),
-    /// No usable answer.
-    Error {
-        class: ErrorClass,
-        message: String,
-    },
-    /// Container exited or turned unhealthy: what happened.
-    Fatal(String),
-}
-
-impl Verdict {
-    /// The policy's view of it.
-    pub fn kind(&self) -> super::policy::Kind {
-        use super::policy::Kind;
-        match self {
-            Verdict::Pass => Kind::Pass,
-            Verdict::Wrong(_) => Kind::Wrong,
-            Verdict::Starting(_) => Kind::Starting,
-            Verdict::Error { .. } => Kind::Error,
-            Verdict::Fatal(_) => Kind::Fatal,
-        }
-    }
-
-    /// `pass`, `wrong`, `starting`, `error`, `fatal`.
-    pub fn word(&self) -> &'static str {
-        match self {
-            Verdict::Pass => "pass",
-            Verdict::Wrong(_) => "wrong",
-            Verdict::Starting(_) => "starting",
-            Verdict::Error { .. } => "error",
-            Verdict::Fatal(_) => "fatal",
-        }
-    }
-
-    /// The detail message, if any.
-    pub fn detail(&self) -> Option<&str> {
-        match self {
-            Verdict::Pass => None,
-            Verdict::Wrong(m)
-            | Verdict::Starting(m)
-            | Verdict::Fatal(m)
-            | Verdict::Error { message: m, .. } => Some(m),
-        }
-    }
-
-    /// The error class, for errors.
-    pub fn class(&self) -> Option<ErrorClass> {
-        match self {
-            Verdict::Error { class, .. } => Some(*class),
-            _ => None,
         }
     }
 }
@@ -312,7 +202,7 @@ impl Prober {
         match tokio::time::timeout(timeout, exchange).await {
             Err(_) => (timed_out(timeout), None),
             Ok(Err(e)) => (classify_http(&e, timeout), e.status().map(|s| s.as_u16())),
-            Ok(Ok((status, body))) => (check_answer(probe, status, &body), Some(status)),
+            Ok(Ok((status, body))) => (probe.expect.check_answer(status, &body), Some(status)),
         }
     }
 }
@@ -441,32 +331,11 @@ async fn tcp(host: &str, port: u16, timeout: Duration) -> Verdict {
     }
 }
 
-/// Milliseconds for people: `3 ms`, `812 ms`, `2.5 s`.
-pub fn ms(d: Duration) -> String {
-    let millis = d.as_secs_f64() * 1000.0;
-    if millis >= 10_000.0 {
-        format!("{:.1} s", millis / 1000.0)
-    } else if millis >= 10.0 {
-        format!("{millis:.0} ms")
-    } else {
-        format!("{millis:.1} ms")
-    }
-}
-
-/// The first `max` characters of `text` on one line.
-pub fn snippet(text: &str, max: usize) -> String {
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() <= max {
-        one_line
-    } else {
-        format!("{}…", one_line.chars().take(max).collect::<String>())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::steps::gate::test_server::{refused_port, serve, Reply};
+    use crate::steps::gate::JsonExpect;
 
     fn http_probe(url: &str) -> HttpProbe {
         HttpProbe::new(reqwest::Url::parse(url).unwrap())
@@ -481,8 +350,8 @@ mod tests {
     async fn http_against_real_local_servers() {
         let healthy = serve(|_| Reply::ok(r#"{"status":"ok","checks":{"db":"up"}}"#)).await;
         let mut probe = http_probe(&format!("{}/health", healthy.url()));
-        probe.json = vec![JsonExpect::parse("/checks/db=up").unwrap()];
-        probe.body_contains = vec!["\"ok\"".into()];
+        probe.expect.json = vec![JsonExpect::parse("/checks/db=up").unwrap()];
+        probe.expect.body_contains = vec!["\"ok\"".into()];
         let a = once(Probe::Http(Box::new(probe.clone())), Duration::from_secs(5)).await;
         assert_eq!(a.verdict, Verdict::Pass, "{a:?}");
         assert_eq!(a.status, Some(200));
@@ -588,13 +457,8 @@ mod tests {
     }
 
     #[test]
-    fn labels_and_snippets() {
+    fn labels() {
         assert_eq!(Probe::Tcp { host: "::1".into(), port: 80 }.label(), "tcp [::1]:80");
         assert_eq!(Probe::Container { name: "web".into() }.label(), "container web");
-        assert_eq!(snippet("a\n  b\tc", 10), "a b c");
-        assert_eq!(snippet("abcdef", 3), "abc…");
-        assert_eq!(ms(Duration::from_micros(2500)), "2.5 ms");
-        assert_eq!(ms(Duration::from_millis(812)), "812 ms");
-        assert_eq!(ms(Duration::from_millis(12_340)), "12.3 s");
     }
 }

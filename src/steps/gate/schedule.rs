@@ -3,9 +3,10 @@
 //! next one: the gate opens at most one interval, plus the passing attempt's own latency, after the
 //! service turns healthy. Also the latency samples taken once the gate is open.
 
+use super::answer::Verdict;
 use super::latency::ProbeSamples;
 use super::policy::{Decision, Policy};
-use super::probe::{Attempt, Prober, Verdict};
+use super::probe::{Attempt, Prober};
 use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
 use std::future::Future;
@@ -151,8 +152,8 @@ pub async fn sample(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::steps::gate::answer::ErrorClass;
     use crate::steps::gate::policy::{Closed, Thresholds};
-    use crate::steps::gate::probe::ErrorClass;
 
     fn schedule(interval_ms: u64, timeout_ms: u64, deadline_ms: u64) -> Schedule {
         Schedule {

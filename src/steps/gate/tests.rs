@@ -40,7 +40,7 @@ async fn a_healthy_service_opens_the_gate() {
     // The first round starts at once; a long interval keeps a second one out of the evidence on a busy machine.
     settings.interval = Duration::from_secs(10);
     if let Probe::Http(h) = &mut settings.probes[0] {
-        h.json = vec![JsonExpect::parse("/status=ok").unwrap()];
+        h.expect.json = vec![JsonExpect::parse("/status=ok").unwrap()];
     }
     let outcome = run(&settings, &mut Silent).await.unwrap();
     assert_eq!(outcome.verdict, Verdict::Passed, "{}", outcome.headline);

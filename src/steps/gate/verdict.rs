@@ -1,13 +1,14 @@
 //! The gate's `Outcome`: verdict and headline from the decision and the latency gate, the evidence in
 //! text, markdown (step summary) and JSON, step outputs.
 
+use super::answer::{ms, Verdict as ProbeVerdict};
 use super::evidence::{
     attempt_json, attempts_markdown, attempts_text, logs_markdown, logs_text, one_line, probes_markdown,
     probes_text,
 };
 use super::latency::LatencyReport;
 use super::policy::{Closed, Decision};
-use super::probe::{ms, Attempt, Verdict as ProbeVerdict};
+use super::probe::Attempt;
 use super::GateSettings;
 use crate::report::{Annotation, AnnotationLevel, Outcome, Verdict};
 use serde_json::{json, Value};
