@@ -256,7 +256,7 @@ impl Step for ImagePush {
     }
 }
 
-struct JunitMerge(junit::merge::MergeSettings);
+struct JunitMerge(junit::MergeSettings);
 impl Step for JunitMerge {
     fn name(&self) -> &'static str {
         "junit merge"
@@ -269,7 +269,7 @@ impl Step for JunitMerge {
     }
 }
 
-struct JunitSummary(junit::summary::SummarySettings);
+struct JunitSummary(junit::SummarySettings);
 impl Step for JunitSummary {
     fn name(&self) -> &'static str {
         "junit summary"

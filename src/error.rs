@@ -51,7 +51,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Config(_) => exit::USAGE,
-            Error::Junit(JunitError::Pattern { .. }) => exit::USAGE,
+            Error::Junit(JunitError::Pattern(_)) => exit::USAGE,
             Error::Junit(JunitError::Write { .. }) => exit::ENVIRONMENT,
             Error::Image(e) if e.is_usage() => exit::USAGE,
             Error::Image(_) => exit::ENVIRONMENT,

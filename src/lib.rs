@@ -10,6 +10,7 @@ pub mod error;
 pub mod exit;
 pub mod fs;
 pub mod junit;
+pub mod patterns;
 pub mod plugin;
 pub mod publish;
 pub mod report;

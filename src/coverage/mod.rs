@@ -15,7 +15,7 @@ pub use read::{read_file, read_str};
 pub use write::{write, write_file};
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A coverage report format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -269,6 +269,30 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// The step outputs for a report written at `path` (`coverage merge` and `test --coverage`).
+    pub fn outputs(&self, path: &Path) -> Vec<(String, String)> {
+        vec![
+            ("coverage".into(), path.display().to_string()),
+            ("line-rate".into(), format!("{:.4}", self.line_rate())),
+            ("lines-covered".into(), self.lines_covered.to_string()),
+            ("lines-valid".into(), self.lines_valid.to_string()),
+            ("branch-rate".into(), format!("{:.4}", self.branch_rate())),
+        ]
+    }
+
+    /// The totals with their rates, for JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "files": self.files,
+            "lines_valid": self.lines_valid,
+            "lines_covered": self.lines_covered,
+            "line_rate": self.line_rate(),
+            "branches_valid": self.branches_valid,
+            "branches_covered": self.branches_covered,
+            "branch_rate": self.branch_rate(),
+        })
+    }
+
     /// Covered lines as a fraction (1 when there is nothing to cover).
     pub fn line_rate(&self) -> f64 {
         rate(self.lines_covered, self.lines_valid)

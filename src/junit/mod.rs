@@ -5,6 +5,7 @@ mod gotest;
 mod merge;
 mod model;
 mod read;
+pub mod render;
 mod runs;
 mod summary;
 mod times;

@@ -2,9 +2,9 @@
 //! joined into one report. An input that is missing or unreadable stops the merge: a report
 //! silently missing a shard would show coverage that was never measured.
 
-use crate::coverage::{merge_files, write_file, CoverageError, Format, PathRoot, Totals};
+use crate::coverage::{merge_files, write_file, CoverageError, Format, PathRoot};
+use crate::patterns::{expand_patterns, Input};
 use crate::report::{Outcome, Verdict};
-use crate::steps::junit::{expand_patterns, Input};
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -20,12 +20,8 @@ pub struct CoverageMergeSettings {
 
 /// Merges the inputs into `settings.output`.
 pub fn merge(settings: &CoverageMergeSettings) -> Result<Outcome, CoverageError> {
-    let inputs = expand_patterns(&settings.inputs).map_err(|e| match e {
-        crate::steps::junit::JunitError::Pattern { pattern, message } => {
-            CoverageError::Pattern { pattern, message }
-        }
-        other => CoverageError::Pattern { pattern: settings.inputs.join(" "), message: other.to_string() },
-    })?;
+    let inputs = expand_patterns(&settings.inputs)
+        .map_err(|e| CoverageError::Pattern { pattern: e.pattern, message: e.message })?;
     let mut paths = Vec::new();
     for input in inputs {
         match input {
@@ -59,33 +55,9 @@ pub fn merge(settings: &CoverageMergeSettings) -> Result<Outcome, CoverageError>
             .warnings
             .push("the merged report has no executable lines: check the inputs' coverage filters".into());
     }
-    outcome.outputs = outputs(&settings.output, &totals);
+    outcome.outputs = totals.outputs(&settings.output);
     let inputs: Vec<_> =
         paths.iter().zip(&formats).map(|(p, f)| json!({ "path": p, "format": f.name() })).collect();
-    outcome.data = json!({ "output": settings.output, "format": settings.format.name(), "inputs": inputs, "totals": totals_json(&totals) });
+    outcome.data = json!({ "output": settings.output, "format": settings.format.name(), "inputs": inputs, "totals": totals.to_json() });
     Ok(outcome)
-}
-
-/// The step outputs for a written coverage report (also used by `stepkit test --coverage`).
-pub fn outputs(path: &std::path::Path, t: &Totals) -> Vec<(String, String)> {
-    vec![
-        ("coverage".into(), path.display().to_string()),
-        ("line-rate".into(), format!("{:.4}", t.line_rate())),
-        ("lines-covered".into(), t.lines_covered.to_string()),
-        ("lines-valid".into(), t.lines_valid.to_string()),
-        ("branch-rate".into(), format!("{:.4}", t.branch_rate())),
-    ]
-}
-
-/// Totals with their rates, for JSON.
-pub fn totals_json(t: &Totals) -> serde_json::Value {
-    json!({
-        "files": t.files,
-        "lines_valid": t.lines_valid,
-        "lines_covered": t.lines_covered,
-        "line_rate": t.line_rate(),
-        "branches_valid": t.branches_valid,
-        "branches_covered": t.branches_covered,
-        "branch_rate": t.branch_rate(),
-    })
 }

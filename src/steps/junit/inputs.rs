@@ -4,6 +4,7 @@ use super::JunitError;
 use crate::junit::{
     implausible_times, keep_apart, overlapping, read_file, set_times_aside, Merger, ReadError, Report,
 };
+use crate::patterns::{expand_patterns, Input};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -21,41 +22,6 @@ pub struct Inputs {
     pub separate_runs: Vec<PathBuf>,
     /// Cases folded into an earlier case with the same identity.
     pub duplicates: u64,
-}
-
-/// One expanded input: a file to read, or a pattern that matched nothing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Input {
-    File(PathBuf),
-    NoMatch(String),
-}
-
-/// Expands files and glob patterns in the order given, each file once. A pattern that matches
-/// nothing is kept as `NoMatch` so the caller reports it rather than silently ignoring it.
-pub fn expand_patterns(patterns: &[String]) -> Result<Vec<Input>, JunitError> {
-    let mut out = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for pattern in patterns {
-        if !pattern.contains(['*', '?', '[']) {
-            if seen.insert(PathBuf::from(pattern)) {
-                out.push(Input::File(PathBuf::from(pattern)));
-            }
-            continue;
-        }
-        let paths = glob::glob(pattern)
-            .map_err(|e| JunitError::Pattern { pattern: pattern.clone(), message: e.to_string() })?;
-        let mut matched: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
-        matched.sort();
-        if matched.is_empty() {
-            out.push(Input::NoMatch(pattern.clone()));
-        }
-        for path in matched {
-            if seen.insert(path.clone()) {
-                out.push(Input::File(path));
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// Reads every input into one merged report. Nothing is lost: an input that cannot be read

@@ -1,7 +1,8 @@
 //! `stepkit junit merge`: many reports in, one report out, written atomically.
 
 use super::{collect_inputs, Inputs, JunitError};
-use crate::junit::{write_report, Counts, Profile};
+use crate::junit::render::{count_outputs, describe_counts, plural};
+use crate::junit::{write_report, Profile};
 use crate::report::{Annotation, AnnotationLevel, Outcome, Verdict};
 use serde_json::json;
 use std::path::PathBuf;
@@ -75,45 +76,4 @@ pub(crate) fn folding_notes(inputs: &Inputs) -> String {
         notes.push_str(&format!("; {n} report{} kept apart as separate runs (they report the same tests; --fold-across-files folds them)", plural(n)));
     }
     notes
-}
-
-/// "12 tests: 9 passed, 1 failed, 1 error, 1 skipped, 1 flaky".
-pub fn describe_counts(c: &Counts) -> String {
-    let mut text = format!(
-        "{} test{}: {} passed, {} failed, {} error{}, {} skipped",
-        c.tests,
-        plural(c.tests),
-        c.passed,
-        c.failures,
-        c.errors,
-        plural(c.errors),
-        c.skipped
-    );
-    if c.flaky > 0 {
-        text.push_str(&format!(" ({} flaky)", c.flaky));
-    }
-    text
-}
-
-/// The step outputs every junit command sets.
-pub fn count_outputs(c: &Counts) -> Vec<(String, String)> {
-    [
-        ("tests", c.tests),
-        ("passed", c.passed),
-        ("failures", c.failures),
-        ("errors", c.errors),
-        ("skipped", c.skipped),
-        ("flaky", c.flaky),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
-}
-
-pub(crate) fn plural(n: u64) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }

@@ -1,10 +1,10 @@
 //! `stepkit junit`: merge reports into one, and summarise them.
 
 mod inputs;
-pub(crate) mod merge;
-pub(crate) mod summary;
+mod merge;
+mod summary;
 
-pub use inputs::{collect_inputs, expand_patterns, Input, Inputs};
+pub use inputs::{collect_inputs, Inputs};
 pub use merge::{merge, MergeSettings};
 pub use summary::{summary, SummarySettings};
 
@@ -15,6 +15,6 @@ use std::path::PathBuf;
 pub enum JunitError {
     #[error("write merged report {path}: {source}; check that the directory exists and is writable")]
     Write { path: PathBuf, source: std::io::Error },
-    #[error("use pattern `{pattern}`: {message}")]
-    Pattern { pattern: String, message: String },
+    #[error(transparent)]
+    Pattern(#[from] crate::patterns::PatternError),
 }

@@ -114,10 +114,10 @@ fn hint(preset: &Preset) -> &'static str {
 pub fn annotate(outcome: &mut Outcome, result: &CoverageResult) {
     let t = &result.totals;
     outcome.headline.push_str(&format!("; coverage {} in {}", t.describe(), result.target.path.display()));
-    let mut outputs = crate::steps::coverage::outputs(&result.target.path, t);
+    let mut outputs = t.outputs(&result.target.path);
     outcome.outputs.append(&mut outputs);
     if let Some(data) = outcome.data.as_object_mut() {
-        let mut json = crate::steps::coverage::totals_json(t);
+        let mut json = t.to_json();
         json["path"] = serde_json::json!(result.target.path);
         json["format"] = serde_json::json!(result.target.format.name());
         json["problems"] = serde_json::json!(result.problems);

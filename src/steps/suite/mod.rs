@@ -459,15 +459,15 @@ fn load_timings(
     warnings: &mut Vec<String>,
 ) -> (Timings, usize) {
     let mut reports: Vec<Report> = Vec::new();
-    match crate::steps::junit::expand_patterns(patterns) {
+    match crate::patterns::expand_patterns(patterns) {
         Ok(inputs) => {
             for input in inputs {
                 match input {
-                    crate::steps::junit::Input::File(path) => match read_file(&path) {
+                    crate::patterns::Input::File(path) => match read_file(&path) {
                         Ok(report) => reports.push(report),
                         Err(e) => warnings.push(format!("ignoring timings: failed to {e}")),
                     },
-                    crate::steps::junit::Input::NoMatch(p) => {
+                    crate::patterns::Input::NoMatch(p) => {
                         warnings.push(format!("no timings report matches `{p}`; planning without timings"))
                     }
                 }

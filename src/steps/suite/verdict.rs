@@ -3,10 +3,9 @@
 use super::execute::Stop;
 use super::plan::Plan;
 use super::{RunFacts, TestSettings};
+use crate::junit::render::{annotations, count_outputs, describe_counts, human, markdown, relative};
 use crate::junit::{summarize, Report};
 use crate::report::{Outcome, Verdict};
-use crate::steps::junit::merge::{count_outputs, describe_counts};
-use crate::steps::junit::summary::{annotations, human, markdown, relative};
 use serde_json::json;
 use std::fmt::Write;
 
