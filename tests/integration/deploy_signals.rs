@@ -282,7 +282,9 @@ fn a_sigterm_during_a_start_first_upgrade_leaves_one_working_version() {
         std::thread::sleep(Duration::from_millis(delay));
         let (code, stderr) = run.terminate(Vec::new());
         let moment = format!("SIGTERM {delay} ms into the start-first upgrade to {version}");
-        assert!(matches!(code, Some(143) | Some(0)), "{moment}: exit {code:?}\n{stderr}");
+        // On a loaded machine the 50 ms signal can land before stepkit has installed its handler: the
+        // default action ends it (no exit code) before it touched anything, which leaves v1 alone too.
+        assert!(matches!(code, Some(143) | Some(0) | None), "{moment}: exit {code:?}\n{stderr}");
         assert_eq!(
             running(&f),
             vec![f.app.clone()],
