@@ -320,7 +320,8 @@ impl Step for Load {
         self.0.secret_headers.iter().map(|(_, s)| s.expose()).collect()
     }
     fn on_signal(&self) -> OnSignal {
-        OnSignal::Dropped
+        // What was measured until the signal is still the result.
+        OnSignal::Handled
     }
     fn run<'a>(&'a self, live: &'a mut dyn Live) -> LocalBoxFuture<'a, Result<Outcome, Error>> {
         boxed(load::run(&self.0, live))

@@ -333,3 +333,51 @@ fn load_github_outputs_and_step_summary() {
     );
     assert!(server.requests() > 100, "the warm-up sent requests that were not measured");
 }
+
+#[test]
+fn load_sigint_stops_early_and_keeps_the_partial_result() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let result_file = dir.path().join("load.json");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stepkit"))
+        .args(["--format", "json", "--result-file"])
+        .arg(&result_file)
+        .args(["load", &server.url("/ok"), "--duration", "10m", "-c", "2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let waiting = std::time::Instant::now();
+    while server.requests() < 50 {
+        assert!(waiting.elapsed() < Duration::from_secs(60), "the load never reached the server");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: signalling the child we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let stopping = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if stopping.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("stepkit load did not stop within 30 s of SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    crate::support::record(&crate::support::Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into(),
+        stderr: stderr.to_string(),
+    });
+    assert_eq!(status.code(), Some(130), "SIGINT is exit 130, never a pass\n{stderr}");
+    assert!(stderr.contains("stopped by SIGINT (partial result)"), "{stderr}");
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&result_file).unwrap()).unwrap();
+    let data = &written["data"];
+    assert_eq!(data["interrupted"], "SIGINT", "{data}");
+    let measured = data["overall"]["requests"].as_u64().unwrap();
+    assert!(measured >= 1 && measured <= server.requests(), "{measured} of {} requests", server.requests());
+    assert!(data["overall"]["latency_ms"]["p99"].as_f64().is_some(), "{data}");
+}

@@ -9,6 +9,7 @@ use super::{LoadSettings, Model, Stop};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 /// What the run measured (warm-up excluded).
@@ -60,8 +61,9 @@ struct WorkerResult {
     opened: u64,
 }
 
-/// Runs the load to its end and merges what the workers counted.
-pub(super) async fn run(settings: &LoadSettings, plan: Plan) -> Measured {
+/// Runs the load to its end, or until `stop` turns true (SIGINT/SIGTERM: requests in flight are dropped,
+/// uncounted), and merges what the workers counted.
+pub(super) async fn run(settings: &LoadSettings, plan: Plan, stop: watch::Receiver<bool>) -> Measured {
     let start = Instant::now();
     let shared = Arc::new(Shared {
         plan,
@@ -72,8 +74,9 @@ pub(super) async fn run(settings: &LoadSettings, plan: Plan) -> Measured {
         measure_start: start + settings.warmup,
         next: AtomicU64::new(0),
     });
-    let workers: Vec<_> =
-        (0..settings.connections).map(|id| tokio::spawn(worker(Arc::clone(&shared), id))).collect();
+    let workers: Vec<_> = (0..settings.connections)
+        .map(|id| tokio::spawn(worker(Arc::clone(&shared), id, stop.clone())))
+        .collect();
     let mut per_request = vec![Stats::new(); settings.requests.len()];
     let mut last = None;
     let mut connections_opened = 0;
@@ -106,7 +109,7 @@ struct Turn {
     measured: bool,
 }
 
-async fn worker(shared: Arc<Shared>, id: usize) -> WorkerResult {
+async fn worker(shared: Arc<Shared>, id: usize, mut stop: watch::Receiver<bool>) -> WorkerResult {
     let count = shared.plan.requests.len();
     let mut connections = Connections::new(shared.plan.origins.len());
     let mut stats = vec![Stats::new(); count];
@@ -115,11 +118,17 @@ async fn worker(shared: Arc<Shared>, id: usize) -> WorkerResult {
     loop {
         let turn = match shared.model {
             Model::Closed => closed_turn(&shared, &mut warm_turn),
-            Model::Open { rate } => open_turn(&shared, rate).await,
+            Model::Open { rate } => tokio::select! {
+                turn = open_turn(&shared, rate) => turn,
+                () = stopped(&mut stop) => None,
+            },
         };
         let Some(turn) = turn else { break };
         let from = turn.from.unwrap_or_else(Instant::now);
-        let answer = connections.send(&shared.plan, turn.index, shared.timeout).await;
+        let answer = tokio::select! {
+            answer = connections.send(&shared.plan, turn.index, shared.timeout) => answer,
+            () = stopped(&mut stop) => break,
+        };
         if turn.measured {
             let end = Instant::now();
             stats[turn.index].record(answer, end.saturating_duration_since(from));
@@ -127,6 +136,13 @@ async fn worker(shared: Arc<Shared>, id: usize) -> WorkerResult {
         }
     }
     WorkerResult { stats, last, opened: connections.opened }
+}
+
+/// Returns once the run is asked to stop; never, if nobody can ask any more.
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    if stop.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 fn closed_turn(shared: &Shared, warm_turn: &mut usize) -> Option<Turn> {

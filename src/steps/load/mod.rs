@@ -95,8 +95,25 @@ pub async fn run(settings: &LoadSettings, live: &mut dyn Live) -> Result<Outcome
             .map(|b| (path.clone(), b)),
         None => None,
     };
-    let prepared = client::prepare(settings).await?;
+    // SIGINT/SIGTERM stop the load; what was measured until then is still the result.
+    let mut signals = crate::signals::Signals::install();
+    let prepared = tokio::select! {
+        prepared = client::prepare(settings) => prepared?,
+        signal = signals.recv() => {
+            let headline = format!("stopped by {} before the load started", signal.name());
+            return Ok(Outcome::new("load", signal.verdict(), headline));
+        }
+    };
     live.line(&engine::describe(settings));
-    let measured = engine::run(settings, prepared).await;
-    Ok(verdict::outcome(settings, &measured, baseline))
+    let (stop, stop_asked) = tokio::sync::watch::channel(false);
+    let engine = engine::run(settings, prepared, stop_asked);
+    tokio::pin!(engine);
+    let (measured, signal) = tokio::select! {
+        measured = &mut engine => (measured, None),
+        signal = signals.recv() => {
+            let _ = stop.send(true);
+            (engine.await, Some(signal))
+        }
+    };
+    Ok(verdict::outcome(settings, &measured, baseline, signal))
 }

@@ -40,6 +40,9 @@ pub struct LoadResult {
     pub baseline: Option<BaselineResult>,
     /// Why the run failed; empty when it passed.
     pub problems: Vec<String>,
+    /// `SIGINT` or `SIGTERM` when the run was stopped early: the numbers are what was measured until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<String>,
 }
 
 /// One request's numbers (or everything's, in `overall`).

@@ -10,6 +10,7 @@ use super::stats::Stats;
 use super::{LoadSettings, Model, RequestSpec};
 use crate::report::{Outcome, Verdict};
 use crate::sanitize;
+use crate::signals::Signal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -198,6 +199,7 @@ pub(super) fn result(
         thresholds: thresholds_result(settings),
         baseline: None,
         problems: Vec::new(),
+        interrupted: None,
     };
     result.baseline = baseline.map(|(path, base)| compare(&result, path, &base));
     result.problems = problems(&result);
@@ -292,13 +294,15 @@ pub(super) fn outcome(
     settings: &LoadSettings,
     measured: &Measured,
     baseline: Option<(PathBuf, LoadResult)>,
+    interrupted: Option<Signal>,
 ) -> Outcome {
     let mut warnings = Vec::new();
     if let (Some(path), None) = (&settings.thresholds.baseline, &baseline) {
         warnings
             .push(format!("no baseline in {} yet (a first run?): nothing to compare with", path.display()));
     }
-    let result = result(settings, measured, baseline);
+    let mut result = result(settings, measured, baseline);
+    result.interrupted = interrupted.map(|signal| signal.name().to_string());
     let overall = &result.overall;
     let mut headline = format!(
         "{} requests in {:.1} s: {} req/s, p95 {}, {} error{}",
@@ -312,7 +316,15 @@ pub(super) fn outcome(
     if let Some(pct) = result.baseline.as_ref().and_then(|b| b.rps_change_pct) {
         headline.push_str(&format!(" ({pct:+}% req/s against the baseline)"));
     }
-    let verdict = if result.problems.is_empty() { Verdict::Passed } else { Verdict::Failed };
+    let verdict = match interrupted {
+        // Stopped early: never a pass, whatever the partial numbers say.
+        Some(signal) => {
+            headline = format!("stopped by {} (partial result): {headline}", signal.name());
+            signal.verdict()
+        }
+        None if result.problems.is_empty() => Verdict::Passed,
+        None => Verdict::Failed,
+    };
     if !result.problems.is_empty() {
         headline.push_str(&format!(", but {}", result.problems.join("; ")));
     }
