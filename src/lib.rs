@@ -14,6 +14,7 @@ pub mod patterns;
 pub mod plugin;
 pub mod publish;
 pub mod report;
+pub mod result;
 pub mod retry;
 pub mod sanitize;
 pub mod secret;

@@ -46,13 +46,11 @@ fn secs(d: Duration) -> String {
 
 /// `data.duration_ms` of an earlier deploy result file of the same app.
 pub fn read_previous_duration(path: &Path, app: &str) -> Result<Option<u64>, String> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("could not read --previous-result {}: {e}", path.display())),
+    let read = crate::result::read_if_present(path);
+    let Some(doc) = read.map_err(|e| format!("could not read --previous-result {}: {e}", path.display()))?
+    else {
+        return Ok(None);
     };
-    let doc: Value = serde_json::from_str(&text)
-        .map_err(|e| format!("--previous-result {} is not JSON: {e}", path.display()))?;
     let data = &doc["data"];
     if data["app"].as_str().is_some_and(|a| a != app) {
         return Err(format!(

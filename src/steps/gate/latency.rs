@@ -32,13 +32,8 @@ pub fn percentile(samples: &[Duration], pct: f64) -> Option<Duration> {
 /// The baseline p95 in ms from a gate's or a deploy's result file (see `baseline_from_json`).
 /// `Ok(None)` when the file does not exist or holds no measurement (first run, or that run did not open).
 pub fn read_baseline(path: &Path) -> Result<Option<f64>, String> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e.to_string()),
-    };
-    let value: Value = serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))?;
-    Ok(baseline_from_json(&value))
+    let value = crate::result::read_if_present(path).map_err(|e| e.to_string())?;
+    Ok(value.as_ref().and_then(baseline_from_json))
 }
 
 /// `data.latency.p95_ms` (a gate's result), `data.gate.latency.p95_ms` (a deploy's: its gate sits under

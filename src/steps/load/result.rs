@@ -4,14 +4,10 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 
 /// Bumped when a field changes meaning or goes away; new optional fields keep the version.
 pub const SCHEMA_VERSION: u32 = 1;
-
-/// A result file larger than this is not a load result: the reader refuses it instead of filling memory.
-const MAX_RESULT_BYTES: u64 = 16 * 1024 * 1024;
 
 /// `data` of a `stepkit load` result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -156,17 +152,9 @@ pub fn schema_json() -> String {
 /// An earlier run's result. `Ok(None)`: the file does not exist yet (a first run) or its run measured
 /// nothing (it stopped on an error); anything else that is not a load result is an error.
 pub fn read_baseline(path: &Path) -> Result<Option<LoadResult>, String> {
-    let file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e.to_string()),
+    let Some(value) = crate::result::read_if_present(path).map_err(|e| e.to_string())? else {
+        return Ok(None);
     };
-    let mut text = String::new();
-    file.take(MAX_RESULT_BYTES + 1).read_to_string(&mut text).map_err(|e| e.to_string())?;
-    if text.len() as u64 > MAX_RESULT_BYTES {
-        return Err(format!("it is larger than {} MiB", MAX_RESULT_BYTES >> 20));
-    }
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))?;
     let command = value.get("command").and_then(|c| c.as_str()).unwrap_or("");
     if command != "load" {
         return Err(format!("it is not a load result (command `{command}`)"));

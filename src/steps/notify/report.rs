@@ -6,9 +6,6 @@ use crate::report::Annotation;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
-/// Result files are small; anything bigger is not one (and must not be read whole into a message).
-const MAX_RESULT_BYTES: u64 = 64 * 1024 * 1024;
-
 /// What one step concluded, as its result file tells it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepReport {
@@ -105,19 +102,18 @@ impl StepReport {
 }
 
 fn read_file(path: &Path) -> Result<ResultFile, String> {
+    use crate::result::{read, ReadError};
     let shown = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => format!(
+    let value = read(path).map_err(|e| match e {
+        ReadError::Missing => format!(
             "no result file at {shown}: the step did not finish, or did not get --result-file {shown}"
         ),
-        _ => format!("cannot read the result file {shown}: {e}"),
+        ReadError::NotJson(e) => {
+            format!("{shown} is not a stepkit result file ({e}); pass files written by --result-file")
+        }
+        e => format!("cannot read the result file {shown}: {e}"),
     })?;
-    if meta.len() > MAX_RESULT_BYTES {
-        return Err(format!("{shown} is {} bytes, too big for a stepkit result file", meta.len()));
-    }
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read the result file {shown}: {e}"))?;
-    serde_json::from_str(&text).map_err(|e| {
+    serde_json::from_value(value).map_err(|e| {
         format!("{shown} is not a stepkit result file ({e}); pass files written by --result-file")
     })
 }
