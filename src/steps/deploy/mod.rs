@@ -4,6 +4,7 @@
 pub mod docker;
 pub mod names;
 mod outcome;
+pub mod proxy;
 pub mod redact;
 pub mod swap;
 
