@@ -258,14 +258,14 @@ mod tests {
             (s.app.as_str(), s.image.as_str(), s.keep, s.stop_timeout),
             ("web", "web:2", 1, Duration::from_secs(10))
         );
-        assert!(matches!(&s.gate.probes[..], [Probe::Container { name }] if name == "web"));
+        assert!(matches!(&s.gate.probes[..], [Probe::Container { name, .. }] if name == "web"));
         let s = resolve(
             &["--name", "web", "--image", "web:2", "--http", "http://127.0.0.1:8080/health"],
             &Env::default(),
         )
         .unwrap();
         assert!(
-            matches!(&s.gate.probes[..], [Probe::Http(_), Probe::Container { name }] if name == "web"),
+            matches!(&s.gate.probes[..], [Probe::Http(_), Probe::Container { name, .. }] if name == "web"),
             "the container probe is always there"
         );
         let s =

@@ -297,3 +297,38 @@ fn a_sigterm_during_a_start_first_upgrade_leaves_one_working_version() {
         current = answered;
     }
 }
+
+#[test]
+fn a_sigterm_while_the_name_moves_leaves_one_working_version() {
+    if !have_docker() {
+        return;
+    }
+    let mut f = Fixture::new("sigtermname");
+    let (v1, v2, v3) =
+        (f.build(Kind::Healthy, "v1"), f.build(Kind::Healthy, "v2"), f.build(Kind::Healthy, "v3"));
+    f.deploy(&v1, &[]).expect_code(0);
+    // After the gate passed the name moves in two renames (the previous version to its kept name, the
+    // new one from APP-next-* to APP): signals sent as each begins.
+    let mut current = "v1".to_string();
+    for (i, line) in ["stepkit deploy: keeping", "takes the name"].into_iter().enumerate() {
+        let (image, version) = if i % 2 == 0 { (&v2, "v2") } else { (&v3, "v3") };
+        let run = Running::start(&f, image, &[]);
+        let mut seen = Vec::new();
+        assert!(run.wait_for(line, &mut seen), "{line}:\n{}", seen.join("\n"));
+        let (code, stderr) = run.terminate(seen);
+        let moment = format!("SIGTERM at `{line}` in the upgrade to {version}");
+        assert!(matches!(code, Some(143) | Some(0)), "{moment}: exit {code:?}\n{stderr}");
+        assert_eq!(running(&f), vec![f.app.clone()], "{moment}\n{:?}\n{stderr}", f.containers());
+        assert!(
+            f.containers().iter().all(|c| !c.contains("-next-")),
+            "{moment}: no new version is left under its gated name\n{:?}",
+            f.containers()
+        );
+        let answered = answer_at(|| ask_container(&f));
+        assert!(
+            [current.as_str(), version].contains(&answered.as_str()),
+            "{moment}: it answers as {current} or {version}, not {answered:?}\n{stderr}"
+        );
+        current = answered;
+    }
+}

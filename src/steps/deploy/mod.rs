@@ -133,7 +133,7 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
     let mut env = settings.env.clone();
     env.extend(settings.secret_env.iter().map(|(k, v)| format!("{k}={}", v.expose())));
     let spec = docker::Spec {
-        name: settings.app.clone(),
+        name: names::candidate_name(&settings.app, at),
         image: settings.image.clone(),
         env,
         labels,
