@@ -161,7 +161,7 @@ fn dispatch(
             // The deploy catches SIGINT/SIGTERM itself: it must put the previous version back before exiting.
             match args.command {
                 Some(DeployCommand::Rollback(args)) => {
-                    let settings = settings::rollback_settings(&args, env, gate_file)?;
+                    let settings = settings::rollback_settings(&args, env, cwd, gate_file)?;
                     for secret in settings.gate.secrets() {
                         live.sinks.mask(secret.expose());
                     }

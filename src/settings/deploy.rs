@@ -3,7 +3,8 @@
 
 use super::{env_parse, flag, gate_settings, ConfigError, GateFile, Secret};
 use crate::ci::Env;
-use crate::cli::{DeployRunArgs, GateArgs, RollbackArgs};
+use crate::cli::{DeployRunArgs, GateArgs, LockArgs, RollbackArgs};
+use crate::steps::deploy::lock::LockSettings;
 use crate::steps::deploy::names::{valid_app_name, LABEL_PREFIX};
 use crate::steps::deploy::{DeploySettings, Publish, RollbackSettings};
 use crate::steps::gate::GateSettings;
@@ -25,15 +26,42 @@ fn app_name(name: &Option<String>, env: &Env) -> Result<String, ConfigError> {
     Ok(app)
 }
 
+/// A duration flag (`0` too), else its variable, else `default`.
+fn duration(
+    text: &Option<String>,
+    env: &Env,
+    (name, var): (&str, &str),
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    let Some(text) = value(text, env, var) else { return Ok(default) };
+    let parsed = if text == "0" { Ok(Duration::ZERO) } else { humantime::parse_duration(&text) };
+    parsed.map_err(|e| flag(name, format!("`{text}` is not a duration ({e}); e.g. 10s, 1m")))
+}
+
 /// Whole seconds (the Docker API's unit), rounded up so `500ms` still gives a grace period.
 fn stop_timeout(text: &Option<String>, env: &Env) -> Result<Duration, ConfigError> {
-    let Some(text) = value(text, env, "STEPKIT_DEPLOY_STOP_TIMEOUT") else {
-        return Ok(Duration::from_secs(10));
-    };
-    let parsed = if text == "0" { Ok(Duration::ZERO) } else { humantime::parse_duration(&text) };
-    let d = parsed
-        .map_err(|e| flag("--stop-timeout", format!("`{text}` is not a duration ({e}); e.g. 10s, 1m")))?;
+    let names = ("--stop-timeout", "STEPKIT_DEPLOY_STOP_TIMEOUT");
+    let d = duration(text, env, names, Duration::from_secs(10))?;
     Ok(Duration::from_secs(d.as_secs() + u64::from(d.subsec_nanos() > 0)))
+}
+
+/// The lock: 10 minutes' wait by default (a deploy's gate deadline is usually shorter), in the user's
+/// state directory unless one shared by everyone who deploys on this engine is given.
+fn lock(args: &LockArgs, env: &Env, cwd: &Path) -> Result<LockSettings, ConfigError> {
+    let names = ("--lock-timeout", "STEPKIT_DEPLOY_LOCK_TIMEOUT");
+    let timeout = duration(&args.lock_timeout, env, names, Duration::from_secs(600))?;
+    let dir = args
+        .lock_dir
+        .clone()
+        .or_else(|| env.get("STEPKIT_DEPLOY_LOCK_DIR").map(PathBuf::from))
+        .map(|dir| cwd.join(dir))
+        .unwrap_or_else(|| {
+            let xdg = env.get("XDG_STATE_HOME").map(PathBuf::from).filter(|p| p.is_absolute());
+            xdg.or_else(|| env.get("HOME").map(|home| Path::new(home).join(".local/state")))
+                .unwrap_or_else(std::env::temp_dir)
+                .join("stepkit/deploy")
+        });
+    Ok(LockSettings { dir, timeout })
 }
 
 /// The gate's settings, always with the container probe on the app itself beside the user's probes: a
@@ -206,6 +234,7 @@ pub fn deploy_settings(
         labels,
         keep,
         stop_timeout: stop_timeout(&args.stop_timeout, env)?,
+        lock: lock(&args.lock, env, cwd)?,
         previous_result: args
             .previous_result
             .clone()
@@ -218,12 +247,14 @@ pub fn deploy_settings(
 pub fn rollback_settings(
     args: &RollbackArgs,
     env: &Env,
+    cwd: &Path,
     gate_file: GateFile,
 ) -> Result<RollbackSettings, ConfigError> {
     let app = app_name(&args.name, env)?;
     Ok(RollbackSettings {
         gate: gate(&args.gate, env, &app, gate_file)?,
         stop_timeout: stop_timeout(&args.stop_timeout, env)?,
+        lock: lock(&args.lock, env, cwd)?,
         app,
     })
 }
@@ -407,6 +438,37 @@ mod tests {
     }
 
     #[test]
+    fn the_lock_waits_ten_minutes_in_the_state_dir_unless_told() {
+        let base = ["--name", "web", "--image", "web:2"];
+        let home = Env::from_pairs([("HOME", "/home/ci")]);
+        let s = resolve(&base, &home).unwrap();
+        assert_eq!(
+            (s.lock.timeout, s.lock.dir.as_path()),
+            (Duration::from_secs(600), Path::new("/home/ci/.local/state/stepkit/deploy"))
+        );
+        let xdg = Env::from_pairs([("HOME", "/home/ci"), ("XDG_STATE_HOME", "/var/state")]);
+        assert_eq!(resolve(&base, &xdg).unwrap().lock.dir, Path::new("/var/state/stepkit/deploy"));
+        let env = Env::from_pairs([
+            ("HOME", "/home/ci"),
+            ("STEPKIT_DEPLOY_LOCK_TIMEOUT", "1m"),
+            ("STEPKIT_DEPLOY_LOCK_DIR", "/srv/locks"),
+        ]);
+        let s = resolve(&base, &env).unwrap();
+        assert_eq!(
+            (s.lock.timeout, s.lock.dir.as_path()),
+            (Duration::from_secs(60), Path::new("/srv/locks"))
+        );
+        let flags = [&base[..], &["--lock-timeout", "0", "--lock-dir", "locks"]].concat();
+        let s = resolve(&flags, &env).unwrap();
+        assert_eq!(
+            (s.lock.timeout, s.lock.dir.as_path()),
+            (Duration::ZERO, Path::new("/locks")),
+            "flags win"
+        );
+        assert!(err(&[&base[..], &["--lock-timeout", "soon"]].concat()).contains("--lock-timeout"));
+    }
+
+    #[test]
     fn rollback_takes_the_name_and_the_gate() {
         let parsed = crate::cli::Cli::try_parse_from([
             "stepkit",
@@ -420,8 +482,9 @@ mod tests {
         .unwrap();
         let crate::cli::Command::Deploy(args) = parsed.command else { panic!() };
         let Some(crate::cli::DeployCommand::Rollback(r)) = args.command else { panic!() };
-        let s = rollback_settings(&r, &Env::default(), GateFile::default()).unwrap();
-        assert_eq!(s.app, "web");
+        let env = Env::from_pairs([("STEPKIT_DEPLOY_LOCK_TIMEOUT", "30s")]);
+        let s = rollback_settings(&r, &env, Path::new("/"), GateFile::default()).unwrap();
+        assert_eq!((s.app.as_str(), s.lock.timeout), ("web", Duration::from_secs(30)));
         assert!(matches!(&s.gate.probes[..], [Probe::Tcp { port: 8080, .. }, Probe::Container { .. }]));
         assert!(
             crate::cli::Cli::try_parse_from(["stepkit", "deploy", "--name", "web", "rollback"]).is_err(),

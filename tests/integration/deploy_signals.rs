@@ -116,13 +116,13 @@ fn answer_at(ask: impl Fn() -> String) -> String {
 }
 
 /// A deploy run by hand, so a signal can be sent to it while it works.
-struct Running {
+pub(crate) struct Running {
     child: std::process::Child,
     lines: std::sync::mpsc::Receiver<String>,
 }
 
 impl Running {
-    fn start(f: &Fixture, image: &str, extra: &[&str]) -> Self {
+    pub(crate) fn start(f: &Fixture, image: &str, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
             .current_dir(f.dir.path())
             .args([
@@ -155,7 +155,7 @@ impl Running {
     }
 
     /// Waits for a stderr line containing `text`; returns what was read so far.
-    fn wait_for(&self, text: &str, seen: &mut Vec<String>) -> bool {
+    pub(crate) fn wait_for(&self, text: &str, seen: &mut Vec<String>) -> bool {
         while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(40)) {
             let found = line.contains(text);
             seen.push(line);
@@ -167,12 +167,26 @@ impl Running {
     }
 
     /// SIGTERM, then the exit code and everything it wrote.
-    fn terminate(mut self, mut seen: Vec<String>) -> (Option<i32>, String) {
+    fn terminate(self, seen: Vec<String>) -> (Option<i32>, String) {
+        self.signal(libc::SIGTERM, seen)
+    }
+
+    /// Sends `signal`, then the exit code and everything it wrote.
+    pub(crate) fn signal(self, signal: i32, seen: Vec<String>) -> (Option<i32>, String) {
         // SAFETY: signalling the child we started.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+        self.finish(seen)
+    }
+
+    /// Waits for it to end: the exit code and everything it wrote.
+    pub(crate) fn finish(mut self, mut seen: Vec<String>) -> (Option<i32>, String) {
         let status = self.child.wait().unwrap();
         seen.extend(self.lines.iter());
         (status.code(), seen.join("\n"))
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 

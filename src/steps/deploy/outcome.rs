@@ -174,6 +174,20 @@ fn ending(swap: &Swap, app: &str, passed: String, failed_what: &str) -> (Verdict
     }
 }
 
+/// A signal while waiting for another deploy's lock: nothing was looked at or changed.
+pub fn interrupted_waiting(command: &str, app: &str, signal: crate::signals::Signal) -> Outcome {
+    let mut outcome = Outcome::new(
+        command,
+        signal.verdict(),
+        format!(
+            "{} received while waiting for another deploy of {app} to finish; nothing was changed",
+            signal.name()
+        ),
+    );
+    outcome.data = json!({ "app": app, "result": "interrupted", "rolled_back": false });
+    outcome
+}
+
 pub fn deploy_outcome(d: Deployed) -> Outcome {
     let swap = &d.swap;
     let opened = swap.gate.as_ref().and_then(|g| g.data["opened_after_ms"].as_u64());
