@@ -34,8 +34,7 @@ fn duration(
     default: Duration,
 ) -> Result<Duration, ConfigError> {
     let Some(text) = value(text, env, var) else { return Ok(default) };
-    let parsed = if text == "0" { Ok(Duration::ZERO) } else { humantime::parse_duration(&text) };
-    parsed.map_err(|e| flag(name, format!("`{text}` is not a duration ({e}); e.g. 10s, 1m")))
+    super::gate::parse_duration(&text).map_err(|m| flag(name, m))
 }
 
 /// Whole seconds (the Docker API's unit), rounded up so `500ms` still gives a grace period.
