@@ -156,19 +156,21 @@ fn dispatch(
         Command::Deploy(args) => {
             let gate_file =
                 settings::GateFile { table: file.gate.as_ref(), path: global.config_path.as_deref() };
+            let envs =
+                settings::Environments { tables: Some(&file.env), path: global.config_path.as_deref() };
             let runtime = runtime()?;
             let mut live = publish::StderrLive { sinks, quiet: global.quiet };
             // The deploy catches SIGINT/SIGTERM itself: it must put the previous version back before exiting.
             match args.command {
                 Some(DeployCommand::Rollback(args)) => {
-                    let settings = settings::rollback_settings(&args, env, cwd, gate_file)?;
+                    let settings = settings::rollback_settings(&args, env, cwd, gate_file, envs)?;
                     for secret in settings.gate.secrets() {
                         live.sinks.mask(secret.expose());
                     }
                     Ok(runtime.block_on(steps::deploy::rollback(&settings, &mut live))?)
                 }
                 None => {
-                    let settings = settings::deploy_settings(&args.run, env, cwd, gate_file)?;
+                    let settings = settings::deploy_settings(&args.run, env, cwd, gate_file, envs)?;
                     for secret in settings
                         .secrets()
                         .into_iter()

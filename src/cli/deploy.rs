@@ -22,7 +22,7 @@ pub enum DeployCommand {
 }
 
 /// The container to deploy and how the old one is kept.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(
     after_help = "Besides the --http/--tcp/--container probes given, the gate always watches the new container itself: running, and healthy when its image has a HEALTHCHECK.\n\
 Exit codes: 0 deployed, 1 the new version failed its gate and the previous one was restored, 2 usage (also: the image is not in the local engine), 3 Docker unreachable, 124 another deploy of APP still held its lock after --lock-timeout, 130/143 interrupted (the previous version is put back first).\n\n\
@@ -31,6 +31,9 @@ stepkit deploy --name worker --image worker:sha-0123456 --network backend --env-
 stepkit deploy rollback --name web --http http://127.0.0.1:8080/health"
 )]
 pub struct DeployRunArgs {
+    /// The [env.NAME] table of stepkit.toml to deploy with; flags and STEPKIT_DEPLOY_* variables still win [env: STEPKIT_ENVIRONMENT]
+    #[arg(long, value_name = "NAME", help_heading = "Deploy")]
+    pub environment: Option<String>,
     /// The application: the container's name [env: STEPKIT_DEPLOY_NAME]
     #[arg(long, value_name = "APP", help_heading = "Deploy")]
     pub name: Option<String>,
@@ -68,12 +71,15 @@ pub struct DeployRunArgs {
 }
 
 /// `stepkit deploy rollback --name APP [gate options]`
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(
     after_help = "The current APP is stopped and removed once the restored version passes the gate; if the restored version fails it, the current one is put back.\n\
 Exit codes: 0 rolled back, 1 the restored version failed its gate (the current one was put back), 2 usage or nothing kept to roll back to, 3 Docker unreachable, 124 another deploy of APP still held its lock after --lock-timeout."
 )]
 pub struct RollbackArgs {
+    /// The [env.NAME] table of stepkit.toml (its name, stop and lock timeouts, probes, gate policy) [env: STEPKIT_ENVIRONMENT]
+    #[arg(long, value_name = "NAME", help_heading = "Deploy")]
+    pub environment: Option<String>,
     /// The application to roll back [env: STEPKIT_DEPLOY_NAME]
     #[arg(long, value_name = "APP", help_heading = "Deploy")]
     pub name: Option<String>,
@@ -87,7 +93,7 @@ pub struct RollbackArgs {
 }
 
 /// One deploy of an app at a time (deploy and rollback alike).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct LockArgs {
     /// How long to wait while another deploy of APP holds its lock; 0 fails at once [env: STEPKIT_DEPLOY_LOCK_TIMEOUT] [default: 10m]
     #[arg(long, value_name = "DURATION", help_heading = "Deploy")]

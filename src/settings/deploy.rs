@@ -1,6 +1,7 @@
 //! Settings for `stepkit deploy` and `stepkit deploy rollback`: flags, then `STEPKIT_DEPLOY_*`, then
 //! defaults; the gate's own flags resolve as for `stepkit gate`, plus a probe of the new container itself.
 
+use super::environment::{self, Environments};
 use super::{env_parse, flag, gate_settings, ConfigError, GateFile, Secret};
 use crate::ci::Env;
 use crate::cli::{DeployRunArgs, GateArgs, LockArgs, RollbackArgs};
@@ -171,8 +172,27 @@ fn read_env_file(path: &Path, env: &Env) -> Result<Vec<(String, Secret)>, Config
     Ok(out)
 }
 
-/// Resolves `stepkit deploy`.
+/// Resolves `stepkit deploy`: flags, then `STEPKIT_DEPLOY_*`, then the chosen `[env.NAME]` table.
 pub fn deploy_settings(
+    args: &DeployRunArgs,
+    env: &Env,
+    cwd: &Path,
+    gate_file: GateFile,
+    envs: Environments,
+) -> Result<DeploySettings, ConfigError> {
+    match environment::select(&args.environment, env, envs)? {
+        Some(mut chosen) => {
+            let filled = chosen.deploy_args(args, env);
+            let mut s = resolve_deploy(&filled, env, cwd, chosen.gate_file(gate_file))
+                .map_err(|e| chosen.blame(e))?;
+            s.environment = Some(chosen.name);
+            Ok(s)
+        }
+        None => resolve_deploy(args, env, cwd, gate_file),
+    }
+}
+
+fn resolve_deploy(
     args: &DeployRunArgs,
     env: &Env,
     cwd: &Path,
@@ -223,6 +243,7 @@ pub fn deploy_settings(
         }
     };
     Ok(DeploySettings {
+        environment: None,
         gate: gate(&args.gate, env, &app, gate_file)?,
         app,
         image,
@@ -242,8 +263,27 @@ pub fn deploy_settings(
     })
 }
 
-/// Resolves `stepkit deploy rollback`.
+/// Resolves `stepkit deploy rollback`, with the chosen `[env.NAME]` table as for a deploy.
 pub fn rollback_settings(
+    args: &RollbackArgs,
+    env: &Env,
+    cwd: &Path,
+    gate_file: GateFile,
+    envs: Environments,
+) -> Result<RollbackSettings, ConfigError> {
+    match environment::select(&args.environment, env, envs)? {
+        Some(mut chosen) => {
+            let filled = chosen.rollback_args(args, env);
+            let mut s = resolve_rollback(&filled, env, cwd, chosen.gate_file(gate_file))
+                .map_err(|e| chosen.blame(e))?;
+            s.environment = Some(chosen.name);
+            Ok(s)
+        }
+        None => resolve_rollback(args, env, cwd, gate_file),
+    }
+}
+
+fn resolve_rollback(
     args: &RollbackArgs,
     env: &Env,
     cwd: &Path,
@@ -251,6 +291,7 @@ pub fn rollback_settings(
 ) -> Result<RollbackSettings, ConfigError> {
     let app = app_name(&args.name, env)?;
     Ok(RollbackSettings {
+        environment: None,
         gate: gate(&args.gate, env, &app, gate_file)?,
         stop_timeout: stop_timeout(&args.stop_timeout, env)?,
         lock: lock(&args.lock, env, cwd)?,
@@ -274,7 +315,7 @@ mod tests {
     }
 
     fn resolve(argv: &[&str], env: &Env) -> Result<DeploySettings, ConfigError> {
-        deploy_settings(&run_args(argv), env, Path::new("/"), GateFile::default())
+        deploy_settings(&run_args(argv), env, Path::new("/"), GateFile::default(), Environments::default())
     }
 
     fn err(argv: &[&str]) -> String {
@@ -385,6 +426,7 @@ mod tests {
             &env,
             dir.path(),
             GateFile::default(),
+            Environments::default(),
         )
         .unwrap();
         let got: Vec<(&str, &str)> = s.secret_env.iter().map(|(k, v)| (k.as_str(), v.expose())).collect();
@@ -397,6 +439,7 @@ mod tests {
             &env,
             dir.path(),
             GateFile::default(),
+            Environments::default(),
         )
         .unwrap_err()
         .to_string();
@@ -406,6 +449,7 @@ mod tests {
             &env,
             dir.path(),
             GateFile::default(),
+            Environments::default(),
         )
         .unwrap_err()
         .to_string();
@@ -482,7 +526,8 @@ mod tests {
         let crate::cli::Command::Deploy(args) = parsed.command else { panic!() };
         let Some(crate::cli::DeployCommand::Rollback(r)) = args.command else { panic!() };
         let env = Env::from_pairs([("STEPKIT_DEPLOY_LOCK_TIMEOUT", "30s")]);
-        let s = rollback_settings(&r, &env, Path::new("/"), GateFile::default()).unwrap();
+        let s = rollback_settings(&r, &env, Path::new("/"), GateFile::default(), Environments::default())
+            .unwrap();
         assert_eq!((s.app.as_str(), s.lock.timeout), ("web", Duration::from_secs(30)));
         assert!(matches!(&s.gate.probes[..], [Probe::Tcp { port: 8080, .. }, Probe::Container { .. }]));
         assert!(

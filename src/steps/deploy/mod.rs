@@ -33,6 +33,8 @@ pub struct Publish {
 /// Resolved settings for `stepkit deploy`.
 #[derive(Debug, Clone)]
 pub struct DeploySettings {
+    /// The `[env.NAME]` table it was resolved with, for the result and a label.
+    pub environment: Option<String>,
     /// The application, which is the live container's name.
     pub app: String,
     pub image: String,
@@ -67,6 +69,8 @@ impl DeploySettings {
 /// Resolved settings for `stepkit deploy rollback`.
 #[derive(Debug, Clone)]
 pub struct RollbackSettings {
+    /// The `[env.NAME]` table it was resolved with, for the result.
+    pub environment: Option<String>,
     pub app: String,
     pub stop_timeout: Duration,
     pub gate: GateSettings,
@@ -139,6 +143,7 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
     let live = &mut RedactedLive { inner: live, redactor: &redactor };
     let record = names::Record {
         app: &settings.app,
+        environment: settings.environment.as_deref(),
         image: &settings.image,
         digest: &digest,
         at,
@@ -190,6 +195,7 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
         settings.previous_result.as_ref().map(|path| outcome::read_previous_duration(path, &settings.app));
     let mut outcome = outcome::deploy_outcome(outcome::Deployed {
         app: &settings.app,
+        environment: settings.environment.as_deref(),
         image: &settings.image,
         digest: &digest,
         at,
@@ -290,6 +296,7 @@ pub async fn rollback(settings: &RollbackSettings, live: &mut dyn Live) -> Resul
         .unwrap_or_default();
     let mut outcome = outcome::rollback_outcome(outcome::RolledBack {
         app: &settings.app,
+        environment: settings.environment.as_deref(),
         target: &target,
         swap,
         duration: start.elapsed(),

@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 
 /// The application a container belongs to.
 pub const LABEL_APP: &str = "io.stepkit.deploy.app";
+/// The `[env.NAME]` table the deploy used (`--environment`), when it used one.
+pub const LABEL_ENVIRONMENT: &str = "io.stepkit.deploy.environment";
 /// The image reference as given to `--image`.
 pub const LABEL_IMAGE: &str = "io.stepkit.deploy.image";
 /// The image's repo digest, or its id when it has none (a local build).
@@ -72,6 +74,7 @@ pub fn valid_app_name(name: &str) -> Result<(), String> {
 /// What a new version's labels record.
 pub struct Record<'a> {
     pub app: &'a str,
+    pub environment: Option<&'a str>,
     pub image: &'a str,
     pub digest: &'a str,
     pub at: DateTime<Utc>,
@@ -83,9 +86,12 @@ pub struct Record<'a> {
 
 /// The labels of a new version: the user's, then stepkit's own (which the user may not set).
 pub fn labels(user: &[(String, String)], r: &Record) -> Vec<(String, String)> {
-    let Record { app, image, digest, at, previous, .. } = *r;
+    let Record { app, environment, image, digest, at, previous, .. } = *r;
     let mut out = user.to_vec();
     out.push((LABEL_APP.into(), app.into()));
+    if let Some(environment) = environment {
+        out.push((LABEL_ENVIRONMENT.into(), environment.into()));
+    }
     out.push((LABEL_IMAGE.into(), image.into()));
     out.push((LABEL_DIGEST.into(), digest.into()));
     out.push((LABEL_TIME.into(), at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
@@ -166,6 +172,7 @@ mod tests {
     fn stepkit_labels_follow_the_users() {
         let record = |previous, secret_keys| Record {
             app: "web",
+            environment: None,
             image: "web:2",
             digest: "sha256:abc",
             at: at(0),

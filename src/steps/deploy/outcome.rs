@@ -13,6 +13,7 @@ use std::time::Duration;
 /// A finished `stepkit deploy`.
 pub struct Deployed<'a> {
     pub app: &'a str,
+    pub environment: Option<&'a str>,
     pub image: &'a str,
     pub digest: &'a str,
     pub at: DateTime<Utc>,
@@ -28,6 +29,7 @@ pub struct Deployed<'a> {
 /// A finished `stepkit deploy rollback`.
 pub struct RolledBack<'a> {
     pub app: &'a str,
+    pub environment: Option<&'a str>,
     pub target: &'a Found,
     pub swap: Swap,
     pub duration: Duration,
@@ -230,6 +232,7 @@ pub fn deploy_outcome(d: Deployed) -> Outcome {
     let retired = if result == "deployed" { d.kept.first().cloned() } else { None };
     outcome.data = json!({
         "app": d.app,
+        "environment": d.environment,
         "image": d.image,
         "digest": d.digest,
         "container": d.app,
@@ -294,6 +297,7 @@ pub fn rollback_outcome(r: RolledBack) -> Outcome {
     outcome.step_summary = true;
     outcome.data = json!({
         "app": r.app,
+        "environment": r.environment,
         "image": r.target.image,
         "digest": r.target.digest,
         "container": r.app,
