@@ -1,7 +1,7 @@
 //! One deploy of an app at a time, with real processes against a real Docker engine: a second deploy
 //! waits for the first or fails naming it, and a holder killed with SIGKILL blocks nobody.
 
-use crate::deploy::{Fixture, Kind};
+use crate::deploy::{free_port, Fixture, Kind};
 use crate::deploy_signals::Running;
 use crate::image::have_docker;
 use std::time::{Duration, Instant};
@@ -15,11 +15,12 @@ fn a_second_deploy_waits_for_the_first_or_fails_naming_it() {
         return;
     }
     let mut f = Fixture::new("lock");
-    let (v1, never, v3) =
-        (f.build(Kind::Healthy, "v1"), f.build(Kind::NeverHealthy, "v2-never"), f.build(Kind::Healthy, "v3"));
+    let (v1, v2, v3) =
+        (f.build(Kind::Healthy, "v1"), f.build(Kind::Healthy, "v2"), f.build(Kind::Healthy, "v3"));
     f.deploy(&v1, &[]).expect_code(0);
-    // The holder: a version whose gate lasts about 5 s before it fails.
-    let holder = Running::start(&f, &never, &[]);
+    // The holder: its gate waits for a port nothing listens on, for as long as the test needs it.
+    let nothing = format!("127.0.0.1:{}", free_port());
+    let holder = Running::start(&f, &v2, &["--tcp", &nothing]);
     let mut seen = Vec::new();
     assert!(holder.wait_for(GATING, &mut seen), "{}", seen.join("\n"));
 
@@ -30,7 +31,7 @@ fn a_second_deploy_waits_for_the_first_or_fails_naming_it() {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     for part in [
         format!("pid {} on {}", holder.pid(), host.trim()),
-        format!("`stepkit deploy --name {} --image {never}`", f.app),
+        format!("`stepkit deploy --name {} --image {v2}`", f.app),
         "started 20".to_string(),
         "--lock-timeout 1s".to_string(),
     ] {
@@ -38,18 +39,25 @@ fn a_second_deploy_waits_for_the_first_or_fails_naming_it() {
     }
     assert_eq!(refused.json()["exit_code"], 124, "{}", refused.stdout);
 
+    // SIGTERM while waiting ends the wait at once, with nothing changed.
+    let waiting = Running::start(&f, &v3, &[]);
+    let mut lines = Vec::new();
+    assert!(waiting.wait_for("holds its lock", &mut lines), "{}", lines.join("\n"));
+    let (code, stderr) = waiting.signal(libc::SIGTERM, lines);
+    assert_eq!(code, Some(143), "{stderr}");
+    assert!(
+        stderr.contains("while waiting for another deploy") && stderr.contains("nothing was changed"),
+        "{stderr}"
+    );
+
     // A deploy with the default --lock-timeout waits for the holder, then runs.
-    std::thread::scope(|scope| {
-        let waiter = scope.spawn(|| f.deploy(&v3, &[]));
-        let (code, stderr) = holder.finish(seen);
-        assert_eq!(code, Some(1), "the holder's version failed its gate:\n{stderr}");
-        let waited = waiter.join().unwrap().expect_code(0);
-        assert!(
-            waited.stderr.contains("holds its lock") && waited.stderr.contains("waiting up to 10m"),
-            "{}",
-            waited.stderr
-        );
-    });
+    let waiter = Running::start(&f, &v3, &[]);
+    let mut lines = Vec::new();
+    assert!(waiter.wait_for("waiting up to 10m", &mut lines), "{}", lines.join("\n"));
+    let (code, stderr) = holder.signal(libc::SIGTERM, seen);
+    assert_eq!(code, Some(143), "the holder put v1 back and let go:\n{stderr}");
+    let (code, stderr) = waiter.finish(lines);
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(f.containers().contains(&format!("{} {v3} running", f.app)), "{:?}", f.containers());
 }
 
