@@ -105,12 +105,16 @@ fn resolve(command: Command, inputs: &Inputs) -> Result<Box<dyn Step>, Error> {
         },
         Command::Gate(args) => Box::new(Gate(settings::gate_settings(&args, env, inputs.gate_file())?)),
         Command::Load(args) => Box::new(Load(settings::load_settings(&args, env, cwd)?)),
-        Command::Deploy(args) => match args.command {
-            Some(DeployCommand::Rollback(args)) => {
-                Box::new(Rollback(settings::rollback_settings(&args, env, inputs.gate_file())?))
+        Command::Deploy(args) => {
+            let (gate, envs) =
+                (inputs.gate_file(), settings::Environments { tables: Some(&file.env), path: config });
+            match args.command {
+                Some(DeployCommand::Rollback(args)) => {
+                    Box::new(Rollback(settings::rollback_settings(&args, env, cwd, gate, envs)?))
+                }
+                None => Box::new(Deploy(settings::deploy_settings(&args.run, env, cwd, gate, envs)?)),
             }
-            None => Box::new(Deploy(settings::deploy_settings(&args.run, env, cwd, inputs.gate_file())?)),
-        },
+        }
         Command::Check(args) => {
             Box::new(Check(settings::check_settings(&args, env, file, config, context, cwd)?))
         }

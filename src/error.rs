@@ -58,6 +58,8 @@ impl Error {
             Error::Gate(e) if e.is_usage() => exit::USAGE,
             Error::Gate(_) => exit::ENVIRONMENT,
             Error::Deploy(e) if e.is_usage() => exit::USAGE,
+            // Waited --lock-timeout for another deploy of the same app.
+            Error::Deploy(DeployError::Locked { .. }) => exit::TIMED_OUT,
             Error::Deploy(_) => exit::ENVIRONMENT,
             Error::Load(e) if e.is_usage() => exit::USAGE,
             Error::Load(_) => exit::ENVIRONMENT,

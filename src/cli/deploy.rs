@@ -22,15 +22,18 @@ pub enum DeployCommand {
 }
 
 /// The container to deploy and how the old one is kept.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(
     after_help = "Besides the --http/--tcp/--container probes given, the gate always watches the new container itself: running, and healthy when its image has a HEALTHCHECK.\n\
-Exit codes: 0 deployed, 1 the new version failed its gate and the previous one was restored, 2 usage (also: the image is not in the local engine), 3 Docker unreachable, 130/143 interrupted (the previous version is put back first).\n\n\
+Exit codes: 0 deployed, 1 the new version failed its gate and the previous one was restored, 2 usage (also: the image is not in the local engine), 3 Docker unreachable, 124 another deploy of APP still held its lock after --lock-timeout, 130/143 interrupted (the previous version is put back first).\n\n\
 Examples:\n  stepkit deploy --name web --image registry.local/web:1.4.2 --publish 8080:8080 --http http://127.0.0.1:8080/health\n  \
 stepkit deploy --name worker --image worker:sha-0123456 --network backend --env-file prod.env --keep 3\n  \
 stepkit deploy rollback --name web --http http://127.0.0.1:8080/health"
 )]
 pub struct DeployRunArgs {
+    /// The [env.NAME] table of stepkit.toml to deploy with; flags and STEPKIT_DEPLOY_* variables still win [env: STEPKIT_ENVIRONMENT]
+    #[arg(long, value_name = "NAME", help_heading = "Deploy")]
+    pub environment: Option<String>,
     /// The application: the container's name [env: STEPKIT_DEPLOY_NAME]
     #[arg(long, value_name = "APP", help_heading = "Deploy")]
     pub name: Option<String>,
@@ -62,16 +65,21 @@ pub struct DeployRunArgs {
     #[arg(long, value_name = "FILE", help_heading = "Deploy")]
     pub previous_result: Option<PathBuf>,
     #[command(flatten)]
+    pub lock: LockArgs,
+    #[command(flatten)]
     pub gate: GateArgs,
 }
 
 /// `stepkit deploy rollback --name APP [gate options]`
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(
     after_help = "The current APP is stopped and removed once the restored version passes the gate; if the restored version fails it, the current one is put back.\n\
-Exit codes: 0 rolled back, 1 the restored version failed its gate (the current one was put back), 2 usage or nothing kept to roll back to, 3 Docker unreachable."
+Exit codes: 0 rolled back, 1 the restored version failed its gate (the current one was put back), 2 usage or nothing kept to roll back to, 3 Docker unreachable, 124 another deploy of APP still held its lock after --lock-timeout."
 )]
 pub struct RollbackArgs {
+    /// The [env.NAME] table of stepkit.toml (its name, stop and lock timeouts, probes, gate policy) [env: STEPKIT_ENVIRONMENT]
+    #[arg(long, value_name = "NAME", help_heading = "Deploy")]
+    pub environment: Option<String>,
     /// The application to roll back [env: STEPKIT_DEPLOY_NAME]
     #[arg(long, value_name = "APP", help_heading = "Deploy")]
     pub name: Option<String>,
@@ -79,5 +87,18 @@ pub struct RollbackArgs {
     #[arg(long, value_name = "DURATION", help_heading = "Deploy")]
     pub stop_timeout: Option<String>,
     #[command(flatten)]
+    pub lock: LockArgs,
+    #[command(flatten)]
     pub gate: GateArgs,
+}
+
+/// One deploy of an app at a time (deploy and rollback alike).
+#[derive(Debug, Clone, Args)]
+pub struct LockArgs {
+    /// How long to wait while another deploy of APP holds its lock; 0 fails at once [env: STEPKIT_DEPLOY_LOCK_TIMEOUT] [default: 10m]
+    #[arg(long, value_name = "DURATION", help_heading = "Deploy")]
+    pub lock_timeout: Option<String>,
+    /// Where the per-app lock files live; deploys that share the engine must share it [env: STEPKIT_DEPLOY_LOCK_DIR] [default: $XDG_STATE_HOME/stepkit/deploy, else ~/.local/state/stepkit/deploy]
+    #[arg(long, value_name = "DIR", help_heading = "Deploy")]
+    pub lock_dir: Option<PathBuf>,
 }

@@ -1,9 +1,11 @@
 //! Settings for `stepkit deploy` and `stepkit deploy rollback`: flags, then `STEPKIT_DEPLOY_*`, then
 //! defaults; the gate's own flags resolve as for `stepkit gate`, plus a probe of the new container itself.
 
+use super::environment::{self, Environments};
 use super::{env_parse, flag, gate_settings, ConfigError, GateFile, Secret};
 use crate::ci::Env;
-use crate::cli::{DeployRunArgs, GateArgs, RollbackArgs};
+use crate::cli::{DeployRunArgs, GateArgs, LockArgs, RollbackArgs};
+use crate::steps::deploy::lock::LockSettings;
 use crate::steps::deploy::names::{valid_app_name, LABEL_PREFIX};
 use crate::steps::deploy::{DeploySettings, Publish, RollbackSettings};
 use crate::steps::gate::GateSettings;
@@ -25,15 +27,41 @@ fn app_name(name: &Option<String>, env: &Env) -> Result<String, ConfigError> {
     Ok(app)
 }
 
+/// A duration flag (`0` too), else its variable, else `default`.
+fn duration(
+    text: &Option<String>,
+    env: &Env,
+    (name, var): (&str, &str),
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    let Some(text) = value(text, env, var) else { return Ok(default) };
+    super::gate::parse_duration(&text).map_err(|m| flag(name, m))
+}
+
 /// Whole seconds (the Docker API's unit), rounded up so `500ms` still gives a grace period.
 fn stop_timeout(text: &Option<String>, env: &Env) -> Result<Duration, ConfigError> {
-    let Some(text) = value(text, env, "STEPKIT_DEPLOY_STOP_TIMEOUT") else {
-        return Ok(Duration::from_secs(10));
-    };
-    let parsed = if text == "0" { Ok(Duration::ZERO) } else { humantime::parse_duration(&text) };
-    let d = parsed
-        .map_err(|e| flag("--stop-timeout", format!("`{text}` is not a duration ({e}); e.g. 10s, 1m")))?;
+    let names = ("--stop-timeout", "STEPKIT_DEPLOY_STOP_TIMEOUT");
+    let d = duration(text, env, names, Duration::from_secs(10))?;
     Ok(Duration::from_secs(d.as_secs() + u64::from(d.subsec_nanos() > 0)))
+}
+
+/// The lock: 10 minutes' wait by default (a deploy's gate deadline is usually shorter), in the user's
+/// state directory unless one shared by everyone who deploys on this engine is given.
+fn lock(args: &LockArgs, env: &Env, cwd: &Path) -> Result<LockSettings, ConfigError> {
+    let names = ("--lock-timeout", "STEPKIT_DEPLOY_LOCK_TIMEOUT");
+    let timeout = duration(&args.lock_timeout, env, names, Duration::from_secs(600))?;
+    let dir = args
+        .lock_dir
+        .clone()
+        .or_else(|| env.get("STEPKIT_DEPLOY_LOCK_DIR").map(PathBuf::from))
+        .map(|dir| cwd.join(dir))
+        .unwrap_or_else(|| {
+            let xdg = env.get("XDG_STATE_HOME").map(PathBuf::from).filter(|p| p.is_absolute());
+            xdg.or_else(|| env.get("HOME").map(|home| Path::new(home).join(".local/state")))
+                .unwrap_or_else(std::env::temp_dir)
+                .join("stepkit/deploy")
+        });
+    Ok(LockSettings { dir, timeout })
 }
 
 /// The gate's settings, always with the container probe on the app itself beside the user's probes: a
@@ -144,8 +172,27 @@ fn read_env_file(path: &Path, env: &Env) -> Result<Vec<(String, Secret)>, Config
     Ok(out)
 }
 
-/// Resolves `stepkit deploy`.
+/// Resolves `stepkit deploy`: flags, then `STEPKIT_DEPLOY_*`, then the chosen `[env.NAME]` table.
 pub fn deploy_settings(
+    args: &DeployRunArgs,
+    env: &Env,
+    cwd: &Path,
+    gate_file: GateFile,
+    envs: Environments,
+) -> Result<DeploySettings, ConfigError> {
+    match environment::select(&args.environment, env, envs)? {
+        Some(mut chosen) => {
+            let filled = chosen.deploy_args(args, env);
+            let mut s = resolve_deploy(&filled, env, cwd, chosen.gate_file(gate_file))
+                .map_err(|e| chosen.blame(e))?;
+            s.environment = Some(chosen.name);
+            Ok(s)
+        }
+        None => resolve_deploy(args, env, cwd, gate_file),
+    }
+}
+
+fn resolve_deploy(
     args: &DeployRunArgs,
     env: &Env,
     cwd: &Path,
@@ -196,6 +243,7 @@ pub fn deploy_settings(
         }
     };
     Ok(DeploySettings {
+        environment: None,
         gate: gate(&args.gate, env, &app, gate_file)?,
         app,
         image,
@@ -206,6 +254,7 @@ pub fn deploy_settings(
         labels,
         keep,
         stop_timeout: stop_timeout(&args.stop_timeout, env)?,
+        lock: lock(&args.lock, env, cwd)?,
         previous_result: args
             .previous_result
             .clone()
@@ -214,16 +263,38 @@ pub fn deploy_settings(
     })
 }
 
-/// Resolves `stepkit deploy rollback`.
+/// Resolves `stepkit deploy rollback`, with the chosen `[env.NAME]` table as for a deploy.
 pub fn rollback_settings(
     args: &RollbackArgs,
     env: &Env,
+    cwd: &Path,
+    gate_file: GateFile,
+    envs: Environments,
+) -> Result<RollbackSettings, ConfigError> {
+    match environment::select(&args.environment, env, envs)? {
+        Some(mut chosen) => {
+            let filled = chosen.rollback_args(args, env);
+            let mut s = resolve_rollback(&filled, env, cwd, chosen.gate_file(gate_file))
+                .map_err(|e| chosen.blame(e))?;
+            s.environment = Some(chosen.name);
+            Ok(s)
+        }
+        None => resolve_rollback(args, env, cwd, gate_file),
+    }
+}
+
+fn resolve_rollback(
+    args: &RollbackArgs,
+    env: &Env,
+    cwd: &Path,
     gate_file: GateFile,
 ) -> Result<RollbackSettings, ConfigError> {
     let app = app_name(&args.name, env)?;
     Ok(RollbackSettings {
+        environment: None,
         gate: gate(&args.gate, env, &app, gate_file)?,
         stop_timeout: stop_timeout(&args.stop_timeout, env)?,
+        lock: lock(&args.lock, env, cwd)?,
         app,
     })
 }
@@ -244,7 +315,7 @@ mod tests {
     }
 
     fn resolve(argv: &[&str], env: &Env) -> Result<DeploySettings, ConfigError> {
-        deploy_settings(&run_args(argv), env, Path::new("/"), GateFile::default())
+        deploy_settings(&run_args(argv), env, Path::new("/"), GateFile::default(), Environments::default())
     }
 
     fn err(argv: &[&str]) -> String {
@@ -258,14 +329,14 @@ mod tests {
             (s.app.as_str(), s.image.as_str(), s.keep, s.stop_timeout),
             ("web", "web:2", 1, Duration::from_secs(10))
         );
-        assert!(matches!(&s.gate.probes[..], [Probe::Container { name }] if name == "web"));
+        assert!(matches!(&s.gate.probes[..], [Probe::Container { name, .. }] if name == "web"));
         let s = resolve(
             &["--name", "web", "--image", "web:2", "--http", "http://127.0.0.1:8080/health"],
             &Env::default(),
         )
         .unwrap();
         assert!(
-            matches!(&s.gate.probes[..], [Probe::Http(_), Probe::Container { name }] if name == "web"),
+            matches!(&s.gate.probes[..], [Probe::Http(_), Probe::Container { name, .. }] if name == "web"),
             "the container probe is always there"
         );
         let s =
@@ -355,6 +426,7 @@ mod tests {
             &env,
             dir.path(),
             GateFile::default(),
+            Environments::default(),
         )
         .unwrap();
         let got: Vec<(&str, &str)> = s.secret_env.iter().map(|(k, v)| (k.as_str(), v.expose())).collect();
@@ -367,6 +439,7 @@ mod tests {
             &env,
             dir.path(),
             GateFile::default(),
+            Environments::default(),
         )
         .unwrap_err()
         .to_string();
@@ -376,6 +449,7 @@ mod tests {
             &env,
             dir.path(),
             GateFile::default(),
+            Environments::default(),
         )
         .unwrap_err()
         .to_string();
@@ -407,6 +481,37 @@ mod tests {
     }
 
     #[test]
+    fn the_lock_waits_ten_minutes_in_the_state_dir_unless_told() {
+        let base = ["--name", "web", "--image", "web:2"];
+        let home = Env::from_pairs([("HOME", "/home/ci")]);
+        let s = resolve(&base, &home).unwrap();
+        assert_eq!(
+            (s.lock.timeout, s.lock.dir.as_path()),
+            (Duration::from_secs(600), Path::new("/home/ci/.local/state/stepkit/deploy"))
+        );
+        let xdg = Env::from_pairs([("HOME", "/home/ci"), ("XDG_STATE_HOME", "/var/state")]);
+        assert_eq!(resolve(&base, &xdg).unwrap().lock.dir, Path::new("/var/state/stepkit/deploy"));
+        let env = Env::from_pairs([
+            ("HOME", "/home/ci"),
+            ("STEPKIT_DEPLOY_LOCK_TIMEOUT", "1m"),
+            ("STEPKIT_DEPLOY_LOCK_DIR", "/srv/locks"),
+        ]);
+        let s = resolve(&base, &env).unwrap();
+        assert_eq!(
+            (s.lock.timeout, s.lock.dir.as_path()),
+            (Duration::from_secs(60), Path::new("/srv/locks"))
+        );
+        let flags = [&base[..], &["--lock-timeout", "0", "--lock-dir", "locks"]].concat();
+        let s = resolve(&flags, &env).unwrap();
+        assert_eq!(
+            (s.lock.timeout, s.lock.dir.as_path()),
+            (Duration::ZERO, Path::new("/locks")),
+            "flags win"
+        );
+        assert!(err(&[&base[..], &["--lock-timeout", "soon"]].concat()).contains("--lock-timeout"));
+    }
+
+    #[test]
     fn rollback_takes_the_name_and_the_gate() {
         let parsed = crate::cli::Cli::try_parse_from([
             "stepkit",
@@ -420,8 +525,10 @@ mod tests {
         .unwrap();
         let crate::cli::Command::Deploy(args) = parsed.command else { panic!() };
         let Some(crate::cli::DeployCommand::Rollback(r)) = args.command else { panic!() };
-        let s = rollback_settings(&r, &Env::default(), GateFile::default()).unwrap();
-        assert_eq!(s.app, "web");
+        let env = Env::from_pairs([("STEPKIT_DEPLOY_LOCK_TIMEOUT", "30s")]);
+        let s = rollback_settings(&r, &env, Path::new("/"), GateFile::default(), Environments::default())
+            .unwrap();
+        assert_eq!((s.app.as_str(), s.lock.timeout), ("web", Duration::from_secs(30)));
         assert!(matches!(&s.gate.probes[..], [Probe::Tcp { port: 8080, .. }, Probe::Container { .. }]));
         assert!(
             crate::cli::Cli::try_parse_from(["stepkit", "deploy", "--name", "web", "rollback"]).is_err(),

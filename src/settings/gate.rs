@@ -250,7 +250,7 @@ pub fn gate_settings(args: &GateArgs, env: &Env, file: GateFile) -> Result<GateS
         if name.is_empty() {
             return Err(flag("--container", "the container name is empty"));
         }
-        probes.push(Probe::Container { name: name.to_string() });
+        probes.push(Probe::Container { name: name.to_string(), target: None });
     }
     if probes.is_empty() {
         return Err(flag("--http / --tcp / --container", "give at least one probe"));
@@ -434,7 +434,7 @@ mod tests {
         assert_eq!(b.max_latency, Some(Duration::from_millis(300)));
         assert!(matches!(&s.probes[2], Probe::Tcp { host, port: 5432 } if host == "db"));
         assert!(matches!(&s.probes[3], Probe::Tcp { host, port: 6379 } if host == "::1"));
-        assert!(matches!(&s.probes[4], Probe::Container { name } if name == "web"));
+        assert!(matches!(&s.probes[4], Probe::Container { name, .. } if name == "web"));
         assert_eq!(
             (s.interval, s.timeout, s.deadline, s.successes, s.failures),
             (Duration::from_millis(500), Duration::from_secs(1), Duration::from_secs(90), 3, Some(5))

@@ -4,6 +4,7 @@
 mod check;
 mod coverage;
 mod deploy;
+mod environment;
 mod file;
 mod gate;
 mod github;
@@ -19,6 +20,7 @@ use crate::secret::Secret;
 pub use check::{cache_dir, check_settings, scaffold_settings, secret_config_values, CheckConfig};
 pub use coverage::coverage_merge_settings;
 pub use deploy::{deploy_settings, rollback_settings};
+pub use environment::{EnvConfig, Environments};
 pub use file::{ConfigFile, JunitConfig, OutputConfig};
 pub use gate::{gate_settings, GateConfig, GateFile};
 pub use github::github_settings;

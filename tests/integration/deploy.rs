@@ -20,6 +20,8 @@ pub(crate) enum Kind {
     Unhealthy,
     /// Starts serving and turns healthy only after 3 s.
     SlowHealthy,
+    /// Serves at once, but its HEALTHCHECK always fails: "starting" for about 5 s, then unhealthy.
+    NeverHealthy,
 }
 
 const HEAD: &str = "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCOPY www /www\n";
@@ -33,6 +35,7 @@ fn dockerfile(kind: Kind) -> String {
         Kind::SlowHealthy => "HEALTHCHECK --interval=1s --timeout=1s --start-period=60s CMD [\"/bin/sh\", \"-c\", \"test -e /ready\"]\n\
 CMD [\"/bin/sh\", \"-c\", \"sleep 3; touch /ready; exec httpd -f -p 8080 -h /www\"]\n"
             .into(),
+        Kind::NeverHealthy => format!("HEALTHCHECK --interval=1s --timeout=1s --retries=5 CMD [\"/bin/sh\", \"-c\", \"test -e /ready\"]\n{SERVE}"),
     };
     format!("{HEAD}{rest}")
 }

@@ -116,13 +116,13 @@ fn answer_at(ask: impl Fn() -> String) -> String {
 }
 
 /// A deploy run by hand, so a signal can be sent to it while it works.
-struct Running {
+pub(crate) struct Running {
     child: std::process::Child,
     lines: std::sync::mpsc::Receiver<String>,
 }
 
 impl Running {
-    fn start(f: &Fixture, image: &str, extra: &[&str]) -> Self {
+    pub(crate) fn start(f: &Fixture, image: &str, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
             .current_dir(f.dir.path())
             .args([
@@ -155,7 +155,7 @@ impl Running {
     }
 
     /// Waits for a stderr line containing `text`; returns what was read so far.
-    fn wait_for(&self, text: &str, seen: &mut Vec<String>) -> bool {
+    pub(crate) fn wait_for(&self, text: &str, seen: &mut Vec<String>) -> bool {
         while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(40)) {
             let found = line.contains(text);
             seen.push(line);
@@ -167,12 +167,26 @@ impl Running {
     }
 
     /// SIGTERM, then the exit code and everything it wrote.
-    fn terminate(mut self, mut seen: Vec<String>) -> (Option<i32>, String) {
+    fn terminate(self, seen: Vec<String>) -> (Option<i32>, String) {
+        self.signal(libc::SIGTERM, seen)
+    }
+
+    /// Sends `signal`, then the exit code and everything it wrote.
+    pub(crate) fn signal(self, signal: i32, seen: Vec<String>) -> (Option<i32>, String) {
         // SAFETY: signalling the child we started.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+        self.finish(seen)
+    }
+
+    /// Waits for it to end: the exit code and everything it wrote.
+    pub(crate) fn finish(mut self, mut seen: Vec<String>) -> (Option<i32>, String) {
         let status = self.child.wait().unwrap();
         seen.extend(self.lines.iter());
         (status.code(), seen.join("\n"))
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 
@@ -289,6 +303,41 @@ fn a_sigterm_during_a_start_first_upgrade_leaves_one_working_version() {
             running(&f),
             vec![f.app.clone()],
             "{moment}: exactly one version runs\n{:?}\n{stderr}",
+            f.containers()
+        );
+        let answered = answer_at(|| ask_container(&f));
+        assert!(
+            [current.as_str(), version].contains(&answered.as_str()),
+            "{moment}: it answers as {current} or {version}, not {answered:?}\n{stderr}"
+        );
+        current = answered;
+    }
+}
+
+#[test]
+fn a_sigterm_while_the_name_moves_leaves_one_working_version() {
+    if !have_docker() {
+        return;
+    }
+    let mut f = Fixture::new("sigtermname");
+    let (v1, v2, v3) =
+        (f.build(Kind::Healthy, "v1"), f.build(Kind::Healthy, "v2"), f.build(Kind::Healthy, "v3"));
+    f.deploy(&v1, &[]).expect_code(0);
+    // After the gate passed the name moves in two renames (the previous version to its kept name, the
+    // new one from APP-next-* to APP): signals sent as each begins.
+    let mut current = "v1".to_string();
+    for (i, line) in ["stepkit deploy: keeping", "takes the name"].into_iter().enumerate() {
+        let (image, version) = if i % 2 == 0 { (&v2, "v2") } else { (&v3, "v3") };
+        let run = Running::start(&f, image, &[]);
+        let mut seen = Vec::new();
+        assert!(run.wait_for(line, &mut seen), "{line}:\n{}", seen.join("\n"));
+        let (code, stderr) = run.terminate(seen);
+        let moment = format!("SIGTERM at `{line}` in the upgrade to {version}");
+        assert!(matches!(code, Some(143) | Some(0)), "{moment}: exit {code:?}\n{stderr}");
+        assert_eq!(running(&f), vec![f.app.clone()], "{moment}\n{:?}\n{stderr}", f.containers());
+        assert!(
+            f.containers().iter().all(|c| !c.contains("-next-")),
+            "{moment}: no new version is left under its gated name\n{:?}",
             f.containers()
         );
         let answered = answer_at(|| ask_container(&f));

@@ -214,32 +214,52 @@ pub async fn remove(docker: &Docker, id: &str) -> Result<(), DeployError> {
     }
 }
 
-/// The kept versions of `app`, newest first (by the time in their names).
-pub async fn kept(docker: &Docker, app: &str) -> Result<Vec<Found>, DeployError> {
-    // Docker's name filter is a substring match; the exact pattern is checked on each name.
-    let filters = HashMap::from([("name".to_string(), vec![format!("{app}-prev-")])]);
+/// The containers whose names contain `fragment` (Docker's name filter is a substring match) and
+/// pass `exact`, as (name, id).
+async fn named(
+    docker: &Docker,
+    fragment: String,
+    what: String,
+    exact: impl Fn(&str) -> bool,
+) -> Result<Vec<(String, String)>, DeployError> {
+    let filters = HashMap::from([("name".to_string(), vec![fragment])]);
     let options = ListContainersOptions { all: true, filters: Some(filters), ..Default::default() };
-    let listed = docker
-        .list_containers(Some(options))
-        .await
-        .map_err(api(format!("list the kept versions of {app}")))?;
-    let mut names: Vec<(String, String)> = listed
+    let listed = docker.list_containers(Some(options)).await.map_err(api(what))?;
+    Ok(listed
         .into_iter()
         .filter_map(|c| {
-            let name =
-                c.names.unwrap_or_default().into_iter().find(|n| names::kept_stamp(app, n).is_some())?;
-            Some((names::kept_stamp(app, &name)?.to_string(), c.id.unwrap_or_default()))
+            let name = c.names.unwrap_or_default().into_iter().find(|n| exact(n))?;
+            Some((name.trim_start_matches('/').to_string(), c.id.unwrap_or_default()))
         })
-        .collect();
-    names.sort_by(|a, b| b.0.cmp(&a.0));
+        .collect())
+}
+
+/// Each of `ids` as found now; one removed since it was listed is left out.
+async fn find_all(docker: &Docker, ids: impl IntoIterator<Item = String>) -> Result<Vec<Found>, DeployError> {
     let mut out = Vec::new();
-    for (_, id) in names {
-        // Removed between the listing and now: not kept any more.
+    for id in ids {
         if let Some(found) = find(docker, &id).await? {
             out.push(found);
         }
     }
     Ok(out)
+}
+
+/// The kept versions of `app`, newest first (by the time in their names).
+pub async fn kept(docker: &Docker, app: &str) -> Result<Vec<Found>, DeployError> {
+    let what = format!("list the kept versions of {app}");
+    let mut names =
+        named(docker, format!("{app}-prev-"), what, |n| names::kept_stamp(app, n).is_some()).await?;
+    // The stamp sorts by time, so the whole name (one app, one prefix) does too.
+    names.sort_by(|a, b| b.0.cmp(&a.0));
+    find_all(docker, names.into_iter().map(|(_, id)| id)).await
+}
+
+/// New versions of `app` under their gated names (`APP-next-<time>`).
+pub async fn candidates(docker: &Docker, app: &str) -> Result<Vec<Found>, DeployError> {
+    let what = format!("list the gated new versions of {app}");
+    let names = named(docker, format!("{app}-next-"), what, |n| names::is_candidate(app, n)).await?;
+    find_all(docker, names.into_iter().map(|(_, id)| id)).await
 }
 
 /// An id or digest as docker prints them (12 hex digits, `sha256:` kept); anything else as is.

@@ -2,6 +2,7 @@
 //! the previous version (stopped, renamed) for a rollback, and put it back when the new one fails.
 
 pub mod docker;
+pub mod lock;
 pub mod names;
 mod outcome;
 pub mod proxy;
@@ -12,6 +13,7 @@ use crate::report::{Live, Outcome};
 use crate::secret::Secret;
 use crate::signals::Signals;
 use crate::steps::gate::{GateError, GateSettings};
+use lock::LockSettings;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use swap::{Candidate, Ending, Plan};
@@ -32,6 +34,8 @@ pub struct Publish {
 /// Resolved settings for `stepkit deploy`.
 #[derive(Debug, Clone)]
 pub struct DeploySettings {
+    /// The `[env.NAME]` table it was resolved with, for the result and a label.
+    pub environment: Option<String>,
     /// The application, which is the live container's name.
     pub app: String,
     pub image: String,
@@ -51,6 +55,7 @@ pub struct DeploySettings {
     pub previous_result: Option<PathBuf>,
     /// The gate the new version must pass (and the restored one, after a failure).
     pub gate: GateSettings,
+    pub lock: LockSettings,
 }
 
 impl DeploySettings {
@@ -65,9 +70,12 @@ impl DeploySettings {
 /// Resolved settings for `stepkit deploy rollback`.
 #[derive(Debug, Clone)]
 pub struct RollbackSettings {
+    /// The `[env.NAME]` table it was resolved with, for the result.
+    pub environment: Option<String>,
     pub app: String,
     pub stop_timeout: Duration,
     pub gate: GateSettings,
+    pub lock: LockSettings,
 }
 
 /// The deploy could not do its job. A new version that fails its gate is an outcome, not this.
@@ -83,12 +91,17 @@ pub enum DeployError {
     NetworkMissing { network: String },
     #[error("roll back {app}: there is no kept version ({app}-prev-*); a deploy keeps --keep N (default 1) previous versions")]
     NothingKept { app: String },
+    #[error("deploy {app}: another deploy of it still holds its lock after --lock-timeout {waited}: {holder}; wait for it to finish or raise --lock-timeout (the lock is released when its holder exits, even by SIGKILL, so that process is alive; lock file {path})")]
+    Locked { app: String, holder: String, waited: String, path: String },
+    #[error("{what}: {message}; point --lock-dir (STEPKIT_DEPLOY_LOCK_DIR) at a writable directory")]
+    Lock { what: String, message: String },
     #[error(transparent)]
     Gate(#[from] GateError),
 }
 
 impl DeployError {
-    /// Usage problems exit 2 (a missing image is the pipeline's order of steps); the rest is environment (3).
+    /// Usage problems exit 2 (a missing image is the pipeline's order of steps); a lock still held after
+    /// --lock-timeout is a timeout (124, error.rs); the rest is environment (3).
     pub fn is_usage(&self) -> bool {
         match self {
             DeployError::ImageMissing { .. }
@@ -96,7 +109,7 @@ impl DeployError {
             | DeployError::NetworkMissing { .. } => true,
             DeployError::Gate(e) => e.is_usage(),
             DeployError::Daemon(_) => false,
-            DeployError::Docker { .. } => false,
+            DeployError::Docker { .. } | DeployError::Locked { .. } | DeployError::Lock { .. } => false,
         }
     }
 }
@@ -107,15 +120,22 @@ async fn connect() -> Result<bollard::Docker, DeployError> {
 
 /// `stepkit deploy`. Must be called inside a tokio runtime.
 pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Outcome, DeployError> {
-    let start = Instant::now();
-    let at = chrono::Utc::now();
     // Caught from the start: a signal before the first change just ends the step, after it reverts.
     let mut signals = Signals::install();
+    let command = format!("stepkit deploy --name {} --image {}", settings.app, settings.image);
+    // Held to the end of the deploy: everything below reads and changes the app's containers.
+    let _lock = match lock::acquire(&settings.lock, &settings.app, &command, &mut signals, live).await? {
+        Ok(lock) => lock,
+        Err(signal) => return Ok(outcome::interrupted_waiting("deploy", &settings.app, signal)),
+    };
+    let start = Instant::now();
+    let at = chrono::Utc::now();
     let docker = connect().await?;
     let digest = docker::image_digest(&docker, &settings.image).await?;
     if let Some(network) = &settings.network {
         docker::check_network(&docker, network).await?;
     }
+    let mut warnings = clear_leftovers(&docker, &settings.app, live).await?;
     let previous = docker::find(&docker, &settings.app).await?;
     // The previous version's own secrets too: after a failure its logs and health checks are shown.
     let previous_secrets = previous.as_ref().map(|p| p.secrets.as_slice()).unwrap_or_default();
@@ -124,6 +144,7 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
     let live = &mut RedactedLive { inner: live, redactor: &redactor };
     let record = names::Record {
         app: &settings.app,
+        environment: settings.environment.as_deref(),
         image: &settings.image,
         digest: &digest,
         at,
@@ -134,7 +155,7 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
     let mut env = settings.env.clone();
     env.extend(settings.secret_env.iter().map(|(k, v)| format!("{k}={}", v.expose())));
     let spec = docker::Spec {
-        name: settings.app.clone(),
+        name: names::candidate_name(&settings.app, at),
         image: settings.image.clone(),
         env,
         labels,
@@ -157,7 +178,6 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
     let mut swap = swap::swap(&docker, &plan, live, &mut signals).await?;
 
     let mut removed = Vec::new();
-    let mut warnings = Vec::new();
     interrupted_after(&mut swap, &mut signals);
     if swap.ending == Ending::Passed {
         match prune(&docker, &settings.app, settings.keep).await {
@@ -176,6 +196,7 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
         settings.previous_result.as_ref().map(|path| outcome::read_previous_duration(path, &settings.app));
     let mut outcome = outcome::deploy_outcome(outcome::Deployed {
         app: &settings.app,
+        environment: settings.environment.as_deref(),
         image: &settings.image,
         digest: &digest,
         at,
@@ -198,6 +219,25 @@ fn interrupted_after(swap: &mut swap::Swap, signals: &mut Signals) {
     }
 }
 
+/// Removes the new versions a deploy that did not finish (SIGKILL, a crash, a lost machine) left under
+/// their gated names: with the lock held no other deploy is gating them, and they may hold host ports
+/// the next version needs. Returns what was removed, as warnings.
+async fn clear_leftovers(
+    docker: &bollard::Docker,
+    app: &str,
+    live: &mut dyn Live,
+) -> Result<Vec<String>, DeployError> {
+    let mut warnings = Vec::new();
+    for left in docker::candidates(docker, app).await? {
+        docker::remove(docker, &left.id).await?;
+        let text =
+            format!("removed {} ({}), left by a deploy of {app} that did not finish", left.name, left.image);
+        live.line(&format!("stepkit deploy: {text}"));
+        warnings.push(text);
+    }
+    Ok(warnings)
+}
+
 /// Removes kept versions beyond the `keep` newest; returns their names.
 async fn prune(docker: &bollard::Docker, app: &str, keep: usize) -> Result<Vec<String>, DeployError> {
     let mut removed = Vec::new();
@@ -210,10 +250,16 @@ async fn prune(docker: &bollard::Docker, app: &str, keep: usize) -> Result<Vec<S
 
 /// `stepkit deploy rollback`. Must be called inside a tokio runtime.
 pub async fn rollback(settings: &RollbackSettings, live: &mut dyn Live) -> Result<Outcome, DeployError> {
+    let mut signals = Signals::install();
+    let command = format!("stepkit deploy rollback --name {}", settings.app);
+    let _lock = match lock::acquire(&settings.lock, &settings.app, &command, &mut signals, live).await? {
+        Ok(lock) => lock,
+        Err(signal) => return Ok(outcome::interrupted_waiting("deploy rollback", &settings.app, signal)),
+    };
     let start = Instant::now();
     let at = chrono::Utc::now();
-    let mut signals = Signals::install();
     let docker = connect().await?;
+    let mut warnings = clear_leftovers(&docker, &settings.app, live).await?;
     let target = docker::kept(&docker, &settings.app)
         .await?
         .into_iter()
@@ -236,7 +282,6 @@ pub async fn rollback(settings: &RollbackSettings, live: &mut dyn Live) -> Resul
         gate: &settings.gate,
     };
     let mut swap = swap::swap(&docker, &plan, live, &mut signals).await?;
-    let mut warnings = Vec::new();
     let mut removed = Vec::new();
     interrupted_after(&mut swap, &mut signals);
     if let (Ending::Passed, Some(from)) = (swap.ending, &swap.previous) {
@@ -252,6 +297,7 @@ pub async fn rollback(settings: &RollbackSettings, live: &mut dyn Live) -> Resul
         .unwrap_or_default();
     let mut outcome = outcome::rollback_outcome(outcome::RolledBack {
         app: &settings.app,
+        environment: settings.environment.as_deref(),
         target: &target,
         swap,
         duration: start.elapsed(),

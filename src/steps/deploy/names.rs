@@ -1,10 +1,13 @@
 //! Names and labels of deployed versions: the live one is `APP`, kept ones are `APP-prev-<UTC time>`
-//! (the time it stopped being live, so names sort by recency), and what stepkit records in labels.
+//! (the time it stopped being live, so names sort by recency), a new version under its gate is
+//! `APP-next-<UTC time>`, and what stepkit records in labels.
 
 use chrono::{DateTime, Utc};
 
 /// The application a container belongs to.
 pub const LABEL_APP: &str = "io.stepkit.deploy.app";
+/// The `[env.NAME]` table the deploy used (`--environment`), when it used one.
+pub const LABEL_ENVIRONMENT: &str = "io.stepkit.deploy.environment";
 /// The image reference as given to `--image`.
 pub const LABEL_IMAGE: &str = "io.stepkit.deploy.image";
 /// The image's repo digest, or its id when it has none (a local build).
@@ -27,6 +30,19 @@ const STAMP: &str = "%Y%m%dT%H%M%S%.3fZ";
 /// The name a live version gets when it is kept: `APP-prev-20261123T224700.123Z`.
 pub fn kept_name(app: &str, at: DateTime<Utc>) -> String {
     format!("{app}-prev-{}", at.format(STAMP))
+}
+
+/// The name a new version has while it is gated, before it takes the name `APP`: anything that finds the
+/// app by name (Docker's DNS on a user network, `docker exec APP`, a proxy) still reaches the live version.
+pub fn candidate_name(app: &str, at: DateTime<Utc>) -> String {
+    format!("{app}-next-{}", at.format(STAMP))
+}
+
+/// When `name` is a new version of `app` under its gate (a crashed deploy may leave one behind).
+pub fn is_candidate(app: &str, name: &str) -> bool {
+    let stamp =
+        name.strip_prefix('/').unwrap_or(name).strip_prefix(app).and_then(|s| s.strip_prefix("-next-"));
+    stamp.is_some_and(|stamp| chrono::NaiveDateTime::parse_from_str(stamp, STAMP).is_ok())
 }
 
 /// The name the version being rolled back from carries until the restored one passes (it is then removed).
@@ -58,6 +74,7 @@ pub fn valid_app_name(name: &str) -> Result<(), String> {
 /// What a new version's labels record.
 pub struct Record<'a> {
     pub app: &'a str,
+    pub environment: Option<&'a str>,
     pub image: &'a str,
     pub digest: &'a str,
     pub at: DateTime<Utc>,
@@ -69,9 +86,12 @@ pub struct Record<'a> {
 
 /// The labels of a new version: the user's, then stepkit's own (which the user may not set).
 pub fn labels(user: &[(String, String)], r: &Record) -> Vec<(String, String)> {
-    let Record { app, image, digest, at, previous, .. } = *r;
+    let Record { app, environment, image, digest, at, previous, .. } = *r;
     let mut out = user.to_vec();
     out.push((LABEL_APP.into(), app.into()));
+    if let Some(environment) = environment {
+        out.push((LABEL_ENVIRONMENT.into(), environment.into()));
+    }
     out.push((LABEL_IMAGE.into(), image.into()));
     out.push((LABEL_DIGEST.into(), digest.into()));
     out.push((LABEL_TIME.into(), at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
@@ -127,6 +147,17 @@ mod tests {
         assert_eq!(kept_stamp("web", "web-prev-yesterday"), None);
         assert_eq!(kept_stamp("web", &rolled_back_name("web", at(0))), None);
         assert_eq!(kept_stamp("web", "web"), None);
+        assert_eq!(kept_stamp("web", &candidate_name("web", at(0))), None, "a gated new version is not kept");
+    }
+
+    #[test]
+    fn candidates_are_told_apart_from_other_apps() {
+        let name = candidate_name("web", at(0));
+        assert!(name.starts_with("web-next-20") && valid_app_name(&name).is_ok(), "{name}");
+        assert!(is_candidate("web", &name) && is_candidate("web", &format!("/{name}")));
+        assert!(!is_candidate("web", &candidate_name("web-next", at(0))));
+        assert!(!is_candidate("web", &kept_name("web", at(0))));
+        assert!(!is_candidate("web", "web-next-soon") && !is_candidate("web", "web"));
     }
 
     #[test]
@@ -141,6 +172,7 @@ mod tests {
     fn stepkit_labels_follow_the_users() {
         let record = |previous, secret_keys| Record {
             app: "web",
+            environment: None,
             image: "web:2",
             digest: "sha256:abc",
             at: at(0),

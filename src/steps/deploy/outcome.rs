@@ -13,6 +13,7 @@ use std::time::Duration;
 /// A finished `stepkit deploy`.
 pub struct Deployed<'a> {
     pub app: &'a str,
+    pub environment: Option<&'a str>,
     pub image: &'a str,
     pub digest: &'a str,
     pub at: DateTime<Utc>,
@@ -28,6 +29,7 @@ pub struct Deployed<'a> {
 /// A finished `stepkit deploy rollback`.
 pub struct RolledBack<'a> {
     pub app: &'a str,
+    pub environment: Option<&'a str>,
     pub target: &'a Found,
     pub swap: Swap,
     pub duration: Duration,
@@ -172,6 +174,20 @@ fn ending(swap: &Swap, app: &str, passed: String, failed_what: &str) -> (Verdict
     }
 }
 
+/// A signal while waiting for another deploy's lock: nothing was looked at or changed.
+pub fn interrupted_waiting(command: &str, app: &str, signal: crate::signals::Signal) -> Outcome {
+    let mut outcome = Outcome::new(
+        command,
+        signal.verdict(),
+        format!(
+            "{} received while waiting for another deploy of {app} to finish; nothing was changed",
+            signal.name()
+        ),
+    );
+    outcome.data = json!({ "app": app, "result": "interrupted", "rolled_back": false });
+    outcome
+}
+
 pub fn deploy_outcome(d: Deployed) -> Outcome {
     let swap = &d.swap;
     let opened = swap.gate.as_ref().and_then(|g| g.data["opened_after_ms"].as_u64());
@@ -214,6 +230,7 @@ pub fn deploy_outcome(d: Deployed) -> Outcome {
     let retired = if result == "deployed" { d.kept.first().cloned() } else { None };
     outcome.data = json!({
         "app": d.app,
+        "environment": d.environment,
         "image": d.image,
         "digest": d.digest,
         "container": d.app,
@@ -278,6 +295,7 @@ pub fn rollback_outcome(r: RolledBack) -> Outcome {
     outcome.step_summary = true;
     outcome.data = json!({
         "app": r.app,
+        "environment": r.environment,
         "image": r.target.image,
         "digest": r.target.digest,
         "container": r.app,

@@ -1,12 +1,13 @@
-//! The swap, as a small state machine: retire the live version under a kept name (stopping it first
-//! only when the candidate needs its host ports), start the candidate as `APP`, gate it; on a failure
-//! or a signal put the previous version back under `APP` and running. Never zero running versions.
+//! The swap, as a small state machine: start the candidate under a name of its own (stopping the live
+//! version first only when the candidate needs its host ports), gate it, and only then move the name
+//! `APP` to it (the live version takes its kept name); on a failure or a signal the candidate goes and
+//! the live version, which kept `APP` all along, runs again. Never zero running versions.
 
 use super::docker::{self, Found, Spec};
 use super::DeployError;
 use crate::report::{Live, Outcome, Verdict};
 use crate::signals::{Signal, Signals};
-use crate::steps::gate::{self, GateSettings};
+use crate::steps::gate::{self, GateSettings, Probe};
 use bollard::Docker;
 use std::time::{Duration, Instant};
 
@@ -16,17 +17,27 @@ const REVERT_BUDGET: Duration = Duration::from_millis(4000);
 /// What takes the place of the live version.
 #[derive(Debug, Clone)]
 pub enum Candidate {
-    /// A new container (`stepkit deploy`).
+    /// A new container (`stepkit deploy`), created as `spec.name` (`APP-next-<time>`).
     New(Spec),
-    /// A kept version (`stepkit deploy rollback`).
+    /// A kept version (`stepkit deploy rollback`), started under its kept name.
     Kept(Found),
+}
+
+impl Candidate {
+    /// Its name while it is gated: never `APP`.
+    fn gated_name(&self) -> &str {
+        match self {
+            Candidate::New(spec) => &spec.name,
+            Candidate::Kept(found) => &found.name,
+        }
+    }
 }
 
 /// What to swap and how.
 pub struct Plan<'a> {
     pub app: &'a str,
     pub candidate: Candidate,
-    /// The name the live version takes while the candidate is tried.
+    /// The name the live version takes once the candidate has passed its gate.
     pub retire_as: String,
     pub stop_timeout: Duration,
     pub gate: &'a GateSettings,
@@ -177,7 +188,7 @@ fn needs_stop_first(previous: &Found, wanted: &[String]) -> bool {
     previous.running && previous.host_ports.iter().any(|h| wanted.contains(h))
 }
 
-/// Retire, start, gate. `Ok` means the candidate passed.
+/// Start, gate, and only then move the name. `Ok` means the candidate passed and is `APP`.
 async fn forward(
     docker: &Docker,
     plan: &Plan<'_>,
@@ -186,17 +197,15 @@ async fn forward(
     s: &mut Swap,
     stop_issued: &mut Option<Instant>,
 ) -> Result<(), Halt> {
-    if let Some(prev) = &s.previous {
-        live.line(&format!("stepkit deploy: keeping {} ({}) as {}", plan.app, prev.image, plan.retire_as));
-        guarded(signals, docker::rename(docker, &prev.id, &plan.retire_as)).await??;
-        if s.stop_first {
-            live.line(&format!(
-                "stepkit deploy: stopping it first: the new version needs its host port(s) {}",
-                prev.host_ports.join(", ")
-            ));
-            *stop_issued = Some(Instant::now());
-            guarded(signals, docker::stop(docker, &prev.id, plan.stop_timeout)).await??;
-        }
+    if let Some(prev) = s.previous.as_ref().filter(|_| s.stop_first) {
+        live.line(&format!(
+            "stepkit deploy: stopping {} ({}) first: the new version needs its host port(s) {}",
+            plan.app,
+            prev.image,
+            prev.host_ports.join(", ")
+        ));
+        *stop_issued = Some(Instant::now());
+        guarded(signals, docker::stop(docker, &prev.id, plan.stop_timeout)).await??;
     }
     let id = match &plan.candidate {
         Candidate::New(spec) => {
@@ -206,24 +215,49 @@ async fn forward(
         }
         Candidate::Kept(found) => {
             s.candidate_id = Some(found.id.clone());
-            guarded(signals, docker::rename(docker, &found.id, plan.app)).await??;
             found.id.clone()
         }
     };
-    live.line(&format!("stepkit deploy: starting {} ({})", plan.app, docker::short(&id)));
+    let gated_name = plan.candidate.gated_name();
+    live.line(&format!(
+        "stepkit deploy: starting {gated_name} ({}); it becomes {} only once it passes its gate",
+        docker::short(&id),
+        plan.app
+    ));
     guarded(signals, docker::start(docker, &id)).await??;
-    let outcome = match guarded(signals, gate::run(plan.gate, live)).await? {
+    let outcome = match guarded(signals, gate::run(&candidate_gate(plan.gate, plan.app, &id), live)).await? {
         Ok(outcome) => outcome,
         Err(e) => return Err(Halt::Failed(format!("to run its gate: {e}"))),
     };
     let passed = outcome.verdict == Verdict::Passed;
     let headline = outcome.headline.clone();
     s.gate = Some(outcome);
-    if passed {
-        Ok(())
-    } else {
-        Err(Halt::Failed(format!("its gate: {headline}")))
+    if !passed {
+        return Err(Halt::Failed(format!("its gate: {headline}")));
     }
+    // Docker's DNS follows a rename (running or not), so the name is the whole switch: until here
+    // everything that finds the app by name reached the previous version.
+    if let Some(prev) = &s.previous {
+        live.line(&format!("stepkit deploy: keeping {} ({}) as {}", plan.app, prev.image, plan.retire_as));
+        guarded(signals, docker::rename(docker, &prev.id, &plan.retire_as)).await??;
+    }
+    live.line(&format!("stepkit deploy: {gated_name} takes the name {}", plan.app));
+    guarded(signals, docker::rename(docker, &id, plan.app)).await??;
+    Ok(())
+}
+
+/// The candidate's gate: the probes of the container `APP` watch the candidate (by id) instead, and
+/// still call it `APP` in the evidence.
+fn candidate_gate(gate: &GateSettings, app: &str, id: &str) -> GateSettings {
+    let mut gate = gate.clone();
+    for probe in &mut gate.probes {
+        if let Probe::Container { name, target } = probe {
+            if name == app {
+                *target = Some(id.to_string());
+            }
+        }
+    }
+    gate
 }
 
 /// How long after a revert that a signal caused it is checked again: a request the signal cut off
@@ -243,53 +277,32 @@ async fn revert(
     live: &mut dyn Live,
 ) -> Vec<String> {
     let mut problems = Vec::new();
-    let previous_id = s.previous.as_ref().map(|p| p.id.as_str());
     // A create cut off by a signal can still land a moment later, hence a few tries.
     for attempt in 0..3 {
         problems.clear();
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        match docker::find(docker, plan.app).await {
-            Ok(Some(holder)) if Some(holder.id.as_str()) != previous_id => {
-                let freed = match &plan.candidate {
-                    Candidate::New(_) => docker::remove(docker, &holder.id).await,
-                    Candidate::Kept(kept) => match docker::kill(docker, &holder.id).await {
-                        Ok(()) => docker::rename(docker, &holder.id, &kept.name).await,
-                        Err(e) => Err(e),
-                    },
-                };
-                if let Err(e) = freed {
-                    problems.push(e.to_string());
-                    continue;
-                }
-                live.line(&format!(
-                    "stepkit deploy: {} the failed version",
-                    if matches!(plan.candidate, Candidate::New(_)) {
-                        "removed"
-                    } else {
-                        "stopped and re-kept"
-                    }
-                ));
-            }
-            Ok(_) => {}
+        match drop_candidate(docker, plan, s).await {
+            Ok(true) => live.line(&format!(
+                "stepkit deploy: {} the failed version",
+                if matches!(plan.candidate, Candidate::New(_)) { "removed" } else { "stopped and re-kept" }
+            )),
+            Ok(false) => {}
             Err(e) => {
                 problems.push(e.to_string());
                 continue;
             }
         }
-        // A new container created but never named APP (cannot happen today; cheap to be sure).
-        if let (Candidate::New(_), Some(id)) = (&plan.candidate, &s.candidate_id) {
-            let _ = docker::remove(docker, id).await;
-        }
         let Some(prev) = &s.previous else {
-            if interrupted && !settled(docker, plan.app, None).await {
+            if interrupted && !settled(docker, plan, None).await {
                 problems.push(format!("a new container took the name {} after the signal", plan.app));
                 continue;
             }
             return problems;
         };
         let restored = async {
+            // Only when the swap got as far as the rename: otherwise it never lost the name.
             if docker::find(docker, &prev.id).await?.is_some_and(|p| p.name != plan.app) {
                 docker::rename(docker, &prev.id, plan.app).await?;
             }
@@ -300,8 +313,8 @@ async fn revert(
             docker::start(docker, &prev.id).await
         };
         match restored.await {
-            Ok(()) if interrupted && !settled(docker, plan.app, Some(&prev.id)).await => {
-                // A late stop stopped it again, or a late create or rename took its name: once more.
+            Ok(()) if interrupted && !settled(docker, plan, Some(&prev.id)).await => {
+                // A late stop stopped it again, or a late create or rename took a name: once more.
                 problems.push(format!(
                     "the previous version was not running as {} a moment after it was restored",
                     plan.app
@@ -322,13 +335,53 @@ async fn revert(
     problems
 }
 
-/// After [`SETTLE`]: `app` is held by `expected`, running (or by nothing, when `None`).
-async fn settled(docker: &Docker, app: &str, expected: Option<&str>) -> bool {
+/// Takes the candidate out, whatever name it reached: a new one is removed, a kept one is stopped and
+/// gets its kept name back. Looked up by id, by its gated name (a create cut off by a signal can land
+/// later, its id unknown) and as the holder of `APP`. Whether there was anything to do.
+async fn drop_candidate(docker: &Docker, plan: &Plan<'_>, s: &Swap) -> Result<bool, DeployError> {
+    let previous_id = s.previous.as_ref().map(|p| p.id.as_str());
+    let mut found: Vec<Found> = Vec::new();
+    let names = [Some(plan.app), Some(plan.candidate.gated_name()), s.candidate_id.as_deref()];
+    for name in names.into_iter().flatten() {
+        if let Some(c) = docker::find(docker, name).await? {
+            if Some(c.id.as_str()) != previous_id && !found.iter().any(|f| f.id == c.id) {
+                found.push(c);
+            }
+        }
+    }
+    let mut did = false;
+    for c in found {
+        match &plan.candidate {
+            Candidate::New(_) => {
+                docker::remove(docker, &c.id).await?;
+                did = true;
+            }
+            Candidate::Kept(kept) if c.id == kept.id => {
+                docker::kill(docker, &c.id).await?;
+                if c.name != kept.name {
+                    docker::rename(docker, &c.id, &kept.name).await?;
+                }
+                did |= c.running || c.name != kept.name;
+            }
+            // Not the kept version: nothing a rollback made.
+            Candidate::Kept(_) => {}
+        }
+    }
+    Ok(did)
+}
+
+/// After [`SETTLE`]: `APP` is held by `expected`, running (or by nothing, when `None`), and no late
+/// create left a new version under its gated name.
+async fn settled(docker: &Docker, plan: &Plan<'_>, expected: Option<&str>) -> bool {
     tokio::time::sleep(SETTLE).await;
-    match (docker::find(docker, app).await, expected) {
+    let held = match (docker::find(docker, plan.app).await, expected) {
         (Ok(None), None) => true,
         (Ok(Some(holder)), Some(id)) => holder.id == id && holder.running,
         _ => false,
+    };
+    held && match &plan.candidate {
+        Candidate::New(spec) => matches!(docker::find(docker, &spec.name).await, Ok(None)),
+        Candidate::Kept(_) => true,
     }
 }
 

@@ -259,7 +259,7 @@ pub(crate) mod tests {
     }
 
     fn settings(name: &str, deadline: Duration) -> GateSettings {
-        let mut s = GateSettings::new(vec![Probe::Container { name: name.into() }]);
+        let mut s = GateSettings::new(vec![Probe::Container { name: name.into(), target: None }]);
         s.interval = Duration::from_millis(100);
         s.timeout = Duration::from_secs(5);
         s.deadline = deadline;

@@ -174,8 +174,9 @@ pub async fn run(settings: &GateSettings, live: &mut dyn Live) -> Result<Outcome
             .iter()
             .enumerate()
             .filter_map(|(i, p)| match p {
-                Probe::Container { name } => {
-                    Some(Box::pin(async move { (i, container::watch_exit(docker, name).await) }) as Watcher)
+                Probe::Container { name, target } => {
+                    let at = target.as_deref().unwrap_or(name);
+                    Some(Box::pin(async move { (i, container::watch_exit(docker, at).await) }) as Watcher)
                 }
                 _ => None,
             })
@@ -223,8 +224,9 @@ pub async fn run(settings: &GateSettings, live: &mut dyn Live) -> Result<Outcome
     let mut logs = Vec::new();
     if let (false, Some(docker)) = (passed, prober.docker()) {
         for probe in &settings.probes {
-            if let Probe::Container { name } = probe {
-                logs.push((name.clone(), container::last_logs(docker, name, settings.log_lines).await));
+            if let Probe::Container { name, target } = probe {
+                let at = target.as_deref().unwrap_or(name);
+                logs.push((name.clone(), container::last_logs(docker, at, settings.log_lines).await));
             }
         }
     }

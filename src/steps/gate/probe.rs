@@ -18,8 +18,16 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 #[derive(Debug, Clone)]
 pub enum Probe {
     Http(Box<HttpProbe>),
-    Tcp { host: String, port: u16 },
-    Container { name: String },
+    Tcp {
+        host: String,
+        port: u16,
+    },
+    /// `name` is what the evidence calls it; `target`, when set, is the container actually inspected
+    /// (a deploy's new version, gated under a temporary name before it takes the app's name).
+    Container {
+        name: String,
+        target: Option<String>,
+    },
 }
 
 impl Probe {
@@ -28,7 +36,7 @@ impl Probe {
         match self {
             Probe::Http(http) => format!("GET {}", http.url),
             Probe::Tcp { host, port } => format!("tcp {}", host_port(host, *port)),
-            Probe::Container { name } => format!("container {name}"),
+            Probe::Container { name, .. } => format!("container {name}"),
         }
     }
 }
@@ -143,11 +151,12 @@ impl Prober {
                 (verdict, status)
             }
             Probe::Tcp { host, port } => (tcp(host, *port, timeout).await, None),
-            Probe::Container { name } => {
+            Probe::Container { name, target } => {
                 let verdict = match &self.docker {
                     Some(docker) => {
                         let seen = self.restarts.lock().map(|r| r[index]).unwrap_or(None);
-                        let (verdict, restarts) = container::inspect(docker, name, timeout, seen).await;
+                        let at = target.as_deref().unwrap_or(name);
+                        let (verdict, restarts) = container::inspect(docker, at, timeout, seen).await;
                         if let (Some(count), Ok(mut all)) = (restarts, self.restarts.lock()) {
                             all[index].get_or_insert(count);
                         }
@@ -459,6 +468,6 @@ mod tests {
     #[test]
     fn labels() {
         assert_eq!(Probe::Tcp { host: "::1".into(), port: 80 }.label(), "tcp [::1]:80");
-        assert_eq!(Probe::Container { name: "web".into() }.label(), "container web");
+        assert_eq!(Probe::Container { name: "web".into(), target: None }.label(), "container web");
     }
 }

@@ -1,0 +1,296 @@
+//! `[env.NAME]` tables in stepkit.toml: what a deploy to one environment (dev, stage, prod) needs,
+//! chosen with `--environment NAME` or `STEPKIT_ENVIRONMENT`. A table fills what neither a flag nor
+//! its `STEPKIT_DEPLOY_*` variable gives, so one command line serves every environment.
+
+use super::{flag, relative_to, ConfigError, GateConfig, GateFile};
+use crate::ci::Env;
+use crate::cli::{DeployRunArgs, RollbackArgs};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// `[env.NAME]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EnvConfig {
+    pub name: Option<String>,
+    pub image: Option<String>,
+    #[serde(default)]
+    pub publish: Vec<String>,
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// Relative to the config file.
+    pub env_file: Option<PathBuf>,
+    pub network: Option<String>,
+    #[serde(default)]
+    pub label: Vec<String>,
+    pub keep: Option<usize>,
+    pub stop_timeout: Option<String>,
+    pub lock_timeout: Option<String>,
+    /// Gate probes, as `--http` and `--tcp` take them.
+    #[serde(default)]
+    pub http: Vec<String>,
+    #[serde(default)]
+    pub tcp: Vec<String>,
+    /// The gate's policy for this environment, in place of `[gate]`.
+    pub gate: Option<GateConfig>,
+}
+
+/// The config file's `[env.*]` tables and where the file is (for relative paths).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Environments<'a> {
+    pub tables: Option<&'a BTreeMap<String, EnvConfig>>,
+    pub path: Option<&'a Path>,
+}
+
+/// The chosen environment and which flags its table filled in.
+pub(super) struct Chosen<'a> {
+    pub name: String,
+    table: &'a EnvConfig,
+    path: Option<&'a Path>,
+    filled: Vec<&'static str>,
+}
+
+/// The environment named by the flag or `STEPKIT_ENVIRONMENT`, whose table must exist.
+pub(super) fn select<'a>(
+    name: &Option<String>,
+    env: &Env,
+    envs: Environments<'a>,
+) -> Result<Option<Chosen<'a>>, ConfigError> {
+    let name = name.clone().or_else(|| env.get("STEPKIT_ENVIRONMENT").map(str::to_string));
+    let Some(name) = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()) else { return Ok(None) };
+    match envs.tables.and_then(|t| t.get(&name)) {
+        Some(table) => Ok(Some(Chosen { name, table, path: envs.path, filled: Vec::new() })),
+        None => {
+            let known: Vec<&str> =
+                envs.tables.into_iter().flat_map(|t| t.keys().map(String::as_str)).collect();
+            let known = if known.is_empty() {
+                "it has none".to_string()
+            } else {
+                format!("it has {}", known.join(", "))
+            };
+            Err(flag(
+                "--environment",
+                format!("there is no [env.{name}] table in stepkit.toml ({known}); add one or fix the name"),
+            ))
+        }
+    }
+}
+
+impl<'a> Chosen<'a> {
+    /// `slot` (a flag) takes the table's value when neither the flag nor `var` is set.
+    fn text(
+        &mut self,
+        slot: &mut Option<String>,
+        env: &Env,
+        var: &str,
+        from: &Option<String>,
+        name: &'static str,
+    ) {
+        if slot.is_none() && env.get(var).is_none() && from.is_some() {
+            *slot = from.clone();
+            self.filled.push(name);
+        }
+    }
+
+    /// A repeatable flag takes the table's list when none was given.
+    fn list(&mut self, slot: &mut Vec<String>, from: &[String], name: &'static str) {
+        if slot.is_empty() && !from.is_empty() {
+            *slot = from.to_vec();
+            self.filled.push(name);
+        }
+    }
+
+    /// The deploy flags, with what the table fills in.
+    pub fn deploy_args(&mut self, args: &DeployRunArgs, env: &Env) -> DeployRunArgs {
+        let t = self.table;
+        let mut a = args.clone();
+        self.text(&mut a.name, env, "STEPKIT_DEPLOY_NAME", &t.name, "--name");
+        self.text(&mut a.image, env, "STEPKIT_DEPLOY_IMAGE", &t.image, "--image");
+        self.text(&mut a.network, env, "STEPKIT_DEPLOY_NETWORK", &t.network, "--network");
+        self.list(&mut a.publish, &t.publish, "--publish");
+        self.list(&mut a.env, &t.env, "--env");
+        self.list(&mut a.label, &t.label, "--label");
+        if a.env_file.is_none() && env.get("STEPKIT_DEPLOY_ENV_FILE").is_none() {
+            a.env_file = t.env_file.clone().map(|p| relative_to(self.path, p));
+        }
+        if a.keep.is_none() && env.get("STEPKIT_DEPLOY_KEEP").is_none() {
+            a.keep = t.keep;
+        }
+        self.common(&mut a.stop_timeout, &mut a.lock.lock_timeout, &mut a.gate, env);
+        a
+    }
+
+    /// The rollback flags, with what the table fills in.
+    pub fn rollback_args(&mut self, args: &RollbackArgs, env: &Env) -> RollbackArgs {
+        let t = self.table;
+        let mut a = args.clone();
+        self.text(&mut a.name, env, "STEPKIT_DEPLOY_NAME", &t.name, "--name");
+        self.common(&mut a.stop_timeout, &mut a.lock.lock_timeout, &mut a.gate, env);
+        a
+    }
+
+    fn common(
+        &mut self,
+        stop: &mut Option<String>,
+        lock: &mut Option<String>,
+        gate: &mut crate::cli::GateArgs,
+        env: &Env,
+    ) {
+        let t = self.table;
+        self.text(stop, env, "STEPKIT_DEPLOY_STOP_TIMEOUT", &t.stop_timeout, "--stop-timeout");
+        self.text(lock, env, "STEPKIT_DEPLOY_LOCK_TIMEOUT", &t.lock_timeout, "--lock-timeout");
+        // The probes go together: flags given replace all of the table's.
+        if gate.http.is_empty() && gate.tcp.is_empty() {
+            self.list(&mut gate.http, &t.http, "--http");
+            self.list(&mut gate.tcp, &t.tcp, "--tcp");
+        }
+    }
+
+    /// The gate policy: the environment's `gate` table, else the file's `[gate]`.
+    pub fn gate_file(&self, file: GateFile<'a>) -> GateFile<'a> {
+        match &self.table.gate {
+            Some(table) => GateFile { table: Some(table), path: file.path },
+            None => file,
+        }
+    }
+
+    /// An error about a value the table gave names the table's key, not the flag.
+    pub fn blame(&self, e: ConfigError) -> ConfigError {
+        match e {
+            ConfigError::Flag { flag, message } if self.filled.contains(&flag.as_str()) => {
+                ConfigError::Flag {
+                    flag: format!(
+                        "`{}` in [env.{}] of stepkit.toml",
+                        flag.trim_start_matches('-'),
+                        self.name
+                    ),
+                    message,
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{deploy_settings, rollback_settings};
+    use super::*;
+    use crate::steps::gate::Probe;
+    use clap::Parser;
+    use std::time::Duration;
+
+    const FILE: &str = r#"
+[gate]
+interval = "3s"
+
+[env.stage]
+name = "web-stage"
+image = "web:stage"
+publish = ["8081:8080"]
+env = ["MODE=stage"]
+env-file = "env/stage.env"
+http = ["http://127.0.0.1:8081/health"]
+stop-timeout = "2s"
+lock-timeout = "1m"
+
+[env.prod]
+name = "web"
+image = "web:prod"
+keep = 3
+[env.prod.gate]
+interval = "1s"
+"#;
+
+    fn cli(argv: &[&str]) -> crate::cli::DeployArgs {
+        let mut full = vec!["stepkit", "deploy"];
+        full.extend_from_slice(argv);
+        match crate::cli::Cli::try_parse_from(full).unwrap().command {
+            crate::cli::Command::Deploy(args) => *args,
+            other => panic!("not deploy: {other:?}"),
+        }
+    }
+
+    fn deploy(
+        argv: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<crate::steps::deploy::DeploySettings, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("env")).unwrap();
+        std::fs::write(dir.path().join("env/stage.env"), "TOKEN=stage-secret\n").unwrap();
+        let file = super::super::file::parse(FILE).unwrap();
+        let path = dir.path().join("stepkit.toml");
+        let envs = Environments { tables: Some(&file.env), path: Some(&path) };
+        let gate = GateFile { table: file.gate.as_ref(), path: Some(&path) };
+        deploy_settings(&cli(argv).run, &Env::from_pairs(env.iter().copied()), Path::new("/"), gate, envs)
+    }
+
+    #[test]
+    fn the_chosen_table_fills_what_flags_and_variables_leave_unset() {
+        let s = deploy(&["--environment", "stage"], &[]).unwrap();
+        assert_eq!(s.environment.as_deref(), Some("stage"));
+        assert_eq!((s.app.as_str(), s.image.as_str()), ("web-stage", "web:stage"));
+        assert_eq!(s.publish[0].host_port, 8081);
+        assert_eq!(s.env, vec!["MODE=stage".to_string()]);
+        assert_eq!(s.secret_env[0].0, "TOKEN", "the env file is found next to stepkit.toml");
+        assert!(
+            matches!(&s.gate.probes[..], [Probe::Http(_), Probe::Container { name, .. }] if name == "web-stage")
+        );
+        assert_eq!((s.stop_timeout, s.lock.timeout), (Duration::from_secs(2), Duration::from_secs(60)));
+        assert_eq!(s.gate.interval, Duration::from_secs(3), "the file's [gate] without an env gate table");
+
+        // STEPKIT_ENVIRONMENT chooses too; flags and STEPKIT_DEPLOY_* variables win over the table.
+        let s = deploy(
+            &["--image", "web:hotfix"],
+            &[("STEPKIT_ENVIRONMENT", "prod"), ("STEPKIT_DEPLOY_KEEP", "5")],
+        )
+        .unwrap();
+        assert_eq!(
+            (s.environment.as_deref(), s.app.as_str(), s.image.as_str()),
+            (Some("prod"), "web", "web:hotfix")
+        );
+        assert_eq!((s.keep, s.gate.interval), (5, Duration::from_secs(1)));
+        let s = deploy(&["--environment", "prod"], &[]).unwrap();
+        assert_eq!(s.keep, 3);
+        let s = deploy(&["--name", "web", "--image", "x"], &[]).unwrap();
+        assert_eq!(s.environment, None, "no environment unless one is chosen");
+    }
+
+    #[test]
+    fn an_unknown_environment_or_a_bad_table_value_is_named() {
+        let e = deploy(&["--environment", "qa"], &[]).unwrap_err().to_string();
+        assert!(
+            e.contains("--environment") && e.contains("[env.qa]") && e.contains("it has prod, stage"),
+            "{e}"
+        );
+        let e = deploy(&["--environment", "stage", "--stop-timeout", "soon"], &[]).unwrap_err().to_string();
+        assert!(e.contains("use --stop-timeout"), "a flag's own mistake names the flag: {e}");
+        let file =
+            super::super::file::parse("[env.x]\nname = \"web\"\nimage = \"i\"\npublish = [\"nope\"]\n")
+                .unwrap();
+        let envs = Environments { tables: Some(&file.env), path: None };
+        let e = deploy_settings(
+            &cli(&["--environment", "x"]).run,
+            &Env::default(),
+            Path::new("/"),
+            GateFile::default(),
+            envs,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`publish` in [env.x] of stepkit.toml"), "{e}");
+        assert!(super::super::file::parse("[env.x]\nimages = \"i\"\n").unwrap_err().contains("images"));
+    }
+
+    #[test]
+    fn rollback_takes_the_name_and_probes_from_the_table() {
+        let file = super::super::file::parse(FILE).unwrap();
+        let envs = Environments { tables: Some(&file.env), path: None };
+        let args = cli(&["rollback", "--environment", "stage"]);
+        let Some(crate::cli::DeployCommand::Rollback(r)) = args.command else { panic!() };
+        let s = rollback_settings(&r, &Env::default(), Path::new("/"), GateFile::default(), envs).unwrap();
+        assert_eq!((s.environment.as_deref(), s.app.as_str()), (Some("stage"), "web-stage"));
+        assert!(matches!(&s.gate.probes[..], [Probe::Http(_), Probe::Container { .. }]));
+    }
+}
