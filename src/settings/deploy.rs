@@ -35,7 +35,7 @@ fn duration(
     default: Duration,
 ) -> Result<Duration, ConfigError> {
     let Some(text) = value(text, env, var) else { return Ok(default) };
-    super::gate::parse_duration(&text).map_err(|m| flag(name, m))
+    super::layered::parse_duration(&text).map_err(|m| flag(name, m))
 }
 
 /// Whole seconds (the Docker API's unit), rounded up so `500ms` still gives a grace period.

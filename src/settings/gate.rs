@@ -1,6 +1,7 @@
 //! Settings for `stepkit gate`: probes and their checks from flags; policy and TLS from flags, then
 //! `STEPKIT_GATE_*`, then `[gate]` in stepkit.toml, then defaults.
 
+use super::layered::{layers, parse_duration};
 use super::{env_parse, flag, relative_to, ConfigError, Secret};
 use crate::ci::Env;
 use crate::cli::GateArgs;
@@ -9,7 +10,6 @@ use crate::steps::gate::{
 };
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// `[gate]` in stepkit.toml: the policy a team wants for every gate (and deploy), and its TLS trust.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -35,45 +35,12 @@ pub struct GateFile<'a> {
     pub path: Option<&'a Path>,
 }
 
-/// A duration from the flag, else the env var, else the config file, else `default`.
-fn duration(
-    value: Option<&str>,
-    env: &Env,
-    var: &str,
-    name: &str,
-    file: Option<&str>,
-    default: Duration,
-) -> Result<Duration, ConfigError> {
-    if let Some(text) = value {
-        return parse_duration(text).map_err(|m| flag(name, m));
-    }
-    match (env.get(var), file) {
-        (Some(text), _) => parse_duration(text).map_err(|_| ConfigError::Env {
-            name: var.into(),
-            value: text.into(),
-            expected: "a duration such as 2s, 500ms or 1m30s".into(),
-        }),
-        (None, Some(text)) => parse_duration(text).map_err(|m| in_file(name, m)),
-        (None, None) => Ok(default),
-    }
-}
-
 /// An error in `[gate]`, named by its key.
 fn in_file(flag_name: &str, message: String) -> ConfigError {
     ConfigError::Flag {
         flag: format!("{} in the [gate] table of stepkit.toml", flag_name.trim_start_matches('-')),
         message,
     }
-}
-
-pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    // `0` alone is a natural way to say "no delay"; humantime wants a unit.
-    if text == "0" {
-        return Ok(Duration::ZERO);
-    }
-    humantime::parse_duration(text)
-        .map_err(|e| format!("`{text}` is not a duration ({e}); e.g. 2s, 500ms, 1m30s"))
 }
 
 /// `20%` or `20` -> 20.0.
@@ -258,38 +225,22 @@ pub fn gate_settings(args: &GateArgs, env: &Env, file: GateFile) -> Result<GateS
 
     let mut settings = GateSettings::new(probes);
     settings.tls = tls_settings(args, env, file)?;
-    settings.interval = duration(
-        args.interval.as_deref(),
-        env,
-        "STEPKIT_GATE_INTERVAL",
-        "--interval",
-        table.interval.as_deref(),
-        settings.interval,
-    )?;
-    settings.timeout = duration(
-        args.timeout.as_deref(),
-        env,
-        "STEPKIT_GATE_TIMEOUT",
-        "--timeout",
-        table.timeout.as_deref(),
-        settings.timeout,
-    )?;
-    settings.initial_delay = duration(
-        args.initial_delay.as_deref(),
-        env,
-        "STEPKIT_GATE_INITIAL_DELAY",
-        "--initial-delay",
-        table.initial_delay.as_deref(),
-        settings.initial_delay,
-    )?;
-    settings.deadline = duration(
-        args.deadline.as_deref(),
-        env,
-        "STEPKIT_GATE_DEADLINE",
-        "--deadline",
-        table.deadline.as_deref(),
-        settings.deadline,
-    )?;
+    settings.interval = layers("--interval", args.interval.as_deref())
+        .env(env, "STEPKIT_GATE_INTERVAL")
+        .file("gate", table.interval.as_deref())
+        .duration(settings.interval)?;
+    settings.timeout = layers("--timeout", args.timeout.as_deref())
+        .env(env, "STEPKIT_GATE_TIMEOUT")
+        .file("gate", table.timeout.as_deref())
+        .duration(settings.timeout)?;
+    settings.initial_delay = layers("--initial-delay", args.initial_delay.as_deref())
+        .env(env, "STEPKIT_GATE_INITIAL_DELAY")
+        .file("gate", table.initial_delay.as_deref())
+        .duration(settings.initial_delay)?;
+    settings.deadline = layers("--deadline", args.deadline.as_deref())
+        .env(env, "STEPKIT_GATE_DEADLINE")
+        .file("gate", table.deadline.as_deref())
+        .duration(settings.deadline)?;
     if settings.interval.is_zero() {
         return Err(flag("--interval", "must be more than 0"));
     }
@@ -356,6 +307,7 @@ pub fn gate_settings(args: &GateArgs, env: &Env, file: GateFile) -> Result<GateS
 mod tests {
     use super::*;
     use clap::Parser;
+    use std::time::Duration;
 
     fn args(argv: &[&str]) -> GateArgs {
         let mut full = vec!["stepkit", "gate"];

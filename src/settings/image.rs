@@ -1,5 +1,6 @@
 //! Settings for `stepkit image build|push`: tags (given and from CI), OCI labels, registry login.
 
+use super::layered::layers;
 use super::{flag, ConfigError, Secret};
 use crate::ci::{git_head_commit_time, Context, Env};
 use crate::cli::{BuildArgs, LoginArgs, PushArgs};
@@ -53,47 +54,17 @@ pub fn push_settings(
         }
         _ => {}
     }
-    let budget = duration(
-        login.retry_budget.as_deref(),
-        env,
-        "--retry-budget",
-        "STEPKIT_PUSH_RETRY_BUDGET",
-        Duration::from_secs(120),
-    )?;
-    let stall = duration(
-        login.stall_timeout.as_deref(),
-        env,
-        "--stall-timeout",
-        "STEPKIT_PUSH_STALL_TIMEOUT",
-        Duration::from_secs(120),
-    )?;
+    let budget = layers("--retry-budget", login.retry_budget.as_deref())
+        .env(env, "STEPKIT_PUSH_RETRY_BUDGET")
+        .duration(Duration::from_secs(120))?;
+    let stall = layers("--stall-timeout", login.stall_timeout.as_deref())
+        .env(env, "STEPKIT_PUSH_STALL_TIMEOUT")
+        .duration(Duration::from_secs(120))?;
     if stall.is_zero() {
         return Err(flag("--stall-timeout", "must be more than 0 (every attempt would be stuck at once)"));
     }
     let policy = PushPolicy { retry: RetryPolicy::after_first_failure(budget), stall };
     Ok(PushSettings { username, password, docker_config: docker_config_file(env), policy })
-}
-
-/// A duration from the flag, else the env var, else `default`; errors name where the text came from.
-fn duration(
-    flag_value: Option<&str>,
-    env: &Env,
-    name: &str,
-    env_name: &str,
-    default: Duration,
-) -> Result<Duration, ConfigError> {
-    let parse = |text: &str| humantime::parse_duration(text.trim()).map_err(|e| e.to_string());
-    match (flag_value, env.get(env_name)) {
-        (Some(text), _) => {
-            parse(text).map_err(|e| flag(name, format!("`{text}` is not a duration like 90s or 5m ({e})")))
-        }
-        (None, Some(text)) => parse(text).map_err(|_| ConfigError::Env {
-            name: env_name.into(),
-            value: text.into(),
-            expected: "a duration like 90s or 5m".into(),
-        }),
-        (None, None) => Ok(default),
-    }
 }
 
 /// The docker config file the docker CLI reads: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.

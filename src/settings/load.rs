@@ -1,7 +1,8 @@
 //! Settings for `stepkit load`: the requests (from flags or a TOML requests file), the model, the
 //! thresholds, and credential headers from `STEPKIT_LOAD_HEADERS`.
 
-use super::gate::{parse_duration, parse_header, parse_percent, secret_headers};
+use super::gate::{parse_header, parse_percent, secret_headers};
+use super::layered::parse_duration;
 use super::{flag, ConfigError};
 use crate::ci::Env;
 use crate::cli::LoadArgs;

@@ -11,6 +11,7 @@ mod github;
 mod hook;
 mod image;
 mod junit;
+mod layered;
 mod load;
 mod notify;
 mod secret;

@@ -1,5 +1,6 @@
 //! Settings for `stepkit test`.
 
+use super::layered::{layers, parse_duration};
 use super::{env_parse, file::ConfigFile, flag, ConfigError};
 use crate::ci::{Env, ProgressMode};
 use crate::cli::TestArgs;
@@ -85,16 +86,18 @@ pub fn test_settings(
         Some("fail") => true,
         Some(other) => return Err(flag("flaky-result", format!("`{other}` is not fail or pass"))),
     };
-    let timeout = duration(layered(&args.timeout, env, "STEPKIT_TEST_TIMEOUT", &cfg.timeout, "--timeout"))?;
-    let stall_timeout = match layered(
-        &args.stall_timeout,
-        env,
-        "STEPKIT_TEST_STALL_TIMEOUT",
-        &cfg.stall_timeout,
-        "--stall-timeout",
-    ) {
-        Some((text, _)) if text.trim() == "off" => None,
-        other => Some(duration(other)?.unwrap_or(DEFAULT_STALL)),
+    let timeout = layers("--timeout", args.timeout.as_deref())
+        .env(env, "STEPKIT_TEST_TIMEOUT")
+        .file("test", cfg.timeout.as_deref())
+        .optional_duration()?;
+    let stall_timeout = match layers("--stall-timeout", args.stall_timeout.as_deref())
+        .env(env, "STEPKIT_TEST_STALL_TIMEOUT")
+        .file("test", cfg.stall_timeout.as_deref())
+        .given()
+    {
+        Some(given) if given.text.trim() == "off" => None,
+        Some(given) => Some(given.parse(parse_duration)?),
+        None => Some(DEFAULT_STALL),
     };
     let junit = args
         .junit
@@ -164,13 +167,10 @@ pub fn test_settings(
         }
         None => None,
     };
-    let test_timeout = duration(layered(
-        &args.test_timeout,
-        env,
-        "STEPKIT_TEST_TEST_TIMEOUT",
-        &cfg.test_timeout,
-        "--test-timeout",
-    ))?;
+    let test_timeout = layers("--test-timeout", args.test_timeout.as_deref())
+        .env(env, "STEPKIT_TEST_TEST_TIMEOUT")
+        .file("test", cfg.test_timeout.as_deref())
+        .optional_duration()?;
     if test_timeout.is_some() && ClockFormat::of(&preset).is_none() {
         return Err(flag(
             "--test-timeout",
@@ -222,36 +222,6 @@ fn infer_preset(command: &[String], has_files: bool) -> Option<Preset> {
     }
 }
 
-/// The first of flag, `STEPKIT_*` variable and `[test]` key that is set, with where it came from,
-/// so an error names what the user actually wrote.
-fn layered(
-    flag: &Option<String>,
-    env: &Env,
-    var: &str,
-    file: &Option<String>,
-    name: &str,
-) -> Option<(String, String)> {
-    flag.clone()
-        .map(|v| (v, name.to_string()))
-        .or_else(|| env.get(var).map(|v| (v.to_string(), var.to_string())))
-        .or_else(|| {
-            file.clone()
-                .map(|v| (v, format!("{} in the [test] table of stepkit.toml", name.trim_start_matches('-'))))
-        })
-}
-
-fn duration(value: Option<(String, String)>) -> Result<Option<Duration>, ConfigError> {
-    match value {
-        None => Ok(None),
-        Some((text, origin)) => {
-            humantime::parse_duration(text.trim()).map(Some).map_err(|e| ConfigError::Flag {
-                flag: origin,
-                message: format!("`{text}` is not a duration like 90s, 10m or 1h30m ({e})"),
-            })
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,37 +233,5 @@ mod tests {
         assert_eq!(infer_preset(&cmd("python -m pytest"), false), Some(Preset::Pytest));
         assert!(matches!(infer_preset(&cmd("./run {files}"), true), Some(Preset::Command { .. })));
         assert_eq!(infer_preset(&cmd("make test"), false), None);
-    }
-
-    #[test]
-    fn durations_name_the_flag() {
-        let env = Env::from_pairs([("STEPKIT_TEST_TIMEOUT", "soon")]);
-        let none = None;
-        assert_eq!(
-            duration(layered(&Some("1m30s".into()), &env, "STEPKIT_TEST_TIMEOUT", &none, "--timeout"))
-                .unwrap(),
-            Some(Duration::from_secs(90))
-        );
-        // No flag given: the error names the variable the value came from, not a flag nobody used.
-        let err = duration(layered(&None, &env, "STEPKIT_TEST_TIMEOUT", &none, "--timeout"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("STEPKIT_TEST_TIMEOUT") && !err.contains("--timeout") && err.contains("soon"),
-            "{err}"
-        );
-        let err = duration(layered(
-            &None,
-            &Env::from_pairs([("X", "1")]),
-            "STEPKIT_TEST_TIMEOUT",
-            &Some("later".into()),
-            "--timeout",
-        ))
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains("timeout in the [test] table of stepkit.toml") && err.contains("later"),
-            "{err}"
-        );
     }
 }
