@@ -209,7 +209,9 @@ fn a_sigterm_at_any_moment_leaves_one_working_version() {
     let gate = ["--publish", publish.as_str(), "--http", health.as_str()];
     f.deploy(&v1, &gate).expect_code(0);
     let check = |moment: &str, code: Option<i32>, stderr: &str, allowed: &[&str]| {
-        assert!(matches!(code, Some(143) | Some(0)), "{moment}: exit {code:?}\n{stderr}");
+        // A signal that lands before stepkit installed its handler (50 ms in, on a loaded machine) ends it
+        // by the default action (no exit code, which a shell shows as 143): it had not touched anything.
+        assert!(matches!(code, Some(143) | Some(0) | None), "{moment}: exit {code:?}\n{stderr}");
         assert_eq!(
             running(&f),
             vec![f.app.clone()],
