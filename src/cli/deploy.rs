@@ -67,6 +67,8 @@ pub struct DeployRunArgs {
     #[command(flatten)]
     pub lock: LockArgs,
     #[command(flatten)]
+    pub proxy: ProxyArgs,
+    #[command(flatten)]
     pub gate: GateArgs,
 }
 
@@ -89,6 +91,8 @@ pub struct RollbackArgs {
     #[command(flatten)]
     pub lock: LockArgs,
     #[command(flatten)]
+    pub proxy: ProxyArgs,
+    #[command(flatten)]
     pub gate: GateArgs,
 }
 
@@ -101,4 +105,21 @@ pub struct LockArgs {
     /// Where the per-app lock files live; deploys that share the engine must share it [env: STEPKIT_DEPLOY_LOCK_DIR] [default: $XDG_STATE_HOME/stepkit/deploy, else ~/.local/state/stepkit/deploy]
     #[arg(long, value_name = "DIR", help_heading = "Deploy")]
     pub lock_dir: Option<PathBuf>,
+}
+
+/// Moving traffic through a reverse proxy (HAProxy's runtime API) instead of by the container's name.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ProxyArgs {
+    /// HAProxy's admin socket (a unix socket path or HOST:PORT, `stats socket ... level admin`); giving it moves traffic through HAProxy once the new version passed its gate [env: STEPKIT_DEPLOY_PROXY_SOCKET]
+    #[arg(long, value_name = "PATH|HOST:PORT", help_heading = "Proxy")]
+    pub proxy_socket: Option<String>,
+    /// The HAProxy backend the versions are servers of [env: STEPKIT_DEPLOY_PROXY_BACKEND] [default: APP]
+    #[arg(long, value_name = "NAME", help_heading = "Proxy")]
+    pub proxy_backend: Option<String>,
+    /// The container port HAProxy sends requests to; required with --proxy-socket [env: STEPKIT_DEPLOY_UPSTREAM_PORT]
+    #[arg(long, value_name = "PORT", help_heading = "Proxy")]
+    pub upstream_port: Option<String>,
+    /// How long the previous version may finish its requests in flight before they are cut [env: STEPKIT_DEPLOY_DRAIN_TIMEOUT] [default: 30s]
+    #[arg(long, value_name = "DURATION", help_heading = "Proxy")]
+    pub drain_timeout: Option<String>,
 }

@@ -27,6 +27,12 @@ pub struct EnvConfig {
     pub keep: Option<usize>,
     pub stop_timeout: Option<String>,
     pub lock_timeout: Option<String>,
+    /// HAProxy's admin socket and the rest of the proxy flags.
+    pub proxy_socket: Option<String>,
+    pub proxy_backend: Option<String>,
+    /// A string like the flag, so that its errors read the same.
+    pub upstream_port: Option<String>,
+    pub drain_timeout: Option<String>,
     /// Gate probes, as `--http` and `--tcp` take them.
     #[serde(default)]
     pub http: Vec<String>,
@@ -118,7 +124,35 @@ impl<'a> Chosen<'a> {
             a.keep = t.keep;
         }
         self.common(&mut a.stop_timeout, &mut a.lock.lock_timeout, &mut a.gate, env);
+        self.proxy(&mut a.proxy, env);
         a
+    }
+
+    /// The proxy flags (deploy and rollback alike: a rollback moves traffic the same way).
+    fn proxy(&mut self, p: &mut crate::cli::ProxyArgs, env: &Env) {
+        let t = self.table;
+        self.text(&mut p.proxy_socket, env, "STEPKIT_DEPLOY_PROXY_SOCKET", &t.proxy_socket, "--proxy-socket");
+        self.text(
+            &mut p.proxy_backend,
+            env,
+            "STEPKIT_DEPLOY_PROXY_BACKEND",
+            &t.proxy_backend,
+            "--proxy-backend",
+        );
+        self.text(
+            &mut p.upstream_port,
+            env,
+            "STEPKIT_DEPLOY_UPSTREAM_PORT",
+            &t.upstream_port,
+            "--upstream-port",
+        );
+        self.text(
+            &mut p.drain_timeout,
+            env,
+            "STEPKIT_DEPLOY_DRAIN_TIMEOUT",
+            &t.drain_timeout,
+            "--drain-timeout",
+        );
     }
 
     /// The rollback flags, with what the table fills in.
@@ -127,6 +161,7 @@ impl<'a> Chosen<'a> {
         let mut a = args.clone();
         self.text(&mut a.name, env, "STEPKIT_DEPLOY_NAME", &t.name, "--name");
         self.common(&mut a.stop_timeout, &mut a.lock.lock_timeout, &mut a.gate, env);
+        self.proxy(&mut a.proxy, env);
         a
     }
 

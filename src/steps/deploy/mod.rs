@@ -8,6 +8,7 @@ mod outcome;
 pub mod proxy;
 pub mod redact;
 pub mod swap;
+pub mod traffic;
 
 use crate::report::{Live, Outcome};
 use crate::secret::Secret;
@@ -56,6 +57,8 @@ pub struct DeploySettings {
     /// The gate the new version must pass (and the restored one, after a failure).
     pub gate: GateSettings,
     pub lock: LockSettings,
+    /// Traffic moves through this reverse proxy (and no host port is needed by both versions).
+    pub proxy: Option<traffic::ProxySettings>,
 }
 
 impl DeploySettings {
@@ -76,6 +79,8 @@ pub struct RollbackSettings {
     pub stop_timeout: Duration,
     pub gate: GateSettings,
     pub lock: LockSettings,
+    /// Traffic moves back through this reverse proxy.
+    pub proxy: Option<traffic::ProxySettings>,
 }
 
 /// The deploy could not do its job. A new version that fails its gate is an outcome, not this.
@@ -168,6 +173,7 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
         retire_as: names::kept_name(&settings.app, at),
         stop_timeout: settings.stop_timeout,
         gate: &settings.gate,
+        proxy: settings.proxy.as_ref(),
     };
     live.line(&format!(
         "stepkit deploy: {} -> {} ({})",
@@ -200,6 +206,7 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
         image: &settings.image,
         digest: &digest,
         at,
+        proxy: settings.proxy.as_ref(),
         swap,
         duration: start.elapsed(),
         kept,
@@ -280,6 +287,7 @@ pub async fn rollback(settings: &RollbackSettings, live: &mut dyn Live) -> Resul
         retire_as: retire_as.clone(),
         stop_timeout: settings.stop_timeout,
         gate: &settings.gate,
+        proxy: settings.proxy.as_ref(),
     };
     let mut swap = swap::swap(&docker, &plan, live, &mut signals).await?;
     let mut removed = Vec::new();
@@ -299,6 +307,7 @@ pub async fn rollback(settings: &RollbackSettings, live: &mut dyn Live) -> Resul
         app: &settings.app,
         environment: settings.environment.as_deref(),
         target: &target,
+        proxy: settings.proxy.as_ref(),
         swap,
         duration: start.elapsed(),
         kept,
