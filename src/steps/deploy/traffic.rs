@@ -76,7 +76,18 @@ pub async fn switch(
     to: &Upstream,
     from: Option<&Upstream>,
 ) -> Result<Switched, ProxyError> {
-    proxy::switch(&settings.haproxy(), to, from.map(|f| f.name.as_str()), settings.drain_timeout).await
+    let haproxy = settings.haproxy();
+    match proxy::switch(&haproxy, to, from.map(|f| f.name.as_str()), settings.drain_timeout).await {
+        // The previous version was never a server of the backend (it was deployed without the
+        // proxy): `to` is added and serving, there is nothing to drain. The proxy's own config
+        // sends nothing to it, so this is the first deploy behind the proxy.
+        Err(ProxyError::Refused { command, answer })
+            if answer.contains("No such server") && command.ends_with("state drain") =>
+        {
+            Ok(Switched { drain: Duration::ZERO, cut: 0 })
+        }
+        other => other,
+    }
 }
 
 /// Puts traffic back on `from` and takes `to` out, whatever part of a switch happened (each step
@@ -101,6 +112,43 @@ pub async fn undo(settings: &ProxySettings, to: &Upstream, from: Option<&Upstrea
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::steps::deploy::proxy::haproxy::tests::{body, get, start, version};
+    use crate::steps::deploy::proxy::haproxy::Socket;
+
+    fn settings(proxy: &HaProxy) -> ProxySettings {
+        let Socket::Unix(path) = &proxy.socket else { panic!("the test HAProxy has a unix socket") };
+        ProxySettings {
+            socket: path.display().to_string(),
+            backend: proxy.backend.clone(),
+            upstream_port: 0,
+            drain_timeout: Duration::from_secs(2),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_previous_version_the_proxy_never_had_is_no_failure_and_an_undo_puts_the_old_one_back() {
+        let Some(haproxy) = start() else { return };
+        let s = settings(&haproxy.proxy);
+        let v1 = Upstream { name: "v1".into(), addr: version("v1", Duration::ZERO).await };
+        let v2 = Upstream { name: "v2".into(), addr: version("v2", Duration::ZERO).await };
+
+        // Deployed before the proxy was used: not a server of the backend.
+        let first = switch(&s, &v1, Some(&v2)).await.unwrap();
+        assert_eq!(first, Switched { drain: Duration::ZERO, cut: 0 });
+        assert_eq!(body(&get(haproxy.front, "/").await), "v1");
+
+        switch(&s, &v2, Some(&v1)).await.unwrap();
+        assert_eq!(body(&get(haproxy.front, "/").await), "v2");
+        // A later step failed: back to v1, whatever part of the switch had happened.
+        assert_eq!(undo(&s, &v2, Some(&v1)).await, Vec::<String>::new());
+        for _ in 0..3 {
+            assert_eq!(body(&get(haproxy.front, "/").await), "v1");
+        }
+        let never_added = Upstream { name: "v3".into(), addr: v2.addr };
+        assert_eq!(undo(&s, &never_added, Some(&v1)).await, Vec::<String>::new(), "nothing to take out");
+        assert_eq!(body(&get(haproxy.front, "/").await), "v1");
+    }
 
     #[test]
     fn the_server_name_survives_renames() {
