@@ -131,11 +131,11 @@ impl Drop for Client {
     }
 }
 
-fn proxy_flags(haproxy: &Haproxy) -> Vec<String> {
+fn proxy_flags(haproxy: &Haproxy, drain: &str) -> Vec<String> {
     ["--proxy-socket", haproxy.socket.to_str().unwrap(), "--proxy-backend", "app", "--upstream-port", "8080"]
         .into_iter()
         .map(str::to_string)
-        .chain(["--drain-timeout".into(), "5s".into()])
+        .chain(["--drain-timeout".into(), drain.into()])
         .collect()
 }
 
@@ -162,7 +162,7 @@ fn traffic_moves_through_haproxy_only_to_gated_versions_with_no_failed_request()
     // v2 serves only after 3 s and is healthy only then; "bad" serves at once but never turns healthy.
     let (v1, v2, bad) =
         (f.build(Kind::Healthy, "v1"), f.build(Kind::SlowHealthy, "v2"), f.build(Kind::NeverHealthy, "bad"));
-    let flags = proxy_flags(&haproxy);
+    let flags = proxy_flags(&haproxy, "5s");
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
 
     let first = f.deploy(&v1, &flags).expect_code(0);
@@ -238,4 +238,66 @@ fn an_unreachable_proxy_fails_the_deploy_and_the_previous_version_stays() {
     let failure = data["failure"].as_str().unwrap_or_default();
     assert!(failure.contains("switch traffic") && failure.contains("no-haproxy.sock"), "{data}");
     assert!(f.containers().is_empty(), "the candidate is removed: {:?}", f.containers());
+}
+
+#[test]
+fn sigterm_while_the_old_version_drains_leaves_traffic_on_it() {
+    if !have_docker() {
+        return;
+    }
+    let Some(haproxy) = start_haproxy() else { return };
+    let mut f = Fixture::new("proxy-term");
+    let (v1, v2) = (f.build(Kind::Healthy, "v1"), f.build(Kind::Healthy, "v2"));
+    // A request in flight on v1 will hold its drain open for the whole --drain-timeout.
+    let flags = proxy_flags(&haproxy, "60s");
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    f.deploy(&v1, &flags).expect_code(0);
+
+    // The slow request (20 s) is in flight on v1 when v2 is added.
+    let front = haproxy.front;
+    std::thread::spawn(move || {
+        let mut stream = std::net::TcpStream::connect(front).unwrap();
+        let _ = write!(stream, "GET /cgi-bin/slow HTTP/1.0\r\nHost: app\r\n\r\n");
+        let _ = stream.read_to_end(&mut Vec::new());
+    });
+    let mut client = Client::start(front);
+    client.more(10);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
+        .current_dir(f.dir.path())
+        .args(["deploy", "--name", &f.app, "--image", &v2, "--stop-timeout", "1s", "--interval", "200ms"])
+        .args(&flags)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // v2 answering through the proxy means it was added: the switch is under way, v1 draining.
+    let waited = Instant::now();
+    while request(front).as_deref() != Ok("v2") {
+        if waited.elapsed() > Duration::from_secs(60) || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            let mut stderr = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+            panic!("v2 never got traffic: {stderr}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    client.more(10);
+    // SAFETY: signalling the child we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let signalled = Instant::now();
+    let status = child.wait().unwrap();
+    let took = signalled.elapsed();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    assert!(took < Duration::from_secs(5), "within 5 s of the signal: {took:?}\n{stderr}");
+    assert!(stderr.contains("traffic is back on the previous version"), "{stderr}");
+    let after = Instant::now();
+    client.more(10);
+    let answers = client.stop();
+    let failures: Vec<_> = answers.iter().filter_map(|(_, a)| a.as_ref().err()).collect();
+    assert!(failures.is_empty(), "{} of {} requests failed: {failures:?}", failures.len(), answers.len());
+    let last = client.between(after, Instant::now());
+    assert!(!last.is_empty() && only(&last, "v1"), "traffic is back on v1: {last:?}");
+    assert_eq!(f.containers(), vec![format!("{} {v1} running", f.app)], "{stderr}");
 }
