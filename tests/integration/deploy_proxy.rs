@@ -81,9 +81,12 @@ pub(crate) fn request(front: SocketAddr) -> Result<String, String> {
     Ok(body.trim().to_string())
 }
 
+/// One request's answer and when it came.
+type Answer = (Instant, Result<String, String>);
+
 /// Requests through the proxy, one after another, until dropped; every answer with its time.
 struct Client {
-    answers: Arc<Mutex<Vec<(Instant, Result<String, String>)>>>,
+    answers: Arc<Mutex<Vec<Answer>>>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -116,7 +119,7 @@ impl Client {
         answers.iter().filter(|(t, _)| *t >= from && *t <= to).map(|(_, a)| a.clone()).collect()
     }
 
-    fn stop(&mut self) -> Vec<(Instant, Result<String, String>)> {
+    fn stop(&mut self) -> Vec<Answer> {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
             thread.join().unwrap();
