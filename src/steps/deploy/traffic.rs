@@ -70,17 +70,28 @@ pub async fn from(
     }
 }
 
+/// How long an undo lets the candidate finish what it got since it was added: requests that came in
+/// during a switch, not long ones, and the signal budget is 5 s in all.
+const UNDO_DRAIN: Duration = Duration::from_millis(500);
+
 /// Moves traffic from `from` to `to`.
 pub async fn switch(
     settings: &ProxySettings,
     to: &Upstream,
     from: Option<&Upstream>,
 ) -> Result<Switched, ProxyError> {
-    let haproxy = settings.haproxy();
-    match proxy::switch(&haproxy, to, from.map(|f| f.name.as_str()), settings.drain_timeout).await {
-        // The previous version was never a server of the backend (it was deployed without the
-        // proxy): `to` is added and serving, there is nothing to drain. The proxy's own config
-        // sends nothing to it, so this is the first deploy behind the proxy.
+    switch_within(&settings.haproxy(), to, from, settings.drain_timeout).await
+}
+
+async fn switch_within(
+    haproxy: &HaProxy,
+    to: &Upstream,
+    from: Option<&Upstream>,
+    drain_timeout: Duration,
+) -> Result<Switched, ProxyError> {
+    match proxy::switch(haproxy, to, from.map(|f| f.name.as_str()), drain_timeout).await {
+        // `from` was never a server of the backend (deployed without the proxy, or an undo of a
+        // switch that never added it): `to` is added and serving, there is nothing to drain.
         Err(ProxyError::Refused { command, answer })
             if answer.contains("No such server") && command.ends_with("state drain") =>
         {
@@ -91,22 +102,20 @@ pub async fn switch(
 }
 
 /// Puts traffic back on `from` and takes `to` out, whatever part of a switch happened (each step
-/// is idempotent): `from` first, so that there is never a moment without a version. The problems.
+/// is idempotent): a switch the other way, so `from` serves again before `to` is drained (briefly:
+/// a removal without a drain would cut its requests in flight) and removed. The problems.
 pub async fn undo(settings: &ProxySettings, to: &Upstream, from: Option<&Upstream>) -> Vec<String> {
-    let proxy = settings.haproxy();
-    let mut problems = Vec::new();
-    if let Some(from) = from {
-        if let Err(e) = proxy.add(from).await {
-            problems.push(format!("the previous version could not be put back into the proxy: {e}"));
-        }
-    }
-    match proxy.remove(&to.name).await {
+    let haproxy = settings.haproxy();
+    let undone = match from {
+        Some(from) => switch_within(&haproxy, from, Some(to), UNDO_DRAIN).await.map(|_| ()),
+        None => haproxy.remove(&to.name).await,
+    };
+    match undone {
+        Ok(()) => Vec::new(),
         // Never added: nothing to take out.
-        Err(e) if e.to_string().contains("No such server") => {}
-        Err(e) => problems.push(format!("the new version could not be taken out of the proxy: {e}")),
-        Ok(()) => {}
+        Err(e) if e.to_string().contains("No such server") => Vec::new(),
+        Err(e) => vec![format!("traffic could not be moved back to the previous version: {e}")],
     }
-    problems
 }
 
 #[cfg(test)]
