@@ -319,6 +319,49 @@ interval = "1s"
     }
 
     #[test]
+    fn the_proxy_keys_fill_the_proxy_flags_for_deploy_and_rollback() {
+        let file = super::super::file::parse(
+            "[env.prod]\nname = \"web\"\nimage = \"web:1\"\nproxy-socket = \"/run/haproxy/admin.sock\"\n\
+             upstream-port = \"8080\"\ndrain-timeout = \"10s\"\n",
+        )
+        .unwrap();
+        let envs = Environments { tables: Some(&file.env), path: None };
+        let env = Env::default();
+        let s = deploy_settings(
+            &cli(&["--environment", "prod"]).run,
+            &env,
+            Path::new("/"),
+            GateFile::default(),
+            envs,
+        )
+        .unwrap();
+        let p = s.proxy.expect("the table turns the proxy on");
+        assert_eq!(
+            (p.backend.as_str(), p.upstream_port, p.drain_timeout),
+            ("web", 8080, Duration::from_secs(10))
+        );
+        let args = cli(&["rollback", "--environment", "prod"]);
+        let Some(crate::cli::DeployCommand::Rollback(r)) = args.command else { panic!() };
+        let s = rollback_settings(&r, &env, Path::new("/"), GateFile::default(), envs).unwrap();
+        assert_eq!(s.proxy.map(|p| p.socket), Some("/run/haproxy/admin.sock".to_string()));
+        let bad = super::super::file::parse(
+            "[env.x]\nname = \"web\"\nimage = \"i\"\nproxy-socket = \"/s\"\nupstream-port = \"http\"\n",
+        )
+        .unwrap();
+        let envs = Environments { tables: Some(&bad.env), path: None };
+        let e = deploy_settings(
+            &cli(&["--environment", "x"]).run,
+            &env,
+            Path::new("/"),
+            GateFile::default(),
+            envs,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`upstream-port` in [env.x] of stepkit.toml"), "{e}");
+    }
+
+    #[test]
     fn rollback_takes_the_name_and_probes_from_the_table() {
         let file = super::super::file::parse(FILE).unwrap();
         let envs = Environments { tables: Some(&file.env), path: None };
