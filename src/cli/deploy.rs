@@ -28,6 +28,7 @@ pub enum DeployCommand {
 Exit codes: 0 deployed, 1 the new version failed its gate and the previous one was restored, 2 usage (also: the image is not in the local engine), 3 Docker unreachable, 124 another deploy of APP still held its lock after --lock-timeout, 130/143 interrupted (the previous version is put back first).\n\n\
 Examples:\n  stepkit deploy --name web --image registry.local/web:1.4.2 --publish 8080:8080 --http http://127.0.0.1:8080/health\n  \
 stepkit deploy --name worker --image worker:sha-0123456 --network backend --env-file prod.env --keep 3\n  \
+stepkit deploy --name web --image web:1.4.3 --proxy-socket /run/haproxy/admin.sock --upstream-port 8080 --drain-timeout 30s\n  \
 stepkit deploy rollback --name web --http http://127.0.0.1:8080/health"
 )]
 pub struct DeployRunArgs {
