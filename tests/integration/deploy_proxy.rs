@@ -151,6 +151,20 @@ fn rollback(f: &Fixture, flags: &[String]) -> Run {
         .run()
 }
 
+/// The servers of backend `app`, from the runtime API's `show stat`.
+fn servers(haproxy: &Haproxy) -> Vec<String> {
+    let mut stream = std::os::unix::net::UnixStream::connect(&haproxy.socket).unwrap();
+    stream.write_all(b"show stat\n").unwrap();
+    let mut stat = String::new();
+    stream.read_to_string(&mut stat).unwrap();
+    stat.lines()
+        .filter_map(|l| l.strip_prefix("app,"))
+        .filter_map(|rest| rest.split(',').next())
+        .filter(|sv| *sv != "BACKEND")
+        .map(str::to_string)
+        .collect()
+}
+
 fn only(answers: &[Result<String, String>], version: &str) -> bool {
     answers.iter().all(|a| a.as_deref() == Ok(version))
 }
@@ -303,4 +317,61 @@ fn sigterm_while_the_old_version_drains_leaves_traffic_on_it() {
     let last = client.between(after, Instant::now());
     assert!(!last.is_empty() && only(&last, "v1"), "traffic is back on v1: {last:?}");
     assert_eq!(f.containers(), vec![format!("{} {v1} running", f.app)], "{stderr}");
+}
+
+#[test]
+fn a_deploy_killed_mid_switch_is_cleared_by_the_next_with_traffic_kept_serving() {
+    if !have_docker() {
+        return;
+    }
+    let Some(haproxy) = start_haproxy() else { return };
+    let mut f = Fixture::new("proxy-kill");
+    let (v1, v2, v3) =
+        (f.build(Kind::Healthy, "v1"), f.build(Kind::Healthy, "v2"), f.build(Kind::Healthy, "v3"));
+    let flags = proxy_flags(&haproxy, "60s");
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    f.deploy(&v1, &flags).expect_code(0);
+    let front = haproxy.front;
+    std::thread::spawn(move || {
+        let mut stream = std::net::TcpStream::connect(front).unwrap();
+        let _ = write!(stream, "GET /cgi-bin/slow HTTP/1.0\r\nHost: app\r\n\r\n");
+        let _ = stream.read_to_end(&mut Vec::new());
+    });
+    let mut client = Client::start(front);
+    client.more(10);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
+        .current_dir(f.dir.path())
+        .args(["deploy", "--name", &f.app, "--image", &v2, "--stop-timeout", "1s", "--interval", "200ms"])
+        .args(&flags)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let waited = Instant::now();
+    while request(front).as_deref() != Ok("v2") {
+        assert!(
+            waited.elapsed() < Duration::from_secs(60) && child.try_wait().unwrap().is_none(),
+            "v2 never got traffic"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SIGKILL: nothing is undone; v2 (still APP-next-*) serves, v1 is drained.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    client.more(10);
+
+    let run = f.deploy(&v3, &flags).expect_code(0);
+    let json = run.json();
+    let warnings = json["warnings"].to_string();
+    assert!(warnings.contains("left by a deploy"), "the leftover was cleared: {json}");
+    let after = Instant::now();
+    client.more(10);
+    let answers = client.stop();
+    let failures: Vec<_> = answers.iter().filter_map(|(_, a)| a.as_ref().err()).collect();
+    assert!(failures.is_empty(), "{} of {} requests failed: {failures:?}", failures.len(), answers.len());
+    let last = client.between(after, Instant::now());
+    assert!(!last.is_empty() && only(&last, "v3"), "{last:?}");
+    let id = f.inspect(&f.app, "{{.Id}}");
+    assert_eq!(servers(&haproxy), vec![id[..12].to_string()], "only v3 is left in the proxy");
+    assert_eq!(f.containers().iter().filter(|c| c.ends_with("running")).count(), 1, "{:?}", f.containers());
 }

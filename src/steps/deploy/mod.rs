@@ -140,7 +140,7 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
     if let Some(network) = &settings.network {
         docker::check_network(&docker, network).await?;
     }
-    let mut warnings = clear_leftovers(&docker, &settings.app, live).await?;
+    let mut warnings = clear_leftovers(&docker, &settings.app, settings.proxy.as_ref(), live).await?;
     let previous = docker::find(&docker, &settings.app).await?;
     // The previous version's own secrets too: after a failure its logs and health checks are shown.
     let previous_secrets = previous.as_ref().map(|p| p.secrets.as_slice()).unwrap_or_default();
@@ -232,10 +232,19 @@ fn interrupted_after(swap: &mut swap::Swap, signals: &mut Signals) {
 async fn clear_leftovers(
     docker: &bollard::Docker,
     app: &str,
+    proxy: Option<&traffic::ProxySettings>,
     live: &mut dyn Live,
 ) -> Result<Vec<String>, DeployError> {
     let mut warnings = Vec::new();
     for left in docker::candidates(docker, app).await? {
+        if let Some(proxy) = proxy {
+            // Killed during its switch, it may be a server of the proxy, and the live version drained
+            // or gone from it: traffic goes back to the live version before the leftover goes.
+            let current = docker::find(docker, app).await?;
+            let from = traffic::from(docker, current.as_ref(), proxy.upstream_port).await?;
+            let to = proxy::Upstream { name: traffic::server_name(&left.id), addr: ([0, 0, 0, 0], 0).into() };
+            warnings.extend(traffic::undo(proxy, &to, from.as_ref()).await);
+        }
         docker::remove(docker, &left.id).await?;
         let text =
             format!("removed {} ({}), left by a deploy of {app} that did not finish", left.name, left.image);
@@ -266,7 +275,7 @@ pub async fn rollback(settings: &RollbackSettings, live: &mut dyn Live) -> Resul
     let start = Instant::now();
     let at = chrono::Utc::now();
     let docker = connect().await?;
-    let mut warnings = clear_leftovers(&docker, &settings.app, live).await?;
+    let mut warnings = clear_leftovers(&docker, &settings.app, settings.proxy.as_ref(), live).await?;
     let target = docker::kept(&docker, &settings.app)
         .await?
         .into_iter()
