@@ -28,6 +28,7 @@ pub enum DeployCommand {
 Exit codes: 0 deployed, 1 the new version failed its gate and the previous one was restored, 2 usage (also: the image is not in the local engine), 3 Docker unreachable, 124 another deploy of APP still held its lock after --lock-timeout, 130/143 interrupted (the previous version is put back first).\n\n\
 Examples:\n  stepkit deploy --name web --image registry.local/web:1.4.2 --publish 8080:8080 --http http://127.0.0.1:8080/health\n  \
 stepkit deploy --name worker --image worker:sha-0123456 --network backend --env-file prod.env --keep 3\n  \
+stepkit deploy --name web --image web:1.4.3 --proxy-socket /run/haproxy/admin.sock --upstream-port 8080 --drain-timeout 30s\n  \
 stepkit deploy rollback --name web --http http://127.0.0.1:8080/health"
 )]
 pub struct DeployRunArgs {
@@ -67,6 +68,8 @@ pub struct DeployRunArgs {
     #[command(flatten)]
     pub lock: LockArgs,
     #[command(flatten)]
+    pub proxy: ProxyArgs,
+    #[command(flatten)]
     pub gate: GateArgs,
 }
 
@@ -89,6 +92,8 @@ pub struct RollbackArgs {
     #[command(flatten)]
     pub lock: LockArgs,
     #[command(flatten)]
+    pub proxy: ProxyArgs,
+    #[command(flatten)]
     pub gate: GateArgs,
 }
 
@@ -101,4 +106,21 @@ pub struct LockArgs {
     /// Where the per-app lock files live; deploys that share the engine must share it [env: STEPKIT_DEPLOY_LOCK_DIR] [default: $XDG_STATE_HOME/stepkit/deploy, else ~/.local/state/stepkit/deploy]
     #[arg(long, value_name = "DIR", help_heading = "Deploy")]
     pub lock_dir: Option<PathBuf>,
+}
+
+/// Moving traffic through a reverse proxy (HAProxy's runtime API) instead of by the container's name.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ProxyArgs {
+    /// HAProxy's admin socket (a unix socket path or HOST:PORT, `stats socket ... level admin`); giving it moves traffic through HAProxy once the new version passed its gate [env: STEPKIT_DEPLOY_PROXY_SOCKET]
+    #[arg(long, value_name = "PATH|HOST:PORT", help_heading = "Proxy")]
+    pub proxy_socket: Option<String>,
+    /// The HAProxy backend the versions are servers of [env: STEPKIT_DEPLOY_PROXY_BACKEND] [default: APP]
+    #[arg(long, value_name = "NAME", help_heading = "Proxy")]
+    pub proxy_backend: Option<String>,
+    /// The container port HAProxy sends requests to; required with --proxy-socket [env: STEPKIT_DEPLOY_UPSTREAM_PORT]
+    #[arg(long, value_name = "PORT", help_heading = "Proxy")]
+    pub upstream_port: Option<String>,
+    /// How long the previous version may finish its requests in flight before they are cut [env: STEPKIT_DEPLOY_DRAIN_TIMEOUT] [default: 30s]
+    #[arg(long, value_name = "DURATION", help_heading = "Proxy")]
+    pub drain_timeout: Option<String>,
 }

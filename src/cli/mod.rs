@@ -18,7 +18,7 @@ mod tools;
 pub use args_from_env::{expand as expand_args_from_env, ArgsFromEnvError};
 pub use check::CheckArgs;
 pub use coverage::{CoverageArgs, CoverageCommand, CoverageMergeArgs};
-pub use deploy::{DeployArgs, DeployCommand, DeployRunArgs, LockArgs, RollbackArgs};
+pub use deploy::{DeployArgs, DeployCommand, DeployRunArgs, LockArgs, ProxyArgs, RollbackArgs};
 pub use gate::GateArgs;
 pub use github::{
     CheckRunArgs, CommentArgs, ConclusionArg, GithubApiArgs, GithubArgs, GithubCommand, StateArg, StatusArgs,

@@ -4,9 +4,10 @@
 use super::environment::{self, Environments};
 use super::{env_parse, flag, gate_settings, ConfigError, GateFile, Secret};
 use crate::ci::Env;
-use crate::cli::{DeployRunArgs, GateArgs, LockArgs, RollbackArgs};
+use crate::cli::{DeployRunArgs, GateArgs, LockArgs, ProxyArgs, RollbackArgs};
 use crate::steps::deploy::lock::LockSettings;
 use crate::steps::deploy::names::{valid_app_name, LABEL_PREFIX};
+use crate::steps::deploy::traffic::ProxySettings;
 use crate::steps::deploy::{DeploySettings, Publish, RollbackSettings};
 use crate::steps::gate::GateSettings;
 use std::path::{Path, PathBuf};
@@ -62,6 +63,39 @@ fn lock(args: &LockArgs, env: &Env, cwd: &Path) -> Result<LockSettings, ConfigEr
                 .join("stepkit/deploy")
         });
     Ok(LockSettings { dir, timeout })
+}
+
+/// The proxy, when `--proxy-socket` is given; the other proxy flags without it are a mistake.
+fn proxy(args: &ProxyArgs, env: &Env, app: &str) -> Result<Option<ProxySettings>, ConfigError> {
+    let backend = value(&args.proxy_backend, env, "STEPKIT_DEPLOY_PROXY_BACKEND");
+    let port = value(&args.upstream_port, env, "STEPKIT_DEPLOY_UPSTREAM_PORT");
+    let drain = value(&args.drain_timeout, env, "STEPKIT_DEPLOY_DRAIN_TIMEOUT");
+    let Some(socket) = value(&args.proxy_socket, env, "STEPKIT_DEPLOY_PROXY_SOCKET") else {
+        let given = [("--proxy-backend", &backend), ("--upstream-port", &port), ("--drain-timeout", &drain)];
+        return match given.into_iter().find(|(_, v)| v.is_some()) {
+            Some((name, _)) => Err(flag(
+                name,
+                "works only with --proxy-socket (STEPKIT_DEPLOY_PROXY_SOCKET), HAProxy's admin socket",
+            )),
+            None => Ok(None),
+        };
+    };
+    let port = port.ok_or_else(|| {
+        flag("--upstream-port", "give the container port HAProxy sends requests to (or STEPKIT_DEPLOY_UPSTREAM_PORT); it is required with --proxy-socket")
+    })?;
+    let upstream_port = port
+        .parse::<u16>()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| flag("--upstream-port", format!("`{port}` is not a port (1-65535)")))?;
+    let backend = backend.unwrap_or_else(|| app.to_string());
+    // HAProxy names are words: a space or a `/` would change the runtime command.
+    if backend.contains(|c: char| c.is_whitespace() || c == '/') {
+        return Err(flag("--proxy-backend", format!("`{backend}` is not an HAProxy backend name")));
+    }
+    let names = ("--drain-timeout", "STEPKIT_DEPLOY_DRAIN_TIMEOUT");
+    let drain_timeout = duration(&args.drain_timeout, env, names, Duration::from_secs(30))?;
+    Ok(Some(ProxySettings { socket, backend, upstream_port, drain_timeout }))
 }
 
 /// The gate's settings, always with the container probe on the app itself beside the user's probes: a
@@ -244,6 +278,7 @@ fn resolve_deploy(
     };
     Ok(DeploySettings {
         environment: None,
+        proxy: proxy(&args.proxy, env, &app)?,
         gate: gate(&args.gate, env, &app, gate_file)?,
         app,
         image,
@@ -292,6 +327,7 @@ fn resolve_rollback(
     let app = app_name(&args.name, env)?;
     Ok(RollbackSettings {
         environment: None,
+        proxy: proxy(&args.proxy, env, &app)?,
         gate: gate(&args.gate, env, &app, gate_file)?,
         stop_timeout: stop_timeout(&args.stop_timeout, env)?,
         lock: lock(&args.lock, env, cwd)?,
@@ -534,5 +570,53 @@ mod tests {
             crate::cli::Cli::try_parse_from(["stepkit", "deploy", "--name", "web", "rollback"]).is_err(),
             "deploy flags do not mix with the subcommand"
         );
+    }
+
+    #[test]
+    fn the_proxy_flags_turn_the_proxy_on_and_name_themselves_when_wrong() {
+        let base = ["--name", "web", "--image", "web:2"];
+        let s = resolve(&base, &Env::default()).unwrap();
+        assert_eq!(s.proxy, None, "no proxy unless its socket is given");
+        let s = resolve(
+            &[&base[..], &["--proxy-socket", "/run/haproxy/admin.sock", "--upstream-port", "8080"]].concat(),
+            &Env::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            s.proxy,
+            Some(ProxySettings {
+                socket: "/run/haproxy/admin.sock".into(),
+                backend: "web".into(),
+                upstream_port: 8080,
+                drain_timeout: Duration::from_secs(30),
+            }),
+            "the backend defaults to the app, the drain to 30s"
+        );
+        let env = Env::from_pairs([
+            ("STEPKIT_DEPLOY_PROXY_SOCKET", "127.0.0.1:9999"),
+            ("STEPKIT_DEPLOY_PROXY_BACKEND", "be_web"),
+            ("STEPKIT_DEPLOY_UPSTREAM_PORT", "80"),
+            ("STEPKIT_DEPLOY_DRAIN_TIMEOUT", "5s"),
+        ]);
+        let p = resolve(&base, &env).unwrap().proxy.unwrap();
+        assert_eq!(
+            (p.socket.as_str(), p.backend.as_str(), p.upstream_port, p.drain_timeout),
+            ("127.0.0.1:9999", "be_web", 80, Duration::from_secs(5))
+        );
+
+        let e = err(&[&base[..], &["--proxy-socket", "/s"]].concat());
+        assert!(e.contains("--upstream-port") && e.contains("required"), "{e}");
+        let e = err(&[&base[..], &["--proxy-socket", "/s", "--upstream-port", "0"]].concat());
+        assert!(e.contains("--upstream-port") && e.contains("not a port"), "{e}");
+        let e = err(&[&base[..], &["--upstream-port", "80"]].concat());
+        assert!(e.contains("--upstream-port") && e.contains("only with --proxy-socket"), "{e}");
+        let e =
+            err(&[&base[..], &["--proxy-socket", "/s", "--upstream-port", "80", "--drain-timeout", "x"]]
+                .concat());
+        assert!(e.contains("--drain-timeout"), "{e}");
+        let e =
+            err(&[&base[..], &["--proxy-socket", "/s", "--upstream-port", "80", "--proxy-backend", "a b"]]
+                .concat());
+        assert!(e.contains("--proxy-backend"), "{e}");
     }
 }

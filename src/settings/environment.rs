@@ -27,6 +27,12 @@ pub struct EnvConfig {
     pub keep: Option<usize>,
     pub stop_timeout: Option<String>,
     pub lock_timeout: Option<String>,
+    /// HAProxy's admin socket and the rest of the proxy flags.
+    pub proxy_socket: Option<String>,
+    pub proxy_backend: Option<String>,
+    /// A string like the flag, so that its errors read the same.
+    pub upstream_port: Option<String>,
+    pub drain_timeout: Option<String>,
     /// Gate probes, as `--http` and `--tcp` take them.
     #[serde(default)]
     pub http: Vec<String>,
@@ -118,7 +124,35 @@ impl<'a> Chosen<'a> {
             a.keep = t.keep;
         }
         self.common(&mut a.stop_timeout, &mut a.lock.lock_timeout, &mut a.gate, env);
+        self.proxy(&mut a.proxy, env);
         a
+    }
+
+    /// The proxy flags (deploy and rollback alike: a rollback moves traffic the same way).
+    fn proxy(&mut self, p: &mut crate::cli::ProxyArgs, env: &Env) {
+        let t = self.table;
+        self.text(&mut p.proxy_socket, env, "STEPKIT_DEPLOY_PROXY_SOCKET", &t.proxy_socket, "--proxy-socket");
+        self.text(
+            &mut p.proxy_backend,
+            env,
+            "STEPKIT_DEPLOY_PROXY_BACKEND",
+            &t.proxy_backend,
+            "--proxy-backend",
+        );
+        self.text(
+            &mut p.upstream_port,
+            env,
+            "STEPKIT_DEPLOY_UPSTREAM_PORT",
+            &t.upstream_port,
+            "--upstream-port",
+        );
+        self.text(
+            &mut p.drain_timeout,
+            env,
+            "STEPKIT_DEPLOY_DRAIN_TIMEOUT",
+            &t.drain_timeout,
+            "--drain-timeout",
+        );
     }
 
     /// The rollback flags, with what the table fills in.
@@ -127,6 +161,7 @@ impl<'a> Chosen<'a> {
         let mut a = args.clone();
         self.text(&mut a.name, env, "STEPKIT_DEPLOY_NAME", &t.name, "--name");
         self.common(&mut a.stop_timeout, &mut a.lock.lock_timeout, &mut a.gate, env);
+        self.proxy(&mut a.proxy, env);
         a
     }
 
@@ -281,6 +316,49 @@ interval = "1s"
         .to_string();
         assert!(e.contains("`publish` in [env.x] of stepkit.toml"), "{e}");
         assert!(super::super::file::parse("[env.x]\nimages = \"i\"\n").unwrap_err().contains("images"));
+    }
+
+    #[test]
+    fn the_proxy_keys_fill_the_proxy_flags_for_deploy_and_rollback() {
+        let file = super::super::file::parse(
+            "[env.prod]\nname = \"web\"\nimage = \"web:1\"\nproxy-socket = \"/run/haproxy/admin.sock\"\n\
+             upstream-port = \"8080\"\ndrain-timeout = \"10s\"\n",
+        )
+        .unwrap();
+        let envs = Environments { tables: Some(&file.env), path: None };
+        let env = Env::default();
+        let s = deploy_settings(
+            &cli(&["--environment", "prod"]).run,
+            &env,
+            Path::new("/"),
+            GateFile::default(),
+            envs,
+        )
+        .unwrap();
+        let p = s.proxy.expect("the table turns the proxy on");
+        assert_eq!(
+            (p.backend.as_str(), p.upstream_port, p.drain_timeout),
+            ("web", 8080, Duration::from_secs(10))
+        );
+        let args = cli(&["rollback", "--environment", "prod"]);
+        let Some(crate::cli::DeployCommand::Rollback(r)) = args.command else { panic!() };
+        let s = rollback_settings(&r, &env, Path::new("/"), GateFile::default(), envs).unwrap();
+        assert_eq!(s.proxy.map(|p| p.socket), Some("/run/haproxy/admin.sock".to_string()));
+        let bad = super::super::file::parse(
+            "[env.x]\nname = \"web\"\nimage = \"i\"\nproxy-socket = \"/s\"\nupstream-port = \"http\"\n",
+        )
+        .unwrap();
+        let envs = Environments { tables: Some(&bad.env), path: None };
+        let e = deploy_settings(
+            &cli(&["--environment", "x"]).run,
+            &env,
+            Path::new("/"),
+            GateFile::default(),
+            envs,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`upstream-port` in [env.x] of stepkit.toml"), "{e}");
     }
 
     #[test]

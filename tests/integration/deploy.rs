@@ -66,6 +66,13 @@ impl Fixture {
         let script = write(&ctx, "www/cgi-bin/health", format!("#!/bin/sh\nprintf 'Status: {status}\\r\\nContent-Type: text/plain\\r\\n\\r\\n{version}\\n'\n"));
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // A request that stays in flight for a while: what a drain waits for.
+        let slow = write(
+            &ctx,
+            "www/cgi-bin/slow",
+            format!("#!/bin/sh\nsleep 20\nprintf 'Status: 200 OK\\r\\n\\r\\n{version}\\n'\n"),
+        );
+        std::fs::set_permissions(&slow, std::fs::Permissions::from_mode(0o755)).unwrap();
         write(&ctx, "Dockerfile", dockerfile(kind));
         let tag = format!("stepkit-deploy-test/{}:{version}", self.app);
         let out = docker(&["build", "-q", "-t", &tag, ctx.to_str().unwrap()]);

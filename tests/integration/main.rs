@@ -15,6 +15,7 @@ mod deploy;
 mod deploy_environment;
 mod deploy_lock;
 mod deploy_names;
+mod deploy_proxy;
 mod deploy_signals;
 mod gate;
 mod github_actions;

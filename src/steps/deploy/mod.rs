@@ -8,6 +8,7 @@ mod outcome;
 pub mod proxy;
 pub mod redact;
 pub mod swap;
+pub mod traffic;
 
 use crate::report::{Live, Outcome};
 use crate::secret::Secret;
@@ -56,6 +57,8 @@ pub struct DeploySettings {
     /// The gate the new version must pass (and the restored one, after a failure).
     pub gate: GateSettings,
     pub lock: LockSettings,
+    /// Traffic moves through this reverse proxy (and no host port is needed by both versions).
+    pub proxy: Option<traffic::ProxySettings>,
 }
 
 impl DeploySettings {
@@ -76,6 +79,8 @@ pub struct RollbackSettings {
     pub stop_timeout: Duration,
     pub gate: GateSettings,
     pub lock: LockSettings,
+    /// Traffic moves back through this reverse proxy.
+    pub proxy: Option<traffic::ProxySettings>,
 }
 
 /// The deploy could not do its job. A new version that fails its gate is an outcome, not this.
@@ -135,7 +140,7 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
     if let Some(network) = &settings.network {
         docker::check_network(&docker, network).await?;
     }
-    let mut warnings = clear_leftovers(&docker, &settings.app, live).await?;
+    let mut warnings = clear_leftovers(&docker, &settings.app, settings.proxy.as_ref(), live).await?;
     let previous = docker::find(&docker, &settings.app).await?;
     // The previous version's own secrets too: after a failure its logs and health checks are shown.
     let previous_secrets = previous.as_ref().map(|p| p.secrets.as_slice()).unwrap_or_default();
@@ -168,6 +173,7 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
         retire_as: names::kept_name(&settings.app, at),
         stop_timeout: settings.stop_timeout,
         gate: &settings.gate,
+        proxy: settings.proxy.as_ref(),
     };
     live.line(&format!(
         "stepkit deploy: {} -> {} ({})",
@@ -200,6 +206,7 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
         image: &settings.image,
         digest: &digest,
         at,
+        proxy: settings.proxy.as_ref(),
         swap,
         duration: start.elapsed(),
         kept,
@@ -225,10 +232,19 @@ fn interrupted_after(swap: &mut swap::Swap, signals: &mut Signals) {
 async fn clear_leftovers(
     docker: &bollard::Docker,
     app: &str,
+    proxy: Option<&traffic::ProxySettings>,
     live: &mut dyn Live,
 ) -> Result<Vec<String>, DeployError> {
     let mut warnings = Vec::new();
     for left in docker::candidates(docker, app).await? {
+        if let Some(proxy) = proxy {
+            // Killed during its switch, it may be a server of the proxy, and the live version drained
+            // or gone from it: traffic goes back to the live version before the leftover goes.
+            let current = docker::find(docker, app).await?;
+            let from = traffic::from(docker, current.as_ref(), proxy.upstream_port).await?;
+            let to = proxy::Upstream { name: traffic::server_name(&left.id), addr: ([0, 0, 0, 0], 0).into() };
+            warnings.extend(traffic::undo(proxy, &to, from.as_ref()).await);
+        }
         docker::remove(docker, &left.id).await?;
         let text =
             format!("removed {} ({}), left by a deploy of {app} that did not finish", left.name, left.image);
@@ -259,7 +275,7 @@ pub async fn rollback(settings: &RollbackSettings, live: &mut dyn Live) -> Resul
     let start = Instant::now();
     let at = chrono::Utc::now();
     let docker = connect().await?;
-    let mut warnings = clear_leftovers(&docker, &settings.app, live).await?;
+    let mut warnings = clear_leftovers(&docker, &settings.app, settings.proxy.as_ref(), live).await?;
     let target = docker::kept(&docker, &settings.app)
         .await?
         .into_iter()
@@ -280,6 +296,7 @@ pub async fn rollback(settings: &RollbackSettings, live: &mut dyn Live) -> Resul
         retire_as: retire_as.clone(),
         stop_timeout: settings.stop_timeout,
         gate: &settings.gate,
+        proxy: settings.proxy.as_ref(),
     };
     let mut swap = swap::swap(&docker, &plan, live, &mut signals).await?;
     let mut removed = Vec::new();
@@ -299,6 +316,7 @@ pub async fn rollback(settings: &RollbackSettings, live: &mut dyn Live) -> Resul
         app: &settings.app,
         environment: settings.environment.as_deref(),
         target: &target,
+        proxy: settings.proxy.as_ref(),
         swap,
         duration: start.elapsed(),
         kept,

@@ -4,6 +4,7 @@
 
 use super::docker::{short, Found};
 use super::swap::{Ending, Swap};
+use super::traffic::ProxySettings;
 use crate::report::{Annotation, AnnotationLevel, Outcome, Verdict};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -13,6 +14,7 @@ use std::time::Duration;
 /// A finished `stepkit deploy`.
 pub struct Deployed<'a> {
     pub app: &'a str,
+    pub proxy: Option<&'a ProxySettings>,
     pub environment: Option<&'a str>,
     pub image: &'a str,
     pub digest: &'a str,
@@ -29,6 +31,7 @@ pub struct Deployed<'a> {
 /// A finished `stepkit deploy rollback`.
 pub struct RolledBack<'a> {
     pub app: &'a str,
+    pub proxy: Option<&'a ProxySettings>,
     pub environment: Option<&'a str>,
     pub target: &'a Found,
     pub swap: Swap,
@@ -188,6 +191,20 @@ pub fn interrupted_waiting(command: &str, app: &str, signal: crate::signals::Sig
     outcome
 }
 
+/// The proxy traffic moved through, and how: `switched` false when it did not (a failure undone).
+fn proxy_json(proxy: Option<&ProxySettings>, swap: &Swap) -> Value {
+    let Some(proxy) = proxy else { return Value::Null };
+    json!({
+        "kind": "haproxy",
+        "socket": proxy.socket,
+        "backend": proxy.backend,
+        "upstream_port": proxy.upstream_port,
+        "switched": swap.switched.is_some(),
+        "drain_ms": swap.switched.as_ref().map(|s| millis(s.drain)),
+        "cut": swap.switched.as_ref().map(|s| s.cut),
+    })
+}
+
 pub fn deploy_outcome(d: Deployed) -> Outcome {
     let swap = &d.swap;
     let opened = swap.gate.as_ref().and_then(|g| g.data["opened_after_ms"].as_u64());
@@ -242,6 +259,7 @@ pub fn deploy_outcome(d: Deployed) -> Outcome {
         "previous": previous_json(&swap.previous, retired.as_deref()),
         "duration_ms": millis(d.duration),
         "downtime_ms": swap.downtime.map(millis),
+        "proxy": proxy_json(d.proxy, swap),
         "previous_duration_ms": previous_ms,
         "duration_delta_ms": delta_ms,
         "gate": gate_json(&swap.gate),
@@ -307,6 +325,7 @@ pub fn rollback_outcome(r: RolledBack) -> Outcome {
         "previous": previous_json(&swap.previous, None),
         "duration_ms": millis(r.duration),
         "downtime_ms": swap.downtime.map(millis),
+        "proxy": proxy_json(r.proxy, swap),
         "gate": gate_json(&swap.gate),
         "restore_gate": gate_json(&swap.restore_gate),
         "failure": swap.failure,

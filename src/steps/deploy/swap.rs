@@ -4,6 +4,8 @@
 //! the live version, which kept `APP` all along, runs again. Never zero running versions.
 
 use super::docker::{self, Found, Spec};
+use super::proxy::{Switched, Upstream};
+use super::traffic::{self, ProxySettings};
 use super::DeployError;
 use crate::report::{Live, Outcome, Verdict};
 use crate::signals::{Signal, Signals};
@@ -13,6 +15,10 @@ use std::time::{Duration, Instant};
 
 /// The longest a revert after a signal may take: DESIGN.md gives the whole step 5 s.
 const REVERT_BUDGET: Duration = Duration::from_millis(4000);
+
+/// The proxy's part of a revert after a signal, before [`REVERT_BUDGET`]: putting the previous
+/// version back into the proxy is one command, taking the candidate out the rest.
+const UNDO_BUDGET: Duration = Duration::from_millis(1000);
 
 /// What takes the place of the live version.
 #[derive(Debug, Clone)]
@@ -41,6 +47,8 @@ pub struct Plan<'a> {
     pub retire_as: String,
     pub stop_timeout: Duration,
     pub gate: &'a GateSettings,
+    /// Traffic moves through this proxy once the candidate passed, before the renames.
+    pub proxy: Option<&'a ProxySettings>,
 }
 
 /// How the swap ended.
@@ -72,6 +80,10 @@ pub struct Swap {
     pub problems: Vec<String>,
     /// Stop-first only: from the previous version's stop to the candidate's gate opening (or the revert).
     pub downtime: Option<Duration>,
+    /// With a proxy: how the switch went, once it did.
+    pub switched: Option<Switched>,
+    /// With a proxy: the servers of a switch that began (new, old), for its undo.
+    switching: Option<(Upstream, Option<Upstream>)>,
 }
 
 enum Halt {
@@ -114,7 +126,8 @@ pub async fn swap(
         }
         Candidate::Kept(found) => found.host_ports.clone(),
     };
-    let stop_first = previous.as_ref().is_some_and(|p| needs_stop_first(p, &wanted));
+    // Behind a proxy the versions need no host ports of their own: always start-first.
+    let stop_first = plan.proxy.is_none() && previous.as_ref().is_some_and(|p| needs_stop_first(p, &wanted));
     let mut s = Swap {
         previous,
         stop_first,
@@ -125,6 +138,8 @@ pub async fn swap(
         ending: Ending::Passed,
         problems: Vec::new(),
         downtime: None,
+        switched: None,
+        switching: None,
     };
     let mut stop_issued = None;
     let forward = forward(docker, plan, live, signals, &mut s, &mut stop_issued).await;
@@ -153,7 +168,8 @@ pub async fn swap(
         Err(Halt::Failed(why)) => {
             live.line(&format!("stepkit deploy: the new version failed {why}"));
             s.failure = Some(why);
-            s.problems = revert(docker, plan, &s, stop_issued.is_some(), false, live).await;
+            s.problems = undo_switch(plan, &mut s, live).await;
+            s.problems.extend(revert(docker, plan, &s, stop_issued.is_some(), false, live).await);
             s.downtime = stop_issued.map(|t| t.elapsed());
             s.ending = Ending::Reverted;
             if s.previous.is_some() && s.problems.is_empty() {
@@ -172,10 +188,16 @@ pub async fn swap(
                 "stepkit deploy: {} received; putting the previous version back",
                 signal.name()
             ));
-            s.problems = match tokio::time::timeout(REVERT_BUDGET, revert(docker, plan, &s, stop_issued.is_some(), true, live)).await {
+            // Traffic first, while the previous version still runs: never zero versions serving.
+            let undone = undo_switch(plan, &mut s, live);
+            let mut problems = tokio::time::timeout(UNDO_BUDGET, undone).await.unwrap_or_else(|_| {
+                vec!["putting traffic back on the previous version took too long; check the proxy".into()]
+            });
+            problems.extend(match tokio::time::timeout(REVERT_BUDGET, revert(docker, plan, &s, stop_issued.is_some(), true, live)).await {
                 Ok(problems) => problems,
                 Err(_) => vec![format!("putting the previous version back took longer than {} s; check `docker ps -a --filter name={}`", REVERT_BUDGET.as_secs(), plan.app)],
-            };
+            });
+            s.problems = problems;
             s.ending = Ending::Interrupted { signal, after_pass: false };
         }
     }
@@ -235,6 +257,9 @@ async fn forward(
     if !passed {
         return Err(Halt::Failed(format!("its gate: {headline}")));
     }
+    if let Some(proxy) = plan.proxy {
+        switch_traffic(docker, proxy, signals, s, &id, live).await?;
+    }
     // Docker's DNS follows a rename (running or not), so the name is the whole switch: until here
     // everything that finds the app by name reached the previous version.
     if let Some(prev) = &s.previous {
@@ -244,6 +269,50 @@ async fn forward(
     live.line(&format!("stepkit deploy: {gated_name} takes the name {}", plan.app));
     guarded(signals, docker::rename(docker, &id, plan.app)).await??;
     Ok(())
+}
+
+/// Adds the gated candidate to the proxy and drains and removes the previous version's server.
+async fn switch_traffic(
+    docker: &Docker,
+    proxy: &ProxySettings,
+    signals: &mut Signals,
+    s: &mut Swap,
+    id: &str,
+    live: &mut dyn Live,
+) -> Result<(), Halt> {
+    let to = guarded(signals, traffic::upstream(docker, id, proxy.upstream_port)).await??;
+    let from = guarded(signals, traffic::from(docker, s.previous.as_ref(), proxy.upstream_port)).await??;
+    live.line(&format!(
+        "stepkit deploy: moving traffic to {} ({}) through {}{}",
+        to.name,
+        to.addr,
+        proxy.shown(),
+        from.as_ref()
+            .map(|f| format!(", draining {} for up to {:?}", f.name, proxy.drain_timeout))
+            .unwrap_or_default()
+    ));
+    // Recorded before the first command: a signal may land in the middle, and the undo must know.
+    s.switching = Some((to.clone(), from.clone()));
+    let switched = guarded(signals, traffic::switch(proxy, &to, from.as_ref()))
+        .await?
+        .map_err(|e| Halt::Failed(format!("to switch traffic: {e}")))?;
+    live.line(&format!(
+        "stepkit deploy: traffic moved; the drain took {:?}, {} request(s) cut",
+        switched.drain, switched.cut
+    ));
+    s.switched = Some(switched);
+    Ok(())
+}
+
+/// Undoes a switch that began (traffic back on the previous version, the candidate out of the proxy).
+async fn undo_switch(plan: &Plan<'_>, s: &mut Swap, live: &mut dyn Live) -> Vec<String> {
+    let (Some(proxy), Some((to, from))) = (plan.proxy, s.switching.take()) else { return Vec::new() };
+    let problems = traffic::undo(proxy, &to, from.as_ref()).await;
+    if problems.is_empty() {
+        live.line("stepkit deploy: traffic is back on the previous version");
+    }
+    s.switched = None;
+    problems
 }
 
 /// The candidate's gate: the probes of the container `APP` watch the candidate (by id) instead, and

@@ -148,4 +148,4 @@ fn current_sessions(stat: &str, backend: &str, server: &str) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

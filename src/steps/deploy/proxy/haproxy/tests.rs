@@ -10,10 +10,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const HAPROXY: &str = "/usr/sbin/haproxy";
 
 /// A running HAProxy with one frontend and an empty backend `app`, killed on drop.
-struct Running {
+pub(crate) struct Running {
     child: Child,
-    front: SocketAddr,
-    proxy: HaProxy,
+    pub(crate) front: SocketAddr,
+    pub(crate) proxy: HaProxy,
     _dir: tempfile::TempDir,
 }
 
@@ -24,7 +24,7 @@ impl Drop for Running {
     }
 }
 
-fn start() -> Option<Running> {
+pub(crate) fn start() -> Option<Running> {
     if !std::path::Path::new(HAPROXY).exists() {
         assert!(std::env::var_os("CI").is_none(), "CI must have HAProxy ({HAPROXY}): .ci/run installs it");
         eprintln!("skipping: no {HAPROXY}");
@@ -63,7 +63,7 @@ fn start() -> Option<Running> {
 }
 
 /// A loopback HTTP server answering `name` to every request, `/slow` after `slow`.
-async fn version(name: &'static str, slow: Duration) -> SocketAddr {
+pub(crate) async fn version(name: &'static str, slow: Duration) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -91,7 +91,7 @@ async fn version(name: &'static str, slow: Duration) -> SocketAddr {
     addr
 }
 
-async fn get(front: SocketAddr, path: &str) -> String {
+pub(crate) async fn get(front: SocketAddr, path: &str) -> String {
     let mut stream = tokio::net::TcpStream::connect(front).await.unwrap();
     let request = format!("GET {path} HTTP/1.1\r\nhost: app\r\nconnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
@@ -100,7 +100,7 @@ async fn get(front: SocketAddr, path: &str) -> String {
     answer
 }
 
-fn body(answer: &str) -> &str {
+pub(crate) fn body(answer: &str) -> &str {
     answer.split_once("\r\n\r\n").map_or("", |(_, body)| body)
 }
 

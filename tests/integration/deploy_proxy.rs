@@ -1,0 +1,377 @@
+//! `stepkit deploy --proxy-socket` against a real HAProxy and a real Docker engine: with a client
+//! requesting through HAProxy the whole time, an upgrade, a version that fails its gate and a
+//! rollback move traffic with no failed request, and only to a version that passed its gate.
+
+use crate::deploy::{free_port, Fixture, Kind};
+use crate::image::have_docker;
+use crate::support::{in_ci, stepkit, Run};
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const HAPROXY: &str = "/usr/sbin/haproxy";
+
+/// A running HAProxy: a loopback frontend, an empty backend `app`, killed on drop.
+pub(crate) struct Haproxy {
+    child: Child,
+    pub(crate) front: SocketAddr,
+    pub(crate) socket: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts HAProxy, or `None` (with the reason) when it is not installed; under CI it must be.
+pub(crate) fn start_haproxy() -> Option<Haproxy> {
+    if !std::path::Path::new(HAPROXY).exists() {
+        assert!(!in_ci(), "CI must have HAProxy ({HAPROXY}): .ci/run installs it");
+        eprintln!("skipping: no {HAPROXY}");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("admin.sock");
+    let front: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let config = dir.path().join("haproxy.cfg");
+    std::fs::write(
+        &config,
+        format!(
+            "global\n  stats socket {} mode 600 level admin\n  maxconn 256\n\
+             defaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\n\
+             frontend web\n  bind {front}\n  default_backend app\n\
+             backend app\n  balance roundrobin\n",
+            socket.display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new(HAPROXY)
+        .args(["-db", "-f"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let waiting = Instant::now();
+    while !socket.exists() || std::net::TcpStream::connect(front).is_err() {
+        assert!(waiting.elapsed() < Duration::from_secs(10), "HAProxy did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some(Haproxy { child, front, socket, _dir: dir })
+}
+
+/// One request through the proxy: the body of a 200, else what went wrong.
+pub(crate) fn request(front: SocketAddr) -> Result<String, String> {
+    let mut stream = std::net::TcpStream::connect(front).map_err(|e| format!("connect: {e}"))?;
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    write!(stream, "GET /version HTTP/1.0\r\nHost: app\r\n\r\n").map_err(|e| format!("send: {e}"))?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).map_err(|e| format!("read: {e}"))?;
+    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(|| format!("no answer: {text:?}"))?;
+    if !head.starts_with("HTTP/1.0 200") && !head.starts_with("HTTP/1.1 200") {
+        return Err(head.lines().next().unwrap_or_default().to_string());
+    }
+    Ok(body.trim().to_string())
+}
+
+/// One request's answer and when it came.
+type Answer = (Instant, Result<String, String>);
+
+/// Requests through the proxy, one after another, until dropped; every answer with its time.
+struct Client {
+    answers: Arc<Mutex<Vec<Answer>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Client {
+    fn start(front: SocketAddr) -> Client {
+        let answers = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (a, s) = (answers.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                let answer = request(front);
+                a.lock().unwrap().push((Instant::now(), answer));
+            }
+        });
+        Client { answers, stop, thread: Some(thread) }
+    }
+
+    /// Waits for `n` more answers, so that every phase is seen by some requests.
+    fn more(&self, n: usize) {
+        let from = self.answers.lock().unwrap().len();
+        while self.answers.lock().unwrap().len() < from + n {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The answers between two moments.
+    fn between(&self, from: Instant, to: Instant) -> Vec<Result<String, String>> {
+        let answers = self.answers.lock().unwrap();
+        answers.iter().filter(|(t, _)| *t >= from && *t <= to).map(|(_, a)| a.clone()).collect()
+    }
+
+    fn stop(&mut self) -> Vec<Answer> {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.join().unwrap();
+        }
+        self.answers.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn proxy_flags(haproxy: &Haproxy, drain: &str) -> Vec<String> {
+    ["--proxy-socket", haproxy.socket.to_str().unwrap(), "--proxy-backend", "app", "--upstream-port", "8080"]
+        .into_iter()
+        .map(str::to_string)
+        .chain(["--drain-timeout".into(), drain.into()])
+        .collect()
+}
+
+fn rollback(f: &Fixture, flags: &[String]) -> Run {
+    stepkit()
+        .current_dir(f.dir.path())
+        .args(["--format", "json", "deploy", "rollback", "--name", &f.app, "--stop-timeout", "1s"])
+        .args(["--interval", "200ms", "--deadline", "40s"])
+        .args(flags)
+        .run()
+}
+
+/// The servers of backend `app`, from the runtime API's `show stat`.
+fn servers(haproxy: &Haproxy) -> Vec<String> {
+    let mut stream = std::os::unix::net::UnixStream::connect(&haproxy.socket).unwrap();
+    stream.write_all(b"show stat\n").unwrap();
+    let mut stat = String::new();
+    stream.read_to_string(&mut stat).unwrap();
+    stat.lines()
+        .filter_map(|l| l.strip_prefix("app,"))
+        .filter_map(|rest| rest.split(',').next())
+        .filter(|sv| *sv != "BACKEND")
+        .map(str::to_string)
+        .collect()
+}
+
+fn only(answers: &[Result<String, String>], version: &str) -> bool {
+    answers.iter().all(|a| a.as_deref() == Ok(version))
+}
+
+#[test]
+fn traffic_moves_through_haproxy_only_to_gated_versions_with_no_failed_request() {
+    if !have_docker() {
+        return;
+    }
+    let Some(haproxy) = start_haproxy() else { return };
+    let mut f = Fixture::new("proxy");
+    // v2 serves only after 3 s and is healthy only then; "bad" serves at once but never turns healthy.
+    let (v1, v2, bad) =
+        (f.build(Kind::Healthy, "v1"), f.build(Kind::SlowHealthy, "v2"), f.build(Kind::NeverHealthy, "bad"));
+    let flags = proxy_flags(&haproxy, "5s");
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+
+    let first = f.deploy(&v1, &flags).expect_code(0);
+    let proxy = &first.json()["data"]["proxy"];
+    assert_eq!((proxy["switched"].as_bool(), proxy["cut"].as_u64()), (Some(true), Some(0)), "{proxy}");
+    assert_eq!(proxy["backend"], "app");
+    assert_eq!(request(haproxy.front), Ok("v1".to_string()), "the first deploy just adds");
+
+    let mut client = Client::start(haproxy.front);
+    client.more(20);
+
+    // The upgrade: start-first (no host port), gated, then switched.
+    let launched = Instant::now();
+    let second = f.deploy(&v2, &flags).expect_code(0);
+    let upgraded = Instant::now();
+    let data = &second.json()["data"];
+    assert_eq!((data["result"].as_str(), data["strategy"].as_str()), (Some("deployed"), Some("start-first")));
+    assert_eq!((data["proxy"]["switched"].as_bool(), data["proxy"]["cut"].as_u64()), (Some(true), Some(0)));
+    assert!(data["proxy"]["drain_ms"].is_u64(), "{data}");
+    let opened = Duration::from_millis(data["gate"]["opened_after_ms"].as_u64().expect("the gate opened"));
+    client.more(20);
+
+    // A version that fails its gate: exit 1, traffic never leaves v2.
+    let failing = f.deploy(&bad, &flags).expect_code(1);
+    let failed = Instant::now();
+    let data = &failing.json()["data"];
+    assert_eq!(data["result"].as_str(), Some("rolled-back"), "{data}");
+    assert_eq!(data["proxy"]["switched"].as_bool(), Some(false), "{data}");
+    client.more(20);
+
+    // The rollback moves traffic back to v1 the same way.
+    let back_from = Instant::now();
+    let back = rollback(&f, &flags.iter().map(|s| s.to_string()).collect::<Vec<_>>()).expect_code(0);
+    let rolled_back = Instant::now();
+    let data = &back.json()["data"];
+    assert_eq!(
+        (data["result"].as_str(), data["proxy"]["switched"].as_bool()),
+        (Some("rolled-back"), Some(true))
+    );
+    client.more(20);
+    let answers = client.stop();
+
+    let failures: Vec<_> = answers.iter().filter_map(|(_, a)| a.as_ref().err()).collect();
+    assert!(failures.is_empty(), "{} of {} requests failed: {failures:?}", failures.len(), answers.len());
+    assert!(
+        answers.iter().all(|(_, a)| a.as_deref() != Ok("bad")),
+        "the version that failed its gate never answered"
+    );
+    assert!(only(&client.between(launched - Duration::from_secs(3600), launched), "v1"));
+    let first_v2 = answers.iter().find(|(_, a)| a.as_deref() == Ok("v2")).expect("v2 answered").0;
+    assert!(first_v2 >= launched + opened, "v2 answered only after its gate opened");
+    assert!(
+        only(&client.between(upgraded, failed), "v2"),
+        "after the upgrade and through the failed deploy: v2"
+    );
+    assert!(only(&client.between(failed, back_from), "v2"));
+    let last = client.between(rolled_back, Instant::now());
+    assert!(!last.is_empty() && only(&last, "v1"), "after the rollback: v1 only: {last:?}");
+    assert_eq!(f.containers().iter().filter(|c| c.ends_with("running")).count(), 1, "{:?}", f.containers());
+}
+
+#[test]
+fn an_unreachable_proxy_fails_the_deploy_and_the_previous_version_stays() {
+    if !have_docker() {
+        return;
+    }
+    let mut f = Fixture::new("proxy-gone");
+    let v1 = f.build(Kind::Healthy, "v1");
+    let socket = f.dir.path().join("no-haproxy.sock");
+    let flags = ["--proxy-socket", socket.to_str().unwrap(), "--upstream-port", "8080"];
+    let run = f.deploy(&v1, &flags).expect_code(1);
+    let data = &run.json()["data"];
+    let failure = data["failure"].as_str().unwrap_or_default();
+    assert!(failure.contains("switch traffic") && failure.contains("no-haproxy.sock"), "{data}");
+    assert!(f.containers().is_empty(), "the candidate is removed: {:?}", f.containers());
+}
+
+#[test]
+fn sigterm_while_the_old_version_drains_leaves_traffic_on_it() {
+    if !have_docker() {
+        return;
+    }
+    let Some(haproxy) = start_haproxy() else { return };
+    let mut f = Fixture::new("proxy-term");
+    let (v1, v2) = (f.build(Kind::Healthy, "v1"), f.build(Kind::Healthy, "v2"));
+    // A request in flight on v1 will hold its drain open for the whole --drain-timeout.
+    let flags = proxy_flags(&haproxy, "60s");
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    f.deploy(&v1, &flags).expect_code(0);
+
+    // The slow request (20 s) is in flight on v1 when v2 is added.
+    let front = haproxy.front;
+    std::thread::spawn(move || {
+        let mut stream = std::net::TcpStream::connect(front).unwrap();
+        let _ = write!(stream, "GET /cgi-bin/slow HTTP/1.0\r\nHost: app\r\n\r\n");
+        let _ = stream.read_to_end(&mut Vec::new());
+    });
+    let mut client = Client::start(front);
+    client.more(10);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
+        .current_dir(f.dir.path())
+        .args(["deploy", "--name", &f.app, "--image", &v2, "--stop-timeout", "1s", "--interval", "200ms"])
+        .args(&flags)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // v2 answering through the proxy means it was added: the switch is under way, v1 draining.
+    let waited = Instant::now();
+    while request(front).as_deref() != Ok("v2") {
+        if waited.elapsed() > Duration::from_secs(60) || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            let mut stderr = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+            panic!("v2 never got traffic: {stderr}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    client.more(10);
+    // SAFETY: signalling the child we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let signalled = Instant::now();
+    let status = child.wait().unwrap();
+    let took = signalled.elapsed();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    assert!(took < Duration::from_secs(5), "within 5 s of the signal: {took:?}\n{stderr}");
+    assert!(stderr.contains("traffic is back on the previous version"), "{stderr}");
+    let after = Instant::now();
+    client.more(10);
+    let answers = client.stop();
+    let failures: Vec<_> = answers.iter().filter_map(|(_, a)| a.as_ref().err()).collect();
+    assert!(failures.is_empty(), "{} of {} requests failed: {failures:?}", failures.len(), answers.len());
+    let last = client.between(after, Instant::now());
+    assert!(!last.is_empty() && only(&last, "v1"), "traffic is back on v1: {last:?}");
+    assert_eq!(f.containers(), vec![format!("{} {v1} running", f.app)], "{stderr}");
+}
+
+#[test]
+fn a_deploy_killed_mid_switch_is_cleared_by_the_next_with_traffic_kept_serving() {
+    if !have_docker() {
+        return;
+    }
+    let Some(haproxy) = start_haproxy() else { return };
+    let mut f = Fixture::new("proxy-kill");
+    let (v1, v2, v3) =
+        (f.build(Kind::Healthy, "v1"), f.build(Kind::Healthy, "v2"), f.build(Kind::Healthy, "v3"));
+    let flags = proxy_flags(&haproxy, "60s");
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    f.deploy(&v1, &flags).expect_code(0);
+    let front = haproxy.front;
+    std::thread::spawn(move || {
+        let mut stream = std::net::TcpStream::connect(front).unwrap();
+        let _ = write!(stream, "GET /cgi-bin/slow HTTP/1.0\r\nHost: app\r\n\r\n");
+        let _ = stream.read_to_end(&mut Vec::new());
+    });
+    let mut client = Client::start(front);
+    client.more(10);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
+        .current_dir(f.dir.path())
+        .args(["deploy", "--name", &f.app, "--image", &v2, "--stop-timeout", "1s", "--interval", "200ms"])
+        .args(&flags)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let waited = Instant::now();
+    while request(front).as_deref() != Ok("v2") {
+        assert!(
+            waited.elapsed() < Duration::from_secs(60) && child.try_wait().unwrap().is_none(),
+            "v2 never got traffic"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SIGKILL: nothing is undone; v2 (still APP-next-*) serves, v1 is drained.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    client.more(10);
+
+    let run = f.deploy(&v3, &flags).expect_code(0);
+    let json = run.json();
+    let warnings = json["warnings"].to_string();
+    assert!(warnings.contains("left by a deploy"), "the leftover was cleared: {json}");
+    let after = Instant::now();
+    client.more(10);
+    let answers = client.stop();
+    let failures: Vec<_> = answers.iter().filter_map(|(_, a)| a.as_ref().err()).collect();
+    assert!(failures.is_empty(), "{} of {} requests failed: {failures:?}", failures.len(), answers.len());
+    let last = client.between(after, Instant::now());
+    assert!(!last.is_empty() && only(&last, "v3"), "{last:?}");
+    let id = f.inspect(&f.app, "{{.Id}}");
+    assert_eq!(servers(&haproxy), vec![id[..12].to_string()], "only v3 is left in the proxy");
+    assert_eq!(f.containers().iter().filter(|c| c.ends_with("running")).count(), 1, "{:?}", f.containers());
+}
