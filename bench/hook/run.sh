@@ -34,7 +34,8 @@ pids+=($!)
 for _ in $(seq 100); do grep -q "listening on" "$work/stepkit.log" && break; sleep 0.1; done
 stepkit_url="$(grep -o 'http://[0-9.:]*/hook' "$work/stepkit.log" | head -1)"
 
-port=$((20000 + RANDOM % 20000))
+# A port the kernel just handed out (a random guess collided with other listeners on a busy machine).
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat > "$work/hooks.json" <<JSON
 [{"id": "deploy", "execute-command": "/bin/true", "response-message": "queued",
   "trigger-rule": {"match": {"type": "payload-hmac-sha256", "secret": "$secret",
@@ -42,7 +43,10 @@ cat > "$work/hooks.json" <<JSON
 JSON
 "$webhook" -hooks "$work/hooks.json" -ip 127.0.0.1 -port "$port" -nopanic > "$work/webhook.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+up=""
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && { up=1; break; }; sleep 0.1; done
+[ -n "$up" ] || { echo "webhook did not listen on 127.0.0.1:$port:" >&2; cat "$work/webhook.log" >&2; exit 3; }
+[ -n "$stepkit_url" ] || { echo "stepkit hook serve did not listen:" >&2; cat "$work/stepkit.log" >&2; exit 3; }
 webhook_url="http://127.0.0.1:$port/hooks/deploy"
 
 measure() { python3 "$here/load.py" --secret "$secret" --url "$1" --mode "$2" --count "$3" --concurrency "$4"; }
@@ -58,6 +62,9 @@ echo "stepkit deliveries stored as accepted: $accepted of 1000"
 python3 - "$sv" "$wv" "$sf" "$wf" <<'PY'
 import json, sys
 sv, wv, sf, wf = (json.loads(a) for a in sys.argv[1:])
-print(f"valid burst : stepkit p50 {sv['p50_ms']} ms, max {sv['max_ms']} ms; webhook p50 {wv['p50_ms']} ms, max {wv['max_ms']} ms; ratio webhook/stepkit p50 {wv['p50_ms']/sv['p50_ms']:.2f}x")
+for name, run, wanted in (("stepkit valid", sv, "202"), ("webhook valid", wv, "200"), ("stepkit forged", sf, "401"), ("webhook forged", wf, "500")):
+    if set(run["statuses"]) != {wanted}:
+        sys.exit(f"{name}: answers {run['statuses']}, expected only {wanted}: this run measures nothing")
+print(f"valid burst : stepkit p50 {sv['p50_ms']} ms, p99 {sv['p99_ms']} ms, max {sv['max_ms']} ms; webhook p50 {wv['p50_ms']} ms, p99 {wv['p99_ms']} ms, max {wv['max_ms']} ms; ratio webhook/stepkit p50 {wv['p50_ms']/sv['p50_ms']:.2f}x, p99 {wv['p99_ms']/sv['p99_ms']:.2f}x")
 print(f"forged      : stepkit p50 {sf['p50_ms']} ms; webhook p50 {wf['p50_ms']} ms; ratio webhook/stepkit p50 {wf['p50_ms']/sf['p50_ms']:.2f}x")
 PY

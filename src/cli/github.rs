@@ -46,7 +46,7 @@ pub struct GithubApiArgs {
     /// Total time for retrying 5xx, timeouts and rate limits [env: STEPKIT_GITHUB_RETRY_BUDGET] [default: 2m]
     #[arg(long, value_name = "DURATION")]
     pub retry_budget: Option<String>,
-    /// Result files written by other stepkit steps with --result-file (repeatable)
+    /// Result files written by other stepkit steps with --result-file (repeatable) [default: in a `stepkit hook` job, the result files of the job's steps]
     #[arg(long = "result", value_name = "FILE", num_args = 1..)]
     pub results: Vec<PathBuf>,
 }

@@ -14,7 +14,7 @@ Examples:\n  stepkit notify --result test.json --result deploy.json --when failu
 stepkit notify --status info --title 'Deploy of v1.2 started' --channel C0123ABCD\n  \
 stepkit notify --result deploy.json --channel C0123ABCD --update \"$TS\"")]
 pub struct NotifyArgs {
-    /// A result file an earlier step wrote with --result-file (repeatable); a missing one is reported as such
+    /// A result file an earlier step wrote with --result-file (repeatable); a missing one is reported as such [default: in a `stepkit hook` job, the result files of the job's steps]
     #[arg(long, value_name = "FILE", help_heading = "Message")]
     pub result: Vec<PathBuf>,
     /// The status announced [default: auto: the worst of the results, info without results]

@@ -178,6 +178,7 @@ pub fn github_settings(
     };
     let repo = repo(api_args, env, context)?;
     let sha = sha(api_args, env, context)?;
+    let results = super::result_files(&api_args.results, env, cwd);
     let request = match &args.command {
         GithubCommand::CheckRun(a) => {
             if a.name.trim().is_empty() {
@@ -223,7 +224,7 @@ pub fn github_settings(
                 StateArg::Failure => Some(State::Failure),
                 StateArg::Error => Some(State::Error),
             };
-            if state.is_none() && a.api.results.is_empty() {
+            if state.is_none() && results.is_empty() {
                 return Err(flag("--state", "with no --result FILE there is nothing to take the state from: give --result FILE or --state pending|success|failure|error"));
             }
             GithubRequest::Status(StatusRequest {
@@ -260,7 +261,7 @@ pub fn github_settings(
                     retry: RetryPolicy::default(),
                 };
                 let request = GithubRequest::Comment(CommentRequest { pr: None, body, sticky });
-                return Ok(settings(api, repo.unwrap_or_default(), sha, api_args, context, cwd, request));
+                return Ok(settings(api, repo.unwrap_or_default(), sha, results, context, cwd, request));
             }
             GithubRequest::Comment(CommentRequest { pr, body, sticky })
         }
@@ -270,14 +271,14 @@ pub fn github_settings(
         return Err(missing_sha());
     }
     let api = api_settings(api_args, env, cwd)?;
-    Ok(settings(api, repo, sha, api_args, context, cwd, request))
+    Ok(settings(api, repo, sha, results, context, cwd, request))
 }
 
 fn settings(
     api: ApiSettings,
     repo: String,
     sha: Option<String>,
-    args: &GithubApiArgs,
+    results: Vec<PathBuf>,
     context: &Context,
     cwd: &Path,
     request: GithubRequest,
@@ -289,7 +290,7 @@ fn settings(
         api,
         repo,
         sha,
-        results: args.results.iter().map(|p| cwd.join(p)).collect(),
+        results,
         origin,
         workspace: context.workspace.clone().or_else(|| Some(cwd.to_path_buf())),
         request,

@@ -59,6 +59,9 @@ pub struct HookRuleConfig {
     pub target: String,
     pub clone: Option<PathBuf>,
     pub steps: Vec<Vec<String>>,
+    /// Steps that report the job (`github status`, `notify`): run after `steps`, even after a failure.
+    #[serde(default)]
+    pub report: Vec<Vec<String>>,
 }
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:9000";
@@ -170,16 +173,18 @@ fn rule(
             "list the steps to run, e.g. steps = [[\"deploy\", \"--environment\", \"prod\"]]",
         ));
     }
-    for step in &config.steps {
-        match step.first().map(String::as_str) {
-            None => {
-                return Err(in_file(
-                    &key("steps"),
-                    "a step is an empty list; give the stepkit command and its arguments",
-                ))
+    for (list, steps) in [("steps", &config.steps), ("report", &config.report)] {
+        for step in steps {
+            match step.first().map(String::as_str) {
+                None => {
+                    return Err(in_file(
+                        &key(list),
+                        "a step is an empty list; give the stepkit command and its arguments",
+                    ))
+                }
+                Some("hook") => return Err(in_file(&key(list), "a step cannot be `hook` itself")),
+                Some(_) => {}
             }
-            Some("hook") => return Err(in_file(&key("steps"), "a step cannot be `hook` itself")),
-            Some(_) => {}
         }
     }
     let git_ref = pattern(&git_ref, &key("ref"))?;
@@ -193,6 +198,7 @@ fn rule(
         target: config.target.clone(),
         clone,
         steps: config.steps.clone(),
+        report: config.report.clone(),
     })
 }
 
@@ -440,6 +446,7 @@ mod tests {
             ("[[hook.rule]]\nbranch = \"main\"\ntarget = \"../x\"\nclone = \"/a\"\nsteps = [[\"gate\"]]\n", "target of [[hook.rule]] number 1"),
             ("[[hook.rule]]\nbranch = \"main\"\ntarget = \"prod\"\nsteps = [[\"gate\"]]\n", "clone of"),
             ("[[hook.rule]]\nname = \"x\"\nbranch = \"main\"\ntarget = \"prod\"\nclone = \"/a\"\nsteps = [[]]\n", "steps of [[hook.rule]] number 1 (x)"),
+            ("[[hook.rule]]\nbranch = \"main\"\ntarget = \"prod\"\nclone = \"/a\"\nsteps = [[\"gate\"]]\nreport = [[\"hook\", \"serve\"]]\n", "report of [[hook.rule]] number 1"),
             ("[[hook.rule]]\nref = \"main\"\ntarget = \"prod\"\nclone = \"/a\"\nsteps = [[\"gate\"]]\n", "must start with refs/"),
             ("[[hook.rule]]\nevent = \"pull_request\"\nbranch = \"m\"\ntarget = \"p\"\nclone = \"/a\"\nsteps = [[\"gate\"]]\n", "push, create, release"),
         ] {

@@ -143,6 +143,20 @@ pub(crate) fn relative_to(config_path: Option<&Path>, path: PathBuf) -> PathBuf 
     }
 }
 
+/// The result files a reporting step (`notify`, `github`) reads: the `--result` files given, relative
+/// to the working directory; without any, inside a `stepkit hook` job, the result files of the job's
+/// steps that ran before it (`STEPKIT_HOOK_RESULT_FILES`, in order, separated like PATH), so a rule's
+/// report steps need not know where the job keeps them. A step that left no file is still listed,
+/// and reported as such.
+pub(crate) fn result_files(given: &[PathBuf], env: &Env, cwd: &Path) -> Vec<PathBuf> {
+    if !given.is_empty() {
+        return given.iter().map(|p| cwd.join(p)).collect();
+    }
+    env.get("STEPKIT_HOOK_RESULT_FILES")
+        .map(|list| std::env::split_paths(list).filter(|p| !p.as_os_str().is_empty()).collect())
+        .unwrap_or_default()
+}
+
 /// Reads an env var that must be one of `choices`.
 pub(crate) fn env_enum<T: Copy>(
     env: &Env,
@@ -176,6 +190,21 @@ pub(crate) fn env_parse<T: std::str::FromStr>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn result_files_are_the_given_ones_else_the_hook_jobs_earlier_steps() {
+        let env = Env::from_pairs([(
+            "STEPKIT_HOOK_RESULT_FILES",
+            "/s/jobs/3/01-image-build.json:/s/jobs/3/02-deploy.json",
+        )]);
+        let given = [PathBuf::from("test.json")];
+        assert_eq!(result_files(&given, &env, Path::new("/w")), [PathBuf::from("/w/test.json")]);
+        assert_eq!(
+            result_files(&[], &env, Path::new("/w")),
+            [PathBuf::from("/s/jobs/3/01-image-build.json"), PathBuf::from("/s/jobs/3/02-deploy.json")]
+        );
+        assert!(result_files(&[], &Env::from_pairs::<&str, &str>([]), Path::new("/w")).is_empty());
+    }
     use clap::Parser;
 
     fn global(args: &[&str]) -> GlobalArgs {

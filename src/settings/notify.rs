@@ -217,7 +217,7 @@ pub fn notify_settings(
     )?;
     Ok(SlackSettings {
         delivery,
-        results: args.result.iter().map(|p| cwd.join(p)).collect(),
+        results: super::result_files(&args.result, env, cwd),
         status,
         title: args.title.clone(),
         text: text.map(|t| t.trim_end().to_string()),

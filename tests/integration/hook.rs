@@ -68,6 +68,11 @@ pub struct Server {
 
 /// Starts the server with this stepkit.toml (written to `dir`) and extra flags; waits until it listens.
 pub fn start(dir: &Path, config: &str, extra: &[&str]) -> Server {
+    start_with_env(dir, config, extra, &[])
+}
+
+/// `start`, with these variables in the server's environment (which its steps inherit).
+pub fn start_with_env(dir: &Path, config: &str, extra: &[&str], env: &[(&str, &str)]) -> Server {
     let config_path = write(dir, "stepkit.toml", config);
     let state = dir.join("state");
     let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
@@ -79,6 +84,7 @@ pub fn start(dir: &Path, config: &str, extra: &[&str]) -> Server {
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("STEPKIT_HOOK_SECRET", SECRET)
+        .envs(env.iter().copied())
         .current_dir(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -122,8 +128,37 @@ impl Drop for Server {
 
 impl Server {
     /// SIGTERM, then the exit code and everything it printed.
-    pub fn stop(mut self) -> (i32, String) {
+    pub fn stop(self) -> (i32, String) {
+        self.terminate();
+        self.wait()
+    }
+
+    /// Sends SIGTERM and returns at once.
+    pub fn terminate(&self) {
+        // SAFETY: kill(2) on the server this test started and has not reaped.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+    }
+
+    /// Reads the server's lines until one contains `needle` (60 s at most); returns the lines read.
+    pub fn wait_for_line(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut seen = String::new();
+        loop {
+            match self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(line) => {
+                    seen.push_str(&line);
+                    seen.push('\n');
+                    if line.contains(needle) {
+                        return seen;
+                    }
+                }
+                Err(_) => panic!("the server never said `{needle}`; it said:\n{seen}"),
+            }
+        }
+    }
+
+    /// Waits for the server to exit: its exit code and everything it printed not read yet.
+    pub fn wait(mut self) -> (i32, String) {
         let status = self.child.wait().unwrap();
         let mut out = String::new();
         while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {

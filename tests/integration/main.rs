@@ -21,6 +21,7 @@ mod gate;
 mod github_actions;
 mod github_api;
 mod hook;
+mod hook_jobs;
 mod hook_security;
 mod hostile;
 mod image;

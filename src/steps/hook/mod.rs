@@ -11,6 +11,7 @@ mod server;
 pub mod store;
 pub mod verify;
 mod worker;
+mod writer;
 
 pub use log::{list, replay, show};
 pub use rules::Rule;

@@ -23,6 +23,8 @@ pub struct Rule {
     pub clone: PathBuf,
     /// stepkit argv lists, run in order (`["deploy", "--environment", "prod"]`).
     pub steps: Vec<Vec<String>>,
+    /// stepkit argv lists run after `steps` whatever they concluded, to report the job.
+    pub report: Vec<Vec<String>>,
 }
 
 /// `*` crosses `/` in refs (`refs/heads/*` covers `feature/x`), but not in paths (`src/*` vs `src/**`).
@@ -79,6 +81,7 @@ mod tests {
             target: "prod".into(),
             clone: "/srv/app".into(),
             steps: vec![vec!["gate".into()]],
+            report: Vec::new(),
         }
     }
 

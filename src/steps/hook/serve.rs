@@ -5,10 +5,11 @@
 use super::server::{self, App, QueuePolicy};
 use super::store::Store;
 use super::worker::{self, Runner, TargetPolicy};
+use super::writer::StoreHandle;
 use super::{store_path, HookError, ServeSettings, TlsFiles};
 use crate::report::{Live, Outcome, Verdict};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::sync::{mpsc, watch, Notify};
 
 fn tls_acceptor(files: &TlsFiles) -> Result<tokio_rustls::TlsAcceptor, HookError> {
@@ -41,7 +42,7 @@ pub async fn serve(settings: &ServeSettings, live: &mut dyn Live) -> Result<Outc
     let path = store_path(&settings.state_dir);
     let store = Store::open(&path)?;
     let requeued = store.requeue_running()?;
-    let store = Arc::new(Mutex::new(store));
+    let store = StoreHandle::start(store)?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|source| HookError::Listen { addr: settings.listen, source })?;
@@ -136,7 +137,7 @@ pub async fn serve(settings: &ServeSettings, live: &mut dyn Live) -> Result<Outc
     while let Ok(line) = lines.try_recv() {
         live.line(&line);
     }
-    let counts = store.lock().map(|s| s.counts()).unwrap_or(Ok(Vec::new()))?;
+    let counts = store.call(|s| s.counts()).await?;
     let summary: Vec<String> = counts.iter().map(|(what, n)| format!("{what}: {n}")).collect();
     let mut outcome = Outcome::new(
         "hook serve",

@@ -1,12 +1,14 @@
 //! The HTTP side: hyper's HTTP/1 server under axum routes. Each connection has a header-read
 //! timeout (slowloris), each body a size limit checked before reading and a read timeout; the
 //! signature is verified over the raw body before anything parses it; then the delivery is logged
-//! and its jobs queued in one store transaction, and the answer goes out before any job runs.
+//! and its jobs queued in one store transaction (grouped with whatever else arrived meanwhile, see
+//! `writer`), and the answer goes out once that is committed, before any job runs.
 
 use super::event::{self, Unusable};
 use super::rules::{self, Rule};
-use super::store::{Accepted, DeliveryRecord, NewJob, Store};
+use super::store::{Accepted, DeliveryRecord, NewJob};
 use super::verify::{self, Provider};
+use super::writer::StoreHandle;
 use super::Limits;
 use crate::secret::Secret;
 use axum::body::Body;
@@ -20,7 +22,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch, Notify, Semaphore};
 
@@ -36,7 +38,7 @@ pub struct App {
     pub secret: Secret,
     pub rules: Vec<Rule>,
     pub queues: BTreeMap<String, QueuePolicy>,
-    pub store: Arc<Mutex<Store>>,
+    pub store: StoreHandle,
     /// Wakes the target's worker when a job was queued.
     pub wake: BTreeMap<String, Arc<Notify>>,
     pub limits: Limits,
@@ -229,6 +231,7 @@ pub fn new_job(queues: &impl QueueLookup, rule: &Rule, event: &event::Event) -> 
         sha: event.sha.clone(),
         clone: rule.clone.clone(),
         steps: rule.steps.clone(),
+        report: rule.report.clone(),
         coalesce: policy.coalesce,
         queue_limit: policy.queue_limit,
     }
@@ -252,15 +255,10 @@ impl QueueLookup for BTreeMap<String, QueuePolicy> {
 }
 
 async fn store_accepted(app: &Arc<App>, record: DeliveryRecord, jobs: Vec<NewJob>) -> Response {
-    let store = app.store.clone();
     let targets: Vec<String> = jobs.iter().map(|j| j.target.clone()).collect();
     let (status, verdict) = (record.status, record.verdict.clone());
-    let outcome = tokio::task::spawn_blocking(move || {
-        let mut store = store.lock().map_err(|_| "the store lock is poisoned".to_string())?;
-        store.accept(&record, &jobs).map_err(|e| e.to_string())
-    })
-    .await
-    .unwrap_or_else(|e| Err(e.to_string()));
+    // Answered only once committed: a 2xx means the delivery and its jobs survive a restart.
+    let outcome = app.store.call(move |store| store.accept(&record, &jobs)).await;
     match outcome {
         Ok(Accepted::Queued { delivery, jobs, superseded }) => {
             for target in &targets {
@@ -305,12 +303,8 @@ async fn refuse(app: &Arc<App>, mut record: DeliveryRecord, status: StatusCode, 
     record.status = status.as_u16();
     record.verdict = verdict.clone();
     let _ = app.log.send(format!("hook: {} from {}: {verdict}", status.as_u16(), record.remote));
-    let store = app.store.clone();
-    let _ = tokio::task::spawn_blocking(move || {
-        if let Ok(store) = store.lock() {
-            let _ = store.refuse(&record);
-        }
-    })
-    .await;
+    // A refusal promises nothing that must survive a crash, so its row is written with the next
+    // group but not waited for: a flood of forged requests is answered at CPU speed, not disk speed.
+    app.store.submit(move |store| store.refuse(&record).map(drop), app.log.clone()).await;
     answer(status, serde_json::json!({"error": verdict}))
 }

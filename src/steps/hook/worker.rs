@@ -3,11 +3,12 @@
 //! lets the running job finish within the grace period, then stops its process group.
 
 use super::checkout;
-use super::store::{now_ms, Job, Store};
+use super::store::{now_ms, Job};
+use super::writer::StoreHandle;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 
@@ -16,7 +17,7 @@ pub const JOB_SCHEMA_VERSION: u32 = 1;
 
 /// What every worker shares.
 pub struct Runner {
-    pub store: Arc<Mutex<Store>>,
+    pub store: StoreHandle,
     /// This binary: steps run as `stepkit <argv...>`.
     pub exe: PathBuf,
     /// Checkouts go to `<state>/checkouts/job-<id>`, records and logs to `<state>/jobs/<id>/`.
@@ -64,6 +65,8 @@ pub struct JobRecord {
     /// Why the job could not run its steps (the checkout failed), if so.
     pub error: Option<String>,
     pub steps: Vec<StepRecord>,
+    /// The rule's report steps, run after `steps`; they do not change `state`.
+    pub report: Vec<StepRecord>,
 }
 
 /// Runs `target`'s jobs until `shutdown` turns true; `hard_stop` turning true stops a running job.
@@ -79,7 +82,8 @@ pub async fn run_target(
         if *shutdown.borrow() {
             return;
         }
-        let next = runner.store.lock().map(|s| s.next_job(&target)).unwrap_or(Ok(None));
+        let wanted = target.clone();
+        let next = runner.store.call(move |s| s.next_job(&wanted)).await;
         let job = match next {
             Ok(Some(job)) => job,
             Ok(None) => {
@@ -106,7 +110,8 @@ pub async fn run_target(
             }
             continue;
         }
-        if !runner.store.lock().map(|s| s.start_job(job.id).unwrap_or(false)).unwrap_or(false) {
+        let id = job.id;
+        if !runner.store.call(move |s| s.start_job(id)).await.unwrap_or(false) {
             continue;
         }
         let _ = runner.log.send(format!(
@@ -123,10 +128,9 @@ pub async fn run_target(
         }
         // An interrupted job goes back to the queue: it runs again after the restart.
         let state = if record.state == "interrupted" { "queued" } else { record.state.as_str() };
-        if let Ok(store) = runner.store.lock() {
-            if let Err(e) = store.finish_job(job.id, state, &value) {
-                let _ = runner.log.send(format!("hook: job {}: {e}", job.id));
-            }
+        let (id, state) = (job.id, state.to_string());
+        if let Err(e) = runner.store.call(move |s| s.finish_job(id, &state, &value)).await {
+            let _ = runner.log.send(format!("hook: job {}: {e}", job.id));
         }
         let _ = runner.log.send(format!(
             "hook: job {} {} in {:.1}s{}",
@@ -155,6 +159,7 @@ async fn run_job(runner: &Runner, job: &Job, mut hard_stop: watch::Receiver<bool
         duration_ms: 0,
         error: None,
         steps: Vec::new(),
+        report: Vec::new(),
     };
     let prepared = async {
         std::fs::create_dir_all(&jobs_dir).map_err(|e| format!("create {}: {e}", jobs_dir.display()))?;
@@ -164,11 +169,13 @@ async fn run_job(runner: &Runner, job: &Job, mut hard_stop: watch::Receiver<bool
         Ok(sha) => {
             record.sha = Some(sha);
             record.state = "succeeded".into();
+            let mut results = Vec::new();
             for (n, argv) in job.steps.iter().enumerate() {
-                let step =
-                    run_step(runner, job, &record, n + 1, argv, &checkout_dir, &jobs_dir, &mut hard_stop)
-                        .await;
+                let stem = step_stem(n + 1, argv);
+                let dirs = (checkout_dir.as_path(), jobs_dir.as_path());
+                let step = run_step(runner, job, &record, &stem, argv, dirs, &results, &mut hard_stop).await;
                 let ok = step.exit_code == Some(0);
+                results.push(step.result_file.clone());
                 record.steps.push(step);
                 if *hard_stop.borrow() {
                     record.state = "interrupted".into();
@@ -177,6 +184,20 @@ async fn run_job(runner: &Runner, job: &Job, mut hard_stop: watch::Receiver<bool
                 if !ok {
                     record.state = "failed".into();
                     break;
+                }
+            }
+            // An interrupted job runs again after the restart and reports then; a finished one
+            // reports what its steps concluded, a failure included (the steps' result files).
+            if record.state != "interrupted" {
+                for (n, argv) in job.report.iter().enumerate() {
+                    let stem = format!("report-{}", step_stem(n + 1, argv));
+                    let dirs = (checkout_dir.as_path(), jobs_dir.as_path());
+                    let step =
+                        run_step(runner, job, &record, &stem, argv, dirs, &results, &mut hard_stop).await;
+                    record.report.push(step);
+                    if *hard_stop.borrow() {
+                        break;
+                    }
                 }
             }
             checkout::remove(&job.clone, &checkout_dir).await;
@@ -199,18 +220,19 @@ fn step_stem(n: usize, argv: &[String]) -> String {
     format!("{n:02}-{}", words.join("-"))
 }
 
+/// Runs one step as `stepkit <argv>` in `dirs.0` (the checkout), its result file and log in
+/// `dirs.1`; `earlier` are the result files of the job's steps before it.
 #[allow(clippy::too_many_arguments)]
 async fn run_step(
     runner: &Runner,
     job: &Job,
     record: &JobRecord,
-    n: usize,
+    stem: &str,
     argv: &[String],
-    dir: &Path,
-    jobs_dir: &Path,
+    (dir, jobs_dir): (&Path, &Path),
+    earlier: &[PathBuf],
     hard_stop: &mut watch::Receiver<bool>,
 ) -> StepRecord {
-    let stem = step_stem(n, argv);
     let result_file = jobs_dir.join(format!("{stem}.json"));
     let log_file = jobs_dir.join(format!("{stem}.log"));
     let start = Instant::now();
@@ -242,6 +264,8 @@ async fn run_step(
         .env("STEPKIT_HOOK_REF", &job.git_ref)
         .env("STEPKIT_HOOK_SHA", record.sha.as_deref().unwrap_or_default())
         .env("STEPKIT_HOOK_RESULTS", jobs_dir)
+        // What `notify` and `github` read when given no --result (PATH-style list).
+        .env("STEPKIT_HOOK_RESULT_FILES", std::env::join_paths(earlier).unwrap_or_default())
         .stdin(Stdio::null())
         .stdout(log.0)
         .stderr(log.1)
