@@ -123,7 +123,7 @@ fn parse_location(text: &str, origin: Origin, env: &Env, cwd: &Path) -> Result<L
             return Err(error("the PostgreSQL URL names no host".into()));
         }
         let shown = shown_url(&config);
-        return Ok(Location::Postgres(PgLocation { config, shown }));
+        return Ok(Location::Postgres(Box::new(PgLocation { config, shown })));
     }
     let path = if let Some(rest) = lower.strip_prefix("sqlite:").map(|_| &text["sqlite:".len()..]) {
         // sqlite:///abs/path, sqlite://rel/path, sqlite:rel/path

@@ -134,6 +134,7 @@ both_stores!(
     the_schema_is_versioned_and_a_newer_one_is_refused,
     an_unreadable_input_names_the_file_and_records_nothing,
     steps_given_a_store_record_themselves,
+    stepkit_test_records_its_run_and_every_case,
     the_password_never_reaches_output,
 );
 
@@ -492,6 +493,46 @@ fn steps_given_a_store_record_themselves(store: &Store) {
         .run()
         .expect_code(3);
     assert!(run.stderr.contains("not recorded in the history"), "{}", run.stderr);
+}
+
+fn stepkit_test_records_its_run_and_every_case(store: &Store) {
+    if !crate::test_pytest::have_pytest() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "tests/test_app.py",
+        "import time\n\ndef test_fast():\n    pass\n\ndef test_slow():\n    time.sleep(0.3)\n\ndef test_broken():\n    assert 1 == 2\n",
+    );
+    let run = store
+        .stepkit()
+        .current_dir(dir.path())
+        .env("STEPKIT_HISTORY_VERSION", "3.1")
+        .args([
+            "test",
+            "--workers",
+            "2",
+            "--junit",
+            "build/junit.xml",
+            "--",
+            "python3",
+            "-m",
+            "pytest",
+            "tests",
+        ])
+        .run();
+    assert_eq!(run.code, 1, "one test fails: {}", run.stderr);
+    assert!(run.stderr.contains("recorded this run as #"), "{}", run.stderr);
+    let answer = query(store, &["--step", "test"]);
+    let series = &answer["series"][0];
+    assert_eq!(series["latest"]["version"], "3.1");
+    assert_eq!(series["latest"]["verdict"], "failed");
+    assert_eq!(metric(&series["latest"], "", "tests"), 3.0);
+    assert!(metric(&series["latest"], "", "duration_ms") > 300.0);
+    assert_eq!(series["tests"]["failing"][0]["name"], "test_broken", "{answer}");
+    assert_eq!(series["tests"]["slowest"][0]["name"], "test_slow");
+    assert_eq!(store.count("SELECT COUNT(*) FROM tests"), 3);
 }
 
 fn the_password_never_reaches_output(store: &Store) {

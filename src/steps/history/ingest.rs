@@ -295,3 +295,102 @@ fn junit_rows(report: &junit::Report) -> (Vec<Metric>, Vec<TestResult>) {
     }
     (metrics, tests)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn keys() -> Keys {
+        Keys { repository: "octo/app".into(), version: "1.0".into(), ..Keys::default() }
+    }
+
+    fn value(run: &NewRun, subject: &str, name: &str) -> Option<f64> {
+        run.metrics.iter().find(|m| m.subject == subject && m.name == name).map(|m| m.value)
+    }
+
+    #[test]
+    fn a_test_result_brings_its_junit_cases_from_beside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("out/build")).unwrap();
+        std::fs::write(
+            dir.path().join("out/build/junit.xml"),
+            r#"<testsuite name="s"><testcase classname="C" name="a" time="0.5"/><testcase name="b"><error/></testcase></testsuite>"#,
+        )
+        .unwrap();
+        let result = json!({"command": "test", "verdict": "failed", "exit_code": 1, "headline": "1 of 2 failed",
+            "data": {"junit": "build/junit.xml", "wall_seconds": 1.5,
+                     "summary": {"counts": {"tests": 2, "passed": 1, "failures": 0, "errors": 1, "skipped": 0, "flaky": 0, "time": 0.5}}}});
+        std::fs::write(dir.path().join("out/test.json"), result.to_string()).unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let got = read_input(&dir.path().join("out/test.json"), &keys(), elsewhere.path(), 7).unwrap();
+        let run = got.run;
+        assert!(got.warnings.is_empty(), "{:?}", got.warnings);
+        assert_eq!(
+            (run.key.step.as_str(), run.verdict.as_str(), run.exit_code, run.recorded_ms),
+            ("test", "failed", 1, 7)
+        );
+        assert_eq!((value(&run, "", "errors"), value(&run, "", "duration_ms")), (Some(1.0), Some(1500.0)));
+        assert_eq!(run.tests.len(), 2);
+        assert_eq!((run.tests[0].classname.as_str(), run.tests[0].duration_ms), ("C", Some(500.0)));
+        assert_eq!(
+            (run.tests[1].classname.as_str(), run.tests[1].status.as_str()),
+            ("s", "error"),
+            "no class: the suite"
+        );
+
+        // Its report gone: the counts are still recorded, and the user is told why the cases are not.
+        std::fs::remove_file(dir.path().join("out/build/junit.xml")).unwrap();
+        let got = read_input(&dir.path().join("out/test.json"), &keys(), elsewhere.path(), 7).unwrap();
+        assert!(
+            got.run.tests.is_empty() && got.warnings[0].contains("build/junit.xml"),
+            "{:?}",
+            got.warnings
+        );
+    }
+
+    #[test]
+    fn gate_deploy_errors_and_other_steps() {
+        let at = |v: Value| from_result(&v, "r.json", &keys(), &[], 0).unwrap().run;
+        let gate = at(json!({"command": "gate", "verdict": "passed", "exit_code": 0,
+            "data": {"elapsed_ms": 900, "opened_after_ms": 850, "latency": {"p95_ms": 12.5,
+                     "probes": [{"probe": "http://app/health", "p50_ms": 3.0, "p95_ms": 12.5, "max_ms": null}]}}}));
+        assert_eq!(value(&gate, "", "duration_ms"), Some(900.0));
+        assert_eq!(value(&gate, "http://app/health", "p95_ms"), Some(12.5));
+        assert_eq!(value(&gate, "http://app/health", "max_ms"), None, "null is not a number");
+
+        let failed = at(
+            json!({"command": "deploy", "verdict": "error", "exit_code": 3, "error": "connect to docker"}),
+        );
+        assert_eq!(
+            (failed.verdict.as_str(), failed.exit_code, failed.headline.as_str()),
+            ("error", 3, "connect to docker")
+        );
+        assert!(failed.metrics.is_empty());
+
+        let check = at(json!({"command": "check", "verdict": "failed", "exit_code": 1,
+            "outputs": {"checks": "3", "failed": "1", "note": "text"}, "data": {"plugins": []}}));
+        assert_eq!(
+            (value(&check, "", "checks"), value(&check, "", "failed"), value(&check, "", "note")),
+            (Some(3.0), Some(1.0), None)
+        );
+
+        let mut k = keys();
+        k.step = Some("smoke".into());
+        k.target = Some("mysql".into());
+        let load = from_result(
+            &json!({"command": "load", "verdict": "passed", "data": {"schema_version": 1, "target": "postgres"}}),
+            "l.json",
+            &k,
+            &[],
+            0,
+        );
+        assert!(load.unwrap_err().contains("not a valid load result"));
+        let gate =
+            from_result(&json!({"command": "gate", "verdict": "passed"}), "g.json", &k, &[], 0).unwrap().run;
+        assert_eq!((gate.key.step.as_str(), gate.key.target.as_str()), ("smoke", "mysql"), "flags win");
+        assert!(from_result(&json!({"verdict": "passed"}), "x.json", &k, &[], 0)
+            .unwrap_err()
+            .contains("no `command`"));
+    }
+}

@@ -22,7 +22,7 @@ pub enum Location {
     /// A SQLite file (created with its directory when absent).
     Sqlite(PathBuf),
     /// A PostgreSQL database.
-    Postgres(PgLocation),
+    Postgres(Box<PgLocation>),
 }
 
 /// A PostgreSQL database: the parsed URL (its password, if any, included) and the URL as shown.
