@@ -220,7 +220,8 @@ pub fn query(location: &Location, settings: &QuerySettings) -> Result<Outcome, H
     outcome.text = query::text(&answer);
     outcome.markdown = query::markdown(&answer);
     outcome.data = serde_json::to_value(&answer).unwrap_or_default();
-    let mut stdout = serde_json::to_string_pretty(&outcome.data).unwrap_or_default();
+    // From the structs, not the Value: the fields keep their documented order.
+    let mut stdout = serde_json::to_string_pretty(&answer).unwrap_or_default();
     stdout.push('\n');
     outcome.stdout = Some(stdout);
     Ok(outcome)
