@@ -135,6 +135,7 @@ both_stores!(
     an_unreadable_input_names_the_file_and_records_nothing,
     steps_given_a_store_record_themselves,
     stepkit_test_records_its_run_and_every_case,
+    stepkit_load_records_its_target_and_requests,
     the_password_never_reaches_output,
 );
 
@@ -533,6 +534,35 @@ fn stepkit_test_records_its_run_and_every_case(store: &Store) {
     assert_eq!(series["tests"]["failing"][0]["name"], "test_broken", "{answer}");
     assert_eq!(series["tests"]["slowest"][0]["name"], "test_slow");
     assert_eq!(store.count("SELECT COUNT(*) FROM tests"), 3);
+}
+
+fn stepkit_load_records_its_target_and_requests(store: &Store) {
+    // A closed loopback port: every request fails to connect, quickly; the run is still history.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let run = stepkit()
+        // The flag takes the URL without its password, which comes from the environment.
+        .args([
+            "--history",
+            &store.location().replace(&format!(":{}@", store.password().unwrap_or_default()), "@"),
+        ])
+        .env("STEPKIT_HISTORY_PASSWORD", store.password().unwrap_or_default())
+        .args([
+            "load",
+            &format!("http://127.0.0.1:{port}/items"),
+            "-n",
+            "20",
+            "-c",
+            "2",
+            "--target",
+            "postgres",
+        ])
+        .run();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let answer = query(store, &["--step", "load"]);
+    let series = &answer["series"][0];
+    assert_eq!(series["target"], "postgres");
+    assert_eq!(metric(&series["latest"], "GET /items", "errors"), 20.0);
+    assert_eq!(metric(&series["latest"], "", "error_rate_pct"), 100.0);
 }
 
 fn the_password_never_reaches_output(store: &Store) {
