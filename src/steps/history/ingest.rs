@@ -126,6 +126,12 @@ pub fn from_result(
     let mut warnings = Vec::new();
     let target = data.get("target").and_then(Value::as_str).filter(|t| !t.is_empty());
     let mut run = base_run(keys, command, target, now_ms, source);
+    // A deploy names its own environment (`--environment`): used when none was given for the run.
+    if let Some(environment) = data.get("environment").and_then(Value::as_str).filter(|e| !e.is_empty()) {
+        if run.key.environment.is_empty() {
+            run.key.environment = environment.to_string();
+        }
+    }
     run.verdict = verdict.to_string();
     run.exit_code =
         value.get("exit_code").and_then(Value::as_i64).unwrap_or(if verdict == "passed" { 0 } else { 1 });
@@ -359,6 +365,10 @@ mod tests {
         assert_eq!(value(&gate, "http://app/health", "p95_ms"), Some(12.5));
         assert_eq!(value(&gate, "http://app/health", "max_ms"), None, "null is not a number");
 
+        let deploy = at(
+            json!({"command": "deploy", "verdict": "passed", "data": {"environment": "prod", "duration_ms": 5}}),
+        );
+        assert_eq!((deploy.key.environment.as_str(), value(&deploy, "", "duration_ms")), ("prod", Some(5.0)));
         let failed = at(
             json!({"command": "deploy", "verdict": "error", "exit_code": 3, "error": "connect to docker"}),
         );
