@@ -118,16 +118,15 @@ pub fn answer(store: &mut Store, shown: &str, settings: &QuerySettings) -> Resul
         };
         let mut ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
         ids.extend(previous.as_ref().map(|p| p.id));
-        let mut metrics = store.metrics(&ids)?;
-        let with_metrics = |run: StoredRun, metrics: &mut std::collections::BTreeMap<i64, Vec<Metric>>| {
-            RunAnswer { metrics: metrics.get(&run.id).cloned().unwrap_or_default(), run }
-        };
-        let latest = with_metrics(latest, &mut metrics);
-        let previous = previous.map(|p| with_metrics(p, &mut metrics));
+        let metrics = store.metrics(&ids)?;
+        let with_metrics =
+            |run: StoredRun| RunAnswer { metrics: metrics.get(&run.id).cloned().unwrap_or_default(), run };
+        let latest = with_metrics(latest);
+        let previous = previous.map(with_metrics);
         let deltas = deltas(&latest.metrics, previous.as_ref().map(|p| p.metrics.as_slice()).unwrap_or(&[]));
         let window: Vec<i64> = runs.iter().map(|r| r.id).collect();
         let tests = tests(store, &window, settings.top)?;
-        let runs = runs.into_iter().map(|r| with_metrics(r, &mut metrics)).collect();
+        let runs = runs.into_iter().map(with_metrics).collect();
         out.push(SeriesAnswer { series, latest, previous, deltas, runs, tests });
     }
     Ok(Answer {

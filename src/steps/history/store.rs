@@ -280,27 +280,18 @@ impl Store {
         lock: Option<i64>,
         work: impl FnOnce(&mut dyn Backend) -> Result<T, String>,
     ) -> Result<T, HistoryError> {
-        let fail = |message| HistoryError::Store { store: self.shown.clone(), what: what.into(), message };
-        self.db.begin(lock).map_err(fail)?;
-        match work(self.db.as_mut()) {
-            Ok(value) => match self.db.commit() {
-                Ok(()) => Ok(value),
-                Err(message) => {
-                    self.db.rollback();
-                    Err(HistoryError::Store { store: self.shown.clone(), what: what.into(), message })
-                }
-            },
-            Err(message) => {
+        let result = self.db.begin(lock).and_then(|()| {
+            let value = work(self.db.as_mut()).and_then(|value| self.db.commit().map(|()| value));
+            if value.is_err() {
                 self.db.rollback();
-                Err(HistoryError::Store { store: self.shown.clone(), what: what.into(), message })
             }
-        }
-    }
-
-    /// The schema version the store is at.
-    pub fn schema_version(&mut self) -> Result<i64, HistoryError> {
-        let rows = self.db.query("SELECT MAX(version) FROM schema_version", &[]).map_err(self.err("read"))?;
-        Ok(rows.first().and_then(|r| r.first()).map_or(0, Value::int))
+            value
+        });
+        result.map_err(|message| HistoryError::Store {
+            store: self.shown.clone(),
+            what: what.into(),
+            message,
+        })
     }
 
     fn migrate(&mut self) -> Result<(), HistoryError> {
