@@ -4,13 +4,14 @@
 
 use crate::ci::{self, Env};
 use crate::cli::{
-    Command, CoverageCommand, DeployCommand, HookCommand, ImageCommand, JunitCommand, PluginCommand,
+    Command, CoverageCommand, DeployCommand, HistoryCommand, HookCommand, ImageCommand, JunitCommand,
+    PluginCommand,
 };
 use crate::error::Error;
 use crate::publish::StderrLive;
 use crate::report::{Live, Outcome};
 use crate::settings::{self, ConfigFile, GlobalSettings};
-use crate::steps::{check, coverage, deploy, gate, hook, image, junit, load, notify, suite};
+use crate::steps::{check, coverage, deploy, gate, history, hook, image, junit, load, notify, suite};
 use crate::{signals, tools};
 use futures_util::future::LocalBoxFuture;
 use std::path::{Path, PathBuf};
@@ -52,6 +53,8 @@ pub struct Inputs<'a> {
     pub context: &'a ci::Context,
     pub global: &'a GlobalSettings,
     pub cwd: &'a Path,
+    /// `--history`, `STEPKIT_HISTORY`, `[history]`: the store `stepkit history` uses.
+    pub history: settings::HistoryInputs<'a>,
 }
 
 impl Inputs<'_> {
@@ -73,7 +76,7 @@ pub fn dispatch(command: Command, inputs: &Inputs, sinks: &mut ci::Sinks) -> Res
 
 /// The table: a command and its settings to a step.
 fn resolve(command: Command, inputs: &Inputs) -> Result<Box<dyn Step>, Error> {
-    let Inputs { env, file, context, global, cwd } = *inputs;
+    let Inputs { env, file, context, global, cwd, history } = *inputs;
     let config = global.config_path.as_deref();
     Ok(match command {
         Command::Test(args) => {
@@ -153,6 +156,15 @@ fn resolve(command: Command, inputs: &Inputs) -> Result<Box<dyn Step>, Error> {
                 }
             }
         }
+        Command::History(args) => match args.command {
+            HistoryCommand::Record(args) => {
+                Box::new(HistoryRecord(settings::history_record_settings(&args, history, context)?))
+            }
+            HistoryCommand::Query(args) => {
+                let (store, settings) = settings::history_query_settings(&args, history)?;
+                Box::new(HistoryQuery(store, settings))
+            }
+        },
         Command::Completions(args) => Box::new(Completions(args.shell)),
         Command::Man(args) => Box::new(Man(args.output)),
     })
@@ -283,6 +295,40 @@ impl Step for JunitSummary {
     }
     fn run<'a>(&'a self, _: &'a mut dyn Live) -> LocalBoxFuture<'a, Result<Outcome, Error>> {
         done(junit::summary(&self.0))
+    }
+}
+
+// The history's work runs in `done`, that is when `run` is called, before the runtime is entered: the
+// PostgreSQL client (the `postgres` crate) drives a runtime of its own, which cannot start inside another.
+struct HistoryRecord(history::RecordSettings);
+impl Step for HistoryRecord {
+    fn name(&self) -> &'static str {
+        "history record"
+    }
+    fn secrets(&self) -> Vec<&str> {
+        self.0.store.password().into_iter().collect()
+    }
+    fn on_signal(&self) -> OnSignal {
+        OnSignal::RunsToEnd
+    }
+    fn run<'a>(&'a self, _: &'a mut dyn Live) -> LocalBoxFuture<'a, Result<Outcome, Error>> {
+        done(history::record(&self.0))
+    }
+}
+
+struct HistoryQuery(history::Location, history::QuerySettings);
+impl Step for HistoryQuery {
+    fn name(&self) -> &'static str {
+        "history query"
+    }
+    fn secrets(&self) -> Vec<&str> {
+        self.0.password().into_iter().collect()
+    }
+    fn on_signal(&self) -> OnSignal {
+        OnSignal::RunsToEnd
+    }
+    fn run<'a>(&'a self, _: &'a mut dyn Live) -> LocalBoxFuture<'a, Result<Outcome, Error>> {
+        done(history::query(&self.0, &self.1))
     }
 }
 

@@ -6,6 +6,7 @@ use crate::settings::ConfigError;
 use crate::steps::check::CheckError;
 use crate::steps::deploy::DeployError;
 use crate::steps::gate::GateError;
+use crate::steps::history::HistoryError;
 use crate::steps::hook::HookError;
 use crate::steps::image::ImageError;
 use crate::steps::junit::JunitError;
@@ -42,6 +43,8 @@ pub enum Error {
     Slack(#[from] SlackError),
     #[error(transparent)]
     Hook(#[from] HookError),
+    #[error(transparent)]
+    History(#[from] HistoryError),
     #[error("write {what}: {source}")]
     Output { what: String, source: std::io::Error },
 }
@@ -71,6 +74,8 @@ impl Error {
             Error::Slack(_) => exit::ENVIRONMENT,
             Error::Hook(e) if e.is_usage() => exit::USAGE,
             Error::Hook(_) => exit::ENVIRONMENT,
+            Error::History(e) if e.is_usage() => exit::USAGE,
+            Error::History(_) => exit::ENVIRONMENT,
             Error::Test(TestError::Preset(PresetError::Scope { .. })) => exit::USAGE,
             Error::Test(TestError::Preset(_)) => exit::ENVIRONMENT,
             Error::Test(_) => exit::ENVIRONMENT,

@@ -6,6 +6,7 @@ mod coverage;
 mod deploy;
 mod gate;
 mod github;
+mod history;
 mod hook;
 mod image;
 mod junit;
@@ -23,6 +24,7 @@ pub use gate::GateArgs;
 pub use github::{
     CheckRunArgs, CommentArgs, ConclusionArg, GithubApiArgs, GithubArgs, GithubCommand, StateArg, StatusArgs,
 };
+pub use history::{AgainstArg, HistoryArgs, HistoryCommand, HistoryQueryArgs, HistoryRecordArgs};
 pub use hook::{
     HookArgs, HookCommand, HookListArgs, HookReplayArgs, HookServeArgs, HookShowArgs, StateDirArg,
 };
@@ -71,6 +73,10 @@ pub struct GlobalArgs {
     /// Print only the final line and errors
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// The history store: a SQLite file or postgres://user@host/db; every step given it records its
+    /// run there [env: STEPKIT_HISTORY]
+    #[arg(long, global = true, value_name = "URL|PATH")]
+    pub history: Option<String>,
 }
 
 /// `--format`.
@@ -114,6 +120,8 @@ pub enum Command {
     Notify(Box<NotifyArgs>),
     /// Inspect a plugin component or create a new plugin project
     Plugin(PluginArgs),
+    /// Keep every run's results (SQLite or PostgreSQL) and compare the latest with the previous version
+    History(Box<HistoryArgs>),
     /// Run steps when a git push or tag arrives as a webhook (GitHub, GitLab, Gitea), verified and queued
     Hook(Box<HookArgs>),
     /// Print a shell completion script
@@ -154,6 +162,10 @@ impl Command {
             Command::Plugin(args) => match args.command {
                 PluginCommand::Inspect(_) => "plugin inspect",
                 PluginCommand::New(_) => "plugin new",
+            },
+            Command::History(args) => match args.command {
+                HistoryCommand::Record(_) => "history record",
+                HistoryCommand::Query(_) => "history query",
             },
             Command::Hook(args) => match args.command {
                 HookCommand::Serve(_) => "hook serve",

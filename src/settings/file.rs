@@ -24,6 +24,8 @@ pub struct ConfigFile {
     /// `[env.NAME]`: per-environment deploy settings, chosen with `--environment NAME`.
     #[serde(default)]
     pub env: std::collections::BTreeMap<String, super::EnvConfig>,
+    /// `[history]`: the history store, retention and the environment runs are recorded under.
+    pub history: Option<super::HistoryConfig>,
 }
 
 /// `[output]`.

@@ -8,6 +8,7 @@ mod environment;
 mod file;
 mod gate;
 mod github;
+mod history;
 mod hook;
 mod image;
 mod junit;
@@ -25,6 +26,10 @@ pub use environment::{EnvConfig, Environments};
 pub use file::{ConfigFile, JunitConfig, OutputConfig};
 pub use gate::{gate_settings, GateConfig, GateFile};
 pub use github::github_settings;
+pub use history::{
+    history_password, history_query_settings, history_record_settings, self_record_settings, HistoryConfig,
+    HistoryInputs,
+};
 pub use hook::{hook_log_settings, hook_serve_settings, HookConfig};
 pub use image::{build_settings, push_args, push_settings};
 pub use junit::{merge_settings, summary_settings};

@@ -4,6 +4,7 @@ pub mod check;
 pub mod coverage;
 pub mod deploy;
 pub mod gate;
+pub mod history;
 pub mod hook;
 pub mod image;
 pub mod junit;

@@ -20,6 +20,7 @@ mod deploy_signals;
 mod gate;
 mod github_actions;
 mod github_api;
+mod history;
 mod hook;
 mod hook_jobs;
 mod hook_security;
