@@ -174,6 +174,7 @@ fn shown_url(config: &::postgres::Config) -> String {
 }
 
 /// The run key from flags, env, `[history]` and the CI context.
+#[derive(Default)]
 struct KeyFlags<'a> {
     repository: Option<&'a str>,
     branch: Option<&'a str>,
@@ -271,16 +272,7 @@ pub fn self_record_settings(
     context: &Context,
 ) -> Result<Option<SelfRecord>, ConfigError> {
     let Some(store) = inputs.configured()? else { return Ok(None) };
-    let none = KeyFlags {
-        repository: None,
-        branch: None,
-        commit: None,
-        ci_run: None,
-        step: None,
-        environment: None,
-        target: None,
-        version: None,
-    };
+    let none = KeyFlags::default();
     Ok(Some(SelfRecord { store, keys: keys(none, &inputs, context), keep_runs: inputs.keep_runs(None)? }))
 }
 
@@ -365,16 +357,7 @@ mod tests {
         context.branch = Some("main".into());
         context.run_id = Some("42".into());
         let env = Env::from_pairs([("STEPKIT_HISTORY_ENVIRONMENT", "staging")]);
-        let none = KeyFlags {
-            repository: None,
-            branch: None,
-            commit: None,
-            ci_run: None,
-            step: None,
-            environment: None,
-            target: None,
-            version: None,
-        };
+        let none = KeyFlags::default();
         let k = keys(none, &inputs(None, &env, None), &context);
         assert_eq!((k.repository.as_str(), k.branch.as_str(), k.ci_run.as_str()), ("octo/app", "main", "42"));
         assert_eq!((k.environment.as_str(), k.version.as_str()), ("staging", "0123456789ab"));
