@@ -25,7 +25,11 @@ cmp "$work/out/SHA256SUMS" "$work/again/SHA256SUMS"
 tag="stepkit-release-layout:ci-$$"
 "$binary" --color never image build --context "$work/image" --tag "$tag"
 printf "<testsuite name='s'><testcase name='t'/></testsuite>" > "$work/r.xml"
-"$docker" run --rm -v "$work:/w:ro" -w /w "$tag" --version | grep -qx "stepkit $version"
-"$docker" run --rm -v "$work:/w:ro" -w /w "$tag" --format json junit summary r.xml | grep -q '"verdict": "passed"'
+# Whole outputs first, then grep: `grep -q` stops reading at its match, and under pipefail the writer's
+# broken pipe (docker run still streaming the rest) would fail the step.
+printed="$("$docker" run --rm -v "$work:/w:ro" -w /w "$tag" --version)"
+grep -qx "stepkit $version" <<<"$printed"
+printed="$("$docker" run --rm -v "$work:/w:ro" -w /w "$tag" --format json junit summary r.xml)"
+grep -q '"verdict": "passed"' <<<"$printed"
 "$docker" image rm -f "$tag" >/dev/null
 echo "release-layout: stepkit $version: tarball, SHA256SUMS and the FROM scratch image work"
