@@ -2,7 +2,8 @@
 # stepkit hook serve vs adnanh/webhook (the receiver teams use today), same client, same machine, same run:
 # 1,000 valid signed GitHub push deliveries in a burst (50 connections), then 10,000 forged ones
 # (1 connection, so the time is the server's, not a queue's). Prints each side's percentiles and the ratios.
-# Needs: python3, git, and adnanh/webhook (Debian package `webhook`, or WEBHOOK_BIN).
+# Needs: python3, go (Debian golang-go; the client, bench/hook/load.go), git, and adnanh/webhook (Debian
+# package `webhook`, or WEBHOOK_BIN).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -49,7 +50,9 @@ for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && { up
 [ -n "$stepkit_url" ] || { echo "stepkit hook serve did not listen:" >&2; cat "$work/stepkit.log" >&2; exit 3; }
 webhook_url="http://127.0.0.1:$port/hooks/deploy"
 
-measure() { python3 "$here/load.py" --secret "$secret" --url "$1" --mode "$2" --count "$3" --concurrency "$4"; }
+# The client is built once, so neither side pays for a compile inside its measurement.
+(cd "$here" && go build -o "$work/load" load.go)
+measure() { "$work/load" --secret "$secret" --url "$1" --mode "$2" --count "$3" --concurrency "$4"; }
 sv=$(measure "$stepkit_url" valid 1000 50);  echo "stepkit  valid : $sv"
 wv=$(measure "$webhook_url" valid 1000 50);  echo "webhook  valid : $wv"
 sf=$(measure "$stepkit_url" forged 10000 1); echo "stepkit  forged: $sf"

@@ -115,19 +115,25 @@ async fn worker(shared: Arc<Shared>, id: usize, mut stop: watch::Receiver<bool>)
     let mut stats = vec![Stats::new(); count];
     let mut last = None;
     let mut warm_turn = id;
+    // One stop future for the worker's life, polled by every request: made anew per request, it would
+    // join and leave the watch channel's waiter list (a lock all workers share) twice per request.
+    let mut stop = std::pin::pin!(stopped(&mut stop));
     loop {
         let turn = match shared.model {
             Model::Closed => closed_turn(&shared, &mut warm_turn),
             Model::Open { rate } => tokio::select! {
+                biased;
+                () = &mut stop => None,
                 turn = open_turn(&shared, rate) => turn,
-                () = stopped(&mut stop) => None,
             },
         };
         let Some(turn) = turn else { break };
         let from = turn.from.unwrap_or_else(Instant::now);
         let answer = tokio::select! {
+            // Biased: the stop is checked first, and no random pick is drawn per request.
+            biased;
+            () = &mut stop => break,
             answer = connections.send(&shared.plan, turn.index, shared.timeout) => answer,
-            () = stopped(&mut stop) => break,
         };
         if turn.measured {
             let end = Instant::now();
