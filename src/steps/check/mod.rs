@@ -266,8 +266,13 @@ pub fn scaffolded(settings: &ScaffoldSettings, written: &[PathBuf]) -> Outcome {
     let mut text: String = written.iter().map(|f| format!("  {}\n", f.display())).collect();
     text.push_str(&format!("next: cd {dir} && {build}, then: stepkit plugin inspect <the .wasm>\n"));
     outcome.text = text;
-    outcome.data =
-        serde_json::json!({ "name": settings.name, "dir": settings.dir, "files": written, "build": build });
+    outcome.set_data(&crate::result::check::NewData {
+        schema_version: crate::result::check::NEW_VERSION,
+        name: settings.name.clone(),
+        dir: settings.dir.clone(),
+        files: written.to_vec(),
+        build,
+    });
     outcome
 }
 
