@@ -80,6 +80,29 @@ pub struct ResultFile<D> {
     pub data: Option<D>,
 }
 
+/// What a finished step writes (`report::render_json`): the envelope of `ResultFile`, borrowed.
+#[derive(Debug, Serialize)]
+pub struct Finished<'a> {
+    pub command: &'a str,
+    pub verdict: crate::report::Verdict,
+    pub exit_code: i32,
+    pub headline: &'a str,
+    pub warnings: &'a [String],
+    pub annotations: &'a [crate::report::Annotation],
+    pub outputs: BTreeMap<&'a str, &'a str>,
+    pub data: &'a serde_json::Value,
+}
+
+/// What a step stopped by an error writes (`report::render_error_json`): no headline, no data.
+#[derive(Debug, Serialize)]
+pub struct Stopped<'a> {
+    pub command: &'a str,
+    /// Always `error`.
+    pub verdict: &'static str,
+    pub exit_code: i32,
+    pub error: &'a str,
+}
+
 /// The result file at `path` as JSON, read through the cap; a result newer than this stepkit knows is
 /// refused (one without a `schema_version`, from an older stepkit, is read).
 pub fn read(path: &Path) -> Result<serde_json::Value, ReadError> {
