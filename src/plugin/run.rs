@@ -104,12 +104,16 @@ fn ms(since: Instant) -> u64 {
 }
 
 /// Everything one plugin run produced.
-#[derive(Debug, Clone, Serialize)]
+/// Serialized as the part of a `check` result's plugin entry that is not the report or error
+/// (result::check::PluginData adds those).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PluginRun {
     pub name: String,
     pub file: std::path::PathBuf,
+    #[serde(skip)]
     pub result: Result<Report, PluginError>,
     pub logs: Vec<LogLine>,
+    /// Log lines over the log budget, dropped.
     pub logs_dropped: usize,
     /// WASI stdout and stderr, sanitized lines.
     pub stdout: Vec<String>,
@@ -118,6 +122,7 @@ pub struct PluginRun {
     pub output_dropped: usize,
     pub duration_ms: u64,
     pub timings: Timings,
+    /// Whether the compiled component came from the cache.
     pub cache: CacheUse,
 }
 

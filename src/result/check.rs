@@ -1,7 +1,7 @@
 //! `data` of the `stepkit check`, `stepkit plugin inspect` and `stepkit plugin new` results.
 
 use crate::plugin::contract::Item;
-use crate::plugin::{CacheUse, LogLine, PluginErrorKind, Report, Timings};
+use crate::plugin::{PluginErrorKind, PluginRun, Report};
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -15,36 +15,25 @@ pub const NEW_VERSION: u32 = 1;
 
 /// `data` of a `stepkit check` result.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct CheckData {
+pub struct CheckData<'a> {
     pub schema_version: u32,
     /// `--strict`: warn verdicts fail the step.
     pub strict: bool,
     /// One entry per plugin, in the order given.
-    pub plugins: Vec<PluginData>,
+    pub plugins: Vec<PluginData<'a>>,
 }
 
-/// One plugin's run: its report, or the error that kept it from reporting.
+/// One plugin's run: its report, or the error that kept it from reporting, and the run's name, file,
+/// logs, output, times and cache use.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct PluginData {
-    pub name: String,
-    pub file: PathBuf,
+pub struct PluginData<'a> {
     /// `pass`, `warn`, `fail`, `skip` or `error`.
-    pub verdict: String,
+    pub verdict: &'static str,
     /// Null when the plugin did not report (then `error` is set).
-    pub report: Option<Report>,
+    pub report: Option<&'a Report>,
     pub error: Option<PluginErrorData>,
-    pub logs: Vec<LogLine>,
-    /// Log lines over the log budget, dropped.
-    pub logs_dropped: usize,
-    /// WASI stdout and stderr lines, sanitized.
-    pub stdout: Vec<String>,
-    pub stderr: Vec<String>,
-    /// Output bytes over the capture limit, dropped.
-    pub output_dropped: usize,
-    pub duration_ms: u64,
-    pub timings: Timings,
-    /// Whether the compiled component came from the cache.
-    pub cache: CacheUse,
+    #[serde(flatten)]
+    pub run: &'a PluginRun,
 }
 
 /// Why a plugin did not report.

@@ -69,7 +69,7 @@ pub const PUBLISHED: &[Published] = &[
         command: "check",
         file: "check-result.schema.json",
         version: super::check::CHECK_VERSION,
-        schema: envelope::<super::check::CheckData>,
+        schema: envelope::<super::check::CheckData<'static>>,
     },
     Published {
         command: "plugin inspect",

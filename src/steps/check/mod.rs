@@ -292,6 +292,32 @@ mod tests {
         let error = run.result.as_ref().unwrap_err();
         assert_eq!(error.kind, PluginErrorKind::Internal);
         assert!(error.message.contains("deadline overflow"), "{}", error.message);
-        assert_eq!(outcome::build(&[run], false).verdict, Verdict::Failed);
+        let outcome = outcome::build(&[run], false);
+        assert_eq!(outcome.verdict, Verdict::Failed);
+        // The result's plugin entry: the run's fields, its verdict, and the error in place of a report.
+        let entry = &outcome.data["plugins"][0];
+        let mut keys: Vec<_> = entry.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "cache",
+                "duration_ms",
+                "error",
+                "file",
+                "logs",
+                "logs_dropped",
+                "name",
+                "output_dropped",
+                "report",
+                "stderr",
+                "stdout",
+                "timings",
+                "verdict"
+            ]
+        );
+        assert_eq!((entry["verdict"].as_str(), entry["report"].is_null()), (Some("error"), true));
+        assert_eq!(entry["error"]["kind"], "internal");
+        assert_eq!(outcome.data["schema_version"], crate::result::check::CHECK_VERSION);
     }
 }

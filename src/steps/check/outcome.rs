@@ -230,26 +230,12 @@ fn annotations(runs: &[PluginRun]) -> Vec<Annotation> {
     out
 }
 
-fn run_data(run: &PluginRun) -> PluginData {
+fn run_data(run: &PluginRun) -> PluginData<'_> {
     let (report, error) = match &run.result {
-        Ok(report) => (Some(report.clone()), None),
+        Ok(report) => (Some(report), None),
         Err(e) => (None, Some(PluginErrorData { kind: e.kind, message: e.message.clone() })),
     };
-    PluginData {
-        name: run.name.clone(),
-        file: run.file.clone(),
-        verdict: verdict_word(run).to_string(),
-        report,
-        error,
-        logs: run.logs.clone(),
-        logs_dropped: run.logs_dropped,
-        stdout: run.stdout.clone(),
-        stderr: run.stderr.clone(),
-        output_dropped: run.output_dropped,
-        duration_ms: run.duration_ms,
-        timings: run.timings,
-        cache: run.cache,
-    }
+    PluginData { verdict: verdict_word(run), report, error, run }
 }
 
 /// The outcome of `stepkit plugin inspect`: passed when this host can run the component.
