@@ -3,7 +3,7 @@
 //! Schema in docs/schemas/ with check-jsonschema (which .ci/run installs).
 //! `STEPKIT_UPDATE_SNAPSHOTS=1` rewrites the snapshots; review the diff before committing it.
 
-use crate::support::{in_ci, stepkit, write, Run};
+use crate::support::{in_ci, stepkit, write};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -191,13 +191,24 @@ fn validate(schema: &str, result: &Value) {
     );
 }
 
-/// The `--format json` result on stdout, which must also be what `--result-file` wrote.
-fn result_of(run: &Run, result_file: &Path) -> Value {
+/// Runs stepkit in `dir` with `--format json --result-file result.json` and then `args`, expects
+/// `code`, and checks the result: printed and written alike, a `schema_version`, equal to snapshot
+/// `name`, valid against its command's published schema.
+fn check_result(dir: &Path, env: &[(&str, &str)], args: &[&str], code: i32, name: &str) {
+    let mut step = stepkit().current_dir(dir);
+    for (key, value) in env {
+        step = step.env(key, value);
+    }
+    let run =
+        step.args(["--format", "json", "--result-file", "result.json"]).args(args).run().expect_code(code);
     let printed = run.json();
-    let written: Value = serde_json::from_str(&std::fs::read_to_string(result_file).unwrap()).unwrap();
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("result.json")).unwrap()).unwrap();
     assert_eq!(printed, written, "--format json and --result-file write the same document");
     assert!(printed["data"]["schema_version"].is_u64(), "{printed}");
-    printed
+    snapshot(name, &printed, dir);
+    let command = printed["command"].as_str().unwrap().replace(' ', "-");
+    validate(&format!("{command}-result.schema.json"), &printed);
 }
 
 fn junit_inputs(dir: &Path) {
@@ -209,29 +220,20 @@ fn junit_inputs(dir: &Path) {
 fn junit_merge_result_matches_its_snapshot_and_schema() {
     let dir = tempfile::tempdir().unwrap();
     junit_inputs(dir.path());
-    let run = stepkit()
-        .current_dir(dir.path())
-        .args(["--format", "json", "--result-file", "result.json", "junit", "merge"])
-        .args(["--fold-across-files", "reports/*.xml", "reports/none-*.xml", "-o", "merged.xml"])
-        .run()
-        .expect_code(0);
-    let result = result_of(&run, &dir.path().join("result.json"));
-    snapshot("junit-merge", &result, dir.path());
-    validate("junit-merge-result.schema.json", &result);
+    check_result(
+        dir.path(),
+        &[],
+        &["junit", "merge", "--fold-across-files", "reports/*.xml", "reports/none-*.xml", "-o", "merged.xml"],
+        0,
+        "junit-merge",
+    );
 }
 
 #[test]
 fn junit_summary_result_matches_its_snapshot_and_schema() {
     let dir = tempfile::tempdir().unwrap();
     junit_inputs(dir.path());
-    let run = stepkit()
-        .current_dir(dir.path())
-        .args(["--format", "json", "--result-file", "result.json", "junit", "summary", "reports/*.xml"])
-        .run()
-        .expect_code(1);
-    let result = result_of(&run, &dir.path().join("result.json"));
-    snapshot("junit-summary", &result, dir.path());
-    validate("junit-summary-result.schema.json", &result);
+    check_result(dir.path(), &[], &["junit", "summary", "reports/*.xml"], 1, "junit-summary");
 }
 
 #[test]
@@ -241,25 +243,22 @@ fn test_result_matches_its_snapshot_and_schema() {
     write(dir.path(), "t/fail.sh", "echo 'expected 42' >&2; exit 1\n");
     write(dir.path(), "run.sh", "#!/bin/sh\nrc=0\nfor f in \"$@\"; do sh \"$f\" || rc=1; done\nexit $rc\n");
     std::process::Command::new("chmod").arg("+x").arg(dir.path().join("run.sh")).status().unwrap();
-    let run = stepkit()
-        .current_dir(dir.path())
-        .args(["--format", "json", "--result-file", "result.json", "test", "--workers", "1"])
-        .args(["--files", "t/*.sh", "--junit", "junit.xml", "--", "./run.sh", "{files}"])
-        .run()
-        .expect_code(1);
-    let result = result_of(&run, &dir.path().join("result.json"));
-    snapshot("test", &result, dir.path());
-    validate("test-result.schema.json", &result);
+    check_result(
+        dir.path(),
+        &[],
+        &["test", "--workers", "1", "--files", "t/*.sh", "--junit", "junit.xml", "--", "./run.sh", "{files}"],
+        1,
+        "test",
+    );
 
     // Nothing found: the short form of the same schema.
-    let run = stepkit()
-        .current_dir(dir.path())
-        .args(["--format", "json", "--result-file", "none.json", "test", "--files", "nothing/*.sh"])
-        .args(["--", "./run.sh", "{files}"])
-        .run();
-    let result = result_of(&run, &dir.path().join("none.json"));
-    snapshot("test-nothing-found", &result, dir.path());
-    validate("test-result.schema.json", &result);
+    check_result(
+        dir.path(),
+        &[],
+        &["test", "--files", "nothing/*.sh", "--", "./run.sh", "{files}"],
+        4,
+        "test-nothing-found",
+    );
 }
 
 #[test]
@@ -271,15 +270,13 @@ fn coverage_merge_result_matches_its_snapshot_and_schema() {
         "b.info",
         "SF:src/a.rs\nDA:1,0\nDA:2,3\nend_of_record\nSF:src/b.rs\nDA:1,0\nend_of_record\n",
     );
-    let run = stepkit()
-        .current_dir(dir.path())
-        .args(["--format", "json", "--result-file", "result.json", "coverage", "merge"])
-        .args(["a.info", "b.info", "-o", "merged.xml"])
-        .run()
-        .expect_code(0);
-    let result = result_of(&run, &dir.path().join("result.json"));
-    snapshot("coverage-merge", &result, dir.path());
-    validate("coverage-merge-result.schema.json", &result);
+    check_result(
+        dir.path(),
+        &[],
+        &["coverage", "merge", "a.info", "b.info", "-o", "merged.xml"],
+        0,
+        "coverage-merge",
+    );
 }
 
 /// A loopback HTTP server answering every request with 200 until the test ends; the listener stays
@@ -303,28 +300,19 @@ fn gate_result_matches_its_snapshot_and_schema() {
     let dir = tempfile::tempdir().unwrap();
     let port = healthy_server();
     let url = format!("http://127.0.0.1:{port}/health");
-    let run = stepkit()
-        .current_dir(dir.path())
-        .args(["--format", "json", "--result-file", "result.json", "gate", "--http", &url])
-        .args(["--interval", "100ms", "--deadline", "20s", "--samples", "3"])
-        .run()
-        .expect_code(0);
-    let result = result_of(&run, &dir.path().join("result.json"));
-    snapshot("gate", &result, dir.path());
-    validate("gate-result.schema.json", &result);
+    check_result(
+        dir.path(),
+        &[],
+        &["gate", "--http", &url, "--interval", "100ms", "--deadline", "20s", "--samples", "3"],
+        0,
+        "gate",
+    );
 }
 
 #[test]
 fn plugin_new_result_matches_its_snapshot_and_schema() {
     let dir = tempfile::tempdir().unwrap();
-    let run = stepkit()
-        .current_dir(dir.path())
-        .args(["--format", "json", "--result-file", "result.json", "plugin", "new", "licenses"])
-        .run()
-        .expect_code(0);
-    let result = result_of(&run, &dir.path().join("result.json"));
-    snapshot("plugin-new", &result, dir.path());
-    validate("plugin-new-result.schema.json", &result);
+    check_result(dir.path(), &[], &["plugin", "new", "licenses"], 0, "plugin-new");
 }
 
 #[test]
@@ -337,16 +325,13 @@ fn notify_result_matches_its_snapshot_and_schema() {
         .run()
         .expect_code(0);
     // `--when failure` on a passing step: nothing is sent, so the webhook (loopback, closed) is never asked.
-    let run = stepkit()
-        .current_dir(dir.path())
-        .env("STEPKIT_SLACK_WEBHOOK_URL", "http://127.0.0.1:9/services/T0/B0/never-asked")
-        .args(["--format", "json", "--result-file", "result.json", "notify", "--result", "merge.json"])
-        .args(["--when", "failure"])
-        .run()
-        .expect_code(0);
-    let result = result_of(&run, &dir.path().join("result.json"));
-    snapshot("notify", &result, dir.path());
-    validate("notify-result.schema.json", &result);
+    check_result(
+        dir.path(),
+        &[("STEPKIT_SLACK_WEBHOOK_URL", "http://127.0.0.1:9/services/T0/B0/never-asked")],
+        &["notify", "--result", "merge.json", "--when", "failure"],
+        0,
+        "notify",
+    );
 }
 
 #[test]
