@@ -3,7 +3,7 @@
 use crate::cli::{self, Shell};
 use crate::error::Error;
 use crate::report::{Outcome, Verdict};
-use serde_json::json;
+use crate::result::tools::{CompletionsData, ManData, SCHEMA_VERSION};
 use std::path::PathBuf;
 
 /// The completion script for `shell`.
@@ -21,7 +21,11 @@ pub fn completions(shell: Shell) -> Outcome {
     let script = String::from_utf8_lossy(&script).into_owned();
     let mut outcome =
         Outcome::new("completions", Verdict::Passed, format!("{target} completion script written to stdout"));
-    outcome.data = json!({ "shell": target.to_string(), "script": script });
+    outcome.set_data(&CompletionsData {
+        schema_version: SCHEMA_VERSION,
+        shell: target.to_string(),
+        script: script.clone(),
+    });
     outcome.stdout = Some(script);
     outcome
 }
@@ -37,7 +41,7 @@ pub fn man(dir: Option<PathBuf>) -> Result<Outcome, Error> {
                 .map_err(|source| Error::Output { what: "man page".into(), source })?;
             let page = String::from_utf8_lossy(&page).into_owned();
             let mut outcome = Outcome::new("man", Verdict::Passed, "stepkit(1) written to stdout");
-            outcome.data = json!({ "page": page });
+            outcome.set_data(&ManData::Page { schema_version: SCHEMA_VERSION, page: page.clone() });
             outcome.stdout = Some(page);
             Ok(outcome)
         }
@@ -65,7 +69,7 @@ pub fn man(dir: Option<PathBuf>) -> Result<Outcome, Error> {
                 Verdict::Passed,
                 format!("{} man pages written to {}", pages.len(), dir.display()),
             );
-            outcome.data = json!({ "pages": pages });
+            outcome.set_data(&ManData::Pages { schema_version: SCHEMA_VERSION, pages });
             Ok(outcome)
         }
     }

@@ -280,17 +280,17 @@ impl Totals {
         ]
     }
 
-    /// The totals with their rates, for JSON.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "files": self.files,
-            "lines_valid": self.lines_valid,
-            "lines_covered": self.lines_covered,
-            "line_rate": self.line_rate(),
-            "branches_valid": self.branches_valid,
-            "branches_covered": self.branches_covered,
-            "branch_rate": self.branch_rate(),
-        })
+    /// The totals with their rates, as result files carry them.
+    pub fn data(&self) -> crate::result::coverage::TotalsData {
+        crate::result::coverage::TotalsData {
+            files: self.files,
+            lines_valid: self.lines_valid,
+            lines_covered: self.lines_covered,
+            line_rate: self.line_rate(),
+            branches_valid: self.branches_valid,
+            branches_covered: self.branches_covered,
+            branch_rate: self.branch_rate(),
+        }
     }
 
     /// Covered lines as a fraction (1 when there is nothing to cover).

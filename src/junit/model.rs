@@ -199,7 +199,9 @@ impl Case {
 }
 
 /// Test counts recomputed from the cases themselves (never trusted from attributes).
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Counts {
     pub tests: u64,
     pub passed: u64,

@@ -8,7 +8,7 @@ use std::collections::BinaryHeap;
 use std::sync::OnceLock;
 
 /// What `stepkit junit summary` reports.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     pub counts: Counts,
     pub failed: Vec<FailedTest>,
@@ -17,7 +17,7 @@ pub struct Summary {
 }
 
 /// A failed or errored test, with where it failed when the report says so.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FailedTest {
     pub id: String,
     /// `failure` or `error`.
@@ -30,7 +30,7 @@ pub struct FailedTest {
 }
 
 /// A test and its duration in seconds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TimedTest {
     pub id: String,
     pub time: f64,

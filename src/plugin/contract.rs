@@ -11,7 +11,7 @@ pub const CHECK_INTERFACE: &str = "stepkit:check/check";
 pub const HOST_CONTRACT: &str = "0.1";
 
 /// One import or export: its name and, for an interface, the functions in it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct Item {
     pub name: String,
     pub functions: Vec<String>,

@@ -19,7 +19,7 @@ const MAX_LINE: usize = 1000;
 pub const LINE_COST: usize = 64;
 
 /// One line a plugin logged, already sanitized.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct LogLine {
     pub level: &'static str,
     pub message: String,

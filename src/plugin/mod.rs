@@ -41,7 +41,7 @@ pub struct PluginSpec {
 }
 
 /// How a plugin run went wrong, for reports and JSON (`"kind"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum PluginErrorKind {
     /// The plugin file could not be read, or a granted directory could not be opened.

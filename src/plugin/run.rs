@@ -22,7 +22,7 @@ const MAX_METRICS: usize = 100;
 const MAX_OUTPUT_LINE: usize = 1000;
 
 /// A check's verdict (the WIT `verdict`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Pass,
@@ -33,7 +33,7 @@ pub enum Verdict {
 }
 
 /// A finding's severity (the WIT `severity`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Notice,
@@ -42,7 +42,7 @@ pub enum Severity {
 }
 
 /// One finding, sanitized; `file` only when it is a plain relative path.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Finding {
     pub message: String,
     pub file: Option<String>,
@@ -51,7 +51,7 @@ pub struct Finding {
 }
 
 /// One metric, its name and unit sanitized.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Metric {
     pub name: String,
     pub value: f64,
@@ -59,7 +59,7 @@ pub struct Metric {
 }
 
 /// A plugin's report, sanitized and bounded.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub verdict: Verdict,
     pub summary: String,
@@ -87,7 +87,7 @@ pub struct CheckInput {
 }
 
 /// Where a run's time went, in milliseconds with microsecond precision (for benchmarks and slow-plugin hunts).
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, schemars::JsonSchema)]
 pub struct Timings {
     /// Compiling the component (cache miss) or loading it from the cache (hit).
     pub load_ms: f64,
@@ -104,12 +104,16 @@ fn ms(since: Instant) -> u64 {
 }
 
 /// Everything one plugin run produced.
-#[derive(Debug, Clone, Serialize)]
+/// Serialized as the part of a `check` result's plugin entry that is not the report or error
+/// (result::check::PluginData adds those).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PluginRun {
     pub name: String,
     pub file: std::path::PathBuf,
+    #[serde(skip)]
     pub result: Result<Report, PluginError>,
     pub logs: Vec<LogLine>,
+    /// Log lines over the log budget, dropped.
     pub logs_dropped: usize,
     /// WASI stdout and stderr, sanitized lines.
     pub stdout: Vec<String>,
@@ -118,6 +122,7 @@ pub struct PluginRun {
     pub output_dropped: usize,
     pub duration_ms: u64,
     pub timings: Timings,
+    /// Whether the compiled component came from the cache.
     pub cache: CacheUse,
 }
 

@@ -36,7 +36,9 @@ impl Verdict {
 }
 
 /// Severity of a CI annotation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum AnnotationLevel {
     Error,
@@ -46,7 +48,7 @@ pub enum AnnotationLevel {
 
 /// A message attached to a file/line, shown inline by GitHub (`::error file=..::`).
 /// Deserialize reads it back from a result file (`stepkit notify`, `stepkit github`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Annotation {
     pub level: AnnotationLevel,
     pub title: Option<String>,
@@ -100,6 +102,13 @@ impl Outcome {
             step_summary: false,
             stdout: None,
         }
+    }
+
+    /// Sets `data` from the step's typed result (src/result/), the one way steps fill it.
+    pub fn set_data<T: Serialize>(&mut self, data: &T) {
+        // Serializing plain structs of strings, numbers and paths cannot fail; a path that is not
+        // UTF-8 is the one case, and then an empty `data` beats losing the whole result.
+        self.data = serde_json::to_value(data).unwrap_or_default();
     }
 
     /// The process exit code this outcome maps to.

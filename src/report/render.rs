@@ -1,9 +1,10 @@
 //! Renderers for an `Outcome`: human text (stderr), JSON (stdout, result file), markdown (step summary).
 
 use super::{Outcome, Verdict};
+use crate::result::{Finished, Stopped};
 use crate::sanitize;
 use anstyle::{AnsiColor, Style};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 fn verdict_style(verdict: Verdict) -> Style {
     let color = match verdict {
@@ -52,26 +53,23 @@ pub fn render_human(outcome: &Outcome) -> String {
 
 /// The machine-readable form, printed by `--format json` and written to the result file.
 pub fn render_json(outcome: &Outcome) -> Value {
-    json!({
-        "command": outcome.command,
-        "verdict": outcome.verdict,
-        "exit_code": outcome.exit_code(),
-        "headline": outcome.headline,
-        "warnings": outcome.warnings,
-        "annotations": outcome.annotations,
-        "outputs": outcome.outputs.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
-        "data": outcome.data,
-    })
+    let written = Finished {
+        command: &outcome.command,
+        verdict: outcome.verdict,
+        exit_code: outcome.exit_code(),
+        headline: &outcome.headline,
+        warnings: &outcome.warnings,
+        annotations: &outcome.annotations,
+        // Later outputs of the same name win, as they do in $GITHUB_OUTPUT.
+        outputs: outcome.outputs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
+        data: &outcome.data,
+    };
+    serde_json::to_value(written).unwrap_or_default()
 }
 
 /// The JSON form of an error that stopped a command before it produced an outcome.
 pub fn render_error_json(command: &str, exit_code: i32, message: &str) -> Value {
-    json!({
-        "command": command,
-        "verdict": "error",
-        "exit_code": exit_code,
-        "error": message,
-    })
+    serde_json::to_value(Stopped { command, verdict: "error", exit_code, error: message }).unwrap_or_default()
 }
 
 /// Markdown: a heading with the verdict, the headline, then the step's own markdown detail.
@@ -118,6 +116,20 @@ mod tests {
         assert_eq!(v["exit_code"], 1);
         assert_eq!(v["verdict"], "failed");
         assert_eq!(v["outputs"]["failed"], "1");
+        let read: crate::result::ResultFile<Value> = crate::result::parse(v).unwrap();
+        assert_eq!(
+            (read.verdict.as_str(), read.exit_code, read.headline.as_deref()),
+            ("failed", Some(1), Some("1 failed"))
+        );
+        let error = render_error_json("gate", 2, "use --url");
+        let keys: Vec<_> = error.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(
+            keys,
+            ["command", "error", "exit_code", "verdict"],
+            "an error result has no headline or data"
+        );
+        let read: crate::result::ResultFile<Value> = crate::result::parse(error).unwrap();
+        assert_eq!((read.error.as_deref(), read.data), (Some("use --url"), None));
     }
 
     #[test]

@@ -36,6 +36,7 @@ mod junit_runs;
 mod junit_summary;
 mod load;
 mod notify;
+mod result_schemas;
 mod test_auto_timings;
 mod test_coverage;
 mod test_go;

@@ -266,8 +266,13 @@ pub fn scaffolded(settings: &ScaffoldSettings, written: &[PathBuf]) -> Outcome {
     let mut text: String = written.iter().map(|f| format!("  {}\n", f.display())).collect();
     text.push_str(&format!("next: cd {dir} && {build}, then: stepkit plugin inspect <the .wasm>\n"));
     outcome.text = text;
-    outcome.data =
-        serde_json::json!({ "name": settings.name, "dir": settings.dir, "files": written, "build": build });
+    outcome.set_data(&crate::result::check::NewData {
+        schema_version: crate::result::check::NEW_VERSION,
+        name: settings.name.clone(),
+        dir: settings.dir.clone(),
+        files: written.to_vec(),
+        build,
+    });
     outcome
 }
 
@@ -287,6 +292,32 @@ mod tests {
         let error = run.result.as_ref().unwrap_err();
         assert_eq!(error.kind, PluginErrorKind::Internal);
         assert!(error.message.contains("deadline overflow"), "{}", error.message);
-        assert_eq!(outcome::build(&[run], false).verdict, Verdict::Failed);
+        let outcome = outcome::build(&[run], false);
+        assert_eq!(outcome.verdict, Verdict::Failed);
+        // The result's plugin entry: the run's fields, its verdict, and the error in place of a report.
+        let entry = &outcome.data["plugins"][0];
+        let mut keys: Vec<_> = entry.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "cache",
+                "duration_ms",
+                "error",
+                "file",
+                "logs",
+                "logs_dropped",
+                "name",
+                "output_dropped",
+                "report",
+                "stderr",
+                "stdout",
+                "timings",
+                "verdict"
+            ]
+        );
+        assert_eq!((entry["verdict"].as_str(), entry["report"].is_null()), (Some("error"), true));
+        assert_eq!(entry["error"]["kind"], "internal");
+        assert_eq!(outcome.data["schema_version"], crate::result::check::CHECK_VERSION);
     }
 }

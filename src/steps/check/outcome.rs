@@ -3,7 +3,9 @@
 use crate::plugin::contract::{self, Shape};
 use crate::plugin::{sanitize, PluginRun, Severity, Verdict as CheckVerdict};
 use crate::report::{Annotation, AnnotationLevel, Live, Outcome, Verdict};
-use serde_json::{json, Value};
+use crate::result::check::{
+    CheckData, InspectData, PluginData, PluginErrorData, CHECK_VERSION, INSPECT_VERSION,
+};
 use std::path::Path;
 
 /// Findings listed per plugin in the step summary; the JSON has them all (up to the plugin's limit).
@@ -96,9 +98,10 @@ pub fn build(runs: &[PluginRun], strict: bool) -> Outcome {
     outcome.markdown = markdown(runs);
     outcome.step_summary = true;
     outcome.annotations = annotations(runs);
-    outcome.data = json!({
-        "strict": strict,
-        "plugins": runs.iter().map(run_json).collect::<Vec<_>>(),
+    outcome.set_data(&CheckData {
+        schema_version: CHECK_VERSION,
+        strict,
+        plugins: runs.iter().map(run_data).collect(),
     });
     outcome.outputs = vec![
         ("checks".into(), runs.len().to_string()),
@@ -227,26 +230,12 @@ fn annotations(runs: &[PluginRun]) -> Vec<Annotation> {
     out
 }
 
-fn run_json(run: &PluginRun) -> Value {
+fn run_data(run: &PluginRun) -> PluginData<'_> {
     let (report, error) = match &run.result {
-        Ok(report) => (json!(report), Value::Null),
-        Err(e) => (Value::Null, json!({ "kind": e.kind, "message": e.message })),
+        Ok(report) => (Some(report), None),
+        Err(e) => (None, Some(PluginErrorData { kind: e.kind, message: e.message.clone() })),
     };
-    json!({
-        "name": run.name,
-        "file": run.file,
-        "verdict": verdict_word(run),
-        "report": report,
-        "error": error,
-        "logs": run.logs,
-        "logs_dropped": run.logs_dropped,
-        "stdout": run.stdout,
-        "stderr": run.stderr,
-        "output_dropped": run.output_dropped,
-        "duration_ms": run.duration_ms,
-        "timings": run.timings,
-        "cache": run.cache,
-    })
+    PluginData { verdict: verdict_word(run), report, error, run }
 }
 
 /// The outcome of `stepkit plugin inspect`: passed when this host can run the component.
@@ -275,7 +264,14 @@ pub fn inspected(file: &Path, shape: &Shape) -> Outcome {
         ));
     }
     outcome.text = text;
-    outcome.data = json!({ "file": file, "contract": shape.contract, "compatible": compatible.is_ok(), "exports": shape.exports, "imports": shape.imports });
+    outcome.set_data(&InspectData {
+        schema_version: INSPECT_VERSION,
+        file: file.to_path_buf(),
+        contract: shape.contract.clone(),
+        compatible: compatible.is_ok(),
+        exports: shape.exports.clone(),
+        imports: shape.imports.clone(),
+    });
     outcome
 }
 

@@ -5,7 +5,7 @@
 use crate::coverage::{merge_files, write_file, CoverageError, Format, PathRoot};
 use crate::patterns::{expand_patterns, Input};
 use crate::report::{Outcome, Verdict};
-use serde_json::json;
+use crate::result::coverage::{InputData, MergeData, SCHEMA_VERSION};
 use std::path::PathBuf;
 
 /// Resolved settings for `coverage merge`.
@@ -56,8 +56,17 @@ pub fn merge(settings: &CoverageMergeSettings) -> Result<Outcome, CoverageError>
             .push("the merged report has no executable lines: check the inputs' coverage filters".into());
     }
     outcome.outputs = totals.outputs(&settings.output);
-    let inputs: Vec<_> =
-        paths.iter().zip(&formats).map(|(p, f)| json!({ "path": p, "format": f.name() })).collect();
-    outcome.data = json!({ "output": settings.output, "format": settings.format.name(), "inputs": inputs, "totals": totals.to_json() });
+    let inputs = paths
+        .iter()
+        .zip(&formats)
+        .map(|(p, f)| InputData { path: p.clone(), format: f.name().to_string() })
+        .collect();
+    outcome.set_data(&MergeData {
+        schema_version: SCHEMA_VERSION,
+        output: settings.output.clone(),
+        format: settings.format.name().to_string(),
+        inputs,
+        totals: totals.data(),
+    });
     Ok(outcome)
 }

@@ -3,21 +3,21 @@
 
 use super::answer::{ms, Verdict};
 use super::probe::Attempt;
-use serde_json::{json, Value};
+use crate::result::gate::AttemptData;
 
-/// One attempt as JSON: `{round, at_ms, probe, outcome, detail, error_class, status, latency_ms}`.
-pub fn attempt_json(attempt: &Attempt, labels: &[String]) -> Value {
-    json!({
+/// One attempt as the result file has it.
+pub fn attempt_data(attempt: &Attempt, labels: &[String]) -> AttemptData {
+    AttemptData {
         // 1-based, as in the tables.
-        "round": attempt.round.map(|r| r + 1),
-        "at_ms": attempt.at.as_millis() as u64,
-        "probe": labels[attempt.probe],
-        "outcome": attempt.verdict.word(),
-        "detail": attempt.verdict.detail(),
-        "error_class": attempt.verdict.class().map(|c| c.as_str()),
-        "status": attempt.status,
-        "latency_ms": (attempt.latency.as_secs_f64() * 100_000.0).round() / 100.0,
-    })
+        round: attempt.round.map(|r| r + 1),
+        at_ms: attempt.at.as_millis() as u64,
+        probe: labels[attempt.probe].clone(),
+        outcome: attempt.verdict.word().to_string(),
+        detail: attempt.verdict.detail().map(str::to_string),
+        error_class: attempt.verdict.class().map(|c| c.as_str().to_string()),
+        status: attempt.status,
+        latency_ms: (attempt.latency.as_secs_f64() * 100_000.0).round() / 100.0,
+    }
 }
 
 /// How one probe fared over the whole gate.
@@ -258,16 +258,16 @@ mod tests {
     #[test]
     fn attempts_as_json_tell_errors_from_wrong_answers() {
         let (labels, list) = attempts();
-        let first = attempt_json(&list[0], &labels);
+        let first = serde_json::to_value(attempt_data(&list[0], &labels)).unwrap();
         assert_eq!(first["outcome"], "error");
         assert_eq!(first["error_class"], "refused");
-        assert_eq!(first["status"], Value::Null);
-        let third = attempt_json(&list[2], &labels);
+        assert_eq!(first["status"], serde_json::Value::Null);
+        let third = serde_json::to_value(attempt_data(&list[2], &labels)).unwrap();
         assert_eq!(
             (third["outcome"].as_str(), third["status"].as_u64(), third["at_ms"].as_u64()),
             (Some("wrong"), Some(503), Some(2000))
         );
-        assert_eq!(third["error_class"], Value::Null);
+        assert_eq!(third["error_class"], serde_json::Value::Null);
         assert_eq!(third["latency_ms"], 3.0);
     }
 

@@ -1,7 +1,9 @@
 //! The latency gate's arithmetic: the 95th percentile over samples, the baseline from a previous run's
 //! result file, the regression against it, and the verdict on them. Pure apart from reading the baseline.
 
-use serde_json::{json, Value};
+use crate::result::gate::{BaselineView, LatencyData, ProbeLatency};
+use serde::Deserialize;
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -29,19 +31,20 @@ pub fn percentile(samples: &[Duration], pct: f64) -> Option<Duration> {
     Some(sorted[rank.clamp(1, sorted.len()) - 1])
 }
 
-/// The baseline p95 in ms from a gate's or a deploy's result file (see `baseline_from_json`).
-/// `Ok(None)` when the file does not exist or holds no measurement (first run, or that run did not open).
+/// The baseline p95 in ms from a gate's or a deploy's result file (see `baseline_from_json`), read
+/// through the one result reader (size cap, schema version). `Ok(None)` when the file does not exist
+/// or holds no measurement (first run, or that run did not open).
 pub fn read_baseline(path: &Path) -> Result<Option<f64>, String> {
     let value = crate::result::read_if_present(path).map_err(|e| e.to_string())?;
     Ok(value.as_ref().and_then(baseline_from_json))
 }
 
 /// `data.latency.p95_ms` (a gate's result), `data.gate.latency.p95_ms` (a deploy's: its gate sits under
-/// `data.gate`, so one deploy's result file is the next deploy's baseline) or a bare `latency.p95_ms`.
+/// `data.gate`, so one deploy's result file is the next deploy's baseline), or the same without the
+/// envelope. A result whose fields have other shapes measured nothing this gate can use.
 pub fn baseline_from_json(value: &Value) -> Option<f64> {
-    ["/data/latency/p95_ms", "/data/gate/latency/p95_ms", "/latency/p95_ms"]
-        .iter()
-        .find_map(|pointer| value.pointer(pointer).and_then(Value::as_f64))
+    let data = value.get("data").unwrap_or(value);
+    BaselineView::deserialize(data).ok()?.p95_ms()
 }
 
 /// How much slower `current` is than `baseline`, in percent (negative: faster). `None` for a zero baseline.
@@ -62,7 +65,7 @@ pub struct ProbeSamples {
 /// The latency gate's result.
 #[derive(Debug, Clone)]
 pub struct LatencyReport {
-    pub data: Value,
+    pub data: LatencyData,
     /// The worst probe's p95, in ms.
     pub p95_ms: Option<f64>,
     pub regression_pct: Option<f64>,
@@ -104,14 +107,14 @@ pub fn judge(
                 probe.failures[0]
             ));
         }
-        per_probe.push(json!({
-            "probe": probe.label,
-            "samples": probe.latencies.len(),
-            "failed": probe.failures.len(),
-            "p50_ms": percentile(&probe.latencies, 50.0).map(ms),
-            "p95_ms": p95,
-            "max_ms": probe.latencies.iter().max().copied().map(ms),
-        }));
+        per_probe.push(ProbeLatency {
+            probe: probe.label.clone(),
+            samples: probe.latencies.len(),
+            failed: probe.failures.len(),
+            p50_ms: percentile(&probe.latencies, 50.0).map(ms),
+            p95_ms: p95,
+            max_ms: probe.latencies.iter().max().copied().map(ms),
+        });
     }
     if !complete {
         problems.push("the deadline passed before every sample was taken".into());
@@ -131,24 +134,25 @@ pub fn judge(
             ));
         }
     }
-    let data = json!({
-        "samples": probes.iter().map(|p| p.latencies.len() + p.failures.len()).sum::<usize>(),
-        "samples_per_probe": settings.samples,
-        "p95_ms": worst,
-        "limit_p95_ms": settings.p95.map(ms),
-        "baseline_file": settings.baseline.as_ref().map(|p| p.display().to_string()),
-        "baseline_p95_ms": baseline_ms,
-        "regression_pct": regression,
-        "max_regression_pct": settings.max_regression_pct,
-        "complete": complete,
-        "probes": per_probe,
-    });
+    let data = LatencyData {
+        samples: probes.iter().map(|p| p.latencies.len() + p.failures.len()).sum::<usize>(),
+        samples_per_probe: settings.samples,
+        p95_ms: worst,
+        limit_p95_ms: settings.p95.map(ms),
+        baseline_file: settings.baseline.as_ref().map(|p| p.display().to_string()),
+        baseline_p95_ms: baseline_ms,
+        regression_pct: regression,
+        max_regression_pct: settings.max_regression_pct,
+        complete,
+        probes: per_probe,
+    };
     LatencyReport { data, p95_ms: worst, regression_pct: regression, problems, complete }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn millis(values: &[u64]) -> Vec<Duration> {
         values.iter().map(|&v| Duration::from_millis(v)).collect()
@@ -214,7 +218,7 @@ mod tests {
         assert_eq!(report.p95_ms, Some(100.0));
         assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
         assert!(report.problems[0].contains("over --p95 50 ms"));
-        assert_eq!(report.data["probes"][0]["p95_ms"], 10.0);
+        assert_eq!(report.data.probes[0].p95_ms, Some(10.0));
 
         let ok = judge(&settings(Some(150), Some(20.0)), std::slice::from_ref(&slow), Some(90.0), true);
         assert_eq!(ok.regression_pct, Some(11.11));
@@ -226,7 +230,7 @@ mod tests {
             "{:?}",
             regressed.problems
         );
-        assert_eq!(regressed.data["baseline_p95_ms"], 80.0);
+        assert_eq!(regressed.data.baseline_p95_ms, Some(80.0));
     }
 
     #[test]
@@ -239,6 +243,6 @@ mod tests {
         let report = judge(&settings(None, None), &[flaky], None, false);
         assert!(report.problems[0].contains("2 of 20 samples") && report.problems[0].contains("status 500"));
         assert!(report.problems[1].contains("deadline"));
-        assert_eq!(report.data["samples"], 20);
+        assert_eq!(report.data.samples, 20);
     }
 }

@@ -3,7 +3,7 @@
 
 use super::answer::{ms, Verdict as ProbeVerdict};
 use super::evidence::{
-    attempt_json, attempts_markdown, attempts_text, logs_markdown, logs_text, one_line, probes_markdown,
+    attempt_data, attempts_markdown, attempts_text, logs_markdown, logs_text, one_line, probes_markdown,
     probes_text,
 };
 use super::latency::LatencyReport;
@@ -11,7 +11,7 @@ use super::policy::{Closed, Decision};
 use super::probe::Attempt;
 use super::GateSettings;
 use crate::report::{Annotation, AnnotationLevel, Outcome, Verdict};
-use serde_json::{json, Value};
+use crate::result::gate::{ContainerLogs, GateData, PolicyData, SCHEMA_VERSION};
 use std::time::Duration;
 
 /// Everything the gate found.
@@ -154,44 +154,48 @@ pub(super) fn outcome(f: Finished) -> Outcome {
             line: None,
         });
     }
-    outcome.data = json!({
-        "state": state,
-        "started_at": f.started_at,
-        "elapsed_ms": millis(f.total),
-        "opened_after_ms": matches!(f.decision, Decision::Open { .. }).then(|| millis(f.elapsed)),
-        "policy": {
-            "interval_ms": millis(s.interval),
-            "timeout_ms": millis(s.timeout),
-            "initial_delay_ms": millis(s.initial_delay),
-            "successes": s.successes,
-            "failures": s.failures,
-            "deadline_ms": millis(s.deadline),
+    outcome.set_data(&GateData {
+        schema_version: SCHEMA_VERSION,
+        state: state.to_string(),
+        started_at: f.started_at.clone(),
+        elapsed_ms: millis(f.total),
+        opened_after_ms: matches!(f.decision, Decision::Open { .. }).then(|| millis(f.elapsed)),
+        policy: PolicyData {
+            interval_ms: millis(s.interval),
+            timeout_ms: millis(s.timeout),
+            initial_delay_ms: millis(s.initial_delay),
+            successes: s.successes,
+            failures: s.failures,
+            deadline_ms: millis(s.deadline),
         },
-        "probes": f.labels,
-        "rounds": rounds,
-        "attempts": f.attempts.iter().map(|a| attempt_json(a, f.labels)).collect::<Vec<_>>(),
-        "attempts_dropped": f.dropped,
-        "latency": f.latency.as_ref().map_or(Value::Null, |l| l.data.clone()),
-        "container_logs": f.logs.iter().map(|(name, logs)| (name.clone(), match logs {
-            Ok(lines) => json!(lines),
-            Err(message) => json!({ "error": message }),
-        })).collect::<serde_json::Map<_, _>>(),
+        probes: f.labels.to_vec(),
+        rounds,
+        attempts: f.attempts.iter().map(|a| attempt_data(a, f.labels)).collect(),
+        attempts_dropped: f.dropped,
+        latency: f.latency.as_ref().map(|l| l.data.clone()),
+        container_logs: f
+            .logs
+            .iter()
+            .map(|(name, logs)| {
+                let logs = match logs {
+                    Ok(lines) => ContainerLogs::Lines(lines.clone()),
+                    Err(message) => ContainerLogs::Unread { error: message.clone() },
+                };
+                (name.clone(), logs)
+            })
+            .collect(),
     });
     outcome
 }
 
 fn latency_text(report: &LatencyReport) -> String {
     let d = &report.data;
-    let mut out = format!("latency: {} samples, p95 {}", d["samples"], fmt_ms(&d["p95_ms"]));
-    if !d["limit_p95_ms"].is_null() {
-        out.push_str(&format!(" (limit {})", fmt_ms(&d["limit_p95_ms"])));
+    let mut out = format!("latency: {} samples, p95 {}", d.samples, fmt_ms(d.p95_ms));
+    if d.limit_p95_ms.is_some() {
+        out.push_str(&format!(" (limit {})", fmt_ms(d.limit_p95_ms)));
     }
-    if !d["baseline_p95_ms"].is_null() {
-        out.push_str(&format!(
-            ", baseline {}, {}",
-            fmt_ms(&d["baseline_p95_ms"]),
-            fmt_pct(&d["regression_pct"])
-        ));
+    if d.baseline_p95_ms.is_some() {
+        out.push_str(&format!(", baseline {}, {}", fmt_ms(d.baseline_p95_ms), fmt_pct(d.regression_pct)));
     }
     out.push('\n');
     out
@@ -200,34 +204,34 @@ fn latency_text(report: &LatencyReport) -> String {
 fn latency_markdown(report: &LatencyReport) -> String {
     let mut out =
         String::from("\n| Latency | Samples | Failed | p50 | p95 | max |\n|---|--:|--:|--:|--:|--:|\n");
-    for p in report.data["probes"].as_array().into_iter().flatten() {
+    for p in &report.data.probes {
         out.push_str(&format!(
             "| `{}` | {} | {} | {} | {} | {} |\n",
-            p["probe"].as_str().unwrap_or_default().replace(['`', '|'], "'"),
-            p["samples"],
-            p["failed"],
-            fmt_ms(&p["p50_ms"]),
-            fmt_ms(&p["p95_ms"]),
-            fmt_ms(&p["max_ms"])
+            p.probe.replace(['`', '|'], "'"),
+            p.samples,
+            p.failed,
+            fmt_ms(p.p50_ms),
+            fmt_ms(p.p95_ms),
+            fmt_ms(p.max_ms)
         ));
     }
     let d = &report.data;
-    if !d["baseline_p95_ms"].is_null() {
+    if d.baseline_p95_ms.is_some() {
         out.push_str(&format!(
             "\nBaseline p95 {}; now {} ({}).\n",
-            fmt_ms(&d["baseline_p95_ms"]),
-            fmt_ms(&d["p95_ms"]),
-            fmt_pct(&d["regression_pct"])
+            fmt_ms(d.baseline_p95_ms),
+            fmt_ms(d.p95_ms),
+            fmt_pct(d.regression_pct)
         ));
     }
     out
 }
 
 /// `12.5 ms`, `1000 ms`, or `-` when there is no figure.
-fn fmt_ms(v: &Value) -> String {
-    v.as_f64().map_or("-".into(), |n| format!("{n} ms"))
+fn fmt_ms(v: Option<f64>) -> String {
+    v.map_or("-".into(), |n| format!("{n} ms"))
 }
 
-fn fmt_pct(v: &Value) -> String {
-    v.as_f64().map_or("no regression figure".into(), |p| format!("{p:+}%"))
+fn fmt_pct(v: Option<f64>) -> String {
+    v.map_or("no regression figure".into(), |p| format!("{p:+}%"))
 }

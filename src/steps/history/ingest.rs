@@ -5,7 +5,7 @@
 use super::store::{Metric, NewRun, RunKey, TestResult};
 use super::Keys;
 use crate::junit::{self, Status};
-use crate::steps::load::result::{LoadResult, RequestResult, SCHEMA_VERSION as LOAD_SCHEMA_VERSION};
+use crate::result::load::{LoadResult, RequestResult, SCHEMA_VERSION as LOAD_SCHEMA_VERSION};
 use serde_json::Value;
 use std::io::Read;
 use std::path::Path;
@@ -41,7 +41,7 @@ pub fn read_input(path: &Path, keys: &Keys, cwd: &Path, now_ms: i64) -> Result<I
         .find(|b| !b.is_ascii_whitespace());
     match first {
         Some(b'{') => {
-            // The one capped reader of result files (64 MiB).
+            // The one reader of result files: 64 MiB cap, a newer schema_version refused.
             let value = crate::result::read(path).map_err(|e| e.to_string())?;
             let base = path.parent().unwrap_or(cwd);
             from_result(&value, &path.display().to_string(), keys, &[cwd, base], now_ms)
@@ -313,6 +313,27 @@ mod tests {
 
     fn value(run: &NewRun, subject: &str, name: &str) -> Option<f64> {
         run.metrics.iter().find(|m| m.subject == subject && m.name == name).map(|m| m.value)
+    }
+
+    #[test]
+    fn a_result_of_a_newer_schema_is_refused_and_one_without_a_version_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let newer = dir.path().join("gate.json");
+        std::fs::write(
+            &newer,
+            r#"{"command":"gate","verdict":"passed","exit_code":0,"data":{"schema_version":99}}"#,
+        )
+        .unwrap();
+        let err = read_input(&newer, &keys(), dir.path(), 0).unwrap_err();
+        assert!(err.contains("`gate` result of schema version 99"), "{err}");
+        let older = dir.path().join("old.json");
+        std::fs::write(
+            &older,
+            r#"{"command":"gate","verdict":"passed","exit_code":0,"data":{"elapsed_ms":5}}"#,
+        )
+        .unwrap();
+        let run = read_input(&older, &keys(), dir.path(), 0).unwrap().run;
+        assert_eq!(value(&run, "", "duration_ms"), Some(5.0));
     }
 
     #[test]

@@ -10,12 +10,12 @@ pub mod reference;
 pub mod registry;
 
 use crate::report::{Live, Outcome, Verdict};
+use crate::result::image::{BuildData, PushData, PushedData, BUILD_VERSION, PUSH_VERSION};
 use crate::secret::Secret;
 use build::{BuildRequest, Built};
 use credentials::{login_for, CredentialError, Login};
 use push::PushPolicy;
 use reference::Reference;
-use serde_json::json;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -90,7 +90,12 @@ pub async fn build_image(settings: &BuildSettings, live: &mut dyn Live) -> Resul
                 .map_or_else(|| "before the first step".to_string(), |step| format!("at {step}"));
             let mut outcome =
                 Outcome::new("image build", Verdict::Failed, format!("the build failed {where_}: {error}"));
-            outcome.data = json!({ "step": step, "error": error, "tags": tags });
+            outcome.set_data(&BuildData::Failed {
+                schema_version: BUILD_VERSION,
+                step: step.clone(),
+                error: error.clone(),
+                tags,
+            });
             outcome.annotations.push(crate::report::Annotation {
                 level: crate::report::AnnotationLevel::Error,
                 title: Some("docker build failed".into()),
@@ -121,12 +126,13 @@ pub async fn build_image(settings: &BuildSettings, live: &mut dyn Live) -> Resul
             if let Some(first) = pushed.first() {
                 outcome.outputs.push(("digest".into(), first.digest.clone()));
             }
-            outcome.data = json!({
-                "image_id": id,
-                "tags": tags,
-                "context_files": context_files,
-                "digest": pushed.first().map(|p| p.digest.clone()),
-                "pushed": pushed.iter().map(Pushed::json).collect::<Vec<_>>(),
+            outcome.set_data(&BuildData::Built {
+                schema_version: BUILD_VERSION,
+                digest: pushed.first().map(|p| p.digest.clone()),
+                image_id: id,
+                tags,
+                context_files,
+                pushed,
             });
             Ok(outcome)
         }
@@ -164,11 +170,12 @@ pub async fn push_images(
         ("tags".into(), tags.join("\n")),
         ("digest".into(), first.digest.clone()),
     ];
-    outcome.data = json!({
-        "image_id": first.image_id,
-        "tags": tags,
-        "digest": first.digest,
-        "pushed": pushed.iter().map(Pushed::json).collect::<Vec<_>>(),
+    outcome.set_data(&PushData {
+        schema_version: PUSH_VERSION,
+        image_id: first.image_id.clone(),
+        tags,
+        digest: first.digest.clone(),
+        pushed,
     });
     Ok(outcome)
 }
@@ -186,21 +193,6 @@ async fn local_image_id(docker: &bollard::Docker, reference: &Reference) -> Resu
     }
 }
 
-/// One pushed tag.
-struct Pushed {
-    tag: String,
-    image_id: String,
-    digest: String,
-    /// Which credentials were used (never the secret itself).
-    credentials: String,
-}
-
-impl Pushed {
-    fn json(&self) -> serde_json::Value {
-        json!({ "tag": self.tag, "image_id": self.image_id, "digest": self.digest, "credentials": self.credentials })
-    }
-}
-
 /// Pushes one tag and checks the registry serves the same digest.
 async fn push_one(
     docker: &bollard::Docker,
@@ -208,7 +200,7 @@ async fn push_one(
     image_id: &str,
     settings: &PushSettings,
     live: &mut dyn Live,
-) -> Result<Pushed, ImageError> {
+) -> Result<PushedData, ImageError> {
     let login = find_login(&reference.registry, settings).await?;
     live.group_start(&format!("docker push {}", reference.full()));
     let result = push::push(docker, reference, &login, settings.policy, live).await;
@@ -223,7 +215,7 @@ async fn push_one(
     if served != digest {
         return Err(verify_error(format!("the push reported {digest} but the registry serves {served}")));
     }
-    Ok(Pushed {
+    Ok(PushedData {
         tag: reference.full(),
         image_id: image_id.to_string(),
         digest,

@@ -24,6 +24,19 @@ pub struct Inputs {
     pub duplicates: u64,
 }
 
+impl Inputs {
+    /// What the result file says about the inputs (`junit merge` and `junit summary` alike).
+    pub fn data(&self) -> crate::result::junit::InputsData {
+        crate::result::junit::InputsData {
+            files: self.files.clone(),
+            problems: self.problems.clone(),
+            warnings: self.warnings.clone(),
+            duplicates: self.duplicates,
+            separate_runs: self.separate_runs.clone(),
+        }
+    }
+}
+
 /// Reads every input into one merged report. Nothing is lost: an input that cannot be read
 /// becomes an error case naming the file and the reason. Each file is a run of its own: its cases
 /// fold only with each other, unless `fold_across_files` (the user says the files are retries).

@@ -4,7 +4,7 @@ use super::{collect_inputs, Inputs, JunitError};
 use crate::junit::render::{count_outputs, describe_counts, plural};
 use crate::junit::{write_report, Profile};
 use crate::report::{Annotation, AnnotationLevel, Outcome, Verdict};
-use serde_json::json;
+use crate::result::junit::{MergeData, MERGE_VERSION};
 use std::path::PathBuf;
 
 /// Resolved settings for `junit merge`.
@@ -51,15 +51,12 @@ pub fn merge(settings: &MergeSettings) -> Result<Outcome, JunitError> {
         .collect();
     outcome.outputs = count_outputs(&counts);
     outcome.outputs.insert(0, ("report".into(), settings.output.display().to_string()));
-    outcome.data = json!({
-        "output": settings.output,
-        "profile": settings.profile.name(),
-        "files": inputs.files,
-        "problems": inputs.problems,
-        "duplicates": inputs.duplicates,
-        "separate_runs": inputs.separate_runs,
-        "warnings": inputs.warnings,
-        "counts": counts,
+    outcome.set_data(&MergeData {
+        schema_version: MERGE_VERSION,
+        output: settings.output.clone(),
+        profile: settings.profile.name().to_string(),
+        inputs: inputs.data(),
+        counts,
     });
     Ok(outcome)
 }

@@ -5,7 +5,7 @@ use super::{collect_inputs, JunitError};
 use crate::junit::render::{annotations, count_outputs, describe_counts, human, markdown, plural, relative};
 use crate::junit::summarize;
 use crate::report::{Outcome, Verdict};
-use serde_json::json;
+use crate::result::junit::{SummaryData, SUMMARY_VERSION};
 use std::path::PathBuf;
 
 /// Resolved settings for `junit summary`.
@@ -57,13 +57,6 @@ pub fn summary(settings: &SummarySettings) -> Result<Outcome, JunitError> {
     outcome.step_summary = true;
     outcome.annotations = annotations(&summary, &inputs.problems);
     outcome.outputs = count_outputs(&counts);
-    outcome.data = json!({
-        "files": inputs.files,
-        "problems": inputs.problems,
-        "warnings": inputs.warnings,
-        "duplicates": inputs.duplicates,
-        "separate_runs": inputs.separate_runs,
-        "summary": summary,
-    });
+    outcome.set_data(&SummaryData { schema_version: SUMMARY_VERSION, inputs: inputs.data(), summary });
     Ok(outcome)
 }

@@ -4,7 +4,8 @@
 
 mod client;
 mod engine;
-pub mod result;
+// Its typed result lives with the other steps' in src/result/; this path stays for readers of it.
+pub use crate::result::load as result;
 mod stats;
 mod verdict;
 

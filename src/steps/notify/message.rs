@@ -5,20 +5,8 @@ use super::StepReport;
 use crate::ci::Context;
 use serde::Serialize;
 
-/// The overall status a notification announces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Status {
-    Success,
-    Failure,
-    /// Stopped by SIGINT/SIGTERM (a cancelled run, a Jenkins abort).
-    Cancelled,
-    TimedOut,
-    /// The step ran nothing (no tests found).
-    Skipped,
-    /// Not a verdict: "deploy started", a plain message.
-    Info,
-}
+// Both are part of the result file's schema, so they are defined with it; their behaviour is here.
+pub use crate::result::notify::{Origin, Status};
 
 impl Status {
     /// The status a result file's verdict means.
@@ -82,22 +70,6 @@ impl Status {
     pub fn is_bad(self) -> bool {
         matches!(self, Status::Failure | Status::TimedOut)
     }
-}
-
-/// Where the pipeline ran, for a footer line and links.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Origin {
-    pub repository: Option<String>,
-    /// The full commit sha.
-    pub sha: Option<String>,
-    pub branch: Option<String>,
-    pub tag: Option<String>,
-    pub pr_number: Option<u64>,
-    /// The CI run's page.
-    pub run_url: Option<String>,
-    pub actor: Option<String>,
-    /// `GitHub Actions`, `Jenkins`, ...
-    pub provider: String,
 }
 
 impl Origin {

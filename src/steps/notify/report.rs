@@ -3,7 +3,7 @@
 //! the notification still goes out.
 
 use crate::report::Annotation;
-use serde::Deserialize;
+use crate::result::{read_typed, ReadError, ResultFile};
 use std::path::{Path, PathBuf};
 
 /// What one step concluded, as its result file tells it.
@@ -27,24 +27,6 @@ pub struct StepReport {
     pub data: serde_json::Value,
 }
 
-/// The shape of a result file (see `report::render_json` and `render_error_json`).
-#[derive(Deserialize)]
-struct ResultFile {
-    command: String,
-    verdict: String,
-    exit_code: Option<i32>,
-    #[serde(default)]
-    headline: Option<String>,
-    #[serde(default)]
-    error: Option<String>,
-    #[serde(default)]
-    annotations: Vec<Annotation>,
-    #[serde(default)]
-    warnings: Vec<String>,
-    #[serde(default)]
-    data: serde_json::Value,
-}
-
 impl StepReport {
     /// Reads `path`. Never fails: an absent, oversized or foreign file becomes an `error` report saying so.
     pub fn read(path: &Path) -> StepReport {
@@ -57,7 +39,7 @@ impl StepReport {
                 exit_code: file.exit_code,
                 annotations: file.annotations,
                 warnings: file.warnings,
-                data: file.data,
+                data: file.data.unwrap_or_default(),
             },
             Err(problem) => StepReport {
                 path: path.to_path_buf(),
@@ -101,20 +83,17 @@ impl StepReport {
     }
 }
 
-fn read_file(path: &Path) -> Result<ResultFile, String> {
-    use crate::result::{read, ReadError};
+/// The envelope through the one result reader; any step's `data` is kept as JSON.
+fn read_file(path: &Path) -> Result<ResultFile<serde_json::Value>, String> {
     let shown = path.display();
-    let value = read(path).map_err(|e| match e {
+    read_typed(path).map_err(|e| match e {
         ReadError::Missing => format!(
             "no result file at {shown}: the step did not finish, or did not get --result-file {shown}"
         ),
-        ReadError::NotJson(e) => {
+        ReadError::NotJson(e) | ReadError::NotAResult(e) => {
             format!("{shown} is not a stepkit result file ({e}); pass files written by --result-file")
         }
         e => format!("cannot read the result file {shown}: {e}"),
-    })?;
-    serde_json::from_value(value).map_err(|e| {
-        format!("{shown} is not a stepkit result file ({e}); pass files written by --result-file")
     })
 }
 
@@ -153,6 +132,22 @@ mod tests {
         assert_eq!(report.verdict, "error");
         assert_eq!(report.exit_code, Some(3));
         assert_eq!(report.headline, "push to 127.0.0.1:1: refused");
+    }
+
+    #[test]
+    fn a_result_of_a_newer_schema_becomes_an_error_report_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("test.json");
+        std::fs::write(
+            &path,
+            r#"{"command":"test","verdict":"passed","exit_code":0,"data":{"schema_version":999}}"#,
+        )
+        .unwrap();
+        let report = StepReport::read(&path);
+        assert_eq!((report.verdict.as_str(), report.command), ("error", None));
+        let text = &report.headline;
+        assert!(text.contains("test.json") && text.contains("schema version 999"), "{text}");
+        assert!(text.contains("newer stepkit") || text.contains("a newer one"), "{text}");
     }
 
     #[test]

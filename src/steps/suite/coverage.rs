@@ -4,6 +4,7 @@
 use super::preset::Preset;
 use crate::coverage::{merge_files, write_file, CoverageError, Format, PathRoot, Totals};
 use crate::report::{Outcome, Verdict};
+use crate::result::coverage::CoverageData;
 use std::path::{Path, PathBuf};
 
 /// Where the merged coverage goes, and in which format.
@@ -117,11 +118,14 @@ pub fn annotate(outcome: &mut Outcome, result: &CoverageResult) {
     let mut outputs = t.outputs(&result.target.path);
     outcome.outputs.append(&mut outputs);
     if let Some(data) = outcome.data.as_object_mut() {
-        let mut json = t.to_json();
-        json["path"] = serde_json::json!(result.target.path);
-        json["format"] = serde_json::json!(result.target.format.name());
-        json["problems"] = serde_json::json!(result.problems);
-        data.insert("coverage".into(), json);
+        // `coverage` of result::suite::RunData, added to the run's data once the batches' reports merged.
+        let coverage = CoverageData {
+            totals: t.data(),
+            path: result.target.path.clone(),
+            format: result.target.format.name().to_string(),
+            problems: result.problems.clone(),
+        };
+        data.insert("coverage".into(), serde_json::to_value(coverage).unwrap_or_default());
     }
     if !result.problems.is_empty() {
         outcome.warnings.extend(result.problems.iter().map(|p| format!("coverage incomplete: {p}")));

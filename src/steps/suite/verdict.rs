@@ -6,7 +6,9 @@ use super::{RunFacts, TestSettings};
 use crate::junit::render::{annotations, count_outputs, describe_counts, human, markdown, relative};
 use crate::junit::{summarize, Report};
 use crate::report::{Outcome, Verdict};
-use serde_json::json;
+use crate::result::suite::{
+    OnlyFailedNothing, OnlyFailedRun, RunData, TestData, TimingsData, SCHEMA_VERSION,
+};
 use std::fmt::Write;
 
 /// What the run learned besides the report.
@@ -38,7 +40,11 @@ pub fn nothing_failed(settings: &TestSettings, report: &std::path::Path) -> Outc
         Verdict::Passed,
         format!("no test failed in {}, so nothing was rerun", report.display()),
     );
-    outcome.data = json!({ "preset": settings.preset.name(), "only_failed": { "report": report, "failed": 0, "rerun": 0 } });
+    outcome.set_data(&TestData::OnlyFailed {
+        schema_version: SCHEMA_VERSION,
+        preset: settings.preset.name().to_string(),
+        only_failed: OnlyFailedNothing { report: report.to_path_buf(), failed: Some(0), rerun: 0 },
+    });
     outcome
 }
 
@@ -49,8 +55,11 @@ pub fn none_listed(settings: &TestSettings, report: &std::path::Path, warnings: 
         Verdict::NothingRan,
         format!("none of the failed tests in {} is listed any more, so nothing was rerun", report.display()),
     );
-    outcome.data =
-        json!({ "preset": settings.preset.name(), "only_failed": { "report": report, "rerun": 0 } });
+    outcome.set_data(&TestData::OnlyFailed {
+        schema_version: SCHEMA_VERSION,
+        preset: settings.preset.name().to_string(),
+        only_failed: OnlyFailedNothing { report: report.to_path_buf(), failed: None, rerun: 0 },
+    });
     outcome.warnings = warnings;
     outcome
 }
@@ -62,7 +71,11 @@ pub fn nothing_found(settings: &TestSettings) -> Outcome {
         Verdict::NothingRan,
         format!("the {} preset found no tests in {}", settings.preset.name(), settings.cwd.display()),
     );
-    outcome.data = json!({ "preset": settings.preset.name(), "files": 0 });
+    outcome.set_data(&TestData::NothingFound {
+        schema_version: SCHEMA_VERSION,
+        preset: settings.preset.name().to_string(),
+        files: 0,
+    });
     outcome
 }
 
@@ -74,7 +87,11 @@ pub fn empty_shard(settings: &TestSettings) -> Outcome {
         Verdict::NothingRan,
         format!("shard {shard} has no tests: there are more shards than test files to share"),
     );
-    outcome.data = json!({ "preset": settings.preset.name(), "shard": shard });
+    outcome.set_data(&TestData::EmptyShard {
+        schema_version: SCHEMA_VERSION,
+        preset: settings.preset.name().to_string(),
+        shard,
+    });
     outcome
 }
 
@@ -140,25 +157,34 @@ pub fn outcome(settings: &TestSettings, report: &Report, stats: RunStats<'_>) ->
     if let Some(path) = &settings.junit {
         outcome.outputs.insert(0, ("junit".into(), path.display().to_string()));
     }
-    outcome.data = json!({
-        "preset": settings.preset.name(),
-        "junit": settings.junit,
-        "shard": settings.shard.map(|s| s.to_string()),
-        "workers": settings.workers,
-        "batches": stats.plan.batches.len(),
-        "predicted_seconds": stats.plan.expected_total,
-        "ideal_makespan_seconds": stats.plan.ideal_makespan,
-        "wall_seconds": wall,
-        "cpu_seconds": stats.facts.cpu_seconds,
-        "busy_seconds": stats.busy,
-        "retried": stats.retried,
-        "order_dependent": stats.order_dependent,
-        "stopped": stats.stop.map(|s| format!("{s:?}")),
-        "timings": { "from": stats.timings.from, "saved": stats.timings.saved, "ignored_under_shard": stats.timings.ignored },
-        "only_failed": settings.only_failed.as_ref().map(|o| json!({ "report": o.report, "failed": o.failed.len() })),
-        "test_timeout_seconds": settings.test_timeout.map(|t| t.as_secs_f64()),
-        "summary": summary,
-    });
+    outcome.set_data(&TestData::Ran(Box::new(RunData {
+        schema_version: SCHEMA_VERSION,
+        preset: settings.preset.name().to_string(),
+        junit: settings.junit.clone(),
+        shard: settings.shard.map(|s| s.to_string()),
+        workers: settings.workers,
+        batches: stats.plan.batches.len(),
+        predicted_seconds: stats.plan.expected_total,
+        ideal_makespan_seconds: stats.plan.ideal_makespan,
+        wall_seconds: wall,
+        cpu_seconds: stats.facts.cpu_seconds,
+        busy_seconds: stats.busy,
+        retried: stats.retried,
+        order_dependent: stats.order_dependent,
+        stopped: stats.stop.map(|s| format!("{s:?}")),
+        timings: TimingsData {
+            from: stats.timings.from,
+            saved: stats.timings.saved,
+            ignored_under_shard: stats.timings.ignored,
+        },
+        only_failed: settings
+            .only_failed
+            .as_ref()
+            .map(|o| OnlyFailedRun { report: o.report.clone(), failed: o.failed.len() }),
+        test_timeout_seconds: settings.test_timeout.map(|t| t.as_secs_f64()),
+        summary,
+        coverage: None,
+    })));
     outcome
 }
 

@@ -5,13 +5,13 @@ use super::client::{Client, Method};
 use super::markdown::{cell, footer, steps_table, truncate};
 use super::{CheckRunRequest, Conclusion, GithubError, GithubSettings};
 use crate::report::{Annotation, AnnotationLevel, Live, Outcome, Verdict};
+use crate::result::notify::{CheckRunData, GITHUB_VERSION};
 use crate::steps::notify::{Message, Status, StepReport};
 use octocrab::params::checks::{
     CheckRunConclusion, CheckRunOutput, CheckRunOutputAnnotation, CheckRunOutputAnnotationLevel,
     CheckRunStatus,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use std::path::Path;
 
 /// GitHub takes at most 50 annotations per create or update request (more are appended by updates).
@@ -281,17 +281,18 @@ pub(super) async fn run(
             mapped.dropped
         ));
     }
-    outcome.data = json!({
-        "command": "check-run",
-        "repo": settings.repo,
-        "sha": settings.sha(),
-        "id": created.id,
-        "url": url,
-        "conclusion": conclusion_name,
-        "annotations_sent": sent,
-        "annotations_not_sent": mapped.dropped,
-        "annotations_without_file": mapped.fileless.len(),
-        "attempts": client.attempts(),
+    outcome.set_data(&CheckRunData {
+        schema_version: GITHUB_VERSION,
+        command: "check-run".into(),
+        repo: settings.repo.clone(),
+        sha: settings.sha().to_string(),
+        id: created.id,
+        url,
+        conclusion: conclusion_name.to_string(),
+        annotations_sent: sent,
+        annotations_not_sent: mapped.dropped,
+        annotations_without_file: mapped.fileless.len(),
+        attempts: client.attempts(),
     });
     Ok(outcome)
 }
@@ -337,7 +338,7 @@ mod tests {
         let json = serde_json::to_value(&mapped.annotations).unwrap();
         assert_eq!(
             json[0],
-            json!({"path": "src/a.py", "start_line": 12, "end_line": 12, "annotation_level": "failure", "message": "boom", "title": "t"})
+            serde_json::json!({"path": "src/a.py", "start_line": 12, "end_line": 12, "annotation_level": "failure", "message": "boom", "title": "t"})
         );
         assert_eq!(
             (json[1]["path"].as_str(), json[1]["start_line"].as_u64(), json[1]["annotation_level"].as_str()),

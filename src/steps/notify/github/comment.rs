@@ -6,6 +6,7 @@ use super::client::{Client, Method};
 use super::markdown::{footer, steps_table, truncate};
 use super::{CommentRequest, GithubError, GithubSettings};
 use crate::report::{Live, Outcome, Verdict};
+use crate::result::notify::{CommentData, GITHUB_VERSION};
 use crate::steps::notify::{Message, StepReport};
 use serde::Deserialize;
 use serde_json::json;
@@ -83,8 +84,14 @@ pub(super) async fn run(
             "nothing to comment on: not a pull request build and no --pr given; no comment was written"
                 .into(),
         );
-        outcome.data =
-            json!({"command": "comment", "repo": settings.repo, "pr": null, "id": null, "attempts": 0});
+        outcome.set_data(&CommentData::NoPullRequest {
+            schema_version: GITHUB_VERSION,
+            command: "comment".into(),
+            repo: settings.repo.clone(),
+            pr: None,
+            id: None,
+            attempts: 0,
+        });
         return Ok(outcome);
     };
     let message = Message::new(reports, None, None, request.body.clone(), settings.origin.clone());
@@ -124,17 +131,18 @@ pub(super) async fn run(
     );
     outcome.outputs =
         vec![("comment-id".into(), created.id.to_string()), ("comment-url".into(), url.clone())];
-    outcome.data = json!({
-        "command": "comment",
-        "repo": settings.repo,
-        "sha": settings.sha.as_deref().map(short),
-        "pr": pr,
-        "id": created.id,
-        "url": url,
-        "action": verb,
-        "status": message.status,
-        "sticky": request.sticky,
-        "attempts": client.attempts(),
+    outcome.set_data(&CommentData::Written {
+        schema_version: GITHUB_VERSION,
+        command: "comment".into(),
+        repo: settings.repo.clone(),
+        sha: settings.sha.as_deref().map(|s| short(s).to_string()),
+        pr,
+        id: created.id,
+        url,
+        action: verb.to_string(),
+        status: message.status,
+        sticky: request.sticky.clone(),
+        attempts: client.attempts(),
     });
     Ok(outcome)
 }

@@ -5,9 +5,9 @@ use super::check_run::short;
 use super::client::{Client, Method};
 use super::{GithubError, GithubSettings, State, StatusRequest};
 use crate::report::{Live, Outcome, Verdict};
+use crate::result::notify::{StatusData, GITHUB_VERSION};
 use crate::steps::notify::{Message, Status, StepReport};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 /// GitHub's limit for a status description.
 pub const DESCRIPTION_LIMIT: usize = 140;
@@ -103,16 +103,17 @@ pub(super) async fn run(
     );
     outcome.outputs =
         vec![("status-id".into(), created.id.to_string()), ("state".into(), state_name(state).into())];
-    outcome.data = json!({
-        "command": "status",
-        "repo": settings.repo,
-        "sha": settings.sha(),
-        "id": created.id,
-        "url": created.url,
-        "state": state_name(state),
-        "context": request.context,
-        "description": description,
-        "attempts": client.attempts(),
+    outcome.set_data(&StatusData {
+        schema_version: GITHUB_VERSION,
+        command: "status".into(),
+        repo: settings.repo.clone(),
+        sha: settings.sha().to_string(),
+        id: created.id,
+        url: created.url,
+        state: state_name(state).to_string(),
+        context: request.context.clone(),
+        description,
+        attempts: client.attempts(),
     });
     Ok(outcome)
 }

@@ -8,6 +8,7 @@ mod send;
 use super::message::Origin;
 use super::{Message, Status, StepReport};
 use crate::report::{Live, Outcome, Verdict};
+use crate::result::notify::{MessageData, NotifyData, StepData, NOTIFY_VERSION};
 use crate::retry::{deliver, RetryPolicy};
 use crate::secret::Secret;
 use send::{Problem, Target};
@@ -219,19 +220,30 @@ fn outcome(
     headline: String,
 ) -> Outcome {
     let mut outcome = Outcome::new("notify", Verdict::Passed, headline);
-    let steps: Vec<_> = message
+    let steps = message
         .steps
         .iter()
-        .map(|s| json!({ "name": s.name(), "verdict": s.verdict, "headline": s.headline, "path": s.path }))
+        .map(|s| StepData {
+            name: s.name(),
+            verdict: s.verdict.clone(),
+            headline: s.headline.clone(),
+            path: s.path.clone(),
+        })
         .collect();
-    outcome.data = json!({
-        "mode": mode,
-        "channel": channel,
-        "ts": ts,
-        "status": message.status,
-        "sent": sent,
-        "attempts": attempts,
-        "message": { "title": message.title, "text": message.text, "origin": message.origin, "steps": steps },
+    outcome.set_data(&NotifyData {
+        schema_version: NOTIFY_VERSION,
+        mode: mode.to_string(),
+        channel: channel.map(str::to_string),
+        ts: ts.map(str::to_string),
+        status: message.status,
+        sent,
+        attempts,
+        message: MessageData {
+            title: message.title.clone(),
+            text: message.text.clone(),
+            origin: message.origin.clone(),
+            steps,
+        },
     });
     outcome
 }

@@ -1,5 +1,5 @@
-//! The typed, versioned result of `stepkit load` (the `data` of its result file), the JSON Schema
-//! published as docs/schemas/load-result.schema.json, and the one reader of earlier results (baselines).
+//! The typed, versioned result of `stepkit load` (the `data` of its result file, published as
+//! docs/schemas/load-result.schema.json) and the reader of earlier results (baselines).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// `data` of a `stepkit load` result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LoadResult {
-    /// The version of this schema (see docs/load.md).
+    /// The version of this schema (docs/schemas/README.md).
     pub schema_version: u32,
     /// `--target`: what was loaded, e.g. the database flavour.
     pub target: Option<String>,
@@ -117,38 +117,6 @@ pub struct RequestChange {
     pub p95_change_pct: Option<f64>,
 }
 
-/// A whole `stepkit load` result file (`--result-file`, `--format json`): the envelope every step
-/// writes, with this step's `data`.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct LoadResultFile {
-    /// Always `load`.
-    pub command: String,
-    /// `passed`, `failed`, `interrupted`, ... or `error` (then `error` is set and `data` absent).
-    pub verdict: String,
-    pub exit_code: i32,
-    #[serde(default)]
-    pub headline: Option<String>,
-    #[serde(default)]
-    pub error: Option<String>,
-    #[serde(default)]
-    pub warnings: Vec<String>,
-    #[serde(default)]
-    pub annotations: Vec<serde_json::Value>,
-    /// The step outputs ($GITHUB_OUTPUT): rps, p50-ms, p95-ms, p99-ms, error-rate-pct, requests, errors.
-    #[serde(default)]
-    pub outputs: BTreeMap<String, String>,
-    #[serde(default)]
-    pub data: Option<LoadResult>,
-}
-
-/// The JSON Schema of a load result file, as published in docs/schemas/.
-pub fn schema_json() -> String {
-    let schema = schemars::schema_for!(LoadResultFile);
-    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
-    text.push('\n');
-    text
-}
-
 /// An earlier run's result. `Ok(None)`: the file does not exist yet (a first run) or its run measured
 /// nothing (it stopped on an error); anything else that is not a load result is an error.
 pub fn read_baseline(path: &Path) -> Result<Option<LoadResult>, String> {
@@ -159,37 +127,15 @@ pub fn read_baseline(path: &Path) -> Result<Option<LoadResult>, String> {
     if command != "load" {
         return Err(format!("it is not a load result (command `{command}`)"));
     }
-    let version = value.pointer("/data/schema_version").and_then(|v| v.as_u64());
-    if matches!(version, Some(v) if v > u64::from(SCHEMA_VERSION)) {
-        return Err(format!(
-            "it has schema version {}, newer than this stepkit's {SCHEMA_VERSION}; use a newer stepkit",
-            version.unwrap_or_default()
-        ));
-    }
-    let file: LoadResultFile =
-        serde_json::from_value(value).map_err(|e| format!("not a load result: {e}"))?;
+    // `read_if_present` refused a newer schema version already.
+    let file: super::ResultFile<LoadResult> =
+        super::parse(value).map_err(|e| format!("not a load result: {e}"))?;
     Ok(file.data)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_published_schema_is_the_one_the_structs_make() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schemas/load-result.schema.json");
-        let generated = schema_json();
-        if std::env::var_os("STEPKIT_UPDATE_SCHEMAS").is_some() {
-            std::fs::write(&path, &generated).unwrap();
-        }
-        let published = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            published == generated,
-            "{} is out of date: run STEPKIT_UPDATE_SCHEMAS=1 cargo test --lib load::result",
-            path.display()
-        );
-        assert!(generated.contains("\"schema_version\""), "{generated}");
-    }
 
     #[test]
     fn baselines_are_load_results_of_a_known_version() {
