@@ -19,6 +19,8 @@ pub struct DeployArgs {
 pub enum DeployCommand {
     /// Put the newest kept version of APP back in place, behind the same gate
     Rollback(Box<RollbackArgs>),
+    /// Restart or remove a companion (a database, a cache), which `stepkit deploy` never replaces
+    Companion(super::CompanionArgs),
 }
 
 /// The container to deploy and how the old one is kept.
@@ -65,6 +67,10 @@ pub struct DeployRunArgs {
     /// The result file of an earlier deploy of APP: its duration_ms is the baseline for the duration delta [env: STEPKIT_DEPLOY_PREVIOUS_RESULT]
     #[arg(long, value_name = "FILE", help_heading = "Deploy")]
     pub previous_result: Option<PathBuf>,
+    #[command(flatten)]
+    pub spec: super::SpecArgs,
+    #[command(flatten)]
+    pub hooks: super::DeployHookArgs,
     #[command(flatten)]
     pub lock: LockArgs,
     #[command(flatten)]
