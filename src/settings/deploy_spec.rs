@@ -313,7 +313,7 @@ mod tests {
     use super::*;
     use crate::settings::file::parse;
 
-    fn tables(file: &super::super::ConfigFile, env: Option<&'static str>) -> Tables<'_> {
+    fn tables<'a>(file: &'a super::super::ConfigFile, env: Option<&'static str>) -> Tables<'a> {
         Tables {
             deploy: file.deploy.as_ref(),
             env: env.map(|name| (name, &file.env[name])),
@@ -419,7 +419,7 @@ after-switch = ["bin/warm"]
         assert!(e.contains("`restart` in [env.x.container]"), "{e}");
         let e = container_spec(
             &SpecArgs { add_host: vec!["nohost".into()], ..Default::default() },
-            tables(&file, Some("x")),
+            Tables { deploy: None, env: None, config: None },
             Path::new("/"),
         )
         .unwrap_err()

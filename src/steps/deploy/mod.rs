@@ -226,7 +226,7 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
     };
     let plan = Plan {
         app: &settings.app,
-        candidate: Candidate::New(spec.clone()),
+        candidate: Candidate::New(Box::new(spec.clone())),
         retire_as: names::kept_name(&settings.app, at),
         stop_timeout: settings.stop_timeout,
         gate: &settings.gate,

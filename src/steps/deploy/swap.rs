@@ -25,7 +25,7 @@ const UNDO_BUDGET: Duration = Duration::from_millis(1000);
 #[derive(Debug, Clone)]
 pub enum Candidate {
     /// A new container (`stepkit deploy`), created as `spec.name` (`APP-next-<time>`).
-    New(Spec),
+    New(Box<Spec>),
     /// A kept version (`stepkit deploy rollback`), started under its kept name.
     Kept(Found),
 }
