@@ -236,7 +236,9 @@ fn the_container_spec_flags_reach_the_container() {
     let mut f = Fixture::new("spec");
     let v1 = f.build(Kind::Healthy, "v1");
     let volume = unique("stepkit-spec-vol");
+    // The app's containers first (dropped before the fixture): a volume in use cannot be removed.
     let mut cleanup = Cleanup::default();
+    cleanup.containers.push(f.app.clone());
     cleanup.volumes.push(volume.clone());
     std::fs::create_dir_all(f.dir.path().join("conf")).unwrap();
     let mount = format!("{volume}:/data");
@@ -314,6 +316,15 @@ fn a_failing_migration_leaves_the_old_version_and_a_failing_after_switch_hook_th
         f.containers(),
         vec![format!("{} {v1} running", f.app)],
         "no candidate and no hook container left"
+    );
+
+    let slow = f.deploy(&v2, &["--before-switch", "sleep 30", "--hook-timeout", "1s"]).expect_code(1);
+    let failure = slow.json()["data"]["failure"].as_str().unwrap().to_string();
+    assert!(failure.contains("`sleep 30`: did not finish within 1s"), "{failure}");
+    assert_eq!(
+        f.containers(),
+        vec![format!("{} {v1} running", f.app)],
+        "the killed hook's container is gone too"
     );
 
     let after = f

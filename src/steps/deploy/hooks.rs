@@ -70,7 +70,10 @@ impl HookRun {
     /// Why it failed, to follow "failed": `its before-switch hook `migrate`: exited with 3`.
     pub fn failure(&self) -> String {
         let how = match (self.timed_out, self.exit_code) {
-            (true, _) => format!("did not finish within {}", humantime::format_duration(self.duration)),
+            (true, _) => format!(
+                "did not finish within {} (--hook-timeout); its container was killed",
+                humantime::format_duration(Duration::from_secs(self.duration.as_secs()))
+            ),
             (false, Some(code)) => format!("exited with {code}"),
             (false, None) => "could not run".to_string(),
         };
