@@ -179,3 +179,78 @@ pub fn companion_command_settings(
         app,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::file::parse;
+
+    fn resolve(
+        text: &str,
+        env: &Env,
+        network: Option<&str>,
+        envname: Option<&'static str>,
+    ) -> Result<Vec<CompanionSettings>, ConfigError> {
+        let file = parse(text).unwrap();
+        let t = Tables {
+            deploy: file.deploy.as_ref(),
+            env: envname.map(|n| (n, &file.env[n])),
+            config: Some(Path::new("/srv/app/stepkit.toml")),
+        };
+        companions("web", network, env, t)
+    }
+
+    const FILE: &str = r#"
+[deploy.companions.db]
+image = "db:16"
+volumes = ["web-db:/data", "./init:/init:ro"]
+env = ["POSTGRES_DB=web", "POSTGRES_PASSWORD"]
+tcp = [5432]
+[env.stage]
+name = "web-stage"
+[env.stage.companions.db]
+image = "db:16"
+volumes = ["web-stage-db:/data"]
+gate-deadline = "2m"
+"#;
+
+    #[test]
+    fn a_companion_is_app_name_on_the_apps_network_with_its_secrets_by_name() {
+        let env = Env::from_pairs([("POSTGRES_PASSWORD", "pg-companion-secret")]);
+        let c = &resolve(FILE, &env, Some("backend"), None).unwrap()[0];
+        assert_eq!(
+            (c.name.as_str(), c.container.as_str(), c.network.as_deref()),
+            ("db", "web-db", Some("backend"))
+        );
+        assert_eq!(c.spec.volumes, vec!["web-db:/data".to_string(), "/srv/app/init:/init:ro".into()]);
+        assert_eq!(
+            (c.env.clone(), c.secret_env[0].0.as_str()),
+            (vec!["POSTGRES_DB=web".to_string()], "POSTGRES_PASSWORD")
+        );
+        assert_eq!((c.tcp.clone(), c.deadline), (vec![5432], Duration::from_secs(60)));
+        assert!(!format!("{c:?}").contains("pg-companion-secret"));
+        let stage = &resolve(FILE, &env, Some("backend"), Some("stage")).unwrap()[0];
+        assert_eq!(
+            (stage.spec.volumes[0].as_str(), stage.deadline),
+            ("web-stage-db:/data", Duration::from_secs(120)),
+            "the environment's own"
+        );
+    }
+
+    #[test]
+    fn mistakes_name_the_companions_key() {
+        let e = resolve(FILE, &Env::default(), Some("backend"), None).unwrap_err().to_string();
+        assert!(e.contains("[deploy.companions.db]") && e.contains("POSTGRES_PASSWORD"), "{e}");
+        let env = Env::from_pairs([("POSTGRES_PASSWORD", "x")]);
+        let e = resolve(FILE, &env, None, None).unwrap_err().to_string();
+        assert!(e.contains("`network` in [deploy.companions.db]") && e.contains("default bridge"), "{e}");
+        let e = resolve("[deploy.companions.db]\nimage = \"db\"\ntcp = [0]\n", &env, Some("n"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`tcp`"), "{e}");
+        let e = resolve("[deploy.companions.\"my db\"]\nimage = \"db\"\n", &env, Some("n"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a valid container name"), "{e}");
+    }
+}

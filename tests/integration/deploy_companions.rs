@@ -391,3 +391,41 @@ fn an_image_pushed_to_an_authenticated_registry_is_pulled_with_the_push_credenti
     assert!(pulled.json()["data"]["digest"].as_str().unwrap().contains("sha256:"));
     assert_eq!(f.containers(), vec![format!("{} {remote} running", f.app)]);
 }
+
+#[test]
+fn a_companion_that_fails_its_gate_fails_the_deploy_before_the_app_is_touched() {
+    if !have_docker() {
+        return;
+    }
+    let mut f = Fixture::new("companionfail");
+    let v1 = f.build(Kind::Healthy, "v1");
+    let network = unique("stepkit-companionfail-net");
+    // The containers go before the network (dropped before the fixture): a network in use stays.
+    let mut cleanup = Cleanup::default();
+    cleanup.containers.push(f.app.clone());
+    cleanup.networks.push(network.clone());
+    assert!(docker(&["network", "create", &network]).status.success());
+    // The app's own image as the companion: it serves on 8080, but its gate waits for 5999.
+    write(
+        f.dir.path(),
+        "stepkit.toml",
+        format!("[deploy.companions.cache]\nimage = \"{v1}\"\ntcp = [5999]\ngate-deadline = \"2s\"\n"),
+    );
+    let run = f.deploy(&v1, &["--network", &network]).expect_code(1);
+    let json = run.json();
+    assert_eq!(json["data"]["result"], "companion-failed", "{json}");
+    let headline = json["headline"].as_str().unwrap();
+    assert!(
+        headline.contains(&format!("companion {}-cache failed its gate", f.app))
+            && headline.contains("was not touched"),
+        "{headline}"
+    );
+    assert_eq!(
+        f.containers(),
+        vec![format!("{}-cache {v1} running", f.app)],
+        "no version of the app was created"
+    );
+    let no_network = f.deploy(&v1, &[]);
+    assert_eq!(no_network.code, 2, "{}", no_network.stderr);
+    assert!(no_network.stderr.contains("`network` in [deploy.companions.cache]"), "{}", no_network.stderr);
+}
