@@ -96,6 +96,11 @@ fn one(
     };
     // The name is a DNS name on the network and part of the container's name.
     valid_app_name(name).map_err(|m| key("(its name)", &table, m))?;
+    // APP-prev-*, APP-next-*, APP-hook-* and APP-rolledback-* are the deploy's own containers: a
+    // companion named like them would be taken for one (and a leftover hook container is removed).
+    if ["prev-", "next-", "hook-", "rolledback-"].iter().any(|p| name.starts_with(p)) {
+        return Err(key("(its name)", &table, format!("`{name}` starts like the names of stepkit's own containers (prev-, next-, hook-, rolledback-); choose another")));
+    }
     if c.image.trim().is_empty() || c.image.contains(char::is_whitespace) {
         return Err(key("image", &table, format!("`{}` is not an image reference", c.image)));
     }
@@ -252,5 +257,9 @@ gate-deadline = "2m"
             .unwrap_err()
             .to_string();
         assert!(e.contains("not a valid container name"), "{e}");
+        let e = resolve("[deploy.companions.hook-db]\nimage = \"db\"\n", &env, Some("n"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("stepkit's own containers"), "{e}");
     }
 }
