@@ -51,6 +51,8 @@ pub struct HookRun {
     /// `None` when it was killed at its timeout (or never started).
     pub exit_code: Option<i64>,
     pub timed_out: bool,
+    /// Its `--hook-timeout`: named when it was reached (the duration also counts the kill).
+    pub timeout: Duration,
     pub duration: Duration,
     /// stdout and stderr interleaved, the last [`OUTPUT_LIMIT`] bytes.
     pub output: String,
@@ -72,7 +74,7 @@ impl HookRun {
         let how = match (self.timed_out, self.exit_code) {
             (true, _) => format!(
                 "did not finish within {} (--hook-timeout); its container was killed",
-                humantime::format_duration(Duration::from_secs(self.duration.as_secs()))
+                humantime::format_duration(self.timeout)
             ),
             (false, Some(code)) => format!("exited with {code}"),
             (false, None) => "could not run".to_string(),
@@ -142,28 +144,28 @@ pub async fn run(
     let ran = async {
         docker::start(docker, &id).await?;
         let mut waited = docker.wait_container(&id, None::<WaitContainerOptions>);
-        let exit = match tokio::time::timeout(timeout, waited.next()).await {
-            Ok(Some(Ok(r))) => Some(r.status_code),
-            Ok(Some(Err(DockerError::DockerContainerWaitError { code, .. }))) => Some(code),
+        let (exit, timed_out) = match tokio::time::timeout(timeout, waited.next()).await {
+            Ok(Some(Ok(r))) => (Some(r.status_code), false),
+            Ok(Some(Err(DockerError::DockerContainerWaitError { code, .. }))) => (Some(code), false),
             Ok(Some(Err(e))) => {
                 return Err(DeployError::Docker {
                     what: format!("wait for hook container {}", spec.name),
                     message: e.to_string(),
                 })
             }
-            Ok(None) => None,
+            Ok(None) => (None, false),
             Err(_) => {
                 docker::kill(docker, &id).await?;
-                None
+                (None, true)
             }
         };
         let (output, truncated) = logs(docker, &id).await;
-        let timed_out = exit.is_none() && start.elapsed() >= timeout;
         Ok(HookRun {
             phase,
             argv: argv.to_vec(),
             exit_code: exit,
             timed_out,
+            timeout,
             duration: start.elapsed(),
             output,
             truncated,
@@ -226,7 +228,8 @@ mod tests {
             argv: vec!["migrate".into(), "up to".into()],
             exit_code: exit,
             timed_out,
-            duration: Duration::from_secs(2),
+            timeout: Duration::from_secs(2),
+            duration: Duration::from_millis(2300),
             output: "applied 1\napplied 2\n".into(),
             truncated: false,
         }
