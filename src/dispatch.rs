@@ -4,8 +4,8 @@
 
 use crate::ci::{self, Env};
 use crate::cli::{
-    Command, CoverageCommand, DeployCommand, HistoryCommand, HookCommand, ImageCommand, JunitCommand,
-    PluginCommand,
+    Command, CompanionCommand, CoverageCommand, DeployCommand, HistoryCommand, HookCommand, ImageCommand,
+    JunitCommand, PluginCommand,
 };
 use crate::error::Error;
 use crate::publish::StderrLive;
@@ -109,11 +109,22 @@ fn resolve(command: Command, inputs: &Inputs) -> Result<Box<dyn Step>, Error> {
         Command::Gate(args) => Box::new(Gate(settings::gate_settings(&args, env, inputs.gate_file())?)),
         Command::Load(args) => Box::new(Load(settings::load_settings(&args, env, cwd)?)),
         Command::Deploy(args) => {
-            let (gate, envs) =
-                (inputs.gate_file(), settings::Environments { tables: Some(&file.env), path: config });
+            let envs = settings::Environments {
+                tables: Some(&file.env),
+                path: config,
+                deploy: file.deploy.as_ref(),
+            };
+            let gate = inputs.gate_file();
             match args.command {
                 Some(DeployCommand::Rollback(args)) => {
                     Box::new(Rollback(settings::rollback_settings(&args, env, cwd, gate, envs)?))
+                }
+                Some(DeployCommand::Companion(args)) => {
+                    let (action, target) = match &args.command {
+                        CompanionCommand::Restart(t) => (deploy::CompanionAction::Restart, t),
+                        CompanionCommand::Remove(t) => (deploy::CompanionAction::Remove, t),
+                    };
+                    Box::new(Companion(settings::companion_command_settings(target, action, env, cwd, envs)?))
                 }
                 None => Box::new(Deploy(settings::deploy_settings(&args.run, env, cwd, gate, envs)?)),
             }
@@ -410,6 +421,23 @@ impl Step for Rollback {
     }
     fn run<'a>(&'a self, live: &'a mut dyn Live) -> LocalBoxFuture<'a, Result<Outcome, Error>> {
         boxed(deploy::rollback(&self.0, live))
+    }
+}
+
+struct Companion(deploy::CompanionCommandSettings);
+impl Step for Companion {
+    fn name(&self) -> &'static str {
+        self.0.command()
+    }
+    fn secrets(&self) -> Vec<&str> {
+        let secrets = self.0.companion.secrets().chain(self.0.pull.password.as_ref()).map(|s| s.expose());
+        secrets.filter(|s| s.len() >= deploy::MIN_SECRET_LEN).collect()
+    }
+    fn on_signal(&self) -> OnSignal {
+        OnSignal::Handled
+    }
+    fn run<'a>(&'a self, live: &'a mut dyn Live) -> LocalBoxFuture<'a, Result<Outcome, Error>> {
+        boxed(deploy::companion_command(&self.0, live))
     }
 }
 

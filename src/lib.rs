@@ -13,6 +13,7 @@ pub mod junit;
 pub mod patterns;
 pub mod plugin;
 pub mod publish;
+pub mod registry_auth;
 pub mod report;
 pub mod result;
 pub mod retry;

@@ -19,13 +19,15 @@ pub struct DeployArgs {
 pub enum DeployCommand {
     /// Put the newest kept version of APP back in place, behind the same gate
     Rollback(Box<RollbackArgs>),
+    /// Restart or remove a companion (a database, a cache), which `stepkit deploy` never replaces
+    Companion(super::CompanionArgs),
 }
 
 /// The container to deploy and how the old one is kept.
 #[derive(Debug, Clone, Args)]
 #[command(
     after_help = "Besides the --http/--tcp/--container probes given, the gate always watches the new container itself: running, and healthy when its image has a HEALTHCHECK.\n\
-Exit codes: 0 deployed, 1 the new version failed its gate and the previous one was restored, 2 usage (also: the image is not in the local engine), 3 Docker unreachable, 124 another deploy of APP still held its lock after --lock-timeout, 130/143 interrupted (the previous version is put back first).\n\n\
+Exit codes: 0 deployed, 1 the new version (or a companion, or a hook) failed and the previous one serves, 2 usage (also: the registry refused the login, the image is missing with --pull never), 3 Docker or the registry unreachable, 124 another deploy of APP still held its lock after --lock-timeout, 130/143 interrupted (the previous version is put back first).\n\n\
 Examples:\n  stepkit deploy --name web --image registry.local/web:1.4.2 --publish 8080:8080 --http http://127.0.0.1:8080/health\n  \
 stepkit deploy --name worker --image worker:sha-0123456 --network backend --env-file prod.env --keep 3\n  \
 stepkit deploy --name web --image web:1.4.3 --proxy-socket /run/haproxy/admin.sock --upstream-port 8080 --drain-timeout 30s\n  \
@@ -38,7 +40,7 @@ pub struct DeployRunArgs {
     /// The application: the container's name [env: STEPKIT_DEPLOY_NAME]
     #[arg(long, value_name = "APP", help_heading = "Deploy")]
     pub name: Option<String>,
-    /// The image to run; it must be in the local engine (build or pull it first) [env: STEPKIT_DEPLOY_IMAGE]
+    /// The image to run; pulled from its registry when it is not in the local engine (see --pull) [env: STEPKIT_DEPLOY_IMAGE]
     #[arg(long, value_name = "IMAGE", help_heading = "Deploy")]
     pub image: Option<String>,
     /// Publish a container port: [IP:]HOST:CONTAINER[/tcp|udp] (repeatable). The previous version is stopped before the new one starts when they publish the same host port
@@ -65,6 +67,10 @@ pub struct DeployRunArgs {
     /// The result file of an earlier deploy of APP: its duration_ms is the baseline for the duration delta [env: STEPKIT_DEPLOY_PREVIOUS_RESULT]
     #[arg(long, value_name = "FILE", help_heading = "Deploy")]
     pub previous_result: Option<PathBuf>,
+    #[command(flatten)]
+    pub spec: super::SpecArgs,
+    #[command(flatten)]
+    pub hooks: super::DeployHookArgs,
     #[command(flatten)]
     pub lock: LockArgs,
     #[command(flatten)]

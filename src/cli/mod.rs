@@ -4,6 +4,7 @@ mod args_from_env;
 mod check;
 mod coverage;
 mod deploy;
+mod deploy_spec;
 mod gate;
 mod github;
 mod history;
@@ -20,6 +21,7 @@ pub use args_from_env::{expand as expand_args_from_env, ArgsFromEnvError};
 pub use check::CheckArgs;
 pub use coverage::{CoverageArgs, CoverageCommand, CoverageMergeArgs};
 pub use deploy::{DeployArgs, DeployCommand, DeployRunArgs, LockArgs, ProxyArgs, RollbackArgs};
+pub use deploy_spec::{CompanionArgs, CompanionCommand, CompanionTarget, DeployHookArgs, SpecArgs};
 pub use gate::GateArgs;
 pub use github::{
     CheckRunArgs, CommentArgs, ConclusionArg, GithubApiArgs, GithubArgs, GithubCommand, StateArg, StatusArgs,
@@ -144,8 +146,12 @@ impl Command {
             Command::Test(_) => "test",
             Command::Gate(_) => "gate",
             Command::Load(_) => "load",
-            Command::Deploy(args) => match args.command {
+            Command::Deploy(args) => match &args.command {
                 Some(DeployCommand::Rollback(_)) => "deploy rollback",
+                Some(DeployCommand::Companion(c)) => match c.command {
+                    CompanionCommand::Restart(_) => "deploy companion restart",
+                    CompanionCommand::Remove(_) => "deploy companion remove",
+                },
                 None => "deploy",
             },
             Command::Image(args) => match args.command {

@@ -1,8 +1,10 @@
 //! Settings for `stepkit deploy` and `stepkit deploy rollback`: flags, then `STEPKIT_DEPLOY_*`, then
 //! defaults; the gate's own flags resolve as for `stepkit gate`, plus a probe of the new container itself.
 
+use super::deploy_env::{env_flags, read_env_file};
+use super::deploy_spec::{self, Tables};
 use super::environment::{self, Environments};
-use super::{env_parse, flag, gate_settings, ConfigError, GateFile, Secret};
+use super::{env_parse, flag, gate_settings, ConfigError, GateFile};
 use crate::ci::Env;
 use crate::cli::{DeployRunArgs, GateArgs, LockArgs, ProxyArgs, RollbackArgs};
 use crate::steps::deploy::lock::LockSettings;
@@ -21,7 +23,7 @@ fn value(flag: &Option<String>, env: &Env, var: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-fn app_name(name: &Option<String>, env: &Env) -> Result<String, ConfigError> {
+pub(super) fn app_name(name: &Option<String>, env: &Env) -> Result<String, ConfigError> {
     let app = value(name, env, "STEPKIT_DEPLOY_NAME")
         .ok_or_else(|| flag("--name", "give the application's container name (or STEPKIT_DEPLOY_NAME)"))?;
     valid_app_name(&app).map_err(|m| flag("--name", m))?;
@@ -40,7 +42,7 @@ fn duration(
 }
 
 /// Whole seconds (the Docker API's unit), rounded up so `500ms` still gives a grace period.
-fn stop_timeout(text: &Option<String>, env: &Env) -> Result<Duration, ConfigError> {
+pub(super) fn stop_timeout(text: &Option<String>, env: &Env) -> Result<Duration, ConfigError> {
     let names = ("--stop-timeout", "STEPKIT_DEPLOY_STOP_TIMEOUT");
     let d = duration(text, env, names, Duration::from_secs(10))?;
     Ok(Duration::from_secs(d.as_secs() + u64::from(d.subsec_nanos() > 0)))
@@ -48,7 +50,7 @@ fn stop_timeout(text: &Option<String>, env: &Env) -> Result<Duration, ConfigErro
 
 /// The lock: 10 minutes' wait by default (a deploy's gate deadline is usually shorter), in the user's
 /// state directory unless one shared by everyone who deploys on this engine is given.
-fn lock(args: &LockArgs, env: &Env, cwd: &Path) -> Result<LockSettings, ConfigError> {
+pub(super) fn lock(args: &LockArgs, env: &Env, cwd: &Path) -> Result<LockSettings, ConfigError> {
     let names = ("--lock-timeout", "STEPKIT_DEPLOY_LOCK_TIMEOUT");
     let timeout = duration(&args.lock_timeout, env, names, Duration::from_secs(600))?;
     let dir = args
@@ -110,7 +112,7 @@ fn gate(args: &GateArgs, env: &Env, app: &str, file: GateFile) -> Result<GateSet
 }
 
 /// `[IP:]HOST:CONTAINER[/tcp|udp]`.
-fn parse_publish(text: &str) -> Result<Publish, String> {
+pub(super) fn parse_publish(text: &str) -> Result<Publish, String> {
     let bad = |why: &str| format!("`{text}` {why}; expected [IP:]HOST:CONTAINER[/tcp|udp], e.g. 8080:80");
     let (ports, protocol) = match text.rsplit_once('/') {
         Some((ports, proto @ ("tcp" | "udp"))) => (ports, proto),
@@ -134,78 +136,6 @@ fn parse_publish(text: &str) -> Result<Publish, String> {
     Ok(Publish { host_ip, host_port, container_port, protocol: protocol.into() })
 }
 
-/// A variable name docker accepts; a `,` is refused too, since the names of secret variables are
-/// recorded comma-separated in the `io.stepkit.deploy.secret-env` label.
-fn valid_key(key: &str) -> bool {
-    !key.is_empty() && !key.contains(char::is_whitespace) && !key.contains(',')
-}
-
-/// `--env K=V` is plain; `--env K` takes K from stepkit's environment, like docker's `-e K`, and is
-/// then a secret (that is how people keep values out of argv).
-/// Plain `K=V` entries, and secret ones by name.
-type EnvEntries = (Vec<String>, Vec<(String, Secret)>);
-
-fn env_flags(list: &[String], env: &Env) -> Result<EnvEntries, ConfigError> {
-    let (mut plain, mut secret) = (Vec::new(), Vec::new());
-    for item in list {
-        match item.split_once('=') {
-            Some((key, _)) if valid_key(key) => plain.push(item.clone()),
-            Some(_) => {
-                return Err(flag(
-                    "--env",
-                    format!(
-                        "`{}` has no valid variable name before `=`",
-                        item.split('=').next().unwrap_or_default()
-                    ),
-                ))
-            }
-            None if valid_key(item) => match env.get(item) {
-                Some(v) => secret.push((item.clone(), Secret::new(v))),
-                None => {
-                    return Err(flag(
-                        "--env",
-                        format!("`{item}` has no value and is not set in stepkit's environment"),
-                    ))
-                }
-            },
-            None => return Err(flag("--env", format!("`{item}` is not K=V"))),
-        }
-    }
-    Ok((plain, secret))
-}
-
-/// Docker's env-file format: `K=V` lines taken literally (no quotes, no expansion), `#` comments,
-/// a bare `K` passes stepkit's own value through (skipped when unset). Every value is a secret, and
-/// errors name the line, never its value.
-fn read_env_file(path: &Path, env: &Env) -> Result<Vec<(String, Secret)>, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::SecretFile {
-        what: "--env-file".into(),
-        path: path.into(),
-        source,
-    })?;
-    let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim_start();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (key, value) = match line.split_once('=') {
-            Some((key, value)) => (key, Some(value.to_string())),
-            None => (line.trim_end(), env.get(line.trim_end()).map(str::to_string)),
-        };
-        if !valid_key(key) {
-            return Err(flag(
-                "--env-file",
-                format!("{} line {}: no valid variable name before `=`", path.display(), n + 1),
-            ));
-        }
-        if let Some(value) = value {
-            out.push((key.to_string(), Secret::new(value)));
-        }
-    }
-    Ok(out)
-}
-
 /// Resolves `stepkit deploy`: flags, then `STEPKIT_DEPLOY_*`, then the chosen `[env.NAME]` table.
 pub fn deploy_settings(
     args: &DeployRunArgs,
@@ -219,11 +149,33 @@ pub fn deploy_settings(
             let filled = chosen.deploy_args(args, env);
             let mut s = resolve_deploy(&filled, env, cwd, chosen.gate_file(gate_file))
                 .map_err(|e| chosen.blame(e))?;
+            let tables =
+                Tables { deploy: envs.deploy, env: Some((&chosen.name, chosen.table())), config: envs.path };
+            extend(&mut s, args, env, cwd, tables)?;
             s.environment = Some(chosen.name);
             Ok(s)
         }
-        None => resolve_deploy(args, env, cwd, gate_file),
+        None => {
+            let mut s = resolve_deploy(args, env, cwd, gate_file)?;
+            extend(&mut s, args, env, cwd, Tables { deploy: envs.deploy, env: None, config: envs.path })?;
+            Ok(s)
+        }
     }
+}
+
+/// The container spec, the pull, the hooks and the companions (deploy_spec.rs, companion.rs).
+fn extend(
+    s: &mut DeploySettings,
+    args: &DeployRunArgs,
+    env: &Env,
+    cwd: &Path,
+    t: Tables,
+) -> Result<(), ConfigError> {
+    s.container = deploy_spec::container_spec(&args.spec, t, cwd)?;
+    s.pull = deploy_spec::pull_settings(&args.spec, env, t)?;
+    s.hooks = deploy_spec::hook_settings(&args.hooks, env, t)?;
+    s.companions = super::companion::companions(&s.app, s.network.as_deref(), env, t)?;
+    Ok(())
 }
 
 fn resolve_deploy(
@@ -250,10 +202,10 @@ fn resolve_deploy(
         }
         publish.push(parsed);
     }
-    let (env_plain, mut secret_env) = env_flags(&args.env, env)?;
+    let (env_plain, mut secret_env) = env_flags(&args.env, env, "--env")?;
     let env_file = args.env_file.clone().or_else(|| env.get("STEPKIT_DEPLOY_ENV_FILE").map(PathBuf::from));
     if let Some(path) = env_file {
-        secret_env.extend(read_env_file(&cwd.join(path), env)?);
+        secret_env.extend(read_env_file(&cwd.join(path), env, "--env-file")?);
     }
     let mut labels = Vec::new();
     for l in &args.label {
@@ -295,6 +247,10 @@ fn resolve_deploy(
             .clone()
             .or_else(|| env.get("STEPKIT_DEPLOY_PREVIOUS_RESULT").map(PathBuf::from))
             .map(|p| cwd.join(p)),
+        container: Default::default(),
+        pull: Default::default(),
+        hooks: Default::default(),
+        companions: Vec::new(),
     })
 }
 

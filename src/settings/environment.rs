@@ -40,6 +40,13 @@ pub struct EnvConfig {
     pub tcp: Vec<String>,
     /// The gate's policy for this environment, in place of `[gate]`.
     pub gate: Option<GateConfig>,
+    /// Container spec keys that win over `[deploy.container]`'s.
+    pub container: Option<super::deploy_spec::ContainerConfig>,
+    /// Hook lists that replace `[deploy.hooks]`' (each key on its own).
+    pub hooks: Option<super::deploy_spec::HooksConfig>,
+    /// This environment's companions, in place of `[deploy.companions]` (their volumes are its own).
+    #[serde(default)]
+    pub companions: BTreeMap<String, super::CompanionConfig>,
 }
 
 /// The config file's `[env.*]` tables and where the file is (for relative paths).
@@ -47,6 +54,8 @@ pub struct EnvConfig {
 pub struct Environments<'a> {
     pub tables: Option<&'a BTreeMap<String, EnvConfig>>,
     pub path: Option<&'a Path>,
+    /// `[deploy]`, which an environment's table overrides.
+    pub deploy: Option<&'a super::DeployConfig>,
 }
 
 /// The chosen environment and which flags its table filled in.
@@ -84,6 +93,11 @@ pub(super) fn select<'a>(
 }
 
 impl<'a> Chosen<'a> {
+    /// The chosen `[env.NAME]` table.
+    pub fn table(&self) -> &'a EnvConfig {
+        self.table
+    }
+
     /// `slot` (a flag) takes the table's value when neither the flag nor `var` is set.
     fn text(
         &mut self,
@@ -256,7 +270,7 @@ interval = "1s"
         std::fs::write(dir.path().join("env/stage.env"), "TOKEN=stage-secret\n").unwrap();
         let file = super::super::file::parse(FILE).unwrap();
         let path = dir.path().join("stepkit.toml");
-        let envs = Environments { tables: Some(&file.env), path: Some(&path) };
+        let envs = Environments { tables: Some(&file.env), path: Some(&path), deploy: None };
         let gate = GateFile { table: file.gate.as_ref(), path: Some(&path) };
         deploy_settings(&cli(argv).run, &Env::from_pairs(env.iter().copied()), Path::new("/"), gate, envs)
     }
@@ -304,7 +318,7 @@ interval = "1s"
         let file =
             super::super::file::parse("[env.x]\nname = \"web\"\nimage = \"i\"\npublish = [\"nope\"]\n")
                 .unwrap();
-        let envs = Environments { tables: Some(&file.env), path: None };
+        let envs = Environments { tables: Some(&file.env), path: None, deploy: None };
         let e = deploy_settings(
             &cli(&["--environment", "x"]).run,
             &Env::default(),
@@ -325,7 +339,7 @@ interval = "1s"
              upstream-port = \"8080\"\ndrain-timeout = \"10s\"\n",
         )
         .unwrap();
-        let envs = Environments { tables: Some(&file.env), path: None };
+        let envs = Environments { tables: Some(&file.env), path: None, deploy: None };
         let env = Env::default();
         let s = deploy_settings(
             &cli(&["--environment", "prod"]).run,
@@ -348,7 +362,7 @@ interval = "1s"
             "[env.x]\nname = \"web\"\nimage = \"i\"\nproxy-socket = \"/s\"\nupstream-port = \"http\"\n",
         )
         .unwrap();
-        let envs = Environments { tables: Some(&bad.env), path: None };
+        let envs = Environments { tables: Some(&bad.env), path: None, deploy: None };
         let e = deploy_settings(
             &cli(&["--environment", "x"]).run,
             &env,
@@ -364,7 +378,7 @@ interval = "1s"
     #[test]
     fn rollback_takes_the_name_and_probes_from_the_table() {
         let file = super::super::file::parse(FILE).unwrap();
-        let envs = Environments { tables: Some(&file.env), path: None };
+        let envs = Environments { tables: Some(&file.env), path: None, deploy: None };
         let args = cli(&["rollback", "--environment", "stage"]);
         let Some(crate::cli::DeployCommand::Rollback(r)) = args.command else { panic!() };
         let s = rollback_settings(&r, &Env::default(), Path::new("/"), GateFile::default(), envs).unwrap();

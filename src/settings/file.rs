@@ -21,6 +21,8 @@ pub struct ConfigFile {
     pub check: Vec<super::CheckConfig>,
     /// `[hook]`: the webhook server, its targets and `[[hook.rule]]`s.
     pub hook: Option<super::HookConfig>,
+    /// `[deploy]`: the app's container spec, hooks and companions.
+    pub deploy: Option<super::DeployConfig>,
     /// `[env.NAME]`: per-environment deploy settings, chosen with `--environment NAME`.
     #[serde(default)]
     pub env: std::collections::BTreeMap<String, super::EnvConfig>,

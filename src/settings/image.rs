@@ -68,7 +68,7 @@ pub fn push_settings(
 }
 
 /// The docker config file the docker CLI reads: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
-fn docker_config_file(env: &Env) -> Option<std::path::PathBuf> {
+pub(super) fn docker_config_file(env: &Env) -> Option<std::path::PathBuf> {
     env.get("DOCKER_CONFIG")
         .map(std::path::PathBuf::from)
         .or_else(|| env.get("HOME").map(|home| Path::new(home).join(".docker")))

@@ -2,8 +2,11 @@
 //! Precedence: flag > env var > config file > default. An empty env var counts as unset.
 
 mod check;
+mod companion;
 mod coverage;
 mod deploy;
+mod deploy_env;
+mod deploy_spec;
 mod environment;
 mod file;
 mod gate;
@@ -20,8 +23,10 @@ mod test;
 
 use crate::secret::Secret;
 pub use check::{cache_dir, check_settings, scaffold_settings, secret_config_values, CheckConfig};
+pub use companion::{companion_command_settings, CompanionConfig};
 pub use coverage::coverage_merge_settings;
 pub use deploy::{deploy_settings, rollback_settings};
+pub use deploy_spec::DeployConfig;
 pub use environment::{EnvConfig, Environments};
 pub use file::{ConfigFile, JunitConfig, OutputConfig};
 pub use gate::{gate_settings, GateConfig, GateFile};

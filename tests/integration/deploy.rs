@@ -520,7 +520,8 @@ fn a_missing_image_or_network_exits_2_and_an_unreachable_daemon_3() {
     }
     let mut f = Fixture::new("missing");
     let image = format!("stepkit-deploy-test/{}:never-built", f.app);
-    let run = f.deploy(&image, &[]);
+    // --pull never: a missing image would otherwise be pulled from Docker Hub (tests stay on loopback).
+    let run = f.deploy(&image, &["--pull", "never"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains(&image) && run.stderr.contains("build it"), "{}", run.stderr);
     assert_eq!(run.json()["exit_code"], 2);

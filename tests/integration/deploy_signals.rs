@@ -350,3 +350,42 @@ fn a_sigterm_while_the_name_moves_leaves_one_working_version() {
         current = answered;
     }
 }
+
+#[test]
+fn sigterm_during_a_before_switch_hook_leaves_the_old_version_and_no_hook_container() {
+    if !have_docker() {
+        return;
+    }
+    let mut f = Fixture::new("sigtermhook");
+    let (v1, v2) = (f.build(Kind::Healthy, "v1"), f.build(Kind::Healthy, "v2"));
+    let port = free_port();
+    let publish = format!("{port}:8080");
+    f.deploy(&v1, &["--publish", &publish]).expect_code(0);
+    let before = f.inspect(&f.app, "{{.Id}}");
+    // Stop-first (the same host port): the old version is stopped while the migration runs, and must
+    // be started again.
+    let run = Running::start(
+        &f,
+        &v2,
+        &["--publish", &publish, "--before-switch", "sh -c 'echo migrating; sleep 60'"],
+    );
+    let mut seen = Vec::new();
+    assert!(run.wait_for("migrating", &mut seen), "the hook started: {seen:?}");
+    let hooks = |f: &Fixture| f.containers().into_iter().filter(|c| c.contains("-hook-")).count();
+    let until = Instant::now() + Duration::from_secs(10);
+    while hooks(&f) == 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(hooks(&f), 1, "the hook runs in its own container");
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, stderr) = run.terminate(seen);
+    assert_eq!(code, Some(143), "{stderr}");
+    assert!(stderr.contains("SIGTERM received") && stderr.contains("is back and running"), "{stderr}");
+    assert_eq!(
+        f.containers(),
+        vec![format!("{} {v1} running", f.app)],
+        "no candidate, no hook container: {stderr}"
+    );
+    assert_eq!(f.inspect(&f.app, "{{.Id}}"), before);
+    assert_eq!(answer(port), "v1");
+}

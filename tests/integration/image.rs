@@ -22,7 +22,7 @@ pub(crate) fn have_docker() -> bool {
 }
 
 /// The loopback registries .ci/run starts: (open, with auth, user, password).
-fn registries() -> Option<(String, String, String, String)> {
+pub(crate) fn registries() -> Option<(String, String, String, String)> {
     let get = |k: &str| std::env::var(k).ok();
     match (
         get("STEPKIT_TEST_REGISTRY"),

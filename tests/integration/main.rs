@@ -12,6 +12,7 @@ mod check_scaffold;
 mod cli_basics;
 mod config_layering;
 mod deploy;
+mod deploy_companions;
 mod deploy_environment;
 mod deploy_lock;
 mod deploy_names;

@@ -1,11 +1,12 @@
 //! The Docker operations a deploy is made of (bollard): find, create, rename, start, stop, kill,
 //! remove, the image's digest, the kept versions. Each error names the container and what was tried.
 
+use super::container::ContainerSpec;
 use super::names::{self, LABEL_DIGEST, LABEL_IMAGE, LABEL_SECRET_ENV, LABEL_TIME};
 use super::{DeployError, Publish};
 use crate::secret::Secret;
 use bollard::errors::Error as DockerError;
-use bollard::models::{ContainerCreateBody, HostConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum};
+use bollard::models::{ContainerCreateBody, EndpointSettings, HostConfig, NetworkingConfig, PortBinding};
 use bollard::query_parameters::{
     CreateContainerOptions, KillContainerOptions, ListContainersOptions, RemoveContainerOptions,
     RenameContainerOptions, StopContainerOptions,
@@ -44,6 +45,9 @@ pub struct Spec {
     pub labels: Vec<(String, String)>,
     pub publish: Vec<Publish>,
     pub network: Option<String>,
+    /// Names other containers on `network` find it by, besides its own (a companion's `db`).
+    pub aliases: Vec<String>,
+    pub container: ContainerSpec,
 }
 
 fn api(what: String) -> impl FnOnce(DockerError) -> DeployError {
@@ -141,7 +145,7 @@ pub async fn create(docker: &Docker, spec: &Spec) -> Result<String, DeployError>
     }
     let mut exposed: Vec<String> = bindings.keys().cloned().collect();
     exposed.sort();
-    let config = ContainerCreateBody {
+    let mut config = ContainerCreateBody {
         image: Some(spec.image.clone()),
         env: Some(spec.env.clone()),
         labels: Some(spec.labels.iter().cloned().collect()),
@@ -149,21 +153,25 @@ pub async fn create(docker: &Docker, spec: &Spec) -> Result<String, DeployError>
         host_config: Some(HostConfig {
             port_bindings: (!bindings.is_empty()).then_some(bindings),
             network_mode: spec.network.clone(),
-            // Survives a daemon restart, stays down once stepkit stops it.
-            restart_policy: Some(RestartPolicy {
-                name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
-                maximum_retry_count: None,
-            }),
             ..Default::default()
         }),
+        networking_config: aliases(spec),
         ..Default::default()
     };
+    spec.container.apply(&mut config);
     let options = CreateContainerOptions { name: Some(spec.name.clone()), ..Default::default() };
     let created = docker
         .create_container(Some(options), config)
         .await
         .map_err(api(format!("create container {} from {}", spec.name, spec.image)))?;
     Ok(created.id)
+}
+
+/// The aliases on the spec's network (a user-defined one: the default bridge has no DNS).
+fn aliases(spec: &Spec) -> Option<NetworkingConfig> {
+    let network = spec.network.as_ref().filter(|_| !spec.aliases.is_empty())?;
+    let endpoint = EndpointSettings { aliases: Some(spec.aliases.clone()), ..Default::default() };
+    Some(NetworkingConfig { endpoints_config: Some(HashMap::from([(network.clone(), endpoint)])) })
 }
 
 /// Renames container `id` to `to`.
@@ -259,6 +267,14 @@ pub async fn kept(docker: &Docker, app: &str) -> Result<Vec<Found>, DeployError>
 pub async fn candidates(docker: &Docker, app: &str) -> Result<Vec<Found>, DeployError> {
     let what = format!("list the gated new versions of {app}");
     let names = named(docker, format!("{app}-next-"), what, |n| names::is_candidate(app, n)).await?;
+    find_all(docker, names.into_iter().map(|(_, id)| id)).await
+}
+
+/// Hook containers of `app` (`APP-hook-<phase>-<time>-<n>`) a deploy killed mid-hook left behind.
+pub async fn hook_leftovers(docker: &Docker, app: &str) -> Result<Vec<Found>, DeployError> {
+    let what = format!("list the hook containers of {app}");
+    let prefix = format!("/{app}-hook-");
+    let names = named(docker, format!("{app}-hook-"), what, |n| n.starts_with(&prefix)).await?;
     find_all(docker, names.into_iter().map(|(_, id)| id)).await
 }
 

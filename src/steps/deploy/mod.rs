@@ -1,11 +1,16 @@
 //! `stepkit deploy` and `stepkit deploy rollback`: replace a container behind the health gate, keep
 //! the previous version (stopped, renamed) for a rollback, and put it back when the new one fails.
 
+pub mod companion;
+mod companion_cmd;
+pub mod container;
 pub mod docker;
+pub mod hooks;
 pub mod lock;
 pub mod names;
 mod outcome;
 pub mod proxy;
+pub mod pull;
 pub mod redact;
 pub mod swap;
 pub mod traffic;
@@ -59,16 +64,28 @@ pub struct DeploySettings {
     pub lock: LockSettings,
     /// Traffic moves through this reverse proxy (and no host port is needed by both versions).
     pub proxy: Option<traffic::ProxySettings>,
+    /// Volumes, command, limits, restart policy, user, hosts, healthcheck.
+    pub container: container::ContainerSpec,
+    /// When the image is pulled, and with which registry login.
+    pub pull: pull::PullSettings,
+    pub hooks: hooks::HookSettings,
+    /// Started (when missing) and gated before the app is touched; never replaced.
+    pub companions: Vec<companion::CompanionSettings>,
 }
 
 impl DeploySettings {
-    /// Values that must never be printed: env-file values and the gate's secret headers.
+    /// Values that must never be printed: env-file values, the gate's secret headers, the
+    /// companions' secret env and the registry password.
     pub fn secrets(&self) -> Vec<&Secret> {
         let mut out: Vec<&Secret> = self.secret_env.iter().map(|(_, v)| v).collect();
         out.extend(self.gate.secrets());
+        out.extend(self.companions.iter().flat_map(|c| c.secrets()));
+        out.extend(self.pull.password.as_ref());
         out
     }
 }
+
+pub use companion_cmd::{companion_command, CompanionAction, CompanionCommandSettings};
 
 /// Resolved settings for `stepkit deploy rollback`.
 #[derive(Debug, Clone)]
@@ -90,8 +107,12 @@ pub enum DeployError {
     Daemon(#[from] crate::docker::DaemonError),
     #[error("{what}: {message}")]
     Docker { what: String, message: String },
-    #[error("find image {image} in the local Docker engine: it is not there; build it (stepkit image build --tag {image}) or pull it (docker pull {image}) before the deploy, which never pulls")]
+    #[error("find image {image} in the local Docker engine: it is not there and --pull never forbids pulling it; build it (stepkit image build --tag {image}) or pull it first, or drop --pull never")]
     ImageMissing { image: String },
+    #[error("pull {image} from {registry} with {tried}: {message}; {}", pull_hint(*denied, registry))]
+    Pull { image: String, registry: String, tried: String, message: String, denied: bool },
+    #[error("{what}: no [deploy.companions.{name}] (or [env.ENV.companions.{name}]) in stepkit.toml{known}")]
+    NoSuchCompanion { what: String, name: String, known: String },
     #[error("use --network {network}: the Docker engine has no such network; create it (docker network create {network}) or fix the name")]
     NetworkMissing { network: String },
     #[error("roll back {app}: there is no kept version ({app}-prev-*); a deploy keeps --keep N (default 1) previous versions")]
@@ -104,6 +125,14 @@ pub enum DeployError {
     Gate(#[from] GateError),
 }
 
+fn pull_hint(denied: bool, registry: &str) -> String {
+    if denied {
+        format!("check the login for {registry}: STEPKIT_REGISTRY_USERNAME and STEPKIT_REGISTRY_PASSWORD, else `docker login {registry}`")
+    } else {
+        "check that the registry is up and has this tag (stepkit image push), or build the image on this machine".into()
+    }
+}
+
 impl DeployError {
     /// Usage problems exit 2 (a missing image is the pipeline's order of steps); a lock still held after
     /// --lock-timeout is a timeout (124, error.rs); the rest is environment (3).
@@ -111,7 +140,11 @@ impl DeployError {
         match self {
             DeployError::ImageMissing { .. }
             | DeployError::NothingKept { .. }
+            | DeployError::NoSuchCompanion { .. }
             | DeployError::NetworkMissing { .. } => true,
+            DeployError::Pull { denied, message, .. } => {
+                *denied || message.contains("manifest unknown") || message.contains("not found")
+            }
             DeployError::Gate(e) => e.is_usage(),
             DeployError::Daemon(_) => false,
             DeployError::Docker { .. } | DeployError::Locked { .. } | DeployError::Lock { .. } => false,
@@ -136,7 +169,7 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
     let start = Instant::now();
     let at = chrono::Utc::now();
     let docker = connect().await?;
-    let digest = docker::image_digest(&docker, &settings.image).await?;
+    let digest = pull::ensure(&docker, &settings.image, &settings.pull, live).await?;
     if let Some(network) = &settings.network {
         docker::check_network(&docker, network).await?;
     }
@@ -147,6 +180,28 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
     Redactor::new(previous_secrets.iter().map(Secret::expose)).mask(live);
     let redactor = Redactor::new(settings.secrets().into_iter().chain(previous_secrets).map(Secret::expose));
     let live = &mut RedactedLive { inner: live, redactor: &redactor };
+    let env_name = settings.environment.as_deref();
+    let companions = match companion::ensure(
+        &docker,
+        &settings.app,
+        env_name,
+        &settings.companions,
+        &settings.pull,
+        &mut signals,
+        live,
+    )
+    .await?
+    {
+        companion::Companions::Ready(done) => done,
+        stopped => {
+            let mut outcome =
+                companion_cmd::before_app(&settings.app, env_name, &settings.image, stopped, start.elapsed());
+            outcome.warnings.extend(warnings);
+            redactor.outcome(&mut outcome);
+            return Ok(outcome);
+        }
+    };
+    warnings.extend(companions.iter().filter_map(|c| c.drift.clone()));
     let record = names::Record {
         app: &settings.app,
         environment: settings.environment.as_deref(),
@@ -166,14 +221,17 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
         labels,
         publish: settings.publish.clone(),
         network: settings.network.clone(),
+        aliases: Vec::new(),
+        container: settings.container.clone(),
     };
     let plan = Plan {
         app: &settings.app,
-        candidate: Candidate::New(spec),
+        candidate: Candidate::New(Box::new(spec.clone())),
         retire_as: names::kept_name(&settings.app, at),
         stop_timeout: settings.stop_timeout,
         gate: &settings.gate,
         proxy: settings.proxy.as_ref(),
+        hooks: Some(&settings.hooks),
     };
     live.line(&format!(
         "stepkit deploy: {} -> {} ({})",
@@ -182,6 +240,11 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
         docker::short(&digest)
     ));
     let mut swap = swap::swap(&docker, &plan, live, &mut signals).await?;
+    let mut after_failure = None;
+    if swap.ending == Ending::Passed {
+        after_failure =
+            after_switch(&docker, &settings.app, &settings.hooks, &spec, &mut swap, &mut signals, live).await;
+    }
 
     let mut removed = Vec::new();
     interrupted_after(&mut swap, &mut signals);
@@ -213,9 +276,52 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
         removed,
         baseline,
         warnings,
+        companions,
+        after_failure,
     });
     redactor.outcome(&mut outcome);
     Ok(outcome)
+}
+
+/// The after-switch hooks, once the new version is live. A failure fails the deploy but keeps the
+/// new version (see docs/deploy.md: rolling back after the switch would run the old code against
+/// whatever the hook half-changed, and the new version did pass its gate); a signal ends the step
+/// with the new version live. Returns why the deploy failed, if it did.
+async fn after_switch(
+    docker: &bollard::Docker,
+    app: &str,
+    settings: &hooks::HookSettings,
+    app_spec: &docker::Spec,
+    swap: &mut swap::Swap,
+    signals: &mut Signals,
+    live: &mut dyn Live,
+) -> Option<String> {
+    for (n, argv) in settings.after_switch.iter().enumerate() {
+        let name = hooks::container_name(app, hooks::Phase::AfterSwitch, chrono::Utc::now(), n + 1);
+        let spec = hooks::spec(app_spec, name.clone(), argv, hooks::Phase::AfterSwitch);
+        let ran = swap::guarded(
+            signals,
+            hooks::run(docker, &spec, hooks::Phase::AfterSwitch, argv, settings.timeout, live),
+        )
+        .await;
+        match ran {
+            Ok(Ok(run)) => {
+                let failed = (!run.passed()).then(|| run.failure());
+                swap.hooks.push(run);
+                if failed.is_some() {
+                    return failed;
+                }
+            }
+            Ok(Err(e)) => return Some(format!("its after-switch hook could not run: {e}")),
+            Err(signal) => {
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(3), hooks::remove_named(docker, &name)).await;
+                swap.ending = Ending::Interrupted { signal, after_pass: true };
+                return None;
+            }
+        }
+    }
+    None
 }
 
 /// A signal that came after the candidate passed (during clean-up) still ends the step with 130/143;
@@ -236,6 +342,13 @@ async fn clear_leftovers(
     live: &mut dyn Live,
 ) -> Result<Vec<String>, DeployError> {
     let mut warnings = Vec::new();
+    for left in docker::hook_leftovers(docker, app).await? {
+        docker::remove(docker, &left.id).await?;
+        warnings.push(format!(
+            "removed hook container {}, left by a deploy of {app} that did not finish",
+            left.name
+        ));
+    }
     for left in docker::candidates(docker, app).await? {
         if let Some(proxy) = proxy {
             // Killed during its switch, it may be a server of the proxy, and the live version drained
@@ -297,6 +410,7 @@ pub async fn rollback(settings: &RollbackSettings, live: &mut dyn Live) -> Resul
         stop_timeout: settings.stop_timeout,
         gate: &settings.gate,
         proxy: settings.proxy.as_ref(),
+        hooks: None,
     };
     let mut swap = swap::swap(&docker, &plan, live, &mut signals).await?;
     let mut removed = Vec::new();

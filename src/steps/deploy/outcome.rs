@@ -26,6 +26,10 @@ pub struct Deployed<'a> {
     /// The previous deploy's duration from `--previous-result`: found, absent, or why it could not be read.
     pub baseline: Option<Result<Option<u64>, String>>,
     pub warnings: Vec<String>,
+    /// What the deploy did about each companion (all ready, or the app would not have been touched).
+    pub companions: Vec<super::companion::Ensured>,
+    /// Why an after-switch hook failed: the deploy fails, the new version stays.
+    pub after_failure: Option<String>,
 }
 
 /// A finished `stepkit deploy rollback`.
@@ -108,6 +112,16 @@ fn evidence(outcome: &mut Outcome, swap: &Swap) {
                 g.markdown
             ));
         }
+    }
+    for hook in &swap.hooks {
+        outcome.text.push_str(&hook.text());
+        outcome.markdown.push_str(&format!(
+            "\n**{} hook** `{}`: {}\n\n{}",
+            hook.phase.name(),
+            hook.command(),
+            if hook.passed() { "passed".to_string() } else { hook.failure() },
+            crate::sanitize::code_block(&hook.output, "text")
+        ));
     }
     for problem in &swap.problems {
         outcome.text.push_str(&format!("problem: {problem}\n"));
@@ -218,8 +232,14 @@ pub fn deploy_outcome(d: Deployed) -> Outcome {
         (None, _) => passed.push_str("; first deploy"),
     }
     passed.push_str(&format!("; took {}", secs(d.duration)));
-    let (verdict, headline, result) =
+    let (mut verdict, mut headline, result) =
         ending(swap, d.app, passed, &format!("{} ({})", d.image, short(d.digest)));
+    if let (Some(why), Verdict::Passed) = (&d.after_failure, verdict) {
+        verdict = Verdict::Failed;
+        headline = format!(
+            "{headline}; but {why}: the new version stays live (stepkit deploy rollback puts the previous one back)"
+        );
+    }
 
     let mut warnings = d.warnings;
     let (previous_ms, delta_ms) = match d.baseline {
@@ -264,10 +284,12 @@ pub fn deploy_outcome(d: Deployed) -> Outcome {
         "duration_delta_ms": delta_ms,
         "gate": gate_json(&swap.gate),
         "restore_gate": gate_json(&swap.restore_gate),
-        "failure": swap.failure,
+        "failure": swap.failure.as_ref().or(d.after_failure.as_ref()),
         "problems": swap.problems,
         "kept": d.kept,
         "removed": d.removed,
+        "hooks": swap.hooks.iter().map(super::hooks::HookRun::json).collect::<Vec<_>>(),
+        "companions": d.companions.iter().map(super::companion::Ensured::json).collect::<Vec<_>>(),
     });
     outcome.outputs = vec![
         ("result".into(), result.into()),

@@ -4,6 +4,7 @@
 //! the live version, which kept `APP` all along, runs again. Never zero running versions.
 
 use super::docker::{self, Found, Spec};
+use super::hooks::{self, HookRun, HookSettings, Phase};
 use super::proxy::{Switched, Upstream};
 use super::traffic::{self, ProxySettings};
 use super::DeployError;
@@ -24,7 +25,7 @@ const UNDO_BUDGET: Duration = Duration::from_millis(1000);
 #[derive(Debug, Clone)]
 pub enum Candidate {
     /// A new container (`stepkit deploy`), created as `spec.name` (`APP-next-<time>`).
-    New(Spec),
+    New(Box<Spec>),
     /// A kept version (`stepkit deploy rollback`), started under its kept name.
     Kept(Found),
 }
@@ -49,6 +50,8 @@ pub struct Plan<'a> {
     pub gate: &'a GateSettings,
     /// Traffic moves through this proxy once the candidate passed, before the renames.
     pub proxy: Option<&'a ProxySettings>,
+    /// Its before-switch hooks run between the candidate's gate and the switch (a new version only).
+    pub hooks: Option<&'a HookSettings>,
 }
 
 /// How the swap ended.
@@ -84,6 +87,10 @@ pub struct Swap {
     pub switched: Option<Switched>,
     /// With a proxy: the servers of a switch that began (new, old), for its undo.
     switching: Option<(Upstream, Option<Upstream>)>,
+    /// The hooks that ran (before-switch here; the deploy adds its after-switch ones).
+    pub hooks: Vec<HookRun>,
+    /// The hook container of a hook under way, removed when a signal cuts it off.
+    hook_container: Option<String>,
 }
 
 enum Halt {
@@ -104,7 +111,10 @@ impl From<Signal> for Halt {
 }
 
 /// Runs `step` unless a signal comes first.
-async fn guarded<T>(signals: &mut Signals, step: impl std::future::Future<Output = T>) -> Result<T, Signal> {
+pub(super) async fn guarded<T>(
+    signals: &mut Signals,
+    step: impl std::future::Future<Output = T>,
+) -> Result<T, Signal> {
     tokio::select! {
         biased;
         signal = signals.recv() => Err(signal),
@@ -140,6 +150,8 @@ pub async fn swap(
         downtime: None,
         switched: None,
         switching: None,
+        hooks: Vec::new(),
+        hook_container: None,
     };
     let mut stop_issued = None;
     let forward = forward(docker, plan, live, signals, &mut s, &mut stop_issued).await;
@@ -168,7 +180,9 @@ pub async fn swap(
         Err(Halt::Failed(why)) => {
             live.line(&format!("stepkit deploy: the new version failed {why}"));
             s.failure = Some(why);
-            s.problems = undo_switch(plan, &mut s, live).await;
+            s.problems = drop_hook(docker, &mut s).await;
+            let undone = undo_switch(plan, &mut s, live).await;
+            s.problems.extend(undone);
             s.problems.extend(revert(docker, plan, &s, stop_issued.is_some(), false, live).await);
             s.downtime = stop_issued.map(|t| t.elapsed());
             s.ending = Ending::Reverted;
@@ -188,6 +202,9 @@ pub async fn swap(
                 "stepkit deploy: {} received; putting the previous version back",
                 signal.name()
             ));
+            let hook = s.hook_container.clone();
+            let mut hook_problems =
+                tokio::time::timeout(UNDO_BUDGET, drop_hook(docker, &mut s)).await.unwrap_or_default();
             // Traffic first, while the previous version still runs: never zero versions serving.
             let undone = undo_switch(plan, &mut s, live);
             let mut problems = tokio::time::timeout(UNDO_BUDGET, undone).await.unwrap_or_else(|_| {
@@ -197,6 +214,14 @@ pub async fn swap(
                 Ok(problems) => problems,
                 Err(_) => vec![format!("putting the previous version back took longer than {} s; check `docker ps -a --filter name={}`", REVERT_BUDGET.as_secs(), plan.app)],
             });
+            if let Some(name) = hook {
+                // A create the signal cut off may land after the first removal.
+                hook_problems = match docker::remove(docker, &name).await {
+                    Ok(()) => Vec::new(),
+                    Err(e) => vec![format!("the hook container {name} could not be removed: {e}")],
+                };
+            }
+            problems.extend(hook_problems);
             s.problems = problems;
             s.ending = Ending::Interrupted { signal, after_pass: false };
         }
@@ -257,6 +282,9 @@ async fn forward(
     if !passed {
         return Err(Halt::Failed(format!("its gate: {headline}")));
     }
+    if let (Some(settings), Candidate::New(spec)) = (plan.hooks, &plan.candidate) {
+        before_switch(docker, plan.app, settings, spec, signals, s, live).await?;
+    }
     if let Some(proxy) = plan.proxy {
         switch_traffic(docker, proxy, signals, s, &id, live).await?;
     }
@@ -269,6 +297,44 @@ async fn forward(
     live.line(&format!("stepkit deploy: {gated_name} takes the name {}", plan.app));
     guarded(signals, docker::rename(docker, &id, plan.app)).await??;
     Ok(())
+}
+
+/// The before-switch hooks, in order: the first that fails halts the swap (the candidate goes, the
+/// previous version never lost the name or its traffic).
+async fn before_switch(
+    docker: &Docker,
+    app: &str,
+    settings: &HookSettings,
+    app_spec: &Spec,
+    signals: &mut Signals,
+    s: &mut Swap,
+    live: &mut dyn Live,
+) -> Result<(), Halt> {
+    for (n, argv) in settings.before_switch.iter().enumerate() {
+        let name = hooks::container_name(app, Phase::BeforeSwitch, chrono::Utc::now(), n + 1);
+        let spec = hooks::spec(app_spec, name.clone(), argv, Phase::BeforeSwitch);
+        // Recorded before the create: a signal may cut it off after the container exists.
+        s.hook_container = Some(name);
+        let run =
+            guarded(signals, hooks::run(docker, &spec, Phase::BeforeSwitch, argv, settings.timeout, live))
+                .await??;
+        s.hook_container = None;
+        let failed = (!run.passed()).then(|| run.failure());
+        s.hooks.push(run);
+        if let Some(why) = failed {
+            return Err(Halt::Failed(why));
+        }
+    }
+    Ok(())
+}
+
+/// Removes the container of a hook a signal cut off (also one whose create lands after the signal).
+async fn drop_hook(docker: &Docker, s: &mut Swap) -> Vec<String> {
+    let Some(name) = s.hook_container.take() else { return Vec::new() };
+    match docker::remove(docker, &name).await {
+        Ok(()) => Vec::new(),
+        Err(e) => vec![format!("the hook container {name} could not be removed: {e}")],
+    }
 }
 
 /// Adds the gated candidate to the proxy and drains and removes the previous version's server.

@@ -3,7 +3,8 @@
 pub mod build;
 pub mod classify;
 pub mod context;
-pub mod credentials;
+/// Moved to a shared layer (deploy pulls with the same credentials); kept under its old path here.
+pub use crate::registry_auth as credentials;
 pub mod dockerignore;
 pub mod push;
 pub mod reference;
@@ -13,7 +14,7 @@ use crate::report::{Live, Outcome, Verdict};
 use crate::result::image::{BuildData, PushData, PushedData, BUILD_VERSION, PUSH_VERSION};
 use crate::secret::Secret;
 use build::{BuildRequest, Built};
-use credentials::{login_for, CredentialError, Login};
+use credentials::{login_blocking, CredentialError, Login};
 use push::PushPolicy;
 use reference::Reference;
 use std::path::PathBuf;
@@ -223,20 +224,16 @@ async fn push_one(
     })
 }
 
-/// The login for `registry`; on a blocking thread, since a credential helper is a process to run.
+/// The login for `registry`.
 async fn find_login(registry: &str, settings: &PushSettings) -> Result<Login, ImageError> {
-    let (registry, settings) = (registry.to_string(), settings.clone());
-    tokio::task::spawn_blocking(move || {
-        login_for(
-            &registry,
-            settings.username.as_deref(),
-            settings.password.as_ref(),
-            settings.docker_config.as_deref(),
-        )
-        .map_err(|source| ImageError::Credentials { registry, source: Box::new(source) })
-    })
+    login_blocking(
+        registry,
+        settings.username.as_deref(),
+        settings.password.as_ref(),
+        settings.docker_config.as_deref(),
+    )
     .await
-    .unwrap_or_else(|panicked| std::panic::resume_unwind(panicked.into_panic()))
+    .map_err(|source| ImageError::Credentials { registry: registry.to_string(), source: Box::new(source) })
 }
 
 fn short(id: &str) -> &str {

@@ -1,6 +1,7 @@
-//! Registry credentials: `--username` + password, else the docker config (auths, credHelpers,
-//! credsStore through the docker_credential crate), else anonymous, always knowing which source was
-//! used so that every auth error can say what was tried for which registry.
+//! Registry credentials, shared by `image push` and `deploy` (which pulls): `--username` + password,
+//! else the docker config (auths, credHelpers, credsStore through the docker_credential crate), else
+//! anonymous, always knowing which source was used so that every auth error can say what was tried
+//! for which registry.
 
 use crate::secret::Secret;
 use bollard::auth::DockerCredentials;
@@ -195,6 +196,35 @@ pub fn login_for(
                 Err(CredentialError::BadEntry { file: file.into(), key: key.clone(), message: "`auth` is not base64 of `user:password`".into() })
             }
         },
+    }
+}
+
+/// [`login_for`] on a blocking thread: a credential helper is a process to run.
+pub async fn login_blocking(
+    registry: &str,
+    username: Option<&str>,
+    password: Option<&Secret>,
+    config_file: Option<&Path>,
+) -> Result<Login, CredentialError> {
+    let (registry, username, password, config_file) = (
+        registry.to_string(),
+        username.map(str::to_string),
+        password.cloned(),
+        config_file.map(Path::to_path_buf),
+    );
+    tokio::task::spawn_blocking(move || {
+        login_for(&registry, username.as_deref(), password.as_ref(), config_file.as_deref())
+    })
+    .await
+    .unwrap_or_else(|panicked| std::panic::resume_unwind(panicked.into_panic()))
+}
+
+/// The registry an image reference lives in, as Docker decides: the first component when it has a
+/// `.` or `:` or is `localhost`, else Docker Hub (`docker.io`).
+pub fn registry_of(image: &str) -> &str {
+    match image.split_once('/') {
+        Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => first,
+        _ => "docker.io",
     }
 }
 
