@@ -3,6 +3,7 @@
 
 mod check;
 mod coverage;
+mod dashboard;
 mod deploy;
 mod environment;
 mod file;
@@ -21,6 +22,7 @@ mod test;
 use crate::secret::Secret;
 pub use check::{cache_dir, check_settings, scaffold_settings, secret_config_values, CheckConfig};
 pub use coverage::coverage_merge_settings;
+pub use dashboard::dashboard_settings;
 pub use deploy::{deploy_settings, rollback_settings};
 pub use environment::{EnvConfig, Environments};
 pub use file::{ConfigFile, JunitConfig, OutputConfig};
