@@ -11,6 +11,7 @@ mod check_limits;
 mod check_scaffold;
 mod cli_basics;
 mod config_layering;
+mod dashboard;
 mod deploy;
 mod deploy_environment;
 mod deploy_lock;
