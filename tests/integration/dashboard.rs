@@ -216,7 +216,11 @@ fn a_history_of_200_runs_renders_one_offline_page_that_chromium_draws() {
         assert!(dom.contains(expected), "the DOM lacks {expected}");
     }
     assert_eq!(dom.matches("data-chart=\"latency\"").count(), 3);
-    assert!(dom.matches("<polyline").count() >= 2 * 3 + 2 + 1, "a line per target and chart");
+    assert_eq!(
+        dom.matches("<polyline").count(),
+        3 * 2 + 1 + 2,
+        "a line per target on each latency chart, deploy, throughput"
+    );
     assert!(
         !dom.to_ascii_lowercase().contains("<script") && !dom.contains("<img"),
         "markup from the history ran"
@@ -262,10 +266,9 @@ fn exit_codes_follow_the_verdict_and_the_flags() {
     assert!(run.stderr.contains("--history"), "{}", run.stderr);
 }
 
-const TOKEN: &str = "ghp_github-token-secret-9c2d";
-
 #[tokio::test]
 async fn the_comparison_goes_to_the_step_summary_and_a_sticky_pr_comment() {
+    use crate::github_api::{comment, TOKEN};
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -301,7 +304,6 @@ async fn the_comparison_goes_to_the_step_summary_and_a_sticky_pr_comment() {
 
     // The comment that carries the key is updated, not added.
     let server = MockServer::start().await;
-    let comment = |id: u64, body: &str| json!({"id": id, "node_id": "IC_1", "html_url": format!("https://github.com/octo/app/pull/5#issuecomment-{id}"), "body": body, "user": {"login": "github-actions[bot]"}});
     Mock::given(method("GET"))
         .and(path("/repos/octo/app/issues/5/comments"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([
@@ -380,7 +382,7 @@ fn chromium() -> Option<PathBuf> {
 /// refuses the background connections a first run would make.
 fn browse(chromium: &Path, page: &Path, extra: &[&str]) -> (String, String) {
     let profile = tempfile::tempdir().unwrap();
-    let mut child = Command::new(chromium)
+    let child = Command::new(chromium)
         .args([
             "--headless",
             "--no-sandbox",

@@ -3,7 +3,7 @@
 //! `file://` URL, and a hostile test name cannot run or fetch anything. Every value from the history
 //! (test names, versions, targets, request names) passes `escape`.
 
-use super::model::{Chart, Comparison, Dashboard, RequestChart, TestSeries};
+use super::model::{Chart, Comparison, Dashboard, Regression, RequestChart, TestSeries};
 use super::svg::{self, number, FAILED, FLAKY, PALETTE, PASSED, SKIPPED};
 use crate::steps::history::store::TestStats;
 use base64::Engine as _;
@@ -77,9 +77,9 @@ pub fn page(d: &Dashboard) -> String {
 fn header(out: &mut String, d: &Dashboard) {
     let filters =
         if d.filters.is_empty() { String::new() } else { format!(" · {}", escape(&d.filters.join(", "))) };
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<header><h1>{}</h1><p class=\"meta\">{} runs from <code>{}</code>{filters} · the last {} runs of each series · generated {} · regression past {}% against the previous version · latency {}</p></header>\n",
+        "<header><h1>{}</h1><p class=\"meta\">{} runs from <code>{}</code>{filters} · the last {} runs of each series · generated {} · regression past {}% against the previous version · latency {}</p></header>",
         escape(&d.title),
         d.runs,
         escape(&d.store),
@@ -98,13 +98,21 @@ pub fn change(pct: Option<f64>) -> String {
     }
 }
 
+/// A regression's change: its percentage, or the increase when there is none (0 failed tests before).
+pub fn regression_change(r: &Regression) -> String {
+    match r.change_pct {
+        Some(_) => change(r.change_pct),
+        None => format!("+{}", number(r.latest - r.previous)),
+    }
+}
+
 fn regressions(out: &mut String, d: &Dashboard) {
     let class = if d.regressions.is_empty() { "summary" } else { "summary regressed" };
     let _ = write!(out, "<section id=\"regressions\" class=\"{class}\">");
     if d.regressions.is_empty() {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<h2>No regressions</h2><p>Nothing got worse than the previous version by more than {}%.</p></section>\n",
+            "<h2>No regressions</h2><p>Nothing got worse than the previous version by more than {}%.</p></section>",
             number(d.max_regression_pct)
         );
         return;
@@ -129,10 +137,7 @@ fn regressions(out: &mut String, d: &Dashboard) {
             number(r.latest),
             r.unit,
             escape(&r.latest_version),
-            match r.change_pct {
-                Some(_) => change(r.change_pct),
-                None => format!("+{}", number(r.latest - r.previous)),
-            }
+            regression_change(r)
         );
     }
     out.push_str("</tbody></table></section>\n");
@@ -190,7 +195,7 @@ fn comparison_table(out: &mut String, comparisons: &[Comparison], unit: &str) {
 }
 
 fn empty(out: &mut String, what: &str, how: &str) {
-    let _ = write!(out, "<p class=\"empty\">No {what} in the history: {how}.</p>\n");
+    let _ = writeln!(out, "<p class=\"empty\">No {what} in the history: {how}.</p>");
 }
 
 fn tests(out: &mut String, d: &Dashboard) {
@@ -227,7 +232,7 @@ fn test_series(out: &mut String, t: &TestSeries) {
     legend(out, &[("passed", PASSED), ("flaky", FLAKY), ("failed", FAILED), ("skipped", SKIPPED)]);
     out.push_str("<div class=\"cols\">");
     test_table(out, "Failing in the latest run", &t.failing, |s| {
-        format!("{}", s.latest_status.as_deref().unwrap_or("failed"))
+        s.latest_status.as_deref().unwrap_or("failed").to_string()
     });
     test_table(out, "Flaky", &t.flaky, |s| {
         format!("failed {} of {} runs", s.failed + s.flaky, s.passed + s.failed + s.flaky)
@@ -286,9 +291,9 @@ fn request_name(r: &RequestChart) -> String {
 }
 
 fn latency(out: &mut String, d: &Dashboard) {
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<section id=\"latency\"><h2>API latency ({}) per request and target</h2>\n",
+        "<section id=\"latency\"><h2>API latency ({}) per request and target</h2>",
         d.percentile
     );
     if d.latency.is_empty() {

@@ -3,7 +3,7 @@
 //! version per area. Every quoted value goes through `sanitize` (it renders as literal text), and
 //! tables are cut so the whole stays far below GitHub's 65,536-character comment limit.
 
-use super::html::change;
+use super::html::{change, regression_change};
 use super::model::{Comparison, Dashboard, TestSeries};
 use super::svg::number;
 use crate::sanitize::{code_span, table_cell};
@@ -51,10 +51,7 @@ pub fn comparison(d: &Dashboard) -> String {
                 number(r.latest),
                 r.unit,
                 code_span(&r.latest_version, 40),
-                match r.change_pct {
-                    Some(_) => change(r.change_pct),
-                    None => format!("+{}", number(r.latest - r.previous)),
-                }
+                regression_change(r)
             );
         }
         more(&mut out, d.regressions.len());
@@ -155,7 +152,7 @@ fn test_lists(out: &mut String, t: &TestSeries) {
         code_span(&format!("{}::{}", s.classname, s.name), CELL)
     };
     let lists = [
-        ("failing", t.failing.iter().map(|s| name(s)).collect::<Vec<_>>()),
+        ("failing", t.failing.iter().map(&name).collect::<Vec<_>>()),
         (
             "flaky",
             t.flaky

@@ -93,9 +93,8 @@ fn outcome(settings: &DashboardSettings, d: &Dashboard, markdown: String, bytes:
         format!("no runs in {} match; wrote an empty dashboard to {}", d.store, settings.output.display())
     } else {
         format!(
-            "{} in {}; {}; wrote {} ({} KiB)",
+            "{} in {series} series; {}; wrote {} ({} KiB)",
             plural(d.runs, "run"),
-            format!("{series} series"),
             if regressed {
                 format!("{} past {threshold}%", plural(d.regressions.len(), "regression"))
             } else {
@@ -117,7 +116,7 @@ fn outcome(settings: &DashboardSettings, d: &Dashboard, markdown: String, bytes:
                 svg::number(r.previous),
                 svg::number(r.latest),
                 r.unit,
-                html::change(r.change_pct)
+                html::regression_change(r)
             )
         })
         .collect();
@@ -138,7 +137,7 @@ fn outcome(settings: &DashboardSettings, d: &Dashboard, markdown: String, bytes:
                 svg::number(r.previous),
                 r.unit,
                 r.previous_version,
-                html::change(r.change_pct)
+                html::regression_change(r)
             ),
             file: None,
             line: None,
