@@ -176,6 +176,9 @@ fn resolve(command: Command, inputs: &Inputs) -> Result<Box<dyn Step>, Error> {
                 Box::new(HistoryQuery(store, settings))
             }
         },
+        Command::Dashboard(args) => {
+            Box::new(Dashboard(settings::dashboard_settings(&args, history, context)?))
+        }
         Command::Completions(args) => Box::new(Completions(args.shell)),
         Command::Man(args) => Box::new(Man(args.output)),
     })
@@ -340,6 +343,22 @@ impl Step for HistoryQuery {
     }
     fn run<'a>(&'a self, _: &'a mut dyn Live) -> LocalBoxFuture<'a, Result<Outcome, Error>> {
         done(history::query(&self.0, &self.1))
+    }
+}
+
+struct Dashboard(history::dashboard::DashboardSettings);
+impl Step for Dashboard {
+    fn name(&self) -> &'static str {
+        "dashboard"
+    }
+    fn secrets(&self) -> Vec<&str> {
+        self.0.store.password().into_iter().collect()
+    }
+    fn on_signal(&self) -> OnSignal {
+        OnSignal::RunsToEnd
+    }
+    fn run<'a>(&'a self, _: &'a mut dyn Live) -> LocalBoxFuture<'a, Result<Outcome, Error>> {
+        done(history::dashboard::dashboard(&self.0))
     }
 }
 

@@ -101,12 +101,13 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     }
 }
 
-/// Steps whose runs are history: not the history, hook, notification or tool commands.
+/// Steps whose runs are history: not the history (and its dashboard), hook, notification or tool commands.
 fn records_itself(command: &cli::Command) -> bool {
     use cli::Command;
     !matches!(
         command,
         Command::History(_)
+            | Command::Dashboard(_)
             | Command::Hook(_)
             | Command::Github(_)
             | Command::Notify(_)

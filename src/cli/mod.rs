@@ -3,6 +3,7 @@
 mod args_from_env;
 mod check;
 mod coverage;
+mod dashboard;
 mod deploy;
 mod deploy_spec;
 mod gate;
@@ -20,6 +21,7 @@ mod tools;
 pub use args_from_env::{expand as expand_args_from_env, ArgsFromEnvError};
 pub use check::CheckArgs;
 pub use coverage::{CoverageArgs, CoverageCommand, CoverageMergeArgs};
+pub use dashboard::{DashboardArgs, PercentileArg};
 pub use deploy::{DeployArgs, DeployCommand, DeployRunArgs, LockArgs, ProxyArgs, RollbackArgs};
 pub use deploy_spec::{CompanionArgs, CompanionCommand, CompanionTarget, DeployHookArgs, SpecArgs};
 pub use gate::GateArgs;
@@ -124,6 +126,9 @@ pub enum Command {
     Plugin(PluginArgs),
     /// Keep every run's results (SQLite or PostgreSQL) and compare the latest with the previous version
     History(Box<HistoryArgs>),
+    /// Draw the history as one offline HTML page: tests, deploy duration, latency per request and
+    /// target, throughput; regressions against the previous version first (also markdown and JSON)
+    Dashboard(Box<DashboardArgs>),
     /// Run steps when a git push or tag arrives as a webhook (GitHub, GitLab, Gitea), verified and queued
     Hook(Box<HookArgs>),
     /// Print a shell completion script
@@ -173,6 +178,7 @@ impl Command {
                 HistoryCommand::Record(_) => "history record",
                 HistoryCommand::Query(_) => "history query",
             },
+            Command::Dashboard(_) => "dashboard",
             Command::Hook(args) => match args.command {
                 HookCommand::Serve(_) => "hook serve",
                 HookCommand::List(_) => "hook list",

@@ -71,7 +71,7 @@ impl HistoryInputs<'_> {
     }
 
     /// The store, or the default file.
-    fn store(&self) -> Result<Location, ConfigError> {
+    pub(super) fn store(&self) -> Result<Location, ConfigError> {
         Ok(self.configured()?.unwrap_or_else(|| Location::Sqlite(self.cwd.join(DEFAULT_STORE))))
     }
 
@@ -88,7 +88,7 @@ impl HistoryInputs<'_> {
     }
 }
 
-fn trimmed(value: Option<&str>) -> Option<String> {
+pub(super) fn trimmed(value: Option<&str>) -> Option<String> {
     value.map(str::trim).filter(|v| !v.is_empty()).map(str::to_string)
 }
 

@@ -4,6 +4,7 @@
 mod check;
 mod companion;
 mod coverage;
+mod dashboard;
 mod deploy;
 mod deploy_env;
 mod deploy_spec;
@@ -25,6 +26,7 @@ use crate::secret::Secret;
 pub use check::{cache_dir, check_settings, scaffold_settings, secret_config_values, CheckConfig};
 pub use companion::{companion_command_settings, CompanionConfig};
 pub use coverage::coverage_merge_settings;
+pub use dashboard::dashboard_settings;
 pub use deploy::{deploy_settings, rollback_settings};
 pub use deploy_spec::DeployConfig;
 pub use environment::{EnvConfig, Environments};

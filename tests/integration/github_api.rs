@@ -9,7 +9,7 @@ use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 /// The test secret (.ci/run greps every output of the suite for it).
-const TOKEN: &str = "ghp_github-token-secret-9c2d";
+pub(crate) const TOKEN: &str = "ghp_github-token-secret-9c2d";
 const SHA: &str = "4f1c2b3a4d5e6f708192a3b4c5d6e7f8091a2b3c";
 
 /// A stepkit result file.
@@ -261,7 +261,8 @@ async fn status_truncates_the_description_and_takes_error_from_an_error_result()
     assert!(sent_description.starts_with("ddd") && sent_description.ends_with('…'));
 }
 
-fn comment(id: u64, body: &str) -> Value {
+/// A comment as GitHub answers it (the dashboard test uses it too).
+pub(crate) fn comment(id: u64, body: &str) -> Value {
     json!({"id": id, "node_id": "IC_1", "html_url": format!("https://github.com/octo/app/pull/5#issuecomment-{id}"), "body": body, "user": {"login": "github-actions[bot]"}})
 }
 

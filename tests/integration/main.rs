@@ -11,6 +11,7 @@ mod check_limits;
 mod check_scaffold;
 mod cli_basics;
 mod config_layering;
+mod dashboard;
 mod deploy;
 mod deploy_companions;
 mod deploy_environment;

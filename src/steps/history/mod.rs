@@ -1,7 +1,8 @@
 //! `stepkit history record|query`: every run's results kept in a store (one SQLite file by default,
 //! PostgreSQL when a team shares it), keyed by repository, branch, commit, CI run, step, environment,
-//! target and version, and read back as latest-against-previous deltas for a dashboard.
+//! target and version, and read back as latest-against-previous deltas; `dashboard` draws them.
 
+pub mod dashboard;
 mod ingest;
 mod postgres;
 pub mod query;
@@ -105,6 +106,8 @@ pub enum HistoryError {
     Store { store: String, what: String, message: String },
     #[error("use the history store {store}: it is at schema version {version}, newer than this stepkit's {SCHEMA_VERSION}; use a newer stepkit")]
     NewerSchema { store: String, version: i64 },
+    #[error("write {path}: {message}")]
+    Output { path: PathBuf, message: String },
 }
 
 impl HistoryError {
