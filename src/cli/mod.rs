@@ -4,6 +4,7 @@ mod args_from_env;
 mod check;
 mod coverage;
 mod deploy;
+mod deploy_github;
 mod gate;
 mod github;
 mod history;
@@ -20,6 +21,7 @@ pub use args_from_env::{expand as expand_args_from_env, ArgsFromEnvError};
 pub use check::CheckArgs;
 pub use coverage::{CoverageArgs, CoverageCommand, CoverageMergeArgs};
 pub use deploy::{DeployArgs, DeployCommand, DeployRunArgs, LockArgs, ProxyArgs, RollbackArgs};
+pub use deploy_github::GithubDeploymentArgs;
 pub use gate::GateArgs;
 pub use github::{
     CheckRunArgs, CommentArgs, ConclusionArg, GithubApiArgs, GithubArgs, GithubCommand, StateArg, StatusArgs,

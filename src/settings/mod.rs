@@ -4,6 +4,7 @@
 mod check;
 mod coverage;
 mod deploy;
+mod deploy_github;
 mod environment;
 mod file;
 mod gate;
@@ -22,6 +23,7 @@ use crate::secret::Secret;
 pub use check::{cache_dir, check_settings, scaffold_settings, secret_config_values, CheckConfig};
 pub use coverage::coverage_merge_settings;
 pub use deploy::{deploy_settings, rollback_settings};
+pub use deploy_github::github_deployment_settings;
 pub use environment::{EnvConfig, Environments};
 pub use file::{ConfigFile, JunitConfig, OutputConfig};
 pub use gate::{gate_settings, GateConfig, GateFile};

@@ -2,6 +2,7 @@
 //! the previous version (stopped, renamed) for a rollback, and put it back when the new one fails.
 
 pub mod docker;
+pub mod github;
 pub mod lock;
 pub mod names;
 mod outcome;
