@@ -4,7 +4,7 @@
 
 use super::github::{api_settings, missing_repo, repo};
 use super::{flag, ConfigError};
-use crate::ci::{Context, Env};
+use crate::ci::{Context, Env, Provider};
 use crate::cli::{GithubApiArgs, GithubDeploymentArgs};
 use crate::steps::deploy::github::GithubDeployment;
 use crate::steps::deploy::DeploySettings;
@@ -125,8 +125,14 @@ pub fn github_deployment_settings(
     let environment_url = value(&args.environment_url, env, &["STEPKIT_DEPLOY_ENVIRONMENT_URL"])
         .map(|u| url(&u, "--environment-url"))
         .transpose()?;
+    // The CI context knows the web host (GITHUB_SERVER_URL); else it is derived from the API's.
+    let repo_url = match (&context.repository, &context.repository_url) {
+        (Some(r), Some(url)) if *r == repo && context.provider == Provider::GitHubActions => url.clone(),
+        _ => web_root(&api.api_url, &repo),
+    };
     Ok(Some(GithubDeployment {
         api,
+        repo_url,
         repo,
         git_ref,
         environment,
@@ -135,6 +141,16 @@ pub fn github_deployment_settings(
         transient: args.github_transient,
         production: args.github_production,
     }))
+}
+
+/// The web root for an API root: github.com for api.github.com, the host for GitHub Enterprise.
+fn web_root(api_url: &str, repo: &str) -> String {
+    let root = match api_url.strip_suffix("/api/v3") {
+        Some(host) => host.to_string(),
+        None if api_url == "https://api.github.com" => "https://github.com".to_string(),
+        None => api_url.to_string(),
+    };
+    format!("{root}/{repo}")
 }
 
 #[cfg(test)]
@@ -150,6 +166,12 @@ mod tests {
             "no repository: give --github-repo OWNER/NAME or set STEPKIT_GITHUB_REPOSITORY"
         );
         assert_eq!(rename("GITHUB_TOKEN"), "GITHUB_TOKEN");
+    }
+
+    #[test]
+    fn the_environment_page_is_on_the_web_host() {
+        assert_eq!(web_root("https://api.github.com", "o/r"), "https://github.com/o/r");
+        assert_eq!(web_root("https://ghe.example.com/api/v3", "o/r"), "https://ghe.example.com/o/r");
     }
 
     #[test]

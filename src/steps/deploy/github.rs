@@ -20,6 +20,8 @@ pub struct GithubDeployment {
     pub api: ApiSettings,
     /// `owner/name`.
     pub repo: String,
+    /// The repository's web page (`https://github.com/owner/name`), for the environment's link.
+    pub repo_url: String,
     /// What is deployed: a commit sha (usually), branch or tag.
     pub git_ref: String,
     pub environment: String,
@@ -235,7 +237,7 @@ fn attach(outcome: &mut Outcome, github: &GithubDeployment, report: Report, atte
     for error in &report.errors {
         outcome.warnings.push(format!("GitHub deployment: {error}"));
     }
-    let url = format!("{}/deployments/{}", web_root(&github.api.api_url, &github.repo), github.environment);
+    let url = format!("{}/deployments/{}", github.repo_url, github.environment);
     if let Some(id) = report.id {
         outcome.outputs.push(("github-deployment-id".into(), id.to_string()));
     }
@@ -264,16 +266,6 @@ fn attach(outcome: &mut Outcome, github: &GithubDeployment, report: Report, atte
     outcome.markdown.push_str(&format!("\n{said}\n"));
 }
 
-/// The web page root of the repository: github.com for api.github.com, the host for GitHub Enterprise.
-fn web_root(api_url: &str, repo: &str) -> String {
-    let root = match api_url.strip_suffix("/api/v3") {
-        Some(host) => host.to_string(),
-        None if api_url == "https://api.github.com" => "https://github.com".to_string(),
-        None => api_url.to_string(),
-    };
-    format!("{root}/{repo}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,11 +283,5 @@ mod tests {
         assert_eq!(ending(&Ok(cut)).0, StatusState::Error);
         let error = DeployError::NothingKept { app: "web".into() };
         assert_eq!(ending(&Err(error)).0, StatusState::Error);
-    }
-
-    #[test]
-    fn the_environment_page_is_on_the_web_host() {
-        assert_eq!(web_root("https://api.github.com", "o/r"), "https://github.com/o/r");
-        assert_eq!(web_root("https://ghe.example.com/api/v3", "o/r"), "https://ghe.example.com/o/r");
     }
 }
