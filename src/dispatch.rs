@@ -126,7 +126,12 @@ fn resolve(command: Command, inputs: &Inputs) -> Result<Box<dyn Step>, Error> {
                     };
                     Box::new(Companion(settings::companion_command_settings(target, action, env, cwd, envs)?))
                 }
-                None => Box::new(Deploy(settings::deploy_settings(&args.run, env, cwd, gate, envs)?)),
+                None => {
+                    let deploy = settings::deploy_settings(&args.run, env, cwd, gate, envs)?;
+                    let github =
+                        settings::github_deployment_settings(&args.run.github, env, context, cwd, &deploy)?;
+                    Box::new(Deploy(deploy, github))
+                }
             }
         }
         Command::Check(args) => {
@@ -408,7 +413,7 @@ impl Step for Load {
     }
 }
 
-struct Deploy(deploy::DeploySettings);
+struct Deploy(deploy::DeploySettings, Option<deploy::github::GithubDeployment>);
 impl Step for Deploy {
     fn name(&self) -> &'static str {
         "deploy"
@@ -416,14 +421,15 @@ impl Step for Deploy {
     fn secrets(&self) -> Vec<&str> {
         // Very short values (an env var `DEBUG=1`) would mask every "1" in the log.
         let secrets = self.0.secrets().into_iter().map(|s| s.expose());
-        secrets.filter(|s| s.len() >= deploy::MIN_SECRET_LEN).collect()
+        let token = self.1.iter().map(|g| g.api.token.expose());
+        secrets.filter(|s| s.len() >= deploy::MIN_SECRET_LEN).chain(token).collect()
     }
     fn on_signal(&self) -> OnSignal {
         // The previous version must be back before the process exits.
         OnSignal::Handled
     }
     fn run<'a>(&'a self, live: &'a mut dyn Live) -> LocalBoxFuture<'a, Result<Outcome, Error>> {
-        boxed(deploy::deploy(&self.0, live))
+        boxed(deploy::github::deploy(&self.0, self.1.as_ref(), live))
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::coverage::CoverageError;
 use crate::exit;
+use crate::github::GithubError;
 use crate::settings::ConfigError;
 use crate::steps::check::CheckError;
 use crate::steps::deploy::DeployError;
@@ -11,7 +12,6 @@ use crate::steps::hook::HookError;
 use crate::steps::image::ImageError;
 use crate::steps::junit::JunitError;
 use crate::steps::load::LoadError;
-use crate::steps::notify::github::GithubError;
 use crate::steps::notify::slack::SlackError;
 use crate::steps::suite::preset::PresetError;
 use crate::steps::suite::TestError;

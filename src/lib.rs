@@ -9,6 +9,7 @@ pub mod docker;
 pub mod error;
 pub mod exit;
 pub mod fs;
+pub mod github;
 pub mod junit;
 pub mod patterns;
 pub mod plugin;

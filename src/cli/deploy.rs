@@ -76,6 +76,8 @@ pub struct DeployRunArgs {
     #[command(flatten)]
     pub proxy: ProxyArgs,
     #[command(flatten)]
+    pub github: super::GithubDeploymentArgs,
+    #[command(flatten)]
     pub gate: GateArgs,
 }
 

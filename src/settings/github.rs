@@ -4,12 +4,12 @@
 use super::{flag, ConfigError, Secret};
 use crate::ci::{Context, Env};
 use crate::cli::{ConclusionArg, GithubApiArgs, GithubArgs, GithubCommand, StateArg};
+use crate::retry::RetryPolicy;
 use crate::steps::notify::github::{
     ApiSettings, CheckRunRequest, CommentRequest, Conclusion, GithubRequest, GithubSettings, State,
     StatusRequest,
 };
 use crate::steps::notify::message::Origin;
-use crate::steps::notify::RetryPolicy;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -103,7 +103,11 @@ fn valid_repo(repo: &str) -> bool {
     matches!(repo.split_once('/'), Some((owner, name)) if ok(owner) && ok(name) && name != "." && name != "..")
 }
 
-fn repo(args: &GithubApiArgs, env: &Env, context: &Context) -> Result<Option<String>, ConfigError> {
+pub(super) fn repo(
+    args: &GithubApiArgs,
+    env: &Env,
+    context: &Context,
+) -> Result<Option<String>, ConfigError> {
     let Some((text, source)) = layered(args.repo.as_deref(), env, &["STEPKIT_GITHUB_REPOSITORY"], "--repo")
         .or(context.repository.as_deref().map(|r| (r, "the CI context's repository")))
     else {
@@ -132,7 +136,7 @@ fn sha(args: &GithubApiArgs, env: &Env, context: &Context) -> Result<Option<Stri
     Ok(Some(text))
 }
 
-fn missing_repo() -> ConfigError {
+pub(super) fn missing_repo() -> ConfigError {
     flag("--repo", "no repository: give --repo OWNER/NAME or set STEPKIT_GITHUB_REPOSITORY (GitHub Actions sets GITHUB_REPOSITORY; on Jenkins it comes from GIT_URL)")
 }
 
@@ -144,7 +148,7 @@ fn read_text(path: &Path, name: &str) -> Result<String, ConfigError> {
     std::fs::read_to_string(path).map_err(|e| flag(name, format!("read {}: {e}", path.display())))
 }
 
-fn api_settings(args: &GithubApiArgs, env: &Env, cwd: &Path) -> Result<ApiSettings, ConfigError> {
+pub(super) fn api_settings(args: &GithubApiArgs, env: &Env, cwd: &Path) -> Result<ApiSettings, ConfigError> {
     let (token, token_source) = token(args, env, cwd)?;
     let timeout =
         duration(args.timeout.as_deref(), env, "STEPKIT_GITHUB_TIMEOUT", "--timeout", DEFAULT_TIMEOUT)?;

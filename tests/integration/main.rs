@@ -22,6 +22,8 @@ mod deploy_signals;
 mod gate;
 mod github_actions;
 mod github_api;
+mod github_contract;
+mod github_deployment;
 mod history;
 mod hook;
 mod hook_jobs;

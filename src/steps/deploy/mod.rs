@@ -6,6 +6,7 @@ mod companion_cmd;
 pub mod container;
 pub mod docker;
 pub mod hooks;
+pub mod github;
 pub mod lock;
 pub mod names;
 mod outcome;

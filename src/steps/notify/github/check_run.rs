@@ -1,9 +1,9 @@
 //! `stepkit github check-run`: one completed check run per call, its conclusion from the results, a
 //! summary table, and the steps' file/line annotations (50 per request, as GitHub requires).
 
-use super::client::{Client, Method};
 use super::markdown::{cell, footer, steps_table, truncate};
 use super::{CheckRunRequest, Conclusion, GithubError, GithubSettings};
+use crate::github::{Client, Method};
 use crate::report::{Annotation, AnnotationLevel, Live, Outcome, Verdict};
 use crate::result::notify::{CheckRunData, GITHUB_VERSION};
 use crate::steps::notify::{Message, Status, StepReport};

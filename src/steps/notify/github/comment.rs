@@ -2,9 +2,9 @@
 //! names the comment, so each run edits the one it wrote before instead of adding another.
 
 use super::check_run::short;
-use super::client::{Client, Method};
 use super::markdown::{footer, steps_table, truncate};
 use super::{CommentRequest, GithubError, GithubSettings};
+use crate::github::{Client, Method};
 use crate::report::{Live, Outcome, Verdict};
 use crate::result::notify::{CommentData, GITHUB_VERSION};
 use crate::steps::notify::{Message, StepReport};

@@ -2,8 +2,8 @@
 //! or a given state; the description is cut to the 140 characters GitHub keeps.
 
 use super::check_run::short;
-use super::client::{Client, Method};
 use super::{GithubError, GithubSettings, State, StatusRequest};
+use crate::github::{Client, Method};
 use crate::report::{Live, Outcome, Verdict};
 use crate::result::notify::{StatusData, GITHUB_VERSION};
 use crate::steps::notify::{Message, Status, StepReport};

@@ -1,7 +1,7 @@
 //! GitHub's documented failure contract, as a pure function of one reply: which answers are done,
 //! which are worth waiting for (5xx, primary and secondary rate limits), and which no retry can fix.
 
-use super::super::Attempt;
+use crate::retry::Attempt;
 use crate::retry::{retry_after, until_epoch};
 use serde::Deserialize;
 use std::fmt;

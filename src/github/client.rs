@@ -5,7 +5,7 @@ use super::classify::{classify, format_time, Failure, Headers, Reply};
 use super::{ApiSettings, GithubError};
 use crate::report::Live;
 use crate::retry::deliver;
-use crate::steps::notify::{Attempt, GaveUp};
+use crate::retry::{Attempt, GaveUp};
 use octocrab::Octocrab;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -79,6 +79,11 @@ impl Client {
     /// Every HTTP attempt so far, retries included.
     pub fn attempts(&self) -> u32 {
         self.attempts.get()
+    }
+
+    /// `owner/name`.
+    pub fn repo(&self) -> &str {
+        &self.repo
     }
 
     /// `host[:port]` of the API.
