@@ -5,8 +5,8 @@ mod check;
 mod coverage;
 mod dashboard;
 mod deploy;
-mod deploy_spec;
 mod deploy_github;
+mod deploy_spec;
 mod gate;
 mod github;
 mod history;
@@ -24,8 +24,8 @@ pub use check::CheckArgs;
 pub use coverage::{CoverageArgs, CoverageCommand, CoverageMergeArgs};
 pub use dashboard::{DashboardArgs, PercentileArg};
 pub use deploy::{DeployArgs, DeployCommand, DeployRunArgs, LockArgs, ProxyArgs, RollbackArgs};
-pub use deploy_spec::{CompanionArgs, CompanionCommand, CompanionTarget, DeployHookArgs, SpecArgs};
 pub use deploy_github::GithubDeploymentArgs;
+pub use deploy_spec::{CompanionArgs, CompanionCommand, CompanionTarget, DeployHookArgs, SpecArgs};
 pub use gate::GateArgs;
 pub use github::{
     CheckRunArgs, CommentArgs, ConclusionArg, GithubApiArgs, GithubArgs, GithubCommand, StateArg, StatusArgs,
