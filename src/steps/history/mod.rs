@@ -212,8 +212,7 @@ pub fn record_self(
 
 /// `stepkit history query`: the answer as JSON on stdout, a summary for people.
 pub fn query(location: &Location, settings: &QuerySettings) -> Result<Outcome, HistoryError> {
-    let mut store = Store::open(location)?;
-    let answer = query::answer(&mut store, &location.to_string(), settings)?;
+    let answer = query::read(location, settings)?;
     let runs: usize = answer.series.iter().map(|s| s.runs.len()).sum();
     let headline = match answer.series.len() {
         0 => format!("no runs in {} match", location),

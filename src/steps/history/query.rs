@@ -3,7 +3,7 @@
 //! test runs the failing, flaky and slowest tests over that window. What a dashboard is drawn from.
 
 use super::store::{Filter, Metric, Series, Store, StoredRun, TestStats};
-use super::HistoryError;
+use super::{HistoryError, Location};
 use crate::sanitize;
 use serde::Serialize;
 use std::fmt::Write;
@@ -98,6 +98,22 @@ pub struct QuerySettings {
     pub against: Against,
     /// How many of the slowest tests, failing and flaky tests to list.
     pub top: usize,
+}
+
+/// Answers `settings` from the store at `location`. Reading never creates a store: a SQLite file that
+/// is not there is an empty history (a mistyped --history would otherwise leave an empty store behind).
+pub fn read(location: &Location, settings: &QuerySettings) -> Result<Answer, HistoryError> {
+    let shown = location.to_string();
+    if matches!(location, Location::Sqlite(path) if !path.exists()) {
+        return Ok(Answer {
+            schema_version: ANSWER_SCHEMA_VERSION,
+            store: shown,
+            against: settings.against.name(),
+            last: settings.last,
+            series: Vec::new(),
+        });
+    }
+    answer(&mut Store::open(location)?, &shown, settings)
 }
 
 /// Answers `settings` from `store`.
@@ -289,4 +305,20 @@ pub fn markdown(answer: &Answer) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reading_a_sqlite_store_that_is_not_there_answers_empty_and_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("typo/history.db");
+        let settings = QuerySettings { filter: Filter::default(), last: 10, against: Against::Run, top: 5 };
+        let answer = read(&Location::Sqlite(path.clone()), &settings).unwrap();
+        assert!(answer.series.is_empty());
+        assert_eq!((answer.against, answer.last), ("run", 10));
+        assert!(!path.exists() && !path.parent().unwrap().exists(), "nothing created");
+    }
 }

@@ -10,8 +10,8 @@ mod svg;
 
 pub use model::{Dashboard, Judging, Percentile};
 
-use super::query::{self, Against, Answer, QuerySettings};
-use super::{HistoryError, Location, Store};
+use super::query::{self, Against, QuerySettings};
+use super::{HistoryError, Location};
 use crate::report::{Annotation, AnnotationLevel, Outcome, Verdict};
 use crate::sanitize;
 use std::io::Write;
@@ -37,22 +37,7 @@ pub struct DashboardSettings {
 
 /// Reads the history, writes the page (and the markdown), and concludes.
 pub fn dashboard(settings: &DashboardSettings) -> Result<Outcome, HistoryError> {
-    let shown = settings.store.to_string();
-    let answer = match &settings.store {
-        // A dashboard only reads: a SQLite file that is not there is an empty history, not one to create
-        // (a mistyped --history would otherwise leave an empty store behind).
-        Location::Sqlite(path) if !path.exists() => Answer {
-            schema_version: query::ANSWER_SCHEMA_VERSION,
-            store: shown.clone(),
-            against: "version",
-            last: settings.query.last,
-            series: Vec::new(),
-        },
-        location => {
-            let mut store = Store::open(location)?;
-            query::answer(&mut store, &shown, &settings.query)?
-        }
-    };
+    let answer = query::read(&settings.store, &settings.query)?;
     let generated_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut model = model::build(&answer, &settings.judging, settings.title.clone(), generated_at);
     model.filters = settings.filters.clone();
