@@ -4,6 +4,7 @@
 //! the console read), exit codes, and the markdown on its way to the step summary and to a sticky PR
 //! comment through `stepkit github comment` against a local server playing GitHub's API.
 
+use crate::history::deploy_result;
 use crate::support::{in_ci, stepkit, write, Run, Stepkit};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -15,33 +16,9 @@ const HOSTILE_TEST: &str = "<script>alert(1)</script>";
 /// A request name that would fetch (and run) something if it reached the page as markup.
 const HOSTILE_REQUEST: &str = "<img src=x onerror=alert(2)>";
 
-/// A `stepkit load` result as the step writes it (schema version 1): the whole run, `list items` and
-/// the hostile request.
+/// A `stepkit load` result (schema version 1): the whole run, `list items` and the hostile request.
 fn load_result(target: &str, rps: f64, p95: f64, slow_p95: f64) -> Value {
-    let latency = |p95: f64| json!({"min": 1.0, "mean": p95 / 2.0, "p50": p95 / 2.0, "p90": p95 * 0.9, "p95": p95, "p99": p95 * 1.5, "max": p95 * 2.0});
-    let request = |name: &str, rps: f64, p95: f64| {
-        json!({"name": name, "method": "GET", "url": "http://127.0.0.1/x", "requests": 1000, "responses": 1000,
-               "errors": 0, "error_rate_pct": 0.0, "rps": rps, "latency_ms": latency(p95),
-               "statuses": {"200": 1000}, "errors_by_class": {}})
-    };
-    json!({
-        "command": "load", "verdict": "passed", "exit_code": 0, "headline": format!("{rps} requests/s"),
-        "warnings": [], "annotations": [], "outputs": {},
-        "data": {
-            "schema_version": 1, "target": target, "model": "closed", "connections": 8, "rate": null,
-            "warmup_s": 0.0, "elapsed_s": 10.0, "connections_opened": 8,
-            "overall": request("overall", rps, p95),
-            "requests": [request("list items", rps / 2.0, p95), request(HOSTILE_REQUEST, rps / 2.0, slow_p95)],
-            "thresholds": {}, "baseline": null, "problems": []
-        }
-    })
-}
-
-fn deploy_result(duration_ms: u64) -> Value {
-    json!({"command": "deploy", "verdict": "passed", "exit_code": 0, "headline": "web runs app",
-           "warnings": [], "annotations": [], "outputs": {},
-           "data": {"app": "web", "image": "app", "result": "deployed", "duration_ms": duration_ms, "downtime_ms": null,
-                    "gate": {"elapsed_ms": 800}}})
+    crate::history::load_result_with(target, rps, p95, (HOSTILE_REQUEST, slow_p95))
 }
 
 /// A JUnit report: the hostile test fails every 7th version (flaky over a window), `test_flaky` passes on

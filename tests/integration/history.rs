@@ -141,6 +141,11 @@ both_stores!(
 
 /// A `stepkit load` result file as the step writes it (schema version 1).
 fn load_result(target: &str, rps: f64, p95: f64) -> Value {
+    load_result_with(target, rps, p95, ("create order", p95 * 2.0))
+}
+
+/// `load_result` whose second named request is `second` (its name and p95); the dashboard's tests use it.
+pub(crate) fn load_result_with(target: &str, rps: f64, p95: f64, second: (&str, f64)) -> Value {
     let latency = |p95: f64| json!({"min": 1.0, "mean": p95 / 2.0, "p50": p95 / 2.0, "p90": p95 * 0.9, "p95": p95, "p99": p95 * 1.5, "max": p95 * 2.0});
     let request = |name: &str, rps: f64, p95: f64| {
         json!({"name": name, "method": "GET", "url": "http://127.0.0.1/x", "requests": 1000, "responses": 1000,
@@ -154,13 +159,13 @@ fn load_result(target: &str, rps: f64, p95: f64) -> Value {
             "schema_version": 1, "target": target, "model": "closed", "connections": 8, "rate": null,
             "warmup_s": 0.0, "elapsed_s": 10.0, "connections_opened": 8,
             "overall": request("overall", rps, p95),
-            "requests": [request("list items", rps / 2.0, p95), request("create order", rps / 2.0, p95 * 2.0)],
+            "requests": [request("list items", rps / 2.0, p95), request(second.0, rps / 2.0, second.1)],
             "thresholds": {}, "baseline": null, "problems": []
         }
     })
 }
 
-fn deploy_result(duration_ms: u64) -> Value {
+pub(crate) fn deploy_result(duration_ms: u64) -> Value {
     json!({"command": "deploy", "verdict": "passed", "exit_code": 0, "headline": "web runs app:1",
            "warnings": [], "annotations": [], "outputs": {},
            "data": {"app": "web", "image": "app:1", "result": "deployed", "duration_ms": duration_ms, "downtime_ms": null,
