@@ -9,16 +9,18 @@ use crate::support::{stepkit, write, Run};
 use std::path::Path;
 
 /// Containers, volumes, networks and images a test made, removed on drop (even after a panic).
+/// Containers are matched by name substring (`docker ps --filter name=`), so an app's name covers its
+/// versions and companions.
 #[derive(Default)]
-struct Cleanup {
-    containers: Vec<String>,
-    volumes: Vec<String>,
-    networks: Vec<String>,
-    images: Vec<String>,
+pub(crate) struct Cleanup {
+    pub(crate) containers: Vec<String>,
+    pub(crate) volumes: Vec<String>,
+    pub(crate) networks: Vec<String>,
+    pub(crate) images: Vec<String>,
 }
 
 impl Cleanup {
-    fn run(&self) {
+    pub(crate) fn run(&self) {
         for name in &self.containers {
             let ids = docker(&["ps", "-aq", "--filter", &format!("name={name}")]);
             for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {

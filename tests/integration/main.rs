@@ -40,6 +40,7 @@ mod junit_runs;
 mod junit_summary;
 mod load;
 mod notify;
+mod pipeline_example;
 mod result_schemas;
 mod test_auto_timings;
 mod test_coverage;
