@@ -4,6 +4,7 @@
 use super::deploy_env::{env_flags, read_env_file};
 use super::deploy_spec::{self, Tables};
 use super::environment::{self, Environments};
+use super::layered::{layers, Given};
 use super::{env_parse, flag, gate_settings, ConfigError, GateFile};
 use crate::ci::Env;
 use crate::cli::{DeployRunArgs, GateArgs, LockArgs, ProxyArgs, RollbackArgs};
@@ -15,30 +16,34 @@ use crate::steps::gate::GateSettings;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The flag's value, else the env var's.
-fn value(flag: &Option<String>, env: &Env, var: &str) -> Option<String> {
-    flag.clone()
-        .or_else(|| env.get(var).map(str::to_string))
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
+/// The flag's value, else the variable's, with where it came from; blank counts as unset.
+pub(super) fn given<'a>(name: &str, flag: &'a Option<String>, env: &'a Env, var: &str) -> Option<Given<'a>> {
+    let flag = flag.as_deref().filter(|v| !v.trim().is_empty());
+    layers(name, flag).env(env, var).given().filter(|g| !g.text.trim().is_empty())
+}
+
+/// The flag's value, else the variable's, trimmed.
+fn value(name: &str, flag: &Option<String>, env: &Env, var: &str) -> Option<String> {
+    given(name, flag, env, var).map(|g| g.text.trim().to_string())
 }
 
 pub(super) fn app_name(name: &Option<String>, env: &Env) -> Result<String, ConfigError> {
-    let app = value(name, env, "STEPKIT_DEPLOY_NAME")
+    let given = given("--name", name, env, "STEPKIT_DEPLOY_NAME")
         .ok_or_else(|| flag("--name", "give the application's container name (or STEPKIT_DEPLOY_NAME)"))?;
-    valid_app_name(&app).map_err(|m| flag("--name", m))?;
-    Ok(app)
+    given.parse(|text| {
+        let app = text.trim().to_string();
+        valid_app_name(&app).map(|()| app)
+    })
 }
 
-/// A duration flag (`0` too), else its variable, else `default`.
+/// A duration flag (`0` too), else its variable, else `default`; errors name the one given.
 fn duration(
     text: &Option<String>,
     env: &Env,
     (name, var): (&str, &str),
     default: Duration,
 ) -> Result<Duration, ConfigError> {
-    let Some(text) = value(text, env, var) else { return Ok(default) };
-    super::layered::parse_duration(&text).map_err(|m| flag(name, m))
+    layers(name, text.as_deref().filter(|v| !v.trim().is_empty())).env(env, var).duration(default)
 }
 
 /// Whole seconds (the Docker API's unit), rounded up so `500ms` still gives a grace period.
@@ -69,14 +74,13 @@ pub(super) fn lock(args: &LockArgs, env: &Env, cwd: &Path) -> Result<LockSetting
 
 /// The proxy, when `--proxy-socket` is given; the other proxy flags without it are a mistake.
 fn proxy(args: &ProxyArgs, env: &Env, app: &str) -> Result<Option<ProxySettings>, ConfigError> {
-    let backend = value(&args.proxy_backend, env, "STEPKIT_DEPLOY_PROXY_BACKEND");
-    let port = value(&args.upstream_port, env, "STEPKIT_DEPLOY_UPSTREAM_PORT");
-    let drain = value(&args.drain_timeout, env, "STEPKIT_DEPLOY_DRAIN_TIMEOUT");
-    let Some(socket) = value(&args.proxy_socket, env, "STEPKIT_DEPLOY_PROXY_SOCKET") else {
-        let given = [("--proxy-backend", &backend), ("--upstream-port", &port), ("--drain-timeout", &drain)];
-        return match given.into_iter().find(|(_, v)| v.is_some()) {
-            Some((name, _)) => Err(flag(
-                name,
+    let backend = given("--proxy-backend", &args.proxy_backend, env, "STEPKIT_DEPLOY_PROXY_BACKEND");
+    let port = given("--upstream-port", &args.upstream_port, env, "STEPKIT_DEPLOY_UPSTREAM_PORT");
+    let drain = given("--drain-timeout", &args.drain_timeout, env, "STEPKIT_DEPLOY_DRAIN_TIMEOUT");
+    let Some(socket) = value("--proxy-socket", &args.proxy_socket, env, "STEPKIT_DEPLOY_PROXY_SOCKET") else {
+        return match [&backend, &port, &drain].into_iter().flatten().next() {
+            Some(g) => Err(flag(
+                &g.origin.to_string(),
                 "works only with --proxy-socket (STEPKIT_DEPLOY_PROXY_SOCKET), HAProxy's admin socket",
             )),
             None => Ok(None),
@@ -85,18 +89,25 @@ fn proxy(args: &ProxyArgs, env: &Env, app: &str) -> Result<Option<ProxySettings>
     let port = port.ok_or_else(|| {
         flag("--upstream-port", "give the container port HAProxy sends requests to (or STEPKIT_DEPLOY_UPSTREAM_PORT); it is required with --proxy-socket")
     })?;
-    let upstream_port = port
-        .parse::<u16>()
-        .ok()
-        .filter(|p| *p > 0)
-        .ok_or_else(|| flag("--upstream-port", format!("`{port}` is not a port (1-65535)")))?;
-    let backend = backend.unwrap_or_else(|| app.to_string());
+    let upstream_port = port.parse(|text| {
+        text.trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| format!("`{text}` is not a port (1-65535)"))
+    })?;
     // HAProxy names are words: a space or a `/` would change the runtime command.
-    if backend.contains(|c: char| c.is_whitespace() || c == '/') {
-        return Err(flag("--proxy-backend", format!("`{backend}` is not an HAProxy backend name")));
-    }
-    let names = ("--drain-timeout", "STEPKIT_DEPLOY_DRAIN_TIMEOUT");
-    let drain_timeout = duration(&args.drain_timeout, env, names, Duration::from_secs(30))?;
+    let backend = match backend {
+        Some(g) => g.parse(|text| match text.trim() {
+            name if name.contains(|c: char| c.is_whitespace() || c == '/') => {
+                Err(format!("`{name}` is not an HAProxy backend name"))
+            }
+            name => Ok(name.to_string()),
+        })?,
+        None => app.to_string(),
+    };
+    let drain_timeout = drain.map(|g| g.parse(super::layered::parse_duration)).transpose()?;
+    let drain_timeout = drain_timeout.unwrap_or(Duration::from_secs(30));
     Ok(Some(ProxySettings { socket, backend, upstream_port, drain_timeout }))
 }
 
@@ -171,7 +182,7 @@ fn extend(
     cwd: &Path,
     t: Tables,
 ) -> Result<(), ConfigError> {
-    s.container = deploy_spec::container_spec(&args.spec, t, cwd)?;
+    s.container = deploy_spec::container_spec(&args.spec, env, t, cwd)?;
     s.pull = deploy_spec::pull_settings(&args.spec, env, t)?;
     s.hooks = deploy_spec::hook_settings(&args.hooks, env, t)?;
     s.companions = super::companion::companions(&s.app, s.network.as_deref(), env, t)?;
@@ -185,11 +196,14 @@ fn resolve_deploy(
     gate_file: GateFile,
 ) -> Result<DeploySettings, ConfigError> {
     let app = app_name(&args.name, env)?;
-    let image = value(&args.image, env, "STEPKIT_DEPLOY_IMAGE")
-        .ok_or_else(|| flag("--image", "give the image to deploy (or STEPKIT_DEPLOY_IMAGE)"))?;
-    if image.contains(char::is_whitespace) {
-        return Err(flag("--image", format!("`{image}` is not an image reference")));
-    }
+    let image = given("--image", &args.image, env, "STEPKIT_DEPLOY_IMAGE")
+        .ok_or_else(|| flag("--image", "give the image to deploy (or STEPKIT_DEPLOY_IMAGE)"))?
+        .parse(|text| match text.trim() {
+            image if image.contains(char::is_whitespace) => {
+                Err(format!("`{image}` is not an image reference"))
+            }
+            image => Ok(image.to_string()),
+        })?;
     let mut publish = Vec::new();
     for p in &args.publish {
         let parsed = parse_publish(p.trim()).map_err(|m| flag("--publish", m))?;
@@ -203,9 +217,16 @@ fn resolve_deploy(
         publish.push(parsed);
     }
     let (env_plain, mut secret_env) = env_flags(&args.env, env, "--env")?;
-    let env_file = args.env_file.clone().or_else(|| env.get("STEPKIT_DEPLOY_ENV_FILE").map(PathBuf::from));
-    if let Some(path) = env_file {
-        secret_env.extend(read_env_file(&cwd.join(path), env, "--env-file")?);
+    // A path need not be UTF-8, so not through `given`; its errors still name where it came from.
+    let env_file = match (&args.env_file, env.get("STEPKIT_DEPLOY_ENV_FILE")) {
+        (Some(path), _) => Some((path.clone(), "--env-file".to_string())),
+        (None, Some(path)) => {
+            Some((PathBuf::from(path), "environment variable STEPKIT_DEPLOY_ENV_FILE".into()))
+        }
+        (None, None) => None,
+    };
+    if let Some((path, origin)) = env_file {
+        secret_env.extend(read_env_file(&cwd.join(path), env, &origin)?);
     }
     let mut labels = Vec::new();
     for l in &args.label {
@@ -237,7 +258,7 @@ fn resolve_deploy(
         publish,
         env: env_plain,
         secret_env,
-        network: value(&args.network, env, "STEPKIT_DEPLOY_NETWORK"),
+        network: value("--network", &args.network, env, "STEPKIT_DEPLOY_NETWORK"),
         labels,
         keep,
         stop_timeout: stop_timeout(&args.stop_timeout, env)?,
@@ -574,5 +595,50 @@ mod tests {
             err(&[&base[..], &["--proxy-socket", "/s", "--upstream-port", "80", "--proxy-backend", "a b"]]
                 .concat());
         assert!(e.contains("--proxy-backend"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_variable_is_named_not_a_flag_that_was_not_given() {
+        let base = ["--name", "web", "--image", "web:2"];
+        let bad = |var: &str, value: &str, extra: &[(&'static str, &'static str)]| {
+            let mut pairs = vec![(var.to_string(), value.to_string())];
+            pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+            resolve(&base, &Env::from_pairs(pairs)).expect_err("an error").to_string()
+        };
+        let socket = [("STEPKIT_DEPLOY_PROXY_SOCKET", "/s")];
+        for (var, value, extra, flag) in [
+            ("STEPKIT_DEPLOY_STOP_TIMEOUT", "soon", &[][..], "--stop-timeout"),
+            ("STEPKIT_DEPLOY_LOCK_TIMEOUT", "soon", &[][..], "--lock-timeout"),
+            ("STEPKIT_DEPLOY_UPSTREAM_PORT", "http", &socket[..], "--upstream-port"),
+            (
+                "STEPKIT_DEPLOY_DRAIN_TIMEOUT",
+                "soon",
+                &[("STEPKIT_DEPLOY_PROXY_SOCKET", "/s"), ("STEPKIT_DEPLOY_UPSTREAM_PORT", "80")][..],
+                "--drain-timeout",
+            ),
+            (
+                "STEPKIT_DEPLOY_PROXY_BACKEND",
+                "a b",
+                &[("STEPKIT_DEPLOY_PROXY_SOCKET", "/s"), ("STEPKIT_DEPLOY_UPSTREAM_PORT", "80")][..],
+                "--proxy-backend",
+            ),
+            ("STEPKIT_DEPLOY_UPSTREAM_PORT", "80", &[][..], "--upstream-port"),
+        ] {
+            let e = bad(var, value, extra);
+            assert!(e.starts_with(&format!("use environment variable {var}:")), "{e}");
+            assert!(!e.contains(flag), "{flag} was not given: {e}");
+        }
+        let e = resolve(&["--image", "web:2"], &Env::from_pairs([("STEPKIT_DEPLOY_NAME", "-web")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("use environment variable STEPKIT_DEPLOY_NAME:"), "{e}");
+        let e = resolve(&base, &Env::from_pairs([("STEPKIT_DEPLOY_ENV_FILE", "/nonexistent/prod.env")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("STEPKIT_DEPLOY_ENV_FILE") && !e.contains("--env-file"), "{e}");
+        let e = resolve(&["--name", "web"], &Env::from_pairs([("STEPKIT_DEPLOY_IMAGE", "web 2")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("use environment variable STEPKIT_DEPLOY_IMAGE:"), "{e}");
     }
 }
