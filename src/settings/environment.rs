@@ -30,7 +30,9 @@ pub struct EnvConfig {
     /// HAProxy's admin socket and the rest of the proxy flags.
     pub proxy_socket: Option<String>,
     pub proxy_backend: Option<String>,
-    /// A string like the flag, so that its errors read the same.
+    /// Kept as text like the flag's, so that its errors read the same; a TOML integer is what people
+    /// write for a port, so both are taken.
+    #[serde(default, deserialize_with = "text_or_integer")]
     pub upstream_port: Option<String>,
     pub drain_timeout: Option<String>,
     /// Gate probes, as `--http` and `--tcp` take them.
@@ -47,6 +49,20 @@ pub struct EnvConfig {
     /// This environment's companions, in place of `[deploy.companions]` (their volumes are its own).
     #[serde(default)]
     pub companions: BTreeMap<String, super::CompanionConfig>,
+}
+
+/// `8080` or `"8080"`, as text.
+fn text_or_integer<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum TextOrInteger {
+        Text(String),
+        Integer(i64),
+    }
+    Ok(Option::<TextOrInteger>::deserialize(d)?.map(|v| match v {
+        TextOrInteger::Text(text) => text,
+        TextOrInteger::Integer(n) => n.to_string(),
+    }))
 }
 
 /// The config file's `[env.*]` tables and where the file is (for relative paths).
@@ -336,7 +352,7 @@ interval = "1s"
     fn the_proxy_keys_fill_the_proxy_flags_for_deploy_and_rollback() {
         let file = super::super::file::parse(
             "[env.prod]\nname = \"web\"\nimage = \"web:1\"\nproxy-socket = \"/run/haproxy/admin.sock\"\n\
-             upstream-port = \"8080\"\ndrain-timeout = \"10s\"\n",
+             upstream-port = 8080\ndrain-timeout = \"10s\"\n",
         )
         .unwrap();
         let envs = Environments { tables: Some(&file.env), path: None, deploy: None };
@@ -373,6 +389,23 @@ interval = "1s"
         .unwrap_err()
         .to_string();
         assert!(e.contains("`upstream-port` in [env.x] of stepkit.toml"), "{e}");
+        let quoted = super::super::file::parse("[env.x]\nupstream-port = \"80\"\n").unwrap();
+        assert_eq!(quoted.env["x"].upstream_port.as_deref(), Some("80"), "the flag's text works too");
+        let e = super::super::file::parse(
+            "[env.x]\nupstream-port = 99999\nname = \"web\"\nimage = \"i\"\nproxy-socket = \"/s\"\n",
+        )
+        .unwrap();
+        let envs = Environments { tables: Some(&e.env), path: None, deploy: None };
+        let e = deploy_settings(
+            &cli(&["--environment", "x"]).run,
+            &env,
+            Path::new("/"),
+            GateFile::default(),
+            envs,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`upstream-port` in [env.x]") && e.contains("not a port"), "{e}");
     }
 
     #[test]
