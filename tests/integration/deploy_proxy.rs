@@ -82,17 +82,17 @@ pub(crate) fn request(front: SocketAddr) -> Result<String, String> {
 }
 
 /// One request's answer and when it came.
-type Answer = (Instant, Result<String, String>);
+pub(crate) type Answer = (Instant, Result<String, String>);
 
 /// Requests through the proxy, one after another, until dropped; every answer with its time.
-struct Client {
+pub(crate) struct Client {
     answers: Arc<Mutex<Vec<Answer>>>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Client {
-    fn start(front: SocketAddr) -> Client {
+    pub(crate) fn start(front: SocketAddr) -> Client {
         let answers = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let (a, s) = (answers.clone(), stop.clone());
@@ -106,7 +106,7 @@ impl Client {
     }
 
     /// Waits for `n` more answers, so that every phase is seen by some requests.
-    fn more(&self, n: usize) {
+    pub(crate) fn more(&self, n: usize) {
         let from = self.answers.lock().unwrap().len();
         while self.answers.lock().unwrap().len() < from + n {
             std::thread::sleep(Duration::from_millis(10));
@@ -119,7 +119,7 @@ impl Client {
         answers.iter().filter(|(t, _)| *t >= from && *t <= to).map(|(_, a)| a.clone()).collect()
     }
 
-    fn stop(&mut self) -> Vec<Answer> {
+    pub(crate) fn stop(&mut self) -> Vec<Answer> {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
             thread.join().unwrap();
