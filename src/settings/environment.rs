@@ -2,6 +2,7 @@
 //! chosen with `--environment NAME` or `STEPKIT_ENVIRONMENT`. A table fills what neither a flag nor
 //! its `STEPKIT_DEPLOY_*` variable gives, so one command line serves every environment.
 
+use super::layered::layers;
 use super::{flag, relative_to, ConfigError, GateConfig, GateFile};
 use crate::ci::Env;
 use crate::cli::{DeployRunArgs, RollbackArgs};
@@ -88,8 +89,9 @@ pub(super) fn select<'a>(
     env: &Env,
     envs: Environments<'a>,
 ) -> Result<Option<Chosen<'a>>, ConfigError> {
-    let name = name.clone().or_else(|| env.get("STEPKIT_ENVIRONMENT").map(str::to_string));
-    let Some(name) = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()) else { return Ok(None) };
+    let given = layers("--environment", name.as_deref()).env(env, "STEPKIT_ENVIRONMENT").given();
+    let Some(given) = given.filter(|g| !g.text.trim().is_empty()) else { return Ok(None) };
+    let name = given.text.trim().to_string();
     match envs.tables.and_then(|t| t.get(&name)) {
         Some(table) => Ok(Some(Chosen { name, table, path: envs.path, filled: Vec::new() })),
         None => {
@@ -101,7 +103,7 @@ pub(super) fn select<'a>(
                 format!("it has {}", known.join(", "))
             };
             Err(flag(
-                "--environment",
+                &given.origin.to_string(),
                 format!("there is no [env.{name}] table in stepkit.toml ({known}); add one or fix the name"),
             ))
         }
@@ -329,6 +331,8 @@ interval = "1s"
             e.contains("--environment") && e.contains("[env.qa]") && e.contains("it has prod, stage"),
             "{e}"
         );
+        let e = deploy(&[], &[("STEPKIT_ENVIRONMENT", "qa")]).unwrap_err().to_string();
+        assert!(e.starts_with("use environment variable STEPKIT_ENVIRONMENT: there is no [env.qa]"), "{e}");
         let e = deploy(&["--environment", "stage", "--stop-timeout", "soon"], &[]).unwrap_err().to_string();
         assert!(e.contains("use --stop-timeout"), "a flag's own mistake names the flag: {e}");
         let file =
