@@ -375,3 +375,64 @@ fn a_deploy_killed_mid_switch_is_cleared_by_the_next_with_traffic_kept_serving()
     assert_eq!(servers(&haproxy), vec![id[..12].to_string()], "only v3 is left in the proxy");
     assert_eq!(f.containers().iter().filter(|c| c.ends_with("running")).count(), 1, "{:?}", f.containers());
 }
+
+#[test]
+fn sigterm_while_a_rollback_drains_leaves_traffic_on_the_current_version() {
+    if !have_docker() {
+        return;
+    }
+    let Some(haproxy) = start_haproxy() else { return };
+    let mut f = Fixture::new("proxy-rbterm");
+    let (v1, v2) = (f.build(Kind::Healthy, "v1"), f.build(Kind::Healthy, "v2"));
+    // A request in flight on v2 holds the rollback's drain open for the whole --drain-timeout.
+    let flags = proxy_flags(&haproxy, "60s");
+    let refs: Vec<&str> = flags.iter().map(String::as_str).collect();
+    f.deploy(&v1, &refs).expect_code(0);
+    f.deploy(&v2, &refs).expect_code(0);
+    let front = haproxy.front;
+    std::thread::spawn(move || {
+        let mut stream = std::net::TcpStream::connect(front).unwrap();
+        let _ = write!(stream, "GET /cgi-bin/slow HTTP/1.0\r\nHost: app\r\n\r\n");
+        let _ = stream.read_to_end(&mut Vec::new());
+    });
+    let mut client = Client::start(front);
+    client.more(10);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
+        .current_dir(f.dir.path())
+        .args(["deploy", "rollback", "--name", &f.app, "--stop-timeout", "1s", "--interval", "200ms"])
+        .args(&flags)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // v1 answering again means it was put back into the backend: the switch is under way, v2 draining.
+    let waited = Instant::now();
+    while request(front).as_deref() != Ok("v1") {
+        if waited.elapsed() > Duration::from_secs(60) || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            let mut stderr = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+            panic!("v1 never got traffic back: {stderr}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    client.more(10);
+    // SAFETY: signalling the child we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    let after = Instant::now();
+    client.more(10);
+    let answers = client.stop();
+    let failures: Vec<_> = answers.iter().filter_map(|(_, a)| a.as_ref().err()).collect();
+    assert!(failures.is_empty(), "{} of {} requests failed: {failures:?}", failures.len(), answers.len());
+    let last = client.between(after, Instant::now());
+    assert!(!last.is_empty() && only(&last, "v2"), "traffic is back on v2, still APP: {last:?}\n{stderr}");
+    assert_eq!(f.inspect(&f.app, "{{.Config.Image}}"), v2, "{stderr}");
+    let running: Vec<String> = f.containers().into_iter().filter(|c| c.ends_with("running")).collect();
+    assert_eq!(running, vec![format!("{} {v2} running", f.app)], "{stderr}");
+    let id = f.inspect(&f.app, "{{.Id}}");
+    assert_eq!(servers(&haproxy), vec![id[..12].to_string()], "only v2 is left in the proxy");
+}
