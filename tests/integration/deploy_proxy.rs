@@ -165,6 +165,32 @@ fn servers(haproxy: &Haproxy) -> Vec<String> {
         .collect()
 }
 
+/// A request that stays in flight for 20 s (the image's `/cgi-bin/slow`), holding a drain open.
+fn hold_a_slow_request(front: SocketAddr) {
+    std::thread::spawn(move || {
+        let mut stream = std::net::TcpStream::connect(front).unwrap();
+        let _ = write!(stream, "GET /cgi-bin/slow HTTP/1.0\r\nHost: app\r\n\r\n");
+        let _ = stream.read_to_end(&mut Vec::new());
+    });
+}
+
+/// Waits until `version` answers through the proxy (it was added: the switch is under way); panics
+/// with the child's stderr when it never does or the child ends first.
+fn wait_for_traffic(front: SocketAddr, version: &str, child: &mut Child) {
+    let waited = Instant::now();
+    while request(front).as_deref() != Ok(version) {
+        if waited.elapsed() > Duration::from_secs(60) || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                pipe.read_to_string(&mut stderr).unwrap();
+            }
+            panic!("{version} never got traffic: {stderr}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn only(answers: &[Result<String, String>], version: &str) -> bool {
     answers.iter().all(|a| a.as_deref() == Ok(version))
 }
@@ -272,11 +298,7 @@ fn sigterm_while_the_old_version_drains_leaves_traffic_on_it() {
 
     // The slow request (20 s) is in flight on v1 when v2 is added.
     let front = haproxy.front;
-    std::thread::spawn(move || {
-        let mut stream = std::net::TcpStream::connect(front).unwrap();
-        let _ = write!(stream, "GET /cgi-bin/slow HTTP/1.0\r\nHost: app\r\n\r\n");
-        let _ = stream.read_to_end(&mut Vec::new());
-    });
+    hold_a_slow_request(front);
     let mut client = Client::start(front);
     client.more(10);
     let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
@@ -288,16 +310,7 @@ fn sigterm_while_the_old_version_drains_leaves_traffic_on_it() {
         .spawn()
         .unwrap();
     // v2 answering through the proxy means it was added: the switch is under way, v1 draining.
-    let waited = Instant::now();
-    while request(front).as_deref() != Ok("v2") {
-        if waited.elapsed() > Duration::from_secs(60) || child.try_wait().unwrap().is_some() {
-            let _ = child.kill();
-            let mut stderr = String::new();
-            child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-            panic!("v2 never got traffic: {stderr}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_traffic(front, "v2", &mut child);
     client.more(10);
     // SAFETY: signalling the child we started.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
@@ -332,11 +345,7 @@ fn a_deploy_killed_mid_switch_is_cleared_by_the_next_with_traffic_kept_serving()
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     f.deploy(&v1, &flags).expect_code(0);
     let front = haproxy.front;
-    std::thread::spawn(move || {
-        let mut stream = std::net::TcpStream::connect(front).unwrap();
-        let _ = write!(stream, "GET /cgi-bin/slow HTTP/1.0\r\nHost: app\r\n\r\n");
-        let _ = stream.read_to_end(&mut Vec::new());
-    });
+    hold_a_slow_request(front);
     let mut client = Client::start(front);
     client.more(10);
     let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
@@ -347,14 +356,7 @@ fn a_deploy_killed_mid_switch_is_cleared_by_the_next_with_traffic_kept_serving()
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let waited = Instant::now();
-    while request(front).as_deref() != Ok("v2") {
-        assert!(
-            waited.elapsed() < Duration::from_secs(60) && child.try_wait().unwrap().is_none(),
-            "v2 never got traffic"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_traffic(front, "v2", &mut child);
     // SIGKILL: nothing is undone; v2 (still APP-next-*) serves, v1 is drained.
     child.kill().unwrap();
     child.wait().unwrap();
@@ -390,11 +392,7 @@ fn sigterm_while_a_rollback_drains_leaves_traffic_on_the_current_version() {
     f.deploy(&v1, &refs).expect_code(0);
     f.deploy(&v2, &refs).expect_code(0);
     let front = haproxy.front;
-    std::thread::spawn(move || {
-        let mut stream = std::net::TcpStream::connect(front).unwrap();
-        let _ = write!(stream, "GET /cgi-bin/slow HTTP/1.0\r\nHost: app\r\n\r\n");
-        let _ = stream.read_to_end(&mut Vec::new());
-    });
+    hold_a_slow_request(front);
     let mut client = Client::start(front);
     client.more(10);
     let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
@@ -406,16 +404,7 @@ fn sigterm_while_a_rollback_drains_leaves_traffic_on_the_current_version() {
         .spawn()
         .unwrap();
     // v1 answering again means it was put back into the backend: the switch is under way, v2 draining.
-    let waited = Instant::now();
-    while request(front).as_deref() != Ok("v1") {
-        if waited.elapsed() > Duration::from_secs(60) || child.try_wait().unwrap().is_some() {
-            let _ = child.kill();
-            let mut stderr = String::new();
-            child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-            panic!("v1 never got traffic back: {stderr}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_traffic(front, "v1", &mut child);
     client.more(10);
     // SAFETY: signalling the child we started.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
