@@ -167,6 +167,10 @@ fn the_documented_app_with_its_database_behind_haproxy_runs_as_written() {
         assert!(!seen.is_empty() && seen.iter().all(|v| *v == version), "{version} only: {seen:?}");
     }
     let (first, second, back) = (runs[0].1.json(), runs[1].1.json(), runs[2].1.json());
+    // 1.4.3 answered only after its gate opened (and its migration, which comes after the gate, ran).
+    let opened = second["data"]["gate"]["opened_after_ms"].as_u64().expect("the gate opened");
+    let first_new = answers.iter().find(|(_, a)| a.as_deref() == Ok("1.4.3")).expect("1.4.3 answered").0;
+    assert!(first_new >= runs[1].2 + std::time::Duration::from_millis(opened), "{second}");
     for (json, result) in [(&first, "deployed"), (&second, "deployed"), (&back, "rolled-back")] {
         let data = &json["data"];
         assert_eq!(
