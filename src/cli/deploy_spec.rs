@@ -10,22 +10,22 @@ pub struct SpecArgs {
     /// Mount a named volume or a host path: SOURCE:TARGET[:ro|rw] (repeatable); a SOURCE starting with /, ./ or ../ is a bind mount
     #[arg(long, value_name = "SRC:DST", help_heading = "Container")]
     pub volume: Vec<String>,
-    /// Replace the image's ENTRYPOINT: an argv, split like a shell would (no shell runs it)
+    /// Replace the image's ENTRYPOINT: an argv, split like a shell would (no shell runs it) [env: STEPKIT_DEPLOY_ENTRYPOINT]
     #[arg(long, value_name = "CMD", help_heading = "Container")]
     pub entrypoint: Option<String>,
-    /// Replace the image's CMD: an argv, split like a shell would (no shell runs it unless it says sh -c)
+    /// Replace the image's CMD: an argv, split like a shell would (no shell runs it unless it says sh -c) [env: STEPKIT_DEPLOY_COMMAND]
     #[arg(long, value_name = "CMD", help_heading = "Container")]
     pub command: Option<String>,
-    /// no, always, unless-stopped or on-failure[:N] [default: unless-stopped]
+    /// no, always, unless-stopped or on-failure[:N] [env: STEPKIT_DEPLOY_RESTART] [default: unless-stopped]
     #[arg(long, value_name = "POLICY", help_heading = "Container")]
     pub restart: Option<String>,
-    /// Memory limit: 256m, 1g
+    /// Memory limit: 256m, 1g [env: STEPKIT_DEPLOY_MEMORY]
     #[arg(long, value_name = "SIZE", help_heading = "Container")]
     pub memory: Option<String>,
-    /// CPU limit: 0.5, 2
+    /// CPU limit: 0.5, 2 [env: STEPKIT_DEPLOY_CPUS]
     #[arg(long, value_name = "N", help_heading = "Container")]
     pub cpus: Option<String>,
-    /// The user (and group) the container runs as: 1000, app, 1000:1000
+    /// The user (and group) the container runs as: 1000, app, 1000:1000 [env: STEPKIT_DEPLOY_USER]
     #[arg(long, value_name = "USER", help_heading = "Container")]
     pub user: Option<String>,
     /// An /etc/hosts entry HOST:IP (repeatable)

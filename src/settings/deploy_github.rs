@@ -2,6 +2,7 @@
 //! then `STEPKIT_DEPLOY_*`, then the CI context; repository, API and token as `stepkit github` takes
 //! them (flags named `--github-*` here, since a deploy's `--repo` or `--token-file` would be ambiguous).
 
+use super::deploy::given;
 use super::github::{api_settings, missing_repo, repo};
 use super::{flag, ConfigError};
 use crate::ci::{Context, Env, Provider};
@@ -13,11 +14,6 @@ use std::path::Path;
 /// `stepkit github`'s flag names and the deploy's for the same settings.
 const RENAMED: [(&str, &str); 3] =
     [("--token-file", "--github-token-file"), ("--api-url", "--github-api-url"), ("--repo", "--github-repo")];
-
-/// The flag's value, else the first of `vars` that is set.
-fn value(flag: &Option<String>, env: &Env, vars: &[&str]) -> Option<String> {
-    flag.clone().or_else(|| vars.iter().find_map(|v| env.get(v).map(str::to_string)))
-}
 
 /// `stepkit github`'s errors and token source, in the deploy's flag names.
 fn rename(text: &str) -> String {
@@ -44,13 +40,12 @@ fn renamed(error: ConfigError) -> ConfigError {
 }
 
 /// An absolute http(s) URL, as GitHub's `environment_url` and `log_url` must be.
-fn url(text: &str, name: &str) -> Result<String, ConfigError> {
+fn url(text: &str) -> Result<String, String> {
     let text = text.trim();
     match reqwest::Url::parse(text) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(text.to_string()),
-        _ => Err(flag(
-            name,
-            format!("`{text}` is not an http(s) URL; give the app's address, e.g. https://stage.example.com"),
+        _ => Err(format!(
+            "`{text}` is not an http(s) URL; give the app's address, e.g. https://stage.example.com"
         )),
     }
 }
@@ -108,23 +103,29 @@ pub fn github_deployment_settings(
     let repo = repo(&api_args, env, context).map_err(renamed)?.ok_or_else(|| renamed(missing_repo()))?;
     let mut api = api_settings(&api_args, env, cwd).map_err(renamed)?;
     api.token_source = rename(&api.token_source);
-    let git_ref = value(&args.github_ref, env, &["STEPKIT_DEPLOY_GITHUB_REF"])
-        .or_else(|| context.sha.clone())
-        .map(|r| r.trim().to_string())
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| flag("--github-ref", "no commit to report: give --github-ref SHA or set STEPKIT_DEPLOY_GITHUB_REF (GitHub Actions sets GITHUB_SHA, the Jenkins Git plugin GIT_COMMIT)"))?;
-    if git_ref.contains(char::is_whitespace) {
-        return Err(flag("--github-ref", format!("`{git_ref}` is not a git ref or commit")));
-    }
-    let environment = value(&args.github_environment, env, &["STEPKIT_DEPLOY_GITHUB_ENVIRONMENT"])
-        .or_else(|| deploy.environment.clone())
-        .unwrap_or_else(|| "production".into());
-    if environment.trim().is_empty() || environment.chars().count() > 255 {
-        return Err(flag("--github-environment", "a GitHub environment name has 1 to 255 characters"));
-    }
-    let environment_url = value(&args.environment_url, env, &["STEPKIT_DEPLOY_ENVIRONMENT_URL"])
-        .map(|u| url(&u, "--environment-url"))
-        .transpose()?;
+    let git_ref = match given("--github-ref", &args.github_ref, env, "STEPKIT_DEPLOY_GITHUB_REF") {
+        Some(g) => g.parse(|text| match text.trim() {
+            r if r.contains(char::is_whitespace) => Err(format!("`{r}` is not a git ref or commit")),
+            r => Ok(r.to_string()),
+        })?,
+        None => context.sha.clone().map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).ok_or_else(|| flag("--github-ref", "no commit to report: give --github-ref SHA or set STEPKIT_DEPLOY_GITHUB_REF (GitHub Actions sets GITHUB_SHA, the Jenkins Git plugin GIT_COMMIT)"))?,
+    };
+    let environment = match given(
+        "--github-environment",
+        &args.github_environment,
+        env,
+        "STEPKIT_DEPLOY_GITHUB_ENVIRONMENT",
+    ) {
+        Some(g) => g.parse(|text| match text.chars().count() {
+            1..=255 => Ok(text.to_string()),
+            _ => Err("a GitHub environment name has 1 to 255 characters".to_string()),
+        })?,
+        None => deploy.environment.clone().unwrap_or_else(|| "production".into()),
+    };
+    let environment_url =
+        given("--environment-url", &args.environment_url, env, "STEPKIT_DEPLOY_ENVIRONMENT_URL")
+            .map(|g| g.parse(url))
+            .transpose()?;
     // The CI context knows the web host (GITHUB_SERVER_URL); else it is derived from the API's.
     let repo_url = match (&context.repository, &context.repository_url) {
         (Some(r), Some(url)) if *r == repo && context.provider == Provider::GitHubActions => url.clone(),
@@ -176,8 +177,47 @@ mod tests {
 
     #[test]
     fn urls_must_be_absolute_http() {
-        assert!(url("https://stage.example.com/", "--environment-url").is_ok());
-        let e = url("stage.example.com", "--environment-url").unwrap_err().to_string();
-        assert!(e.contains("--environment-url") && e.contains("not an http(s) URL"), "{e}");
+        assert!(url("https://stage.example.com/").is_ok());
+        let e = url("stage.example.com").unwrap_err();
+        assert!(e.contains("not an http(s) URL"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_variable_is_named_not_the_flag() {
+        let context = Context::new(Provider::Local);
+        let argv = ["stepkit", "deploy", "--name", "web", "--image", "web:1", "--github-deployment"];
+        let crate::cli::Command::Deploy(cli) = <crate::cli::Cli as clap::Parser>::parse_from(argv).command
+        else {
+            panic!()
+        };
+        let none = Env::default();
+        let deploy = super::super::deploy_settings(
+            &cli.run,
+            &none,
+            Path::new("/"),
+            Default::default(),
+            Default::default(),
+        )
+        .unwrap();
+        let args = cli.run.github.clone();
+        let base = [("STEPKIT_GITHUB_TOKEN", "t0k3n-for-tests"), ("STEPKIT_GITHUB_REPOSITORY", "o/r")];
+        for (var, value) in [
+            ("STEPKIT_DEPLOY_ENVIRONMENT_URL", "stage.example.com"),
+            ("STEPKIT_DEPLOY_GITHUB_REF", "main branch"),
+        ] {
+            let env = Env::from_pairs(
+                base.into_iter().chain([("STEPKIT_DEPLOY_GITHUB_REF", "abc123"), (var, value)]),
+            );
+            let e = github_deployment_settings(&args, &env, &context, Path::new("/"), &deploy)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with(&format!("use environment variable {var}:")) && !e.contains("use --"),
+                "{e}"
+            );
+        }
+        let env = Env::from_pairs(base.into_iter().chain([("STEPKIT_DEPLOY_GITHUB_REF", " abc123 ")]));
+        let s = github_deployment_settings(&args, &env, &context, Path::new("/"), &deploy).unwrap().unwrap();
+        assert_eq!((s.git_ref.as_str(), s.environment.as_str()), ("abc123", "production"));
     }
 }

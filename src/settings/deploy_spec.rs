@@ -4,6 +4,7 @@
 
 use super::companion::CompanionConfig;
 use super::environment::EnvConfig;
+use super::layered::{layers, Given};
 use super::{flag, relative_to, ConfigError, Secret};
 use crate::ci::Env;
 use crate::cli::{DeployHookArgs as HookArgs, SpecArgs};
@@ -162,8 +163,29 @@ fn non_empty(list: &[String]) -> Option<&[String]> {
     (!list.is_empty()).then_some(list)
 }
 
-/// The app's container spec: each key from its flag, else the tables.
-pub(super) fn container_spec(args: &SpecArgs, t: Tables, cwd: &Path) -> Result<ContainerSpec, ConfigError> {
+/// `STEPKIT_DEPLOY_MEMORY` for `--memory`.
+fn variable(flag: &str) -> String {
+    format!("STEPKIT_DEPLOY_{}", flag.trim_start_matches('-').to_uppercase().replace('-', "_"))
+}
+
+/// A one-value key: its flag, its `STEPKIT_DEPLOY_*` variable, else the first table that has it.
+fn spec_value<'a>(
+    flag: &'a Option<String>,
+    name: &str,
+    env: &'a Env,
+    found: Option<(&'a String, String)>,
+) -> Option<Given<'a>> {
+    let found = found.map(|(text, table)| (text.as_str(), table));
+    layers(name, flag.as_deref()).env(env, &variable(name)).key(name.trim_start_matches('-'), found).given()
+}
+
+/// The app's container spec: each key from its flag, else its variable (one-value keys), else the tables.
+pub(super) fn container_spec<'a>(
+    args: &'a SpecArgs,
+    env: &'a Env,
+    t: Tables<'a>,
+    cwd: &Path,
+) -> Result<ContainerSpec, ConfigError> {
     let config_dir =
         t.config.and_then(Path::parent).map(Path::to_path_buf).unwrap_or_else(|| cwd.to_path_buf());
     let mut spec = ContainerSpec::default();
@@ -176,8 +198,14 @@ pub(super) fn container_spec(args: &SpecArgs, t: Tables, cwd: &Path) -> Result<C
             spec.volumes.push(parse_volume(v, &config_dir).map_err(|m| key("volumes", &table, m))?);
         }
     }
-    let argv = |given: &Option<String>, name: &str, get: fn(&ContainerConfig) -> Option<&Argv>| match given {
-        Some(line) => split(line).and_then(|a| Argv::List(a).argv()).map(Some).map_err(|m| flag(name, m)),
+    let argv = |given: &Option<String>, name: &str, get: fn(&ContainerConfig) -> Option<&Argv>| match layers(
+        name,
+        given.as_deref(),
+    )
+    .env(env, &variable(name))
+    .given()
+    {
+        Some(g) => g.parse(|line| split(line).and_then(|a| Argv::List(a).argv())).map(Some),
         None => match t.container(get) {
             Some((a, table)) => a.argv().map(Some).map_err(|m| key(name.trim_start_matches('-'), &table, m)),
             None => Ok(None),
@@ -185,23 +213,19 @@ pub(super) fn container_spec(args: &SpecArgs, t: Tables, cwd: &Path) -> Result<C
     };
     spec.entrypoint = argv(&args.entrypoint, "--entrypoint", |c| c.entrypoint.as_ref())?;
     spec.command = argv(&args.command, "--command", |c| c.command.as_ref())?;
-    // A flag's value (no table) or a table's (named in its errors).
-    let text = |given: &Option<String>, get: fn(&ContainerConfig) -> Option<&String>| {
-        given
-            .clone()
-            .map(|v| (v, None))
-            .or_else(|| t.container(get).map(|(v, table)| (v.clone(), Some(table))))
+    let text = |given: &'a Option<String>, name: &str, get: fn(&ContainerConfig) -> Option<&String>| {
+        spec_value(given, name, env, t.container(get))
     };
-    if let Some((v, table)) = text(&args.restart, |c| c.restart.as_ref()) {
-        spec.restart = Restart::parse(&v).map_err(|m| origin(&table, "restart", m))?;
+    if let Some(g) = text(&args.restart, "--restart", |c| c.restart.as_ref()) {
+        spec.restart = g.parse(Restart::parse)?;
     }
-    if let Some((v, table)) = text(&args.memory, |c| c.memory.as_ref()) {
-        spec.memory = Some(parse_memory(&v).map_err(|m| origin(&table, "memory", m))?);
+    if let Some(g) = text(&args.memory, "--memory", |c| c.memory.as_ref()) {
+        spec.memory = Some(g.parse(parse_memory)?);
     }
-    if let Some((v, table)) = text(&args.cpus, |c| c.cpus.as_ref()) {
-        spec.nano_cpus = Some(parse_cpus(&v).map_err(|m| origin(&table, "cpus", m))?);
+    if let Some(g) = text(&args.cpus, "--cpus", |c| c.cpus.as_ref()) {
+        spec.nano_cpus = Some(g.parse(parse_cpus)?);
     }
-    spec.user = text(&args.user, |c| c.user.as_ref()).map(|(v, _)| v);
+    spec.user = text(&args.user, "--user", |c| c.user.as_ref()).map(|g| g.text.trim().to_string());
     let (hosts, table) = match non_empty(&args.add_host) {
         Some(list) => (list, None),
         None => {
@@ -247,13 +271,14 @@ pub(super) fn healthcheck(h: &HealthcheckConfig) -> Result<Healthcheck, String> 
 
 /// `--pull` (or its variable, or the tables) and the registry login `stepkit image push` would use,
 /// from the environment (a password never comes from argv).
-pub(super) fn pull_settings(args: &SpecArgs, env: &Env, t: Tables) -> Result<PullSettings, ConfigError> {
-    let policy = match args.pull.clone().or_else(|| env.get("STEPKIT_DEPLOY_PULL").map(str::to_string)) {
-        Some(v) => PullPolicy::parse(&v).map_err(|m| flag("--pull", m))?,
-        None => match t.container(|c| c.pull.as_ref()) {
-            Some((v, table)) => PullPolicy::parse(v).map_err(|m| key("pull", &table, m))?,
-            None => PullPolicy::Missing,
-        },
+pub(super) fn pull_settings<'a>(
+    args: &'a SpecArgs,
+    env: &'a Env,
+    t: Tables<'a>,
+) -> Result<PullSettings, ConfigError> {
+    let policy = match spec_value(&args.pull, "--pull", env, t.container(|c| c.pull.as_ref())) {
+        Some(g) => g.parse(PullPolicy::parse)?,
+        None => PullPolicy::Missing,
     };
     let username = env.get("STEPKIT_REGISTRY_USERNAME").map(str::to_string);
     let password = Secret::from_env(env, "STEPKIT_REGISTRY_PASSWORD");
@@ -268,7 +293,11 @@ pub(super) fn pull_settings(args: &SpecArgs, env: &Env, t: Tables) -> Result<Pul
 }
 
 /// `--before-switch`/`--after-switch` (flags replace a table's list), `--hook-timeout` (default 10 min).
-pub(super) fn hook_settings(args: &HookArgs, env: &Env, t: Tables) -> Result<HookSettings, ConfigError> {
+pub(super) fn hook_settings<'a>(
+    args: &'a HookArgs,
+    env: &'a Env,
+    t: Tables<'a>,
+) -> Result<HookSettings, ConfigError> {
     let list = |given: &[String],
                 name: &str,
                 get: fn(&HooksConfig) -> Option<&Vec<Argv>>|
@@ -288,18 +317,18 @@ pub(super) fn hook_settings(args: &HookArgs, env: &Env, t: Tables) -> Result<Hoo
     };
     let before_switch = list(&args.before_switch, "--before-switch", |h| Some(&h.before_switch))?;
     let after_switch = list(&args.after_switch, "--after-switch", |h| Some(&h.after_switch))?;
-    let given =
-        args.hook_timeout.clone().or_else(|| env.get("STEPKIT_DEPLOY_HOOK_TIMEOUT").map(str::to_string));
+    let found = t.hooks(|h| h.timeout.as_ref()).map(|(v, table)| (v.as_str(), table));
+    let given = layers("--hook-timeout", args.hook_timeout.as_deref())
+        .env(env, "STEPKIT_DEPLOY_HOOK_TIMEOUT")
+        .key("timeout", found)
+        .given();
     let timeout = match given {
-        Some(v) => super::layered::parse_duration(&v).map_err(|m| flag("--hook-timeout", m))?,
-        None => match t.hooks(|h| h.timeout.as_ref()) {
-            Some((v, table)) => super::layered::parse_duration(v).map_err(|m| key("timeout", &table, m))?,
-            None => Duration::from_secs(600),
-        },
+        Some(g) => g.parse(|text| match super::layered::parse_duration(text)? {
+            d if d.is_zero() => Err("must be more than 0".to_string()),
+            d => Ok(d),
+        })?,
+        None => Duration::from_secs(600),
     };
-    if timeout.is_zero() {
-        return Err(flag("--hook-timeout", "must be more than 0"));
-    }
     Ok(HookSettings { before_switch, after_switch, timeout })
 }
 
@@ -344,15 +373,22 @@ after-switch = ["bin/warm"]
     #[test]
     fn the_tables_give_the_spec_and_the_environment_wins_key_by_key() {
         let file = parse(FILE).unwrap();
-        let s = container_spec(&SpecArgs::default(), tables(&file, None), Path::new("/work")).unwrap();
+        let s =
+            container_spec(&SpecArgs::default(), &Env::default(), tables(&file, None), Path::new("/work"))
+                .unwrap();
         assert_eq!(s.volumes, vec!["data:/data".to_string(), "/srv/app/conf:/conf:ro".into()]);
         assert_eq!(s.command, Some(vec!["bin/server".into(), "--port".into(), "8080".into()]));
         assert_eq!((s.memory, s.restart), (Some(256 << 20), Restart::Always));
         assert!(
             matches!(s.healthcheck, Some(Healthcheck::Command { interval, retries: 3, .. }) if interval == Duration::from_secs(1))
         );
-        let prod =
-            container_spec(&SpecArgs::default(), tables(&file, Some("prod")), Path::new("/work")).unwrap();
+        let prod = container_spec(
+            &SpecArgs::default(),
+            &Env::default(),
+            tables(&file, Some("prod")),
+            Path::new("/work"),
+        )
+        .unwrap();
         assert_eq!(
             (prod.memory, prod.restart),
             (Some(1 << 30), Restart::Always),
@@ -360,7 +396,8 @@ after-switch = ["bin/warm"]
         );
         let flags =
             SpecArgs { memory: Some("64m".into()), volume: vec!["./x:/x".into()], ..Default::default() };
-        let s = container_spec(&flags, tables(&file, Some("prod")), Path::new("/work")).unwrap();
+        let s =
+            container_spec(&flags, &Env::default(), tables(&file, Some("prod")), Path::new("/work")).unwrap();
         assert_eq!(
             (s.memory, &s.volumes[..]),
             (Some(64 << 20), &["/work/x:/x".to_string()][..]),
@@ -409,16 +446,18 @@ after-switch = ["bin/warm"]
         let file =
             parse("[deploy.container]\nmemory = \"lots\"\n[env.x.container]\nrestart = \"sometimes\"\n")
                 .unwrap();
-        let e = container_spec(&SpecArgs::default(), tables(&file, None), Path::new("/"))
+        let e = container_spec(&SpecArgs::default(), &Env::default(), tables(&file, None), Path::new("/"))
             .unwrap_err()
             .to_string();
         assert!(e.contains("`memory` in [deploy.container] of stepkit.toml"), "{e}");
-        let e = container_spec(&SpecArgs::default(), tables(&file, Some("x")), Path::new("/"))
-            .unwrap_err()
-            .to_string();
+        let e =
+            container_spec(&SpecArgs::default(), &Env::default(), tables(&file, Some("x")), Path::new("/"))
+                .unwrap_err()
+                .to_string();
         assert!(e.contains("`restart` in [env.x.container]"), "{e}");
         let e = container_spec(
             &SpecArgs { add_host: vec!["nohost".into()], ..Default::default() },
+            &Env::default(),
             Tables { deploy: None, env: None, config: None },
             Path::new("/"),
         )
@@ -426,7 +465,7 @@ after-switch = ["bin/warm"]
         .to_string();
         assert!(e.contains("--add-host"), "{e}");
         let file = parse("[deploy.container.healthcheck]\ninterval = \"1s\"\n").unwrap();
-        let e = container_spec(&SpecArgs::default(), tables(&file, None), Path::new("/"))
+        let e = container_spec(&SpecArgs::default(), &Env::default(), tables(&file, None), Path::new("/"))
             .unwrap_err()
             .to_string();
         assert!(e.contains("`healthcheck`") && e.contains("needs a `cmd`"), "{e}");
@@ -441,6 +480,67 @@ after-switch = ["bin/warm"]
         .unwrap_err()
         .to_string();
         assert!(e.contains("--pull") && e.contains("missing, always or never"), "{e}");
+    }
+
+    #[test]
+    fn a_variable_stands_between_the_flag_and_the_tables_and_is_named_in_errors() {
+        let file = parse(FILE).unwrap();
+        let env = Env::from_pairs([
+            ("STEPKIT_DEPLOY_MEMORY", "512m"),
+            ("STEPKIT_DEPLOY_COMMAND", "bin/worker --queue high"),
+            ("STEPKIT_DEPLOY_USER", "1000"),
+            ("STEPKIT_DEPLOY_HOOK_TIMEOUT", "30s"),
+            ("STEPKIT_DEPLOY_PULL", "never"),
+        ]);
+        let s =
+            container_spec(&SpecArgs::default(), &env, tables(&file, Some("prod")), Path::new("/")).unwrap();
+        assert_eq!(
+            (s.memory, s.user.as_deref(), s.restart),
+            (Some(512 << 20), Some("1000"), Restart::Always),
+            "the variable wins over [env.prod.container]; [deploy.container] fills the rest"
+        );
+        assert_eq!(s.command, Some(vec!["bin/worker".to_string(), "--queue".into(), "high".into()]));
+        let flags = SpecArgs { memory: Some("64m".into()), ..Default::default() };
+        let s = container_spec(&flags, &env, tables(&file, None), Path::new("/")).unwrap();
+        assert_eq!(s.memory, Some(64 << 20), "the flag wins over the variable");
+        let h = hook_settings(&HookArgs::default(), &env, tables(&file, None)).unwrap();
+        assert_eq!(h.timeout, Duration::from_secs(30), "over the table's 2m");
+        assert_eq!(
+            pull_settings(&SpecArgs::default(), &env, tables(&file, None)).unwrap().policy,
+            PullPolicy::Never
+        );
+
+        for (var, value) in [
+            ("STEPKIT_DEPLOY_MEMORY", "lots"),
+            ("STEPKIT_DEPLOY_RESTART", "sometimes"),
+            ("STEPKIT_DEPLOY_CPUS", "many"),
+            ("STEPKIT_DEPLOY_ENTRYPOINT", "sh -c 'unclosed"),
+        ] {
+            let env = Env::from_pairs([(var, value)]);
+            let e = container_spec(&SpecArgs::default(), &env, tables(&file, None), Path::new("/"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with(&format!("use environment variable {var}:")), "{e}");
+        }
+        // These named the flag before, though only the variable was set.
+        for (var, value) in [("STEPKIT_DEPLOY_PULL", "often"), ("STEPKIT_DEPLOY_HOOK_TIMEOUT", "0")] {
+            let env = Env::from_pairs([(var, value)]);
+            let e = match var {
+                "STEPKIT_DEPLOY_PULL" => {
+                    pull_settings(&SpecArgs::default(), &env, tables(&file, None)).unwrap_err().to_string()
+                }
+                _ => hook_settings(&HookArgs::default(), &env, tables(&file, None)).unwrap_err().to_string(),
+            };
+            assert!(e.starts_with(&format!("use environment variable {var}:")) && !e.contains("--"), "{e}");
+        }
+        let zero = parse("[deploy.hooks]\ntimeout = \"0\"\n").unwrap();
+        let e = hook_settings(&HookArgs::default(), &Env::default(), tables(&zero, None))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`timeout` in [deploy.hooks] of stepkit.toml") && e.contains("more than 0"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! chosen with `--environment NAME` or `STEPKIT_ENVIRONMENT`. A table fills what neither a flag nor
 //! its `STEPKIT_DEPLOY_*` variable gives, so one command line serves every environment.
 
+use super::layered::layers;
 use super::{flag, relative_to, ConfigError, GateConfig, GateFile};
 use crate::ci::Env;
 use crate::cli::{DeployRunArgs, RollbackArgs};
@@ -30,7 +31,9 @@ pub struct EnvConfig {
     /// HAProxy's admin socket and the rest of the proxy flags.
     pub proxy_socket: Option<String>,
     pub proxy_backend: Option<String>,
-    /// A string like the flag, so that its errors read the same.
+    /// Kept as text like the flag's, so that its errors read the same; a TOML integer is what people
+    /// write for a port, so both are taken.
+    #[serde(default, deserialize_with = "text_or_integer")]
     pub upstream_port: Option<String>,
     pub drain_timeout: Option<String>,
     /// Gate probes, as `--http` and `--tcp` take them.
@@ -47,6 +50,20 @@ pub struct EnvConfig {
     /// This environment's companions, in place of `[deploy.companions]` (their volumes are its own).
     #[serde(default)]
     pub companions: BTreeMap<String, super::CompanionConfig>,
+}
+
+/// `8080` or `"8080"`, as text.
+fn text_or_integer<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum TextOrInteger {
+        Text(String),
+        Integer(i64),
+    }
+    Ok(Option::<TextOrInteger>::deserialize(d)?.map(|v| match v {
+        TextOrInteger::Text(text) => text,
+        TextOrInteger::Integer(n) => n.to_string(),
+    }))
 }
 
 /// The config file's `[env.*]` tables and where the file is (for relative paths).
@@ -72,8 +89,9 @@ pub(super) fn select<'a>(
     env: &Env,
     envs: Environments<'a>,
 ) -> Result<Option<Chosen<'a>>, ConfigError> {
-    let name = name.clone().or_else(|| env.get("STEPKIT_ENVIRONMENT").map(str::to_string));
-    let Some(name) = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()) else { return Ok(None) };
+    let given = layers("--environment", name.as_deref()).env(env, "STEPKIT_ENVIRONMENT").given();
+    let Some(given) = given.filter(|g| !g.text.trim().is_empty()) else { return Ok(None) };
+    let name = given.text.trim().to_string();
     match envs.tables.and_then(|t| t.get(&name)) {
         Some(table) => Ok(Some(Chosen { name, table, path: envs.path, filled: Vec::new() })),
         None => {
@@ -85,7 +103,7 @@ pub(super) fn select<'a>(
                 format!("it has {}", known.join(", "))
             };
             Err(flag(
-                "--environment",
+                &given.origin.to_string(),
                 format!("there is no [env.{name}] table in stepkit.toml ({known}); add one or fix the name"),
             ))
         }
@@ -313,6 +331,8 @@ interval = "1s"
             e.contains("--environment") && e.contains("[env.qa]") && e.contains("it has prod, stage"),
             "{e}"
         );
+        let e = deploy(&[], &[("STEPKIT_ENVIRONMENT", "qa")]).unwrap_err().to_string();
+        assert!(e.starts_with("use environment variable STEPKIT_ENVIRONMENT: there is no [env.qa]"), "{e}");
         let e = deploy(&["--environment", "stage", "--stop-timeout", "soon"], &[]).unwrap_err().to_string();
         assert!(e.contains("use --stop-timeout"), "a flag's own mistake names the flag: {e}");
         let file =
@@ -336,7 +356,7 @@ interval = "1s"
     fn the_proxy_keys_fill_the_proxy_flags_for_deploy_and_rollback() {
         let file = super::super::file::parse(
             "[env.prod]\nname = \"web\"\nimage = \"web:1\"\nproxy-socket = \"/run/haproxy/admin.sock\"\n\
-             upstream-port = \"8080\"\ndrain-timeout = \"10s\"\n",
+             upstream-port = 8080\ndrain-timeout = \"10s\"\n",
         )
         .unwrap();
         let envs = Environments { tables: Some(&file.env), path: None, deploy: None };
@@ -373,6 +393,23 @@ interval = "1s"
         .unwrap_err()
         .to_string();
         assert!(e.contains("`upstream-port` in [env.x] of stepkit.toml"), "{e}");
+        let quoted = super::super::file::parse("[env.x]\nupstream-port = \"80\"\n").unwrap();
+        assert_eq!(quoted.env["x"].upstream_port.as_deref(), Some("80"), "the flag's text works too");
+        let e = super::super::file::parse(
+            "[env.x]\nupstream-port = 99999\nname = \"web\"\nimage = \"i\"\nproxy-socket = \"/s\"\n",
+        )
+        .unwrap();
+        let envs = Environments { tables: Some(&e.env), path: None, deploy: None };
+        let e = deploy_settings(
+            &cli(&["--environment", "x"]).run,
+            &env,
+            Path::new("/"),
+            GateFile::default(),
+            envs,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`upstream-port` in [env.x]") && e.contains("not a port"), "{e}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Settings for `stepkit hook`: the secret (env or file only), flags > `STEPKIT_HOOK_*` > `[hook]` in
 //! stepkit.toml > defaults, and the `[[hook.rule]]`s and `[hook.target.NAME]`s checked up front.
 
+use super::layered::{layers, Given, Origin};
 use super::{relative_to, ConfigError, Secret};
 use crate::ci::Env;
 use crate::cli::{HookListArgs, HookServeArgs, StateDirArg};
@@ -74,29 +75,13 @@ fn in_file(key: &str, message: impl Into<String>) -> ConfigError {
     ConfigError::Flag { flag: format!("{key} in stepkit.toml"), message: message.into() }
 }
 
-/// One value from flag, env var or file (in that order), with the origin named for errors.
-fn pick<'a>(
-    flag: Option<&'a str>,
-    flag_name: &str,
-    env: &'a Env,
-    var: &str,
-    file: Option<&'a str>,
-    key: &str,
-) -> Option<(&'a str, String)> {
-    flag.map(|v| (v, flag_name.to_string()))
-        .or_else(|| env.get(var).map(|v| (v, format!("environment variable {var}"))))
-        .or_else(|| file.map(|v| (v, format!("{key} in [hook] of stepkit.toml"))))
-}
-
-fn duration(picked: Option<(&str, String)>, default: Duration) -> Result<Duration, ConfigError> {
-    let Some((text, origin)) = picked else { return Ok(default) };
-    match humantime::parse_duration(text.trim()) {
+/// A duration above zero from the first layer set, else `default`; an error names that layer.
+fn duration(given: Option<Given>, default: Duration) -> Result<Duration, ConfigError> {
+    let Some(given) = given else { return Ok(default) };
+    given.parse(|text| match humantime::parse_duration(text.trim()) {
         Ok(d) if !d.is_zero() => Ok(d),
-        _ => Err(ConfigError::Flag {
-            flag: origin,
-            message: format!("`{text}` is not a duration above zero; e.g. 10s, 2m"),
-        }),
-    }
+        _ => Err(format!("`{text}` is not a duration above zero; e.g. 10s, 2m")),
+    })
 }
 
 /// The state directory: flag, env, file (relative to it), or `.stepkit/hook` in the working directory.
@@ -274,63 +259,55 @@ pub fn hook_serve_settings(
             message: format!("the webhook secret is shorter than {MIN_SECRET_LEN} characters; use a random one (openssl rand -hex 32)"),
         });
     }
-    let listen_picked = pick(
-        args.listen.as_deref(),
-        "--listen",
-        env,
-        "STEPKIT_HOOK_LISTEN",
-        table.listen.as_deref(),
-        "listen",
-    );
-    let listen = match listen_picked {
+    let listen = layers("--listen", args.listen.as_deref())
+        .env(env, "STEPKIT_HOOK_LISTEN")
+        .file("hook", table.listen.as_deref())
+        .given();
+    let listen = match listen {
         None => DEFAULT_LISTEN.parse().expect("the default address parses"),
-        Some((text, origin)) => text.trim().parse::<SocketAddr>().map_err(|_| ConfigError::Flag {
-            flag: origin,
-            message: format!("`{text}` is not an address with a port, e.g. 127.0.0.1:9000"),
+        Some(given) => given.parse(|text| {
+            text.trim()
+                .parse::<SocketAddr>()
+                .map_err(|_| format!("`{text}` is not an address with a port, e.g. 127.0.0.1:9000"))
         })?,
     };
-    let max_body = match args.max_body {
-        Some(n) => n,
-        None => super::env_parse(env, "STEPKIT_HOOK_MAX_BODY", "a number of bytes")?
-            .or(table.max_body)
-            .unwrap_or(DEFAULT_MAX_BODY),
+    let from_env = super::env_parse(env, "STEPKIT_HOOK_MAX_BODY", "a number of bytes")?;
+    let (max_body, origin) = match (args.max_body, from_env, table.max_body) {
+        (Some(n), ..) => (n, Origin::Flag("--max-body".into())),
+        (None, Some(n), _) => (n, Origin::Env("STEPKIT_HOOK_MAX_BODY".into())),
+        (None, None, Some(n)) => (n, Origin::File { key: "max-body".into(), table: "hook".into() }),
+        (None, None, None) => (DEFAULT_MAX_BODY, Origin::Flag("--max-body".into())),
     };
     if max_body == 0 {
         return Err(ConfigError::Flag {
-            flag: "--max-body".into(),
+            flag: origin.to_string(),
             message: "must be at least 1 byte".into(),
         });
     }
+    let timeout = |flag: &str, given: &Option<String>, var: &str, file: &Option<String>| {
+        let given = layers(flag, given.as_deref()).env(env, var).file("hook", file.as_deref()).given();
+        duration(given, Duration::from_secs(10))
+    };
     let limits = Limits {
         max_body: max_body as usize,
-        header_timeout: duration(
-            pick(
-                args.header_timeout.as_deref(),
-                "--header-timeout",
-                env,
-                "STEPKIT_HOOK_HEADER_TIMEOUT",
-                table.header_timeout.as_deref(),
-                "header-timeout",
-            ),
-            Duration::from_secs(10),
+        header_timeout: timeout(
+            "--header-timeout",
+            &args.header_timeout,
+            "STEPKIT_HOOK_HEADER_TIMEOUT",
+            &table.header_timeout,
         )?,
-        body_timeout: duration(
-            pick(
-                args.body_timeout.as_deref(),
-                "--body-timeout",
-                env,
-                "STEPKIT_HOOK_BODY_TIMEOUT",
-                table.body_timeout.as_deref(),
-                "body-timeout",
-            ),
-            Duration::from_secs(10),
+        body_timeout: timeout(
+            "--body-timeout",
+            &args.body_timeout,
+            "STEPKIT_HOOK_BODY_TIMEOUT",
+            &table.body_timeout,
         )?,
         max_connections: 1024,
     };
-    let grace = duration(
-        pick(args.grace.as_deref(), "--grace", env, "STEPKIT_HOOK_GRACE", table.grace.as_deref(), "grace"),
-        Duration::from_secs(60),
-    )?;
+    let grace = layers("--grace", args.grace.as_deref())
+        .env(env, "STEPKIT_HOOK_GRACE")
+        .file("hook", table.grace.as_deref());
+    let grace = duration(grace.given(), Duration::from_secs(60))?;
     let tls = match (&args.tls_cert, &args.tls_key, &table.tls_cert, &table.tls_key) {
         (Some(cert), Some(key), _, _) => Some(TlsFiles { cert: cwd.join(cert), key: cwd.join(key) }),
         (None, None, Some(cert), Some(key)) => Some(TlsFiles {
@@ -456,5 +433,41 @@ mod tests {
         assert!(crate::settings::file::parse("[hook]\nlisten = \"x\"\nsecret = \"no\"\n")
             .unwrap_err()
             .contains("secret"));
+    }
+
+    #[test]
+    fn a_bad_value_names_the_layer_it_came_from() {
+        let secret = ("STEPKIT_HOOK_SECRET", "0123456789abcdef0123");
+        let serve = |env: Env, file: &str, args: HookServeArgs| {
+            hook_serve_settings(
+                &args,
+                &env,
+                Some(&table(&RULES.replacen("[hook]\n", &format!("[hook]\n{file}"), 1))),
+                None,
+                Path::new("/"),
+                "x".into(),
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        // A zero from the variable named --max-body before, though no flag was given.
+        let e = serve(Env::from_pairs([secret, ("STEPKIT_HOOK_MAX_BODY", "0")]), "", args());
+        assert!(
+            e.starts_with("use environment variable STEPKIT_HOOK_MAX_BODY: must be at least 1 byte"),
+            "{e}"
+        );
+        let e = serve(Env::from_pairs([secret]), "max-body = 0\n", args());
+        assert!(e.starts_with("use max-body in the [hook] table of stepkit.toml:"), "{e}");
+        let e =
+            serve(Env::from_pairs([secret]), "max-body = 0\n", HookServeArgs { max_body: Some(0), ..args() });
+        assert!(e.starts_with("use --max-body:"), "{e}");
+        let e = serve(Env::from_pairs([secret]), "grace = \"0s\"\n", args());
+        assert!(e.starts_with("use grace in the [hook] table of stepkit.toml: `0s`"), "{e}");
+        let e = serve(
+            Env::from_pairs([secret, ("STEPKIT_HOOK_LISTEN", "nowhere")]),
+            "listen = \"127.0.0.1:1\"\n",
+            args(),
+        );
+        assert!(e.starts_with("use environment variable STEPKIT_HOOK_LISTEN: `nowhere`"), "{e}");
     }
 }

@@ -16,6 +16,9 @@ pub(crate) enum Origin {
     Env(String),
     /// The key (the flag's name without dashes) in `[table]` of stepkit.toml.
     File { key: String, table: String },
+    /// The key in a table found at run time, as deploy's chained tables name it (`[env.stage.container]`
+    /// before `[deploy.container]`): `` `memory` in [deploy.container] of stepkit.toml ``.
+    Key { key: String, table: String },
 }
 
 impl fmt::Display for Origin {
@@ -24,6 +27,7 @@ impl fmt::Display for Origin {
             Origin::Flag(flag) => f.write_str(flag),
             Origin::Env(var) => write!(f, "environment variable {var}"),
             Origin::File { key, table } => write!(f, "{key} in the [{table}] table of stepkit.toml"),
+            Origin::Key { key, table } => write!(f, "`{key}` in {table} of stepkit.toml"),
         }
     }
 }
@@ -69,6 +73,16 @@ impl<'a> Layers<'a> {
             let key = self.flag.trim_start_matches('-').to_string();
             self.found =
                 value.map(|text| Given { text, origin: Origin::File { key, table: table.to_string() } });
+        }
+        self
+    }
+
+    /// Then `key` as found in one of several tables: its value and that table's name with its
+    /// brackets (`[deploy.container]`).
+    pub fn key(mut self, key: &str, found: Option<(&'a str, String)>) -> Self {
+        if self.found.is_none() {
+            let key = key.to_string();
+            self.found = found.map(|(text, table)| Given { text, origin: Origin::Key { key, table } });
         }
         self
     }
@@ -122,6 +136,13 @@ mod tests {
         assert!(!err.contains("--timeout"), "no flag was given: {err}");
         let err = pick(None, &none, Some("later")).duration(Duration::ZERO).unwrap_err().to_string();
         assert!(err.starts_with("use timeout in the [x] table of stepkit.toml: `later`"), "{err}");
+        let err = layers("--memory", None)
+            .env(&none, "STEPKIT_X_MEMORY")
+            .key("memory", Some(("soon", "[env.stage.container]".into())))
+            .duration(Duration::ZERO)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("use `memory` in [env.stage.container] of stepkit.toml: `soon`"), "{err}");
         let err = pick(Some("1 fortnight"), &env, None).duration(Duration::ZERO).unwrap_err().to_string();
         assert!(err.starts_with("use --timeout: `1 fortnight`"), "{err}");
     }

@@ -5,7 +5,7 @@
 
 use crate::deploy::{Fixture, Kind};
 use crate::image::{docker, have_docker, registries, unique};
-use crate::support::{stepkit, write, Run};
+use crate::support::{stepkit, write};
 use std::path::Path;
 
 /// Containers, volumes, networks and images a test made, removed on drop (even after a panic).
@@ -67,7 +67,7 @@ fn build(dir: &Path, tag: &str, files: &[(&str, String, bool)], rest: &str) {
 
 /// The "database": httpd on 5432; `GET /cgi-bin/migrate?X` appends X to `DATA/migrations`; each
 /// start appends to `DATA/boots`.
-fn build_db(dir: &Path, tag: &str, data: &str) {
+pub(crate) fn build_db(dir: &Path, tag: &str, data: &str) {
     let cgi = format!(
         "#!/bin/sh\necho \"$QUERY_STRING\" >> {data}/migrations\nprintf 'Status: 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\nmigrated %s\\n' \"$QUERY_STRING\"\n"
     );
@@ -84,7 +84,7 @@ fn build_db(dir: &Path, tag: &str, data: &str) {
 
 /// The app: httpd on 8080 (`/health`, `/version`), and `/app/migrate`, which tells the database
 /// (`$DB_HOST`) its version and says which password it was given (redacted in every output).
-fn build_app(dir: &Path, tag: &str, version: &str) {
+pub(crate) fn build_app(dir: &Path, tag: &str, version: &str) {
     let migrate = format!(
         "#!/bin/sh\necho \"migrating to {version} as $DB_PASSWORD\"\nwget -q -O- \"http://$DB_HOST:5432/cgi-bin/migrate?{version}\"\n"
     );
@@ -100,134 +100,8 @@ fn build_app(dir: &Path, tag: &str, version: &str) {
     );
 }
 
-fn inspect(name: &str, format: &str) -> String {
+pub(crate) fn inspect(name: &str, format: &str) -> String {
     String::from_utf8_lossy(&docker(&["inspect", "--format", format, name]).stdout).trim().to_string()
-}
-
-/// The first fenced block of `lang` after `marker` in `text`.
-fn block_after<'a>(text: &'a str, marker: &str, lang: &str) -> &'a str {
-    let from = text.find(marker).unwrap_or_else(|| panic!("docs/deploy.md has {marker}"));
-    let fence = format!("```{lang}\n");
-    let start = from + text[from..].find(&fence).expect("a fenced block") + fence.len();
-    let end = start + text[start..].find("```").expect("its end");
-    &text[start..end]
-}
-
-const DB_SECRET: &str = "shop-db-secret-7d2e9";
-
-#[test]
-fn the_documented_app_with_its_database_runs_as_written() {
-    if !have_docker() {
-        return;
-    }
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/deploy.md")).unwrap();
-    let marker = "<!-- example: app-and-database";
-    let toml = block_after(&doc, marker, "toml");
-    let commands = block_after(&doc, marker, "sh");
-    // The example's own names: this test is the only one using them on this engine.
-    let cleanup = Cleanup {
-        containers: vec!["shop-stage".into()],
-        volumes: vec!["shop-stage-db".into(), "shop-uploads".into()],
-        networks: vec!["shop-stage".into()],
-        images: vec!["shop-web:1.4.2".into(), "shop-web:1.4.3".into(), "shop-db:16".into()],
-    };
-    cleanup.run();
-    let dir = tempfile::tempdir().unwrap();
-    build_app(dir.path(), "shop-web:1.4.2", "1.4.2");
-    build_app(dir.path(), "shop-web:1.4.3", "1.4.3");
-    build_db(dir.path(), "shop-db:16", "/var/lib/postgresql/data");
-    write(dir.path(), "stepkit.toml", toml);
-
-    let mut deploys: Vec<Run> = Vec::new();
-    for line in commands.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-        let argv = shlex::split(line).unwrap();
-        match argv[0].as_str() {
-            "docker" => {
-                let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
-                assert!(docker(&args).status.success(), "{line}");
-            }
-            "stepkit" => {
-                let run = stepkit()
-                    .current_dir(dir.path())
-                    .env("STEPKIT_FORMAT", "json")
-                    .env("DB_PASSWORD", DB_SECRET)
-                    .env("STEPKIT_DEPLOY_LOCK_DIR", dir.path().join("locks"))
-                    .args(&argv[1..])
-                    .run()
-                    .expect_code(0);
-                assert!(!run.stdout.contains(DB_SECRET) && !run.stderr.contains(DB_SECRET), "{line}");
-                deploys.push(run);
-            }
-            other => panic!("the example runs only docker and stepkit, not {other}"),
-        }
-    }
-    assert_eq!(deploys.len(), 2, "the example deploys twice");
-    let (first, second) = (deploys[0].json(), deploys[1].json());
-    let (c1, c2) = (&first["data"]["companions"][0], &second["data"]["companions"][0]);
-    assert_eq!(
-        (c1["container"].as_str(), c1["action"].as_str()),
-        (Some("shop-stage-db"), Some("created")),
-        "{first}"
-    );
-    assert_eq!(c2["action"], "running", "the second deploy leaves the database alone: {second}");
-    assert_eq!(c1["id"], c2["id"], "the same companion container");
-    assert_eq!(inspect("shop-stage-db", "{{.Id}}"), c1["id"].as_str().unwrap());
-    // The migration of each version reached the database, which kept both in its volume.
-    let hook = &second["data"]["hooks"][0];
-    assert_eq!(
-        (hook["phase"].as_str(), hook["exit_code"].as_i64()),
-        (Some("before-switch"), Some(0)),
-        "{second}"
-    );
-    let output = hook["output"].as_str().unwrap();
-    assert!(output.contains("migrating to 1.4.3 as ***") && output.contains("migrated 1.4.3"), "{output}");
-    let log = docker(&["exec", "shop-stage-db", "cat", "/var/lib/postgresql/data/migrations"]);
-    assert_eq!(String::from_utf8_lossy(&log.stdout), "1.4.2\n1.4.3\n");
-    assert_eq!(inspect("shop-stage", "{{.Config.Image}}"), "shop-web:1.4.3");
-    // The container spec of the example.
-    assert_eq!(
-        inspect("shop-stage", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}"),
-        "268435456 1000000000"
-    );
-    assert!(inspect("shop-stage", "{{json .Mounts}}").contains("\"Name\":\"shop-uploads\""));
-    assert!(
-        inspect("shop-stage", "{{json .Config.Healthcheck.Test}}").contains("http://127.0.0.1:8080/health")
-    );
-    assert_eq!(inspect("shop-stage", "{{.State.Health.Status}}"), "healthy");
-
-    // The rare case: a restart makes a new container on the same volume; a remove keeps the volume.
-    let restart = stepkit()
-        .current_dir(dir.path())
-        .env("DB_PASSWORD", DB_SECRET)
-        .env("STEPKIT_DEPLOY_LOCK_DIR", dir.path().join("locks"))
-        .args(["--format", "json", "deploy", "companion", "restart", "db", "--environment", "stage"])
-        .run()
-        .expect_code(0);
-    let restarted = &restart.json()["data"]["companions"][0];
-    assert_eq!(restarted["action"], "restarted", "{}", restart.stdout);
-    assert_ne!(restarted["id"], c1["id"]);
-    let boots = docker(&["exec", "shop-stage-db", "cat", "/var/lib/postgresql/data/boots"]);
-    assert_eq!(String::from_utf8_lossy(&boots.stdout), "boot\nboot\n", "the same volume, started twice");
-    let remove = stepkit()
-        .current_dir(dir.path())
-        .env("DB_PASSWORD", DB_SECRET)
-        .env("STEPKIT_DEPLOY_LOCK_DIR", dir.path().join("locks"))
-        .args(["deploy", "companion", "remove", "db", "--environment", "stage"])
-        .run()
-        .expect_code(0);
-    assert!(remove.stderr.contains("volumes were kept"), "{}", remove.stderr);
-    assert!(inspect("shop-stage-db", "{{.Id}}").is_empty(), "the container is gone");
-    assert!(docker(&["volume", "inspect", "shop-stage-db"]).status.success(), "its volume is not");
-    let unknown = stepkit()
-        .current_dir(dir.path())
-        .args(["deploy", "companion", "remove", "cache", "--environment", "stage"])
-        .run();
-    assert_eq!(unknown.code, 2, "{}", unknown.stderr);
-    assert!(
-        unknown.stderr.contains("no companion `cache`") && unknown.stderr.contains("it has db"),
-        "{}",
-        unknown.stderr
-    );
 }
 
 #[test]

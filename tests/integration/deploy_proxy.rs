@@ -82,17 +82,17 @@ pub(crate) fn request(front: SocketAddr) -> Result<String, String> {
 }
 
 /// One request's answer and when it came.
-type Answer = (Instant, Result<String, String>);
+pub(crate) type Answer = (Instant, Result<String, String>);
 
 /// Requests through the proxy, one after another, until dropped; every answer with its time.
-struct Client {
+pub(crate) struct Client {
     answers: Arc<Mutex<Vec<Answer>>>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Client {
-    fn start(front: SocketAddr) -> Client {
+    pub(crate) fn start(front: SocketAddr) -> Client {
         let answers = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let (a, s) = (answers.clone(), stop.clone());
@@ -106,7 +106,7 @@ impl Client {
     }
 
     /// Waits for `n` more answers, so that every phase is seen by some requests.
-    fn more(&self, n: usize) {
+    pub(crate) fn more(&self, n: usize) {
         let from = self.answers.lock().unwrap().len();
         while self.answers.lock().unwrap().len() < from + n {
             std::thread::sleep(Duration::from_millis(10));
@@ -119,7 +119,7 @@ impl Client {
         answers.iter().filter(|(t, _)| *t >= from && *t <= to).map(|(_, a)| a.clone()).collect()
     }
 
-    fn stop(&mut self) -> Vec<Answer> {
+    pub(crate) fn stop(&mut self) -> Vec<Answer> {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
             thread.join().unwrap();
@@ -163,6 +163,32 @@ fn servers(haproxy: &Haproxy) -> Vec<String> {
         .filter(|sv| *sv != "BACKEND")
         .map(str::to_string)
         .collect()
+}
+
+/// A request that stays in flight for 20 s (the image's `/cgi-bin/slow`), holding a drain open.
+fn hold_a_slow_request(front: SocketAddr) {
+    std::thread::spawn(move || {
+        let mut stream = std::net::TcpStream::connect(front).unwrap();
+        let _ = write!(stream, "GET /cgi-bin/slow HTTP/1.0\r\nHost: app\r\n\r\n");
+        let _ = stream.read_to_end(&mut Vec::new());
+    });
+}
+
+/// Waits until `version` answers through the proxy (it was added: the switch is under way); panics
+/// with the child's stderr when it never does or the child ends first.
+fn wait_for_traffic(front: SocketAddr, version: &str, child: &mut Child) {
+    let waited = Instant::now();
+    while request(front).as_deref() != Ok(version) {
+        if waited.elapsed() > Duration::from_secs(60) || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                pipe.read_to_string(&mut stderr).unwrap();
+            }
+            panic!("{version} never got traffic: {stderr}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn only(answers: &[Result<String, String>], version: &str) -> bool {
@@ -272,11 +298,7 @@ fn sigterm_while_the_old_version_drains_leaves_traffic_on_it() {
 
     // The slow request (20 s) is in flight on v1 when v2 is added.
     let front = haproxy.front;
-    std::thread::spawn(move || {
-        let mut stream = std::net::TcpStream::connect(front).unwrap();
-        let _ = write!(stream, "GET /cgi-bin/slow HTTP/1.0\r\nHost: app\r\n\r\n");
-        let _ = stream.read_to_end(&mut Vec::new());
-    });
+    hold_a_slow_request(front);
     let mut client = Client::start(front);
     client.more(10);
     let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
@@ -288,16 +310,7 @@ fn sigterm_while_the_old_version_drains_leaves_traffic_on_it() {
         .spawn()
         .unwrap();
     // v2 answering through the proxy means it was added: the switch is under way, v1 draining.
-    let waited = Instant::now();
-    while request(front).as_deref() != Ok("v2") {
-        if waited.elapsed() > Duration::from_secs(60) || child.try_wait().unwrap().is_some() {
-            let _ = child.kill();
-            let mut stderr = String::new();
-            child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-            panic!("v2 never got traffic: {stderr}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_traffic(front, "v2", &mut child);
     client.more(10);
     // SAFETY: signalling the child we started.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
@@ -332,11 +345,7 @@ fn a_deploy_killed_mid_switch_is_cleared_by_the_next_with_traffic_kept_serving()
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     f.deploy(&v1, &flags).expect_code(0);
     let front = haproxy.front;
-    std::thread::spawn(move || {
-        let mut stream = std::net::TcpStream::connect(front).unwrap();
-        let _ = write!(stream, "GET /cgi-bin/slow HTTP/1.0\r\nHost: app\r\n\r\n");
-        let _ = stream.read_to_end(&mut Vec::new());
-    });
+    hold_a_slow_request(front);
     let mut client = Client::start(front);
     client.more(10);
     let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
@@ -347,14 +356,7 @@ fn a_deploy_killed_mid_switch_is_cleared_by_the_next_with_traffic_kept_serving()
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let waited = Instant::now();
-    while request(front).as_deref() != Ok("v2") {
-        assert!(
-            waited.elapsed() < Duration::from_secs(60) && child.try_wait().unwrap().is_none(),
-            "v2 never got traffic"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_traffic(front, "v2", &mut child);
     // SIGKILL: nothing is undone; v2 (still APP-next-*) serves, v1 is drained.
     child.kill().unwrap();
     child.wait().unwrap();
@@ -374,4 +376,52 @@ fn a_deploy_killed_mid_switch_is_cleared_by_the_next_with_traffic_kept_serving()
     let id = f.inspect(&f.app, "{{.Id}}");
     assert_eq!(servers(&haproxy), vec![id[..12].to_string()], "only v3 is left in the proxy");
     assert_eq!(f.containers().iter().filter(|c| c.ends_with("running")).count(), 1, "{:?}", f.containers());
+}
+
+#[test]
+fn sigterm_while_a_rollback_drains_leaves_traffic_on_the_current_version() {
+    if !have_docker() {
+        return;
+    }
+    let Some(haproxy) = start_haproxy() else { return };
+    let mut f = Fixture::new("proxy-rbterm");
+    let (v1, v2) = (f.build(Kind::Healthy, "v1"), f.build(Kind::Healthy, "v2"));
+    // A request in flight on v2 holds the rollback's drain open for the whole --drain-timeout.
+    let flags = proxy_flags(&haproxy, "60s");
+    let refs: Vec<&str> = flags.iter().map(String::as_str).collect();
+    f.deploy(&v1, &refs).expect_code(0);
+    f.deploy(&v2, &refs).expect_code(0);
+    let front = haproxy.front;
+    hold_a_slow_request(front);
+    let mut client = Client::start(front);
+    client.more(10);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
+        .current_dir(f.dir.path())
+        .args(["deploy", "rollback", "--name", &f.app, "--stop-timeout", "1s", "--interval", "200ms"])
+        .args(&flags)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // v1 answering again means it was put back into the backend: the switch is under way, v2 draining.
+    wait_for_traffic(front, "v1", &mut child);
+    client.more(10);
+    // SAFETY: signalling the child we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    let after = Instant::now();
+    client.more(10);
+    let answers = client.stop();
+    let failures: Vec<_> = answers.iter().filter_map(|(_, a)| a.as_ref().err()).collect();
+    assert!(failures.is_empty(), "{} of {} requests failed: {failures:?}", failures.len(), answers.len());
+    let last = client.between(after, Instant::now());
+    assert!(!last.is_empty() && only(&last, "v2"), "traffic is back on v2, still APP: {last:?}\n{stderr}");
+    assert_eq!(f.inspect(&f.app, "{{.Config.Image}}"), v2, "{stderr}");
+    let running: Vec<String> = f.containers().into_iter().filter(|c| c.ends_with("running")).collect();
+    assert_eq!(running, vec![format!("{} {v2} running", f.app)], "{stderr}");
+    let id = f.inspect(&f.app, "{{.Id}}");
+    assert_eq!(servers(&haproxy), vec![id[..12].to_string()], "only v2 is left in the proxy");
 }

@@ -389,3 +389,33 @@ fn sigterm_during_a_before_switch_hook_leaves_the_old_version_and_no_hook_contai
     assert_eq!(f.inspect(&f.app, "{{.Id}}"), before);
     assert_eq!(answer(port), "v1");
 }
+
+#[test]
+fn sigterm_during_an_after_switch_hook_keeps_the_new_version_and_no_hook_container() {
+    if !have_docker() {
+        return;
+    }
+    let mut f = Fixture::new("sigtermafter");
+    let (v1, v2) = (f.build(Kind::Healthy, "v1"), f.build(Kind::Healthy, "v2"));
+    let port = free_port();
+    let publish = format!("{port}:8080");
+    f.deploy(&v1, &["--publish", &publish]).expect_code(0);
+    // The hook runs once v2 is APP and serves: the signal must not take it away again.
+    let run =
+        Running::start(&f, &v2, &["--publish", &publish, "--after-switch", "sh -c 'echo warming; sleep 60'"]);
+    let mut seen = Vec::new();
+    assert!(run.wait_for("warming", &mut seen), "the hook started: {seen:?}");
+    let hooks = |f: &Fixture| f.containers().into_iter().filter(|c| c.contains("-hook-")).count();
+    let until = Instant::now() + Duration::from_secs(10);
+    while hooks(&f) == 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(hooks(&f), 1, "the hook runs in its own container");
+    let (code, stderr) = run.terminate(seen);
+    assert_eq!(code, Some(143), "{stderr}");
+    assert_eq!(hooks(&f), 0, "the hook's container is removed: {:?}\n{stderr}", f.containers());
+    assert_eq!(f.inspect(&f.app, "{{.Config.Image}} {{.State.Running}}"), format!("{v2} true"), "{stderr}");
+    assert_eq!(answer(port), "v2");
+    let running = f.containers().into_iter().filter(|c| c.ends_with("running")).count();
+    assert_eq!(running, 1, "one version serves: {:?}", f.containers());
+}

@@ -15,6 +15,7 @@ mod dashboard;
 mod deploy;
 mod deploy_companions;
 mod deploy_environment;
+mod deploy_example;
 mod deploy_lock;
 mod deploy_names;
 mod deploy_proxy;
