@@ -381,3 +381,51 @@ fn load_sigint_stops_early_and_keeps_the_partial_result() {
     assert!(measured >= 1 && measured <= server.requests(), "{measured} of {} requests", server.requests());
     assert!(data["overall"]["latency_ms"]["p99"].as_f64().is_some(), "{data}");
 }
+
+/// A server that closes the connection after every answer, as busybox httpd and many CGI servers do:
+/// `Connection: close` with a length, or an HTTP/1.0 answer whose body ends at the close. Each request
+/// then needs a new connection, and every answer must still count.
+fn closing_server(close_delimited: bool) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let answer: &[u8] = if close_delimited {
+                b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nanswer until the close"
+            } else {
+                b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nanswer"
+            };
+            let _ = stream.write_all(answer);
+        }
+    });
+    port
+}
+
+#[test]
+fn load_counts_every_answer_of_a_server_that_closes_after_each() {
+    for close_delimited in [false, true] {
+        let port = closing_server(close_delimited);
+        let run = stepkit()
+            .args(["--format", "json", "load", &format!("http://127.0.0.1:{port}/"), "-n", "100", "-c", "2"])
+            .run()
+            .expect_code(0);
+        let overall = &data(&run)["overall"];
+        assert_eq!(overall["requests"], 100, "close-delimited {close_delimited}: {overall}");
+        assert_eq!(overall["errors"], 0, "close-delimited {close_delimited}: {overall}");
+        assert!(
+            data(&run)["connections_opened"].as_u64().unwrap() >= 100,
+            "one connection per answer: {}",
+            data(&run)
+        );
+    }
+}

@@ -180,23 +180,32 @@ impl Connections {
                 Err(detail) => return Answer::Failed { class: ErrorClass::Connect, detail },
             }
         }
-        let Some(Open { sender, connection }) = self.open[slot].as_mut() else {
+        // Taken out while in use: a timeout drops it with the request, so it is never reused.
+        let Some(Open { mut sender, mut connection }) = self.open[slot].take() else {
             return Answer::Failed { class: ErrorClass::Connect, detail: "no connection".into() };
         };
-        let answer = tokio::select! {
-            // The exchange first: an answer read whole counts even if the server closes right after it.
-            biased;
-            answer = exchange(sender, prepared) => answer,
-            ended = connection.as_mut() => match ended {
-                Ok(()) => Answer::Failed {
-                    class: ErrorClass::Io,
-                    detail: "the server closed the connection before it answered".into(),
-                },
-                Err(e) => failure(&e),
-            },
+        let (answer, reusable) = {
+            let exchange = exchange(&mut sender, prepared);
+            tokio::pin!(exchange);
+            let first = tokio::select! {
+                // The exchange first: an answer read whole counts even if the server closes right after it.
+                biased;
+                answer = &mut exchange => Ok(answer),
+                ended = connection.as_mut() => Err(ended),
+            };
+            match first {
+                Ok(answer) => (answer, true),
+                // The server closed the connection (a close-delimited answer, `Connection: close`): what it
+                // sent is buffered for the exchange, which ends once the closed connection is dropped.
+                Err(Ok(())) => {
+                    drop(connection);
+                    return exchange.await;
+                }
+                Err(Err(e)) => (failure(&e), false),
+            }
         };
-        if !matches!(answer, Answer::Response { .. }) {
-            self.open[slot] = None;
+        if reusable && matches!(answer, Answer::Response { .. }) {
+            self.open[slot] = Some(Open { sender, connection });
         }
         answer
     }
