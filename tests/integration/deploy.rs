@@ -134,9 +134,9 @@ impl Drop for Fixture {
     }
 }
 
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+/// A free loopback port for a container to publish or a proxy to bind: dockerd and HAProxy bind it
+/// themselves, so it cannot be handed over bound (see `support::ports`).
+pub(crate) use crate::support::ports::free_port;
 
 /// The body of `GET path` on 127.0.0.1:port, or an empty string.
 pub(crate) fn get(port: u16, path: &str) -> String {

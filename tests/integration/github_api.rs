@@ -627,7 +627,8 @@ async fn server_errors_are_retried_until_the_budget_runs_out() {
 
 #[tokio::test]
 async fn a_refused_connection_is_retried_then_names_the_host() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = crate::support::ports::closed_port();
+    let port = closed.port();
     let dir = tempfile::tempdir().unwrap();
     let all = local(&[
         "status",

@@ -3,58 +3,34 @@
 //! (`github status`, `notify`) reporting the job's results to local servers that play GitHub and Slack.
 
 use crate::hook::{commit_report, git, push_payload, repos, send_github, start, start_with_env, SECRET};
+use crate::support::contract::{switch, Contract};
+use crate::support::wait::wait_until;
 use crate::support::{record, stepkit, write, Run};
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
-use std::time::Duration;
+use std::sync::Arc;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// A health endpoint for a `gate` step: 503 until `ready`, then 200; each probe is announced.
+/// A health endpoint for a `gate` step: 503 until `ready`, then 200.
 struct Health {
-    addr: SocketAddr,
+    server: Contract,
     ready: Arc<AtomicBool>,
-    probes: mpsc::Receiver<()>,
 }
 
 fn health() -> Health {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let ready = Arc::new(AtomicBool::new(false));
-    let (probed, probes) = mpsc::channel();
-    let answer_ready = ready.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-            let mut request = Vec::new();
-            let mut buf = [0u8; 1024];
-            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                match stream.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => request.extend_from_slice(&buf[..n]),
-                }
-            }
-            let status =
-                if answer_ready.load(Ordering::SeqCst) { "200 OK" } else { "503 Service Unavailable" };
-            let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-            if probed.send(()).is_err() {
-                break;
-            }
-        }
-    });
-    Health { addr, ready, probes }
+    let server = Contract::start_blocking();
+    let (answers, ready) = switch(ResponseTemplate::new(503), ResponseTemplate::new(200));
+    server.route_blocking("*", "/health", answers);
+    Health { server, ready }
 }
 
 impl Health {
-    /// Waits for a probe that arrives after this call (60 s at most): the gate step is running now.
+    /// Waits for a probe that arrives after this call: the gate step is running now.
     fn next_probe(&self) {
-        while self.probes.try_recv().is_ok() {}
-        self.probes.recv_timeout(Duration::from_secs(60)).expect("the gate step never probed");
+        let before = self.server.requests_blocking().len();
+        wait_until("the gate step to probe", || self.server.requests_blocking().len() > before);
     }
 }
 
@@ -88,7 +64,7 @@ fn hook_sigterm_lets_the_running_job_finish_within_grace_stops_it_after_and_keep
     let work = repos.dir.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
     let health = health();
-    let url = format!("http://{}/health", health.addr);
+    let url = format!("{}/health", health.server.uri());
     let first = commit_report(&repos.upstream, "first");
     let second = commit_report(&repos.upstream, "second");
     let config = format!(

@@ -106,11 +106,6 @@ async fn answer(
     Ok(response)
 }
 
-/// A port nothing listens on: bound by the OS, then closed.
-fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn data(run: &crate::support::Run) -> Value {
     run.json()["data"].clone()
 }
@@ -170,7 +165,8 @@ fn load_counts_add_up_per_named_request() {
 
 #[test]
 fn load_error_classes_connect_and_timeout() {
-    let port = closed_port();
+    let closed = crate::support::ports::closed_port();
+    let port = closed.port();
     let run = stepkit()
         .args(["--format", "json", "load", &format!("http://127.0.0.1:{port}/"), "-n", "20", "-c", "2"])
         .run()

@@ -427,8 +427,9 @@ async fn server_errors_are_retried_until_the_budget_runs_out() {
 
 #[tokio::test]
 async fn connection_refused_is_an_environment_error() {
-    // A port that was just free: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // A loopback port held by the test that nothing listens on.
+    let closed = crate::support::ports::closed_port();
+    let port = closed.port();
     let dir = tempfile::tempdir().unwrap();
     let run = run(stepkit()
         .current_dir(dir.path())
