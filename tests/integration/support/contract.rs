@@ -53,6 +53,11 @@ impl Contract {
         self.server.received_requests().await.expect("request recording is on")
     }
 
+    /// The requests received for `at` (an exact path), in order.
+    pub async fn requests_to(&self, at: &str) -> Vec<Request> {
+        self.requests().await.into_iter().filter(|r| r.url.path() == at).collect()
+    }
+
     pub fn requests_blocking(&self) -> Vec<Request> {
         block_on(self.requests())
     }
