@@ -3,15 +3,14 @@
 //! (`github status`, `notify`) reporting the job's results to local servers that play GitHub and Slack.
 
 use crate::hook::{commit_report, git, push_payload, repos, send_github, start, start_with_env, SECRET};
-use crate::support::contract::{switch, Contract};
+use crate::support::contract::{switch, text, Contract};
 use crate::support::wait::wait_until;
 use crate::support::{record, stepkit, write, Run};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::ResponseTemplate;
 
 /// A health endpoint for a `gate` step: 503 until `ready`, then 200.
 struct Health {
@@ -130,27 +129,12 @@ const SLACK_PATH: &str = "/services/T000/B000/slack-webhook-secret-6b1f";
 
 #[test]
 fn hook_report_steps_set_the_commit_status_and_post_to_slack_from_the_jobs_results() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (github, slack) = runtime.block_on(async {
-        let github = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path_regex("^/repos/octo/app/statuses/[0-9a-f]{40}$"))
-            .respond_with(
-                ResponseTemplate::new(201)
-                    .set_body_json(json!({"id": 1, "url": "https://api.github.com/x", "state": "success"})),
-            )
-            .expect(2)
-            .mount(&github)
-            .await;
-        let slack = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path(SLACK_PATH))
-            .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-            .expect(2)
-            .mount(&slack)
-            .await;
-        (github, slack)
-    });
+    let github = Contract::start_blocking();
+    let created = json!({"id": 1, "url": "https://api.github.com/x", "state": "success"});
+    let statuses = github.on("POST", "^/repos/octo/app/statuses/[0-9a-f]{40}$").times(2);
+    statuses.answer_blocking(ResponseTemplate::new(201).set_body_json(created));
+    let slack = Contract::start_blocking();
+    slack.on("POST", SLACK_PATH).times(2).answer_blocking(text(200, "ok"));
     let repos = repos();
     let passing = repos.main_sha.clone();
     write(
@@ -201,7 +185,7 @@ fn hook_report_steps_set_the_commit_status_and_post_to_slack_from_the_jobs_resul
     }
 
     // GitHub: one commit status per pushed commit, from the junit step's result.
-    let statuses = runtime.block_on(github.received_requests()).unwrap();
+    let statuses = github.requests_blocking();
     let status_of = |sha: &str| -> Value {
         let request = statuses.iter().find(|r| r.url.path().ends_with(sha)).expect("a status for the commit");
         let auth = request.headers.get("authorization").and_then(|v| v.to_str().ok());
@@ -217,12 +201,8 @@ fn hook_report_steps_set_the_commit_status_and_post_to_slack_from_the_jobs_resul
     assert_eq!(bad["state"], "failure", "{bad}");
 
     // Slack: one message per job, saying what the junit step concluded.
-    let messages: Vec<String> = runtime
-        .block_on(slack.received_requests())
-        .unwrap()
-        .iter()
-        .map(|r| String::from_utf8_lossy(&r.body).to_string())
-        .collect();
+    let messages: Vec<String> =
+        slack.requests_blocking().iter().map(|r| String::from_utf8_lossy(&r.body).to_string()).collect();
     assert_eq!(messages.len(), 2, "{messages:#?}");
     assert!(messages[0].contains("stepkit junit summary succeeded"), "{}", messages[0]);
     assert!(messages[1].contains("stepkit junit summary failed"), "{}", messages[1]);

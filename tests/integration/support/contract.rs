@@ -6,8 +6,8 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use wiremock::matchers::{any, method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::matchers::{any, header, method, path, path_regex, query_param};
+use wiremock::{Mock, MockBuilder, MockServer, Request, Respond, ResponseTemplate};
 
 /// A running contract server on 127.0.0.1; its listener is bound until it is dropped.
 pub struct Contract {
@@ -33,19 +33,28 @@ impl Contract {
         self.server.address().port()
     }
 
-    /// Answers `METHOD path` (an exact path; `*` for any method or any path) with `answers`.
+    /// Answers `METHOD path` with `answers`; see `on` for the patterns.
     pub async fn route(&self, verb: &str, at: &str, answers: impl Respond + 'static) {
-        let mock = match (verb, at) {
-            ("*", "*") => Mock::given(any()),
-            ("*", at) => Mock::given(path(at)),
-            (verb, "*") => Mock::given(method(verb)),
-            (verb, at) => Mock::given(method(verb)).and(path(at)),
+        self.on(verb, at).answer(answers).await
+    }
+
+    /// A route to declare: `METHOD` or `*` for any, and an exact path, `*` for any, or a regex
+    /// starting with `^`. First declared, first matched.
+    pub fn on(&self, verb: &str, at: &str) -> Route<'_> {
+        let mock = match verb {
+            "*" => Mock::given(any()),
+            verb => Mock::given(method(verb)),
         };
-        mock.respond_with(answers).mount(&self.server).await;
+        let mock = match at {
+            "*" => mock,
+            at if at.starts_with('^') => mock.and(path_regex(at)),
+            at => mock.and(path(at)),
+        };
+        Route { server: &self.server, mock, times: None }
     }
 
     pub fn route_blocking(&self, verb: &str, at: &str, answers: impl Respond + 'static) {
-        block_on(self.route(verb, at, answers))
+        self.on(verb, at).answer_blocking(answers)
     }
 
     /// Every request received so far, in order.
@@ -53,13 +62,48 @@ impl Contract {
         self.server.received_requests().await.expect("request recording is on")
     }
 
-    /// The requests received for `at` (an exact path), in order.
-    pub async fn requests_to(&self, at: &str) -> Vec<Request> {
-        self.requests().await.into_iter().filter(|r| r.url.path() == at).collect()
-    }
-
     pub fn requests_blocking(&self) -> Vec<Request> {
         block_on(self.requests())
+    }
+}
+
+/// A route being declared on a `Contract`.
+pub struct Route<'a> {
+    server: &'a MockServer,
+    mock: MockBuilder,
+    times: Option<u64>,
+}
+
+impl Route<'_> {
+    /// Only requests with this query parameter.
+    pub fn query(mut self, key: &str, value: &str) -> Self {
+        self.mock = self.mock.and(query_param(key, value));
+        self
+    }
+
+    /// Only requests with this header value.
+    pub fn header(mut self, key: &str, value: &str) -> Self {
+        self.mock = self.mock.and(header(key, value));
+        self
+    }
+
+    /// The route must be called exactly `n` times: checked when the server is dropped, so a test
+    /// whose step calls too often or too rarely fails.
+    pub fn times(mut self, n: u64) -> Self {
+        self.times = Some(n);
+        self
+    }
+
+    pub async fn answer(self, answers: impl Respond + 'static) {
+        let mut mock = self.mock.respond_with(answers);
+        if let Some(n) = self.times {
+            mock = mock.expect(n);
+        }
+        mock.mount(self.server).await
+    }
+
+    pub fn answer_blocking(self, answers: impl Respond + 'static) {
+        block_on(self.answer(answers))
     }
 }
 
@@ -142,4 +186,12 @@ fn a_script_answers_in_order_and_repeats_its_last_answer() {
     assert!(answers[1].starts_with("HTTP/1.1 429"), "{answers:?}");
     assert!(answers[2].starts_with("HTTP/1.1 200") && answers[3].ends_with("ok"), "{answers:?}");
     assert_eq!(server.requests_blocking().len(), 4);
+}
+
+#[test]
+#[should_panic(expected = "did not receive any request")]
+fn a_route_called_fewer_times_than_declared_fails_the_test() {
+    let server = Contract::start_blocking();
+    server.on("GET", "/x").times(1).answer_blocking(text(200, "ok"));
+    drop(server);
 }
