@@ -96,7 +96,7 @@ fn hook_sigterm_lets_the_running_job_finish_within_grace_stops_it_after_and_keep
     assert_eq!((two["state"].as_str(), &two["result"]), (Some("queued"), &Value::Null));
 
     // Within the grace period: the step keeps running after the signal, finishes, then the server exits.
-    let server = start(&work, &config, &["--grace", "10m"]);
+    let mut server = start(&work, &config, &["--grace", "10m"]);
     health.next_probe();
     server.terminate();
     let mut log = server.wait_for_line("no longer listening");

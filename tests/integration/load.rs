@@ -343,11 +343,7 @@ fn load_sigint_stops_early_and_keeps_the_partial_result() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let waiting = std::time::Instant::now();
-    while server.requests() < 50 {
-        assert!(waiting.elapsed() < Duration::from_secs(60), "the load never reached the server");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::support::wait::wait_until("50 requests to reach the server", || server.requests() >= 50);
     // SAFETY: signalling the child we started.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let stopping = std::time::Instant::now();

@@ -30,7 +30,9 @@ pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
 pub struct Lines {
     lines: Receiver<String>,
     /// Every line received so far, for the failure message and for the test to read afterwards.
-    pub seen: Vec<String>,
+    seen: Vec<String>,
+    /// How many of `seen` `unread` has returned.
+    returned: usize,
 }
 
 impl Lines {
@@ -44,7 +46,7 @@ impl Lines {
                 }
             }
         });
-        Lines { lines, seen: Vec::new() }
+        Lines { lines, seen: Vec::new(), returned: 0 }
     }
 
     /// Waits for a line matching `wanted` and returns it; panics naming `what` when the pipe closes
@@ -72,10 +74,30 @@ impl Lines {
         }
     }
 
-    /// Reads the rest, until the pipe closes, and returns everything seen.
+    /// Reads the rest and returns everything seen. The pipe ends when the child exits, or 5 s after
+    /// its last line: a process the child started may still hold it open.
     pub fn rest(mut self) -> String {
-        self.seen.extend(self.lines.iter());
+        self.drain();
         self.text()
+    }
+
+    /// Reads the rest (as `rest`) and returns the lines that `unread` has not returned yet.
+    pub fn rest_unread(&mut self) -> String {
+        self.drain();
+        self.unread()
+    }
+
+    /// The lines read since the last call, each ending in a newline.
+    pub fn unread(&mut self) -> String {
+        let lines = &self.seen[self.returned..];
+        self.returned = self.seen.len();
+        lines.iter().map(|line| format!("{line}\n")).collect()
+    }
+
+    fn drain(&mut self) {
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(line);
+        }
     }
 
     fn text(&self) -> String {
