@@ -1,7 +1,7 @@
 //! SIGTERM and SIGINT sent to `stepkit deploy` while it works, against a real Docker engine: whatever
 //! the moment, one working version runs as `APP` afterwards, never zero.
 
-use crate::deploy::{free_port, get, Fixture, Kind};
+use crate::deploy::{deploy_published, get, on_a_free_port, Fixture, Kind};
 use crate::image::have_docker;
 use crate::support::wait::{wait_until, Lines};
 use std::io::Read;
@@ -45,10 +45,10 @@ fn sigterm_in_the_middle_puts_the_previous_version_back() {
     }
     let mut f = Fixture::new("sigterm");
     let (v1, slow) = (f.build(Kind::Healthy, "v1"), f.build(Kind::SlowHealthy, "v2-slow"));
-    let port = free_port();
+    let (port, first) = on_a_free_port(|port| deploy_published(&f, &v1, port, &[]));
+    first.expect_code(0);
     let publish = format!("{port}:8080");
     let health = format!("http://127.0.0.1:{port}/cgi-bin/health");
-    f.deploy(&v1, &["--publish", &publish, "--http", &health]).expect_code(0);
 
     // Stop-first: when the signal comes the old version is already stopped and must be started again.
     let (code, stderr, took) =
@@ -188,15 +188,16 @@ fn a_sigterm_at_any_moment_leaves_one_working_version() {
         f.build(Kind::SlowHealthy, "v3"),
         f.build(Kind::Http500, "v4-500"),
     );
-    let port = free_port();
+    // A shared host port: stop-first, the swap with the most moments at which nothing serves.
+    let (port, first) = on_a_free_port(|port| deploy_published(&f, &v1, port, &[]));
+    first.expect_code(0);
     let publish = format!("{port}:8080");
     let health = format!("http://127.0.0.1:{port}/cgi-bin/health");
-    // A shared host port: stop-first, the swap with the most moments at which nothing serves.
     let gate = ["--publish", publish.as_str(), "--http", health.as_str()];
-    f.deploy(&v1, &gate).expect_code(0);
     let check = |moment: &str, code: Option<i32>, stderr: &str, allowed: &[&str]| {
-        // A signal that lands before stepkit installed its handler (50 ms in, on a loaded machine) ends it
-        // by the default action (no exit code, which a shell shows as 143): it had not touched anything.
+        // A signal that lands before stepkit installed its handler (the first phase, on a loaded machine)
+        // ends it by the default action (no exit code, which a shell shows as 143): it had not touched
+        // anything.
         assert!(matches!(code, Some(143) | Some(0) | None), "{moment}: exit {code:?}\n{stderr}");
         assert_eq!(
             running(&f),
@@ -293,8 +294,9 @@ fn a_sigterm_during_a_start_first_upgrade_leaves_one_working_version() {
         }
         let (code, stderr) = run.terminate();
         let moment = format!("SIGTERM at `{phase}` in the start-first upgrade to {version}");
-        // On a loaded machine the 50 ms signal can land before stepkit has installed its handler: the
-        // default action ends it (no exit code) before it touched anything, which leaves v1 alone too.
+        // On a loaded machine the first phase's signal can land before stepkit has installed its
+        // handler: the default action ends it (no exit code) before it touched anything, which leaves
+        // v1 alone too.
         assert!(matches!(code, Some(143) | Some(0) | None), "{moment}: exit {code:?}\n{stderr}");
         assert_eq!(
             running(&f),
@@ -352,9 +354,9 @@ fn sigterm_during_a_before_switch_hook_leaves_the_old_version_and_no_hook_contai
     }
     let mut f = Fixture::new("sigtermhook");
     let (v1, v2) = (f.build(Kind::Healthy, "v1"), f.build(Kind::Healthy, "v2"));
-    let port = free_port();
+    let (port, first) = on_a_free_port(|port| f.deploy(&v1, &["--publish", &format!("{port}:8080")]));
+    first.expect_code(0);
     let publish = format!("{port}:8080");
-    f.deploy(&v1, &["--publish", &publish]).expect_code(0);
     let before = f.inspect(&f.app, "{{.Id}}");
     // Stop-first (the same host port): the old version is stopped while the migration runs, and must
     // be started again.

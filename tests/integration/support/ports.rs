@@ -73,3 +73,13 @@ fn a_closed_port_refuses_connections_while_held() {
     let taken = std::net::TcpListener::bind(closed.addr()).unwrap_err();
     assert_eq!(taken.kind(), std::io::ErrorKind::AddrInUse, "the port stays held: {taken}");
 }
+
+#[test]
+fn a_start_that_lost_its_port_is_tried_again_on_a_new_one() {
+    let mut tried = Vec::new();
+    let port = free_port_for("a test server", |port| {
+        tried.push(port);
+        (tried.len() == 2).then_some(port)
+    });
+    assert_eq!((tried.len(), port), (2, tried[1]), "{tried:?}");
+}
