@@ -284,27 +284,14 @@ fn env_labels_and_network_reach_each_version_and_keep_two_keeps_two() {
     let versions: Vec<String> = ["v1", "v2", "v3", "v4"].iter().map(|v| f.build(Kind::Healthy, v)).collect();
     let network = unique("stepkit-deploy-net");
     assert!(docker(&["network", "create", &network]).status.success(), "docker network create {network}");
-    let port = free_port();
-    let publish = format!("{port}:8080");
-    let health = format!("http://127.0.0.1:{port}/cgi-bin/health");
-    let options = [
-        "--publish",
-        &publish,
-        "--http",
-        &health,
-        "--env",
-        "MODE=prod",
-        "--label",
-        "team=payments",
-        "--network",
-        &network,
-        "--keep",
-        "2",
-    ];
+    let options = ["--env", "MODE=prod", "--label", "team=payments", "--network", &network, "--keep", "2"];
 
+    let (port, first) = on_a_free_port(|port| deploy_published(&f, &versions[0], port, &options));
+    let mut first = Some(first);
     let mut last = serde_json::Value::Null;
     for version in &versions {
-        last = f.deploy(version, &options).expect_code(0).json();
+        let run = first.take().unwrap_or_else(|| deploy_published(&f, version, port, &options));
+        last = run.expect_code(0).json();
         assert_eq!(get(port, "/version"), version.rsplit(':').next().unwrap());
         assert!(
             f.inspect(&f.app, "{{json .Config.Env}}").contains("\"MODE=prod\""),
