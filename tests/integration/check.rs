@@ -1,10 +1,12 @@
 //! `stepkit check` and `stepkit plugin` against the real components built from plugins/ (plugins/dist).
 
+use crate::support::contract::{script, text, Contract};
+use crate::support::wait::Lines;
 use crate::support::{in_ci, stepkit, write, Run, Stepkit};
 use serde_json::Value;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use wiremock::ResponseTemplate;
 
 pub(crate) fn plugins_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins")
@@ -296,23 +298,16 @@ fn changed_files_come_from_git_since_a_ref() {
     assert!(bad.stderr.contains("--changed-since") && bad.stderr.contains("no-such-ref"), "{}", bad.stderr);
 }
 
-/// A one-thread HTTP server on loopback answering every request with the next canned response.
-pub(crate) fn serve(responses: Vec<String>) -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for response in responses {
-            let Ok((mut stream, _)) = listener.accept() else { return };
-            let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
-            let _ = stream.write_all(response.replace("{port}", &port.to_string()).as_bytes());
-        }
-    });
-    port
+/// A contract server on loopback answering every request with the next of `answers` (the last
+/// one repeated).
+pub(crate) fn serve(answers: Vec<ResponseTemplate>) -> Contract {
+    let server = Contract::start_blocking();
+    server.route_blocking("*", "*", script(answers));
+    server
 }
 
-pub(crate) fn ok_response(body: &str) -> String {
-    format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len())
+pub(crate) fn ok_response(body: &str) -> ResponseTemplate {
+    text(200, body)
 }
 
 #[test]
@@ -320,7 +315,8 @@ fn http_only_to_granted_hosts_and_redirects_stay_inside() {
     if !components() {
         return;
     }
-    let port = serve(vec![ok_response("healthy")]);
+    let server = serve(vec![ok_response("healthy")]);
+    let port = server.port();
     let url = format!("url=http://127.0.0.1:{port}/status");
     let (_, entry) = one("http-get", &["--allow-host", &format!("127.0.0.1:{port}"), "--set", &url], 0);
     assert_eq!(entry["report"]["summary"], "status 200: healthy", "{entry:#}");
@@ -328,8 +324,11 @@ fn http_only_to_granted_hosts_and_redirects_stay_inside() {
     let (_, entry) = one("http-get", &["--set", &url], 1);
     assert!(entry["error"]["message"].as_str().unwrap().contains("denied"), "{entry:#}");
 
-    let redirect = "HTTP/1.1 302 Found\r\nlocation: http://localhost:{port}/elsewhere\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_string();
-    let port = serve(vec![redirect, ok_response("should not be reached")]);
+    let server = Contract::start_blocking();
+    let port = server.port();
+    let redirect =
+        ResponseTemplate::new(302).insert_header("location", format!("http://localhost:{port}/elsewhere"));
+    server.route_blocking("*", "*", script([redirect, ok_response("should not be reached")]));
     let url = format!("url=http://127.0.0.1:{port}/");
     let (_, entry) = one("http-get", &["--allow-host", "127.0.0.1", "--set", &url], 1);
     let message = entry["error"]["message"].as_str().unwrap();
@@ -750,7 +749,7 @@ fn sigint_reports_the_plugins_that_finished() {
     }
     let dir = tempfile::tempdir().unwrap();
     let (spin, quick) = (dist("loop"), dist("verdict"));
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_stepkit"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stepkit"))
         .env_clear()
         .env("STEPKIT_CACHE_DIR", shared_cache())
         .current_dir(dir.path())
@@ -767,14 +766,15 @@ fn sigint_reports_the_plugins_that_finished() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Long enough for the quick plugin (cached by the other tests, or compiled here) to finish.
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    // The quick plugin (cached by the other tests, or compiled here) has finished and been reported.
+    let mut stderr = Lines::read(child.stderr.take().unwrap());
+    stderr.wait_for_line("the verdict plugin's result", |line| line.starts_with("check verdict:"));
     let started = std::time::Instant::now();
     // SAFETY: kill with a pid this test spawned and has not waited for yet.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let output = child.wait_with_output().unwrap();
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "stopping took {:?}", started.elapsed());
-    assert_eq!(output.status.code(), Some(130), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(130), "{}", stderr.rest());
     let json: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["verdict"], "interrupted");
     assert_eq!(json["data"]["plugins"][0]["name"], "verdict", "{json:#}");

@@ -1,6 +1,7 @@
 //! The example plugins `coverage` and `http-latency` through the real host: pass and fail cases.
 
 use crate::check::{check, components, dist, error_kind, ok_response, plugin, serve};
+use crate::support::contract::text;
 use crate::support::write;
 use serde_json::Value;
 use std::path::Path;
@@ -158,15 +159,16 @@ fn http_latency_passes_a_healthy_endpoint_and_fails_errors() {
     }
     // A budget no loopback answer can miss: the verdict depends on the answers, never on timing.
     let budget = "p95-max-ms=60000";
-    let port = serve(vec![ok_response("ok"); 3]);
+    let server = serve(vec![ok_response("ok"); 3]);
+    let port = server.port();
     let entry = latency(port, &["--set", budget], 0);
     assert_eq!(entry["verdict"], "pass", "{entry:#}");
     assert_eq!(metric(&entry, "errors"), 0.0);
     assert!(entry["report"]["summary"].as_str().unwrap().contains("p95"), "{entry:#}");
 
-    let error =
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\nconnection: close\r\n\r\ndown".to_string();
-    let port = serve(vec![ok_response("ok"), error.clone(), error]);
+    let error = text(503, "down");
+    let server = serve(vec![ok_response("ok"), error.clone(), error]);
+    let port = server.port();
     let entry = latency(port, &["--set", budget], 1);
     assert_eq!(entry["verdict"], "fail", "{entry:#}");
     assert_eq!(metric(&entry, "errors"), 2.0);
@@ -179,9 +181,9 @@ fn http_latency_passes_a_healthy_endpoint_and_fails_errors() {
     assert_eq!(messages.len(), 2, "{entry:#}");
     assert!(messages.iter().all(|m| m.contains("503")), "{messages:?}");
 
-    // Nothing listens on the port any more: every request fails to connect.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let entry = latency(closed, &["--set", budget, "--set", "timeout-ms=2000"], 1);
+    // Nothing listens on this port (the test holds it): every request fails to connect.
+    let closed = crate::support::ports::closed_port();
+    let entry = latency(closed.port(), &["--set", budget, "--set", "timeout-ms=2000"], 1);
     assert!(entry["report"]["summary"].as_str().unwrap().contains("all 3 requests failed"), "{entry:#}");
 }
 
@@ -190,7 +192,8 @@ fn http_latency_without_its_grant_is_denied() {
     if !components() {
         return;
     }
-    let port = serve(vec![ok_response("never asked")]);
+    let server = serve(vec![ok_response("never asked")]);
+    let port = server.port();
     let file = dist("http-latency");
     let run = check(&["--plugin", file.to_str().unwrap(), "--set", &format!("url=http://127.0.0.1:{port}/")])
         .run()
@@ -199,4 +202,5 @@ fn http_latency_without_its_grant_is_denied() {
     let entry = plugin(&run, &json, 0);
     assert_eq!(error_kind(entry), "check-error", "{entry:#}");
     assert!(entry["error"]["message"].as_str().unwrap().contains("denied"), "{entry:#}");
+    assert!(server.requests_blocking().is_empty(), "a plugin without the grant reached the server");
 }

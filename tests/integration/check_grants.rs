@@ -97,7 +97,8 @@ fn a_granted_name_that_resolves_to_loopback_is_denied() {
     if !components() {
         return;
     }
-    let port = serve(vec![ok_response("local"), ok_response("local")]);
+    let server = serve(vec![ok_response("local"), ok_response("local")]);
+    let port = server.port();
     // `localhost`, granted by that name, is this machine on purpose.
     let url = format!("url=http://localhost:{port}/");
     let (_, entry) = one("http-get", &["--allow-host", "localhost", "--set", &url], 0);

@@ -246,8 +246,8 @@ fn exit_codes_follow_the_verdict_and_the_flags() {
 #[tokio::test]
 async fn the_comparison_goes_to_the_step_summary_and_a_sticky_pr_comment() {
     use crate::github_api::{comment, TOKEN};
-    use wiremock::matchers::{method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
+    use crate::support::contract::Contract;
+    use wiremock::ResponseTemplate;
 
     let history = History::new();
     history.record(3);
@@ -280,23 +280,21 @@ async fn the_comparison_goes_to_the_step_summary_and_a_sticky_pr_comment() {
     assert!(row.contains("postgres") && row.contains("+50%"), "{row}");
 
     // The comment that carries the key is updated, not added.
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/repos/octo/app/issues/5/comments"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+    let server = Contract::start().await;
+    server
+        .on("GET", "/repos/octo/app/issues/5/comments")
+        .times(1)
+        .answer(ResponseTemplate::new(200).set_body_json(json!([
             comment(1, "LGTM"),
             comment(77, "<!-- stepkit:dashboard -->\nthe last comparison")
         ])))
-        .expect(1)
-        .mount(&server)
         .await;
-    Mock::given(method("PATCH"))
-        .and(path("/repos/octo/app/issues/comments/77"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(comment(77, "new")))
-        .expect(1)
-        .mount(&server)
+    server
+        .on("PATCH", "/repos/octo/app/issues/comments/77")
+        .times(1)
+        .answer(ResponseTemplate::new(200).set_body_json(comment(77, "new")))
         .await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(201)).expect(0).mount(&server).await;
+    server.on("POST", "*").times(0).answer(ResponseTemplate::new(201)).await;
     let command =
         stepkit().current_dir(d).env("GITHUB_API_URL", server.uri()).env("GITHUB_TOKEN", TOKEN).args([
             "--format",
@@ -317,7 +315,7 @@ async fn the_comparison_goes_to_the_step_summary_and_a_sticky_pr_comment() {
     let run = tokio::task::spawn_blocking(move || command.run()).await.unwrap().expect_code(0);
     assert!(!run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN));
     assert_eq!(run.json()["data"]["action"], "updated");
-    let requests = server.received_requests().await.unwrap();
+    let requests = server.requests().await;
     let patch = requests.iter().find(|r| r.method.as_str() == "PATCH").expect("the comment was updated");
     let sent: Value = serde_json::from_slice(&patch.body).unwrap();
     let body = sent["body"].as_str().unwrap();

@@ -3,6 +3,7 @@
 //! healthy only after a few seconds.
 
 use crate::image::{docker, have_docker, unique};
+use crate::support::ports::free_port_for;
 use crate::support::{stepkit, write, Run};
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
@@ -134,8 +135,26 @@ impl Drop for Fixture {
     }
 }
 
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// A free port for a container to publish: dockerd binds it itself, so it cannot be handed over
+/// bound (see `support::ports`). Prefer `on_a_free_port`, which retries when the port was taken.
+pub(crate) use crate::support::ports::free_port;
+
+/// Runs `first`, the deploy that first publishes a host port, on a free port and returns the port and
+/// the run. dockerd binds the port itself, so another test may take it in between: a deploy that
+/// failed on that ("address already in use") is run again on a new port.
+pub(crate) fn on_a_free_port(mut first: impl FnMut(u16) -> Run) -> (u16, Run) {
+    free_port_for("a published host port", |port| {
+        let run = first(port);
+        let taken =
+            ["address already in use", "port is already allocated"].iter().any(|t| run.stderr.contains(t));
+        (!taken).then_some((port, run))
+    })
+}
+
+/// `f.deploy(image, ["--publish", "PORT:8080", "--http", "<its health URL>", extra...])`.
+pub(crate) fn deploy_published(f: &Fixture, image: &str, port: u16, extra: &[&str]) -> Run {
+    let (publish, health) = (format!("{port}:8080"), format!("http://127.0.0.1:{port}/cgi-bin/health"));
+    f.deploy(image, &[&["--publish", publish.as_str(), "--http", health.as_str()][..], extra].concat())
 }
 
 /// The body of `GET path` on 127.0.0.1:port, or an empty string.
@@ -156,13 +175,13 @@ fn first_deploy_upgrade_prune_and_the_rollback_command() {
     let mut f = Fixture::new("upgrade");
     let (v1, v2, v3) =
         (f.build(Kind::Healthy, "v1"), f.build(Kind::SlowHealthy, "v2"), f.build(Kind::Healthy, "v3"));
-    let port = free_port();
+    // First deploy: nothing to keep.
+    let (port, first) =
+        on_a_free_port(|port| deploy_published(&f, &v1, port, &["--result-file", "first.json"]));
+    let first = first.expect_code(0);
     let publish = format!("{port}:8080");
     let health = format!("http://127.0.0.1:{port}/cgi-bin/health");
     let gate = ["--publish", &publish, "--http", &health];
-
-    // First deploy: nothing to keep.
-    let first = f.deploy(&v1, &[&gate[..], &["--result-file", "first.json"]].concat()).expect_code(0);
     let json = first.json();
     let data = &json["data"];
     assert_eq!(
@@ -265,27 +284,14 @@ fn env_labels_and_network_reach_each_version_and_keep_two_keeps_two() {
     let versions: Vec<String> = ["v1", "v2", "v3", "v4"].iter().map(|v| f.build(Kind::Healthy, v)).collect();
     let network = unique("stepkit-deploy-net");
     assert!(docker(&["network", "create", &network]).status.success(), "docker network create {network}");
-    let port = free_port();
-    let publish = format!("{port}:8080");
-    let health = format!("http://127.0.0.1:{port}/cgi-bin/health");
-    let options = [
-        "--publish",
-        &publish,
-        "--http",
-        &health,
-        "--env",
-        "MODE=prod",
-        "--label",
-        "team=payments",
-        "--network",
-        &network,
-        "--keep",
-        "2",
-    ];
+    let options = ["--env", "MODE=prod", "--label", "team=payments", "--network", &network, "--keep", "2"];
 
+    let (port, first) = on_a_free_port(|port| deploy_published(&f, &versions[0], port, &options));
+    let mut first = Some(first);
     let mut last = serde_json::Value::Null;
     for version in &versions {
-        last = f.deploy(version, &options).expect_code(0).json();
+        let run = first.take().unwrap_or_else(|| deploy_published(&f, version, port, &options));
+        last = run.expect_code(0).json();
         assert_eq!(get(port, "/version"), version.rsplit(':').next().unwrap());
         assert!(
             f.inspect(&f.app, "{{json .Config.Env}}").contains("\"MODE=prod\""),
@@ -330,12 +336,12 @@ fn a_failed_upgrade_rolls_back_automatically() {
     let mut f = Fixture::new("failed");
     let (v1, bad, exits) =
         (f.build(Kind::Healthy, "v1"), f.build(Kind::Http500, "v2-500"), f.build(Kind::Exits, "v3-exits"));
-    let port = free_port();
+    // A first deploy that fails leaves nothing behind: there is nothing to restore.
+    let (port, first) = on_a_free_port(|port| deploy_published(&f, &exits, port, &["--failures", "3"]));
+    let first = first.expect_code(1);
     let publish = format!("{port}:8080");
     let health = format!("http://127.0.0.1:{port}/cgi-bin/health");
     let gate = ["--publish", &publish, "--http", &health, "--failures", "3"];
-    // A first deploy that fails leaves nothing behind: there is nothing to restore.
-    let first = f.deploy(&exits, &gate).expect_code(1);
     assert_eq!(
         (first.json()["data"]["result"].as_str(), first.json()["data"]["rolled_back"].as_bool()),
         (Some("failed"), Some(false)),
@@ -384,13 +390,13 @@ fn a_rollback_whose_version_fails_the_gate_puts_the_current_one_back() {
     }
     let mut f = Fixture::new("badrollback");
     let (v1, v2) = (f.build(Kind::Healthy, "v1"), f.build(Kind::Healthy, "v2"));
-    let port = free_port();
-    let publish = format!("{port}:8080");
-    let health = format!("http://127.0.0.1:{port}/cgi-bin/health");
     // v1 gets a secret from an env file; its label records the name only.
     let secret = "deploy-secret-7d41c9";
     write(f.dir.path(), "v1.env", format!("API_TOKEN={secret}\n"));
-    f.deploy(&v1, &["--publish", &publish, "--http", &health, "--env-file", "v1.env"]).expect_code(0);
+    let (port, first) = on_a_free_port(|port| deploy_published(&f, &v1, port, &["--env-file", "v1.env"]));
+    first.expect_code(0);
+    let publish = format!("{port}:8080");
+    let health = format!("http://127.0.0.1:{port}/cgi-bin/health");
     let labels = f.inspect(&f.app, "{{json .Config.Labels}}");
     assert!(
         labels.contains("\"io.stepkit.deploy.secret-env\":\"API_TOKEN\"") && !labels.contains(secret),

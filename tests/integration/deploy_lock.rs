@@ -1,9 +1,10 @@
 //! One deploy of an app at a time, with real processes against a real Docker engine: a second deploy
 //! waits for the first or fails naming it, and a holder killed with SIGKILL blocks nobody.
 
-use crate::deploy::{free_port, Fixture, Kind};
+use crate::deploy::{Fixture, Kind};
 use crate::deploy_signals::Running;
 use crate::image::have_docker;
+use crate::support::ports::closed_port;
 use std::time::{Duration, Instant};
 
 /// The line a deploy prints when its new version's gate starts (the lock is held by then).
@@ -19,10 +20,9 @@ fn a_second_deploy_waits_for_the_first_or_fails_naming_it() {
         (f.build(Kind::Healthy, "v1"), f.build(Kind::Healthy, "v2"), f.build(Kind::Healthy, "v3"));
     f.deploy(&v1, &[]).expect_code(0);
     // The holder: its gate waits for a port nothing listens on, for as long as the test needs it.
-    let nothing = format!("127.0.0.1:{}", free_port());
-    let holder = Running::start(&f, &v2, &["--tcp", &nothing]);
-    let mut seen = Vec::new();
-    assert!(holder.wait_for(GATING, &mut seen), "{}", seen.join("\n"));
+    let nothing = closed_port();
+    let mut holder = Running::start(&f, &v2, &["--tcp", &nothing.addr()]);
+    holder.wait_for(GATING);
 
     let started = Instant::now();
     let refused = f.deploy(&v3, &["--lock-timeout", "1s"]).expect_code(124);
@@ -40,10 +40,9 @@ fn a_second_deploy_waits_for_the_first_or_fails_naming_it() {
     assert_eq!(refused.json()["exit_code"], 124, "{}", refused.stdout);
 
     // SIGTERM while waiting ends the wait at once, with nothing changed.
-    let waiting = Running::start(&f, &v3, &[]);
-    let mut lines = Vec::new();
-    assert!(waiting.wait_for("holds its lock", &mut lines), "{}", lines.join("\n"));
-    let (code, stderr) = waiting.signal(libc::SIGTERM, lines);
+    let mut waiting = Running::start(&f, &v3, &[]);
+    waiting.wait_for("holds its lock");
+    let (code, stderr) = waiting.signal(libc::SIGTERM);
     assert_eq!(code, Some(143), "{stderr}");
     assert!(
         stderr.contains("while waiting for another deploy") && stderr.contains("nothing was changed"),
@@ -51,12 +50,11 @@ fn a_second_deploy_waits_for_the_first_or_fails_naming_it() {
     );
 
     // A deploy with the default --lock-timeout waits for the holder, then runs.
-    let waiter = Running::start(&f, &v3, &[]);
-    let mut lines = Vec::new();
-    assert!(waiter.wait_for("waiting up to 10m", &mut lines), "{}", lines.join("\n"));
-    let (code, stderr) = holder.signal(libc::SIGTERM, seen);
+    let mut waiter = Running::start(&f, &v3, &[]);
+    waiter.wait_for("waiting up to 10m");
+    let (code, stderr) = holder.signal(libc::SIGTERM);
     assert_eq!(code, Some(143), "the holder put v1 back and let go:\n{stderr}");
-    let (code, stderr) = waiter.finish(lines);
+    let (code, stderr) = waiter.finish();
     assert_eq!(code, Some(0), "{stderr}");
     assert!(f.containers().contains(&format!("{} {v3} running", f.app)), "{:?}", f.containers());
 }
@@ -70,10 +68,9 @@ fn a_holder_killed_with_sigkill_does_not_block_the_next_deploy() {
     let (v1, never, v3) =
         (f.build(Kind::Healthy, "v1"), f.build(Kind::NeverHealthy, "v2-never"), f.build(Kind::Healthy, "v3"));
     f.deploy(&v1, &[]).expect_code(0);
-    let holder = Running::start(&f, &never, &[]);
-    let mut seen = Vec::new();
-    assert!(holder.wait_for(GATING, &mut seen), "{}", seen.join("\n"));
-    let (code, _) = holder.signal(libc::SIGKILL, seen);
+    let mut holder = Running::start(&f, &never, &[]);
+    holder.wait_for(GATING);
+    let (code, _) = holder.signal(libc::SIGKILL);
     assert_eq!(code, None, "killed");
     // SIGKILL leaves the gated version behind; the app kept its name and runs v1 all along.
     assert_eq!(f.inspect(&f.app, "{{.Config.Image}} {{.State.Running}}"), format!("{v1} true"));

@@ -6,6 +6,7 @@
 use crate::deploy::{Fixture, Kind};
 use crate::image::{docker, have_docker, unique};
 use crate::support::stepkit;
+use crate::support::wait::wait_until;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -140,7 +141,9 @@ fn the_name_moves_to_a_new_version_only_after_its_gate_passed() {
     let from = client.answers().len();
     let watch = Watch::start(&f.app);
     let run = f.deploy(&never, &net).expect_code(1);
-    std::thread::sleep(Duration::from_millis(500));
+    // A few more answers and samples after the rollback, so its end is covered too.
+    let ended = client.answers().len();
+    wait_until("the client to ask three more times", || client.answers().len() >= ended + 3);
     let seen = watch.finish();
     let answers = client.answers().split_off(from);
     let json = run.json();

@@ -2,8 +2,10 @@
 //! requesting through HAProxy the whole time, an upgrade, a version that fails its gate and a
 //! rollback move traffic with no failed request, and only to a version that passed its gate.
 
-use crate::deploy::{free_port, Fixture, Kind};
+use crate::deploy::{Fixture, Kind};
 use crate::image::have_docker;
+use crate::support::ports::free_port_for;
+use crate::support::wait::{wait_for, wait_until, Lines};
 use crate::support::{in_ci, stepkit, Run};
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -39,31 +41,37 @@ pub(crate) fn start_haproxy() -> Option<Haproxy> {
     }
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("admin.sock");
-    let front: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let config = dir.path().join("haproxy.cfg");
-    std::fs::write(
-        &config,
-        format!(
-            "global\n  stats socket {} mode 600 level admin\n  maxconn 256\n\
-             defaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\n\
-             frontend web\n  bind {front}\n  default_backend app\n\
-             backend app\n  balance roundrobin\n",
-            socket.display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new(HAPROXY)
-        .args(["-db", "-f"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
+    // HAProxy binds its front port itself; one that exits before it serves lost the port.
+    let (child, front) = free_port_for("HAProxy", |port| {
+        let front: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        std::fs::write(
+            &config,
+            format!(
+                "global\n  stats socket {} mode 600 level admin\n  maxconn 256\n\
+                 defaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\n\
+                 frontend web\n  bind {front}\n  default_backend app\n\
+                 backend app\n  balance roundrobin\n",
+                socket.display()
+            ),
+        )
         .unwrap();
-    let waiting = Instant::now();
-    while !socket.exists() || std::net::TcpStream::connect(front).is_err() {
-        assert!(waiting.elapsed() < Duration::from_secs(10), "HAProxy did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        let mut child = Command::new(HAPROXY)
+            .args(["-db", "-f"])
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let serving = wait_for("HAProxy to serve", || {
+            if socket.exists() && std::net::TcpStream::connect(front).is_ok() {
+                Some(true)
+            } else {
+                child.try_wait().unwrap().map(|_| false)
+            }
+        });
+        serving.then_some((child, front))
+    });
     Some(Haproxy { child, front, socket, _dir: dir })
 }
 
@@ -310,15 +318,16 @@ fn sigterm_while_the_old_version_drains_leaves_traffic_on_it() {
         .spawn()
         .unwrap();
     // v2 answering through the proxy means it was added: the switch is under way, v1 draining.
-    wait_for_traffic(front, "v2", &mut child);
+    let mut stderr = Lines::read(child.stderr.take().unwrap());
+    stderr.wait_for_line("the switch to begin", |line| line.contains("stepkit deploy: moving traffic to"));
+    wait_until("v2 to get traffic", || request(front).as_deref() == Ok("v2"));
     client.more(10);
     // SAFETY: signalling the child we started.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let signalled = Instant::now();
     let status = child.wait().unwrap();
     let took = signalled.elapsed();
-    let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let stderr = stderr.rest();
     assert_eq!(status.code(), Some(143), "{stderr}");
     assert!(took < Duration::from_secs(5), "within 5 s of the signal: {took:?}\n{stderr}");
     assert!(stderr.contains("traffic is back on the previous version"), "{stderr}");
@@ -356,7 +365,10 @@ fn a_deploy_killed_mid_switch_is_cleared_by_the_next_with_traffic_kept_serving()
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_for_traffic(front, "v2", &mut child);
+    wait_until("v2 to get traffic", || {
+        assert!(child.try_wait().unwrap().is_none(), "the deploy ended before v2 got traffic");
+        request(front).as_deref() == Ok("v2")
+    });
     // SIGKILL: nothing is undone; v2 (still APP-next-*) serves, v1 is drained.
     child.kill().unwrap();
     child.wait().unwrap();

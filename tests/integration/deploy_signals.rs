@@ -1,11 +1,15 @@
 //! SIGTERM and SIGINT sent to `stepkit deploy` while it works, against a real Docker engine: whatever
 //! the moment, one working version runs as `APP` afterwards, never zero.
 
-use crate::deploy::{free_port, get, Fixture, Kind};
+use crate::deploy::{deploy_published, get, on_a_free_port, Fixture, Kind};
 use crate::image::have_docker;
+use crate::support::wait::{wait_until, Lines};
 use std::io::Read;
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+/// The line the gate writes for an attempt whose result differs from the one before.
+const GATE_ATTEMPT: &str = "stepkit gate: +";
 
 /// Starts a deploy of `image`, sends `signal` once the new container exists and its gate is waiting,
 /// and returns the exit code, stderr and how long the exit took after the signal.
@@ -23,19 +27,15 @@ fn signal_mid_deploy(
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let waited = Instant::now();
-    while !f.containers().iter().any(|c| c.contains(image)) && waited.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::thread::sleep(Duration::from_millis(500));
+    let mut stderr = Lines::read(child.stderr.take().unwrap());
+    // The new container has been started and its gate has probed it once: the gate is waiting.
+    stderr.wait_for_line("the first gate attempt", |line| line.starts_with(GATE_ATTEMPT));
     // SAFETY: signalling the child we started.
     unsafe { libc::kill(child.id() as i32, signal) };
     let signalled = Instant::now();
     let status = child.wait().unwrap();
     let took = signalled.elapsed();
-    let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-    (status.code(), stderr, took)
+    (status.code(), stderr.rest(), took)
 }
 
 #[test]
@@ -45,10 +45,10 @@ fn sigterm_in_the_middle_puts_the_previous_version_back() {
     }
     let mut f = Fixture::new("sigterm");
     let (v1, slow) = (f.build(Kind::Healthy, "v1"), f.build(Kind::SlowHealthy, "v2-slow"));
-    let port = free_port();
+    let (port, first) = on_a_free_port(|port| deploy_published(&f, &v1, port, &[]));
+    first.expect_code(0);
     let publish = format!("{port}:8080");
     let health = format!("http://127.0.0.1:{port}/cgi-bin/health");
-    f.deploy(&v1, &["--publish", &publish, "--http", &health]).expect_code(0);
 
     // Stop-first: when the signal comes the old version is already stopped and must be started again.
     let (code, stderr, took) =
@@ -118,7 +118,7 @@ fn answer_at(ask: impl Fn() -> String) -> String {
 /// A deploy run by hand, so a signal can be sent to it while it works.
 pub(crate) struct Running {
     child: std::process::Child,
-    lines: std::sync::mpsc::Receiver<String>,
+    stderr: Lines,
 }
 
 impl Running {
@@ -143,46 +143,32 @@ impl Running {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (send, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = send.send(line);
-            }
-        });
-        Running { child, lines }
+        let stderr = Lines::read(child.stderr.take().unwrap());
+        Running { child, stderr }
     }
 
-    /// Waits for a stderr line containing `text`; returns what was read so far.
-    pub(crate) fn wait_for(&self, text: &str, seen: &mut Vec<String>) -> bool {
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(40)) {
-            let found = line.contains(text);
-            seen.push(line);
-            if found {
-                return true;
-            }
-        }
-        false
+    /// Waits for a stderr line containing `text` and returns it (the test fails, showing the output,
+    /// if none comes).
+    pub(crate) fn wait_for(&mut self, text: &str) -> String {
+        self.stderr.wait_for_line(&format!("a line with {text:?}"), |line| line.contains(text))
     }
 
     /// SIGTERM, then the exit code and everything it wrote.
-    fn terminate(self, seen: Vec<String>) -> (Option<i32>, String) {
-        self.signal(libc::SIGTERM, seen)
+    fn terminate(self) -> (Option<i32>, String) {
+        self.signal(libc::SIGTERM)
     }
 
     /// Sends `signal`, then the exit code and everything it wrote.
-    pub(crate) fn signal(self, signal: i32, seen: Vec<String>) -> (Option<i32>, String) {
+    pub(crate) fn signal(self, signal: i32) -> (Option<i32>, String) {
         // SAFETY: signalling the child we started.
         unsafe { libc::kill(self.child.id() as i32, signal) };
-        self.finish(seen)
+        self.finish()
     }
 
     /// Waits for it to end: the exit code and everything it wrote.
-    pub(crate) fn finish(mut self, mut seen: Vec<String>) -> (Option<i32>, String) {
+    pub(crate) fn finish(mut self) -> (Option<i32>, String) {
         let status = self.child.wait().unwrap();
-        seen.extend(self.lines.iter());
-        (status.code(), seen.join("\n"))
+        (status.code(), self.stderr.rest())
     }
 
     pub(crate) fn pid(&self) -> u32 {
@@ -202,15 +188,16 @@ fn a_sigterm_at_any_moment_leaves_one_working_version() {
         f.build(Kind::SlowHealthy, "v3"),
         f.build(Kind::Http500, "v4-500"),
     );
-    let port = free_port();
+    // A shared host port: stop-first, the swap with the most moments at which nothing serves.
+    let (port, first) = on_a_free_port(|port| deploy_published(&f, &v1, port, &[]));
+    first.expect_code(0);
     let publish = format!("{port}:8080");
     let health = format!("http://127.0.0.1:{port}/cgi-bin/health");
-    // A shared host port: stop-first, the swap with the most moments at which nothing serves.
     let gate = ["--publish", publish.as_str(), "--http", health.as_str()];
-    f.deploy(&v1, &gate).expect_code(0);
     let check = |moment: &str, code: Option<i32>, stderr: &str, allowed: &[&str]| {
-        // A signal that lands before stepkit installed its handler (50 ms in, on a loaded machine) ends it
-        // by the default action (no exit code, which a shell shows as 143): it had not touched anything.
+        // A signal that lands before stepkit installed its handler (the first phase, on a loaded machine)
+        // ends it by the default action (no exit code, which a shell shows as 143): it had not touched
+        // anything.
         assert!(matches!(code, Some(143) | Some(0) | None), "{moment}: exit {code:?}\n{stderr}");
         assert_eq!(
             running(&f),
@@ -227,17 +214,19 @@ fn a_sigterm_at_any_moment_leaves_one_working_version() {
         answered
     };
 
-    // Upgrades signalled at fixed moments after they start: while renaming and stopping the previous
-    // version (its httpd ignores SIGTERM, so a stop takes the whole 1 s --stop-timeout), creating or
+    // Upgrades signalled as each phase begins, told by its line on stderr: planned, stopping the
+    // previous version (its httpd ignores SIGTERM, so a stop takes the whole 1 s --stop-timeout),
     // starting the new one, or gating it (it takes 3 s to turn healthy).
     let mut current = "v1".to_string();
-    for (i, delay) in [50, 300, 1000, 2000].into_iter().enumerate() {
+    let phases =
+        [" -> ", "first: the new version needs its host port", "stepkit deploy: starting ", GATE_ATTEMPT];
+    for (i, phase) in phases.into_iter().enumerate() {
         let (image, version) = if i % 2 == 0 { (&v2, "v2") } else { (&v3, "v3") };
-        let run = Running::start(&f, image, &gate);
-        std::thread::sleep(Duration::from_millis(delay));
-        let (code, stderr) = run.terminate(Vec::new());
+        let mut run = Running::start(&f, image, &gate);
+        run.wait_for(phase);
+        let (code, stderr) = run.terminate();
         current = check(
-            &format!("SIGTERM {delay} ms into the upgrade to {version}"),
+            &format!("SIGTERM at `{phase}` in the upgrade to {version}"),
             code,
             &stderr,
             &[&current, version],
@@ -246,15 +235,11 @@ fn a_sigterm_at_any_moment_leaves_one_working_version() {
 
     // A new version that fails; the signal comes while the restored version is being gated again
     // (ten successes needed, so that gate lasts a while).
-    let run = Running::start(&f, &bad, &[&gate[..], &["--failures", "2", "--successes", "10"]].concat());
-    let mut seen = Vec::new();
-    assert!(
-        run.wait_for("gating the restored previous version", &mut seen),
-        "the re-gate started:\n{}",
-        seen.join("\n")
-    );
-    std::thread::sleep(Duration::from_millis(300));
-    let (code, stderr) = run.terminate(seen);
+    let mut run = Running::start(&f, &bad, &[&gate[..], &["--failures", "2", "--successes", "10"]].concat());
+    run.wait_for("gating the restored previous version");
+    // The re-gate has probed once (one of its ten successes).
+    run.wait_for(GATE_ATTEMPT);
+    let (code, stderr) = run.terminate();
     assert_eq!(code, Some(143), "{stderr}");
     check("SIGTERM during the re-gate", code, &stderr, &[&current]);
     assert!(
@@ -289,17 +274,29 @@ fn a_sigterm_during_a_start_first_upgrade_leaves_one_working_version() {
         (f.build(Kind::Healthy, "v1"), f.build(Kind::Healthy, "v2"), f.build(Kind::Healthy, "v3"));
     // No published port: the new version passes its (container) gate at once, and the previous one
     // is stopped only then, which takes the whole 1 s --stop-timeout: the signals land before the
-    // pass, during that stop, and during the clean-up after it.
+    // pass (as the deploy starts, as the new version starts), during that stop, and during the
+    // clean-up after it (once the stopped version shows as exited).
     f.deploy(&v1, &[]).expect_code(0);
     let mut current = "v1".to_string();
-    for (i, delay) in [50, 300, 700, 1200].into_iter().enumerate() {
+    const STOPPING: &str = "stepkit deploy: stopping the previous version";
+    let phases = [" -> ", "stepkit deploy: starting ", STOPPING, "exited"];
+    for (i, phase) in phases.into_iter().enumerate() {
         let (image, version) = if i % 2 == 0 { (&v2, "v2") } else { (&v3, "v3") };
-        let run = Running::start(&f, image, &[]);
-        std::thread::sleep(Duration::from_millis(delay));
-        let (code, stderr) = run.terminate(Vec::new());
-        let moment = format!("SIGTERM {delay} ms into the start-first upgrade to {version}");
-        // On a loaded machine the 50 ms signal can land before stepkit has installed its handler: the
-        // default action ends it (no exit code) before it touched anything, which leaves v1 alone too.
+        let mut run = Running::start(&f, image, &[]);
+        if phase == "exited" {
+            let line = run.wait_for(STOPPING);
+            let kept = line.rsplit("(kept as ").next().unwrap().trim_end_matches(')').to_string();
+            wait_until(&format!("{kept} to have stopped"), || {
+                f.containers().iter().any(|c| c.starts_with(&format!("{kept} ")) && c.ends_with(" exited"))
+            });
+        } else {
+            run.wait_for(phase);
+        }
+        let (code, stderr) = run.terminate();
+        let moment = format!("SIGTERM at `{phase}` in the start-first upgrade to {version}");
+        // On a loaded machine the first phase's signal can land before stepkit has installed its
+        // handler: the default action ends it (no exit code) before it touched anything, which leaves
+        // v1 alone too.
         assert!(matches!(code, Some(143) | Some(0) | None), "{moment}: exit {code:?}\n{stderr}");
         assert_eq!(
             running(&f),
@@ -330,10 +327,9 @@ fn a_sigterm_while_the_name_moves_leaves_one_working_version() {
     let mut current = "v1".to_string();
     for (i, line) in ["stepkit deploy: keeping", "takes the name"].into_iter().enumerate() {
         let (image, version) = if i % 2 == 0 { (&v2, "v2") } else { (&v3, "v3") };
-        let run = Running::start(&f, image, &[]);
-        let mut seen = Vec::new();
-        assert!(run.wait_for(line, &mut seen), "{line}:\n{}", seen.join("\n"));
-        let (code, stderr) = run.terminate(seen);
+        let mut run = Running::start(&f, image, &[]);
+        run.wait_for(line);
+        let (code, stderr) = run.terminate();
         let moment = format!("SIGTERM at `{line}` in the upgrade to {version}");
         assert!(matches!(code, Some(143) | Some(0)), "{moment}: exit {code:?}\n{stderr}");
         assert_eq!(running(&f), vec![f.app.clone()], "{moment}\n{:?}\n{stderr}", f.containers());
@@ -358,27 +354,23 @@ fn sigterm_during_a_before_switch_hook_leaves_the_old_version_and_no_hook_contai
     }
     let mut f = Fixture::new("sigtermhook");
     let (v1, v2) = (f.build(Kind::Healthy, "v1"), f.build(Kind::Healthy, "v2"));
-    let port = free_port();
+    let (port, first) = on_a_free_port(|port| f.deploy(&v1, &["--publish", &format!("{port}:8080")]));
+    first.expect_code(0);
     let publish = format!("{port}:8080");
-    f.deploy(&v1, &["--publish", &publish]).expect_code(0);
     let before = f.inspect(&f.app, "{{.Id}}");
     // Stop-first (the same host port): the old version is stopped while the migration runs, and must
     // be started again.
-    let run = Running::start(
+    let mut run = Running::start(
         &f,
         &v2,
         &["--publish", &publish, "--before-switch", "sh -c 'echo migrating; sleep 60'"],
     );
-    let mut seen = Vec::new();
-    assert!(run.wait_for("migrating", &mut seen), "the hook started: {seen:?}");
+    // The hook has printed, so it is in its `sleep 60`.
+    run.wait_for("migrating");
     let hooks = |f: &Fixture| f.containers().into_iter().filter(|c| c.contains("-hook-")).count();
-    let until = Instant::now() + Duration::from_secs(10);
-    while hooks(&f) == 0 && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until("the hook's container", || hooks(&f) > 0);
     assert_eq!(hooks(&f), 1, "the hook runs in its own container");
-    std::thread::sleep(Duration::from_millis(300));
-    let (code, stderr) = run.terminate(seen);
+    let (code, stderr) = run.terminate();
     assert_eq!(code, Some(143), "{stderr}");
     assert!(stderr.contains("SIGTERM received") && stderr.contains("is back and running"), "{stderr}");
     assert_eq!(

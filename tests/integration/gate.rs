@@ -3,8 +3,9 @@
 //! step summary and the `[gate]` table of stepkit.toml.
 
 use crate::image::{docker, have_docker, unique};
+use crate::support::ports::{closed_port, free_port_for};
+use crate::support::wait::wait_for;
 use crate::support::{require_tool, stepkit, write};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,30 +20,30 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn wait_for_port(port: u16) {
-    let until = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < until, "the test server on port {port} did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// Starts the server `command(port)` describes on a free loopback port and waits until it accepts
+/// connections; a server that exits first lost its port to another test and is started on a new one.
+fn server_on_a_free_port(what: &str, command: impl Fn(u16) -> Command) -> (Server, u16) {
+    free_port_for(what, |port| {
+        let child = command(port).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn();
+        let mut server = Server(child.unwrap_or_else(|e| panic!("{what} starts: {e}")));
+        wait_for(&format!("{what} to listen on port {port}"), || {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                Some(true)
+            } else {
+                server.0.try_wait().unwrap().map(|_| false)
+            }
+        })
+        .then_some((server, port))
+    })
 }
 
 /// busybox httpd serving `dir` on a fresh loopback port.
 fn httpd(dir: &Path) -> (Server, u16) {
-    let port = free_port();
-    let child = Command::new("busybox")
-        .args(["httpd", "-f", "-p", &format!("127.0.0.1:{port}"), "-h"])
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("busybox httpd starts");
-    wait_for_port(port);
-    (Server(child), port)
+    server_on_a_free_port("busybox httpd", |port| {
+        let mut command = Command::new("busybox");
+        command.args(["httpd", "-f", "-p", &format!("127.0.0.1:{port}"), "-h"]).arg(dir);
+        command
+    })
 }
 
 #[test]
@@ -110,7 +111,8 @@ fn a_wrong_answer_closes_the_gate_after_the_failures_and_shows_why() {
 
 #[test]
 fn nothing_listening_runs_into_the_deadline_with_exit_124_and_the_error_class() {
-    let port = free_port();
+    let closed = closed_port();
+    let port = closed.port();
     let started = Instant::now();
     let run = stepkit()
         .args([
@@ -137,7 +139,8 @@ fn nothing_listening_runs_into_the_deadline_with_exit_124_and_the_error_class() 
 fn the_gate_table_of_stepkit_toml_sets_the_policy() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "stepkit.toml", "[gate]\ndeadline = \"1s\"\ninterval = \"250ms\"\n");
-    let port = free_port();
+    let closed = closed_port();
+    let port = closed.port();
     let started = Instant::now();
     let run = stepkit().current_dir(dir.path()).args(["gate", "--tcp", &format!("127.0.0.1:{port}")]).run();
     assert_eq!(run.code, 124, "{}", run.stderr);
@@ -170,27 +173,23 @@ fn https_probes_verify_the_certificate_against_the_given_ca() {
     }
     let dir = tempfile::tempdir().unwrap();
     make_certificates(dir.path());
-    let port = free_port();
-    let child = Command::new("openssl")
-        .args([
-            "s_server",
-            "-quiet",
-            "-www",
-            "-accept",
-            &format!("127.0.0.1:{port}"),
-            "-cert",
-            "leaf.pem",
-            "-key",
-            "leaf.key",
-        ])
-        .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("openssl s_server starts");
-    let _server = Server(child);
-    wait_for_port(port);
+    let (_server, port) = server_on_a_free_port("openssl s_server", |port| {
+        let mut command = Command::new("openssl");
+        command
+            .args([
+                "s_server",
+                "-quiet",
+                "-www",
+                "-accept",
+                &format!("127.0.0.1:{port}"),
+                "-cert",
+                "leaf.pem",
+                "-key",
+                "leaf.key",
+            ])
+            .current_dir(dir.path());
+        command
+    });
     let url = format!("https://127.0.0.1:{port}/");
     let gate = |extra: &[&str]| {
         stepkit()
@@ -427,7 +426,8 @@ fn container_probes_from_the_command_line() {
 
     // Running, but a port beside it never opens, so the gate waits: the exit closes it at once (not
     // the 60 s deadline) and shows the container's last log lines, as many as --log-lines says.
-    let refused = format!("127.0.0.1:{}", free_port());
+    let closed = closed_port();
+    let refused = closed.addr();
     let run = gate(&exits, &["--tcp", &refused, "--log-lines", "1"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let json = run.json();

@@ -1,12 +1,12 @@
 //! `stepkit github check-run|status|comment` against a local server that plays GitHub's REST API,
 //! its documented failures included (401, 403 rate limits and permissions, 404, 422, 5xx).
 
+use crate::support::contract::{failing_then, Contract};
 use crate::support::{stepkit, write, Run};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
-use wiremock::matchers::{method, path, query_param};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Request, ResponseTemplate};
 
 /// The test secret (.ci/run greps every output of the suite for it).
 pub(crate) const TOKEN: &str = "ghp_github-token-secret-9c2d";
@@ -62,8 +62,8 @@ fn assert_no_token(run: &Run, dir: &Path) {
 }
 
 /// Every request the server saw, each checked to carry the token as a bearer Authorization header.
-async fn requests(server: &MockServer, token: &str) -> Vec<Request> {
-    let requests = server.received_requests().await.expect("recording is on");
+async fn requests(server: &Contract, token: &str) -> Vec<Request> {
+    let requests = server.requests().await;
     for request in &requests {
         let auth = request.headers.get("authorization").and_then(|v| v.to_str().ok());
         assert_eq!(auth, Some(format!("Bearer {token}").as_str()), "{} {}", request.method, request.url);
@@ -89,7 +89,7 @@ fn local(args: &[&str]) -> Vec<String> {
     all
 }
 
-async fn run_local(dir: &Path, server: &MockServer, args: &[&str]) -> Run {
+async fn run_local(dir: &Path, server: &Contract, args: &[&str]) -> Run {
     let all = local(args);
     let refs: Vec<&str> = all.iter().map(String::as_str).collect();
     github(dir, &server.uri(), &refs, &[]).await
@@ -97,13 +97,8 @@ async fn run_local(dir: &Path, server: &MockServer, args: &[&str]) -> Run {
 
 #[tokio::test]
 async fn check_run_on_actions_takes_repo_sha_and_link_from_the_context_and_maps_annotations() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/repos/octo/app/check-runs"))
-        .respond_with(check_run_created(42))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = Contract::start().await;
+    server.on("POST", "/repos/octo/app/check-runs").times(1).answer(check_run_created(42)).await;
     let dir = tempfile::tempdir().unwrap();
     let annotations = json!([
         {"level": "error", "title": "test_add failed", "message": "assert 1 == 2", "file": "tests/test_calc.py", "line": 12},
@@ -181,19 +176,9 @@ async fn check_run_on_actions_takes_repo_sha_and_link_from_the_context_and_maps_
 
 #[tokio::test]
 async fn check_run_with_120_annotations_sends_50_then_appends_50_and_20() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/repos/octo/app/check-runs"))
-        .respond_with(check_run_created(7))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("PATCH"))
-        .and(path("/repos/octo/app/check-runs/7"))
-        .respond_with(check_run_reply(200, 7))
-        .expect(2)
-        .mount(&server)
-        .await;
+    let server = Contract::start().await;
+    server.on("POST", "/repos/octo/app/check-runs").times(1).answer(check_run_created(7)).await;
+    server.on("PATCH", "/repos/octo/app/check-runs/7").times(2).answer(check_run_reply(200, 7)).await;
     let dir = tempfile::tempdir().unwrap();
     let many: Vec<Value> = (1..=120).map(|line| json!({"level": "error", "title": null, "message": format!("failure {line}"), "file": "src/lib.rs", "line": line})).collect();
     result(dir.path(), "lint.json", "check", "failed", "120 findings", Value::Array(many));
@@ -219,16 +204,15 @@ async fn check_run_with_120_annotations_sends_50_then_appends_50_and_20() {
 
 #[tokio::test]
 async fn status_truncates_the_description_and_takes_error_from_an_error_result() {
-    let server = MockServer::start().await;
+    let server = Contract::start().await;
     let status_path = format!("/repos/octo/app/statuses/{SHA}");
-    Mock::given(method("POST"))
-        .and(path(status_path.as_str()))
-        .respond_with(
+    server
+        .on("POST", status_path.as_str())
+        .times(1)
+        .answer(
             ResponseTemplate::new(201)
                 .set_body_json(json!({"id": 9, "url": "https://api.github.com/x", "state": "error"})),
         )
-        .expect(1)
-        .mount(&server)
         .await;
     let dir = tempfile::tempdir().unwrap();
     result(dir.path(), "push.json", "image push", "error", "registry unreachable", json!([]));
@@ -268,38 +252,35 @@ pub(crate) fn comment(id: u64, body: &str) -> Value {
 
 #[tokio::test]
 async fn sticky_comment_on_page_two_is_updated_not_added() {
-    let server = MockServer::start().await;
+    let server = Contract::start().await;
     let next = format!("<{}/repositories/1/issues/5/comments?per_page=100&page=2>; rel=\"next\", <{0}/repositories/1/issues/5/comments?per_page=100&page=2>; rel=\"last\"", server.uri());
-    Mock::given(method("GET"))
-        .and(path("/repos/octo/app/issues/5/comments"))
-        .and(query_param("per_page", "100"))
-        .respond_with(
+    server
+        .on("GET", "/repos/octo/app/issues/5/comments")
+        .query("per_page", "100")
+        .times(1)
+        .answer(
             ResponseTemplate::new(200)
                 .insert_header("link", next.as_str())
                 .set_body_json(json!([comment(1, "LGTM"), comment(2, "<!-- stepkit:other -->")])),
         )
-        .expect(1)
-        .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/repositories/1/issues/5/comments"))
-        .and(query_param("page", "2"))
-        .respond_with(
+    server
+        .on("GET", "/repositories/1/issues/5/comments")
+        .query("page", "2")
+        .times(1)
+        .answer(
             ResponseTemplate::new(200).set_body_json(json!([
                 comment(3, "nice"),
                 comment(77, "<!-- stepkit:stepkit -->\nold results")
             ])),
         )
-        .expect(1)
-        .mount(&server)
         .await;
-    Mock::given(method("PATCH"))
-        .and(path("/repos/octo/app/issues/comments/77"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(comment(77, "new")))
-        .expect(1)
-        .mount(&server)
+    server
+        .on("PATCH", "/repos/octo/app/issues/comments/77")
+        .times(1)
+        .answer(ResponseTemplate::new(200).set_body_json(comment(77, "new")))
         .await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(201)).expect(0).mount(&server).await;
+    server.on("POST", "*").times(0).answer(ResponseTemplate::new(201)).await;
     let dir = tempfile::tempdir().unwrap();
     result(dir.path(), "test.json", "test", "passed", "10 tests passed", json!([]));
     let run = run_local(
@@ -332,20 +313,16 @@ async fn sticky_comment_on_page_two_is_updated_not_added() {
 
 #[tokio::test]
 async fn a_new_comment_is_added_when_none_carries_the_marker() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/repos/octo/app/issues/5/comments"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!([comment(1, "<!-- stepkit:stepkit -->")])),
-        )
-        .expect(1)
-        .mount(&server)
+    let server = Contract::start().await;
+    server
+        .on("GET", "/repos/octo/app/issues/5/comments")
+        .times(1)
+        .answer(ResponseTemplate::new(200).set_body_json(json!([comment(1, "<!-- stepkit:stepkit -->")])))
         .await;
-    Mock::given(method("POST"))
-        .and(path("/repos/octo/app/issues/5/comments"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(comment(90, "x")))
-        .expect(1)
-        .mount(&server)
+    server
+        .on("POST", "/repos/octo/app/issues/5/comments")
+        .times(1)
+        .answer(ResponseTemplate::new(201).set_body_json(comment(90, "x")))
         .await;
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "notes.md", "Deployed to staging.\n");
@@ -362,12 +339,11 @@ async fn a_new_comment_is_added_when_none_carries_the_marker() {
     assert!(text.starts_with("<!-- stepkit:deploy -->\n") && text.contains("Deployed to staging."), "{text}");
 
     // --new posts without looking.
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/repos/octo/app/issues/5/comments"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(comment(91, "x")))
-        .expect(1)
-        .mount(&server)
+    let server = Contract::start().await;
+    server
+        .on("POST", "/repos/octo/app/issues/5/comments")
+        .times(1)
+        .answer(ResponseTemplate::new(201).set_body_json(comment(91, "x")))
         .await;
     run_local(dir.path(), &server, &["comment", "--pr", "5", "--new", "--body", "hello"])
         .await
@@ -379,7 +355,7 @@ async fn a_new_comment_is_added_when_none_carries_the_marker() {
 
 #[tokio::test]
 async fn not_a_pull_request_is_a_warning_not_a_failure() {
-    let server = MockServer::start().await;
+    let server = Contract::start().await;
     let dir = tempfile::tempdir().unwrap();
     // A push build: no PR in the context, no --pr, and no token needed to say so.
     let run = github(dir.path(), &server.uri(), &["comment", "--repo", "octo/app"], &[("GITHUB_TOKEN", "")])
@@ -392,12 +368,12 @@ async fn not_a_pull_request_is_a_warning_not_a_failure() {
 
 #[tokio::test]
 async fn bad_credentials_stop_at_once_naming_the_variable() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(
+    let server = Contract::start().await;
+    server
+        .on("POST", "*")
+        .answer(ResponseTemplate::new(401).set_body_json(
             json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}),
         ))
-        .mount(&server)
         .await;
     let dir = tempfile::tempdir().unwrap();
     let run = run_local(dir.path(), &server, &["check-run", "--name", "tests"]).await.expect_code(2);
@@ -427,12 +403,11 @@ async fn bad_credentials_stop_at_once_naming_the_variable() {
 
 #[tokio::test]
 async fn on_jenkins_the_repository_comes_from_git_url_and_the_link_from_build_url() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(format!("/repos/octo/app/statuses/{SHA}").as_str()))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 4})))
-        .expect(1)
-        .mount(&server)
+    let server = Contract::start().await;
+    server
+        .on("POST", format!("/repos/octo/app/statuses/{SHA}").as_str())
+        .times(1)
+        .answer(ResponseTemplate::new(201).set_body_json(json!({"id": 4})))
         .await;
     let dir = tempfile::tempdir().unwrap();
     result(dir.path(), "test.json", "test", "passed", "10 tests passed", json!([]));
@@ -461,12 +436,10 @@ async fn on_jenkins_the_repository_comes_from_git_url_and_the_link_from_build_ur
 
 #[tokio::test]
 async fn a_request_past_its_timeout_is_retried() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(201).set_body_json(json!({"id": 1})).set_delay(Duration::from_secs(5)),
-        )
-        .mount(&server)
+    let server = Contract::start().await;
+    server
+        .on("POST", "*")
+        .answer(ResponseTemplate::new(201).set_body_json(json!({"id": 1})).set_delay(Duration::from_secs(5)))
         .await;
     let dir = tempfile::tempdir().unwrap();
     let run = run_local(
@@ -496,14 +469,12 @@ fn rate_limited(reset: &str) -> ResponseTemplate {
 
 #[tokio::test]
 async fn a_primary_rate_limit_that_resets_soon_is_waited_out() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(rate_limited(&epoch_in(1)))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
+    let server = Contract::start().await;
+    server
+        .on("POST", "*")
+        .times(2)
+        .answer(failing_then(1, rate_limited(&epoch_in(1)), check_run_created(5)))
         .await;
-    Mock::given(method("POST")).respond_with(check_run_created(5)).expect(1).mount(&server).await;
     let dir = tempfile::tempdir().unwrap();
     let run = run_local(dir.path(), &server, &["check-run", "--name", "tests"]).await.expect_code(0);
     assert!(run.stderr.contains("rate limit used up until"), "{}", run.stderr);
@@ -513,8 +484,8 @@ async fn a_primary_rate_limit_that_resets_soon_is_waited_out() {
 
 #[tokio::test]
 async fn a_primary_rate_limit_that_resets_after_the_budget_fails_at_once() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(rate_limited(&epoch_in(3_600))).mount(&server).await;
+    let server = Contract::start().await;
+    server.on("POST", "*").answer(rate_limited(&epoch_in(3_600))).await;
     let dir = tempfile::tempdir().unwrap();
     let run = run_local(dir.path(), &server, &["check-run", "--name", "tests"]).await.expect_code(3);
     assert!(
@@ -527,16 +498,12 @@ async fn a_primary_rate_limit_that_resets_after_the_budget_fails_at_once() {
 
 #[tokio::test]
 async fn a_secondary_rate_limit_is_retried_after_retry_after() {
-    let server = MockServer::start().await;
+    let server = Contract::start().await;
     let limited = ResponseTemplate::new(429)
         .insert_header("retry-after", "1")
         .set_body_json(json!({"message": "You have exceeded a secondary rate limit."}));
-    Mock::given(method("POST")).respond_with(limited).up_to_n_times(1).expect(1).mount(&server).await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 3})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let created = ResponseTemplate::new(201).set_body_json(json!({"id": 3}));
+    server.on("POST", "*").times(2).answer(failing_then(1, limited, created)).await;
     let dir = tempfile::tempdir().unwrap();
     let run = run_local(dir.path(), &server, &["status", "--context", "ci", "--state", "pending"])
         .await
@@ -551,11 +518,11 @@ async fn a_secondary_rate_limit_is_retried_after_retry_after() {
 
 #[tokio::test]
 async fn forbidden_names_the_permission_each_command_needs() {
-    let server = MockServer::start().await;
+    let server = Contract::start().await;
     let forbidden = ResponseTemplate::new(403)
         .insert_header("x-ratelimit-remaining", "4999")
         .set_body_json(json!({"message": "Resource not accessible by integration"}));
-    Mock::given(method("POST")).respond_with(forbidden).mount(&server).await;
+    server.on("POST", "*").answer(forbidden).await;
     let dir = tempfile::tempdir().unwrap();
     let run = run_local(dir.path(), &server, &["check-run", "--name", "tests"]).await.expect_code(2);
     assert!(
@@ -575,17 +542,15 @@ async fn forbidden_names_the_permission_each_command_needs() {
 
 #[tokio::test]
 async fn not_found_and_validation_errors_say_what_github_said() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/repos/octo/app/check-runs"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
-        .mount(&server)
+    let server = Contract::start().await;
+    server
+        .on("POST", "/repos/octo/app/check-runs")
+        .answer(ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})))
         .await;
     let invalid = json!({"message": "Validation Failed", "errors": [{"resource": "Status", "code": "custom", "field": "sha", "message": format!("No commit found for SHA: {SHA}")}]});
-    Mock::given(method("POST"))
-        .and(path(format!("/repos/octo/app/statuses/{SHA}").as_str()))
-        .respond_with(ResponseTemplate::new(422).set_body_json(invalid))
-        .mount(&server)
+    server
+        .on("POST", format!("/repos/octo/app/statuses/{SHA}").as_str())
+        .answer(ResponseTemplate::new(422).set_body_json(invalid))
         .await;
     let dir = tempfile::tempdir().unwrap();
     let run = run_local(dir.path(), &server, &["check-run", "--name", "tests"]).await.expect_code(2);
@@ -607,10 +572,10 @@ async fn not_found_and_validation_errors_say_what_github_said() {
 
 #[tokio::test]
 async fn server_errors_are_retried_until_the_budget_runs_out() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(502).set_body_string("<html>bad gateway</html>"))
-        .mount(&server)
+    let server = Contract::start().await;
+    server
+        .on("POST", "*")
+        .answer(ResponseTemplate::new(502).set_body_string("<html>bad gateway</html>"))
         .await;
     let dir = tempfile::tempdir().unwrap();
     let run = run_local(dir.path(), &server, &["check-run", "--name", "tests", "--retry-budget", "2s"])
@@ -627,7 +592,8 @@ async fn server_errors_are_retried_until_the_budget_runs_out() {
 
 #[tokio::test]
 async fn a_refused_connection_is_retried_then_names_the_host() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = crate::support::ports::closed_port();
+    let port = closed.port();
     let dir = tempfile::tempdir().unwrap();
     let all = local(&[
         "status",

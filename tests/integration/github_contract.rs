@@ -4,11 +4,11 @@
 //! repository (404), `auto_inactive` for earlier non-production, non-transient deployments, and failures
 //! injected on the next matching requests (5xx, 403, rate limits).
 
+use crate::support::contract::Contract;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use wiremock::matchers::path_regex;
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Request, Respond, ResponseTemplate};
 
 /// The states GitHub accepts for a deployment status.
 const STATES: [&str; 7] = ["error", "failure", "inactive", "in_progress", "queued", "pending", "success"];
@@ -55,7 +55,7 @@ struct State {
 
 /// The running server and its state.
 pub(crate) struct GithubDeployments {
-    pub(crate) server: MockServer,
+    pub(crate) server: Contract,
     state: Arc<Mutex<State>>,
 }
 
@@ -64,8 +64,8 @@ impl GithubDeployments {
     pub(crate) async fn start(repo: &str, token: &str) -> GithubDeployments {
         let state =
             Arc::new(Mutex::new(State { token: token.into(), repo: repo.into(), ..State::default() }));
-        let server = MockServer::start().await;
-        Mock::given(path_regex("^/repos/")).respond_with(Api(state.clone())).mount(&server).await;
+        let server = Contract::start().await;
+        server.on("*", "^/repos/").answer(Api(state.clone())).await;
         GithubDeployments { server, state }
     }
 

@@ -543,7 +543,8 @@ fn stepkit_test_records_its_run_and_every_case(store: &Store) {
 
 fn stepkit_load_records_its_target_and_requests(store: &Store) {
     // A closed loopback port: every request fails to connect, quickly; the run is still history.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = crate::support::ports::closed_port();
+    let port = closed.port();
     let run = stepkit()
         // The flag takes the URL without its password, which comes from the environment.
         .args([

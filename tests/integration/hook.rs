@@ -1,13 +1,13 @@
 //! `stepkit hook serve` end to end: real git repositories in temp dirs, the real server on loopback,
 //! GitHub-shaped signed deliveries, and the jobs' real steps (`junit summary` of the checked-out tree).
 
+use crate::support::wait::{wait_for, wait_until, Lines};
 use crate::support::{stepkit, write};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const SECRET: &str = "hook-test-secret-0123456789";
 
@@ -61,7 +61,7 @@ pub fn repos() -> Repos {
 pub struct Server {
     pub child: Child,
     pub addr: SocketAddr,
-    pub lines: mpsc::Receiver<String>,
+    stderr: Lines,
     pub state: PathBuf,
     pub config: PathBuf,
 }
@@ -90,32 +90,12 @@ pub fn start_with_env(dir: &Path, config: &str, extra: &[&str], env: &[(&str, &s
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (tx, lines) = mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let addr = loop {
-        let Ok(line) = lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
-            break None;
-        };
-        if let Some(rest) = line.split("listening on http://").nth(1) {
-            break rest.split('/').next().and_then(|a| a.parse().ok());
-        }
-    };
-    match addr {
-        Some(addr) => Server { child, addr, lines, state, config: config_path },
-        None => {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the server did not say where it listens");
-        }
-    }
+    let mut stderr = Lines::read(child.stderr.take().unwrap());
+    // The server binds port 0 itself and says which port it got: nothing to race for.
+    let line = stderr.wait_for_line("where the server listens", |line| line.contains("listening on http://"));
+    let addr = line.split("listening on http://").nth(1).and_then(|rest| rest.split('/').next());
+    let addr = addr.and_then(|a| a.parse().ok()).unwrap_or_else(|| panic!("no address in {line:?}"));
+    Server { child, addr, stderr, state, config: config_path }
 }
 
 /// A test that fails midway must not leave its server running.
@@ -139,32 +119,17 @@ impl Server {
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
     }
 
-    /// Reads the server's lines until one contains `needle` (60 s at most); returns the lines read.
-    pub fn wait_for_line(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut seen = String::new();
-        loop {
-            match self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(line) => {
-                    seen.push_str(&line);
-                    seen.push('\n');
-                    if line.contains(needle) {
-                        return seen;
-                    }
-                }
-                Err(_) => panic!("the server never said `{needle}`; it said:\n{seen}"),
-            }
-        }
+    /// Reads the server's lines until one contains `needle`; returns the lines read since the last
+    /// call.
+    pub fn wait_for_line(&mut self, needle: &str) -> String {
+        self.stderr.wait_for_line(&format!("the server to say `{needle}`"), |line| line.contains(needle));
+        self.stderr.unread()
     }
 
     /// Waits for the server to exit: its exit code and everything it printed not read yet.
     pub fn wait(mut self) -> (i32, String) {
         let status = self.child.wait().unwrap();
-        let mut out = String::new();
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            out.push_str(&line);
-            out.push('\n');
-        }
+        let out = self.stderr.rest_unread();
         let code = status.code().unwrap_or(-1);
         crate::support::record(&crate::support::Run { code, stdout: String::new(), stderr: out.clone() });
         (code, out)
@@ -185,17 +150,11 @@ impl Server {
 
     /// Waits until every job has ended (none queued or running) and returns them.
     pub fn settled_jobs(&self) -> Vec<serde_json::Value> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
+        wait_for("every job to have ended", || {
             let jobs = self.query(&["list", "--limit", "100"])["jobs"].as_array().unwrap().clone();
-            if !jobs.is_empty()
-                && jobs.iter().all(|j| !matches!(j["state"].as_str(), Some("queued" | "running")))
-            {
-                return jobs;
-            }
-            assert!(Instant::now() < deadline, "jobs did not settle: {jobs:#?}");
-            std::thread::sleep(Duration::from_millis(200));
-        }
+            let settled = jobs.iter().all(|j| !matches!(j["state"].as_str(), Some("queued" | "running")));
+            (!jobs.is_empty() && settled).then_some(jobs)
+        })
     }
 }
 
@@ -410,10 +369,6 @@ fn hook_restart_mid_queue_loses_nothing() {
     let delivery = jobs[0]["delivery"].as_i64().unwrap().to_string();
     let replayed = server.query(&["replay", &delivery]);
     assert_eq!(replayed["schema_version"], 1);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while server.settled_jobs().len() < 3 {
-        assert!(Instant::now() < deadline, "the replayed job never ran");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_until("the replayed job to run", || server.settled_jobs().len() >= 3);
     server.stop();
 }

@@ -3,58 +3,33 @@
 //! (`github status`, `notify`) reporting the job's results to local servers that play GitHub and Slack.
 
 use crate::hook::{commit_report, git, push_payload, repos, send_github, start, start_with_env, SECRET};
+use crate::support::contract::{switch, text, Contract};
+use crate::support::wait::wait_until;
 use crate::support::{record, stepkit, write, Run};
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
-use std::time::Duration;
-use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use std::sync::Arc;
+use wiremock::ResponseTemplate;
 
-/// A health endpoint for a `gate` step: 503 until `ready`, then 200; each probe is announced.
+/// A health endpoint for a `gate` step: 503 until `ready`, then 200.
 struct Health {
-    addr: SocketAddr,
+    server: Contract,
     ready: Arc<AtomicBool>,
-    probes: mpsc::Receiver<()>,
 }
 
 fn health() -> Health {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let ready = Arc::new(AtomicBool::new(false));
-    let (probed, probes) = mpsc::channel();
-    let answer_ready = ready.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-            let mut request = Vec::new();
-            let mut buf = [0u8; 1024];
-            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                match stream.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => request.extend_from_slice(&buf[..n]),
-                }
-            }
-            let status =
-                if answer_ready.load(Ordering::SeqCst) { "200 OK" } else { "503 Service Unavailable" };
-            let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-            if probed.send(()).is_err() {
-                break;
-            }
-        }
-    });
-    Health { addr, ready, probes }
+    let server = Contract::start_blocking();
+    let (answers, ready) = switch(ResponseTemplate::new(503), ResponseTemplate::new(200));
+    server.route_blocking("*", "/health", answers);
+    Health { server, ready }
 }
 
 impl Health {
-    /// Waits for a probe that arrives after this call (60 s at most): the gate step is running now.
+    /// Waits for a probe that arrives after this call: the gate step is running now.
     fn next_probe(&self) {
-        while self.probes.try_recv().is_ok() {}
-        self.probes.recv_timeout(Duration::from_secs(60)).expect("the gate step never probed");
+        let before = self.server.requests_blocking().len();
+        wait_until("the gate step to probe", || self.server.requests_blocking().len() > before);
     }
 }
 
@@ -88,7 +63,7 @@ fn hook_sigterm_lets_the_running_job_finish_within_grace_stops_it_after_and_keep
     let work = repos.dir.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
     let health = health();
-    let url = format!("http://{}/health", health.addr);
+    let url = format!("{}/health", health.server.uri());
     let first = commit_report(&repos.upstream, "first");
     let second = commit_report(&repos.upstream, "second");
     let config = format!(
@@ -121,7 +96,7 @@ fn hook_sigterm_lets_the_running_job_finish_within_grace_stops_it_after_and_keep
     assert_eq!((two["state"].as_str(), &two["result"]), (Some("queued"), &Value::Null));
 
     // Within the grace period: the step keeps running after the signal, finishes, then the server exits.
-    let server = start(&work, &config, &["--grace", "10m"]);
+    let mut server = start(&work, &config, &["--grace", "10m"]);
     health.next_probe();
     server.terminate();
     let mut log = server.wait_for_line("no longer listening");
@@ -154,27 +129,12 @@ const SLACK_PATH: &str = "/services/T000/B000/slack-webhook-secret-6b1f";
 
 #[test]
 fn hook_report_steps_set_the_commit_status_and_post_to_slack_from_the_jobs_results() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (github, slack) = runtime.block_on(async {
-        let github = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path_regex("^/repos/octo/app/statuses/[0-9a-f]{40}$"))
-            .respond_with(
-                ResponseTemplate::new(201)
-                    .set_body_json(json!({"id": 1, "url": "https://api.github.com/x", "state": "success"})),
-            )
-            .expect(2)
-            .mount(&github)
-            .await;
-        let slack = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path(SLACK_PATH))
-            .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-            .expect(2)
-            .mount(&slack)
-            .await;
-        (github, slack)
-    });
+    let github = Contract::start_blocking();
+    let created = json!({"id": 1, "url": "https://api.github.com/x", "state": "success"});
+    let statuses = github.on("POST", "^/repos/octo/app/statuses/[0-9a-f]{40}$").times(2);
+    statuses.answer_blocking(ResponseTemplate::new(201).set_body_json(created));
+    let slack = Contract::start_blocking();
+    slack.on("POST", SLACK_PATH).times(2).answer_blocking(text(200, "ok"));
     let repos = repos();
     let passing = repos.main_sha.clone();
     write(
@@ -225,7 +185,7 @@ fn hook_report_steps_set_the_commit_status_and_post_to_slack_from_the_jobs_resul
     }
 
     // GitHub: one commit status per pushed commit, from the junit step's result.
-    let statuses = runtime.block_on(github.received_requests()).unwrap();
+    let statuses = github.requests_blocking();
     let status_of = |sha: &str| -> Value {
         let request = statuses.iter().find(|r| r.url.path().ends_with(sha)).expect("a status for the commit");
         let auth = request.headers.get("authorization").and_then(|v| v.to_str().ok());
@@ -241,12 +201,8 @@ fn hook_report_steps_set_the_commit_status_and_post_to_slack_from_the_jobs_resul
     assert_eq!(bad["state"], "failure", "{bad}");
 
     // Slack: one message per job, saying what the junit step concluded.
-    let messages: Vec<String> = runtime
-        .block_on(slack.received_requests())
-        .unwrap()
-        .iter()
-        .map(|r| String::from_utf8_lossy(&r.body).to_string())
-        .collect();
+    let messages: Vec<String> =
+        slack.requests_blocking().iter().map(|r| String::from_utf8_lossy(&r.body).to_string()).collect();
     assert_eq!(messages.len(), 2, "{messages:#?}");
     assert!(messages[0].contains("stepkit junit summary succeeded"), "{}", messages[0]);
     assert!(messages[1].contains("stepkit junit summary failed"), "{}", messages[1]);

@@ -1,5 +1,6 @@
 //! `stepkit image build|push` against a real Docker engine and real registries (started by .ci/run).
 
+use crate::support::contract::Contract;
 use crate::support::{in_ci, stepkit, write};
 use std::process::Command;
 
@@ -232,31 +233,22 @@ fn a_registry_that_is_down_is_retried_then_exits_3() {
 
 /// A registry on loopback that answers docker's version check and then refuses every push request
 /// with `status` and the registry error `code` (the distribution spec's JSON error body).
-async fn refusing_registry(status: u16, code: &str) -> wiremock::MockServer {
-    use wiremock::matchers::{method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v2/"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("Docker-Distribution-Api-Version", "registry/2.0")
-                .set_body_string("{}"),
-        )
-        .mount(&server)
-        .await;
+async fn refusing_registry(status: u16, code: &str) -> Contract {
+    use wiremock::ResponseTemplate;
+    let server = Contract::start().await;
+    let version = ResponseTemplate::new(200)
+        .insert_header("Docker-Distribution-Api-Version", "registry/2.0")
+        .set_body_string("{}");
+    server.route("GET", "/v2/", version).await;
     let body =
         serde_json::json!({"errors": [{"code": code, "message": format!("the registry says {code}")}]});
-    Mock::given(wiremock::matchers::any())
-        .respond_with(ResponseTemplate::new(status).set_body_json(body))
-        .mount(&server)
-        .await;
+    server.route("*", "*", ResponseTemplate::new(status).set_body_json(body)).await;
     server
 }
 
 /// How many pushes reached the registry: each one starts with an upload request.
-async fn upload_requests(server: &wiremock::MockServer) -> usize {
-    let requests = server.received_requests().await.unwrap_or_default();
+async fn upload_requests(server: &Contract) -> usize {
+    let requests = server.requests().await;
     requests
         .iter()
         .filter(|r| r.method.as_str() == "POST" && r.url.path().ends_with("/blobs/uploads/"))
@@ -265,12 +257,8 @@ async fn upload_requests(server: &wiremock::MockServer) -> usize {
 
 /// Builds a one-layer image tagged for `server` and pushes it with `push_args`; returns the registry
 /// address and the push's run. The image is removed afterwards.
-async fn push_to(
-    server: &wiremock::MockServer,
-    name: &str,
-    push_args: &[&str],
-) -> (String, crate::support::Run) {
-    let registry = server.address().to_string();
+async fn push_to(server: &Contract, name: &str, push_args: &[&str]) -> (String, crate::support::Run) {
+    let registry = format!("127.0.0.1:{}", server.port());
     let dir = context("FROM scratch\nCOPY busybox /bin/busybox\n");
     let tag = format!("{registry}/{}:1", unique(name));
     let build = stepkit().current_dir(dir.path()).args(["image", "build", "--tag", &tag]);
@@ -352,14 +340,7 @@ fn sigterm_stops_a_build_within_5s() {
         String::from_utf8_lossy(&docker(&["ps", "--no-trunc", "--format", "{{.Command}}"]).stdout)
             .contains("sleep 47")
     };
-    let waiting = std::time::Instant::now();
-    while !running() {
-        assert!(
-            waiting.elapsed() < std::time::Duration::from_secs(60),
-            "the build never reached its RUN step"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    crate::support::wait::wait_until("the build's RUN step", running);
     // SAFETY: signalling the child we started.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let started = std::time::Instant::now();

@@ -106,11 +106,6 @@ async fn answer(
     Ok(response)
 }
 
-/// A port nothing listens on: bound by the OS, then closed.
-fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn data(run: &crate::support::Run) -> Value {
     run.json()["data"].clone()
 }
@@ -170,7 +165,8 @@ fn load_counts_add_up_per_named_request() {
 
 #[test]
 fn load_error_classes_connect_and_timeout() {
-    let port = closed_port();
+    let closed = crate::support::ports::closed_port();
+    let port = closed.port();
     let run = stepkit()
         .args(["--format", "json", "load", &format!("http://127.0.0.1:{port}/"), "-n", "20", "-c", "2"])
         .run()
@@ -347,11 +343,7 @@ fn load_sigint_stops_early_and_keeps_the_partial_result() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let waiting = std::time::Instant::now();
-    while server.requests() < 50 {
-        assert!(waiting.elapsed() < Duration::from_secs(60), "the load never reached the server");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::support::wait::wait_until("50 requests to reach the server", || server.requests() >= 50);
     // SAFETY: signalling the child we started.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let stopping = std::time::Instant::now();

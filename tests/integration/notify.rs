@@ -1,11 +1,11 @@
-//! `stepkit notify` (Slack) against local wiremock servers that answer as Slack documents: incoming
+//! `stepkit notify` (Slack) against local contract servers that answer as Slack documents: incoming
 //! webhooks (200 `ok`, 4xx codes), the Web API (`ok:false` codes, 429 + Retry-After), 5xx and no server.
 
+use crate::support::contract::{failing_then, rate_limited, text, Contract};
 use crate::support::{stepkit, write, Run, Stepkit};
 use serde_json::{json, Value};
 use std::path::Path;
-use wiremock::matchers::{header, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::ResponseTemplate;
 
 const WEBHOOK_PATH: &str = "/services/T000/B000/slack-webhook-secret-6b1f";
 const TOKEN: &str = "xoxb-slack-token-secret-3e9a";
@@ -16,12 +16,12 @@ async fn run(builder: Stepkit) -> Run {
 }
 
 /// stepkit with the webhook of `server` in the environment, in `dir`.
-fn with_webhook(server: &MockServer, dir: &Path) -> Stepkit {
+fn with_webhook(server: &Contract, dir: &Path) -> Stepkit {
     stepkit().current_dir(dir).env("STEPKIT_SLACK_WEBHOOK_URL", format!("{}{WEBHOOK_PATH}", server.uri()))
 }
 
 /// stepkit with the bot token and the API of `server`.
-fn with_token(server: &MockServer, dir: &Path) -> Stepkit {
+fn with_token(server: &Contract, dir: &Path) -> Stepkit {
     stepkit()
         .current_dir(dir)
         .env("STEPKIT_SLACK_TOKEN", TOKEN)
@@ -40,18 +40,12 @@ fn assert_no_secret(run: &Run, files: &[&Path]) {
     }
 }
 
-async fn bodies(server: &MockServer) -> Vec<Value> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| serde_json::from_slice(&r.body).expect("a JSON body"))
-        .collect()
+async fn bodies(server: &Contract) -> Vec<Value> {
+    server.requests().await.iter().map(|r| serde_json::from_slice(&r.body).expect("a JSON body")).collect()
 }
 
 fn ok_webhook() -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_string("ok")
+    text(200, "ok")
 }
 
 fn api_ok(channel: &str, ts: &str) -> ResponseTemplate {
@@ -110,8 +104,8 @@ async fn webhook_posts_blocks_with_fallback_colour_escaping_steps_and_run_link()
     // On GitHub the URL is printed once, in the runner's ::add-mask:: command, so this test has its own
     // secret (kept out of .ci/run's grep list) and checks that nothing else shows it.
     const MASKED: &str = "/services/T000/B000/masked-on-github-9d0e";
-    let server = MockServer::start().await;
-    Mock::given(method("POST")).and(path(MASKED)).respond_with(ok_webhook()).expect(1).mount(&server).await;
+    let server = Contract::start().await;
+    server.on("POST", MASKED).times(1).answer(ok_webhook()).await;
     let dir = tempfile::tempdir().unwrap();
     failing_test_result(dir.path());
     // What `stepkit deploy --result-file` writes, with a headline that tries to ping and forge a link.
@@ -189,14 +183,10 @@ async fn webhook_posts_blocks_with_fallback_colour_escaping_steps_and_run_link()
 
 #[tokio::test]
 async fn bot_posts_with_the_token_and_writes_ts_and_channel_outputs() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/chat.postMessage"))
-        .and(header("authorization", "Bearer xoxb-bot-outputs-4c2d"))
-        .respond_with(api_ok("C0DEPLOYS", "1712.0001"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = Contract::start().await;
+    let bot = "Bearer xoxb-bot-outputs-4c2d";
+    let posts = server.on("POST", "/api/chat.postMessage").header("authorization", bot).times(1);
+    posts.answer(api_ok("C0DEPLOYS", "1712.0001")).await;
     let dir = tempfile::tempdir().unwrap();
     passing_test_result(dir.path());
     let outputs = write(dir.path(), "github_output", "");
@@ -237,19 +227,9 @@ async fn bot_posts_with_the_token_and_writes_ts_and_channel_outputs() {
 
 #[tokio::test]
 async fn update_and_thread_ts_call_the_right_methods() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/chat.update"))
-        .respond_with(api_ok("C0DEPLOYS", "1712.0001"))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/chat.postMessage"))
-        .respond_with(api_ok("C0DEPLOYS", "1712.0002"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = Contract::start().await;
+    server.on("POST", "/api/chat.update").times(1).answer(api_ok("C0DEPLOYS", "1712.0001")).await;
+    server.on("POST", "/api/chat.postMessage").times(1).answer(api_ok("C0DEPLOYS", "1712.0002")).await;
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "token", format!("{TOKEN}\n"));
 
@@ -285,7 +265,7 @@ async fn update_and_thread_ts_call_the_right_methods() {
     .expect_code(0);
     assert!(thread.stderr.contains("(ts 1712.0002)"), "{}", thread.stderr);
 
-    let requests = server.received_requests().await.unwrap();
+    let requests = server.requests().await;
     let update_body: Value = serde_json::from_slice(&requests[0].body).unwrap();
     assert_eq!(
         (update_body["ts"].as_str(), update_body["channel"].as_str()),
@@ -305,13 +285,8 @@ async fn update_and_thread_ts_call_the_right_methods() {
 
 #[tokio::test]
 async fn rate_limited_waits_for_retry_after_then_sends() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST")).respond_with(api_ok("C1", "1.1")).mount(&server).await;
+    let server = Contract::start().await;
+    server.route("POST", "*", failing_then(1, rate_limited(1), api_ok("C1", "1.1"))).await;
     let dir = tempfile::tempdir().unwrap();
     let run = run(with_token(&server, dir.path()).args([
         "--format",
@@ -326,7 +301,7 @@ async fn rate_limited_waits_for_retry_after_then_sends() {
     ]))
     .await
     .expect_code(0);
-    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    assert_eq!(server.requests().await.len(), 2);
     assert_eq!(run.json()["data"]["attempts"], 2);
     assert!(
         run.stderr.contains("429 rate limited; attempt 2 in 1s"),
@@ -338,8 +313,8 @@ async fn rate_limited_waits_for_retry_after_then_sends() {
 
 #[tokio::test]
 async fn invalid_auth_is_refused_at_once_with_advice() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(api_error("invalid_auth")).mount(&server).await;
+    let server = Contract::start().await;
+    server.route("POST", "*", api_error("invalid_auth")).await;
     let dir = tempfile::tempdir().unwrap();
     let run = run(with_token(&server, dir.path()).args([
         "--result-file",
@@ -352,7 +327,7 @@ async fn invalid_auth_is_refused_at_once_with_advice() {
     ]))
     .await
     .expect_code(2);
-    assert_eq!(server.received_requests().await.unwrap().len(), 1, "a permanent error is not retried");
+    assert_eq!(server.requests().await.len(), 1, "a permanent error is not retried");
     assert!(
         run.stderr
             .contains("chat.postMessage with the token in STEPKIT_SLACK_TOKEN was refused (invalid_auth)"),
@@ -368,8 +343,8 @@ async fn invalid_auth_is_refused_at_once_with_advice() {
 
 #[tokio::test]
 async fn not_in_channel_says_to_invite_the_app() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(api_error("not_in_channel")).mount(&server).await;
+    let server = Contract::start().await;
+    server.route("POST", "*", api_error("not_in_channel")).await;
     let dir = tempfile::tempdir().unwrap();
     let run = run(with_token(&server, dir.path()).args(["notify", "--channel", "C1", "--status", "info"]))
         .await
@@ -380,16 +355,13 @@ async fn not_in_channel_says_to_invite_the_app() {
 
 #[tokio::test]
 async fn webhook_404_no_service_names_the_setting_not_the_url() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(404).set_body_string("no_service"))
-        .mount(&server)
-        .await;
+    let server = Contract::start().await;
+    server.route("POST", "*", text(404, "no_service")).await;
     let dir = tempfile::tempdir().unwrap();
     let run = run(with_webhook(&server, dir.path()).args(["--format", "json", "notify", "--status", "info"]))
         .await
         .expect_code(2);
-    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    assert_eq!(server.requests().await.len(), 1);
     assert!(
         run.stderr.contains("the webhook in STEPKIT_SLACK_WEBHOOK_URL was refused (404 no_service)"),
         "{}",
@@ -402,14 +374,14 @@ async fn webhook_404_no_service_names_the_setting_not_the_url() {
 
 #[tokio::test]
 async fn server_errors_are_retried_until_the_budget_runs_out() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(500)).mount(&server).await;
+    let server = Contract::start().await;
+    server.route("POST", "*", ResponseTemplate::new(500)).await;
     let dir = tempfile::tempdir().unwrap();
     let run =
         run(with_webhook(&server, dir.path()).args(["notify", "--status", "info", "--retry-budget", "2s"]))
             .await
             .expect_code(3);
-    let attempts = server.received_requests().await.unwrap().len();
+    let attempts = server.requests().await.len();
     assert!(attempts > 1, "retried: {attempts}");
     assert!(
         run.stderr.contains("post to Slack at 127.0.0.1: 500 server error"),
@@ -427,8 +399,9 @@ async fn server_errors_are_retried_until_the_budget_runs_out() {
 
 #[tokio::test]
 async fn connection_refused_is_an_environment_error() {
-    // A port that was just free: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // A loopback port held by the test that nothing listens on.
+    let closed = crate::support::ports::closed_port();
+    let port = closed.port();
     let dir = tempfile::tempdir().unwrap();
     let run = run(stepkit()
         .current_dir(dir.path())
@@ -448,8 +421,8 @@ async fn connection_refused_is_an_environment_error() {
 
 #[tokio::test]
 async fn when_failure_sends_nothing_for_a_success() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ok_webhook()).expect(0).mount(&server).await;
+    let server = Contract::start().await;
+    server.on("POST", "*").times(0).answer(ok_webhook()).await;
     let dir = tempfile::tempdir().unwrap();
     passing_test_result(dir.path());
     let run = run(with_webhook(&server, dir.path())
@@ -459,13 +432,13 @@ async fn when_failure_sends_nothing_for_a_success() {
     let out = run.json();
     assert_eq!(out["headline"], "nothing sent: --when failure and the status is success");
     assert_eq!((out["data"]["sent"].as_bool(), out["data"]["attempts"].as_u64()), (Some(false), Some(0)));
-    assert!(server.received_requests().await.unwrap().is_empty());
+    assert!(server.requests().await.is_empty());
 }
 
 #[tokio::test]
 async fn a_missing_result_file_still_notifies_that_it_is_missing() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ok_webhook()).mount(&server).await;
+    let server = Contract::start().await;
+    server.route("POST", "*", ok_webhook()).await;
     let dir = tempfile::tempdir().unwrap();
     run(with_webhook(&server, dir.path()).args(["notify", "--result", "deploy.json"])).await.expect_code(0);
     let body = &bodies(&server).await[0];
@@ -476,8 +449,8 @@ async fn a_missing_result_file_still_notifies_that_it_is_missing() {
 
 #[tokio::test]
 async fn mentions_only_when_the_status_is_bad() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ok_webhook()).mount(&server).await;
+    let server = Contract::start().await;
+    server.route("POST", "*", ok_webhook()).await;
     let dir = tempfile::tempdir().unwrap();
     failing_test_result(dir.path());
     passing_test_result(dir.path());
@@ -519,13 +492,8 @@ async fn no_credential_is_a_usage_error_naming_both_ways() {
 
 #[tokio::test]
 async fn both_credentials_use_the_token_with_a_warning_and_the_config_table_applies() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/chat.postMessage"))
-        .respond_with(api_ok("C0FROMTOML", "2.2"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = Contract::start().await;
+    server.on("POST", "/api/chat.postMessage").times(1).answer(api_ok("C0FROMTOML", "2.2")).await;
     let dir = tempfile::tempdir().unwrap();
     write(
         dir.path(),
@@ -563,12 +531,9 @@ async fn both_credentials_use_the_token_with_a_warning_and_the_config_table_appl
 
 #[tokio::test]
 async fn text_file_and_timeout_are_used() {
-    let server = MockServer::start().await;
+    let server = Contract::start().await;
     // Slower than --timeout: each attempt times out and is retried within the budget.
-    Mock::given(method("POST"))
-        .respond_with(ok_webhook().set_delay(std::time::Duration::from_secs(5)))
-        .mount(&server)
-        .await;
+    server.route("POST", "*", ok_webhook().set_delay(std::time::Duration::from_secs(5))).await;
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "notes.md", "line one\nline two\n");
     let run = run(with_webhook(&server, dir.path()).args([

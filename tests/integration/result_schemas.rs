@@ -3,10 +3,9 @@
 //! Schema in docs/schemas/ with check-jsonschema (which .ci/run installs).
 //! `STEPKIT_UPDATE_SNAPSHOTS=1` rewrites the snapshots; review the diff before committing it.
 
+use crate::support::contract::{text, Contract};
 use crate::support::{in_ci, stepkit, write};
 use serde_json::Value;
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::path::Path;
 
 const PASSING: &str = r#"<?xml version="1.0"?>
@@ -279,26 +278,18 @@ fn coverage_merge_result_matches_its_snapshot_and_schema() {
     );
 }
 
-/// A loopback HTTP server answering every request with 200 until the test ends; the listener stays
-/// bound for the whole test, so no other process can take its port.
-fn healthy_server() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut request = [0u8; 4096];
-            let _ = stream.read(&mut request);
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
-        }
-    });
-    port
+/// A loopback HTTP server answering every request with 200 until it is dropped.
+fn healthy_server() -> Contract {
+    let server = Contract::start_blocking();
+    server.route_blocking("*", "*", text(200, "ok"));
+    server
 }
 
 #[test]
 fn gate_result_matches_its_snapshot_and_schema() {
     let dir = tempfile::tempdir().unwrap();
-    let port = healthy_server();
+    let server = healthy_server();
+    let port = server.port();
     let url = format!("http://127.0.0.1:{port}/health");
     check_result(
         dir.path(),
@@ -357,7 +348,8 @@ fn readers_refuse_a_newer_result_naming_the_file() {
         "future.json",
         r#"{"command":"gate","verdict":"passed","exit_code":0,"data":{"schema_version":99,"latency":{"p95_ms":5}}}"#,
     );
-    let port = healthy_server();
+    let server = healthy_server();
+    let port = server.port();
     let url = format!("http://127.0.0.1:{port}/");
     let run = stepkit()
         .current_dir(dir.path())

@@ -1,5 +1,6 @@
 //! `stepkit test` mechanics with the command preset: shards, TEST_TOKEN, signals, deadlines, --max-fail.
 
+use crate::support::wait::wait_for;
 use crate::support::{stepkit, write};
 use std::path::Path;
 use stepkit::junit::read_file;
@@ -78,8 +79,9 @@ fn workers_get_test_token_and_stepkit_worker() {
 
 #[test]
 fn sigterm_stops_every_child_within_5s_and_writes_a_partial_report() {
-    // A duration no other test uses, so the process check below sees only this test's children.
-    let dir = project(4, "sleep 317\n");
+    // Each test writes its pid, then becomes `sleep 317` (exec keeps the pid): the test tracks
+    // exactly its own sleepers, and knows when they run.
+    let dir = project(4, "echo $$ >> sleepers.pid\nexec sleep 317\n");
     write(dir.path(), "t/quick.sh", "exit 0\n");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stepkit"))
         .current_dir(dir.path())
@@ -100,7 +102,12 @@ fn sigterm_stops_every_child_within_5s_and_writes_a_partial_report() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Both workers are in a test that only a signal ends.
+    let pids = wait_for("a sleeping test in each of the 2 workers", || {
+        let text = std::fs::read_to_string(dir.path().join("sleepers.pid")).unwrap_or_default();
+        let pids: Vec<i32> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        (pids.len() == 2 && pids.iter().all(|&pid| runs_sleep_317(pid))).then_some(pids)
+    });
     // SAFETY: sending SIGTERM to the child we started.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let started = std::time::Instant::now();
@@ -110,12 +117,17 @@ fn sigterm_stops_every_child_within_5s_and_writes_a_partial_report() {
     let text = std::fs::read_to_string(dir.path().join("partial.xml")).unwrap();
     assert!(text.contains("interrupted=\"true\""), "{text}");
     assert_eq!(names(&dir.path().join("partial.xml")).len(), 5, "every test is in the partial report");
-    let sleepers = std::process::Command::new("pgrep")
-        .args(["-f", "sleep 317"])
-        .output()
-        .map(|o| o.stdout)
-        .unwrap_or_default();
-    assert!(sleepers.is_empty(), "no test process survives: {}", String::from_utf8_lossy(&sleepers));
+    let survivors: Vec<i32> = pids.into_iter().filter(|&pid| runs_sleep_317(pid)).collect();
+    assert!(survivors.is_empty(), "no test process survives: {survivors:?}");
+}
+
+/// Whether process `pid` is still this test's `sleep 317` (not a zombie, nor a new process that got
+/// the pid since).
+fn runs_sleep_317(pid: i32) -> bool {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let zombie = state.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z'));
+    cmdline == b"sleep\x00317\x00" && !zombie
 }
 
 #[test]

@@ -1,0 +1,47 @@
+//! Fixture paths, files written for a test, and the CI-or-skip rule for tools a test needs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The JUnit corpus: a copy of ../shared/junit-corpus kept in tests/fixtures, so the suite runs
+/// from the repository alone.
+pub fn corpus() -> PathBuf {
+    fixture("junit-corpus")
+}
+
+/// A fixture project under tests/fixtures.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+/// True under CI (`CI=true`, `1` or `yes`): tests that need a tool must fail rather than skip there.
+/// The library's own helper, so the unit tests agree.
+pub fn in_ci() -> bool {
+    stepkit::ci::tests_in_ci(&stepkit::ci::Env::from_process())
+}
+
+/// Returns false (after saying why) when `tool` is missing on a developer machine; panics in CI.
+pub fn require_tool(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !found {
+        assert!(!in_ci(), "{tool} is required under CI=true (.ci/run installs it)");
+        eprintln!("skipping: {tool} is not installed");
+    }
+    found
+}
+
+/// Writes `content` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&path, content).unwrap();
+    path
+}
