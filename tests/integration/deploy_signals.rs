@@ -389,21 +389,17 @@ fn sigterm_during_an_after_switch_hook_keeps_the_new_version_and_no_hook_contain
     }
     let mut f = Fixture::new("sigtermafter");
     let (v1, v2) = (f.build(Kind::Healthy, "v1"), f.build(Kind::Healthy, "v2"));
-    let port = free_port();
+    let (port, first) = on_a_free_port(|port| f.deploy(&v1, &["--publish", &format!("{port}:8080")]));
+    first.expect_code(0);
     let publish = format!("{port}:8080");
-    f.deploy(&v1, &["--publish", &publish]).expect_code(0);
     // The hook runs once v2 is APP and serves: the signal must not take it away again.
-    let run =
+    let mut run =
         Running::start(&f, &v2, &["--publish", &publish, "--after-switch", "sh -c 'echo warming; sleep 60'"]);
-    let mut seen = Vec::new();
-    assert!(run.wait_for("warming", &mut seen), "the hook started: {seen:?}");
+    run.wait_for("warming");
     let hooks = |f: &Fixture| f.containers().into_iter().filter(|c| c.contains("-hook-")).count();
-    let until = Instant::now() + Duration::from_secs(10);
-    while hooks(&f) == 0 && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until("the hook's container", || hooks(&f) > 0);
     assert_eq!(hooks(&f), 1, "the hook runs in its own container");
-    let (code, stderr) = run.terminate(seen);
+    let (code, stderr) = run.terminate();
     assert_eq!(code, Some(143), "{stderr}");
     assert_eq!(hooks(&f), 0, "the hook's container is removed: {:?}\n{stderr}", f.containers());
     assert_eq!(f.inspect(&f.app, "{{.Config.Image}} {{.State.Running}}"), format!("{v2} true"), "{stderr}");
