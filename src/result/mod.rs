@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod coverage;
+pub mod deploy;
 pub mod gate;
 pub mod image;
 pub mod junit;

@@ -20,8 +20,7 @@ fn envelope<D: JsonSchema>() -> Schema {
     schemars::schema_for!(ResultFile<D>)
 }
 
-/// Every step whose result is typed. `deploy` and `deploy rollback` are not here yet: their `data` is
-/// still built as JSON (src/steps/deploy/outcome.rs).
+/// Every step whose result is typed.
 pub const PUBLISHED: &[Published] = &[
     Published {
         command: "junit merge",
@@ -112,6 +111,30 @@ pub const PUBLISHED: &[Published] = &[
         file: "github-comment-result.schema.json",
         version: super::notify::GITHUB_VERSION,
         schema: envelope::<super::notify::CommentData>,
+    },
+    Published {
+        command: "deploy",
+        file: "deploy-result.schema.json",
+        version: super::deploy::SCHEMA_VERSION,
+        schema: envelope::<super::deploy::DeployData>,
+    },
+    Published {
+        command: "deploy rollback",
+        file: "deploy-rollback-result.schema.json",
+        version: super::deploy::SCHEMA_VERSION,
+        schema: envelope::<super::deploy::RollbackData>,
+    },
+    Published {
+        command: "deploy companion restart",
+        file: "deploy-companion-restart-result.schema.json",
+        version: super::deploy::SCHEMA_VERSION,
+        schema: envelope::<super::deploy::CompanionCommandData>,
+    },
+    Published {
+        command: "deploy companion remove",
+        file: "deploy-companion-remove-result.schema.json",
+        version: super::deploy::SCHEMA_VERSION,
+        schema: envelope::<super::deploy::CompanionCommandData>,
     },
     Published {
         command: "completions",
