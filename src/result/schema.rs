@@ -137,6 +137,48 @@ pub const PUBLISHED: &[Published] = &[
         schema: envelope::<super::deploy::CompanionCommandData>,
     },
     Published {
+        command: "history record",
+        file: "history-record-result.schema.json",
+        version: super::history::RECORD_VERSION,
+        schema: envelope::<super::history::RecordData>,
+    },
+    Published {
+        command: "history query",
+        file: "history-query-result.schema.json",
+        version: super::history::QUERY_VERSION,
+        schema: envelope::<super::history::Answer>,
+    },
+    Published {
+        command: "dashboard",
+        file: "dashboard-result.schema.json",
+        version: super::dashboard::SCHEMA_VERSION,
+        schema: envelope::<super::dashboard::Dashboard>,
+    },
+    Published {
+        command: "hook serve",
+        file: "hook-serve-result.schema.json",
+        version: super::hook::SCHEMA_VERSION,
+        schema: envelope::<super::hook::ServeData>,
+    },
+    Published {
+        command: "hook list",
+        file: "hook-list-result.schema.json",
+        version: super::hook::SCHEMA_VERSION,
+        schema: envelope::<super::hook::ListData>,
+    },
+    Published {
+        command: "hook show",
+        file: "hook-show-result.schema.json",
+        version: super::hook::SCHEMA_VERSION,
+        schema: envelope::<super::hook::ShowData>,
+    },
+    Published {
+        command: "hook replay",
+        file: "hook-replay-result.schema.json",
+        version: super::hook::SCHEMA_VERSION,
+        schema: envelope::<super::hook::ReplayData>,
+    },
+    Published {
         command: "completions",
         file: "completions-result.schema.json",
         version: super::tools::SCHEMA_VERSION,
