@@ -26,6 +26,9 @@ const RETRY: &str = r#"<?xml version="1.0"?>
 /// Keys whose values change from run to run: numbers become 0, strings `<volatile>`.
 const VOLATILE: &[&str] = &[
     "started_at",
+    "recorded_at",
+    "generated_at",
+    "deployed_at",
     "elapsed_ms",
     "opened_after_ms",
     "at_ms",
@@ -365,4 +368,126 @@ fn readers_refuse_a_newer_result_naming_the_file() {
         .run()
         .expect_code(2);
     assert!(run.stderr.contains("future.json") && run.stderr.contains("schema version 99"), "{}", run.stderr);
+}
+
+/// Runs stepkit in `dir` with `env` and `args`, expecting exit 0 (a step whose result feeds the next).
+fn run_ok(dir: &Path, env: &[(&str, &str)], args: &[&str]) {
+    let mut step = stepkit().current_dir(dir);
+    for (key, value) in env {
+        step = step.env(key, value);
+    }
+    step.args(args).run().expect_code(0);
+}
+
+#[test]
+fn history_record_query_and_dashboard_results_match_their_snapshots_and_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("history.sqlite");
+    let env = [("STEPKIT_HISTORY", store.to_str().unwrap())];
+    junit_inputs(dir.path());
+    // Two versions of a real `junit merge` result, recorded into a new SQLite store.
+    let merge = ["--result-file", "merge.json", "junit", "merge", "reports/a.xml", "-o", "merged.xml"];
+    run_ok(dir.path(), &[], &merge);
+    let keys = ["--repository", "octo/app", "--branch", "main", "--step", "unit"];
+    run_ok(
+        dir.path(),
+        &env,
+        &[&["history", "record", "merge.json", "--version", "1.0.0"][..], &keys].concat(),
+    );
+    check_result(
+        dir.path(),
+        &env,
+        &[&["history", "record", "merge.json", "--version", "1.0.1"][..], &keys].concat(),
+        0,
+        "history-record",
+    );
+    check_written(dir.path(), &env, &["history", "query"], "history-query");
+    check_result(dir.path(), &env, &["dashboard", "-o", "page.html"], 0, "dashboard");
+}
+
+/// `check_result` for a command whose stdout is not the result document (`history query` prints its
+/// answer): the written result file is compared with the snapshot and validated.
+fn check_written(dir: &Path, env: &[(&str, &str)], args: &[&str], name: &str) {
+    let mut all = vec!["--result-file", "result.json"];
+    all.extend_from_slice(args);
+    run_ok(dir, env, &all);
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("result.json")).unwrap()).unwrap();
+    assert!(written["data"]["schema_version"].is_u64(), "{written}");
+    snapshot(name, &written, dir);
+    let command = written["command"].as_str().unwrap().replace(' ', "-");
+    validate(&format!("{command}-result.schema.json"), &written);
+}
+
+/// A real first deploy and an upgrade of a busybox app on the running Docker engine: the upgrade's
+/// result (previous version, duration delta from `--previous-result`, gate evidence) against its
+/// snapshot and schema.
+#[test]
+fn deploy_result_matches_its_snapshot_and_schema() {
+    if !crate::image::have_docker() {
+        return;
+    }
+    let mut f = crate::deploy::Fixture::new("schema");
+    let v1 = f.build(crate::deploy::Kind::Healthy, "v1");
+    let v2 = f.build(crate::deploy::Kind::Healthy, "v2");
+    let deploy = |image: &str, result: &str| {
+        let mut args = vec!["--result-file", result, "deploy", "--name", &f.app, "--image", image];
+        args.extend(["--stop-timeout", "1s", "--interval", "200ms", "--deadline", "40s"]);
+        args.extend(["--previous-result", "first.json"]);
+        stepkit().current_dir(f.dir.path()).args(["--format", "json"]).args(args).run().expect_code(0)
+    };
+    deploy(&v1, "first.json");
+    let printed = deploy(&v2, "second.json").json();
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(f.dir.path().join("second.json")).unwrap()).unwrap();
+    assert_eq!(printed, written, "--format json and --result-file write the same document");
+    assert!(printed["data"]["previous_duration_ms"].is_u64(), "the delta comes from first.json: {printed}");
+    validate("deploy-result.schema.json", &printed);
+    snapshot("deploy", &deploy_stable(&printed, &f.app), f.dir.path());
+}
+
+/// A deploy result with what differs per run made fixed: the app's unique name, ids and digests, and
+/// the gate's attempts (how many it took depends on how fast the container starts: the last is kept).
+fn deploy_stable(result: &Value, app: &str) -> Value {
+    let data = &result["data"];
+    let mut text = result.to_string();
+    // The kept name carries the time of the deploy.
+    if let Some(kept) = data["kept"][0].as_str() {
+        text = text.replace(kept, "<app>-prev-<time>");
+    }
+    text = text.replace(app, "<app>");
+    for volatile in
+        [&data["digest"], &data["container_id"], &data["previous"]["digest"], &data["previous"]["id"]]
+    {
+        if let Some(value) = volatile.as_str() {
+            text = text.replace(value, "<id>").replace(&value[..value.len().min(19)], "<id>");
+        }
+    }
+    let mut stable: Value = serde_json::from_str(&text).unwrap();
+    let gate = &mut stable["data"]["gate"];
+    if let Some(attempts) = gate["attempts"].as_array_mut() {
+        let last = attempts.pop();
+        attempts.clear();
+        attempts.extend(last);
+    }
+    for key in ["rounds", "attempts_dropped"] {
+        gate[key] = serde_json::json!(0);
+    }
+    // `open after 180 ms (1 round)`: the rounds vary with the container's start.
+    if let Some(headline) = gate["headline"].as_str() {
+        gate["headline"] = Value::String(one_duration(headline.split(" (").next().unwrap_or_default()));
+    }
+    for key in ["duration-ms", "duration-delta-ms"] {
+        stable["outputs"][key] = serde_json::json!("<n>");
+    }
+    for key in ["previous_duration_ms", "duration_delta_ms"] {
+        stable["data"][key] = serde_json::json!(0);
+    }
+    stable["headline"] = Value::String(one_duration(stable["headline"].as_str().unwrap_or_default()));
+    stable
+}
+
+/// Durations in text read `<n> ms` under a second and `<n>s` above: one form for both.
+fn one_duration(text: &str) -> String {
+    durations(text).replace("<n> ms", "<n>").replace("<n>s", "<n>")
 }
