@@ -29,6 +29,8 @@ const VOLATILE: &[&str] = &[
     "recorded_at",
     "generated_at",
     "deployed_at",
+    "received_ms",
+    "created_ms",
     "elapsed_ms",
     "opened_after_ms",
     "at_ms",
@@ -490,4 +492,29 @@ fn deploy_stable(result: &Value, app: &str) -> Value {
 /// Durations in text read `<n> ms` under a second and `<n>s` above: one form for both.
 fn one_duration(text: &str) -> String {
     durations(text).replace("<n> ms", "<n>").replace("<n>s", "<n>")
+}
+
+/// A real `hook serve` that logged one refused (unsigned) delivery and was stopped by SIGTERM, then
+/// `hook list` of its log: both results against their snapshots and schemas.
+#[test]
+fn hook_serve_and_list_results_match_their_snapshots_and_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[hook]\nclone = \"clones\"\n[[hook.rule]]\nbranch = \"main\"\ntarget = \"prod\"\n\
+                  steps = [[\"junit\", \"summary\", \"report.xml\"]]\n";
+    let server = crate::hook::start(dir.path(), config, &["--result-file", "serve.json"]);
+    let (status, _) = crate::hook::post(server.addr, &[("X-GitHub-Event", "push")], "{}");
+    assert_eq!(status, 401, "an unsigned delivery is refused (and logged)");
+    let (code, output) = server.stop();
+    assert_eq!(code, 0, "{output}");
+    let served: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("serve.json")).unwrap()).unwrap();
+    validate("hook-serve-result.schema.json", &served);
+    snapshot("hook-serve", &served, dir.path());
+    check_result(
+        dir.path(),
+        &[],
+        &["hook", "list", "--config", "stepkit.toml", "--state-dir", "state"],
+        0,
+        "hook-list",
+    );
 }
