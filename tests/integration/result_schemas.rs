@@ -421,43 +421,56 @@ fn check_written(dir: &Path, env: &[(&str, &str)], args: &[&str], name: &str) {
     validate(&format!("{command}-result.schema.json"), &written);
 }
 
-/// A real first deploy and an upgrade of a busybox app on the running Docker engine: the upgrade's
-/// result (previous version, duration delta from `--previous-result`, gate evidence) against its
-/// snapshot and schema.
+/// A real first deploy, an upgrade, a rollback and a companion removal of a busybox app on the running
+/// Docker engine: the upgrade's result (previous version, duration delta from `--previous-result`, gate
+/// evidence), the rollback's and the companion command's against their snapshots and schemas.
 #[test]
-fn deploy_result_matches_its_snapshot_and_schema() {
+fn deploy_rollback_and_companion_results_match_their_snapshots_and_schemas() {
     if !crate::image::have_docker() {
         return;
     }
     let mut f = crate::deploy::Fixture::new("schema");
     let v1 = f.build(crate::deploy::Kind::Healthy, "v1");
     let v2 = f.build(crate::deploy::Kind::Healthy, "v2");
+    let gated = ["--stop-timeout", "1s", "--interval", "200ms", "--deadline", "40s"];
+    let step = |result: &str, args: &[&str]| {
+        let all = [&["--format", "json", "--result-file", result][..], args, &["--name", &f.app]].concat();
+        let printed = stepkit().current_dir(f.dir.path()).args(all).run().expect_code(0).json();
+        let written: Value =
+            serde_json::from_str(&std::fs::read_to_string(f.dir.path().join(result)).unwrap()).unwrap();
+        assert_eq!(printed, written, "--format json and --result-file write the same document");
+        assert!(printed["data"]["schema_version"].is_u64(), "{printed}");
+        let command = printed["command"].as_str().unwrap().replace(' ', "-");
+        validate(&format!("{command}-result.schema.json"), &printed);
+        printed
+    };
     let deploy = |image: &str, result: &str| {
-        let mut args = vec!["--result-file", result, "deploy", "--name", &f.app, "--image", image];
-        args.extend(["--stop-timeout", "1s", "--interval", "200ms", "--deadline", "40s"]);
-        args.extend(["--previous-result", "first.json"]);
-        stepkit().current_dir(f.dir.path()).args(["--format", "json"]).args(args).run().expect_code(0)
+        let args = [&["deploy", "--image", image, "--previous-result", "first.json"][..], &gated].concat();
+        step(result, &args)
     };
     deploy(&v1, "first.json");
-    let printed = deploy(&v2, "second.json").json();
-    let written: Value =
-        serde_json::from_str(&std::fs::read_to_string(f.dir.path().join("second.json")).unwrap()).unwrap();
-    assert_eq!(printed, written, "--format json and --result-file write the same document");
-    assert!(printed["data"]["previous_duration_ms"].is_u64(), "the delta comes from first.json: {printed}");
-    validate("deploy-result.schema.json", &printed);
-    snapshot("deploy", &deploy_stable(&printed, &f.app), f.dir.path());
+    let upgrade = deploy(&v2, "second.json");
+    assert!(upgrade["data"]["previous_duration_ms"].is_u64(), "the delta comes from first.json: {upgrade}");
+    snapshot("deploy", &deploy_stable(&upgrade, &f.app), f.dir.path());
+    let rollback = step("rollback.json", &[&["deploy", "rollback"][..], &gated].concat());
+    snapshot("deploy-rollback", &deploy_stable(&rollback, &f.app), f.dir.path());
+    // A companion declared but never started: removing it finds nothing (`absent`), without a deploy.
+    write(
+        f.dir.path(),
+        "stepkit.toml",
+        format!("[deploy.companions.cache]\nimage = \"{v1}\"\nnetwork = \"never-made\"\n"),
+    );
+    let removed = step("remove.json", &["deploy", "companion", "remove", "cache"]);
+    assert_eq!(removed["data"]["result"], "absent", "{removed}");
+    snapshot("deploy-companion-remove", &deploy_stable(&removed, &f.app), f.dir.path());
 }
 
-/// A deploy result with what differs per run made fixed: the app's unique name, ids and digests, and
-/// the gate's attempts (how many it took depends on how fast the container starts: the last is kept).
+/// A deploy result with what differs per run made fixed: the app's unique name, ids, digests and the
+/// times in kept versions' names, and the gate's attempts (how many it took depends on how fast the
+/// container starts: the last is kept).
 fn deploy_stable(result: &Value, app: &str) -> Value {
     let data = &result["data"];
-    let mut text = result.to_string();
-    // The kept name carries the time of the deploy.
-    if let Some(kept) = data["kept"][0].as_str() {
-        text = text.replace(kept, "<app>-prev-<time>");
-    }
-    text = text.replace(app, "<app>");
+    let mut text = timestamped_names(&result.to_string()).replace(app, "<app>");
     for volatile in
         [&data["digest"], &data["container_id"], &data["previous"]["digest"], &data["previous"]["id"]]
     {
@@ -466,27 +479,48 @@ fn deploy_stable(result: &Value, app: &str) -> Value {
         }
     }
     let mut stable: Value = serde_json::from_str(&text).unwrap();
-    let gate = &mut stable["data"]["gate"];
-    if let Some(attempts) = gate["attempts"].as_array_mut() {
-        let last = attempts.pop();
-        attempts.clear();
-        attempts.extend(last);
-    }
-    for key in ["rounds", "attempts_dropped"] {
-        gate[key] = serde_json::json!(0);
-    }
-    // `open after 180 ms (1 round)`: the rounds vary with the container's start.
-    if let Some(headline) = gate["headline"].as_str() {
-        gate["headline"] = Value::String(one_duration(headline.split(" (").next().unwrap_or_default()));
+    for gate in ["gate", "restore_gate"] {
+        // `get_mut`: indexing would add the key to a result that has none (a companion command's).
+        let Some(gate) = stable["data"].get_mut(gate).filter(|g| !g.is_null()) else { continue };
+        if let Some(attempts) = gate["attempts"].as_array_mut() {
+            let last = attempts.pop();
+            attempts.clear();
+            attempts.extend(last);
+        }
+        for key in ["rounds", "attempts_dropped"] {
+            gate[key] = serde_json::json!(0);
+        }
+        // `open after 180 ms (1 round)`: the rounds vary with the container's start.
+        if let Some(headline) = gate["headline"].as_str() {
+            gate["headline"] = Value::String(one_duration(headline.split(" (").next().unwrap_or_default()));
+        }
     }
     for key in ["duration-ms", "duration-delta-ms"] {
-        stable["outputs"][key] = serde_json::json!("<n>");
+        if stable["outputs"].get(key).is_some() {
+            stable["outputs"][key] = serde_json::json!("<n>");
+        }
     }
     for key in ["previous_duration_ms", "duration_delta_ms"] {
-        stable["data"][key] = serde_json::json!(0);
+        if stable["data"].get(key).is_some() {
+            stable["data"][key] = serde_json::json!(0);
+        }
     }
     stable["headline"] = Value::String(one_duration(stable["headline"].as_str().unwrap_or_default()));
     stable
+}
+
+/// `APP-prev-20261204T234931.719Z` (a kept version's name) as `APP-prev-<time>`.
+fn timestamped_names(text: &str) -> String {
+    let mut out = text.to_string();
+    for marker in ["-prev-", "-rolledback-"] {
+        let mut from = 0;
+        while let Some(at) = out[from..].find(marker).map(|i| from + i + marker.len()) {
+            let stamp = out[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '.').count();
+            out.replace_range(at..at + stamp, "<time>");
+            from = at;
+        }
+    }
+    out
 }
 
 /// Durations in text read `<n> ms` under a second and `<n>s` above: one form for both.
