@@ -536,8 +536,12 @@ fn hook_serve_and_list_results_match_their_snapshots_and_schemas() {
     let config = "[hook]\nclone = \"clones\"\n[[hook.rule]]\nbranch = \"main\"\ntarget = \"prod\"\n\
                   steps = [[\"junit\", \"summary\", \"report.xml\"]]\n";
     let server = crate::hook::start(dir.path(), config, &["--result-file", "serve.json"]);
-    let (status, _) = crate::hook::post(server.addr, &[("X-GitHub-Event", "push")], "{}");
+    let (status, body) = crate::hook::post(server.addr, &[("X-GitHub-Event", "push")], "{}");
     assert_eq!(status, 401, "an unsigned delivery is refused (and logged)");
+    assert_eq!(
+        body, "{\"error\":\"refused: unsigned (no signature or token header)\"}\n",
+        "the answer's body"
+    );
     let (code, output) = server.stop();
     assert_eq!(code, 0, "{output}");
     let served: Value =
