@@ -192,3 +192,33 @@ pub fn before_app(
     }
     outcome
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_restart_stopped_at_its_companion_says_it_was_a_restart() {
+        let cache = Ensured {
+            name: "cache".into(),
+            container: "web-cache".into(),
+            id: "c0ffee".into(),
+            image: "redis:7".into(),
+            action: "restarted",
+            gate: Some(Outcome::new("gate", Verdict::Failed, "closed after 2s")),
+            drift: None,
+        };
+        let stopped = Companions::Failed(vec![cache], "companion web-cache failed its gate".into());
+        let o =
+            before_app("deploy companion restart", "web", Some("stage"), "web:2", stopped, Duration::ZERO);
+        assert_eq!((o.command.as_str(), o.verdict), ("deploy companion restart", Verdict::Failed));
+        let data = &o.data;
+        assert_eq!(
+            (data["result"].as_str(), data["image"].as_str()),
+            (Some("companion-failed"), Some("web:2"))
+        );
+        assert_eq!((data["schema_version"].as_u64(), data["rolled_back"].as_bool()), (Some(1), Some(false)));
+        assert_eq!(data["companions"][0]["gate"]["verdict"], "failed", "{data}");
+        assert!(data.get("github_deployment").is_none(), "only a deploy reported to GitHub has one");
+    }
+}

@@ -387,6 +387,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_signal_while_waiting_for_the_lock_has_the_small_data_it_always_had() {
+        let o = interrupted_waiting("deploy rollback", "web", crate::signals::Signal::Term);
+        assert_eq!(
+            o.data.to_string(),
+            r#"{"app":"web","result":"interrupted","rolled_back":false,"schema_version":1}"#,
+            "the same keys as before plus schema_version; no github_deployment unless GitHub was told"
+        );
+    }
+
+    #[test]
     fn the_previous_duration_comes_from_a_passed_deploy_of_the_same_app() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("last.json");
