@@ -4,7 +4,7 @@ use crate::exit;
 use serde::{Deserialize, Serialize};
 
 /// The step's verdict; it decides the exit code (see docs/exit-codes.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Everything the step checked is fine.

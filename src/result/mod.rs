@@ -7,7 +7,11 @@
 
 pub mod check;
 pub mod coverage;
+pub mod dashboard;
+pub mod deploy;
 pub mod gate;
+pub mod history;
+pub mod hook;
 pub mod image;
 pub mod junit;
 pub mod load;

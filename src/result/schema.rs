@@ -20,8 +20,7 @@ fn envelope<D: JsonSchema>() -> Schema {
     schemars::schema_for!(ResultFile<D>)
 }
 
-/// Every step whose result is typed. `deploy` and `deploy rollback` are not here yet: their `data` is
-/// still built as JSON (src/steps/deploy/outcome.rs).
+/// Every step whose result is typed.
 pub const PUBLISHED: &[Published] = &[
     Published {
         command: "junit merge",
@@ -112,6 +111,72 @@ pub const PUBLISHED: &[Published] = &[
         file: "github-comment-result.schema.json",
         version: super::notify::GITHUB_VERSION,
         schema: envelope::<super::notify::CommentData>,
+    },
+    Published {
+        command: "deploy",
+        file: "deploy-result.schema.json",
+        version: super::deploy::SCHEMA_VERSION,
+        schema: envelope::<super::deploy::DeployData>,
+    },
+    Published {
+        command: "deploy rollback",
+        file: "deploy-rollback-result.schema.json",
+        version: super::deploy::SCHEMA_VERSION,
+        schema: envelope::<super::deploy::RollbackData>,
+    },
+    Published {
+        command: "deploy companion restart",
+        file: "deploy-companion-restart-result.schema.json",
+        version: super::deploy::SCHEMA_VERSION,
+        schema: envelope::<super::deploy::CompanionCommandData>,
+    },
+    Published {
+        command: "deploy companion remove",
+        file: "deploy-companion-remove-result.schema.json",
+        version: super::deploy::SCHEMA_VERSION,
+        schema: envelope::<super::deploy::CompanionCommandData>,
+    },
+    Published {
+        command: "history record",
+        file: "history-record-result.schema.json",
+        version: super::history::RECORD_VERSION,
+        schema: envelope::<super::history::RecordData>,
+    },
+    Published {
+        command: "history query",
+        file: "history-query-result.schema.json",
+        version: super::history::QUERY_VERSION,
+        schema: envelope::<super::history::Answer>,
+    },
+    Published {
+        command: "dashboard",
+        file: "dashboard-result.schema.json",
+        version: super::dashboard::SCHEMA_VERSION,
+        schema: envelope::<super::dashboard::Dashboard>,
+    },
+    Published {
+        command: "hook serve",
+        file: "hook-serve-result.schema.json",
+        version: super::hook::SCHEMA_VERSION,
+        schema: envelope::<super::hook::ServeData>,
+    },
+    Published {
+        command: "hook list",
+        file: "hook-list-result.schema.json",
+        version: super::hook::SCHEMA_VERSION,
+        schema: envelope::<super::hook::ListData>,
+    },
+    Published {
+        command: "hook show",
+        file: "hook-show-result.schema.json",
+        version: super::hook::SCHEMA_VERSION,
+        schema: envelope::<super::hook::ShowData>,
+    },
+    Published {
+        command: "hook replay",
+        file: "hook-replay-result.schema.json",
+        version: super::hook::SCHEMA_VERSION,
+        schema: envelope::<super::hook::ReplayData>,
     },
     Published {
         command: "completions",

@@ -25,6 +25,11 @@ const RETRY: &str = r#"<?xml version="1.0"?>
 /// Keys whose values change from run to run: numbers become 0, strings `<volatile>`.
 const VOLATILE: &[&str] = &[
     "started_at",
+    "recorded_at",
+    "generated_at",
+    "deployed_at",
+    "received_ms",
+    "created_ms",
     "elapsed_ms",
     "opened_after_ms",
     "at_ms",
@@ -357,4 +362,189 @@ fn readers_refuse_a_newer_result_naming_the_file() {
         .run()
         .expect_code(2);
     assert!(run.stderr.contains("future.json") && run.stderr.contains("schema version 99"), "{}", run.stderr);
+}
+
+/// Runs stepkit in `dir` with `env` and `args`, expecting exit 0 (a step whose result feeds the next).
+fn run_ok(dir: &Path, env: &[(&str, &str)], args: &[&str]) {
+    let mut step = stepkit().current_dir(dir);
+    for (key, value) in env {
+        step = step.env(key, value);
+    }
+    step.args(args).run().expect_code(0);
+}
+
+#[test]
+fn history_record_query_and_dashboard_results_match_their_snapshots_and_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("history.sqlite");
+    let env = [("STEPKIT_HISTORY", store.to_str().unwrap())];
+    junit_inputs(dir.path());
+    // Two versions of a real `junit merge` result, recorded into a new SQLite store.
+    let merge = ["--result-file", "merge.json", "junit", "merge", "reports/a.xml", "-o", "merged.xml"];
+    run_ok(dir.path(), &[], &merge);
+    let keys = ["--repository", "octo/app", "--branch", "main", "--step", "unit"];
+    run_ok(
+        dir.path(),
+        &env,
+        &[&["history", "record", "merge.json", "--version", "1.0.0"][..], &keys].concat(),
+    );
+    check_result(
+        dir.path(),
+        &env,
+        &[&["history", "record", "merge.json", "--version", "1.0.1"][..], &keys].concat(),
+        0,
+        "history-record",
+    );
+    check_written(dir.path(), &env, &["history", "query"], "history-query");
+    check_result(dir.path(), &env, &["dashboard", "-o", "page.html"], 0, "dashboard");
+}
+
+/// `check_result` for a command whose stdout is not the result document (`history query` prints its
+/// answer): the written result file is compared with the snapshot and validated.
+fn check_written(dir: &Path, env: &[(&str, &str)], args: &[&str], name: &str) {
+    let mut all = vec!["--result-file", "result.json"];
+    all.extend_from_slice(args);
+    run_ok(dir, env, &all);
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("result.json")).unwrap()).unwrap();
+    assert!(written["data"]["schema_version"].is_u64(), "{written}");
+    snapshot(name, &written, dir);
+    let command = written["command"].as_str().unwrap().replace(' ', "-");
+    validate(&format!("{command}-result.schema.json"), &written);
+}
+
+/// A real first deploy, an upgrade, a rollback and a companion removal of a busybox app on the running
+/// Docker engine: the upgrade's result (previous version, duration delta from `--previous-result`, gate
+/// evidence), the rollback's and the companion command's against their snapshots and schemas.
+#[test]
+fn deploy_rollback_and_companion_results_match_their_snapshots_and_schemas() {
+    if !crate::image::have_docker() {
+        return;
+    }
+    let mut f = crate::deploy::Fixture::new("schema");
+    let v1 = f.build(crate::deploy::Kind::Healthy, "v1");
+    let v2 = f.build(crate::deploy::Kind::Healthy, "v2");
+    let gated = ["--stop-timeout", "1s", "--interval", "200ms", "--deadline", "40s"];
+    let step = |result: &str, args: &[&str]| {
+        let all = [&["--format", "json", "--result-file", result][..], args, &["--name", &f.app]].concat();
+        let printed = stepkit().current_dir(f.dir.path()).args(all).run().expect_code(0).json();
+        let written: Value =
+            serde_json::from_str(&std::fs::read_to_string(f.dir.path().join(result)).unwrap()).unwrap();
+        assert_eq!(printed, written, "--format json and --result-file write the same document");
+        assert!(printed["data"]["schema_version"].is_u64(), "{printed}");
+        let command = printed["command"].as_str().unwrap().replace(' ', "-");
+        validate(&format!("{command}-result.schema.json"), &printed);
+        printed
+    };
+    let deploy = |image: &str, result: &str| {
+        let args = [&["deploy", "--image", image, "--previous-result", "first.json"][..], &gated].concat();
+        step(result, &args)
+    };
+    deploy(&v1, "first.json");
+    let upgrade = deploy(&v2, "second.json");
+    assert!(upgrade["data"]["previous_duration_ms"].is_u64(), "the delta comes from first.json: {upgrade}");
+    snapshot("deploy", &deploy_stable(&upgrade, &f.app), f.dir.path());
+    let rollback = step("rollback.json", &[&["deploy", "rollback"][..], &gated].concat());
+    snapshot("deploy-rollback", &deploy_stable(&rollback, &f.app), f.dir.path());
+    // A companion declared but never started: removing it finds nothing (`absent`), without a deploy.
+    write(
+        f.dir.path(),
+        "stepkit.toml",
+        format!("[deploy.companions.cache]\nimage = \"{v1}\"\nnetwork = \"never-made\"\n"),
+    );
+    let removed = step("remove.json", &["deploy", "companion", "remove", "cache"]);
+    assert_eq!(removed["data"]["result"], "absent", "{removed}");
+    snapshot("deploy-companion-remove", &deploy_stable(&removed, &f.app), f.dir.path());
+}
+
+/// A deploy result with what differs per run made fixed: the app's unique name, ids, digests and the
+/// times in kept versions' names, and the gate's attempts (how many it took depends on how fast the
+/// container starts: the last is kept).
+fn deploy_stable(result: &Value, app: &str) -> Value {
+    let data = &result["data"];
+    let mut text = timestamped_names(&result.to_string()).replace(app, "<app>");
+    for volatile in
+        [&data["digest"], &data["container_id"], &data["previous"]["digest"], &data["previous"]["id"]]
+    {
+        if let Some(value) = volatile.as_str() {
+            text = text.replace(value, "<id>").replace(&value[..value.len().min(19)], "<id>");
+        }
+    }
+    let mut stable: Value = serde_json::from_str(&text).unwrap();
+    for gate in ["gate", "restore_gate"] {
+        // `get_mut`: indexing would add the key to a result that has none (a companion command's).
+        let Some(gate) = stable["data"].get_mut(gate).filter(|g| !g.is_null()) else { continue };
+        if let Some(attempts) = gate["attempts"].as_array_mut() {
+            let last = attempts.pop();
+            attempts.clear();
+            attempts.extend(last);
+        }
+        for key in ["rounds", "attempts_dropped"] {
+            gate[key] = serde_json::json!(0);
+        }
+        // `open after 180 ms (1 round)`: the rounds vary with the container's start.
+        if let Some(headline) = gate["headline"].as_str() {
+            gate["headline"] = Value::String(one_duration(headline.split(" (").next().unwrap_or_default()));
+        }
+    }
+    for key in ["duration-ms", "duration-delta-ms"] {
+        if stable["outputs"].get(key).is_some() {
+            stable["outputs"][key] = serde_json::json!("<n>");
+        }
+    }
+    for key in ["previous_duration_ms", "duration_delta_ms"] {
+        if stable["data"].get(key).is_some() {
+            stable["data"][key] = serde_json::json!(0);
+        }
+    }
+    stable["headline"] = Value::String(one_duration(stable["headline"].as_str().unwrap_or_default()));
+    stable
+}
+
+/// `APP-prev-20261204T234931.719Z` (a kept version's name) as `APP-prev-<time>`.
+fn timestamped_names(text: &str) -> String {
+    let mut out = text.to_string();
+    for marker in ["-prev-", "-rolledback-"] {
+        let mut from = 0;
+        while let Some(at) = out[from..].find(marker).map(|i| from + i + marker.len()) {
+            let stamp = out[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '.').count();
+            out.replace_range(at..at + stamp, "<time>");
+            from = at;
+        }
+    }
+    out
+}
+
+/// Durations in text read `<n> ms` under a second and `<n>s` above: one form for both.
+fn one_duration(text: &str) -> String {
+    durations(text).replace("<n> ms", "<n>").replace("<n>s", "<n>")
+}
+
+/// A real `hook serve` that logged one refused (unsigned) delivery and was stopped by SIGTERM, then
+/// `hook list` of its log: both results against their snapshots and schemas.
+#[test]
+fn hook_serve_and_list_results_match_their_snapshots_and_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[hook]\nclone = \"clones\"\n[[hook.rule]]\nbranch = \"main\"\ntarget = \"prod\"\n\
+                  steps = [[\"junit\", \"summary\", \"report.xml\"]]\n";
+    let server = crate::hook::start(dir.path(), config, &["--result-file", "serve.json"]);
+    let (status, body) = crate::hook::post(server.addr, &[("X-GitHub-Event", "push")], "{}");
+    assert_eq!(status, 401, "an unsigned delivery is refused (and logged)");
+    assert_eq!(
+        body, "{\"error\":\"refused: unsigned (no signature or token header)\"}\n",
+        "the answer's body"
+    );
+    let (code, output) = server.stop();
+    assert_eq!(code, 0, "{output}");
+    let served: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("serve.json")).unwrap()).unwrap();
+    validate("hook-serve-result.schema.json", &served);
+    snapshot("hook-serve", &served, dir.path());
+    check_result(
+        dir.path(),
+        &[],
+        &["hook", "list", "--config", "stepkit.toml", "--state-dir", "state"],
+        0,
+        "hook-list",
+    );
 }

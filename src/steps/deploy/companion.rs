@@ -10,11 +10,11 @@ use super::pull::{self, PullSettings};
 use super::swap::guarded;
 use super::{traffic, DeployError, Publish};
 use crate::report::{Live, Outcome, Verdict};
+use crate::result::deploy::{CompanionData, GateVerdict};
 use crate::secret::Secret;
 use crate::signals::{Signal, Signals};
 use crate::steps::gate::{self, GateSettings, Probe};
 use bollard::Docker;
-use serde_json::{json, Value};
 use std::time::Duration;
 
 /// Marks a companion container with its name in stepkit.toml.
@@ -60,16 +60,19 @@ impl Ensured {
         self.gate.as_ref().is_none_or(|g| g.verdict == Verdict::Passed)
     }
 
-    pub fn json(&self) -> Value {
-        json!({
-            "name": self.name,
-            "container": self.container,
-            "id": self.id,
-            "image": self.image,
-            "action": self.action,
-            "gate": self.gate.as_ref().map(|g| json!({ "verdict": g.verdict, "headline": g.headline })),
-            "drift": self.drift,
-        })
+    pub fn data(&self) -> CompanionData {
+        CompanionData {
+            name: self.name.clone(),
+            container: self.container.clone(),
+            id: self.id.clone(),
+            image: self.image.clone(),
+            action: self.action.into(),
+            gate: self
+                .gate
+                .as_ref()
+                .map(|g| GateVerdict { verdict: g.verdict, headline: g.headline.clone() }),
+            drift: self.drift.clone(),
+        }
     }
 }
 

@@ -7,8 +7,8 @@ use super::pull::PullSettings;
 use super::redact::{RedactedLive, Redactor};
 use super::{connect, outcome, DeployError};
 use crate::report::{Annotation, AnnotationLevel, Live, Outcome, Verdict};
+use crate::result::deploy::{CompanionStopped, CompanionsData, SCHEMA_VERSION};
 use crate::signals::Signals;
-use serde_json::json;
 use std::time::{Duration, Instant};
 
 /// Which of the two.
@@ -86,10 +86,10 @@ pub async fn companion_command(
                             c.container, c.image
                         ),
                     );
-                    o.data = data(&settings.app, env, &done, "restarted", start.elapsed());
+                    o.set_data(&data(&settings.app, env, &done, "restarted", start.elapsed()));
                     o
                 }
-                stopped => before_app(&settings.app, env, &c.image, stopped, start.elapsed()),
+                stopped => before_app(name, &settings.app, env, &c.image, stopped, start.elapsed()),
             }
         }
         CompanionAction::Remove => {
@@ -104,7 +104,7 @@ pub async fn companion_command(
             };
             let mut o = Outcome::new(name, Verdict::Passed, headline);
             let result = if removed.is_some() { "removed" } else { "absent" };
-            o.data = data(&settings.app, env, removed.as_slice(), result, start.elapsed());
+            o.set_data(&data(&settings.app, env, removed.as_slice(), result, start.elapsed()));
             o
         }
     };
@@ -127,19 +127,21 @@ fn data(
     done: &[Ensured],
     result: &str,
     took: Duration,
-) -> serde_json::Value {
-    json!({
-        "app": app,
-        "environment": environment,
-        "result": result,
-        "duration_ms": took.as_millis() as u64,
-        "companions": done.iter().map(Ensured::json).collect::<Vec<_>>(),
-    })
+) -> CompanionsData {
+    CompanionsData {
+        schema_version: SCHEMA_VERSION,
+        app: app.into(),
+        environment: environment.map(Into::into),
+        result: result.into(),
+        duration_ms: took.as_millis() as u64,
+        companions: done.iter().map(Ensured::data).collect(),
+    }
 }
 
 /// A deploy (or a restart) that stopped at a companion: failed (exit 1) or interrupted, with the
-/// app as it was.
+/// app as it was. `command` is `deploy` or `deploy companion restart`.
 pub fn before_app(
+    command: &str,
     app: &str,
     environment: Option<&str>,
     image: &str,
@@ -163,7 +165,7 @@ pub fn before_app(
             (Verdict::Passed, format!("the companions of {app} are ready"), "ready", done)
         }
     };
-    let mut outcome = Outcome::new("deploy", verdict, headline);
+    let mut outcome = Outcome::new(command, verdict, headline);
     for e in &done {
         if let Some(g) = &e.gate {
             outcome.text.push_str(&format!("companion {}: {}\n{}", e.container, g.headline, g.text));
@@ -172,10 +174,12 @@ pub fn before_app(
                 .push_str(&format!("\n**Companion {}:** {}\n\n{}", e.container, g.headline, g.markdown));
         }
     }
-    let mut data = data(app, environment, &done, result, took);
-    data["image"] = json!(image);
-    data["rolled_back"] = json!(false);
-    outcome.data = data;
+    outcome.set_data(&CompanionStopped {
+        companions: data(app, environment, &done, result, took),
+        image: image.into(),
+        rolled_back: false,
+        github_deployment: None,
+    });
     outcome.outputs = vec![("result".into(), result.into())];
     if verdict == Verdict::Failed {
         outcome.annotations.push(Annotation {
@@ -187,4 +191,34 @@ pub fn before_app(
         });
     }
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_restart_stopped_at_its_companion_says_it_was_a_restart() {
+        let cache = Ensured {
+            name: "cache".into(),
+            container: "web-cache".into(),
+            id: "c0ffee".into(),
+            image: "redis:7".into(),
+            action: "restarted",
+            gate: Some(Outcome::new("gate", Verdict::Failed, "closed after 2s")),
+            drift: None,
+        };
+        let stopped = Companions::Failed(vec![cache], "companion web-cache failed its gate".into());
+        let o =
+            before_app("deploy companion restart", "web", Some("stage"), "web:2", stopped, Duration::ZERO);
+        assert_eq!((o.command.as_str(), o.verdict), ("deploy companion restart", Verdict::Failed));
+        let data = &o.data;
+        assert_eq!(
+            (data["result"].as_str(), data["image"].as_str()),
+            (Some("companion-failed"), Some("web:2"))
+        );
+        assert_eq!((data["schema_version"].as_u64(), data["rolled_back"].as_bool()), (Some(1), Some(false)));
+        assert_eq!(data["companions"][0]["gate"]["verdict"], "failed", "{data}");
+        assert!(data.get("github_deployment").is_none(), "only a deploy reported to GitHub has one");
+    }
 }

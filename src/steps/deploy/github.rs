@@ -7,8 +7,9 @@ use super::{DeployError, DeploySettings};
 use crate::github::deployment::{self, NewDeployment, NewStatus, StatusState};
 use crate::github::{ApiSettings, Client, GithubError};
 use crate::report::{Live, Outcome, Verdict};
+use crate::result::deploy::GithubDeploymentData;
 use crate::signals::Signals;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
 
 /// The time for the final status after the deploy caught SIGINT/SIGTERM (its revert took some of 5 s).
@@ -66,7 +67,7 @@ pub async fn deploy(
             signal = signals.recv() => {
                 let mut outcome = Outcome::new("deploy", signal.verdict(), format!(
                     "{} received while the GitHub deployment was being created; nothing was deployed", signal.name()));
-                outcome.data = json!({ "app": settings.app, "result": "interrupted", "rolled_back": false });
+                outcome.set_data(&super::outcome::interrupted(&settings.app));
                 report.errors.push(format!("{} before the deploy started", signal.name()));
                 attach(&mut outcome, github, report, client.attempts());
                 return Ok(outcome);
@@ -241,20 +242,21 @@ fn attach(outcome: &mut Outcome, github: &GithubDeployment, report: Report, atte
     if let Some(id) = report.id {
         outcome.outputs.push(("github-deployment-id".into(), id.to_string()));
     }
-    let data: Value = json!({
-        "id": report.id,
-        "repository": github.repo,
-        "ref": github.git_ref,
-        "environment": github.environment,
-        "environment_url": github.environment_url,
-        "log_url": github.log_url,
-        "url": report.id.map(|_| url),
-        "statuses": report.statuses,
-        "inactive": report.inactive,
-        "attempts": attempts,
-        "errors": report.errors,
-    });
-    if let Some(map) = outcome.data.as_object_mut() {
+    let data = GithubDeploymentData {
+        id: report.id,
+        repository: github.repo.clone(),
+        git_ref: github.git_ref.clone(),
+        environment: github.environment.clone(),
+        environment_url: github.environment_url.clone(),
+        log_url: github.log_url.clone(),
+        url: report.id.map(|_| url),
+        statuses: report.statuses.iter().map(|s| s.to_string()).collect(),
+        inactive: report.inactive,
+        attempts,
+        errors: report.errors,
+    };
+    // Every shape of the deploy's data has this optional field (result::deploy).
+    if let (Some(map), Ok(data)) = (outcome.data.as_object_mut(), serde_json::to_value(&data)) {
         map.insert("github_deployment".into(), data);
     }
     let said = match (report.id, report.statuses.last()) {

@@ -7,11 +7,11 @@ use super::container::Healthcheck;
 use super::docker::{self, Spec};
 use super::DeployError;
 use crate::report::Live;
+use crate::result::deploy::HookData;
 use bollard::errors::Error as DockerError;
 use bollard::query_parameters::{LogsOptions, WaitContainerOptions};
 use bollard::Docker;
 use futures_util::StreamExt;
-use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 /// A hook's output is cut to its last this many bytes: a migration can log a lot, the result file
@@ -82,16 +82,16 @@ impl HookRun {
         format!("its {} hook `{}`: {how}", self.phase.name(), self.command())
     }
 
-    pub fn json(&self) -> Value {
-        json!({
-            "phase": self.phase.name(),
-            "command": self.argv,
-            "exit_code": self.exit_code,
-            "timed_out": self.timed_out,
-            "duration_ms": self.duration.as_millis() as u64,
-            "output": self.output,
-            "output_truncated": self.truncated,
-        })
+    pub fn data(&self) -> HookData {
+        HookData {
+            phase: self.phase.name().into(),
+            command: self.argv.clone(),
+            exit_code: self.exit_code,
+            timed_out: self.timed_out,
+            duration_ms: self.duration.as_millis() as u64,
+            output: self.output.clone(),
+            output_truncated: self.truncated,
+        }
     }
 
     /// For the outcome's text: the command, how it ended, its output indented.
@@ -242,7 +242,7 @@ mod tests {
         assert!(run(None, true).failure().contains("did not finish within 2s"));
         let text = run(Some(0), false).text();
         assert!(text.starts_with("before-switch hook `migrate 'up to'`: passed\n  | applied 1\n"), "{text}");
-        assert_eq!(run(Some(1), false).json()["command"][1], "up to");
+        assert_eq!(run(Some(1), false).data().command[1], "up to");
     }
 
     #[test]

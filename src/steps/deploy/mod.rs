@@ -195,8 +195,14 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
     {
         companion::Companions::Ready(done) => done,
         stopped => {
-            let mut outcome =
-                companion_cmd::before_app(&settings.app, env_name, &settings.image, stopped, start.elapsed());
+            let mut outcome = companion_cmd::before_app(
+                "deploy",
+                &settings.app,
+                env_name,
+                &settings.image,
+                stopped,
+                start.elapsed(),
+            );
             outcome.warnings.extend(warnings);
             redactor.outcome(&mut outcome);
             return Ok(outcome);

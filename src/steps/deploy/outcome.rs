@@ -6,8 +6,11 @@ use super::docker::{short, Found};
 use super::swap::{Ending, Swap};
 use super::traffic::ProxySettings;
 use crate::report::{Annotation, AnnotationLevel, Outcome, Verdict};
+use crate::result::deploy::{
+    DeployData, DeployedData, GateEvidence, Interrupted, PreviousData, ProxyData, RollbackData,
+    RolledBackData, SCHEMA_VERSION,
+};
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Duration;
 
@@ -75,27 +78,23 @@ pub fn read_previous_duration(path: &Path, app: &str) -> Result<Option<u64>, Str
     Ok(data["duration_ms"].as_u64())
 }
 
-/// The gate's outcome as JSON: its verdict and headline beside its data.
-fn gate_json(gate: &Option<Outcome>) -> Value {
-    match gate {
-        Some(o) => {
-            let mut v = json!({ "verdict": o.verdict, "headline": o.headline });
-            if let (Some(map), Some(data)) = (v.as_object_mut(), o.data.as_object()) {
-                map.extend(data.clone());
-            }
-            v
-        }
-        None => Value::Null,
-    }
+/// The gate's outcome as evidence: its verdict and headline beside its data.
+fn gate_evidence(gate: &Option<Outcome>) -> Option<GateEvidence> {
+    gate.as_ref().map(|o| GateEvidence {
+        verdict: o.verdict,
+        headline: o.headline.clone(),
+        data: o.data.as_object().cloned().unwrap_or_default(),
+    })
 }
 
-fn previous_json(p: &Option<Found>, kept_as: Option<&str>) -> Value {
-    match p {
-        Some(p) => {
-            json!({ "name": kept_as.unwrap_or(&p.name), "id": p.id, "image": p.image, "digest": p.digest, "deployed_at": p.deployed_at })
-        }
-        None => Value::Null,
-    }
+fn previous_data(p: &Option<Found>, kept_as: Option<&str>) -> Option<PreviousData> {
+    p.as_ref().map(|p| PreviousData {
+        name: kept_as.unwrap_or(&p.name).to_string(),
+        id: p.id.clone(),
+        image: p.image.clone(),
+        digest: p.digest.clone(),
+        deployed_at: p.deployed_at.clone(),
+    })
 }
 
 /// The evidence of both gates, for text and markdown.
@@ -201,22 +200,36 @@ pub fn interrupted_waiting(command: &str, app: &str, signal: crate::signals::Sig
             signal.name()
         ),
     );
-    outcome.data = json!({ "app": app, "result": "interrupted", "rolled_back": false });
+    outcome.set_data(&interrupted(app));
     outcome
 }
 
+/// The data of a command a signal stopped before it changed anything.
+pub fn interrupted(app: &str) -> Interrupted {
+    Interrupted {
+        schema_version: SCHEMA_VERSION,
+        app: app.to_string(),
+        result: "interrupted".into(),
+        rolled_back: false,
+        github_deployment: None,
+    }
+}
+
 /// The proxy traffic moved through, and how: `switched` false when it did not (a failure undone).
-fn proxy_json(proxy: Option<&ProxySettings>, swap: &Swap) -> Value {
-    let Some(proxy) = proxy else { return Value::Null };
-    json!({
-        "kind": "haproxy",
-        "socket": proxy.socket,
-        "backend": proxy.backend,
-        "upstream_port": proxy.upstream_port,
-        "switched": swap.switched.is_some(),
-        "drain_ms": swap.switched.as_ref().map(|s| millis(s.drain)),
-        "cut": swap.switched.as_ref().map(|s| s.cut),
+fn proxy_data(proxy: Option<&ProxySettings>, swap: &Swap) -> Option<ProxyData> {
+    proxy.map(|proxy| ProxyData {
+        kind: "haproxy".into(),
+        socket: proxy.socket.clone(),
+        backend: proxy.backend.clone(),
+        upstream_port: proxy.upstream_port,
+        switched: swap.switched.is_some(),
+        drain_ms: swap.switched.as_ref().map(|s| millis(s.drain)),
+        cut: swap.switched.as_ref().map(|s| s.cut),
     })
+}
+
+fn strategy(swap: &Swap) -> String {
+    if swap.stop_first { "stop-first" } else { "start-first" }.into()
 }
 
 pub fn deploy_outcome(d: Deployed) -> Outcome {
@@ -265,32 +278,34 @@ pub fn deploy_outcome(d: Deployed) -> Outcome {
             && swap.problems.is_empty());
     // After a failure the previous version is `APP` again; after a success it carries its kept name.
     let retired = if result == "deployed" { d.kept.first().cloned() } else { None };
-    outcome.data = json!({
-        "app": d.app,
-        "environment": d.environment,
-        "image": d.image,
-        "digest": d.digest,
-        "container": d.app,
-        "container_id": swap.candidate_id.as_ref().filter(|_| result == "deployed"),
-        "deployed_at": d.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "result": result,
-        "rolled_back": rolled_back,
-        "strategy": if swap.stop_first { "stop-first" } else { "start-first" },
-        "previous": previous_json(&swap.previous, retired.as_deref()),
-        "duration_ms": millis(d.duration),
-        "downtime_ms": swap.downtime.map(millis),
-        "proxy": proxy_json(d.proxy, swap),
-        "previous_duration_ms": previous_ms,
-        "duration_delta_ms": delta_ms,
-        "gate": gate_json(&swap.gate),
-        "restore_gate": gate_json(&swap.restore_gate),
-        "failure": swap.failure.as_ref().or(d.after_failure.as_ref()),
-        "problems": swap.problems,
-        "kept": d.kept,
-        "removed": d.removed,
-        "hooks": swap.hooks.iter().map(super::hooks::HookRun::json).collect::<Vec<_>>(),
-        "companions": d.companions.iter().map(super::companion::Ensured::json).collect::<Vec<_>>(),
-    });
+    outcome.set_data(&DeployData::Swapped(Box::new(DeployedData {
+        schema_version: SCHEMA_VERSION,
+        app: d.app.into(),
+        environment: d.environment.map(Into::into),
+        image: d.image.into(),
+        digest: d.digest.into(),
+        container: d.app.into(),
+        container_id: swap.candidate_id.clone().filter(|_| result == "deployed"),
+        deployed_at: d.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        result: result.into(),
+        rolled_back,
+        strategy: strategy(swap),
+        previous: previous_data(&swap.previous, retired.as_deref()),
+        duration_ms: millis(d.duration),
+        downtime_ms: swap.downtime.map(millis),
+        proxy: proxy_data(d.proxy, swap),
+        previous_duration_ms: previous_ms,
+        duration_delta_ms: delta_ms,
+        gate: gate_evidence(&swap.gate),
+        restore_gate: gate_evidence(&swap.restore_gate),
+        failure: swap.failure.clone().or(d.after_failure),
+        problems: swap.problems.clone(),
+        kept: d.kept.clone(),
+        removed: d.removed,
+        hooks: swap.hooks.iter().map(super::hooks::HookRun::data).collect(),
+        companions: d.companions.iter().map(super::companion::Ensured::data).collect(),
+        github_deployment: None,
+    })));
     outcome.outputs = vec![
         ("result".into(), result.into()),
         ("rolled-back".into(), rolled_back.to_string()),
@@ -333,28 +348,29 @@ pub fn rollback_outcome(r: RolledBack) -> Outcome {
     outcome.warnings = r.warnings;
     evidence(&mut outcome, swap);
     outcome.step_summary = true;
-    outcome.data = json!({
-        "app": r.app,
-        "environment": r.environment,
-        "image": r.target.image,
-        "digest": r.target.digest,
-        "container": r.app,
-        "container_id": (result == "rolled-back").then_some(&r.target.id),
-        "restored_from": r.target.name,
-        "result": result,
-        "rolled_back": result == "rolled-back",
-        "strategy": if swap.stop_first { "stop-first" } else { "start-first" },
-        "previous": previous_json(&swap.previous, None),
-        "duration_ms": millis(r.duration),
-        "downtime_ms": swap.downtime.map(millis),
-        "proxy": proxy_json(r.proxy, swap),
-        "gate": gate_json(&swap.gate),
-        "restore_gate": gate_json(&swap.restore_gate),
-        "failure": swap.failure,
-        "problems": swap.problems,
-        "kept": r.kept,
-        "removed": r.removed,
-    });
+    outcome.set_data(&RollbackData::Swapped(Box::new(RolledBackData {
+        schema_version: SCHEMA_VERSION,
+        app: r.app.into(),
+        environment: r.environment.map(Into::into),
+        image: r.target.image.clone(),
+        digest: r.target.digest.clone(),
+        container: r.app.into(),
+        container_id: (result == "rolled-back").then(|| r.target.id.clone()),
+        restored_from: r.target.name.clone(),
+        result: result.into(),
+        rolled_back: result == "rolled-back",
+        strategy: strategy(swap),
+        previous: previous_data(&swap.previous, None),
+        duration_ms: millis(r.duration),
+        downtime_ms: swap.downtime.map(millis),
+        proxy: proxy_data(r.proxy, swap),
+        gate: gate_evidence(&swap.gate),
+        restore_gate: gate_evidence(&swap.restore_gate),
+        failure: swap.failure.clone(),
+        problems: swap.problems.clone(),
+        kept: r.kept,
+        removed: r.removed,
+    })));
     outcome.outputs = vec![
         ("result".into(), result.into()),
         ("image".into(), r.target.image.clone()),
@@ -369,6 +385,16 @@ pub fn rollback_outcome(r: RolledBack) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signal_while_waiting_for_the_lock_has_the_small_data_it_always_had() {
+        let o = interrupted_waiting("deploy rollback", "web", crate::signals::Signal::Term);
+        assert_eq!(
+            o.data.to_string(),
+            r#"{"app":"web","result":"interrupted","rolled_back":false,"schema_version":1}"#,
+            "the same keys as before plus schema_version; no github_deployment unless GitHub was told"
+        );
+    }
 
     #[test]
     fn the_previous_duration_comes_from_a_passed_deploy_of_the_same_app() {

@@ -13,7 +13,7 @@ pub use query::{Against, QuerySettings};
 pub use store::{Counts, Filter, Store, SCHEMA_VERSION};
 
 use crate::report::{Outcome, Verdict};
-use serde_json::json;
+use crate::result::history::{RecordData, RecordedRun, RECORD_VERSION};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -118,18 +118,18 @@ impl HistoryError {
 }
 
 /// One recorded run, as the outcome lists it.
-fn run_json(id: i64, run: &store::NewRun) -> serde_json::Value {
-    json!({
-        "id": id,
-        "source": run.source,
-        "step": run.key.step,
-        "target": run.key.target,
-        "environment": run.key.environment,
-        "version": run.key.version,
-        "verdict": run.verdict,
-        "metrics": run.metrics.len(),
-        "tests": run.tests.len(),
-    })
+fn recorded(id: i64, run: &store::NewRun) -> RecordedRun {
+    RecordedRun {
+        id,
+        source: run.source.clone(),
+        step: run.key.step.clone(),
+        target: run.key.target.clone(),
+        environment: run.key.environment.clone(),
+        version: run.key.version.clone(),
+        verdict: run.verdict.clone(),
+        metrics: run.metrics.len(),
+        tests: run.tests.len(),
+    }
 }
 
 /// `stepkit history record RESULT...`: every input read first (one unreadable input records nothing),
@@ -182,11 +182,12 @@ pub fn record(settings: &RecordSettings) -> Result<Outcome, HistoryError> {
         })
         .collect();
     outcome.outputs = vec![("runs".into(), ids.iter().map(i64::to_string).collect::<Vec<_>>().join(" "))];
-    outcome.data = json!({
-        "store": settings.store.to_string(),
-        "schema_version": SCHEMA_VERSION,
-        "runs": runs.iter().zip(&ids).map(|(r, id)| run_json(*id, r)).collect::<Vec<_>>(),
-        "pruned": pruned,
+    // The result's own version, not the store's (SCHEMA_VERSION): the two change for different reasons.
+    outcome.set_data(&RecordData {
+        schema_version: RECORD_VERSION,
+        store: settings.store.to_string(),
+        runs: runs.iter().zip(&ids).map(|(r, id)| recorded(*id, r)).collect(),
+        pruned,
     });
     Ok(outcome)
 }

@@ -4,12 +4,11 @@
 
 use super::store::{Filter, Metric, Series, Store, StoredRun, TestStats};
 use super::{HistoryError, Location};
+pub use crate::result::history::{
+    Answer, Delta, RunAnswer, SeriesAnswer, TestsAnswer, QUERY_VERSION as ANSWER_SCHEMA_VERSION,
+};
 use crate::sanitize;
-use serde::Serialize;
 use std::fmt::Write;
-
-/// Bumped when a field of the answer changes meaning or goes away.
-pub const ANSWER_SCHEMA_VERSION: u32 = 1;
 
 /// What the latest run is compared with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,66 +26,6 @@ impl Against {
             Against::Run => "run",
         }
     }
-}
-
-/// What `stepkit history query` answers.
-#[derive(Debug, Clone, Serialize)]
-pub struct Answer {
-    pub schema_version: u32,
-    /// The store, as shown (no password).
-    pub store: String,
-    pub against: &'static str,
-    /// How many runs `runs` holds at most per series.
-    pub last: u64,
-    pub series: Vec<SeriesAnswer>,
-}
-
-/// One series.
-#[derive(Debug, Clone, Serialize)]
-pub struct SeriesAnswer {
-    #[serde(flatten)]
-    pub series: Series,
-    pub latest: RunAnswer,
-    /// Absent when there is nothing to compare with yet.
-    pub previous: Option<RunAnswer>,
-    /// Every number of the latest run against the same number of the previous one.
-    pub deltas: Vec<Delta>,
-    /// The last runs, newest first (the latest included).
-    pub runs: Vec<RunAnswer>,
-    /// For runs with per-test results: over the same window as `runs`.
-    pub tests: Option<TestsAnswer>,
-}
-
-/// A run with its numbers.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunAnswer {
-    #[serde(flatten)]
-    pub run: StoredRun,
-    pub metrics: Vec<Metric>,
-}
-
-/// One number, latest against previous. `change_pct` is relative to the previous value.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Delta {
-    pub subject: String,
-    pub name: String,
-    pub latest: f64,
-    pub previous: Option<f64>,
-    pub delta: Option<f64>,
-    pub change_pct: Option<f64>,
-}
-
-/// Tests over the window of runs.
-#[derive(Debug, Clone, Serialize)]
-pub struct TestsAnswer {
-    /// Runs in the window that had per-test results.
-    pub runs: usize,
-    /// Failed or errored in the latest run.
-    pub failing: Vec<TestStats>,
-    /// Both passed and failed in the window, or passed only on a retry.
-    pub flaky: Vec<TestStats>,
-    /// The slowest in the latest run.
-    pub slowest: Vec<TestStats>,
 }
 
 /// What to ask.

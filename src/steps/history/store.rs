@@ -2,6 +2,7 @@
 //! written once over `Backend`, the small trait the SQLite and PostgreSQL adapters implement.
 
 use super::{sqlite, HistoryError, Location};
+pub use crate::result::history::{Metric, RunKey, Series, StoredRun, TestStats};
 use std::collections::BTreeMap;
 
 /// A value bound to or read from SQL. Both backends map their types onto these four.
@@ -129,15 +130,6 @@ const RETENTION_LOCK: i64 = 0x5745_7053_4b48_0002;
 /// Rows per multi-row INSERT: few round trips to PostgreSQL, and under both databases' parameter limits.
 const ROWS_PER_INSERT: usize = 500;
 
-/// A number a run measured: `subject` is what it is about (a named request, a gate probe; empty for the
-/// whole run), `name` which number (`p95_ms`, `rps`, `duration_ms`, `failed`, ...).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Metric {
-    pub subject: String,
-    pub name: String,
-    pub value: f64,
-}
-
 /// One test case's result in a run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TestResult {
@@ -146,20 +138,6 @@ pub struct TestResult {
     /// `passed`, `failed`, `error`, `skipped` or `flaky` (passed after failing).
     pub status: String,
     pub duration_ms: Option<f64>,
-}
-
-/// The key of a run: where it came from and what it is about. Unknown parts are empty strings, so
-/// they compare equal (NULL would not).
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-pub struct RunKey {
-    pub repository: String,
-    pub branch: String,
-    pub commit: String,
-    pub ci_run: String,
-    pub step: String,
-    pub environment: String,
-    pub target: String,
-    pub version: String,
 }
 
 /// A run to record.
@@ -174,29 +152,6 @@ pub struct NewRun {
     pub source: String,
     pub metrics: Vec<Metric>,
     pub tests: Vec<TestResult>,
-}
-
-/// A run read back (without its metrics and tests).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct StoredRun {
-    pub id: i64,
-    pub recorded_at: String,
-    #[serde(flatten)]
-    pub key: RunKey,
-    pub verdict: String,
-    pub exit_code: i64,
-    pub headline: String,
-    pub source: String,
-}
-
-/// The series a run belongs to: runs of one step in one repository, environment and target are
-/// compared with each other.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-pub struct Series {
-    pub repository: String,
-    pub step: String,
-    pub environment: String,
-    pub target: String,
 }
 
 /// Which runs a read looks at; `None` matches anything.
@@ -557,21 +512,6 @@ impl Store {
             })
             .collect())
     }
-}
-
-/// One test across a window of runs.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct TestStats {
-    pub classname: String,
-    pub name: String,
-    pub passed: i64,
-    pub failed: i64,
-    pub flaky: i64,
-    pub skipped: i64,
-    pub mean_ms: Option<f64>,
-    /// In the newest run of the window (absent: it did not run there).
-    pub latest_ms: Option<f64>,
-    pub latest_status: Option<String>,
 }
 
 pub(crate) fn round3(x: f64) -> f64 {

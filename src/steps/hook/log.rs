@@ -4,18 +4,8 @@ use super::server::{new_job, QueuePolicy};
 use super::store::{Delivery, Job, Store};
 use super::{event, rules, store_path, verify, HookError, LogSettings};
 use crate::report::{Outcome, Verdict};
-use serde::Serialize;
+use crate::result::hook::{ListData, ReplayData, ShowData, SCHEMA_VERSION};
 use std::collections::BTreeMap;
-
-/// The version of the JSON `hook list` and `hook show` print.
-pub const LOG_SCHEMA_VERSION: u32 = 1;
-
-#[derive(Serialize)]
-struct ListData<'a> {
-    schema_version: u32,
-    deliveries: &'a [Delivery],
-    jobs: &'a [Job],
-}
 
 fn time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
@@ -62,20 +52,8 @@ pub fn list(settings: &LogSettings) -> Result<Outcome, HookError> {
     text.push("jobs:".into());
     text.extend(jobs.iter().map(job_line));
     outcome.text = text.join("\n");
-    outcome.data = serde_json::to_value(ListData {
-        schema_version: LOG_SCHEMA_VERSION,
-        deliveries: &deliveries,
-        jobs: &jobs,
-    })
-    .unwrap_or_default();
+    outcome.set_data(&ListData { schema_version: SCHEMA_VERSION, deliveries, jobs });
     Ok(outcome)
-}
-
-#[derive(Serialize)]
-struct ShowData<'a> {
-    schema_version: u32,
-    delivery: Option<&'a Delivery>,
-    jobs: &'a [Job],
 }
 
 /// One delivery with its jobs, or one job (`--job`), with each step's exit code and log tail.
@@ -116,12 +94,7 @@ pub fn show(settings: &LogSettings, id: i64, job: bool) -> Result<Outcome, HookE
     let subject = if job { format!("job {id}") } else { format!("delivery {id}") };
     let mut outcome = Outcome::new("hook show", Verdict::Passed, format!("{subject}: {} jobs", jobs.len()));
     outcome.text = crate::sanitize::text(&text.join("\n"));
-    outcome.data = serde_json::to_value(ShowData {
-        schema_version: LOG_SCHEMA_VERSION,
-        delivery: delivery.as_ref(),
-        jobs: &jobs,
-    })
-    .unwrap_or_default();
+    outcome.set_data(&ShowData { schema_version: SCHEMA_VERSION, delivery, jobs });
     Ok(outcome)
 }
 
@@ -158,6 +131,6 @@ pub fn replay(settings: &LogSettings, id: i64) -> Result<Outcome, HookError> {
     let ids = store.requeue_delivery(id, &jobs)?;
     let mut outcome =
         Outcome::new("hook replay", Verdict::Passed, format!("delivery {id} replayed: jobs {ids:?} queued"));
-    outcome.data = serde_json::json!({"schema_version": LOG_SCHEMA_VERSION, "delivery": id, "jobs": ids});
+    outcome.set_data(&ReplayData { schema_version: SCHEMA_VERSION, delivery: id, jobs: ids });
     Ok(outcome)
 }

@@ -8,6 +8,7 @@ use super::worker::{self, Runner, TargetPolicy};
 use super::writer::StoreHandle;
 use super::{store_path, HookError, ServeSettings, TlsFiles};
 use crate::report::{Live, Outcome, Verdict};
+use crate::result::hook::{ServeData, SCHEMA_VERSION};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch, Notify};
@@ -148,10 +149,11 @@ pub async fn serve(settings: &ServeSettings, live: &mut dyn Live) -> Result<Outc
         ),
     );
     outcome.text = summary.join("\n");
-    outcome.data = serde_json::json!({
-        "listen": bound.to_string(),
-        "store": path,
-        "counts": counts.into_iter().collect::<BTreeMap<_, _>>(),
+    outcome.set_data(&ServeData {
+        schema_version: SCHEMA_VERSION,
+        listen: bound.to_string(),
+        store: path,
+        counts: counts.into_iter().collect(),
     });
     Ok(outcome)
 }

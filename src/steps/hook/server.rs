@@ -102,7 +102,25 @@ pub async fn accept_loop(
 }
 
 /// An answer: the status and a one-line JSON body.
-fn answer(status: StatusCode, body: serde_json::Value) -> Response {
+/// The body of a 2xx answer: the delivery logged and the jobs it queued and superseded. Fields in
+/// alphabetical order, as the answer has always had them.
+#[derive(serde::Serialize)]
+struct Queued {
+    delivery: i64,
+    jobs: Vec<i64>,
+    superseded: Vec<i64>,
+    verdict: String,
+}
+
+/// The body of a refusal: why.
+#[derive(serde::Serialize)]
+struct Refused {
+    error: String,
+}
+
+fn answer(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    // Plain structs of numbers and strings: serializing them cannot fail.
+    let body = serde_json::to_string(body).unwrap_or_default();
     let mut response =
         (status, [(header::CONTENT_TYPE, "application/json")], format!("{body}\n")).into_response();
     if status.is_client_error() || status.is_server_error() {
@@ -273,27 +291,24 @@ async fn store_accepted(app: &Arc<App>, record: DeliveryRecord, jobs: Vec<NewJob
             };
             let _ = app.log.send(format!("hook: delivery {delivery} {verdict}; jobs {jobs:?}{coalesced}"));
             let code = StatusCode::from_u16(status).unwrap_or(StatusCode::ACCEPTED);
-            answer(
-                code,
-                serde_json::json!({"delivery": delivery, "jobs": jobs, "superseded": superseded, "verdict": verdict}),
-            )
+            answer(code, &Queued { delivery, jobs, superseded, verdict })
         }
         Ok(Accepted::Replay(first)) => {
             let _ = app.log.send(format!("hook: refused a replay of delivery {first}"));
-            answer(StatusCode::CONFLICT, serde_json::json!({"error": format!("replay of delivery {first}")}))
+            answer(StatusCode::CONFLICT, &Refused { error: format!("replay of delivery {first}") })
         }
         Ok(Accepted::QueueFull(target)) => {
             let _ = app.log.send(format!("hook: refused a delivery: the queue of target {target} is full"));
             answer(
                 StatusCode::SERVICE_UNAVAILABLE,
-                serde_json::json!({"error": format!("the queue of target {target} is full")}),
+                &Refused { error: format!("the queue of target {target} is full") },
             )
         }
         Err(e) => {
             let _ = app.log.send(format!("hook: could not log a delivery: {e}"));
             answer(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                serde_json::json!({"error": "the delivery could not be stored"}),
+                &Refused { error: "the delivery could not be stored".into() },
             )
         }
     }
@@ -306,5 +321,5 @@ async fn refuse(app: &Arc<App>, mut record: DeliveryRecord, status: StatusCode, 
     // A refusal promises nothing that must survive a crash, so its row is written with the next
     // group but not waited for: a flood of forged requests is answered at CPU speed, not disk speed.
     app.store.submit(move |store| store.refuse(&record).map(drop), app.log.clone()).await;
-    answer(status, serde_json::json!({"error": verdict}))
+    answer(status, &Refused { error: verdict })
 }

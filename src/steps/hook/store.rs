@@ -3,6 +3,7 @@
 //! Multi-statement writes use savepoints, so they work alone and inside the server's group
 //! transaction (see `writer`).
 
+pub use crate::result::hook::{Delivery, Job};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
 
@@ -54,30 +55,6 @@ pub struct NewJob {
     pub queue_limit: usize,
 }
 
-/// A job read back.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Job {
-    pub id: i64,
-    pub delivery: i64,
-    pub rule: String,
-    pub target: String,
-    pub repository: String,
-    pub event: String,
-    #[serde(rename = "ref")]
-    pub git_ref: String,
-    pub sha: Option<String>,
-    pub clone: PathBuf,
-    pub steps: Vec<Vec<String>>,
-    /// Steps that report the job, run after `steps` whatever they concluded.
-    pub report: Vec<Vec<String>>,
-    /// queued, running, succeeded, failed, superseded.
-    pub state: String,
-    pub created_ms: i64,
-    pub superseded_by: Option<i64>,
-    /// The job's result record (JSON), once it ran.
-    pub result: Option<serde_json::Value>,
-}
-
 /// What became of a delivery that passed verification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Accepted {
@@ -91,21 +68,6 @@ pub enum Accepted {
 
 /// A delivery and, when it was accepted, its body.
 pub type StoredDelivery = (Delivery, Option<Vec<u8>>);
-
-/// A delivery row for `list`/`show`.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Delivery {
-    pub id: i64,
-    pub received_ms: i64,
-    pub provider: Option<String>,
-    pub event: String,
-    pub delivery_id: Option<String>,
-    pub remote: String,
-    pub status: u16,
-    pub verdict: String,
-    pub headers: serde_json::Value,
-    pub body_bytes: Option<i64>,
-}
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS deliveries(
