@@ -9,7 +9,9 @@ use fs4::FileExt;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// tokio's clock, so the tests run the waits on paused time.
+use tokio::time::Instant;
 
 /// How often a waiting deploy tries the lock again.
 const RETRY: Duration = Duration::from_millis(200);
@@ -157,7 +159,7 @@ mod tests {
         LockSettings { dir: dir.join("locks"), timeout }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_second_holder_waits_then_fails_naming_the_first_and_gets_it_once_released() {
         let dir = tempfile::tempdir().unwrap();
         let mut signals = Signals::install();

@@ -11,7 +11,8 @@ use bollard::query_parameters::PushImageOptions;
 use bollard::Docker;
 use futures_util::StreamExt;
 use std::cell::RefCell;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// Retry policy for transient failures.
 #[derive(Debug, Clone, Copy)]
