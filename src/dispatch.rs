@@ -96,14 +96,19 @@ fn resolve(command: Command, inputs: &Inputs) -> Result<Box<dyn Step>, Error> {
             }
         },
         Command::Junit(args) => match args.command {
-            JunitCommand::Merge(args) => Box::new(JunitMerge(settings::merge_settings(&args, env, file)?)),
+            JunitCommand::Merge(args) => {
+                let settings = settings::merge_settings(&args, env, file)?;
+                local("junit merge", settings, |_| vec![], |s| Ok(junit::merge(s)?))
+            }
             JunitCommand::Summary(args) => {
-                Box::new(JunitSummary(settings::summary_settings(&args, env, file, inputs.workspace())?))
+                let settings = settings::summary_settings(&args, env, file, inputs.workspace())?;
+                local("junit summary", settings, |_| vec![], |s| Ok(junit::summary(s)?))
             }
         },
         Command::Coverage(args) => match args.command {
             CoverageCommand::Merge(args) => {
-                Box::new(CoverageMerge(settings::coverage_merge_settings(&args, env, cwd)?))
+                let settings = settings::coverage_merge_settings(&args, env, cwd)?;
+                local("coverage merge", settings, |_| vec![], |s| Ok(coverage::merge(s)?))
             }
         },
         Command::Gate(args) => Box::new(Gate(settings::gate_settings(&args, env, inputs.gate_file())?)),
@@ -174,15 +179,32 @@ fn resolve(command: Command, inputs: &Inputs) -> Result<Box<dyn Step>, Error> {
         }
         Command::History(args) => match args.command {
             HistoryCommand::Record(args) => {
-                Box::new(HistoryRecord(settings::history_record_settings(&args, history, context)?))
+                let settings = settings::history_record_settings(&args, history, context)?;
+                local(
+                    "history record",
+                    settings,
+                    |s| s.store.password().into_iter().collect(),
+                    |s| Ok(history::record(s)?),
+                )
             }
             HistoryCommand::Query(args) => {
-                let (store, settings) = settings::history_query_settings(&args, history)?;
-                Box::new(HistoryQuery(store, settings))
+                let settings = settings::history_query_settings(&args, history)?;
+                local(
+                    "history query",
+                    settings,
+                    |(store, _)| store.password().into_iter().collect(),
+                    |(store, s)| Ok(history::query(store, s)?),
+                )
             }
         },
         Command::Dashboard(args) => {
-            Box::new(Dashboard(settings::dashboard_settings(&args, history, context)?))
+            let settings = settings::dashboard_settings(&args, history, context)?;
+            local(
+                "dashboard",
+                settings,
+                |s| s.store.password().into_iter().collect(),
+                |s| Ok(history::dashboard::dashboard(s)?),
+            )
         }
         Command::Completions(args) => Box::new(Completions(args.shell)),
         Command::Man(args) => Box::new(Man(args.output)),
@@ -246,6 +268,42 @@ fn done<'a, E: Into<Error>>(result: Result<Outcome, E>) -> LocalBoxFuture<'a, Re
     Box::pin(std::future::ready(result.map_err(Into::into)))
 }
 
+/// Quick local work that runs to its end on a signal (reading and writing files, the history store):
+/// one step type for all such commands, declared by its name, its secrets and the function doing it.
+// The work runs in `done`, that is when `run` is called, before the runtime is entered: the history's
+// PostgreSQL client (the `postgres` crate) drives a runtime of its own, which cannot start inside another.
+struct Local<S> {
+    name: &'static str,
+    settings: S,
+    secrets: fn(&S) -> Vec<&str>,
+    work: fn(&S) -> Result<Outcome, Error>,
+}
+
+/// A `Local` step; `secrets` lists what its settings hold that must never be printed.
+fn local<S: 'static>(
+    name: &'static str,
+    settings: S,
+    secrets: fn(&S) -> Vec<&str>,
+    work: fn(&S) -> Result<Outcome, Error>,
+) -> Box<dyn Step> {
+    Box::new(Local { name, settings, secrets, work })
+}
+
+impl<S> Step for Local<S> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn secrets(&self) -> Vec<&str> {
+        (self.secrets)(&self.settings)
+    }
+    fn on_signal(&self) -> OnSignal {
+        OnSignal::RunsToEnd
+    }
+    fn run<'a>(&'a self, _: &'a mut dyn Live) -> LocalBoxFuture<'a, Result<Outcome, Error>> {
+        done((self.work)(&self.settings))
+    }
+}
+
 struct Test(suite::TestSettings);
 impl Step for Test {
     fn name(&self) -> &'static str {
@@ -288,95 +346,6 @@ impl Step for ImagePush {
     }
     fn run<'a>(&'a self, live: &'a mut dyn Live) -> LocalBoxFuture<'a, Result<Outcome, Error>> {
         boxed(image::push_images(&self.0, &self.1, live))
-    }
-}
-
-struct JunitMerge(junit::MergeSettings);
-impl Step for JunitMerge {
-    fn name(&self) -> &'static str {
-        "junit merge"
-    }
-    fn on_signal(&self) -> OnSignal {
-        OnSignal::RunsToEnd
-    }
-    fn run<'a>(&'a self, _: &'a mut dyn Live) -> LocalBoxFuture<'a, Result<Outcome, Error>> {
-        done(junit::merge(&self.0))
-    }
-}
-
-struct JunitSummary(junit::SummarySettings);
-impl Step for JunitSummary {
-    fn name(&self) -> &'static str {
-        "junit summary"
-    }
-    fn on_signal(&self) -> OnSignal {
-        OnSignal::RunsToEnd
-    }
-    fn run<'a>(&'a self, _: &'a mut dyn Live) -> LocalBoxFuture<'a, Result<Outcome, Error>> {
-        done(junit::summary(&self.0))
-    }
-}
-
-// The history's work runs in `done`, that is when `run` is called, before the runtime is entered: the
-// PostgreSQL client (the `postgres` crate) drives a runtime of its own, which cannot start inside another.
-struct HistoryRecord(history::RecordSettings);
-impl Step for HistoryRecord {
-    fn name(&self) -> &'static str {
-        "history record"
-    }
-    fn secrets(&self) -> Vec<&str> {
-        self.0.store.password().into_iter().collect()
-    }
-    fn on_signal(&self) -> OnSignal {
-        OnSignal::RunsToEnd
-    }
-    fn run<'a>(&'a self, _: &'a mut dyn Live) -> LocalBoxFuture<'a, Result<Outcome, Error>> {
-        done(history::record(&self.0))
-    }
-}
-
-struct HistoryQuery(history::Location, history::QuerySettings);
-impl Step for HistoryQuery {
-    fn name(&self) -> &'static str {
-        "history query"
-    }
-    fn secrets(&self) -> Vec<&str> {
-        self.0.password().into_iter().collect()
-    }
-    fn on_signal(&self) -> OnSignal {
-        OnSignal::RunsToEnd
-    }
-    fn run<'a>(&'a self, _: &'a mut dyn Live) -> LocalBoxFuture<'a, Result<Outcome, Error>> {
-        done(history::query(&self.0, &self.1))
-    }
-}
-
-struct Dashboard(history::dashboard::DashboardSettings);
-impl Step for Dashboard {
-    fn name(&self) -> &'static str {
-        "dashboard"
-    }
-    fn secrets(&self) -> Vec<&str> {
-        self.0.store.password().into_iter().collect()
-    }
-    fn on_signal(&self) -> OnSignal {
-        OnSignal::RunsToEnd
-    }
-    fn run<'a>(&'a self, _: &'a mut dyn Live) -> LocalBoxFuture<'a, Result<Outcome, Error>> {
-        done(history::dashboard::dashboard(&self.0))
-    }
-}
-
-struct CoverageMerge(coverage::CoverageMergeSettings);
-impl Step for CoverageMerge {
-    fn name(&self) -> &'static str {
-        "coverage merge"
-    }
-    fn on_signal(&self) -> OnSignal {
-        OnSignal::RunsToEnd
-    }
-    fn run<'a>(&'a self, _: &'a mut dyn Live) -> LocalBoxFuture<'a, Result<Outcome, Error>> {
-        done(coverage::merge(&self.0))
     }
 }
 

@@ -1,6 +1,7 @@
 //! Settings for `stepkit check` and `stepkit plugin`: plugins and their grants from flags or `[[check]]`
 //! tables, limits, the compiled-component cache directory.
 
+use super::layered::layers;
 use super::{flag, ConfigError, ConfigFile};
 use crate::ci::{Context, Env};
 use crate::cli::{CheckArgs, LangArg, NewArgs};
@@ -40,9 +41,17 @@ fn in_file(path: Option<&Path>, key: &str, message: String) -> ConfigError {
     }
 }
 
+/// `stepkit check`'s variables: the one place their names are spelled (the help text and
+/// docs/configuration.md are checked against this list by a test).
+mod var {
+    pub const CACHE_DIR: &str = "STEPKIT_CACHE_DIR";
+    pub const CHANGED_SINCE: &str = "STEPKIT_CHECK_CHANGED_SINCE";
+    pub const STRICT: &str = "STEPKIT_CHECK_STRICT";
+}
+
 /// The user cache directory: `STEPKIT_CACHE_DIR`, else `$XDG_CACHE_HOME/stepkit`, else `~/.cache/stepkit`.
 pub fn cache_dir(env: &Env) -> Option<PathBuf> {
-    env.get("STEPKIT_CACHE_DIR")
+    env.get(var::CACHE_DIR)
         .map(PathBuf::from)
         .or_else(|| env.get("XDG_CACHE_HOME").map(|d| Path::new(d).join("stepkit")))
         .or_else(|| env.get("HOME").map(|h| Path::new(h).join(".cache/stepkit")))
@@ -125,13 +134,11 @@ pub fn check_settings(
         }
     }
     dedupe_names(&mut plugins);
-    let changed_since = args.changed_since.clone().or_else(|| {
-        if args.changed_files.is_none() {
-            env.get("STEPKIT_CHECK_CHANGED_SINCE").map(str::to_string)
-        } else {
-            None
-        }
-    });
+    // --changed-files (which clap keeps apart from --changed-since) also wins over the variable.
+    let changed_since = match &args.changed_files {
+        Some(_) => None,
+        None => layers("--changed-since", args.changed_since.as_deref()).env(env, var::CHANGED_SINCE).given(),
+    };
     let changed_files = match (&args.changed_files, changed_since) {
         (Some(path), _) => std::fs::read_to_string(cwd.join(path))
             .map_err(|e| flag("--changed-files", format!("read {}: {e}", path.display())))?
@@ -141,8 +148,8 @@ pub fn check_settings(
             .map(str::to_string)
             .collect(),
         (None, Some(base)) => {
-            crate::ci::git_changed_files(cwd, revision(&base).map_err(|m| flag("--changed-since", m))?)
-                .map_err(|m| flag("--changed-since", m))?
+            let rev = base.parse(|text| revision(text).map(str::to_string))?;
+            crate::ci::git_changed_files(cwd, &rev).map_err(|m| base.origin.error(m))?
         }
         (None, None) => Vec::new(),
     };
@@ -166,7 +173,7 @@ pub fn check_settings(
     };
     Ok(CheckSettings {
         plugins,
-        strict: args.strict || env.is_true("STEPKIT_CHECK_STRICT"),
+        strict: args.strict || env.is_true(var::STRICT),
         cache_dir: cache_dir(env),
         input: CheckInput { changed_files, ci },
         jobs,
@@ -469,6 +476,30 @@ mod tests {
         }
         assert_eq!(revision(" origin/main "), Ok("origin/main"));
         assert!(revision("--output=/tmp/x").is_err() && revision("-p").is_err() && revision("").is_err());
+    }
+
+    #[test]
+    fn a_bad_changed_since_names_the_variable_it_came_from() {
+        let resolve = |argv: &[&str], env: &[(&str, &str)]| {
+            let mut full = vec!["stepkit", "check", "--plugin", "x.wasm"];
+            full.extend_from_slice(argv);
+            let crate::cli::Command::Check(args) = crate::cli::Cli::parse_from(full).command else {
+                unreachable!()
+            };
+            let context = Context::new(crate::ci::Provider::Local);
+            let env = Env::from_pairs(env.iter().copied());
+            check_settings(&args, &env, &ConfigFile::default(), None, &context, Path::new("/"))
+        };
+        // It used to say "use --changed-since" for the variable's value too.
+        let e = resolve(&[], &[("STEPKIT_CHECK_CHANGED_SINCE", "-p")]).err().unwrap().to_string();
+        assert!(e.starts_with("use environment variable STEPKIT_CHECK_CHANGED_SINCE: `-p`"), "{e}");
+        let e = resolve(&["--changed-since=-p"], &[("STEPKIT_CHECK_CHANGED_SINCE", "main")]).err().unwrap();
+        assert!(e.to_string().starts_with("use --changed-since: `-p`"), "{e}");
+    }
+
+    #[test]
+    fn every_variable_is_in_the_help_and_the_docs() {
+        crate::settings::tests::documented(&["check"], &[var::CHANGED_SINCE, var::STRICT]);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Settings for `stepkit coverage merge` and the coverage part of `stepkit test`.
 
+use super::layered::layers;
 use super::{env_parse, ConfigError};
 use crate::ci::Env;
 use crate::cli::CoverageMergeArgs;
@@ -7,17 +8,26 @@ use crate::coverage::Format;
 use crate::steps::coverage::CoverageMergeSettings;
 use std::path::{Path, PathBuf};
 
+/// The coverage variables: the one place their names are spelled (the help texts and
+/// docs/configuration.md are checked against this list by a test).
+mod var {
+    /// `coverage merge --to`.
+    pub const FORMAT: &str = "STEPKIT_COVERAGE_FORMAT";
+    /// `test --coverage FORMAT FILE`'s FILE and FORMAT.
+    pub const TEST_COVERAGE: &str = "STEPKIT_TEST_COVERAGE";
+    pub const TEST_COVERAGE_FORMAT: &str = "STEPKIT_TEST_COVERAGE_FORMAT";
+}
+
 /// Resolves `coverage merge`: flag > STEPKIT_COVERAGE_FORMAT > the output's extension > cobertura.
 pub fn coverage_merge_settings(
     args: &CoverageMergeArgs,
     env: &Env,
     cwd: &Path,
 ) -> Result<CoverageMergeSettings, ConfigError> {
-    let format = match &args.to {
-        Some(f) => f.parse().map_err(|message| ConfigError::Flag { flag: "--to".into(), message })?,
-        None => env_parse::<Format>(env, "STEPKIT_COVERAGE_FORMAT", "cobertura, clover or lcov")?
-            .unwrap_or_else(|| format_for(&args.output)),
-    };
+    let format = layers("--to", args.to.as_deref())
+        .env(env, var::FORMAT)
+        .parse(str::parse)?
+        .unwrap_or_else(|| format_for(&args.output));
     Ok(CoverageMergeSettings {
         inputs: args.inputs.clone(),
         output: args.output.clone(),
@@ -54,8 +64,8 @@ pub fn test_coverage(
             message: "a Go profile is read, not written; use cobertura, clover or lcov".into(),
         });
     }
-    let Some(path) = env.get("STEPKIT_TEST_COVERAGE").map(PathBuf::from).or(file) else { return Ok(None) };
-    let format = env_parse::<Format>(env, "STEPKIT_TEST_COVERAGE_FORMAT", "cobertura, clover or lcov")?
+    let Some(path) = env.get(var::TEST_COVERAGE).map(PathBuf::from).or(file) else { return Ok(None) };
+    let format = env_parse::<Format>(env, var::TEST_COVERAGE_FORMAT, "cobertura, clover or lcov")?
         .or(file_format)
         .unwrap_or_else(|| format_for(&path));
     Ok(Some((format, path)))
@@ -93,5 +103,11 @@ mod tests {
         let bad = ["xml".to_string(), "a.xml".to_string()];
         let err = test_coverage(Some(&bad), &none, None, None).unwrap_err().to_string();
         assert!(err.contains("--coverage") && err.contains("cobertura, clover or lcov"), "{err}");
+    }
+
+    #[test]
+    fn every_variable_is_in_the_help_and_the_docs() {
+        crate::settings::tests::documented(&["coverage", "merge"], &[var::FORMAT]);
+        crate::settings::tests::documented(&["test"], &[var::TEST_COVERAGE, var::TEST_COVERAGE_FORMAT]);
     }
 }

@@ -4,6 +4,7 @@
 
 use super::gate::parse_percent;
 use super::history::{trimmed, HistoryInputs};
+use super::layered::layers;
 use super::{flag, ConfigError};
 use crate::ci::Context;
 use crate::cli::{DashboardArgs, PercentileArg};
@@ -13,6 +14,15 @@ use std::path::PathBuf;
 
 /// The page when neither `-o` nor `STEPKIT_DASHBOARD_OUTPUT` says: beside the default store.
 pub const DEFAULT_OUTPUT: &str = ".stepkit/dashboard.html";
+
+/// `stepkit dashboard`'s own variables (the store's are `stepkit history`'s): the one place their names
+/// are spelled (the help text and docs/configuration.md are checked against this list by a test).
+mod var {
+    pub const OUTPUT: &str = "STEPKIT_DASHBOARD_OUTPUT";
+    pub const MAX_REGRESSION: &str = "STEPKIT_DASHBOARD_MAX_REGRESSION";
+    #[cfg(test)]
+    pub const ALL: [&str; 2] = [OUTPUT, MAX_REGRESSION];
+}
 
 /// Resolves `stepkit dashboard`.
 pub fn dashboard_settings(
@@ -29,20 +39,14 @@ pub fn dashboard_settings(
     if top > 1_000 {
         return Err(flag("--top", "must be at most 1000"));
     }
-    let max_regression_pct = match (&args.max_regression, env.get("STEPKIT_DASHBOARD_MAX_REGRESSION")) {
-        (Some(text), _) => parse_percent(text).map_err(|m| flag("--max-regression", m))?,
-        (None, Some(text)) => parse_percent(text).map_err(|m| ConfigError::Env {
-            name: "STEPKIT_DASHBOARD_MAX_REGRESSION".into(),
-            value: text.into(),
-            expected: m,
-        })?,
-        (None, None) => 10.0,
+    let max_regression_pct = layers("--max-regression", args.max_regression.as_deref())
+        .env(env, var::MAX_REGRESSION)
+        .parse(parse_percent)?
+        .unwrap_or(10.0);
+    let output = match &args.output {
+        Some(path) => path.clone(),
+        None => env.get(var::OUTPUT).map_or_else(|| PathBuf::from(DEFAULT_OUTPUT), PathBuf::from),
     };
-    let output = args
-        .output
-        .clone()
-        .or_else(|| env.get("STEPKIT_DASHBOARD_OUTPUT").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_OUTPUT));
     for (given, name) in [(&args.output, "-o"), (&args.markdown, "--markdown")] {
         if given.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
             return Err(flag(name, "the path is empty"));
@@ -154,5 +158,10 @@ mod tests {
         let s = resolve(&a, &Env::default()).unwrap();
         assert_eq!(s.filters, ["environment=staging", "target=postgres"]);
         assert_eq!(s.query.filter.environment.as_deref(), Some("staging"));
+    }
+
+    #[test]
+    fn every_variable_is_in_the_help_and_the_docs() {
+        crate::settings::tests::documented(&["dashboard"], &var::ALL);
     }
 }

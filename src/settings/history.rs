@@ -3,7 +3,8 @@
 //! (`STEPKIT_HISTORY_PASSWORD` or inside `STEPKIT_HISTORY`, never argv or the config file), retention,
 //! and the run key: flags > `STEPKIT_HISTORY_*` > stepkit.toml > the CI context.
 
-use super::{env_parse, flag, relative_to, ConfigError, Secret};
+use super::layered::{layers, layers_shown, Origin};
+use super::{flag, relative_to, ConfigError, Secret};
 use crate::ci::{Context, Env};
 use crate::cli::{AgainstArg, HistoryQueryArgs, HistoryRecordArgs};
 use crate::steps::history::{
@@ -27,22 +28,19 @@ pub struct HistoryConfig {
 /// The store when none is configured (`history record|query` only; steps record only when told).
 pub const DEFAULT_STORE: &str = ".stepkit/history.sqlite";
 
-/// Where a store setting came from: it decides whether a password may be in it and what a relative
-/// path is relative to.
-enum Origin<'a> {
-    Flag,
-    Env,
-    File(Option<&'a Path>),
-}
+/// The stepkit.toml table of these settings.
+const TABLE: &str = "history";
 
-impl Origin<'_> {
-    fn name(&self) -> &'static str {
-        match self {
-            Origin::Flag => "--history",
-            Origin::Env => "STEPKIT_HISTORY",
-            Origin::File(_) => "store in [history] of stepkit.toml",
-        }
-    }
+/// `stepkit history`'s variables: the one place their names are spelled (the help text and
+/// docs/configuration.md are checked against this list by a test).
+pub(super) mod var {
+    pub const STORE: &str = "STEPKIT_HISTORY";
+    pub const PASSWORD: &str = "STEPKIT_HISTORY_PASSWORD";
+    pub const KEEP_RUNS: &str = "STEPKIT_HISTORY_KEEP_RUNS";
+    pub const ENVIRONMENT: &str = "STEPKIT_HISTORY_ENVIRONMENT";
+    pub const VERSION: &str = "STEPKIT_HISTORY_VERSION";
+    #[cfg(test)]
+    pub const ALL: [&str; 5] = [STORE, PASSWORD, KEEP_RUNS, ENVIRONMENT, VERSION];
 }
 
 /// The history settings every command can see: the global `--history`, the env, `[history]`.
@@ -58,16 +56,11 @@ pub struct HistoryInputs<'a> {
 impl HistoryInputs<'_> {
     /// The store given explicitly, if any.
     fn configured(&self) -> Result<Option<Location>, ConfigError> {
-        if let Some(text) = self.flag {
-            return parse_location(text, Origin::Flag, self.env, self.cwd).map(Some);
-        }
-        if let Some(text) = self.env.get("STEPKIT_HISTORY") {
-            return parse_location(text, Origin::Env, self.env, self.cwd).map(Some);
-        }
-        match self.table.and_then(|t| t.store.as_deref()) {
-            Some(text) => parse_location(text, Origin::File(self.config_path), self.env, self.cwd).map(Some),
-            None => Ok(None),
-        }
+        let given = layers("--history", self.flag)
+            .env(self.env, var::STORE)
+            .file_key(TABLE, "store", self.table.and_then(|t| t.store.as_deref()))
+            .given();
+        given.map(|given| parse_location(&given.text, &given.origin, self)).transpose()
     }
 
     /// The store, or the default file.
@@ -76,15 +69,16 @@ impl HistoryInputs<'_> {
     }
 
     fn keep_runs(&self, flag_value: Option<u64>) -> Result<Option<u64>, ConfigError> {
-        let keep = match flag_value {
-            Some(n) => Some(n),
-            None => env_parse::<u64>(self.env, "STEPKIT_HISTORY_KEEP_RUNS", "a number of runs")?
-                .or_else(|| self.table.and_then(|t| t.keep_runs)),
-        };
-        if keep == Some(0) {
-            return Err(flag("--keep-runs", "must be at least 1 (leave it out to keep every run)"));
+        let keep = layers_shown("--keep-runs", flag_value)
+            .env(self.env, var::KEEP_RUNS)
+            .file_shown(TABLE, self.table.and_then(|t| t.keep_runs))
+            .parse_from(|text| {
+                text.trim().parse::<u64>().map_err(|_| format!("`{text}` is not a number of runs"))
+            })?;
+        match keep {
+            Some((0, origin)) => Err(origin.error("must be at least 1 (leave it out to keep every run)")),
+            other => Ok(other.map(|(n, _)| n)),
         }
-        Ok(keep)
     }
 }
 
@@ -92,30 +86,26 @@ pub(super) fn trimmed(value: Option<&str>) -> Option<String> {
     value.map(str::trim).filter(|v| !v.is_empty()).map(str::to_string)
 }
 
-/// A store location from text: a postgres:// URL, a sqlite: URL or a plain path.
-fn parse_location(text: &str, origin: Origin, env: &Env, cwd: &Path) -> Result<Location, ConfigError> {
+/// A store location from text: a postgres:// URL, a sqlite: URL or a plain path. Where it came from
+/// decides whether a password may be in it and what a relative path is relative to.
+fn parse_location(text: &str, origin: &Origin, inputs: &HistoryInputs) -> Result<Location, ConfigError> {
     let text = text.trim();
-    let error = |message: String| match origin {
-        // Never quote the text: it may hold a password.
-        Origin::Env => ConfigError::Env {
-            name: "STEPKIT_HISTORY".into(),
-            value: "(not shown)".into(),
-            expected: message,
-        },
-        _ => flag(origin.name(), message),
-    };
+    // Never quote the text: it may hold a password.
+    let error = |message: String| origin.error(message);
     let lower = text.to_ascii_lowercase();
     if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
         let mut config = ::postgres::Config::from_str(text)
             .map_err(|e| error(format!("a PostgreSQL URL such as postgres://user@host:5432/db ({e})")))?;
-        if config.get_password().is_some() && !matches!(origin, Origin::Env) {
+        if config.get_password().is_some() && !matches!(origin, Origin::Env(_)) {
             return Err(error(format!(
-                "the URL has a password, and {} is visible to others (process list, the repository); put the password in STEPKIT_HISTORY_PASSWORD, or the whole URL in STEPKIT_HISTORY",
-                if matches!(origin, Origin::Flag) { "the command line" } else { "stepkit.toml" }
+                "the URL has a password, and {} is visible to others (process list, the repository); put the password in {}, or the whole URL in {}",
+                if matches!(origin, Origin::Flag(_)) { "the command line" } else { "stepkit.toml" },
+                var::PASSWORD,
+                var::STORE,
             )));
         }
         if config.get_password().is_none() {
-            if let Some(password) = Secret::from_env(env, "STEPKIT_HISTORY_PASSWORD") {
+            if let Some(password) = Secret::from_env(inputs.env, var::PASSWORD) {
                 config.password(password.expose());
             }
         }
@@ -140,10 +130,10 @@ fn parse_location(text: &str, origin: Origin, env: &Env, cwd: &Path) -> Result<L
     }
     let path = PathBuf::from(path);
     let path = match origin {
-        Origin::File(config_path) => relative_to(config_path, path),
+        Origin::File { .. } => relative_to(inputs.config_path, path),
         _ => path,
     };
-    Ok(Location::Sqlite(if path.is_absolute() { path } else { cwd.join(path) }))
+    Ok(Location::Sqlite(if path.is_absolute() { path } else { inputs.cwd.join(path) }))
 }
 
 /// `postgres://user@host:port/db`, rebuilt from the parsed URL so no password (in the user part or a
@@ -190,7 +180,7 @@ fn keys(flags: KeyFlags, inputs: &HistoryInputs, context: &Context) -> Keys {
     let env = inputs.env;
     let commit = trimmed(flags.commit).or_else(|| context.sha.clone()).unwrap_or_default();
     let version = trimmed(flags.version)
-        .or_else(|| trimmed(env.get("STEPKIT_HISTORY_VERSION")))
+        .or_else(|| trimmed(env.get(var::VERSION)))
         .or_else(|| context.tag.clone())
         .unwrap_or_else(|| commit.get(..12).unwrap_or(&commit).to_string());
     Keys {
@@ -199,7 +189,7 @@ fn keys(flags: KeyFlags, inputs: &HistoryInputs, context: &Context) -> Keys {
         commit,
         ci_run: trimmed(flags.ci_run).or_else(|| context.run_id.clone()).unwrap_or_default(),
         environment: trimmed(flags.environment)
-            .or_else(|| trimmed(env.get("STEPKIT_HISTORY_ENVIRONMENT")))
+            .or_else(|| trimmed(env.get(var::ENVIRONMENT)))
             .or_else(|| trimmed(inputs.table.and_then(|t| t.environment.as_deref())))
             .unwrap_or_default(),
         version,
@@ -347,6 +337,28 @@ mod tests {
         let e = inputs(None, &env, None).keep_runs(None).unwrap_err().to_string();
         assert!(e.contains("STEPKIT_HISTORY_KEEP_RUNS"), "{e}");
         assert!(inputs(None, &none, None).keep_runs(Some(0)).is_err());
+    }
+
+    #[test]
+    fn keep_runs_of_zero_names_where_it_was_given() {
+        let none = Env::default();
+        let e = inputs(None, &none, None).keep_runs(Some(0)).unwrap_err().to_string();
+        assert!(e.starts_with("use --keep-runs: must be at least 1"), "{e}");
+        // It used to say "--keep-runs" whichever layer the 0 came from.
+        let env = Env::from_pairs([("STEPKIT_HISTORY_KEEP_RUNS", "0")]);
+        let e = inputs(None, &env, None).keep_runs(None).unwrap_err().to_string();
+        assert!(e.starts_with("use environment variable STEPKIT_HISTORY_KEEP_RUNS: must be"), "{e}");
+        let table = HistoryConfig { keep_runs: Some(0), ..Default::default() };
+        let e = inputs(None, &none, Some(&table)).keep_runs(None).unwrap_err().to_string();
+        assert!(e.starts_with("use keep-runs in the [history] table of stepkit.toml: must be"), "{e}");
+        assert_eq!(inputs(None, &env, Some(&table)).keep_runs(Some(7)).unwrap(), Some(7));
+        let env = Env::from_pairs([("STEPKIT_HISTORY_KEEP_RUNS", "5")]);
+        assert_eq!(inputs(None, &env, Some(&table)).keep_runs(None).unwrap(), Some(5));
+    }
+
+    #[test]
+    fn every_variable_is_in_the_help_and_the_docs() {
+        crate::settings::tests::documented(&["history", "record"], &var::ALL);
     }
 
     #[test]

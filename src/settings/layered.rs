@@ -4,7 +4,10 @@
 
 use super::ConfigError;
 use crate::ci::Env;
+use crate::secret::Secret;
+use std::borrow::Cow;
 use std::fmt;
+use std::path::Path;
 use std::time::Duration;
 
 /// Where a value came from.
@@ -32,17 +35,34 @@ impl fmt::Display for Origin {
     }
 }
 
-/// A value as the user gave it, and where.
+impl Origin {
+    /// The flag or variable by its bare name (`--token-file`, `STEPKIT_SLACK_TOKEN`), for messages that
+    /// say "the token in ..."; a file key as `Display` names it.
+    pub fn name(&self) -> String {
+        match self {
+            Origin::Flag(name) | Origin::Env(name) => name.clone(),
+            Origin::File { .. } => self.to_string(),
+        }
+    }
+
+    /// A usage error about the value from here.
+    pub fn error(&self, message: impl Into<String>) -> ConfigError {
+        ConfigError::Flag { flag: self.to_string(), message: message.into() }
+    }
+}
+
+/// A value as the user gave it, and where. Flags and keys that clap or serde already typed (a number, a
+/// list) come as their text, so every layer is checked by the same parser.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Given<'a> {
-    pub text: &'a str,
+    pub text: Cow<'a, str>,
     pub origin: Origin,
 }
 
 impl Given<'_> {
     /// The value parsed; a parse error is a usage error naming the origin.
     pub fn parse<T>(&self, parse: impl FnOnce(&str) -> Result<T, String>) -> Result<T, ConfigError> {
-        parse(self.text).map_err(|message| ConfigError::Flag { flag: self.origin.to_string(), message })
+        parse(&self.text).map_err(|message| self.origin.error(message))
     }
 }
 
@@ -54,7 +74,13 @@ pub(crate) struct Layers<'a> {
 
 /// Starts with the flag `flag` (`--timeout`) and its value, if given.
 pub(crate) fn layers<'a>(flag: &str, value: Option<&'a str>) -> Layers<'a> {
-    let found = value.map(|text| Given { text, origin: Origin::Flag(flag.to_string()) });
+    let found = value.map(|text| Given { text: text.into(), origin: Origin::Flag(flag.to_string()) });
+    Layers { flag: flag.to_string(), found }
+}
+
+/// Starts with a flag clap already typed (a number): its value as text, if given.
+pub(crate) fn layers_shown<'a>(flag: &str, value: Option<impl fmt::Display>) -> Layers<'a> {
+    let found = value.map(|v| Given { text: v.to_string().into(), origin: Origin::Flag(flag.to_string()) });
     Layers { flag: flag.to_string(), found }
 }
 
@@ -62,17 +88,33 @@ impl<'a> Layers<'a> {
     /// Then the variable `var`.
     pub fn env(mut self, env: &'a Env, var: &str) -> Self {
         if self.found.is_none() {
-            self.found = env.get(var).map(|text| Given { text, origin: Origin::Env(var.to_string()) });
+            self.found =
+                env.get(var).map(|text| Given { text: text.into(), origin: Origin::Env(var.to_string()) });
         }
         self
     }
 
     /// Then the key of the same name in `[table]` of stepkit.toml.
-    pub fn file(mut self, table: &str, value: Option<&'a str>) -> Self {
+    pub fn file(self, table: &str, value: Option<&'a str>) -> Self {
+        let key = self.flag.trim_start_matches('-').to_string();
+        self.file_key(table, &key, value)
+    }
+
+    /// Then `key` in `[table]` of stepkit.toml, for a key not named like its flag (`--history` is `store`).
+    pub fn file_key(mut self, table: &str, key: &str, value: Option<&'a str>) -> Self {
+        if self.found.is_none() {
+            let origin = Origin::File { key: key.to_string(), table: table.to_string() };
+            self.found = value.map(|text| Given { text: text.into(), origin });
+        }
+        self
+    }
+
+    /// Then the key of the same name in `[table]`, which serde already typed (a number).
+    pub fn file_shown(mut self, table: &str, value: Option<impl fmt::Display>) -> Self {
         if self.found.is_none() {
             let key = self.flag.trim_start_matches('-').to_string();
-            self.found =
-                value.map(|text| Given { text, origin: Origin::File { key, table: table.to_string() } });
+            let origin = Origin::File { key, table: table.to_string() };
+            self.found = value.map(|v| Given { text: v.to_string().into(), origin });
         }
         self
     }
@@ -92,6 +134,27 @@ impl<'a> Layers<'a> {
         self.found
     }
 
+    /// The first layer that is set, parsed, with where it came from (for checks after parsing).
+    pub fn parse_from<T>(
+        self,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<Option<(T, Origin)>, ConfigError> {
+        match self.found {
+            Some(given) => Ok(Some((given.parse(parse)?, given.origin))),
+            None => Ok(None),
+        }
+    }
+
+    /// The first layer that is set, parsed.
+    pub fn parse<T>(self, parse: impl FnOnce(&str) -> Result<T, String>) -> Result<Option<T>, ConfigError> {
+        Ok(self.parse_from(parse)?.map(|(value, _)| value))
+    }
+
+    /// The first layer that is set, as text.
+    pub fn text(self) -> Option<String> {
+        self.found.map(|given| given.text.into_owned())
+    }
+
     /// A duration, or `default` when no layer is set.
     pub fn duration(self, default: Duration) -> Result<Duration, ConfigError> {
         Ok(self.optional_duration()?.unwrap_or(default))
@@ -100,6 +163,43 @@ impl<'a> Layers<'a> {
     /// A duration, if any layer is set.
     pub fn optional_duration(self) -> Result<Option<Duration>, ConfigError> {
         self.found.map(|given| given.parse(parse_duration)).transpose()
+    }
+}
+
+/// A list: the repeated flag's values, else the variable `var` split at commas, else the file's list;
+/// each item trimmed, empty ones dropped.
+pub(crate) fn list(flag: &[String], env: &Env, var: &str, file: &[String]) -> Vec<String> {
+    let items: Vec<&str> = if !flag.is_empty() {
+        flag.iter().map(String::as_str).collect()
+    } else if let Some(text) = env.get(var) {
+        text.split(',').collect()
+    } else {
+        file.iter().map(String::as_str).collect()
+    };
+    items.into_iter().map(str::trim).filter(|i| !i.is_empty()).map(str::to_string).collect()
+}
+
+/// A secret from the file a flag names (`--token-file`), else the variable `var` itself; never argv.
+/// `what` names it in a read error ("the Slack token").
+pub(crate) fn secret(
+    file_flag: &str,
+    file: Option<&Path>,
+    env: &Env,
+    var: &str,
+    what: &str,
+) -> Result<Option<(Secret, Origin)>, ConfigError> {
+    match file {
+        Some(path) => Ok(Some((Secret::from_file(what, path)?, Origin::Flag(file_flag.to_string())))),
+        None => Ok(Secret::from_env(env, var).map(|s| (s, Origin::Env(var.to_string())))),
+    }
+}
+
+/// An http(s) URL with a host, checked before anything is sent. The message does not repeat the URL
+/// (it may be a secret, like a Slack webhook); the caller's origin names where it came from.
+pub(crate) fn check_http_url(text: &str) -> Result<(), String> {
+    match reqwest::Url::parse(text.trim()) {
+        Ok(url) if matches!(url.scheme(), "https" | "http") && url.host_str().is_some() => Ok(()),
+        _ => Err("is not an http(s) URL".into()),
     }
 }
 
@@ -145,5 +245,47 @@ mod tests {
         assert!(err.starts_with("use `memory` in [env.stage.container] of stepkit.toml: `soon`"), "{err}");
         let err = pick(Some("1 fortnight"), &env, None).duration(Duration::ZERO).unwrap_err().to_string();
         assert!(err.starts_with("use --timeout: `1 fortnight`"), "{err}");
+    }
+
+    #[test]
+    fn typed_values_keep_their_origin_and_keys_can_differ_from_flags() {
+        let none = Env::default();
+        let n = |text: &str| text.parse::<u64>().map_err(|e| e.to_string());
+        let (value, origin) = layers_shown("--keep-runs", None::<u64>)
+            .file_shown("history", Some(0))
+            .parse_from(n)
+            .unwrap()
+            .unwrap();
+        assert_eq!(value, 0);
+        assert_eq!(
+            origin.error("must be at least 1").to_string(),
+            "use keep-runs in the [history] table of stepkit.toml: must be at least 1"
+        );
+        let given = layers("--history", None).env(&none, "STEPKIT_HISTORY").file_key(
+            "history",
+            "store",
+            Some("h.db"),
+        );
+        assert_eq!(given.given().unwrap().origin.to_string(), "store in the [history] table of stepkit.toml");
+        assert_eq!(layers_shown("--last", Some(3)).parse(n).unwrap(), Some(3));
+    }
+
+    #[test]
+    fn lists_and_secrets_take_the_first_layer_set() {
+        let env = Env::from_pairs([("L", " a, ,b "), ("T", "tok-secret-1")]);
+        let file = ["f".to_string()];
+        assert_eq!(list(&[], &env, "L", &file), ["a", "b"]);
+        assert_eq!(list(&[" x ".to_string()], &env, "L", &file), ["x"]);
+        assert_eq!(list(&[], &Env::default(), "L", &file), ["f"]);
+        let (token, origin) = secret("--token-file", None, &env, "T", "the token").unwrap().unwrap();
+        assert_eq!((token.expose(), origin.name()), ("tok-secret-1", "T".to_string()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t");
+        std::fs::write(&path, "file-secret\n").unwrap();
+        let (token, origin) = secret("--token-file", Some(&path), &env, "T", "the token").unwrap().unwrap();
+        assert_eq!((token.expose(), origin), ("file-secret", Origin::Flag("--token-file".into())));
+        assert!(secret("--token-file", None, &Env::default(), "T", "the token").unwrap().is_none());
+        assert!(check_http_url("https://hooks.slack.com/x").is_ok());
+        assert!(check_http_url("hooks.slack.com/x-secret").unwrap_err().contains("not an http(s) URL"));
     }
 }

@@ -202,8 +202,28 @@ pub(crate) fn env_parse<T: std::str::FromStr>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Every variable of a step's table is named in the step's `--help` (typed there by hand) and in
+    /// docs/configuration.md's table of variables, so neither can drift from the code.
+    pub(crate) fn documented(command: &[&str], vars: &[&str]) {
+        use clap::CommandFactory;
+        let mut cli = crate::cli::Cli::command();
+        let mut sub = &mut cli;
+        for name in command {
+            sub = sub.find_subcommand_mut(name).unwrap_or_else(|| panic!("no command {name}"));
+        }
+        let help = sub.render_long_help().to_string();
+        let docs =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/configuration.md")).unwrap();
+        let table =
+            docs.split("## Environment variables").nth(1).expect("docs/configuration.md has the table");
+        for var in vars {
+            assert!(help.contains(var), "stepkit {} --help does not name {var}", command.join(" "));
+            assert!(table.contains(&format!("`{var}`")), "docs/configuration.md's table does not name {var}");
+        }
+    }
 
     #[test]
     fn result_files_are_the_given_ones_else_the_hook_jobs_earlier_steps() {

@@ -1,7 +1,8 @@
 //! Settings for `stepkit notify` (Slack): the credential (webhook URL or bot token, from env or a
 //! file only), then flags > `STEPKIT_SLACK_*` > `[notify]` in stepkit.toml > defaults.
 
-use super::{flag, ConfigError, Secret};
+use super::layered::{check_http_url, layers, list, parse_duration, secret};
+use super::{flag, ConfigError};
 use crate::ci::{Context, Env};
 use crate::cli::{NotifyArgs, StatusArg, WhenArg};
 use crate::steps::notify::message::Origin;
@@ -25,61 +26,31 @@ pub struct NotifyConfig {
 
 const DEFAULT_API_URL: &str = "https://slack.com/api";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The stepkit.toml table of these settings.
+const TABLE: &str = "notify";
 
-fn in_file(key: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError::Flag {
-        flag: format!("{key} in the [notify] table of stepkit.toml"),
-        message: message.into(),
-    }
+/// `stepkit notify`'s variables: the one place their names are spelled (the help text and
+/// docs/configuration.md are checked against this list by a test).
+mod var {
+    pub const TOKEN: &str = "STEPKIT_SLACK_TOKEN";
+    pub const WEBHOOK_URL: &str = "STEPKIT_SLACK_WEBHOOK_URL";
+    pub const CHANNEL: &str = "STEPKIT_SLACK_CHANNEL";
+    pub const WHEN: &str = "STEPKIT_SLACK_WHEN";
+    pub const MENTION_ON_FAILURE: &str = "STEPKIT_SLACK_MENTION_ON_FAILURE";
+    pub const API_URL: &str = "STEPKIT_SLACK_API_URL";
+    pub const TIMEOUT: &str = "STEPKIT_SLACK_TIMEOUT";
+    pub const RETRY_BUDGET: &str = "STEPKIT_SLACK_RETRY_BUDGET";
+    #[cfg(test)]
+    pub const ALL: [&str; 8] =
+        [TOKEN, WEBHOOK_URL, CHANNEL, WHEN, MENTION_ON_FAILURE, API_URL, TIMEOUT, RETRY_BUDGET];
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|e| format!("`{}` is not a duration ({e}); e.g. 30s, 2m", text.trim()))
-}
-
-/// A duration from the flag, else the env var, else the config file, else `default`.
-fn duration(
-    value: Option<&str>,
-    name: &str,
-    env: &Env,
-    var: &str,
-    file: Option<&str>,
-    default: Duration,
-) -> Result<Duration, ConfigError> {
-    let parsed = match (value, env.get(var), file) {
-        (Some(text), _, _) => parse_duration(text).map_err(|m| flag(name, m))?,
-        (None, Some(text), _) => parse_duration(text).map_err(|_| ConfigError::Env {
-            name: var.into(),
-            value: text.into(),
-            expected: "a duration such as 30s or 2m".into(),
-        })?,
-        (None, None, Some(text)) => {
-            parse_duration(text).map_err(|m| in_file(name.trim_start_matches('-'), m))?
-        }
-        (None, None, None) => default,
-    };
-    if parsed.is_zero() && name == "--timeout" {
-        return Err(flag(name, "must be more than 0s"));
-    }
-    Ok(parsed)
-}
-
-fn parse_when(text: &str) -> Option<When> {
+fn parse_when(text: &str) -> Result<When, String> {
     match text.trim().to_ascii_lowercase().as_str() {
-        "always" => Some(When::Always),
-        "failure" => Some(When::Failure),
-        "success" => Some(When::Success),
-        _ => None,
-    }
-}
-
-/// An http(s) URL, checked now so a typo fails before the message is built. `what` names the
-/// setting; the URL itself is not repeated (it may be a secret).
-fn check_url(text: &str, what: &str) -> Result<(), String> {
-    match reqwest::Url::parse(text.trim()) {
-        Ok(url) if matches!(url.scheme(), "https" | "http") && url.host_str().is_some() => Ok(()),
-        _ => Err(format!("{what} is not an http(s) URL")),
+        "always" => Ok(When::Always),
+        "failure" => Ok(When::Failure),
+        "success" => Ok(When::Success),
+        _ => Err(format!("`{}` is not one of always, failure, success", text.trim())),
     }
 }
 
@@ -91,42 +62,45 @@ fn delivery(
     cwd: &Path,
     warnings: &mut Vec<String>,
 ) -> Result<Delivery, ConfigError> {
-    let token = match &args.token_file {
-        Some(path) => Some((Secret::from_file("the Slack token", &cwd.join(path))?, "--token-file")),
-        None => Secret::from_env(env, "STEPKIT_SLACK_TOKEN").map(|s| (s, "STEPKIT_SLACK_TOKEN")),
-    };
-    let webhook = match &args.webhook_url_file {
-        Some(path) => {
-            Some((Secret::from_file("the Slack webhook URL", &cwd.join(path))?, "--webhook-url-file"))
-        }
-        None => Secret::from_env(env, "STEPKIT_SLACK_WEBHOOK_URL").map(|s| (s, "STEPKIT_SLACK_WEBHOOK_URL")),
-    };
-    let channel = args
-        .channel
-        .clone()
-        .or_else(|| env.get("STEPKIT_SLACK_CHANNEL").map(str::to_string))
-        .or_else(|| table.channel.clone());
+    let file = |path: &Option<std::path::PathBuf>| path.as_ref().map(|p| cwd.join(p));
+    let token =
+        secret("--token-file", file(&args.token_file).as_deref(), env, var::TOKEN, "the Slack token")?;
+    let webhook = secret(
+        "--webhook-url-file",
+        file(&args.webhook_url_file).as_deref(),
+        env,
+        var::WEBHOOK_URL,
+        "the Slack webhook URL",
+    )?;
+    let channel = layers("--channel", args.channel.as_deref())
+        .env(env, var::CHANNEL)
+        .file(TABLE, table.channel.as_deref())
+        .text();
     match (token, webhook) {
         (Some((token, source)), webhook) => {
             if token.expose().trim().is_empty() || token.expose().contains(char::is_whitespace) {
-                return Err(flag(source, "the Slack token is empty or has spaces in it; store only the token (xoxb-...)"));
+                return Err(source
+                    .error("the Slack token is empty or has spaces in it; store only the token (xoxb-...)"));
             }
+            let source = source.name();
             if let Some((_, webhook_source)) = webhook {
-                warnings.push(format!("both a bot token ({source}) and a webhook ({webhook_source}) are set; using the token, which can thread and update"));
+                warnings.push(format!("both a bot token ({source}) and a webhook ({}) are set; using the token, which can thread and update", webhook_source.name()));
             }
             let channel = channel.filter(|c| !c.trim().is_empty()).ok_or_else(|| {
-                flag("--channel", format!("a bot token ({source}) needs a channel: pass --channel, set STEPKIT_SLACK_CHANNEL or channel in [notify]"))
+                flag("--channel", format!("a bot token ({source}) needs a channel: pass --channel, set {} or channel in [notify]", var::CHANNEL))
             })?;
-            let (api_url, api_source) = match (&args.api_url, env.get("STEPKIT_SLACK_API_URL"), &table.api_url) {
-                (Some(url), _, _) => (url.clone(), "--api-url"),
-                (None, Some(url), _) => (url.to_string(), "STEPKIT_SLACK_API_URL"),
-                (None, None, Some(url)) => (url.clone(), "api-url in the [notify] table of stepkit.toml"),
-                (None, None, None) => (DEFAULT_API_URL.to_string(), "the default"),
-            };
-            check_url(&api_url, api_source).map_err(|m| flag(api_source, format!("{m}; e.g. https://slack.com/api")))?;
+            let api_url = layers("--api-url", args.api_url.as_deref())
+                .env(env, var::API_URL)
+                .file(TABLE, table.api_url.as_deref())
+                .parse(|text| {
+                    check_http_url(text)
+                        .map(|()| text.to_string())
+                        .map_err(|m| format!("the API URL {m}; e.g. {DEFAULT_API_URL}"))
+                })?
+                .unwrap_or_else(|| DEFAULT_API_URL.to_string());
             Ok(Delivery::Bot {
                 token,
-                source: source.into(),
+                source,
                 channel: channel.trim().to_string(),
                 api_url: api_url.trim().trim_end_matches('/').to_string(),
                 thread_ts: args.thread_ts.clone(),
@@ -134,22 +108,29 @@ fn delivery(
             })
         }
         (None, Some((url, source))) => {
-            check_url(url.expose(), &format!("the webhook in {source}"))
-                .map_err(|m| flag(source, format!("{m}; store the whole URL Slack shows (https://hooks.slack.com/services/...)")))?;
+            check_http_url(url.expose()).map_err(|m| {
+                source.error(format!(
+                    "the webhook {m}; store the whole URL Slack shows (https://hooks.slack.com/services/...)"
+                ))
+            })?;
             for (given, name) in [(&args.thread_ts, "--thread-ts"), (&args.update, "--update")] {
                 if given.is_some() {
-                    return Err(flag(name, "needs a bot token (STEPKIT_SLACK_TOKEN or --token-file): an incoming webhook can only post new messages"));
+                    return Err(flag(name, format!("needs a bot token ({} or --token-file): an incoming webhook can only post new messages", var::TOKEN)));
                 }
             }
             if let Some(channel) = &channel {
                 warnings.push(format!("channel {channel} is ignored: an incoming webhook always posts to the channel it was created for"));
             }
-            Ok(Delivery::Webhook { url, source: source.into() })
+            Ok(Delivery::Webhook { url, source: source.name() })
         }
         (None, None) => Err(flag(
             "stepkit notify",
-            "no Slack credential: set STEPKIT_SLACK_WEBHOOK_URL (or --webhook-url-file) for an incoming webhook, \
-             or STEPKIT_SLACK_TOKEN (or --token-file) with --channel for a bot",
+            format!(
+                "no Slack credential: set {} (or --webhook-url-file) for an incoming webhook, \
+                 or {} (or --token-file) with --channel for a bot",
+                var::WEBHOOK_URL,
+                var::TOKEN
+            ),
         )),
     }
 }
@@ -165,27 +146,17 @@ pub fn notify_settings(
     let table = table.cloned().unwrap_or_default();
     let mut warnings = Vec::new();
     let delivery = delivery(args, env, &table, cwd, &mut warnings)?;
-    let when = match (args.when, env.get("STEPKIT_SLACK_WHEN"), &table.when) {
-        (Some(WhenArg::Always), _, _) => When::Always,
-        (Some(WhenArg::Failure), _, _) => When::Failure,
-        (Some(WhenArg::Success), _, _) => When::Success,
-        (None, Some(text), _) => parse_when(text).ok_or_else(|| ConfigError::Env {
-            name: "STEPKIT_SLACK_WHEN".into(),
-            value: text.into(),
-            expected: "always, failure, success".into(),
-        })?,
-        (None, None, Some(text)) => parse_when(text)
-            .ok_or_else(|| in_file("when", format!("`{text}` is not one of always, failure, success")))?,
-        (None, None, None) => When::Always,
+    let when = match args.when {
+        Some(WhenArg::Always) => When::Always,
+        Some(WhenArg::Failure) => When::Failure,
+        Some(WhenArg::Success) => When::Success,
+        None => layers("--when", None)
+            .env(env, var::WHEN)
+            .file(TABLE, table.when.as_deref())
+            .parse(parse_when)?
+            .unwrap_or(When::Always),
     };
-    let mentions: Vec<String> = if !args.mention_on_failure.is_empty() {
-        args.mention_on_failure.clone()
-    } else if let Some(list) = env.get("STEPKIT_SLACK_MENTION_ON_FAILURE") {
-        list.split(',').map(str::to_string).collect()
-    } else {
-        table.mention_on_failure.clone()
-    };
-    let mentions = mentions.into_iter().map(|m| m.trim().to_string()).filter(|m| !m.is_empty()).collect();
+    let mentions = list(&args.mention_on_failure, env, var::MENTION_ON_FAILURE, &table.mention_on_failure);
     let status = match args.status {
         None | Some(StatusArg::Auto) => None,
         Some(StatusArg::Success) => Some(Status::Success),
@@ -205,16 +176,18 @@ pub fn notify_settings(
         }
         None => args.text.clone(),
     };
-    let timeout =
-        duration(args.timeout.as_deref(), "--timeout", env, "STEPKIT_SLACK_TIMEOUT", None, DEFAULT_TIMEOUT)?;
-    let budget = duration(
-        args.retry_budget.as_deref(),
-        "--retry-budget",
-        env,
-        "STEPKIT_SLACK_RETRY_BUDGET",
-        table.retry_budget.as_deref(),
-        RetryPolicy::default().budget,
-    )?;
+    let timeout = match layers("--timeout", args.timeout.as_deref())
+        .env(env, var::TIMEOUT)
+        .parse_from(parse_duration)?
+    {
+        Some((timeout, origin)) if timeout.is_zero() => return Err(origin.error("must be more than 0s")),
+        Some((timeout, _)) => timeout,
+        None => DEFAULT_TIMEOUT,
+    };
+    let budget = layers("--retry-budget", args.retry_budget.as_deref())
+        .env(env, var::RETRY_BUDGET)
+        .file(TABLE, table.retry_budget.as_deref())
+        .duration(RetryPolicy::default().budget)?;
     Ok(SlackSettings {
         delivery,
         results: super::result_files(&args.result, env, cwd),
@@ -361,5 +334,37 @@ mod tests {
         assert!(err.contains("when in the [notify] table"), "{err}");
         let err = resolve(&["--timeout", "soon"], &[HOOK], None).unwrap_err().to_string();
         assert!(err.contains("--timeout"), "{err}");
+    }
+
+    #[test]
+    fn errors_name_the_variable_or_key_that_was_set() {
+        // A zero timeout from the variable used to be reported as "use --timeout".
+        let err = resolve(&[], &[HOOK, ("STEPKIT_SLACK_TIMEOUT", "0")], None).unwrap_err().to_string();
+        assert!(err.starts_with("use environment variable STEPKIT_SLACK_TIMEOUT: must be more"), "{err}");
+        assert!(!err.contains("--timeout"), "{err}");
+        let err = resolve(&["--timeout", "0s"], &[HOOK], None).unwrap_err().to_string();
+        assert!(err.starts_with("use --timeout: must be more"), "{err}");
+        let table = NotifyConfig { api_url: Some("slack.example".into()), ..Default::default() };
+        let err = resolve(&["--channel", "C1"], &[TOKEN], Some(&table)).unwrap_err().to_string();
+        assert!(
+            err.starts_with("use api-url in the [notify] table of stepkit.toml: the API URL is not"),
+            "{err}"
+        );
+        let err = resolve(&[], &[TOKEN, ("STEPKIT_SLACK_TOKEN", "xoxb two-secret-44")], None);
+        let err = err.unwrap_err().to_string();
+        assert!(
+            err.contains("environment variable STEPKIT_SLACK_TOKEN") && !err.contains("two-secret-44"),
+            "{err}"
+        );
+        let err = resolve(&[], &[HOOK, ("STEPKIT_SLACK_WHEN", "never")], None).unwrap_err().to_string();
+        assert!(
+            err.starts_with("use environment variable STEPKIT_SLACK_WHEN: `never` is not one of"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_variable_is_in_the_help_and_the_docs() {
+        crate::settings::tests::documented(&["notify"], &var::ALL);
     }
 }

@@ -106,7 +106,7 @@ pub fn test_settings(
         .or_else(|| cfg.junit.clone().map(|p| super::relative_to(config_path, p)));
     let profile = match &args.profile {
         Some(p) => p.parse().map_err(|m| flag("--profile", m))?,
-        None => env_parse::<Profile>(env, "STEPKIT_JUNIT_PROFILE", "default, jenkins-xunit or gitlab")?
+        None => env_parse::<Profile>(env, super::junit::var::PROFILE, "default, jenkins-xunit or gitlab")?
             .or(file.junit.as_ref().and_then(|j| j.profile))
             .unwrap_or_default(),
     };
