@@ -41,7 +41,7 @@ impl Origin {
     pub fn name(&self) -> String {
         match self {
             Origin::Flag(name) | Origin::Env(name) => name.clone(),
-            Origin::File { .. } => self.to_string(),
+            Origin::File { .. } | Origin::Key { .. } => self.to_string(),
         }
     }
 
@@ -124,7 +124,8 @@ impl<'a> Layers<'a> {
     pub fn key(mut self, key: &str, found: Option<(&'a str, String)>) -> Self {
         if self.found.is_none() {
             let key = key.to_string();
-            self.found = found.map(|(text, table)| Given { text, origin: Origin::Key { key, table } });
+            self.found =
+                found.map(|(text, table)| Given { text: text.into(), origin: Origin::Key { key, table } });
         }
         self
     }
