@@ -9,7 +9,6 @@ use hyper::header::{HeaderName, HeaderValue, HOST};
 use hyper::{HeaderMap, Method, Request};
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::time::Duration;
 use tokio::net::TcpStream;
 
@@ -132,24 +131,16 @@ pub(super) async fn prepare(settings: &LoadSettings) -> Result<Plan, LoadError> 
     Ok(Plan { origins: origins.into_iter().map(|(_, o)| o).collect(), requests })
 }
 
-/// An open HTTP/1.1 connection: the handle requests go through, and the connection future that moves
-/// their bytes. The worker polls both itself (no task of the connection's own): on a single-threaded
-/// runtime that saves two task wake-ups per request.
-struct Open {
-    sender: SendRequest<Full<Bytes>>,
-    connection: Pin<Box<http1::Connection<TokioIo<TcpStream>, Full<Bytes>>>>,
-}
-
 /// A worker's connections, one per origin, opened on first use and again after a failure.
 pub(super) struct Connections {
-    open: Vec<Option<Open>>,
+    senders: Vec<Option<SendRequest<Full<Bytes>>>>,
     /// Connections opened (the first per origin included), for the result file.
     pub opened: u64,
 }
 
 impl Connections {
     pub fn new(origins: usize) -> Self {
-        Connections { open: (0..origins).map(|_| None).collect(), opened: 0 }
+        Connections { senders: (0..origins).map(|_| None).collect(), opened: 0 }
     }
 
     /// Sends `request` and reads the whole answer, within `timeout` (connecting included).
@@ -158,7 +149,7 @@ impl Connections {
             Ok(answer) => answer,
             Err(_) => {
                 // The connection may still carry the late answer: never reuse it.
-                self.open[plan.requests[index].origin] = None;
+                self.senders[plan.requests[index].origin] = None;
                 Answer::Failed {
                     class: ErrorClass::Timeout,
                     detail: format!("no answer within {}", humantime::format_duration(timeout)),
@@ -170,66 +161,39 @@ impl Connections {
     async fn send_unbounded(&mut self, plan: &Plan, index: usize) -> Answer {
         let prepared = &plan.requests[index];
         let slot = prepared.origin;
-        let reusable = matches!(&self.open[slot], Some(open) if !open.sender.is_closed());
+        let reusable = matches!(&self.senders[slot], Some(s) if !s.is_closed());
         if !reusable {
             match connect(&plan.origins[slot]).await {
-                Ok(open) => {
+                Ok(sender) => {
                     self.opened += 1;
-                    self.open[slot] = Some(open);
+                    self.senders[slot] = Some(sender);
                 }
                 Err(detail) => return Answer::Failed { class: ErrorClass::Connect, detail },
             }
         }
-        // Taken out while in use: a timeout drops it with the request, so it is never reused.
-        let Some(Open { mut sender, mut connection }) = self.open[slot].take() else {
+        let Some(sender) = self.senders[slot].as_mut() else {
             return Answer::Failed { class: ErrorClass::Connect, detail: "no connection".into() };
         };
-        let (answer, reusable) = {
-            let exchange = exchange(&mut sender, prepared);
-            tokio::pin!(exchange);
-            let first = tokio::select! {
-                // The exchange first: an answer read whole counts even if the server closes right after it.
-                biased;
-                answer = &mut exchange => Ok(answer),
-                ended = connection.as_mut() => Err(ended),
-            };
-            match first {
-                Ok(answer) => (answer, true),
-                // The server closed the connection (a close-delimited answer, `Connection: close`): what it
-                // sent is buffered for the exchange, which ends once the closed connection is dropped.
-                Err(Ok(())) => {
-                    drop(connection);
-                    return exchange.await;
+        if let Err(e) = sender.ready().await {
+            self.senders[slot] = None;
+            return Answer::Failed { class: ErrorClass::Io, detail: e.to_string() };
+        }
+        let mut request = Request::new(Full::new(prepared.body.clone()));
+        *request.method_mut() = prepared.method.clone();
+        *request.uri_mut() = prepared.path.clone();
+        *request.headers_mut() = prepared.headers.clone();
+        let answer = match sender.send_request(request).await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                match response.into_body().collect().await {
+                    Ok(_) => return Answer::Response { status },
+                    Err(e) => failure(&e),
                 }
-                Err(Err(e)) => (failure(&e), false),
             }
+            Err(e) => failure(&e),
         };
-        if reusable && matches!(answer, Answer::Response { .. }) {
-            self.open[slot] = Some(Open { sender, connection });
-        }
+        self.senders[slot] = None;
         answer
-    }
-}
-
-/// One request on a connection that is being driven beside it: wait until it takes a request, send, read
-/// the whole answer.
-async fn exchange(sender: &mut SendRequest<Full<Bytes>>, prepared: &Prepared) -> Answer {
-    if let Err(e) = sender.ready().await {
-        return failure(&e);
-    }
-    let mut request = Request::new(Full::new(prepared.body.clone()));
-    *request.method_mut() = prepared.method.clone();
-    *request.uri_mut() = prepared.path.clone();
-    *request.headers_mut() = prepared.headers.clone();
-    match sender.send_request(request).await {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            match response.into_body().collect().await {
-                Ok(_) => Answer::Response { status },
-                Err(e) => failure(&e),
-            }
-        }
-        Err(e) => failure(&e),
     }
 }
 
@@ -247,7 +211,7 @@ fn failure(e: &hyper::Error) -> Answer {
     Answer::Failed { class, detail }
 }
 
-async fn connect(origin: &Origin) -> Result<Open, String> {
+async fn connect(origin: &Origin) -> Result<SendRequest<Full<Bytes>>, String> {
     let mut last = String::from("no address");
     for addr in &origin.addrs {
         match TcpStream::connect(addr).await {
@@ -256,7 +220,8 @@ async fn connect(origin: &Origin) -> Result<Open, String> {
                 let _ = stream.set_nodelay(true);
                 let (sender, connection) =
                     http1::handshake(TokioIo::new(stream)).await.map_err(|e| format!("{addr}: {e}"))?;
-                return Ok(Open { sender, connection: Box::pin(connection) });
+                tokio::spawn(connection);
+                return Ok(sender);
             }
             Err(e) => last = format!("{addr}: {e}"),
         }
