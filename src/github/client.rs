@@ -191,6 +191,11 @@ impl Client {
         match tokio::time::timeout(self.api.timeout, request).await {
             Err(_) => Attempt::Retry { error: Failure::Timeout { after: self.api.timeout }, after: None },
             Ok(Ok(reply)) => classify(reply),
+            // The connector's own read timeout can fire first (a pooled connection's read timer started
+            // in an earlier attempt): the same failure as the whole-exchange timeout, told the same way.
+            Ok(Err(error)) if timed_out(&error) => {
+                Attempt::Retry { error: Failure::Timeout { after: self.api.timeout }, after: None }
+            }
             Ok(Err(error)) => {
                 let message = describe(&error, self.api.token.expose());
                 match error {
@@ -245,6 +250,18 @@ impl Client {
 /// Whole seconds read better in a log line than nanoseconds.
 fn round(duration: std::time::Duration) -> std::time::Duration {
     std::time::Duration::from_secs(duration.as_secs_f64().round() as u64)
+}
+
+/// Whether an error of the HTTP stack is a timeout (an `io::Error` of kind `TimedOut` in its chain).
+fn timed_out(error: &octocrab::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut) {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// An octocrab error and its causes in one line ("Service Error: client error (Connect): tcp connect
