@@ -1,25 +1,22 @@
-//! The HTTP/1.1 side of `stepkit load`: requests built once, one hyper keep-alive connection per worker
-//! and origin, one request sent and its whole answer read, and every failure put into an error class.
+//! The client side of `stepkit load`: requests built once into the bytes they are sent as, one
+//! keep-alive connection per worker and origin (wire.rs reads the answers), and every failure put into
+//! an error class.
 
+use super::wire::{Wire, WireError};
 use super::{LoadError, LoadSettings};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{HeaderName, HeaderValue, HOST};
-use hyper::{HeaderMap, Method, Request};
-use hyper_util::rt::TokioIo;
+use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use hyper::{HeaderMap, Method};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpStream;
 
-/// A request ready to clone and send: only the body's refcount changes per request.
+/// A request as it goes on the wire. Its bytes may hold a secret header: never shown, so no `Debug`.
 pub(super) struct Prepared {
     pub origin: usize,
-    pub method: Method,
-    /// Origin-form (path and query), as HTTP/1.1 sends it.
-    pub path: hyper::Uri,
-    pub headers: HeaderMap,
-    pub body: Bytes,
+    /// Request line, headers and body.
+    pub bytes: Vec<u8>,
+    /// A HEAD request's answer has no body, whatever its headers say.
+    pub head: bool,
 }
 
 /// Where connections go: the addresses of one `host:port`.
@@ -110,118 +107,116 @@ pub(super) async fn prepare(settings: &LoadSettings) -> Result<Plan, LoadError> 
         let secret = settings.secret_headers.iter().map(|(n, v)| (n.as_str(), v.expose()));
         for (name, value) in given.chain(secret) {
             // Settings checked both; a failure here would be a bug, and dropping the header is the safe side.
-            if let (Ok(name), Ok(mut value)) =
+            if let (Ok(name), Ok(value)) =
                 (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value))
             {
-                if settings.secret_headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name.as_str())) {
-                    value.set_sensitive(true);
-                }
                 headers.insert(name, value);
             }
         }
         let path = spec.url.path_and_query().map(|p| p.as_str()).unwrap_or("/");
         requests.push(Prepared {
             origin,
-            method: spec.method.clone(),
-            path: path.parse().unwrap_or_else(|_| hyper::Uri::from_static("/")),
-            headers,
-            body: spec.body.clone(),
+            bytes: serialize(&spec.method, path, &headers, &spec.body),
+            head: spec.method == Method::HEAD,
         });
     }
     Ok(Plan { origins: origins.into_iter().map(|(_, o)| o).collect(), requests })
 }
 
+/// The request line, the headers and the body, as HTTP/1.1 sends them. A body's length goes in
+/// Content-Length unless the user framed it; methods that define a body (POST, PUT, PATCH) say
+/// `Content-Length: 0` when they have none, as RFC 9110 asks of a user agent.
+fn serialize(method: &Method, path: &str, headers: &HeaderMap, body: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(256 + body.len());
+    bytes.extend_from_slice(format!("{method} {path} HTTP/1.1\r\n").as_bytes());
+    for (name, value) in headers {
+        bytes.extend_from_slice(name.as_str().as_bytes());
+        bytes.extend_from_slice(b": ");
+        bytes.extend_from_slice(value.as_bytes());
+        bytes.extend_from_slice(b"\r\n");
+    }
+    let framed = headers.contains_key(CONTENT_LENGTH) || headers.contains_key(TRANSFER_ENCODING);
+    let defines_body = matches!(*method, Method::POST | Method::PUT | Method::PATCH);
+    if !framed && (!body.is_empty() || defines_body) {
+        bytes.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
+    }
+    bytes.extend_from_slice(b"\r\n");
+    bytes.extend_from_slice(body);
+    bytes
+}
+
 /// A worker's connections, one per origin, opened on first use and again after a failure.
 pub(super) struct Connections {
-    senders: Vec<Option<SendRequest<Full<Bytes>>>>,
+    wires: Vec<Option<Wire>>,
     /// Connections opened (the first per origin included), for the result file.
     pub opened: u64,
 }
 
 impl Connections {
     pub fn new(origins: usize) -> Self {
-        Connections { senders: (0..origins).map(|_| None).collect(), opened: 0 }
+        Connections { wires: (0..origins).map(|_| None).collect(), opened: 0 }
     }
 
     /// Sends `request` and reads the whole answer, within `timeout` (connecting included).
     pub async fn send(&mut self, plan: &Plan, index: usize, timeout: Duration) -> Answer {
         match tokio::time::timeout(timeout, self.send_unbounded(plan, index)).await {
             Ok(answer) => answer,
-            Err(_) => {
-                // The connection may still carry the late answer: never reuse it.
-                self.senders[plan.requests[index].origin] = None;
-                Answer::Failed {
-                    class: ErrorClass::Timeout,
-                    detail: format!("no answer within {}", humantime::format_duration(timeout)),
-                }
-            }
+            // The connection, which may still carry the late answer, was dropped with the request.
+            Err(_) => Answer::Failed {
+                class: ErrorClass::Timeout,
+                detail: format!("no answer within {}", humantime::format_duration(timeout)),
+            },
         }
     }
 
     async fn send_unbounded(&mut self, plan: &Plan, index: usize) -> Answer {
         let prepared = &plan.requests[index];
         let slot = prepared.origin;
-        let reusable = matches!(&self.senders[slot], Some(s) if !s.is_closed());
-        if !reusable {
-            match connect(&plan.origins[slot]).await {
-                Ok(sender) => {
-                    self.opened += 1;
-                    self.senders[slot] = Some(sender);
+        // A kept connection the server closed while it was idle fails before any answer: the request
+        // goes once more on a new connection, as browsers and hyper's pool do. A new one fails for good.
+        let mut reused = self.wires[slot].is_some();
+        loop {
+            // Taken out while in use: a timeout drops it with the request, so it is never reused.
+            let mut wire = match self.wires[slot].take() {
+                Some(wire) => wire,
+                None => match connect(&plan.origins[slot]).await {
+                    Ok(wire) => {
+                        self.opened += 1;
+                        wire
+                    }
+                    Err(detail) => return Answer::Failed { class: ErrorClass::Connect, detail },
+                },
+            };
+            let failure = match wire.exchange(&prepared.bytes, prepared.head).await {
+                Ok(answered) => {
+                    if answered.reusable {
+                        self.wires[slot] = Some(wire);
+                    }
+                    return Answer::Response { status: answered.status };
                 }
-                Err(detail) => return Answer::Failed { class: ErrorClass::Connect, detail },
-            }
-        }
-        let Some(sender) = self.senders[slot].as_mut() else {
-            return Answer::Failed { class: ErrorClass::Connect, detail: "no connection".into() };
-        };
-        if let Err(e) = sender.ready().await {
-            self.senders[slot] = None;
-            return Answer::Failed { class: ErrorClass::Io, detail: e.to_string() };
-        }
-        let mut request = Request::new(Full::new(prepared.body.clone()));
-        *request.method_mut() = prepared.method.clone();
-        *request.uri_mut() = prepared.path.clone();
-        *request.headers_mut() = prepared.headers.clone();
-        let answer = match sender.send_request(request).await {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                match response.into_body().collect().await {
-                    Ok(_) => return Answer::Response { status },
-                    Err(e) => failure(&e),
+                Err(failure) => failure,
+            };
+            let (class, detail) = match failure {
+                WireError::ClosedBeforeAnswer(_) if reused => {
+                    reused = false;
+                    continue;
                 }
-            }
-            Err(e) => failure(&e),
-        };
-        self.senders[slot] = None;
-        answer
+                WireError::ClosedBeforeAnswer(detail) | WireError::Io(detail) => (ErrorClass::Io, detail),
+                WireError::Protocol(detail) => (ErrorClass::Protocol, detail),
+            };
+            return Answer::Failed { class, detail };
+        }
     }
 }
 
-fn failure(e: &hyper::Error) -> Answer {
-    let class = if e.is_parse() || e.is_parse_status() || e.is_parse_too_large() {
-        ErrorClass::Protocol
-    } else {
-        ErrorClass::Io
-    };
-    // hyper's Display is terse ("connection closed before message completed"); the source says why.
-    let detail = match std::error::Error::source(e) {
-        Some(source) => format!("{e}: {source}"),
-        None => e.to_string(),
-    };
-    Answer::Failed { class, detail }
-}
-
-async fn connect(origin: &Origin) -> Result<SendRequest<Full<Bytes>>, String> {
+async fn connect(origin: &Origin) -> Result<Wire, String> {
     let mut last = String::from("no address");
     for addr in &origin.addrs {
         match TcpStream::connect(addr).await {
             Ok(stream) => {
                 // Small requests must leave at once, not wait for Nagle's timer.
                 let _ = stream.set_nodelay(true);
-                let (sender, connection) =
-                    http1::handshake(TokioIo::new(stream)).await.map_err(|e| format!("{addr}: {e}"))?;
-                tokio::spawn(connection);
-                return Ok(sender);
+                return Ok(Wire::new(stream));
             }
             Err(e) => last = format!("{addr}: {e}"),
         }

@@ -4,6 +4,7 @@
 
 mod client;
 mod engine;
+mod wire;
 // Its typed result lives with the other steps' in src/result/; this path stays for readers of it.
 pub use crate::result::load as result;
 mod stats;
