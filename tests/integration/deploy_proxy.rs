@@ -182,20 +182,69 @@ fn hold_a_slow_request(front: SocketAddr) {
     });
 }
 
-/// Waits until `version` answers through the proxy (it was added: the switch is under way); panics
-/// with the child's stderr when it never does or the child ends first.
-fn wait_for_traffic(front: SocketAddr, version: &str, child: &mut Child) {
-    let waited = Instant::now();
-    while request(front).as_deref() != Ok(version) {
-        if waited.elapsed() > Duration::from_secs(60) || child.try_wait().unwrap().is_some() {
-            let _ = child.kill();
-            let mut stderr = String::new();
-            if let Some(mut pipe) = child.stderr.take() {
-                pipe.read_to_string(&mut stderr).unwrap();
+/// A `stepkit deploy` (or `deploy rollback`) working in the background, its stderr read as it comes.
+/// Killed when dropped, so a test that fails while waiting on it leaves no deploy running; the
+/// failure then shows what it wrote.
+struct Deploying {
+    child: Child,
+    stderr: Lines,
+}
+
+impl Deploying {
+    /// `stepkit COMMAND --name APP --stop-timeout 1s --interval 200ms FLAGS` in the fixture's directory.
+    fn start(f: &Fixture, command: &[&str], flags: &[&str]) -> Self {
+        let mut child = stepkit()
+            .current_dir(f.dir.path())
+            .args(command)
+            .args(["--name", &f.app, "--stop-timeout", "1s", "--interval", "200ms"])
+            .args(flags)
+            .spawn();
+        let stderr = Lines::read(child.stderr.take().unwrap());
+        Deploying { child, stderr }
+    }
+
+    /// Waits until `version` answers through the proxy (it was added: the switch is under way); fails
+    /// with the deploy's stderr when it ends first.
+    fn wait_for_traffic(&mut self, front: SocketAddr, version: &str) {
+        wait_until(&format!("{version} to get traffic"), || {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "the deploy ended ({status}) before {version} got traffic:\n{}",
+                    self.stderr.rest_unread()
+                );
             }
-            panic!("{version} never got traffic: {stderr}");
+            request(front).as_deref() == Ok(version)
+        });
+    }
+
+    /// Sends `signal` and waits for the exit: its code, how long it took after the signal, its stderr.
+    fn signal(mut self, signal: i32) -> (Option<i32>, Duration, String) {
+        // SAFETY: signalling the child we started and have not waited for.
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+        let signalled = Instant::now();
+        let status = self.child.wait().unwrap();
+        let took = signalled.elapsed();
+        (status.code(), took, self.stderr.rest_unread())
+    }
+
+    /// SIGKILL: it undoes nothing.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Deploying {
+    fn drop(&mut self) {
+        // A no-op once it was waited for.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            let unread = self.stderr.rest_unread();
+            if !unread.is_empty() {
+                eprintln!("the deploy's stderr:\n{unread}");
+            }
         }
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -309,26 +358,15 @@ fn sigterm_while_the_old_version_drains_leaves_traffic_on_it() {
     hold_a_slow_request(front);
     let mut client = Client::start(front);
     client.more(10);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
-        .current_dir(f.dir.path())
-        .args(["deploy", "--name", &f.app, "--image", &v2, "--stop-timeout", "1s", "--interval", "200ms"])
-        .args(&flags)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut deploy = Deploying::start(&f, &["deploy", "--image", &v2], &flags);
     // v2 answering through the proxy means it was added: the switch is under way, v1 draining.
-    let mut stderr = Lines::read(child.stderr.take().unwrap());
-    stderr.wait_for_line("the switch to begin", |line| line.contains("stepkit deploy: moving traffic to"));
-    wait_until("v2 to get traffic", || request(front).as_deref() == Ok("v2"));
+    deploy
+        .stderr
+        .wait_for_line("the switch to begin", |line| line.contains("stepkit deploy: moving traffic to"));
+    deploy.wait_for_traffic(front, "v2");
     client.more(10);
-    // SAFETY: signalling the child we started.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let signalled = Instant::now();
-    let status = child.wait().unwrap();
-    let took = signalled.elapsed();
-    let stderr = stderr.rest();
-    assert_eq!(status.code(), Some(143), "{stderr}");
+    let (code, took, stderr) = deploy.signal(libc::SIGTERM);
+    assert_eq!(code, Some(143), "{stderr}");
     assert!(took < Duration::from_secs(5), "within 5 s of the signal: {took:?}\n{stderr}");
     assert!(stderr.contains("traffic is back on the previous version"), "{stderr}");
     let after = Instant::now();
@@ -357,21 +395,10 @@ fn a_deploy_killed_mid_switch_is_cleared_by_the_next_with_traffic_kept_serving()
     hold_a_slow_request(front);
     let mut client = Client::start(front);
     client.more(10);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
-        .current_dir(f.dir.path())
-        .args(["deploy", "--name", &f.app, "--image", &v2, "--stop-timeout", "1s", "--interval", "200ms"])
-        .args(&flags)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until("v2 to get traffic", || {
-        assert!(child.try_wait().unwrap().is_none(), "the deploy ended before v2 got traffic");
-        request(front).as_deref() == Ok("v2")
-    });
+    let mut deploy = Deploying::start(&f, &["deploy", "--image", &v2], &flags);
+    deploy.wait_for_traffic(front, "v2");
     // SIGKILL: nothing is undone; v2 (still APP-next-*) serves, v1 is drained.
-    child.kill().unwrap();
-    child.wait().unwrap();
+    deploy.kill();
     client.more(10);
 
     let run = f.deploy(&v3, &flags).expect_code(0);
@@ -407,23 +434,12 @@ fn sigterm_while_a_rollback_drains_leaves_traffic_on_the_current_version() {
     hold_a_slow_request(front);
     let mut client = Client::start(front);
     client.more(10);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stepkit"))
-        .current_dir(f.dir.path())
-        .args(["deploy", "rollback", "--name", &f.app, "--stop-timeout", "1s", "--interval", "200ms"])
-        .args(&flags)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut deploy = Deploying::start(&f, &["deploy", "rollback"], &refs);
     // v1 answering again means it was put back into the backend: the switch is under way, v2 draining.
-    wait_for_traffic(front, "v1", &mut child);
+    deploy.wait_for_traffic(front, "v1");
     client.more(10);
-    // SAFETY: signalling the child we started.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let status = child.wait().unwrap();
-    let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-    assert_eq!(status.code(), Some(143), "{stderr}");
+    let (code, _, stderr) = deploy.signal(libc::SIGTERM);
+    assert_eq!(code, Some(143), "{stderr}");
     let after = Instant::now();
     client.more(10);
     let answers = client.stop();

@@ -266,6 +266,8 @@ pub(crate) mod tests {
         s
     }
 
+    // Real time, not tokio's paused clock: the container sleeps and runs its HEALTHCHECK on the host's
+    // clock, and dockerd answers from another process, during which paused time would jump ahead.
     #[tokio::test]
     async fn a_container_that_exits_closes_the_gate_with_its_logs() {
         let Some(docker) = docker().await else { return };

@@ -24,7 +24,9 @@ use probe::{Attempt, Prober};
 use schedule::{Schedule, Watcher};
 use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// tokio's clock, so the schedule, the evidence's times and the heartbeat all run on paused time in tests.
+use tokio::time::Instant;
 
 /// Resolved settings for `stepkit gate`.
 #[derive(Debug, Clone)]
@@ -213,7 +215,10 @@ pub async fn run(settings: &GateSettings, live: &mut dyn Live) -> Result<Outcome
                 wanted.samples
             ));
             let (samples, complete) =
-                schedule::sample(&prober, &http, wanted.samples, &schedule, start).await;
+                schedule::sample(&http, &labels, wanted.samples, &schedule, start, |i, timeout| {
+                    prober.sample(i, timeout, start)
+                })
+                .await;
             Some(latency::judge(wanted, &samples, baseline, complete))
         }
         _ => None,

@@ -7,8 +7,10 @@ use super::container;
 use crate::secret::Secret;
 use bollard::Docker;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// tokio's clock, the schedule's: an attempt's `at` and latency are on the gate's one timeline.
 use tokio::io::AsyncReadExt;
+use tokio::time::Instant;
 
 /// How much of a response body the checks read; health endpoints are small, and a huge page must not
 /// make the gate slow or hungry.
@@ -355,7 +357,7 @@ mod tests {
         prober.attempt(0, timeout, Instant::now()).await
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn http_against_real_local_servers() {
         let healthy = serve(|_| Reply::ok(r#"{"status":"ok","checks":{"db":"up"}}"#)).await;
         let mut probe = http_probe(&format!("{}/health", healthy.url()));
@@ -382,7 +384,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn http_sends_the_given_headers() {
         let echo = serve(|req| {
             if req.head.to_ascii_lowercase().contains("x-probe: gate") {
@@ -411,7 +413,7 @@ mod tests {
         assert!(!format!("{probe:?}").contains("gate"), "secret header values stay out of Debug");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn errors_are_told_apart_from_wrong_answers() {
         let port = refused_port().await;
         let a = once(
@@ -436,13 +438,16 @@ mod tests {
         let slow = serve(|_| Reply::ok("late").after(Duration::from_secs(5))).await;
         let a = once(Probe::Http(Box::new(http_probe(&slow.url()))), Duration::from_millis(200)).await;
         assert_eq!(a.verdict.class(), Some(ErrorClass::Timeout), "{a:?}");
+        // On paused time the timeout is exact.
+        assert_eq!(a.latency, Duration::from_millis(200));
+        assert!(a.verdict.detail().is_some_and(|m| m.starts_with("no answer within 200 ms")), "{a:?}");
 
         let hangup = serve(|_| Reply::hang_up()).await;
         let a = once(Probe::Http(Box::new(http_probe(&hangup.url()))), Duration::from_secs(5)).await;
         assert_eq!(a.verdict.class(), Some(ErrorClass::Reset), "{a:?}");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_slow_answer_is_wrong_under_max_latency() {
         let slow = serve(|_| Reply::ok("fine").after(Duration::from_millis(300))).await;
         let mut probe = http_probe(&slow.url());
@@ -450,9 +455,12 @@ mod tests {
         let a = once(Probe::Http(Box::new(probe)), Duration::from_secs(5)).await;
         assert!(matches!(&a.verdict, Verdict::Wrong(m) if m.contains("--max-latency")), "{a:?}");
         assert_eq!(a.status, Some(200));
+        // On paused time the latency is exactly the server's delay.
+        assert_eq!(a.latency, Duration::from_millis(300));
+        assert_eq!(a.verdict, Verdict::Wrong("answered in 300 ms, over --max-latency 20 ms".into()));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn tcp_passes_on_a_listening_port() {
         let server = serve(|_| Reply::ok("")).await;
         let a =

@@ -6,12 +6,14 @@
 use super::answer::Verdict;
 use super::latency::ProbeSamples;
 use super::policy::{Decision, Policy};
-use super::probe::{Attempt, Prober};
+use super::probe::Attempt;
 use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
 use std::future::Future;
 use std::pin::Pin;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// tokio's clock: production behaves as on std's, and the tests run whole schedules on paused time.
+use tokio::time::Instant;
 
 /// The timing half of the policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,10 +97,10 @@ where
                     return decision;
                 }
             }
-            _ = tokio::time::sleep_until(deadline.into()) => {
+            _ = tokio::time::sleep_until(deadline) => {
                 return policy.tick(start.elapsed()).unwrap_or(Decision::Deadline);
             }
-            _ = tokio::time::sleep_until(next.into()), if next < deadline => {
+            _ = tokio::time::sleep_until(next), if next < deadline => {
                 let timeout = schedule.attempt_timeout(start.elapsed());
                 for probe in 0..probes {
                     let pending = attempt(probe, timeout);
@@ -112,22 +114,24 @@ where
     }
 }
 
-/// After the gate opened: `samples` requests per HTTP probe, one after the other (latency, not
-/// throughput), until done or the deadline. Returns the samples and whether all were taken.
-pub async fn sample(
-    prober: &Prober,
+/// After the gate opened: `samples` requests per HTTP probe (`http`: their indexes, with `labels` for
+/// all probes), one after the other (latency, not throughput), until done or the deadline. `take(probe,
+/// timeout)` makes one request. Returns the samples and whether all were taken.
+pub async fn sample<F, Fut>(
     http: &[usize],
+    labels: &[String],
     samples: usize,
     schedule: &Schedule,
     start: Instant,
-) -> (Vec<ProbeSamples>, bool) {
+    take: F,
+) -> (Vec<ProbeSamples>, bool)
+where
+    F: Fn(usize, Duration) -> Fut,
+    Fut: Future<Output = Attempt>,
+{
     let mut out: Vec<ProbeSamples> = http
         .iter()
-        .map(|&i| ProbeSamples {
-            label: prober.probes[i].label(),
-            latencies: Vec::new(),
-            failures: Vec::new(),
-        })
+        .map(|&i| ProbeSamples { label: labels[i].clone(), latencies: Vec::new(), failures: Vec::new() })
         .collect();
     for _ in 0..samples {
         for (slot, &index) in http.iter().enumerate() {
@@ -135,7 +139,7 @@ pub async fn sample(
             if timeout.is_zero() {
                 return (out, false);
             }
-            let taken = prober.sample(index, timeout, start).await;
+            let taken = take(index, timeout).await;
             match &taken.verdict {
                 Verdict::Pass => out[slot].latencies.push(taken.latency),
                 other => out[slot].failures.push(format!(
@@ -192,14 +196,24 @@ mod tests {
         Attempt { round: None, at: Duration::ZERO, probe, verdict, status: None, latency: Duration::ZERO }
     }
 
+    fn thresholds(s: &Schedule, failures: Option<u32>) -> Thresholds {
+        Thresholds { successes: 1, failures, deadline: s.deadline }
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
     /// A round whose attempt hangs for longer than the deadline does not hold back the rounds after it:
-    /// the second round's pass opens the gate. (With rounds one after the other this would time out.)
-    #[tokio::test]
+    /// the second round's pass opens the gate, exactly one interval after the start. (With rounds one
+    /// after the other this would time out.)
+    #[tokio::test(start_paused = true)]
     async fn a_hanging_attempt_does_not_delay_the_next_round() {
         let s = schedule(20, 60_000, 60_000);
-        let mut policy = Policy::new(Thresholds { successes: 1, failures: None, deadline: s.deadline }, 1);
+        let mut policy = Policy::new(thresholds(&s, None), 1);
         let calls = std::sync::atomic::AtomicUsize::new(0);
         let mut seen = Vec::new();
+        let start = Instant::now();
         let decision = drive(
             &s,
             &mut policy,
@@ -214,19 +228,20 @@ mod tests {
                 }
             },
             vec![],
-            Instant::now(),
-            &mut |a| seen.push(a.round),
+            start,
+            &mut |a| seen.push((a.round, start.elapsed())),
         )
         .await;
         assert_eq!(decision, Decision::Open { round: 1 });
-        assert_eq!(seen, vec![Some(1)]);
+        assert_eq!(seen, vec![(Some(1), ms(20))]);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_watcher_closes_the_gate_at_once() {
         let s = schedule(20, 60_000, 60_000);
-        let mut policy = Policy::new(Thresholds { successes: 1, failures: None, deadline: s.deadline }, 2);
+        let mut policy = Policy::new(thresholds(&s, None), 2);
         let mut fatal = Vec::new();
+        let mut rounds = Vec::new();
         let watcher: Watcher = Box::pin(async { (1, "exited with code 137".to_string()) });
         let decision = drive(
             &s,
@@ -237,33 +252,142 @@ mod tests {
             },
             vec![watcher],
             Instant::now(),
-            &mut |a| {
-                if let Verdict::Fatal(m) = &a.verdict {
-                    fatal.push((a.probe, m.clone()));
-                }
+            &mut |a| match &a.verdict {
+                Verdict::Fatal(m) => fatal.push((a.probe, m.clone(), a.at)),
+                _ => rounds.push(a.round),
             },
         )
         .await;
         assert_eq!(decision, Decision::Closed(Closed::Fatal { probe: 1 }));
-        assert_eq!(fatal, vec![(1, "exited with code 137".to_string())]);
+        assert_eq!(fatal, vec![(1, "exited with code 137".to_string(), Duration::ZERO)]);
+        assert_eq!(rounds, vec![], "closed before the first round's results");
     }
 
-    #[tokio::test]
+    /// Rounds on the grid until the deadline: every 10 ms from 0 to 90 ms, each attempt's timeout cut
+    /// to what is left, and the deadline decides at exactly 100 ms.
+    #[tokio::test(start_paused = true)]
     async fn the_deadline_ends_a_gate_that_never_passes() {
         let s = schedule(10, 1000, 100);
-        let mut policy = Policy::new(Thresholds { successes: 1, failures: None, deadline: s.deadline }, 1);
+        let mut policy = Policy::new(thresholds(&s, None), 1);
+        let start = Instant::now();
+        let timeouts = std::cell::RefCell::new(Vec::new());
         let mut rounds = 0;
         let decision = drive(
             &s,
             &mut policy,
             1,
-            |p, _| async move { attempt(p, Verdict::Wrong("503".into())) },
+            |p, timeout| {
+                timeouts.borrow_mut().push((start.elapsed(), timeout));
+                async move { attempt(p, Verdict::Wrong("503".into())) }
+            },
             vec![],
-            Instant::now(),
+            start,
             &mut |_| rounds += 1,
         )
         .await;
         assert_eq!(decision, Decision::Deadline);
-        assert!(rounds >= 1);
+        assert_eq!(start.elapsed(), ms(100));
+        assert_eq!(rounds, 10);
+        let expected: Vec<_> = (0..10).map(|k| (ms(10 * k), ms(100 - 10 * k))).collect();
+        assert_eq!(timeouts.into_inner(), expected);
+    }
+
+    /// The first round waits for the initial delay; its timeout is cut to the deadline, and an attempt
+    /// that times out at that very instant is recorded, then judged late: the deadline, not a failure.
+    #[tokio::test(start_paused = true)]
+    async fn an_attempt_that_times_out_exactly_at_the_deadline() {
+        let s = Schedule { initial_delay: ms(100), ..schedule(1000, 5000, 300) };
+        let mut policy = Policy::new(thresholds(&s, Some(1)), 1);
+        let start = Instant::now();
+        let mut seen = Vec::new();
+        let decision = drive(
+            &s,
+            &mut policy,
+            1,
+            |p, timeout| async move {
+                let began = start.elapsed();
+                let verdict = match tokio::time::timeout(timeout, std::future::pending::<()>()).await {
+                    Ok(()) => Verdict::Pass,
+                    Err(_) => Verdict::Error { class: ErrorClass::Timeout, message: "no answer".into() },
+                };
+                Attempt { at: began, latency: timeout, ..attempt(p, verdict) }
+            },
+            vec![],
+            start,
+            &mut |a| seen.push((a.round, a.at, a.latency, a.verdict.class(), start.elapsed())),
+        )
+        .await;
+        assert_eq!(decision, Decision::Deadline, "--failures 1, yet a result at the deadline is late");
+        assert_eq!(seen, vec![(Some(0), ms(100), ms(200), Some(ErrorClass::Timeout), ms(300))]);
+    }
+
+    /// A HEALTHCHECK start period: its `starting` rounds never count toward --failures, however many,
+    /// where the same number of wrong answers closes the gate at the second round.
+    #[tokio::test(start_paused = true)]
+    async fn the_start_period_is_not_counted_as_failures() {
+        let s = schedule(100, 1000, 10_000);
+        for (early, expected, at) in [
+            (Verdict::Starting("health: starting".into()), Decision::Open { round: 5 }, ms(500)),
+            (Verdict::Wrong("503".into()), Decision::Closed(Closed::Failures { count: 2 }), ms(100)),
+        ] {
+            let mut policy = Policy::new(thresholds(&s, Some(2)), 1);
+            let start = Instant::now();
+            let decision = drive(
+                &s,
+                &mut policy,
+                1,
+                |p, _| {
+                    let verdict = if start.elapsed() < ms(500) { early.clone() } else { Verdict::Pass };
+                    async move { attempt(p, verdict) }
+                },
+                vec![],
+                start,
+                &mut |_| {},
+            )
+            .await;
+            assert_eq!((decision, start.elapsed()), (expected, at), "{early:?}");
+        }
+    }
+
+    /// Latency samples one after the other; one that ends exactly at the deadline still counts, and
+    /// the next is never started.
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_cuts_the_latency_samples() {
+        let s = schedule(10, 5000, 1000);
+        let labels = vec!["tcp db:5432".to_string(), "GET http://web/".to_string()];
+        let start = Instant::now();
+        let timeouts = std::cell::RefCell::new(Vec::new());
+        let (samples, complete) = sample(&[1], &labels, 50, &s, start, |p, timeout| {
+            timeouts.borrow_mut().push(timeout);
+            async move {
+                let verdict = match tokio::time::timeout(timeout, tokio::time::sleep(ms(200))).await {
+                    Ok(()) => Verdict::Pass,
+                    Err(_) => Verdict::Error { class: ErrorClass::Timeout, message: "no answer".into() },
+                };
+                Attempt { latency: ms(200), ..attempt(p, verdict) }
+            }
+        })
+        .await;
+        assert!(!complete);
+        assert_eq!(start.elapsed(), ms(1000));
+        assert_eq!(samples.len(), 1);
+        assert_eq!(samples[0].label, "GET http://web/");
+        assert_eq!(samples[0].latencies, vec![ms(200); 5]);
+        assert!(samples[0].failures.is_empty(), "{:?}", samples[0].failures);
+        assert_eq!(timeouts.into_inner(), vec![ms(1000), ms(800), ms(600), ms(400), ms(200)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failed_samples_are_kept_with_their_reason() {
+        let s = schedule(10, 5000, 60_000);
+        let labels = vec!["GET http://web/".to_string()];
+        let start = Instant::now();
+        let (samples, complete) = sample(&[0], &labels, 2, &s, start, |p, _| async move {
+            attempt(p, Verdict::Wrong("status 503".into()))
+        })
+        .await;
+        assert!(complete);
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        assert_eq!(samples[0].failures, vec!["wrong: status 503"; 2]);
     }
 }

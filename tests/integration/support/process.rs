@@ -146,6 +146,13 @@ impl Stepkit {
         (run, u64::try_from(usage.ru_maxrss).unwrap_or(0))
     }
 
+    /// Starts it and returns at once, for a test that watches or signals it while it works: stdin and
+    /// stdout closed, stderr piped for the test to read as it comes.
+    pub fn spawn(mut self) -> std::process::Child {
+        self.command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        self.command.spawn().expect("the stepkit binary runs")
+    }
+
     /// Runs to completion.
     pub fn run(mut self) -> Run {
         use std::io::Write;
