@@ -56,32 +56,50 @@ impl Error {
             Error::Config(_) => exit::USAGE,
             Error::Junit(JunitError::Pattern(_)) => exit::USAGE,
             Error::Junit(JunitError::Write { .. }) => exit::ENVIRONMENT,
-            Error::Image(e) if e.is_usage() => exit::USAGE,
-            Error::Image(_) => exit::ENVIRONMENT,
-            Error::Gate(e) if e.is_usage() => exit::USAGE,
-            Error::Gate(_) => exit::ENVIRONMENT,
-            Error::Deploy(e) if e.is_usage() => exit::USAGE,
-            // Waited --lock-timeout for another deploy of the same app.
+            // Waited --lock-timeout for another deploy of the same app (never a usage error).
             Error::Deploy(DeployError::Locked { .. }) => exit::TIMED_OUT,
-            Error::Deploy(_) => exit::ENVIRONMENT,
-            Error::Load(e) if e.is_usage() => exit::USAGE,
-            Error::Load(_) => exit::ENVIRONMENT,
-            Error::Check(e) if e.is_usage() => exit::USAGE,
-            Error::Check(_) => exit::ENVIRONMENT,
-            Error::Github(e) if e.is_usage() => exit::USAGE,
-            Error::Github(_) => exit::ENVIRONMENT,
-            Error::Slack(e) if e.is_usage() => exit::USAGE,
-            Error::Slack(_) => exit::ENVIRONMENT,
-            Error::Hook(e) if e.is_usage() => exit::USAGE,
-            Error::Hook(_) => exit::ENVIRONMENT,
-            Error::History(e) if e.is_usage() => exit::USAGE,
-            Error::History(_) => exit::ENVIRONMENT,
+            Error::Deploy(e) => usage_or_environment(e.is_usage()),
+            Error::Image(e) => usage_or_environment(e.is_usage()),
+            Error::Gate(e) => usage_or_environment(e.is_usage()),
+            Error::Load(e) => usage_or_environment(e.is_usage()),
+            Error::Check(e) => usage_or_environment(e.is_usage()),
+            Error::Github(e) => usage_or_environment(e.is_usage()),
+            Error::Slack(e) => usage_or_environment(e.is_usage()),
+            Error::Hook(e) => usage_or_environment(e.is_usage()),
+            Error::History(e) => usage_or_environment(e.is_usage()),
+            Error::Coverage(e) => usage_or_environment(e.is_usage()),
             Error::Test(TestError::Preset(PresetError::Scope { .. })) => exit::USAGE,
-            Error::Test(TestError::Preset(_)) => exit::ENVIRONMENT,
             Error::Test(_) => exit::ENVIRONMENT,
-            Error::Coverage(e) if e.is_usage() => exit::USAGE,
-            Error::Coverage(_) => exit::ENVIRONMENT,
             Error::Output { .. } => exit::ENVIRONMENT,
         }
+    }
+}
+
+/// Most modules split their errors in two: the user's to fix (exit 2) and the machine's (exit 3).
+fn usage_or_environment(is_usage: bool) -> i32 {
+    if is_usage {
+        exit::USAGE
+    } else {
+        exit::ENVIRONMENT
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deploy_error_exits_timed_out_usage_or_environment() {
+        let locked = DeployError::Locked {
+            app: "web".into(),
+            holder: "pid 7".into(),
+            waited: "1s".into(),
+            path: "/l".into(),
+        };
+        let missing = DeployError::ImageMissing { image: "web:1".into() };
+        let docker = DeployError::Docker { what: "start web".into(), message: "refused".into() };
+        let codes: Vec<i32> =
+            [locked, missing, docker].into_iter().map(|e| Error::from(e).exit_code()).collect();
+        assert_eq!(codes, [exit::TIMED_OUT, exit::USAGE, exit::ENVIRONMENT]);
     }
 }

@@ -293,6 +293,16 @@ interval = "1s"
         deploy_settings(&cli(argv).run, &Env::from_pairs(env.iter().copied()), Path::new("/"), gate, envs)
     }
 
+    /// Why `stepkit deploy --environment x` fails with `toml` as stepkit.toml.
+    fn deploy_error_with(toml: &str) -> String {
+        let file = super::super::file::parse(toml).unwrap();
+        let envs = Environments { tables: Some(&file.env), path: None, deploy: None };
+        let args = cli(&["--environment", "x"]).run;
+        deploy_settings(&args, &Env::default(), Path::new("/"), GateFile::default(), envs)
+            .unwrap_err()
+            .to_string()
+    }
+
     #[test]
     fn the_chosen_table_fills_what_flags_and_variables_leave_unset() {
         let s = deploy(&["--environment", "stage"], &[]).unwrap();
@@ -335,19 +345,7 @@ interval = "1s"
         assert!(e.starts_with("use environment variable STEPKIT_ENVIRONMENT: there is no [env.qa]"), "{e}");
         let e = deploy(&["--environment", "stage", "--stop-timeout", "soon"], &[]).unwrap_err().to_string();
         assert!(e.contains("use --stop-timeout"), "a flag's own mistake names the flag: {e}");
-        let file =
-            super::super::file::parse("[env.x]\nname = \"web\"\nimage = \"i\"\npublish = [\"nope\"]\n")
-                .unwrap();
-        let envs = Environments { tables: Some(&file.env), path: None, deploy: None };
-        let e = deploy_settings(
-            &cli(&["--environment", "x"]).run,
-            &Env::default(),
-            Path::new("/"),
-            GateFile::default(),
-            envs,
-        )
-        .unwrap_err()
-        .to_string();
+        let e = deploy_error_with("[env.x]\nname = \"web\"\nimage = \"i\"\npublish = [\"nope\"]\n");
         assert!(e.contains("`publish` in [env.x] of stepkit.toml"), "{e}");
         assert!(super::super::file::parse("[env.x]\nimages = \"i\"\n").unwrap_err().contains("images"));
     }
@@ -378,37 +376,15 @@ interval = "1s"
         let Some(crate::cli::DeployCommand::Rollback(r)) = args.command else { panic!() };
         let s = rollback_settings(&r, &env, Path::new("/"), GateFile::default(), envs).unwrap();
         assert_eq!(s.proxy.map(|p| p.socket), Some("/run/haproxy/admin.sock".to_string()));
-        let bad = super::super::file::parse(
+        let e = deploy_error_with(
             "[env.x]\nname = \"web\"\nimage = \"i\"\nproxy-socket = \"/s\"\nupstream-port = \"http\"\n",
-        )
-        .unwrap();
-        let envs = Environments { tables: Some(&bad.env), path: None, deploy: None };
-        let e = deploy_settings(
-            &cli(&["--environment", "x"]).run,
-            &env,
-            Path::new("/"),
-            GateFile::default(),
-            envs,
-        )
-        .unwrap_err()
-        .to_string();
+        );
         assert!(e.contains("`upstream-port` in [env.x] of stepkit.toml"), "{e}");
         let quoted = super::super::file::parse("[env.x]\nupstream-port = \"80\"\n").unwrap();
         assert_eq!(quoted.env["x"].upstream_port.as_deref(), Some("80"), "the flag's text works too");
-        let e = super::super::file::parse(
+        let e = deploy_error_with(
             "[env.x]\nupstream-port = 99999\nname = \"web\"\nimage = \"i\"\nproxy-socket = \"/s\"\n",
-        )
-        .unwrap();
-        let envs = Environments { tables: Some(&e.env), path: None, deploy: None };
-        let e = deploy_settings(
-            &cli(&["--environment", "x"]).run,
-            &env,
-            Path::new("/"),
-            GateFile::default(),
-            envs,
-        )
-        .unwrap_err()
-        .to_string();
+        );
         assert!(e.contains("`upstream-port` in [env.x]") && e.contains("not a port"), "{e}");
     }
 

@@ -334,6 +334,26 @@ mod tests {
         }
     }
 
+    /// What most tests plan with: no timings, no shard, auto splitting, one file per process and no
+    /// start-up cost; a test sets what it is about with `PlanInput { ..., ..input(...) }`.
+    fn input<'a>(files: &'a [TestFile], timings: &'a Timings, workers: usize) -> PlanInput<'a> {
+        PlanInput {
+            files,
+            timings,
+            workers,
+            shard: None,
+            split: SplitMode::Auto,
+            multi_file: false,
+            overhead: 0.0,
+        }
+    }
+
+    /// A JUnit report's times for `files`.
+    fn timings_of(xml: &[u8], files: &[TestFile]) -> Timings {
+        let report = crate::junit::parse_bytes(xml, "t").unwrap();
+        Timings::from_reports(&[report], files, std::path::Path::new("/"))
+    }
+
     fn plan_for(
         files: &[TestFile],
         workers: usize,
@@ -341,15 +361,7 @@ mod tests {
         split: SplitMode,
         multi: bool,
     ) -> Plan {
-        plan(&PlanInput {
-            files,
-            timings: &Timings::default(),
-            workers,
-            shard,
-            split,
-            multi_file: multi,
-            overhead: 0.0,
-        })
+        plan(&PlanInput { shard, split, multi_file: multi, ..input(files, &Timings::default(), workers) })
     }
 
     fn covered(files: &[TestFile], batches: &[Batch]) -> Vec<(usize, usize)> {
@@ -403,24 +415,9 @@ mod tests {
     #[test]
     fn start_up_cost_keeps_small_work_together() {
         let files = vec![file("heavy", 6), file("a", 1), file("b", 1), file("c", 1)];
-        let cheap = plan(&PlanInput {
-            files: &files,
-            timings: &Timings::default(),
-            workers: 2,
-            shard: None,
-            split: SplitMode::Auto,
-            multi_file: true,
-            overhead: 0.0,
-        });
-        let costly = plan(&PlanInput {
-            files: &files,
-            timings: &Timings::default(),
-            workers: 2,
-            shard: None,
-            split: SplitMode::Auto,
-            multi_file: true,
-            overhead: 0.5,
-        });
+        let cheap = plan_for(&files, 2, None, SplitMode::Auto, true);
+        let costly =
+            plan(&PlanInput { multi_file: true, overhead: 0.5, ..input(&files, &Timings::default(), 2) });
         assert!(
             costly.batches.len() < cheap.batches.len(),
             "{} vs {}",
@@ -441,17 +438,8 @@ mod tests {
         xml.push_str("</testsuite>");
         let mut files = vec![file("heavy", 6)];
         files.extend((0..12).map(|f| file(&format!("light{f}"), 1)));
-        let report = crate::junit::parse_bytes(xml.as_bytes(), "t").unwrap();
-        let timings = Timings::from_reports(&[report], &files, std::path::Path::new("/"));
-        let p = plan(&PlanInput {
-            files: &files,
-            timings: &timings,
-            workers: 4,
-            shard: None,
-            split: SplitMode::Auto,
-            multi_file: true,
-            overhead: 0.4,
-        });
+        let timings = timings_of(xml.as_bytes(), &files);
+        let p = plan(&PlanInput { multi_file: true, overhead: 0.4, ..input(&files, &timings, 4) });
         assert_eq!(p.batches.len(), 4);
         assert!((p.ideal_makespan - 6.0).abs() < 1e-9);
         let worst = p.batches.iter().map(|b| b.expected - 0.4).fold(0.0, f64::max);
@@ -465,13 +453,10 @@ mod tests {
         let mut all = Vec::new();
         for (k, overhead) in [(1, 0.1), (2, 2.5)] {
             let p = plan(&PlanInput {
-                files: &files,
-                timings: &Timings::default(),
-                workers: 2,
                 shard: Some(Shard { index: k, total: 2 }),
-                split: SplitMode::Auto,
                 multi_file: true,
                 overhead,
+                ..input(&files, &Timings::default(), 2)
             });
             all.extend(covered(&files, &p.batches));
         }
@@ -504,17 +489,8 @@ mod tests {
             }
         }
         xml.push_str("</testsuite>");
-        let report = crate::junit::parse_bytes(xml.as_bytes(), "t").unwrap();
-        let timings = Timings::from_reports(&[report], &files, std::path::Path::new("/"));
-        let known = plan(&PlanInput {
-            files: &files,
-            timings: &timings,
-            workers: 2,
-            shard: None,
-            split: SplitMode::Auto,
-            multi_file: false,
-            overhead: 0.0,
-        });
+        let timings = timings_of(xml.as_bytes(), &files);
+        let known = plan(&input(&files, &timings, 2));
         let pieces = |p: &Plan| p.batches.iter().filter(|b| b.parts[0].file == 0).count();
         assert!(
             pieces(&guessed) > pieces(&known),
@@ -541,21 +517,11 @@ mod tests {
     #[test]
     fn timings_drive_the_estimates_and_unknown_files_get_the_mean() {
         let files = vec![TestFile::whole("slow"), TestFile::whole("fast"), TestFile::whole("new")];
-        let report = crate::junit::parse_bytes(
+        let timings = timings_of(
             br#"<testsuite name="s"><testcase name="x" file="slow" time="9"/><testcase name="y" file="fast" time="1"/></testsuite>"#,
-            "t",
-        )
-        .unwrap();
-        let timings = Timings::from_reports(&[report], &files, std::path::Path::new("/"));
-        let p = plan(&PlanInput {
-            files: &files,
-            timings: &timings,
-            workers: 2,
-            shard: None,
-            split: SplitMode::File,
-            multi_file: false,
-            overhead: 0.0,
-        });
+            &files,
+        );
+        let p = plan(&PlanInput { split: SplitMode::File, ..input(&files, &timings, 2) });
         assert!(p.informed);
         assert_eq!(p.batches[0].parts[0].file, 0);
         assert_eq!(p.batches[1].expected, 5.0, "the new file gets the mean");
