@@ -266,4 +266,16 @@ mod tests {
             Some((crate::coverage::Format::Lcov, "c.info".into()))
         );
     }
+
+    #[test]
+    fn the_env_table_in_docs_names_every_variable_the_help_does() {
+        let names = crate::settings::tests::env_table_matches_help(
+            "test.md",
+            &[&["test"]],
+            &["STEPKIT_TEST_", "STEPKIT_JUNIT_PROFILE"],
+        );
+        for var in ["STEPKIT_TEST_PRESET", "STEPKIT_TEST_TIMINGS", "STEPKIT_TEST_COVERAGE_FORMAT"] {
+            assert!(names.contains(var), "{var} in {names:?}");
+        }
+    }
 }
