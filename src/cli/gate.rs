@@ -37,7 +37,7 @@ pub struct GateArgs {
     /// A PEM file of CA certificates trusted for https:// probes besides the system's (repeatable) [env: STEPKIT_GATE_CA_CERT]
     #[arg(long, value_name = "FILE", help_heading = "Probes")]
     pub ca_cert: Vec<PathBuf>,
-    /// Accept any TLS certificate on https:// probes (self-signed, wrong host); the attempt still says it was not verified
+    /// Accept any TLS certificate on https:// probes (self-signed, wrong host); the attempt still says it was not verified [env: STEPKIT_GATE_INSECURE]
     #[arg(long, help_heading = "Probes")]
     pub insecure: bool,
     /// A TCP probe: the port accepts connections (repeatable)

@@ -18,7 +18,7 @@ pub struct TestArgs {
     /// Split work by file, by test case, or auto (split only files that would dominate) [env: STEPKIT_TEST_SPLIT] [default: auto]
     #[arg(long, value_parser = ["file", "case", "auto"])]
     pub split: Option<String>,
-    /// Where the plan's timings come from: `auto` (the last run's, cached in .stepkit/timings/), `none`, or earlier JUnit reports (files or globs) [default: auto]
+    /// Where the plan's timings come from: `auto` (the last run's, cached in .stepkit/timings/), `none`, or earlier JUnit reports (files or globs) [env: STEPKIT_TEST_TIMINGS, comma-separated] [default: auto]
     #[arg(long, value_name = "auto|none|FILE|GLOB")]
     pub timings: Vec<String>,
     /// Rerun only the tests that failed or errored in this JUnit report (e.g. the last run's --junit)
@@ -48,7 +48,7 @@ pub struct TestArgs {
     /// JUnit profile for --junit: default, jenkins-xunit, gitlab [env: STEPKIT_JUNIT_PROFILE]
     #[arg(long, value_parser = ["default", "jenkins-xunit", "gitlab"])]
     pub profile: Option<String>,
-    /// How to list and run tests [default: from the command: phpunit, pytest, go test; `command` with --files]
+    /// How to list and run tests [env: STEPKIT_TEST_PRESET] [default: from the command: phpunit, pytest, go test; `command` with --files]
     #[arg(long, value_parser = ["phpunit", "pytest", "go", "command"])]
     pub preset: Option<String>,
     /// Test files for the command preset (globs, repeatable); CMD gets them through `{files}`

@@ -1,7 +1,7 @@
 //! Settings for `stepkit check` and `stepkit plugin`: plugins and their grants from flags or `[[check]]`
 //! tables, limits, the compiled-component cache directory.
 
-use super::layered::layers;
+use super::layered::{layers, Origin};
 use super::{flag, ConfigError, ConfigFile};
 use crate::ci::{Context, Env};
 use crate::cli::{CheckArgs, LangArg, NewArgs};
@@ -76,18 +76,16 @@ pub fn check_settings(
     let limits = limits(&base, &given).map_err(|(key, m)| flag(&format!("--{key}"), m))?;
     let mut plugins = Vec::new();
     if !args.plugin.is_empty() {
-        let grants = Grants {
-            read: read_dirs(&args.allow_read, cwd).map_err(|m| flag("--allow-read", m))?,
-            hosts: hosts(&args.allow_host).map_err(|m| flag("--allow-host", m))?,
-            env: env_grants(&args.allow_env, env).map_err(|m| flag("--allow-env", m))?,
-            config: args
-                .set
-                .iter()
-                .enumerate()
-                .map(|(i, kv)| parse_kv(kv, i + 1))
-                .collect::<Result<_, _>>()
-                .map_err(|m| flag("--set", m))?,
-        };
+        let named = |key: &str, m| Origin::Flag(format!("--{key}")).error(m);
+        let config = args
+            .set
+            .iter()
+            .enumerate()
+            .map(|(i, kv)| parse_kv(kv, i + 1))
+            .collect::<Result<_, _>>()
+            .map_err(|m| named("set", m))?;
+        let lists = GrantLists { read: &args.allow_read, hosts: &args.allow_host, env: &args.allow_env };
+        let grants = grants(lists, config, cwd, env, named)?;
         for path in &args.plugin {
             plugins.push(PluginSpec {
                 name: stem(path),
@@ -97,13 +95,15 @@ pub fn check_settings(
             });
         }
     } else {
-        if !args.allow_read.is_empty()
-            || !args.allow_host.is_empty()
-            || !args.allow_env.is_empty()
-            || !args.set.is_empty()
-        {
-            return Err(flag(
-                "--allow-*/--set",
+        // Name the grant flag that was given (not a family of flags), so the user knows which to move.
+        let given = [
+            ("--allow-read", args.allow_read.is_empty()),
+            ("--allow-host", args.allow_host.is_empty()),
+            ("--allow-env", args.allow_env.is_empty()),
+            ("--set", args.set.is_empty()),
+        ];
+        if let Some((name, _)) = given.into_iter().find(|(_, empty)| !empty) {
+            return Err(Origin::Flag(name.into()).error(
                 "grants on the command line apply to --plugin plugins; the [[check]] tables carry their own",
             ));
         }
@@ -114,13 +114,10 @@ pub fn check_settings(
             .unwrap_or_else(|| cwd.to_path_buf());
         let dir = if dir.is_relative() { cwd.join(dir) } else { dir };
         for table in &file.check {
-            let grants = Grants {
-                read: read_dirs(&table.allow_read, &dir)
-                    .map_err(|m| in_file(config_path, "allow-read", m))?,
-                hosts: hosts(&table.allow_host).map_err(|m| in_file(config_path, "allow-host", m))?,
-                env: env_grants(&table.allow_env, env).map_err(|m| in_file(config_path, "allow-env", m))?,
-                config: table.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            };
+            let lists =
+                GrantLists { read: &table.allow_read, hosts: &table.allow_host, env: &table.allow_env };
+            let config = table.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let grants = grants(lists, config, &dir, env, |key, m| in_file(config_path, key, m))?;
             let given = LimitTexts {
                 timeout: table.timeout.as_deref(),
                 memory: table.memory.as_deref(),
@@ -177,6 +174,30 @@ pub fn check_settings(
         cache_dir: cache_dir(env),
         input: CheckInput { changed_files, ci },
         jobs,
+    })
+}
+
+/// A plugin's grant lists as one source gave them: the `--allow-*` flags or one `[[check]]` table.
+struct GrantLists<'a> {
+    read: &'a [PathBuf],
+    hosts: &'a [String],
+    env: &'a [String],
+}
+
+/// The grants, checked; `named` turns a bad list's key (`allow-read`) and message into an error that
+/// names where the list came from (the flag, or the key in the config file).
+fn grants(
+    lists: GrantLists,
+    config: Vec<(String, String)>,
+    base: &Path,
+    env: &Env,
+    named: impl Fn(&str, String) -> ConfigError,
+) -> Result<Grants, ConfigError> {
+    Ok(Grants {
+        read: read_dirs(lists.read, base).map_err(|m| named("allow-read", m))?,
+        hosts: hosts(lists.hosts).map_err(|m| named("allow-host", m))?,
+        env: env_grants(lists.env, env).map_err(|m| named("allow-env", m))?,
+        config,
     })
 }
 
@@ -495,6 +516,26 @@ mod tests {
         assert!(e.starts_with("use environment variable STEPKIT_CHECK_CHANGED_SINCE: `-p`"), "{e}");
         let e = resolve(&["--changed-since=-p"], &[("STEPKIT_CHECK_CHANGED_SINCE", "main")]).err().unwrap();
         assert!(e.to_string().starts_with("use --changed-since: `-p`"), "{e}");
+    }
+
+    #[test]
+    fn a_grant_without_a_plugin_names_the_flag_given_and_bad_grants_their_source() {
+        let context = Context::new(crate::ci::Provider::Local);
+        let run = |argv: &[&str], file: &ConfigFile| {
+            let env = Env::from_pairs([("HOME", "/nonexistent")]);
+            check_settings(&args(argv), &env, file, None, &context, Path::new("/")).err().unwrap().to_string()
+        };
+        // It used to say "use --allow-*/--set", a flag that does not exist.
+        let e = run(&["--allow-env", "API_TOKEN"], &ConfigFile::default());
+        assert!(e.starts_with("use --allow-env: grants on the command line apply to --plugin"), "{e}");
+        let e = run(&["--set", "min=80"], &ConfigFile::default());
+        assert!(e.starts_with("use --set: grants"), "{e}");
+        let e = run(&["--plugin", "a.wasm", "--allow-env", "A=1"], &ConfigFile::default());
+        assert!(e.starts_with("use --allow-env: "), "{e}");
+        let file =
+            super::super::file::parse("[[check]]\nplugin = \"a.wasm\"\nallow-env = [\"A=1\"]\n").unwrap();
+        let e = run(&[], &file);
+        assert!(e.starts_with("parse config file stepkit.toml: [[check]] allow-env: "), "{e}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Settings for `stepkit coverage merge` and the coverage part of `stepkit test`.
 
-use super::layered::layers;
-use super::{env_parse, ConfigError};
+use super::layered::{layers, Origin};
+use super::ConfigError;
 use crate::ci::Env;
 use crate::cli::CoverageMergeArgs;
 use crate::coverage::Format;
@@ -17,6 +17,9 @@ mod var {
     pub const TEST_COVERAGE: &str = "STEPKIT_TEST_COVERAGE";
     pub const TEST_COVERAGE_FORMAT: &str = "STEPKIT_TEST_COVERAGE_FORMAT";
 }
+
+/// `stepkit test`'s table in stepkit.toml.
+const TEST_TABLE: &str = "test";
 
 /// Resolves `coverage merge`: flag > STEPKIT_COVERAGE_FORMAT > the output's extension > cobertura.
 pub fn coverage_merge_settings(
@@ -45,30 +48,44 @@ fn format_for(path: &Path) -> Format {
 }
 
 /// `--coverage FORMAT FILE` for `stepkit test`, else STEPKIT_TEST_COVERAGE (+ _FORMAT), else
-/// `coverage`/`coverage-format` in `[test]`. The format defaults like `coverage merge`'s.
+/// `coverage`/`coverage-format` in `[test]`. The format defaults like `coverage merge`'s. The path's
+/// origin comes back too, so a later check (the command preset writes no coverage) names what was set.
 pub fn test_coverage(
     flag: Option<&[String]>,
     env: &Env,
-    file: Option<PathBuf>,
+    file: Option<&str>,
     file_format: Option<Format>,
-) -> Result<Option<(Format, PathBuf)>, ConfigError> {
-    if let Some([format, path]) = flag {
-        let format = format
-            .parse()
-            .map_err(|message| ConfigError::Flag { flag: "--coverage FORMAT FILE".into(), message })?;
-        return Ok(Some((format, PathBuf::from(path))));
-    }
-    if file_format == Some(Format::GoProfile) {
-        return Err(ConfigError::Flag {
-            flag: "coverage-format in [test]".into(),
-            message: "a Go profile is read, not written; use cobertura, clover or lcov".into(),
-        });
-    }
-    let Some(path) = env.get(var::TEST_COVERAGE).map(PathBuf::from).or(file) else { return Ok(None) };
-    let format = env_parse::<Format>(env, var::TEST_COVERAGE_FORMAT, "cobertura, clover or lcov")?
-        .or(file_format)
-        .unwrap_or_else(|| format_for(&path));
-    Ok(Some((format, path)))
+) -> Result<Option<(Format, PathBuf, Origin)>, ConfigError> {
+    // The flag gives both halves of the pair: its FORMAT is never taken from a lower layer.
+    let (path, format) = match flag {
+        Some([format, path]) => {
+            let format = layers("--coverage FORMAT FILE", Some(format)).given();
+            (layers("--coverage", Some(path)).given(), format)
+        }
+        _ => {
+            // A Go profile is a valid key for serde but never an output: refused even when overridden,
+            // like any other bad value in the file.
+            if file_format == Some(Format::GoProfile) {
+                return Err(Origin::File { key: "coverage-format".into(), table: TEST_TABLE.into() }
+                    .error("a Go profile is read, not written; use cobertura, clover or lcov"));
+            }
+            let path = layers("--coverage", None)
+                .env(env, var::TEST_COVERAGE)
+                .file_key(TEST_TABLE, "coverage", file)
+                .given();
+            let format = layers("--coverage", None)
+                .env(env, var::TEST_COVERAGE_FORMAT)
+                .file_key(TEST_TABLE, "coverage-format", file_format.map(Format::name))
+                .given();
+            (path, format)
+        }
+    };
+    let Some(path) = path else { return Ok(None) };
+    let format = match format {
+        Some(given) => given.parse(str::parse)?,
+        None => format_for(Path::new(path.text.as_ref())),
+    };
+    Ok(Some((format, PathBuf::from(path.text.as_ref()), path.origin)))
 }
 
 #[cfg(test)]
@@ -82,27 +99,45 @@ mod tests {
             ("STEPKIT_TEST_COVERAGE", "env.xml"),
             ("STEPKIT_TEST_COVERAGE_FORMAT", "clover"),
         ]);
+        let pick = |flag: Option<&[String]>, env: &Env, file: Option<&str>, format: Option<Format>| {
+            test_coverage(flag, env, file, format).unwrap().map(|(f, p, o)| (f, p, o.to_string()))
+        };
         assert_eq!(
-            test_coverage(Some(&flag), &env, None, None).unwrap(),
-            Some((Format::Lcov, "a.info".into()))
+            pick(Some(&flag), &env, None, None),
+            Some((Format::Lcov, "a.info".into(), "--coverage".into()))
         );
         assert_eq!(
-            test_coverage(None, &env, Some("file.xml".into()), None).unwrap(),
-            Some((Format::Clover, "env.xml".into()))
+            pick(None, &env, Some("file.xml"), None),
+            Some((Format::Clover, "env.xml".into(), "environment variable STEPKIT_TEST_COVERAGE".into()))
         );
         let none = Env::default();
+        let in_file = "coverage in the [test] table of stepkit.toml".to_string();
         assert_eq!(
-            test_coverage(None, &none, Some("c.lcov".into()), None).unwrap(),
-            Some((Format::Lcov, "c.lcov".into()))
+            pick(None, &none, Some("c.lcov"), None),
+            Some((Format::Lcov, "c.lcov".into(), in_file.clone()))
         );
         assert_eq!(
-            test_coverage(None, &none, Some("c.xml".into()), Some(Format::Clover)).unwrap(),
-            Some((Format::Clover, "c.xml".into()))
+            pick(None, &none, Some("c.xml"), Some(Format::Clover)),
+            Some((Format::Clover, "c.xml".into(), in_file))
         );
-        assert_eq!(test_coverage(None, &none, None, None).unwrap(), None);
+        assert_eq!(pick(None, &none, None, None), None);
         let bad = ["xml".to_string(), "a.xml".to_string()];
         let err = test_coverage(Some(&bad), &none, None, None).unwrap_err().to_string();
-        assert!(err.contains("--coverage") && err.contains("cobertura, clover or lcov"), "{err}");
+        assert!(err.starts_with("use --coverage FORMAT FILE: `xml` is not a coverage format"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_coverage_format_names_the_variable_or_key_that_set_it() {
+        let env = Env::from_pairs([("STEPKIT_TEST_COVERAGE_FORMAT", "xml")]);
+        let err = test_coverage(None, &env, Some("c.xml"), None).unwrap_err().to_string();
+        assert!(err.starts_with("use environment variable STEPKIT_TEST_COVERAGE_FORMAT: `xml`"), "{err}");
+        let err = test_coverage(None, &Env::default(), Some("c.out"), Some(Format::GoProfile))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("use coverage-format in the [test] table of stepkit.toml: a Go profile is read"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! chosen with `--environment NAME` or `STEPKIT_ENVIRONMENT`. A table fills what neither a flag nor
 //! its `STEPKIT_DEPLOY_*` variable gives, so one command line serves every environment.
 
-use super::layered::layers;
+use super::layered::{layers, Origin};
 use super::{flag, relative_to, ConfigError, GateConfig, GateFile};
 use crate::ci::Env;
 use crate::cli::{DeployRunArgs, RollbackArgs};
@@ -80,7 +80,8 @@ pub(super) struct Chosen<'a> {
     pub name: String,
     table: &'a EnvConfig,
     path: Option<&'a Path>,
-    filled: Vec<&'static str>,
+    /// The flags the table filled in, each with its key as the resolver names it.
+    filled: Vec<(&'static str, Origin)>,
 }
 
 /// The environment named by the flag or `STEPKIT_ENVIRONMENT`, whose table must exist.
@@ -116,6 +117,23 @@ impl<'a> Chosen<'a> {
         self.table
     }
 
+    /// The table's `value` for the flag `name`, when the resolver picks it: neither the flag (`given`)
+    /// nor `var` is set. Its origin is the key in `[env.NAME]`.
+    fn pick(
+        &self,
+        name: &str,
+        given: Option<&str>,
+        env: &Env,
+        var: &str,
+        value: Option<&str>,
+    ) -> Option<(String, Origin)> {
+        let found = value.map(|v| (v, format!("[env.{}]", self.name)));
+        match layers(name, given).env(env, var).key(name.trim_start_matches('-'), found).given() {
+            Some(g) if matches!(g.origin, Origin::Key { .. }) => Some((g.text.into_owned(), g.origin)),
+            _ => None,
+        }
+    }
+
     /// `slot` (a flag) takes the table's value when neither the flag nor `var` is set.
     fn text(
         &mut self,
@@ -125,9 +143,9 @@ impl<'a> Chosen<'a> {
         from: &Option<String>,
         name: &'static str,
     ) {
-        if slot.is_none() && env.get(var).is_none() && from.is_some() {
-            *slot = from.clone();
-            self.filled.push(name);
+        if let Some((text, origin)) = self.pick(name, slot.as_deref(), env, var, from.as_deref()) {
+            *slot = Some(text);
+            self.filled.push((name, origin));
         }
     }
 
@@ -135,7 +153,11 @@ impl<'a> Chosen<'a> {
     fn list(&mut self, slot: &mut Vec<String>, from: &[String], name: &'static str) {
         if slot.is_empty() && !from.is_empty() {
             *slot = from.to_vec();
-            self.filled.push(name);
+            let origin = Origin::Key {
+                key: name.trim_start_matches('-').into(),
+                table: format!("[env.{}]", self.name),
+            };
+            self.filled.push((name, origin));
         }
     }
 
@@ -149,10 +171,14 @@ impl<'a> Chosen<'a> {
         self.list(&mut a.publish, &t.publish, "--publish");
         self.list(&mut a.env, &t.env, "--env");
         self.list(&mut a.label, &t.label, "--label");
-        if a.env_file.is_none() && env.get("STEPKIT_DEPLOY_ENV_FILE").is_none() {
-            a.env_file = t.env_file.clone().map(|p| relative_to(self.path, p));
+        // A path from argv need not be UTF-8, so a given flag is not looked at; a TOML string is UTF-8.
+        let file = t.env_file.as_deref().and_then(Path::to_str).filter(|_| a.env_file.is_none());
+        if let Some((path, origin)) = self.pick("--env-file", None, env, "STEPKIT_DEPLOY_ENV_FILE", file) {
+            a.env_file = Some(relative_to(self.path, PathBuf::from(path)));
+            self.filled.push(("--env-file", origin));
         }
-        if a.keep.is_none() && env.get("STEPKIT_DEPLOY_KEEP").is_none() {
+        let keep = t.keep.filter(|_| a.keep.is_none()).map(|k| k.to_string());
+        if self.pick("--keep", None, env, "STEPKIT_DEPLOY_KEEP", keep.as_deref()).is_some() {
             a.keep = t.keep;
         }
         self.common(&mut a.stop_timeout, &mut a.lock.lock_timeout, &mut a.gate, env);
@@ -224,16 +250,15 @@ impl<'a> Chosen<'a> {
 
     /// An error about a value the table gave names the table's key, not the flag.
     pub fn blame(&self, e: ConfigError) -> ConfigError {
+        let origin =
+            |name: &str| self.filled.iter().find(|(flag, _)| *flag == name).map(|(_, o)| o.to_string());
         match e {
-            ConfigError::Flag { flag, message } if self.filled.contains(&flag.as_str()) => {
-                ConfigError::Flag {
-                    flag: format!(
-                        "`{}` in [env.{}] of stepkit.toml",
-                        flag.trim_start_matches('-'),
-                        self.name
-                    ),
-                    message,
-                }
+            ConfigError::Flag { flag, message } => {
+                ConfigError::Flag { flag: origin(&flag).unwrap_or(flag), message }
+            }
+            // The env file's read error names it like a secret's source.
+            ConfigError::SecretFile { what, path, source } => {
+                ConfigError::SecretFile { what: origin(&what).unwrap_or(what), path, source }
             }
             other => other,
         }
@@ -348,6 +373,35 @@ interval = "1s"
         let e = deploy_error_with("[env.x]\nname = \"web\"\nimage = \"i\"\npublish = [\"nope\"]\n");
         assert!(e.contains("`publish` in [env.x] of stepkit.toml"), "{e}");
         assert!(super::super::file::parse("[env.x]\nimages = \"i\"\n").unwrap_err().contains("images"));
+    }
+
+    #[test]
+    fn an_env_file_from_the_table_is_named_as_its_key() {
+        // Its errors used to name --env-file, a flag nobody gave.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("bad.env"), "=x\n").unwrap();
+        let path = dir.path().join("stepkit.toml");
+        let file = super::super::file::parse(
+            "[env.a]\nname = \"web\"\nimage = \"i\"\nenv-file = \"bad.env\"\n\n\
+             [env.b]\nname = \"web\"\nimage = \"i\"\nenv-file = \"missing.env\"\n",
+        )
+        .unwrap();
+        let envs = Environments { tables: Some(&file.env), path: Some(&path), deploy: None };
+        let run = |argv: &[&str], env: &[(&str, &str)]| {
+            let env = Env::from_pairs(env.iter().copied());
+            deploy_settings(&cli(argv).run, &env, dir.path(), GateFile::default(), envs)
+                .unwrap_err()
+                .to_string()
+        };
+        let e = run(&["--environment", "a"], &[]);
+        assert!(e.starts_with("use `env-file` in [env.a] of stepkit.toml: ") && e.contains("line 1"), "{e}");
+        let e = run(&["--environment", "b"], &[]);
+        assert!(e.starts_with("read secret `env-file` in [env.b] of stepkit.toml from "), "{e}");
+        // The flag and the variable win over the key, and are named as themselves.
+        let e = run(&["--environment", "a", "--env-file", "missing.env"], &[]);
+        assert!(e.starts_with("read secret --env-file from "), "{e}");
+        let e = run(&["--environment", "a"], &[("STEPKIT_DEPLOY_ENV_FILE", "missing.env")]);
+        assert!(e.starts_with("read secret environment variable STEPKIT_DEPLOY_ENV_FILE from "), "{e}");
     }
 
     #[test]

@@ -536,4 +536,13 @@ mod tests {
             "relative to the config file: {e}"
         );
     }
+
+    #[test]
+    fn the_env_table_in_docs_names_every_variable_the_help_does() {
+        let names =
+            crate::settings::tests::env_table_matches_help("gate.md", &[&["gate"]], &["STEPKIT_GATE_"]);
+        for var in ["STEPKIT_GATE_DEADLINE", "STEPKIT_GATE_INSECURE", "STEPKIT_GATE_HEADERS"] {
+            assert!(names.contains(var), "{var} in {names:?}");
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! Settings for `stepkit github`: repository, commit and API from flags, then `STEPKIT_GITHUB_*`, then
 //! what the CI context and GitHub's own variables say; the token from a file or the environment only.
 
+use super::layered::{layers, Given, Origin as Layer};
 use super::{flag, ConfigError, Secret};
 use crate::ci::{Context, Env};
 use crate::cli::{ConclusionArg, GithubApiArgs, GithubArgs, GithubCommand, StateArg};
@@ -10,6 +11,7 @@ use crate::steps::notify::github::{
     StatusRequest,
 };
 use crate::steps::notify::message::Origin;
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,66 +19,69 @@ const DEFAULT_API_URL: &str = "https://api.github.com";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_BUDGET: Duration = Duration::from_secs(120);
 
-/// The flag's value, else the env var's (named for errors), else `None`.
-fn layered<'a>(
-    value: Option<&'a str>,
-    env: &'a Env,
-    vars: &[&'a str],
-    name: &'a str,
-) -> Option<(&'a str, &'a str)> {
-    value.map(|v| (v, name)).or_else(|| vars.iter().find_map(|var| env.get(var).map(|v| (v, *var))))
+/// The flag's value, else the first of `vars` that is set, with where it came from.
+fn given<'a>(flag: &str, value: Option<&'a str>, env: &'a Env, vars: &[&str]) -> Option<Given<'a>> {
+    vars.iter().fold(layers(flag, value), |layers, var| layers.env(env, var)).given()
 }
 
+/// A duration above zero (GitHub's API cannot answer in no time), else `default`.
 fn duration(
-    value: Option<&str>,
+    (flag, value): (&str, Option<&str>),
     env: &Env,
     var: &str,
-    name: &str,
     default: Duration,
 ) -> Result<Duration, ConfigError> {
-    let Some((text, source)) = layered(value, env, &[var], name) else { return Ok(default) };
-    humantime::parse_duration(text.trim())
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| flag(source, format!("`{text}` is not a duration above zero; e.g. 30s, 2m, 1m30s")))
+    let Some(given) = given(flag, value, env, &[var]) else { return Ok(default) };
+    given.parse(|text| {
+        humantime::parse_duration(text.trim())
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| format!("`{text}` is not a duration above zero; e.g. 30s, 2m, 1m30s"))
+    })
 }
 
 fn api_url(args: &GithubApiArgs, env: &Env) -> Result<String, ConfigError> {
-    let Some((text, source)) =
-        layered(args.api_url.as_deref(), env, &["STEPKIT_GITHUB_API_URL", "GITHUB_API_URL"], "--api-url")
-    else {
+    let vars = ["STEPKIT_GITHUB_API_URL", "GITHUB_API_URL"];
+    let Some(given) = given("--api-url", args.api_url.as_deref(), env, &vars) else {
         return Ok(DEFAULT_API_URL.into());
     };
-    let text = text.trim().trim_end_matches('/');
-    let bad = |why: &str| {
-        flag(source, format!("`{text}` {why}; give the REST API root, e.g. https://api.github.com or https://ghe.example.com/api/v3"))
-    };
-    let url = reqwest::Url::parse(text).map_err(|_| bad("is not a URL"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(bad("is not an http(s) URL with a host"));
-    }
-    if url.query().is_some()
-        || url.fragment().is_some()
-        || !url.username().is_empty()
-        || url.password().is_some()
-    {
-        return Err(bad("must not carry a query, fragment or credentials"));
-    }
-    Ok(text.to_string())
+    given.parse(|text| {
+        let text = text.trim().trim_end_matches('/');
+        let bad = |why: &str| {
+            format!("`{text}` {why}; give the REST API root, e.g. https://api.github.com or https://ghe.example.com/api/v3")
+        };
+        let url = reqwest::Url::parse(text).map_err(|_| bad("is not a URL"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(bad("is not an http(s) URL with a host"));
+        }
+        if url.query().is_some()
+            || url.fragment().is_some()
+            || !url.username().is_empty()
+            || url.password().is_some()
+        {
+            return Err(bad("must not carry a query, fragment or credentials"));
+        }
+        Ok(text.to_string())
+    })
 }
 
 /// The token and where it came from: --token-file, STEPKIT_GITHUB_TOKEN_FILE, STEPKIT_GITHUB_TOKEN, GITHUB_TOKEN.
+/// The source names a file with its path ("--token-file /run/secrets/gh").
 fn token(args: &GithubApiArgs, env: &Env, cwd: &Path) -> Result<(Secret, String), ConfigError> {
-    let file = args.token_file.clone().map(|f| (f, "--token-file")).or_else(|| {
-        env.get("STEPKIT_GITHUB_TOKEN_FILE").map(|f| (PathBuf::from(f), "STEPKIT_GITHUB_TOKEN_FILE"))
-    });
-    let (secret, source) = match file {
-        Some((path, name)) => {
+    // A path from argv need not be UTF-8, so the flag's is taken as it is; the variable's is text.
+    let file = match &args.token_file {
+        Some(path) => Some((path.clone(), Layer::Flag("--token-file".into()))),
+        None => given("--token-file", None, env, &["STEPKIT_GITHUB_TOKEN_FILE"])
+            .map(|g| (PathBuf::from(g.text.as_ref()), g.origin)),
+    };
+    let (secret, source, origin) = match file {
+        Some((path, origin)) => {
             let path = cwd.join(path);
-            (Secret::from_file("the GitHub token", &path)?, format!("{name} {}", path.display()))
+            let secret = Secret::from_file("the GitHub token", &path)?;
+            (secret, format!("{} {}", origin.name(), path.display()), format!("{origin} {}", path.display()))
         }
-        None => match ["STEPKIT_GITHUB_TOKEN", "GITHUB_TOKEN"].into_iter().find_map(|var| Secret::from_env(env, var).map(|s| (s, var.to_string()))) {
-            Some(found) => found,
+        None => match given("--token-file", None, env, &["STEPKIT_GITHUB_TOKEN", "GITHUB_TOKEN"]) {
+            Some(g) => (Secret::new(g.text.as_ref()), g.origin.name(), g.origin.to_string()),
             None => {
                 return Err(flag(
                     "--token-file",
@@ -88,7 +93,7 @@ fn token(args: &GithubApiArgs, env: &Env, cwd: &Path) -> Result<(Secret, String)
     // octocrab turns the token into a header value and panics on one it cannot hold.
     if secret.expose().is_empty() || !secret.expose().bytes().all(|b| b.is_ascii_graphic()) {
         return Err(flag(
-            &source,
+            &origin,
             "the GitHub token is empty or holds spaces or control characters; check the secret's value",
         ));
     }
@@ -108,30 +113,42 @@ pub(super) fn repo(
     env: &Env,
     context: &Context,
 ) -> Result<Option<String>, ConfigError> {
-    let Some((text, source)) = layered(args.repo.as_deref(), env, &["STEPKIT_GITHUB_REPOSITORY"], "--repo")
-        .or(context.repository.as_deref().map(|r| (r, "the CI context's repository")))
+    let given = given("--repo", args.repo.as_deref(), env, &["STEPKIT_GITHUB_REPOSITORY"]);
+    let Some((text, source)) =
+        from_context(given, context.repository.as_deref(), "the CI context's repository")
     else {
         return Ok(None);
     };
     let text = text.trim();
     if !valid_repo(text) {
         return Err(flag(
-            source,
+            &source,
             format!("`{text}` is not a GitHub repository OWNER/NAME; give --repo OWNER/NAME"),
         ));
     }
     Ok(Some(text.to_string()))
 }
 
+/// The flag's or variable's value, else the CI context's, with where it came from for errors.
+fn from_context<'a>(
+    given: Option<Given<'a>>,
+    context: Option<&'a str>,
+    what: &str,
+) -> Option<(Cow<'a, str>, String)> {
+    match given {
+        Some(g) => Some((g.text, g.origin.to_string())),
+        None => context.map(|text| (Cow::Borrowed(text), what.to_string())),
+    }
+}
+
 fn sha(args: &GithubApiArgs, env: &Env, context: &Context) -> Result<Option<String>, ConfigError> {
-    let Some((text, source)) = layered(args.sha.as_deref(), env, &["STEPKIT_GITHUB_SHA"], "--sha")
-        .or(context.sha.as_deref().map(|s| (s, "the CI context's commit")))
-    else {
+    let given = given("--sha", args.sha.as_deref(), env, &["STEPKIT_GITHUB_SHA"]);
+    let Some((text, source)) = from_context(given, context.sha.as_deref(), "the CI context's commit") else {
         return Ok(None);
     };
     let text = text.trim().to_ascii_lowercase();
     if !matches!(text.len(), 40 | 64) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(flag(source, format!("`{text}` is not a full commit sha (40 hex digits); GitHub needs the full one (git rev-parse HEAD)")));
+        return Err(flag(&source, format!("`{text}` is not a full commit sha (40 hex digits); GitHub needs the full one (git rev-parse HEAD)")));
     }
     Ok(Some(text))
 }
@@ -151,12 +168,11 @@ fn read_text(path: &Path, name: &str) -> Result<String, ConfigError> {
 pub(super) fn api_settings(args: &GithubApiArgs, env: &Env, cwd: &Path) -> Result<ApiSettings, ConfigError> {
     let (token, token_source) = token(args, env, cwd)?;
     let timeout =
-        duration(args.timeout.as_deref(), env, "STEPKIT_GITHUB_TIMEOUT", "--timeout", DEFAULT_TIMEOUT)?;
+        duration(("--timeout", args.timeout.as_deref()), env, "STEPKIT_GITHUB_TIMEOUT", DEFAULT_TIMEOUT)?;
     let budget = duration(
-        args.retry_budget.as_deref(),
+        ("--retry-budget", args.retry_budget.as_deref()),
         env,
         "STEPKIT_GITHUB_RETRY_BUDGET",
-        "--retry-budget",
         DEFAULT_BUDGET,
     )?;
     Ok(ApiSettings {
@@ -412,6 +428,38 @@ mod tests {
         let spaced = Env::from_pairs([("GITHUB_TOKEN", "a b")]);
         assert!(error(&["status", "--context", "ci", "--state", "success"], &spaced, &actions())
             .contains("spaces"));
+    }
+
+    #[test]
+    fn errors_name_the_variable_that_was_set() {
+        let status = ["status", "--context", "ci", "--state", "success"];
+        let env = |pairs: &[(&'static str, &'static str)]| {
+            Env::from_pairs([("GITHUB_TOKEN", "t")].into_iter().chain(pairs.iter().copied()))
+        };
+        let e = error(&status, &env(&[("STEPKIT_GITHUB_TIMEOUT", "0s")]), &actions());
+        assert!(
+            e.starts_with("use environment variable STEPKIT_GITHUB_TIMEOUT: `0s` is not a duration"),
+            "{e}"
+        );
+        let e = error(
+            &["status", "--context", "ci", "--state", "success", "--retry-budget", "x"],
+            &env(&[]),
+            &actions(),
+        );
+        assert!(e.starts_with("use --retry-budget: `x`"), "{e}");
+        let e = error(&status, &env(&[("GITHUB_API_URL", "ftp://x")]), &actions());
+        assert!(e.starts_with("use environment variable GITHUB_API_URL: `ftp://x` is not an http(s)"), "{e}");
+        let e = error(&status, &env(&[("STEPKIT_GITHUB_REPOSITORY", "nope")]), &actions());
+        assert!(e.starts_with("use environment variable STEPKIT_GITHUB_REPOSITORY: `nope`"), "{e}");
+        let mut context = actions();
+        context.sha = Some("abc".into());
+        let e = error(&status, &env(&[]), &context);
+        assert!(e.starts_with("use the CI context's commit: `abc`"), "{e}");
+        let e = error(&status, &Env::from_pairs([("STEPKIT_GITHUB_TOKEN", "a b")]), &actions());
+        assert!(
+            e.starts_with("use environment variable STEPKIT_GITHUB_TOKEN: the GitHub token is empty"),
+            "{e}"
+        );
     }
 
     #[test]

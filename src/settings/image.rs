@@ -323,4 +323,17 @@ mod tests {
         assert_eq!(s.docker_config.as_deref(), Some(Path::new("/home/ci/.docker/config.json")));
         assert_eq!(resolve(&["-t", "app:1", "--push"], &[]).unwrap().push.unwrap().docker_config, None);
     }
+
+    #[test]
+    fn the_env_table_in_docs_names_every_variable_the_help_does() {
+        let commands: [&[&str]; 2] = [&["image", "build"], &["image", "push"]];
+        let names = crate::settings::tests::env_table_matches_help(
+            "image.md",
+            &commands,
+            &["STEPKIT_REGISTRY_", "STEPKIT_PUSH_"],
+        );
+        for var in ["STEPKIT_REGISTRY_PASSWORD", "STEPKIT_PUSH_STALL_TIMEOUT"] {
+            assert!(names.contains(var), "{var} in {names:?}");
+        }
+    }
 }

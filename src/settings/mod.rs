@@ -225,6 +225,45 @@ pub(crate) mod tests {
         }
     }
 
+    /// The variables `text` names that `wanted` covers: an entry ending in `_` is a prefix
+    /// (`STEPKIT_DEPLOY_`), any other one variable. Prose like `STEPKIT_DEPLOY_*` is not a name.
+    fn variables(text: &str, wanted: &[&str]) -> std::collections::BTreeSet<String> {
+        let covered =
+            |w: &str| wanted.iter().any(|p| if p.ends_with('_') { w.starts_with(p) } else { w == *p });
+        text.split(|c: char| !(c.is_ascii_uppercase() || c == '_'))
+            .filter(|w| !w.ends_with('_') && covered(w))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The table under `## Settings from the environment` in docs/`page` names the same variables (of
+    /// those `wanted` covers) as the long help of the `commands` (`["image", "push"]`), so neither can
+    /// drift from the other. Returns them, for a check that the set is the expected one.
+    pub(crate) fn env_table_matches_help(
+        page: &str,
+        commands: &[&[&str]],
+        wanted: &[&str],
+    ) -> std::collections::BTreeSet<String> {
+        use clap::CommandFactory;
+        let mut help = String::new();
+        for command in commands {
+            let mut cli = crate::cli::Cli::command();
+            let mut sub = &mut cli;
+            for name in *command {
+                sub = sub.find_subcommand_mut(name).unwrap_or_else(|| panic!("no command {name}"));
+            }
+            help += &sub.render_long_help().to_string();
+        }
+        let path = format!("{}/docs/{page}", env!("CARGO_MANIFEST_DIR"));
+        let doc = std::fs::read_to_string(&path).unwrap();
+        let start =
+            doc.find("## Settings from the environment").unwrap_or_else(|| panic!("{path} has no env table"));
+        let end = doc[start + 1..].find("\n## ").map_or(doc.len(), |n| start + 1 + n);
+        let (in_doc, in_help) = (variables(&doc[start..end], wanted), variables(&help, wanted));
+        assert_eq!(in_doc, in_help, "docs/{page}'s env table and the --help of {commands:?}");
+        in_help
+    }
+
     #[test]
     fn result_files_are_the_given_ones_else_the_hook_jobs_earlier_steps() {
         let env = Env::from_pairs([(

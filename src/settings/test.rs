@@ -138,17 +138,18 @@ pub fn test_settings(
             "the command preset needs the test command after `--`, with `{files}` where the files go",
         ));
     }
+    // A path from toml is UTF-8 (TOML strings are), so `to_str` drops nothing.
     let coverage = super::coverage::test_coverage(
         args.coverage.as_deref(),
         env,
-        cfg.coverage.clone(),
+        cfg.coverage.as_deref().and_then(Path::to_str),
         cfg.coverage_format,
     )?;
-    if coverage.is_some() && matches!(preset, Preset::Command { .. }) {
-        return Err(flag("--coverage", "coverage needs the phpunit, pytest or go preset; with the command preset, have CMD write coverage and join the files with `stepkit coverage merge`"));
+    if let (Some((_, _, origin)), Preset::Command { .. }) = (&coverage, &preset) {
+        return Err(origin.error("coverage needs the phpunit, pytest or go preset; with the command preset, have CMD write coverage and join the files with `stepkit coverage merge`"));
     }
     let coverage =
-        coverage.map(|(format, path)| crate::steps::suite::coverage::CoverageTarget { format, path });
+        coverage.map(|(format, path, _)| crate::steps::suite::coverage::CoverageTarget { format, path });
     let timings = if !args.timings.is_empty() {
         args.timings.clone()
     } else if let Some(value) = env.get("STEPKIT_TEST_TIMINGS") {
@@ -225,6 +226,7 @@ fn infer_preset(command: &[String], has_files: bool) -> Option<Preset> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
     #[test]
     fn infers_presets_from_the_command() {
@@ -233,5 +235,47 @@ mod tests {
         assert_eq!(infer_preset(&cmd("python -m pytest"), false), Some(Preset::Pytest));
         assert!(matches!(infer_preset(&cmd("./run {files}"), true), Some(Preset::Command { .. })));
         assert_eq!(infer_preset(&cmd("make test"), false), None);
+    }
+
+    fn resolve(argv: &[&str], env: &[(&str, &str)], file: &str) -> Result<TestSettings, ConfigError> {
+        let mut full = vec!["stepkit", "test"];
+        full.extend_from_slice(argv);
+        let crate::cli::Command::Test(args) = crate::cli::Cli::try_parse_from(full).unwrap().command else {
+            panic!("not test")
+        };
+        let file = super::super::file::parse(file).unwrap();
+        let env = Env::from_pairs(env.iter().copied());
+        test_settings(&args, &env, &file, None, Path::new("/"), ProgressMode::Silent, None)
+    }
+
+    #[test]
+    fn coverage_with_the_command_preset_names_where_coverage_was_asked_for() {
+        // The variable or the key used to be reported as "use --coverage", a flag nobody gave.
+        let command = ["--preset", "command", "--files", "t/*.sh", "--", "sh", "{files}"];
+        let e = resolve(&command, &[("STEPKIT_TEST_COVERAGE", "c.xml")], "").unwrap_err().to_string();
+        assert!(e.starts_with("use environment variable STEPKIT_TEST_COVERAGE: coverage needs"), "{e}");
+        let e = resolve(&command, &[], "[test]\ncoverage = \"c.xml\"\n").unwrap_err().to_string();
+        assert!(e.starts_with("use coverage in the [test] table of stepkit.toml: coverage needs"), "{e}");
+        let mut flagged = vec!["--coverage", "lcov", "c.info"];
+        flagged.extend_from_slice(&command);
+        let e = resolve(&flagged, &[("STEPKIT_TEST_COVERAGE", "c.xml")], "").unwrap_err().to_string();
+        assert!(e.starts_with("use --coverage: coverage needs"), "{e}");
+        let s = resolve(&["--preset", "pytest"], &[("STEPKIT_TEST_COVERAGE", "c.info")], "").unwrap();
+        assert_eq!(
+            s.coverage.map(|c| (c.format, c.path)),
+            Some((crate::coverage::Format::Lcov, "c.info".into()))
+        );
+    }
+
+    #[test]
+    fn the_env_table_in_docs_names_every_variable_the_help_does() {
+        let names = crate::settings::tests::env_table_matches_help(
+            "test.md",
+            &[&["test"]],
+            &["STEPKIT_TEST_", "STEPKIT_JUNIT_PROFILE"],
+        );
+        for var in ["STEPKIT_TEST_PRESET", "STEPKIT_TEST_TIMINGS", "STEPKIT_TEST_COVERAGE_FORMAT"] {
+            assert!(names.contains(var), "{var} in {names:?}");
+        }
     }
 }

@@ -318,24 +318,13 @@ fn a_bad_variable_is_named_not_a_flag_that_was_not_given() {
     assert!(e.starts_with("use environment variable STEPKIT_DEPLOY_IMAGE:"), "{e}");
 }
 
-/// The `STEPKIT_DEPLOY_*` names in `text` (and `STEPKIT_ENVIRONMENT`).
-fn deploy_variables(text: &str) -> std::collections::BTreeSet<String> {
-    text.split(|c: char| !(c.is_ascii_uppercase() || c == '_'))
-        // `STEPKIT_DEPLOY_*` in prose is not a name.
-        .filter(|w| (w.starts_with("STEPKIT_DEPLOY_") && !w.ends_with('_')) || *w == "STEPKIT_ENVIRONMENT")
-        .map(str::to_string)
-        .collect()
-}
-
 #[test]
 fn the_env_table_in_docs_names_every_variable_the_help_does() {
-    let mut cli = <crate::cli::Cli as clap::CommandFactory>::command();
-    let deploy = cli.find_subcommand_mut("deploy").unwrap();
-    let mut help = deploy.render_long_help().to_string();
-    help += &deploy.find_subcommand_mut("rollback").unwrap().render_long_help().to_string();
-    let doc = include_str!("../../../docs/deploy.md");
-    let start = doc.find("## Settings from the environment").unwrap();
-    let table = &doc[start..start + doc[start..].find("\n## ").unwrap()];
-    assert_eq!(deploy_variables(table), deploy_variables(&help));
-    assert!(deploy_variables(&help).contains("STEPKIT_DEPLOY_MEMORY"));
+    let commands: [&[&str]; 2] = [&["deploy"], &["deploy", "rollback"]];
+    let names = crate::settings::tests::env_table_matches_help(
+        "deploy.md",
+        &commands,
+        &["STEPKIT_DEPLOY_", "STEPKIT_ENVIRONMENT"],
+    );
+    assert!(names.contains("STEPKIT_DEPLOY_MEMORY") && names.contains("STEPKIT_ENVIRONMENT"), "{names:?}");
 }
