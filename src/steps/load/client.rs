@@ -59,6 +59,7 @@ impl ErrorClass {
 }
 
 /// The end of one request.
+#[derive(Debug)]
 pub(super) enum Answer {
     /// A whole answer, whatever its status.
     Response {
@@ -222,4 +223,67 @@ async fn connect(origin: &Origin) -> Result<Wire, String> {
         }
     }
     Err(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// A server that answers one request per connection and then closes without saying so, as a
+    /// server does when its keep-alive timeout ends; `answer: false` closes without answering at all.
+    async fn plan(answer: bool) -> Plan {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut request = [0u8; 1024];
+                let _ = stream.read(&mut request).await;
+                if answer {
+                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await;
+                }
+            }
+        });
+        let bytes = serialize(&Method::GET, "/", &HeaderMap::new(), b"");
+        Plan {
+            origins: vec![Origin { addrs: vec![addr] }],
+            requests: vec![Prepared { origin: 0, bytes, head: false }],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_kept_connection_closed_while_idle_sends_the_request_again_on_a_new_one() {
+        let plan = plan(true).await;
+        let mut connections = Connections::new(1);
+        for _ in 0..3 {
+            let answer = connections.send(&plan, 0, Duration::from_secs(5)).await;
+            assert!(matches!(answer, Answer::Response { status: 200 }), "{answer:?}");
+        }
+        assert_eq!(connections.opened, 3);
+    }
+
+    #[tokio::test]
+    async fn a_new_connection_closed_before_answering_is_an_io_error_not_sent_again() {
+        let plan = plan(false).await;
+        let mut connections = Connections::new(1);
+        let answer = connections.send(&plan, 0, Duration::from_secs(5)).await;
+        assert!(matches!(answer, Answer::Failed { class: ErrorClass::Io, .. }), "{answer:?}");
+        assert_eq!(connections.opened, 1);
+    }
+
+    #[test]
+    fn a_body_is_framed_by_its_length_and_a_user_framing_is_kept() {
+        let mut headers = HeaderMap::new();
+        headers.insert(HOST, HeaderValue::from_static("example.test"));
+        let get = serialize(&Method::GET, "/a?b=1", &headers, b"");
+        assert_eq!(get, b"GET /a?b=1 HTTP/1.1\r\nhost: example.test\r\n\r\n");
+        let post = serialize(&Method::POST, "/", &headers, b"");
+        assert_eq!(post, b"POST / HTTP/1.1\r\nhost: example.test\r\ncontent-length: 0\r\n\r\n");
+        let put = serialize(&Method::PUT, "/", &headers, b"{}");
+        assert_eq!(put, b"PUT / HTTP/1.1\r\nhost: example.test\r\ncontent-length: 2\r\n\r\n{}");
+        headers.insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+        let chunked = serialize(&Method::POST, "/", &headers, b"2\r\n{}\r\n0\r\n\r\n");
+        assert!(!String::from_utf8_lossy(&chunked).contains("content-length"));
+    }
 }

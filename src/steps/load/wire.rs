@@ -259,3 +259,121 @@ fn keeps_alive(response: &httparse::Response<'_, '_>) -> bool {
         _ => says(b"keep-alive"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+    use tokio::net::TcpListener;
+
+    /// A loopback server for one connection: for each request it reads, it writes the next answer a
+    /// few bytes at a time (so every parser state meets a partial read), and closes after the last.
+    async fn server(answers: Vec<&'static [u8]>) -> Wire {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            for answer in answers {
+                let mut request = Vec::new();
+                while !request.ends_with(b"\r\n\r\n") {
+                    let mut byte = [0u8; 1];
+                    if stream.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    request.push(byte[0]);
+                }
+                for piece in answer.chunks(7) {
+                    stream.write_all(piece).await.unwrap();
+                    stream.flush().await.unwrap();
+                    tokio::task::yield_now().await;
+                }
+            }
+        });
+        Wire::new(TcpStream::connect(addr).await.unwrap())
+    }
+
+    const GET: &[u8] = b"GET / HTTP/1.1\r\nhost: x\r\n\r\n";
+
+    async fn one(answer: &'static [u8], head: bool) -> Result<Answered, WireError> {
+        server(vec![answer]).await.exchange(GET, head).await
+    }
+
+    #[tokio::test]
+    async fn a_length_framed_answer_leaves_the_connection_ready_for_the_next() {
+        let mut wire = server(vec![
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+            b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n",
+        ])
+        .await;
+        assert_eq!(wire.exchange(GET, false).await.unwrap(), Answered { status: 200, reusable: true });
+        assert_eq!(wire.exchange(GET, false).await.unwrap(), Answered { status: 404, reusable: true });
+    }
+
+    #[tokio::test]
+    async fn a_chunked_answer_is_read_through_its_extensions_and_trailers() {
+        let mut wire = server(vec![
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5;ext=1\r\nhello\r\n10\r\n0123456789abcdef\r\n0\r\nX-Trailer: yes\r\n\r\n",
+            b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        ])
+        .await;
+        assert_eq!(wire.exchange(GET, false).await.unwrap(), Answered { status: 200, reusable: true });
+        assert_eq!(wire.exchange(GET, false).await.unwrap(), Answered { status: 201, reusable: true });
+    }
+
+    #[tokio::test]
+    async fn interim_answers_are_skipped_and_bodiless_answers_have_no_body() {
+        let continued =
+            one(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false);
+        assert_eq!(continued.await.unwrap(), Answered { status: 200, reusable: true });
+        // A HEAD answer announces the length of the body it does not send.
+        let head = one(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", true);
+        assert_eq!(head.await.unwrap(), Answered { status: 200, reusable: true });
+        let no_content = one(b"HTTP/1.1 204 No Content\r\n\r\n", false);
+        assert_eq!(no_content.await.unwrap(), Answered { status: 204, reusable: true });
+    }
+
+    #[tokio::test]
+    async fn a_server_that_closes_is_not_asked_again() {
+        let until_close = one(b"HTTP/1.0 200 OK\r\n\r\nthe body ends at the close", false);
+        assert_eq!(until_close.await.unwrap(), Answered { status: 200, reusable: false });
+        let says_close = one(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", false);
+        assert_eq!(says_close.await.unwrap(), Answered { status: 200, reusable: false });
+        let keeps = one(b"HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nok", false);
+        assert_eq!(keeps.await.unwrap(), Answered { status: 200, reusable: true });
+    }
+
+    #[tokio::test]
+    async fn a_close_before_the_answer_differs_from_a_close_inside_it() {
+        let before = one(b"", false).await;
+        assert!(matches!(before, Err(WireError::ClosedBeforeAnswer(_))), "{before:?}");
+        let inside = one(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf", false).await;
+        assert!(matches!(&inside, Err(WireError::Io(m)) if m.contains("6 bytes before")), "{inside:?}");
+        let in_head = one(b"HTTP/1.1 200 OK\r\nContent-Le", false).await;
+        assert!(matches!(in_head, Err(WireError::Io(_))), "{in_head:?}");
+    }
+
+    #[tokio::test]
+    async fn answers_http_cannot_frame_are_protocol_errors() {
+        for (answer, says) in [
+            (&b"SSH-2.0-OpenSSH_9.6\r\n\r\n"[..], "unreadable answer head"),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok", "two different"),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: lots\r\n\r\n", "unreadable Content-Length"),
+            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "unreadable chunk size"),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n",
+                "longer than its size",
+            ),
+        ] {
+            let result = one(answer, false).await;
+            assert!(matches!(&result, Err(WireError::Protocol(m)) if m.contains(says)), "{says}: {result:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_head_past_the_limit_is_refused_not_buffered_forever() {
+        let huge: &'static [u8] =
+            format!("HTTP/1.1 200 OK\r\nX-Big: {}\r\n", "a".repeat(MAX_HEAD)).leak().as_bytes();
+        let result = one(huge, false).await;
+        assert!(matches!(&result, Err(WireError::Protocol(m)) if m.contains("64 KiB")), "{result:?}");
+    }
+}
