@@ -3,7 +3,10 @@
 # in one run:
 #   1. closed model: requests/s at the same connection count, as a ratio to the best peer (goal >= 0.95x);
 #   2. open model at a fixed rate: p50 and p99 against oha with --latency-correction, which measures
-#      from the intended send time as stepkit does (goal: within 5%).
+#      from the intended send time as stepkit does (goal: within 5%), twice: on nginx, whose answers take
+#      tens of microseconds, so each tool's own overhead is most of what it measures; and on a server
+#      that answers after a fixed delay (delay_server.py, BENCH_DELAY_MS), where the server's time
+#      dominates and two correct tools must agree.
 # Rounds are interleaved (stepkit, oha, wrk, stepkit, ...) so that a noisy neighbour hits every tool
 # alike; requests/s is the best round of each tool, latencies the median round.
 #
@@ -19,6 +22,7 @@ connections="${BENCH_CONNECTIONS:-50}"
 duration="${BENCH_DURATION:-10s}"
 rate="${BENCH_RATE:-2000}"
 rounds="${BENCH_ROUNDS:-3}"
+delay_ms="${BENCH_DELAY_MS:-10}"
 threads="$(nproc)"
 
 for tool in nginx wrk jq; do
@@ -42,7 +46,10 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 sed "s#@DIR@#$work#g; s#@PORT@#$port#g" "$here/nginx.conf.in" > "$work/nginx.conf"
 nginx -c "$work/nginx.conf" -p "$work" &
 nginx_pid=$!
-trap 'kill "$nginx_pid" 2>/dev/null; wait "$nginx_pid" 2>/dev/null; rm -rf "$work"' EXIT
+delay_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+python3 "$here/delay_server.py" "$delay_port" "$delay_ms" &
+delay_pid=$!
+trap 'kill "$nginx_pid" "$delay_pid" 2>/dev/null; wait "$nginx_pid" "$delay_pid" 2>/dev/null; rm -rf "$work"' EXIT
 url="http://127.0.0.1:$port/index.html"
 for _ in $(seq 50); do curl -sf "$url" >/dev/null && break; sleep 0.1; done
 curl -sf "$url" >/dev/null || { echo "bench/load: nginx did not start" >&2; exit 3; }
@@ -59,18 +66,31 @@ for round in $(seq "$rounds"); do
     rps_stepkit+=("$s"); rps_oha+=("$o"); rps_wrk+=("$w")
 done
 
-lat_stepkit=(); lat_oha=()
-$have_oha || rounds=0
-for round in $(seq "$rounds"); do
-    s="$("$stepkit" --format json load "$url" -c "$connections" --rate "$rate" --duration "$duration" 2>/dev/null \
+# Prints "p50 p99" in ms of stepkit and then of oha at the fixed rate on $1.
+fixed_rate() {
+    local s o
+    s="$("$stepkit" --format json load "$1" -c "$connections" --rate "$rate" --duration "$duration" 2>/dev/null \
         | jq -r '.data.overall.latency_ms | "\(.p50) \(.p99)"')"
-    o="$(oha --no-tui --output-format json -c "$connections" -q "$rate" --latency-correction -z "$duration" "$url" \
+    o="$(oha --no-tui --output-format json -c "$connections" -q "$rate" --latency-correction -z "$duration" "$1" \
         | jq -r '.latencyPercentiles | "\(.p50 * 1000) \(.p99 * 1000)"')"
-    printf '  round %s at %s/s: stepkit p50/p99 %s ms  oha %s ms\n' "$round" "$rate" "$s" "$o" >&2
+    echo "$s|$o"
+}
+lat_stepkit=(); lat_oha=(); delay_stepkit=(); delay_oha=()
+$have_oha || rounds=0
+delay_url="http://127.0.0.1:$delay_port/"
+for _ in $(seq 50); do curl -sf "$delay_url" >/dev/null && break; sleep 0.1; done
+curl -sf "$delay_url" >/dev/null || { echo "bench/load: delay_server.py did not start" >&2; exit 3; }
+for round in $(seq "$rounds"); do
+    IFS='|' read -r s o <<< "$(fixed_rate "$url")"
+    printf '  round %s at %s/s, nginx: stepkit p50/p99 %s ms  oha %s ms\n' "$round" "$rate" "$s" "$o" >&2
     lat_stepkit+=("$s"); lat_oha+=("$o")
+    IFS='|' read -r s o <<< "$(fixed_rate "$delay_url")"
+    printf '  round %s at %s/s, %s ms server: stepkit p50/p99 %s ms  oha %s ms\n' "$round" "$rate" "$delay_ms" "$s" "$o" >&2
+    delay_stepkit+=("$s"); delay_oha+=("$o")
 done
 
-python3 - "$rate" "${rps_stepkit[*]}" "${rps_oha[*]}" "${rps_wrk[*]}" "$(IFS=,; echo "${lat_stepkit[*]}")" "$(IFS=,; echo "${lat_oha[*]}")" <<'EOF'
+python3 - "$rate" "${rps_stepkit[*]}" "${rps_oha[*]}" "${rps_wrk[*]}" "$(IFS=,; echo "${lat_stepkit[*]}")" "$(IFS=,; echo "${lat_oha[*]}")" \
+    "$delay_ms" "$(IFS=,; echo "${delay_stepkit[*]}")" "$(IFS=,; echo "${delay_oha[*]}")" <<'EOF'
 import statistics, sys
 rate = sys.argv[1]
 best = lambda s: max(float(x) for x in s.split())
@@ -80,7 +100,8 @@ print(f"closed model, requests/s (best of rounds): stepkit {stepkit:.0f}, oha {o
 print(f"  stepkit / best peer = {stepkit / peer:.2f}x (goal >= 0.95x)")
 def median(rounds, i):
     return statistics.median(float(r.split()[i]) for r in rounds.split(","))
-for i, name in enumerate(["p50", "p99"] if sys.argv[6] else []):
-    s, o = median(sys.argv[5], i), median(sys.argv[6], i)
-    print(f"open model at {rate}/s, {name} (median of rounds): stepkit {s:.3f} ms, oha {o:.3f} ms: {s / o:.2f}x (goal within 5%)")
+for server, ours, theirs in [("nginx", sys.argv[5], sys.argv[6]), (f"{sys.argv[7]} ms server", sys.argv[8], sys.argv[9])]:
+    for i, name in enumerate(["p50", "p99"] if theirs else []):
+        s, o = median(ours, i), median(theirs, i)
+        print(f"open model at {rate}/s, {server}, {name} (median of rounds): stepkit {s:.3f} ms, oha {o:.3f} ms: {s / o:.2f}x (goal within 5%)")
 EOF

@@ -111,7 +111,7 @@ pub(super) async fn run(settings: &LoadSettings, plan: Plan, stop: watch::Receiv
 }
 
 /// One thread per core, never more than there are connections. A single-threaded runtime per thread
-/// keeps a worker, its hyper connection task and its timer on one core: on a shared work-stealing runtime
+/// keeps a worker, its connection and its timer on one core: on a shared work-stealing runtime
 /// every answer woke a task on the other core (measured: about a fifth fewer requests/s than wrk).
 fn threads_for(connections: usize) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
