@@ -1,6 +1,7 @@
 //! `stepkit dashboard` arguments: the history (the global `--history URL|PATH`) drawn as one HTML page,
 //! with the comparison as markdown and JSON.
 
+use super::RunFilterArgs;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
@@ -28,18 +29,8 @@ pub struct DashboardArgs {
     /// Also write the comparison as markdown to FILE (for `stepkit github comment --body-file FILE`)
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
-    /// Only this repository (owner/name)
-    #[arg(long, value_name = "NAME")]
-    pub repository: Option<String>,
-    /// Only runs of this branch
-    #[arg(long, value_name = "NAME")]
-    pub branch: Option<String>,
-    /// Only this environment
-    #[arg(long, value_name = "NAME")]
-    pub environment: Option<String>,
-    /// Only this target (database flavour ...)
-    #[arg(long, value_name = "NAME")]
-    pub target: Option<String>,
+    #[command(flatten)]
+    pub runs: RunFilterArgs,
     /// Runs per series drawn [default: 50]
     #[arg(long, value_name = "N")]
     pub last: Option<u64>,

@@ -79,18 +79,8 @@ pub struct HistoryQueryArgs {
     /// Only this step (test, load, deploy, gate, junit ...)
     #[arg(long, value_name = "NAME")]
     pub step: Option<String>,
-    /// Only this target
-    #[arg(long, value_name = "NAME")]
-    pub target: Option<String>,
-    /// Only this environment
-    #[arg(long, value_name = "NAME")]
-    pub environment: Option<String>,
-    /// Only this repository
-    #[arg(long, value_name = "NAME")]
-    pub repository: Option<String>,
-    /// Only runs of this branch
-    #[arg(long, value_name = "NAME")]
-    pub branch: Option<String>,
+    #[command(flatten)]
+    pub runs: RunFilterArgs,
     /// Runs per series [default: 10]
     #[arg(long, value_name = "N")]
     pub last: Option<u64>,
@@ -107,4 +97,21 @@ pub struct HistoryQueryArgs {
 pub enum AgainstArg {
     Version,
     Run,
+}
+
+/// Which runs of the history to read: `stepkit dashboard` and `stepkit history query` filter alike.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunFilterArgs {
+    /// Only this repository (owner/name)
+    #[arg(long, value_name = "NAME")]
+    pub repository: Option<String>,
+    /// Only runs of this branch
+    #[arg(long, value_name = "NAME")]
+    pub branch: Option<String>,
+    /// Only this environment
+    #[arg(long, value_name = "NAME")]
+    pub environment: Option<String>,
+    /// Only this target (database flavour ...)
+    #[arg(long, value_name = "NAME")]
+    pub target: Option<String>,
 }

@@ -3,13 +3,12 @@
 //! `STEPKIT_DASHBOARD_OUTPUT` > `.stepkit/dashboard.html`) and title.
 
 use super::gate::parse_percent;
-use super::history::{trimmed, HistoryInputs};
+use super::history::{run_filter, trimmed, HistoryInputs};
 use super::layered::layers;
 use super::{flag, ConfigError};
 use crate::ci::Context;
 use crate::cli::{DashboardArgs, PercentileArg};
 use crate::steps::history::dashboard::{query_settings, DashboardSettings, Judging, Percentile};
-use crate::steps::history::Filter;
 use std::path::PathBuf;
 
 /// The page when neither `-o` nor `STEPKIT_DASHBOARD_OUTPUT` says: beside the default store.
@@ -52,13 +51,7 @@ pub fn dashboard_settings(
             return Err(flag(name, "the path is empty"));
         }
     }
-    let filter = Filter {
-        repository: trimmed(args.repository.as_deref()),
-        branch: trimmed(args.branch.as_deref()),
-        step: None,
-        environment: trimmed(args.environment.as_deref()),
-        target: trimmed(args.target.as_deref()),
-    };
+    let filter = run_filter(&args.runs, None);
     let filters = [
         ("repository", &filter.repository),
         ("branch", &filter.branch),
@@ -96,16 +89,14 @@ pub fn dashboard_settings(
 mod tests {
     use super::*;
     use crate::ci::{Env, Provider};
+    use crate::cli::RunFilterArgs;
     use std::path::Path;
 
     fn args() -> DashboardArgs {
         DashboardArgs {
             output: None,
             markdown: None,
-            repository: None,
-            branch: None,
-            environment: None,
-            target: None,
+            runs: RunFilterArgs::default(),
             last: None,
             max_regression: None,
             fail_on_regression: false,
@@ -153,8 +144,8 @@ mod tests {
     #[test]
     fn filters_are_shown_and_passed_on() {
         let mut a = args();
-        a.environment = Some(" staging ".into());
-        a.target = Some("postgres".into());
+        a.runs.environment = Some(" staging ".into());
+        a.runs.target = Some("postgres".into());
         let s = resolve(&a, &Env::default()).unwrap();
         assert_eq!(s.filters, ["environment=staging", "target=postgres"]);
         assert_eq!(s.query.filter.environment.as_deref(), Some("staging"));

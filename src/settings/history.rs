@@ -6,7 +6,7 @@
 use super::layered::{layers, layers_shown, Origin};
 use super::{flag, relative_to, ConfigError, Secret};
 use crate::ci::{Context, Env};
-use crate::cli::{AgainstArg, HistoryQueryArgs, HistoryRecordArgs};
+use crate::cli::{AgainstArg, HistoryQueryArgs, HistoryRecordArgs, RunFilterArgs};
 use crate::steps::history::{
     Against, Filter, Keys, Location, PgLocation, QuerySettings, RecordSettings, SelfRecord,
 };
@@ -241,18 +241,24 @@ pub fn history_query_settings(
     if top > 10_000 {
         return Err(flag("--top", "must be at most 10000"));
     }
-    let filter = Filter {
-        repository: trimmed(args.repository.as_deref()),
-        branch: trimmed(args.branch.as_deref()),
-        step: trimmed(args.step.as_deref()),
-        environment: trimmed(args.environment.as_deref()),
-        target: trimmed(args.target.as_deref()),
-    };
+    let filter = run_filter(&args.runs, args.step.as_deref());
     let against = match args.against {
         Some(AgainstArg::Run) => Against::Run,
         _ => Against::Version,
     };
     Ok((inputs.store()?, QuerySettings { filter, last, against, top }))
+}
+
+/// The runs `--repository`, `--branch`, `--environment` and `--target` select (blank means any), of
+/// `step` when given.
+pub(crate) fn run_filter(runs: &RunFilterArgs, step: Option<&str>) -> Filter {
+    Filter {
+        repository: trimmed(runs.repository.as_deref()),
+        branch: trimmed(runs.branch.as_deref()),
+        step: trimmed(step),
+        environment: trimmed(runs.environment.as_deref()),
+        target: trimmed(runs.target.as_deref()),
+    }
 }
 
 /// For any other step: `Some` when a store is configured (flag, env or stepkit.toml), so the step
