@@ -89,8 +89,19 @@ for round in $(seq "$rounds"); do
     delay_stepkit+=("$s"); delay_oha+=("$o")
 done
 
+# A reference for nginx's own round trip: wrk with one connection, one request at a time (closed loop).
+# At 2000/s over 50 connections a request rarely waits for another, so a tool measuring the server and
+# not itself should come close to this.
+lone=""
+if [ "$rounds" -gt 0 ]; then
+    lone="$(wrk -t 1 -c 1 -d "$duration" --latency "$url" | awk '
+        function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+        /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) } END { printf "%.3f %.3f", p50, p99 }')"
+    printf '  wrk, one connection, closed loop, nginx: p50/p99 %s ms\n' "$lone" >&2
+fi
+
 python3 - "$rate" "${rps_stepkit[*]}" "${rps_oha[*]}" "${rps_wrk[*]}" "$(IFS=,; echo "${lat_stepkit[*]}")" "$(IFS=,; echo "${lat_oha[*]}")" \
-    "$delay_ms" "$(IFS=,; echo "${delay_stepkit[*]}")" "$(IFS=,; echo "${delay_oha[*]}")" <<'EOF'
+    "$delay_ms" "$(IFS=,; echo "${delay_stepkit[*]}")" "$(IFS=,; echo "${delay_oha[*]}")" "$lone" <<'EOF'
 import statistics, sys
 rate = sys.argv[1]
 best = lambda s: max(float(x) for x in s.split())
@@ -104,4 +115,7 @@ for server, ours, theirs in [("nginx", sys.argv[5], sys.argv[6]), (f"{sys.argv[7
     for i, name in enumerate(["p50", "p99"] if theirs else []):
         s, o = median(ours, i), median(theirs, i)
         print(f"open model at {rate}/s, {server}, {name} (median of rounds): stepkit {s:.3f} ms, oha {o:.3f} ms: {s / o:.2f}x (goal within 5%)")
+if sys.argv[10]:
+    p50, p99 = sys.argv[10].split()
+    print(f"nginx's lone round trip (wrk, one connection): p50 {p50} ms, p99 {p99} ms")
 EOF
