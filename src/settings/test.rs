@@ -1,13 +1,13 @@
 //! Settings for `stepkit test`.
 
-use super::layered::{layers, parse_duration};
+use super::layered::{layers, parse_duration, Layers, Origin};
 use super::{env_parse, file::ConfigFile, flag, ConfigError};
 use crate::ci::{Env, ProgressMode};
 use crate::cli::TestArgs;
 use crate::junit::Profile;
 use crate::steps::suite::cache::TimingsChoice;
 use crate::steps::suite::clock::ClockFormat;
-use crate::steps::suite::model::{Shard, SplitMode};
+use crate::steps::suite::model::SplitMode;
 use crate::steps::suite::only_failed::OnlyFailed;
 use crate::steps::suite::preset::Preset;
 use crate::steps::suite::TestSettings;
@@ -54,27 +54,23 @@ pub fn test_settings(
 ) -> Result<TestSettings, ConfigError> {
     let cfg = file.test.clone().unwrap_or_default();
 
-    let workers_text = args
-        .workers
-        .clone()
-        .or_else(|| env.get("STEPKIT_TEST_WORKERS").map(str::to_string))
-        .or_else(|| cfg.workers.as_ref().map(|v| v.to_string().trim_matches('"').to_string()));
-    let workers = match workers_text.as_deref().map(str::trim) {
-        None | Some("auto") => std::thread::available_parallelism().map_or(2, |n| n.get()),
-        Some(n) => n.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
-            flag("--workers / STEPKIT_TEST_WORKERS", format!("`{n}` is not a positive number or `auto`"))
-        })?,
-    };
-    let shard = match args.shard.clone().or_else(|| env.get("STEPKIT_TEST_SHARD").map(str::to_string)) {
-        Some(s) => Some(s.parse::<Shard>().map_err(|m| flag("--shard / STEPKIT_TEST_SHARD", m))?),
-        None => None,
-    };
-    let split = match &args.split {
-        Some(s) => s.parse().map_err(|m| flag("--split", m))?,
-        None => env_parse::<SplitMode>(env, "STEPKIT_TEST_SPLIT", "file, case or auto")?
-            .or(cfg.split)
-            .unwrap_or_default(),
-    };
+    // A number in stepkit.toml (`workers = 4`) or a string (`workers = "auto"`), read as its text.
+    let file_workers = cfg.workers.as_ref().map(|v| v.to_string().trim_matches('"').to_string());
+    let workers = layers("--workers", args.workers.as_deref())
+        .env(env, "STEPKIT_TEST_WORKERS")
+        .file("test", file_workers.as_deref())
+        .parse(parse_workers)?
+        .flatten()
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    // No `[test]` key: every matrix job runs a different shard, so it is never one project setting.
+    let shard = layers("--shard", args.shard.as_deref()).env(env, "STEPKIT_TEST_SHARD").parse(str::parse)?;
+    let split = parse_trimming_env(
+        layers("--split", args.split.as_deref())
+            .env(env, "STEPKIT_TEST_SPLIT")
+            .file_shown("test", cfg.split.map(SplitMode::name)),
+        str::parse,
+    )?
+    .unwrap_or_default();
     let retries = args
         .retries
         .map(Some)
@@ -203,6 +199,30 @@ pub fn test_settings(
     })
 }
 
+/// `--workers`: a positive number, or `auto` (`None`: one per CPU).
+fn parse_workers(text: &str) -> Result<Option<usize>, String> {
+    match text.trim() {
+        "auto" => Ok(None),
+        n => n
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(Some)
+            .ok_or_else(|| format!("`{n}` is not a positive number or `auto`")),
+    }
+}
+
+/// The first layer set, parsed; a variable's value trimmed first, as the variables always were read
+/// (a flag's and a key's are taken as given).
+fn parse_trimming_env<T>(
+    layers: Layers<'_>,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<Option<T>, ConfigError> {
+    let Some(given) = layers.given() else { return Ok(None) };
+    let trim = matches!(given.origin, Origin::Env(_));
+    given.parse(|text| parse(if trim { text.trim() } else { text })).map(Some)
+}
+
 /// The preset a command implies: `phpunit`, `vendor/bin/phpunit`, `pytest`, `python -m pytest`.
 fn infer_preset(command: &[String], has_files: bool) -> Option<Preset> {
     let words: Vec<String> = command
@@ -226,6 +246,7 @@ fn infer_preset(command: &[String], has_files: bool) -> Option<Preset> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::steps::suite::model::Shard;
     use clap::Parser;
 
     #[test]
@@ -246,6 +267,57 @@ mod tests {
         let file = super::super::file::parse(file).unwrap();
         let env = Env::from_pairs(env.iter().copied());
         test_settings(&args, &env, &file, None, Path::new("/"), ProgressMode::Silent, None)
+    }
+
+    /// The usage error for these flags, variables and stepkit.toml.
+    fn error(argv: &[&str], env: &[(&str, &str)], file: &str) -> String {
+        resolve(argv, env, file).map(|_| ()).unwrap_err().to_string()
+    }
+
+    /// The error stepkit.toml itself gives when serde types a `[test]` key (a split mode, a number).
+    fn file_error(file: &str) -> String {
+        super::super::file::parse(file).map(|_| ()).unwrap_err()
+    }
+
+    #[test]
+    fn workers_shard_and_split_errors_name_the_layer_they_came_from() {
+        let pytest = ["--preset", "pytest"];
+        let e = error(&[], &[("STEPKIT_TEST_WORKERS", "0")], "[test]\nworkers = 2\n");
+        assert!(e.starts_with("use environment variable STEPKIT_TEST_WORKERS: `0` is not a positive"), "{e}");
+        assert!(!e.contains("--workers"), "no flag was given: {e}");
+        let e = error(&[], &[], "[test]\nworkers = \"many\"\n");
+        assert!(e.starts_with("use workers in the [test] table of stepkit.toml: `many`"), "{e}");
+        let e = error(&["--workers", "none"], &[("STEPKIT_TEST_WORKERS", "2")], "");
+        assert!(e.starts_with("use --workers: `none`"), "{e}");
+        let workers = |env: &[(&str, &str)], file| resolve(&pytest, env, file).unwrap().workers;
+        assert_eq!(workers(&[("STEPKIT_TEST_WORKERS", " 3 ")], "[test]\nworkers = 2\n"), 3);
+        assert_eq!(workers(&[], "[test]\nworkers = 2\n"), 2);
+        assert_eq!(workers(&[], "[test]\nworkers = \"auto\"\n"), workers(&[], ""));
+
+        let e = error(&[], &[("STEPKIT_TEST_SHARD", "3/2")], "");
+        assert!(e.starts_with("use environment variable STEPKIT_TEST_SHARD: `3/2`: K must be"), "{e}");
+        let e = error(&["--shard", "x"], &[("STEPKIT_TEST_SHARD", "1/2")], "");
+        assert!(e.starts_with("use --shard: `x` is not K/N"), "{e}");
+        // Every matrix job runs its own shard: `[test]` has no key for it.
+        assert!(file_error("[test]\nshard = \"1/2\"\n").contains("shard"));
+        let shard = resolve(&pytest, &[("STEPKIT_TEST_SHARD", "2/4")], "").unwrap().shard;
+        assert_eq!(shard, Some(Shard { index: 2, total: 4 }));
+
+        let e = error(&[], &[("STEPKIT_TEST_SPLIT", "files")], "[test]\nsplit = \"case\"\n");
+        assert!(
+            e.starts_with("use environment variable STEPKIT_TEST_SPLIT: unknown split mode `files`"),
+            "{e}"
+        );
+        // clap checks the flag's value itself; a set flag hides a bad variable.
+        let flagged =
+            resolve(&["--preset", "pytest", "--split", "case"], &[("STEPKIT_TEST_SPLIT", "files")], "");
+        assert_eq!(flagged.unwrap().split, SplitMode::Case);
+        let e = file_error("[test]\nsplit = \"files\"\n");
+        assert!(e.contains("split") && e.contains("files"), "{e}");
+        let split = |env: &[(&str, &str)], file| resolve(&pytest, env, file).unwrap().split;
+        assert_eq!(split(&[("STEPKIT_TEST_SPLIT", " file ")], "[test]\nsplit = \"case\"\n"), SplitMode::File);
+        assert_eq!(split(&[], "[test]\nsplit = \"case\"\n"), SplitMode::Case);
+        assert_eq!(split(&[], ""), SplitMode::Auto);
     }
 
     #[test]
