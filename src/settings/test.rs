@@ -1,6 +1,6 @@
 //! Settings for `stepkit test`.
 
-use super::layered::{layers, parse_duration, Layers, Origin};
+use super::layered::{layers, layers_shown, parse_duration, Layers, Origin};
 use super::{env_parse, file::ConfigFile, flag, ConfigError};
 use crate::ci::{Env, ProgressMode};
 use crate::cli::TestArgs;
@@ -71,17 +71,20 @@ pub fn test_settings(
         str::parse,
     )?
     .unwrap_or_default();
-    let retries = args
-        .retries
-        .map(Some)
-        .unwrap_or(env_parse(env, "STEPKIT_TEST_RETRIES", "a whole number")?)
-        .or(cfg.retries)
+    let retries = layers_shown("--retries", args.retries)
+        .env(env, "STEPKIT_TEST_RETRIES")
+        .file_shown("test", cfg.retries)
+        .parse(|t| t.trim().parse::<u32>().map_err(|_| format!("`{t}` is not a whole number")))?
         .unwrap_or(0);
-    let flaky_fails = match args.flaky_result.clone().or(cfg.flaky_result.clone()).as_deref() {
-        None | Some("pass") => false,
-        Some("fail") => true,
-        Some(other) => return Err(flag("flaky-result", format!("`{other}` is not fail or pass"))),
-    };
+    // No variable: whether flakiness fails a build is the project's choice, not one job's.
+    let flaky_fails = layers("--flaky-result", args.flaky_result.as_deref())
+        .file("test", cfg.flaky_result.as_deref())
+        .parse(|t| match t {
+            "pass" => Ok(false),
+            "fail" => Ok(true),
+            other => Err(format!("`{other}` is not fail or pass")),
+        })?
+        .unwrap_or(false);
     let timeout = layers("--timeout", args.timeout.as_deref())
         .env(env, "STEPKIT_TEST_TIMEOUT")
         .file("test", cfg.timeout.as_deref())
@@ -318,6 +321,40 @@ mod tests {
         assert_eq!(split(&[("STEPKIT_TEST_SPLIT", " file ")], "[test]\nsplit = \"case\"\n"), SplitMode::File);
         assert_eq!(split(&[], "[test]\nsplit = \"case\"\n"), SplitMode::Case);
         assert_eq!(split(&[], ""), SplitMode::Auto);
+    }
+
+    #[test]
+    fn retries_and_flaky_result_errors_name_the_layer_they_came_from() {
+        let pytest = ["--preset", "pytest"];
+        let e = error(&[], &[("STEPKIT_TEST_RETRIES", "twice")], "[test]\nretries = 1\n");
+        assert!(
+            e.starts_with("use environment variable STEPKIT_TEST_RETRIES: `twice` is not a whole"),
+            "{e}"
+        );
+        assert!(!e.contains("--retries"), "no flag was given: {e}");
+        let e = file_error("[test]\nretries = \"twice\"\n");
+        assert!(e.contains("retries") && e.contains("twice"), "{e}");
+        let retries = |argv: &[&str], env: &[(&str, &str)], file| {
+            let mut full = pytest.to_vec();
+            full.extend_from_slice(argv);
+            resolve(&full, env, file).unwrap().retries
+        };
+        // The flag hides a bad variable: flag > variable > key > 0.
+        assert_eq!(retries(&["--retries", "3"], &[("STEPKIT_TEST_RETRIES", "twice")], ""), 3);
+        assert_eq!(retries(&[], &[("STEPKIT_TEST_RETRIES", " 2 ")], "[test]\nretries = 1\n"), 2);
+        assert_eq!(retries(&[], &[], "[test]\nretries = 1\n"), 1);
+        assert_eq!(retries(&[], &[], ""), 0);
+
+        let e = error(&[], &[], "[test]\nflaky-result = \"warn\"\n");
+        assert!(e.starts_with("use flaky-result in the [test] table of stepkit.toml: `warn` is not"), "{e}");
+        let flaky = |argv: &[&str], file| {
+            let mut full = pytest.to_vec();
+            full.extend_from_slice(argv);
+            resolve(&full, &[], file).unwrap().flaky_fails
+        };
+        assert!(flaky(&[], "[test]\nflaky-result = \"fail\"\n"));
+        assert!(!flaky(&["--flaky-result", "pass"], "[test]\nflaky-result = \"fail\"\n"));
+        assert!(!flaky(&[], ""));
     }
 
     #[test]
