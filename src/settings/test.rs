@@ -1,6 +1,6 @@
 //! Settings for `stepkit test`.
 
-use super::layered::{layers, layers_shown, parse_duration, Layers, Origin};
+use super::layered::{layers, layers_shown, list_from, parse_duration, Layers, Origin};
 use super::{env_parse, file::ConfigFile, flag, ConfigError};
 use crate::ci::{Env, ProgressMode};
 use crate::cli::TestArgs;
@@ -109,17 +109,23 @@ pub fn test_settings(
             .or(file.junit.as_ref().and_then(|j| j.profile))
             .unwrap_or_default(),
     };
-    let patterns =
-        if args.files.is_empty() { cfg.files.clone().unwrap_or_default() } else { args.files.clone() };
+    // No variable: the test files are the project's, like CMD.
+    let files = cfg.files.clone().unwrap_or_default();
+    let (patterns, patterns_origin) = list_from("--files", &args.files, None, "test", &files)
+        .map_or_else(|| (Vec::new(), None), |(patterns, origin)| (patterns, Some(origin)));
     // A pattern glob cannot read is a usage error (exit 2), found before anything runs.
-    for pattern in &patterns {
+    for (pattern, origin) in patterns.iter().zip(patterns_origin.iter().cycle()) {
         glob::Pattern::new(pattern)
-            .map_err(|e| flag("--files", format!("`{pattern}` is not a glob pattern: {e}")))?;
+            .map_err(|e| origin.error(format!("`{pattern}` is not a glob pattern: {e}")))?;
     }
     let mut command =
         if args.command.is_empty() { cfg.command.clone().unwrap_or_default() } else { args.command.clone() };
-    let preset = match args.preset.clone().or_else(|| env.get("STEPKIT_TEST_PRESET").map(str::to_string)).or(cfg.preset.clone()) {
-        Some(name) => name.parse::<Preset>().map_err(|m| flag("--preset", m))?,
+    let preset = layers("--preset", args.preset.as_deref())
+        .env(env, "STEPKIT_TEST_PRESET")
+        .file("test", cfg.preset.as_deref())
+        .parse(str::parse::<Preset>)?;
+    let preset = match preset {
+        Some(preset) => preset,
         None => infer_preset(&command, !patterns.is_empty()).ok_or_else(|| {
             flag("--preset", "cannot tell which tool runs the tests: give --preset phpunit|pytest|go|command, or a command after `--` (e.g. `-- phpunit`)")
         })?,
@@ -170,13 +176,13 @@ pub fn test_settings(
     let test_timeout = layers("--test-timeout", args.test_timeout.as_deref())
         .env(env, "STEPKIT_TEST_TEST_TIMEOUT")
         .file("test", cfg.test_timeout.as_deref())
-        .optional_duration()?;
-    if test_timeout.is_some() && ClockFormat::of(&preset).is_none() {
-        return Err(flag(
-            "--test-timeout",
+        .parse_from(parse_duration)?;
+    if let (Some((_, origin)), None) = (&test_timeout, ClockFormat::of(&preset)) {
+        return Err(origin.error(
             format!("the {} preset cannot tell when each test starts, so it cannot time single tests; use --stall-timeout or --timeout, or a phpunit, pytest or go preset", preset.name()),
         ));
     }
+    let test_timeout = test_timeout.map(|(timeout, _)| timeout);
     Ok(TestSettings {
         preset,
         command,
@@ -355,6 +361,47 @@ mod tests {
         assert!(flaky(&[], "[test]\nflaky-result = \"fail\"\n"));
         assert!(!flaky(&["--flaky-result", "pass"], "[test]\nflaky-result = \"fail\"\n"));
         assert!(!flaky(&[], ""));
+    }
+
+    #[test]
+    fn preset_files_and_test_timeout_errors_name_the_layer_they_came_from() {
+        let e = error(&[], &[("STEPKIT_TEST_PRESET", "jest")], "[test]\npreset = \"go\"\n");
+        assert!(e.starts_with("use environment variable STEPKIT_TEST_PRESET: unknown preset `jest`"), "{e}");
+        assert!(!e.contains("--preset"), "no flag was given: {e}");
+        let e = error(&[], &[], "[test]\npreset = \"jest\"\n");
+        assert!(
+            e.starts_with("use preset in the [test] table of stepkit.toml: unknown preset `jest`"),
+            "{e}"
+        );
+        // clap checks the flag's value itself; a set flag hides a bad variable.
+        assert_eq!(
+            resolve(&["--preset", "go"], &[("STEPKIT_TEST_PRESET", "jest")], "").unwrap().preset,
+            Preset::Go
+        );
+        let preset = |env: &[(&str, &str)], file| resolve(&[], env, file).unwrap().preset;
+        assert_eq!(preset(&[("STEPKIT_TEST_PRESET", "pytest")], "[test]\npreset = \"go\"\n"), Preset::Pytest);
+        assert_eq!(preset(&[], "[test]\npreset = \"go\"\n"), Preset::Go);
+
+        let command = ["--preset", "command", "--", "sh", "{files}"];
+        let e = error(&command, &[], "[test]\nfiles = [\"t/[\"]\n");
+        assert!(e.starts_with("use files in the [test] table of stepkit.toml: `t/[` is not a glob"), "{e}");
+        let mut flagged = vec!["--files", "["];
+        flagged.extend_from_slice(&command);
+        let e = error(&flagged, &[], "[test]\nfiles = [\"t/*.sh\"]\n");
+        assert!(e.starts_with("use --files: `[` is not a glob"), "{e}");
+
+        let e = error(&command, &[("STEPKIT_TEST_TEST_TIMEOUT", "2m")], "");
+        assert!(
+            e.starts_with("use environment variable STEPKIT_TEST_TEST_TIMEOUT: the command preset"),
+            "{e}"
+        );
+        let e = error(&command, &[], "[test]\ntest-timeout = \"2m\"\n");
+        assert!(
+            e.starts_with("use test-timeout in the [test] table of stepkit.toml: the command preset"),
+            "{e}"
+        );
+        let e = error(&["--preset", "pytest"], &[("STEPKIT_TEST_TEST_TIMEOUT", "soon")], "");
+        assert!(e.starts_with("use environment variable STEPKIT_TEST_TEST_TIMEOUT: `soon`"), "{e}");
     }
 
     #[test]
