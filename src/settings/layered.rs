@@ -7,7 +7,7 @@ use crate::ci::Env;
 use crate::secret::Secret;
 use std::borrow::Cow;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Where a value came from.
@@ -222,6 +222,24 @@ fn first_list<'a>(
     (!file.is_empty()).then(|| (file.iter().map(String::as_str).collect(), ListLayer::File))
 }
 
+/// A path: the flag's as given (a path from argv need not be UTF-8), else the variable `var`'s, else
+/// the key of the flag's name in `[table]`.
+pub(crate) fn path(
+    flag: &str,
+    value: Option<&Path>,
+    env: &Env,
+    var: &str,
+    table: &str,
+    file: Option<&Path>,
+) -> Option<(PathBuf, Origin)> {
+    if let Some(path) = value {
+        return Some((path.to_path_buf(), Origin::Flag(flag.to_string())));
+    }
+    // A key's path is UTF-8 (TOML strings are), so `to_str` drops nothing.
+    let given = layers(flag, None).env(env, var).file(table, file.and_then(Path::to_str)).given()?;
+    Some((PathBuf::from(given.text.as_ref()), given.origin))
+}
+
 /// A secret from the file a flag names (`--token-file`), else the variable `var` itself; never argv.
 /// `what` names it in a read error ("the Slack token").
 pub(crate) fn secret(
@@ -336,6 +354,15 @@ mod tests {
             Some((vec![" ".into()], Origin::Flag("--files".into())))
         );
         assert_eq!(list_from("--files", &[], Some((&Env::default(), "L")), "x", &[]), None);
+        let (p, origin) = path("--junit", None, &env, "T", "x", Some(Path::new("k.xml"))).unwrap();
+        assert_eq!((p, origin), (PathBuf::from("tok-secret-1"), Origin::Env("T".into())));
+        let (p, origin) = path("--junit", None, &Env::default(), "T", "x", Some(Path::new("k.xml"))).unwrap();
+        assert_eq!(
+            (p, origin.to_string()),
+            (PathBuf::from("k.xml"), "junit in the [x] table of stepkit.toml".into())
+        );
+        let (_, origin) = path("--junit", Some(Path::new("f.xml")), &env, "T", "x", None).unwrap();
+        assert_eq!(origin, Origin::Flag("--junit".into()));
         let (token, origin) = secret("--token-file", None, &env, "T", "the token").unwrap().unwrap();
         assert_eq!((token.expose(), origin.name()), ("tok-secret-1", "T".to_string()));
         let dir = tempfile::tempdir().unwrap();

@@ -1,7 +1,7 @@
 //! Settings for `stepkit test`.
 
-use super::layered::{layers, layers_shown, list_from, parse_duration, Layers, Origin};
-use super::{env_parse, file::ConfigFile, flag, ConfigError};
+use super::layered::{layers, layers_shown, list_from, parse_duration, path, Layers, Origin};
+use super::{file::ConfigFile, flag, ConfigError};
 use crate::ci::{Env, ProgressMode};
 use crate::cli::TestArgs;
 use crate::junit::Profile;
@@ -98,17 +98,21 @@ pub fn test_settings(
         Some(given) => Some(given.parse(parse_duration)?),
         None => Some(DEFAULT_STALL),
     };
-    let junit = args
-        .junit
-        .clone()
-        .or_else(|| env.get("STEPKIT_TEST_JUNIT").map(PathBuf::from))
-        .or_else(|| cfg.junit.clone().map(|p| super::relative_to(config_path, p)));
-    let profile = match &args.profile {
-        Some(p) => p.parse().map_err(|m| flag("--profile", m))?,
-        None => env_parse::<Profile>(env, super::junit::var::PROFILE, "default, jenkins-xunit or gitlab")?
-            .or(file.junit.as_ref().and_then(|j| j.profile))
-            .unwrap_or_default(),
-    };
+    let junit =
+        path("--junit", args.junit.as_deref(), env, "STEPKIT_TEST_JUNIT", "test", cfg.junit.as_deref()).map(
+            |(path, origin)| match origin {
+                Origin::File { .. } => super::relative_to(config_path, path),
+                _ => path,
+            },
+        );
+    // `[junit] profile`, the table `stepkit junit` reads too.
+    let profile = parse_trimming_env(
+        layers("--profile", args.profile.as_deref())
+            .env(env, super::junit::var::PROFILE)
+            .file_shown("junit", file.junit.as_ref().and_then(|j| j.profile).map(Profile::name)),
+        str::parse,
+    )?
+    .unwrap_or_default();
     // No variable: the test files are the project's, like CMD.
     let files = cfg.files.clone().unwrap_or_default();
     let (patterns, patterns_origin) = list_from("--files", &args.files, None, "test", &files)
@@ -268,6 +272,16 @@ mod tests {
     }
 
     fn resolve(argv: &[&str], env: &[(&str, &str)], file: &str) -> Result<TestSettings, ConfigError> {
+        resolve_in(None, argv, env, file)
+    }
+
+    /// `resolve` with stepkit.toml at `config`.
+    fn resolve_in(
+        config: Option<&Path>,
+        argv: &[&str],
+        env: &[(&str, &str)],
+        file: &str,
+    ) -> Result<TestSettings, ConfigError> {
         let mut full = vec!["stepkit", "test"];
         full.extend_from_slice(argv);
         let crate::cli::Command::Test(args) = crate::cli::Cli::try_parse_from(full).unwrap().command else {
@@ -275,7 +289,7 @@ mod tests {
         };
         let file = super::super::file::parse(file).unwrap();
         let env = Env::from_pairs(env.iter().copied());
-        test_settings(&args, &env, &file, None, Path::new("/"), ProgressMode::Silent, None)
+        test_settings(&args, &env, &file, config, Path::new("/"), ProgressMode::Silent, None)
     }
 
     /// The usage error for these flags, variables and stepkit.toml.
@@ -402,6 +416,39 @@ mod tests {
         );
         let e = error(&["--preset", "pytest"], &[("STEPKIT_TEST_TEST_TIMEOUT", "soon")], "");
         assert!(e.starts_with("use environment variable STEPKIT_TEST_TEST_TIMEOUT: `soon`"), "{e}");
+    }
+
+    #[test]
+    fn junit_and_profile_keep_their_layer() {
+        let pytest = ["--preset", "pytest"];
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("ci/stepkit.toml");
+        let settings = |argv: &[&str], env: &[(&str, &str)], file: &str| {
+            let mut full = pytest.to_vec();
+            full.extend_from_slice(argv);
+            resolve_in(Some(&config), &full, env, file)
+        };
+        let keyed = "[test]\njunit = \"out/j.xml\"\n[junit]\nprofile = \"gitlab\"\n";
+        // The key's path is relative to the stepkit.toml it is in; the flag's and the variable's are not.
+        let s = settings(&[], &[], keyed).unwrap();
+        assert_eq!((s.junit, s.profile), (Some(dir.path().join("ci/out/j.xml")), Profile::Gitlab));
+        let env = [("STEPKIT_TEST_JUNIT", "env/j.xml"), ("STEPKIT_JUNIT_PROFILE", " jenkins-xunit ")];
+        let s = settings(&[], &env, keyed).unwrap();
+        assert_eq!((s.junit, s.profile), (Some("env/j.xml".into()), Profile::JenkinsXunit));
+        let s = settings(&["--junit", "f/j.xml", "--profile", "default"], &env, keyed).unwrap();
+        assert_eq!((s.junit, s.profile), (Some("f/j.xml".into()), Profile::Default));
+
+        let e = settings(&[], &[("STEPKIT_JUNIT_PROFILE", "jenkins")], keyed)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("use environment variable STEPKIT_JUNIT_PROFILE: unknown JUnit profile `jenkins`"),
+            "{e}"
+        );
+        assert!(!e.contains("--profile"), "no flag was given: {e}");
+        let e = file_error("[junit]\nprofile = \"jenkins\"\n");
+        assert!(e.contains("profile") && e.contains("jenkins"), "{e}");
     }
 
     #[test]
