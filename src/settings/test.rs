@@ -159,15 +159,13 @@ pub fn test_settings(
     }
     let coverage =
         coverage.map(|(format, path, _)| crate::steps::suite::coverage::CoverageTarget { format, path });
-    let timings = if !args.timings.is_empty() {
-        args.timings.clone()
-    } else if let Some(value) = env.get("STEPKIT_TEST_TIMINGS") {
-        // Comma-separated, like repeating the flag: `auto`, `none`, or reports and globs.
-        value.split(',').map(str::trim).filter(|v| !v.is_empty()).map(String::from).collect()
-    } else {
-        cfg.timings.clone().unwrap_or_default()
-    };
-    let timings = TimingsChoice::parse(&timings).map_err(|m| flag("--timings", m))?;
+    // The variable is comma-separated, like repeating the flag: `auto`, `none`, or reports and globs.
+    let file_timings = cfg.timings.clone().unwrap_or_default();
+    let (timings, origin) =
+        list_from("--timings", &args.timings, Some((env, "STEPKIT_TEST_TIMINGS")), "test", &file_timings)
+            // Nothing set means `auto`, which parses without error: this origin is never shown.
+            .unwrap_or_else(|| (Vec::new(), Origin::Flag("--timings".into())));
+    let timings = TimingsChoice::parse(&timings).map_err(|m| origin.error(m))?;
     let only_failed = match &args.only_failed {
         Some(path) => {
             let mut only = OnlyFailed::read(&cwd.join(path)).map_err(|m| flag("--only-failed", m))?;
@@ -449,6 +447,35 @@ mod tests {
         assert!(!e.contains("--profile"), "no flag was given: {e}");
         let e = file_error("[junit]\nprofile = \"jenkins\"\n");
         assert!(e.contains("profile") && e.contains("jenkins"), "{e}");
+    }
+
+    #[test]
+    fn timings_errors_name_the_layer_they_came_from() {
+        let pytest = ["--preset", "pytest"];
+        let keyed = "[test]\ntimings = [\"none\", \"old.xml\"]\n";
+        let e = error(&pytest, &[("STEPKIT_TEST_TIMINGS", "none,a.xml")], "");
+        assert!(
+            e.starts_with("use environment variable STEPKIT_TEST_TIMINGS: `none` turns timings off"),
+            "{e}"
+        );
+        assert!(!e.starts_with("use --timings"), "no flag was given: {e}");
+        let e = error(&pytest, &[], keyed);
+        assert!(e.starts_with("use timings in the [test] table of stepkit.toml: `none` turns"), "{e}");
+        let mut flagged = pytest.to_vec();
+        flagged.extend_from_slice(&["--timings", "a.xml", "--timings", " "]);
+        let e = error(&flagged, &[("STEPKIT_TEST_TIMINGS", "none")], keyed);
+        assert!(e.starts_with("use --timings: an empty value"), "{e}");
+        // The variable's empty items are separators typed twice; the key's are values.
+        let timings = |env: &[(&str, &str)], file| resolve(&pytest, env, file).unwrap().timings;
+        let from_env = timings(&[("STEPKIT_TEST_TIMINGS", " a.xml,,auto ")], keyed);
+        assert_eq!(from_env, TimingsChoice::parse(&["a.xml".into(), "auto".into()]).unwrap());
+        let e = error(&pytest, &[], "[test]\ntimings = [\"a.xml\", \"\"]\n");
+        assert!(e.starts_with("use timings in the [test] table of stepkit.toml: an empty value"), "{e}");
+        assert_eq!(
+            timings(&[], "[test]\ntimings = [\"none\"]\n"),
+            TimingsChoice::parse(&["none".into()]).unwrap()
+        );
+        assert_eq!(timings(&[], ""), TimingsChoice::parse(&[]).unwrap());
     }
 
     #[test]
