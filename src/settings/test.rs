@@ -295,22 +295,35 @@ mod tests {
         resolve(argv, env, file).map(|_| ()).unwrap_err().to_string()
     }
 
-    /// The error stepkit.toml itself gives when serde types a `[test]` key (a split mode, a number).
-    fn file_error(file: &str) -> String {
-        super::super::file::parse(file).map(|_| ()).unwrap_err()
+    /// `argv` after `--preset pytest`, so nothing fails on the preset.
+    fn pytest<'a>(argv: &[&'a str]) -> Vec<&'a str> {
+        let mut full = vec!["--preset", "pytest"];
+        full.extend_from_slice(argv);
+        full
+    }
+
+    /// Checks that the error `e` starts with `start` and, as no flag was given, never names `flag`.
+    fn assert_names(e: &str, start: &str, flag: &str) {
+        assert!(e.starts_with(start), "{e}");
+        assert!(!e.contains(flag), "no flag was given: {e}");
+    }
+
+    /// Checks that stepkit.toml itself is refused, naming `key` and its bad `value`: serde types these
+    /// keys (a split mode, a number) when the file is read.
+    fn assert_file_refuses(file: &str, key: &str, value: &str) {
+        let e = super::super::file::parse(file).map(|_| ()).unwrap_err();
+        assert!(e.contains(key) && e.contains(value), "{e}");
     }
 
     #[test]
     fn workers_shard_and_split_errors_name_the_layer_they_came_from() {
-        let pytest = ["--preset", "pytest"];
         let e = error(&[], &[("STEPKIT_TEST_WORKERS", "0")], "[test]\nworkers = 2\n");
-        assert!(e.starts_with("use environment variable STEPKIT_TEST_WORKERS: `0` is not a positive"), "{e}");
-        assert!(!e.contains("--workers"), "no flag was given: {e}");
+        assert_names(&e, "use environment variable STEPKIT_TEST_WORKERS: `0` is not a positive", "--workers");
         let e = error(&[], &[], "[test]\nworkers = \"many\"\n");
         assert!(e.starts_with("use workers in the [test] table of stepkit.toml: `many`"), "{e}");
         let e = error(&["--workers", "none"], &[("STEPKIT_TEST_WORKERS", "2")], "");
         assert!(e.starts_with("use --workers: `none`"), "{e}");
-        let workers = |env: &[(&str, &str)], file| resolve(&pytest, env, file).unwrap().workers;
+        let workers = |env: &[(&str, &str)], file| resolve(&pytest(&[]), env, file).unwrap().workers;
         assert_eq!(workers(&[("STEPKIT_TEST_WORKERS", " 3 ")], "[test]\nworkers = 2\n"), 3);
         assert_eq!(workers(&[], "[test]\nworkers = 2\n"), 2);
         assert_eq!(workers(&[], "[test]\nworkers = \"auto\"\n"), workers(&[], ""));
@@ -320,8 +333,8 @@ mod tests {
         let e = error(&["--shard", "x"], &[("STEPKIT_TEST_SHARD", "1/2")], "");
         assert!(e.starts_with("use --shard: `x` is not K/N"), "{e}");
         // Every matrix job runs its own shard: `[test]` has no key for it.
-        assert!(file_error("[test]\nshard = \"1/2\"\n").contains("shard"));
-        let shard = resolve(&pytest, &[("STEPKIT_TEST_SHARD", "2/4")], "").unwrap().shard;
+        assert_file_refuses("[test]\nshard = \"1/2\"\n", "shard", "unknown field");
+        let shard = resolve(&pytest(&[]), &[("STEPKIT_TEST_SHARD", "2/4")], "").unwrap().shard;
         assert_eq!(shard, Some(Shard { index: 2, total: 4 }));
 
         let e = error(&[], &[("STEPKIT_TEST_SPLIT", "files")], "[test]\nsplit = \"case\"\n");
@@ -330,12 +343,10 @@ mod tests {
             "{e}"
         );
         // clap checks the flag's value itself; a set flag hides a bad variable.
-        let flagged =
-            resolve(&["--preset", "pytest", "--split", "case"], &[("STEPKIT_TEST_SPLIT", "files")], "");
+        let flagged = resolve(&pytest(&["--split", "case"]), &[("STEPKIT_TEST_SPLIT", "files")], "");
         assert_eq!(flagged.unwrap().split, SplitMode::Case);
-        let e = file_error("[test]\nsplit = \"files\"\n");
-        assert!(e.contains("split") && e.contains("files"), "{e}");
-        let split = |env: &[(&str, &str)], file| resolve(&pytest, env, file).unwrap().split;
+        assert_file_refuses("[test]\nsplit = \"files\"\n", "split", "files");
+        let split = |env: &[(&str, &str)], file| resolve(&pytest(&[]), env, file).unwrap().split;
         assert_eq!(split(&[("STEPKIT_TEST_SPLIT", " file ")], "[test]\nsplit = \"case\"\n"), SplitMode::File);
         assert_eq!(split(&[], "[test]\nsplit = \"case\"\n"), SplitMode::Case);
         assert_eq!(split(&[], ""), SplitMode::Auto);
@@ -343,20 +354,15 @@ mod tests {
 
     #[test]
     fn retries_and_flaky_result_errors_name_the_layer_they_came_from() {
-        let pytest = ["--preset", "pytest"];
         let e = error(&[], &[("STEPKIT_TEST_RETRIES", "twice")], "[test]\nretries = 1\n");
-        assert!(
-            e.starts_with("use environment variable STEPKIT_TEST_RETRIES: `twice` is not a whole"),
-            "{e}"
+        assert_names(
+            &e,
+            "use environment variable STEPKIT_TEST_RETRIES: `twice` is not a whole",
+            "--retries",
         );
-        assert!(!e.contains("--retries"), "no flag was given: {e}");
-        let e = file_error("[test]\nretries = \"twice\"\n");
-        assert!(e.contains("retries") && e.contains("twice"), "{e}");
-        let retries = |argv: &[&str], env: &[(&str, &str)], file| {
-            let mut full = pytest.to_vec();
-            full.extend_from_slice(argv);
-            resolve(&full, env, file).unwrap().retries
-        };
+        assert_file_refuses("[test]\nretries = \"twice\"\n", "retries", "twice");
+        let retries =
+            |argv: &[&str], env: &[(&str, &str)], file| resolve(&pytest(argv), env, file).unwrap().retries;
         // The flag hides a bad variable: flag > variable > key > 0.
         assert_eq!(retries(&["--retries", "3"], &[("STEPKIT_TEST_RETRIES", "twice")], ""), 3);
         assert_eq!(retries(&[], &[("STEPKIT_TEST_RETRIES", " 2 ")], "[test]\nretries = 1\n"), 2);
@@ -365,11 +371,7 @@ mod tests {
 
         let e = error(&[], &[], "[test]\nflaky-result = \"warn\"\n");
         assert!(e.starts_with("use flaky-result in the [test] table of stepkit.toml: `warn` is not"), "{e}");
-        let flaky = |argv: &[&str], file| {
-            let mut full = pytest.to_vec();
-            full.extend_from_slice(argv);
-            resolve(&full, &[], file).unwrap().flaky_fails
-        };
+        let flaky = |argv: &[&str], file| resolve(&pytest(argv), &[], file).unwrap().flaky_fails;
         assert!(flaky(&[], "[test]\nflaky-result = \"fail\"\n"));
         assert!(!flaky(&["--flaky-result", "pass"], "[test]\nflaky-result = \"fail\"\n"));
         assert!(!flaky(&[], ""));
@@ -378,8 +380,7 @@ mod tests {
     #[test]
     fn preset_files_and_test_timeout_errors_name_the_layer_they_came_from() {
         let e = error(&[], &[("STEPKIT_TEST_PRESET", "jest")], "[test]\npreset = \"go\"\n");
-        assert!(e.starts_with("use environment variable STEPKIT_TEST_PRESET: unknown preset `jest`"), "{e}");
-        assert!(!e.contains("--preset"), "no flag was given: {e}");
+        assert_names(&e, "use environment variable STEPKIT_TEST_PRESET: unknown preset `jest`", "--preset");
         let e = error(&[], &[], "[test]\npreset = \"jest\"\n");
         assert!(
             e.starts_with("use preset in the [test] table of stepkit.toml: unknown preset `jest`"),
@@ -412,19 +413,16 @@ mod tests {
             e.starts_with("use test-timeout in the [test] table of stepkit.toml: the command preset"),
             "{e}"
         );
-        let e = error(&["--preset", "pytest"], &[("STEPKIT_TEST_TEST_TIMEOUT", "soon")], "");
+        let e = error(&pytest(&[]), &[("STEPKIT_TEST_TEST_TIMEOUT", "soon")], "");
         assert!(e.starts_with("use environment variable STEPKIT_TEST_TEST_TIMEOUT: `soon`"), "{e}");
     }
 
     #[test]
     fn junit_and_profile_keep_their_layer() {
-        let pytest = ["--preset", "pytest"];
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("ci/stepkit.toml");
         let settings = |argv: &[&str], env: &[(&str, &str)], file: &str| {
-            let mut full = pytest.to_vec();
-            full.extend_from_slice(argv);
-            resolve_in(Some(&config), &full, env, file)
+            resolve_in(Some(&config), &pytest(argv), env, file)
         };
         let keyed = "[test]\njunit = \"out/j.xml\"\n[junit]\nprofile = \"gitlab\"\n";
         // The key's path is relative to the stepkit.toml it is in; the flag's and the variable's are not.
@@ -440,36 +438,33 @@ mod tests {
             .map(|_| ())
             .unwrap_err()
             .to_string();
-        assert!(
-            e.starts_with("use environment variable STEPKIT_JUNIT_PROFILE: unknown JUnit profile `jenkins`"),
-            "{e}"
+        assert_names(
+            &e,
+            "use environment variable STEPKIT_JUNIT_PROFILE: unknown JUnit profile `jenkins`",
+            "--profile",
         );
-        assert!(!e.contains("--profile"), "no flag was given: {e}");
-        let e = file_error("[junit]\nprofile = \"jenkins\"\n");
-        assert!(e.contains("profile") && e.contains("jenkins"), "{e}");
+        assert_file_refuses("[junit]\nprofile = \"jenkins\"\n", "profile", "jenkins");
     }
 
     #[test]
     fn timings_errors_name_the_layer_they_came_from() {
-        let pytest = ["--preset", "pytest"];
         let keyed = "[test]\ntimings = [\"none\", \"old.xml\"]\n";
-        let e = error(&pytest, &[("STEPKIT_TEST_TIMINGS", "none,a.xml")], "");
-        assert!(
-            e.starts_with("use environment variable STEPKIT_TEST_TIMINGS: `none` turns timings off"),
-            "{e}"
+        let e = error(&pytest(&[]), &[("STEPKIT_TEST_TIMINGS", "none,a.xml")], "");
+        assert_names(
+            &e,
+            "use environment variable STEPKIT_TEST_TIMINGS: `none` turns timings off",
+            "use --timings",
         );
-        assert!(!e.starts_with("use --timings"), "no flag was given: {e}");
-        let e = error(&pytest, &[], keyed);
+        let e = error(&pytest(&[]), &[], keyed);
         assert!(e.starts_with("use timings in the [test] table of stepkit.toml: `none` turns"), "{e}");
-        let mut flagged = pytest.to_vec();
-        flagged.extend_from_slice(&["--timings", "a.xml", "--timings", " "]);
+        let flagged = pytest(&["--timings", "a.xml", "--timings", " "]);
         let e = error(&flagged, &[("STEPKIT_TEST_TIMINGS", "none")], keyed);
         assert!(e.starts_with("use --timings: an empty value"), "{e}");
         // The variable's empty items are separators typed twice; the key's are values.
-        let timings = |env: &[(&str, &str)], file| resolve(&pytest, env, file).unwrap().timings;
+        let timings = |env: &[(&str, &str)], file| resolve(&pytest(&[]), env, file).unwrap().timings;
         let from_env = timings(&[("STEPKIT_TEST_TIMINGS", " a.xml,,auto ")], keyed);
         assert_eq!(from_env, TimingsChoice::parse(&["a.xml".into(), "auto".into()]).unwrap());
-        let e = error(&pytest, &[], "[test]\ntimings = [\"a.xml\", \"\"]\n");
+        let e = error(&pytest(&[]), &[], "[test]\ntimings = [\"a.xml\", \"\"]\n");
         assert!(e.starts_with("use timings in the [test] table of stepkit.toml: an empty value"), "{e}");
         assert_eq!(
             timings(&[], "[test]\ntimings = [\"none\"]\n"),
