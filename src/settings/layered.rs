@@ -7,7 +7,7 @@ use crate::ci::Env;
 use crate::secret::Secret;
 use std::borrow::Cow;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Where a value came from.
@@ -170,14 +170,74 @@ impl<'a> Layers<'a> {
 /// A list: the repeated flag's values, else the variable `var` split at commas, else the file's list;
 /// each item trimmed, empty ones dropped.
 pub(crate) fn list(flag: &[String], env: &Env, var: &str, file: &[String]) -> Vec<String> {
-    let items: Vec<&str> = if !flag.is_empty() {
-        flag.iter().map(String::as_str).collect()
-    } else if let Some(text) = env.get(var) {
-        text.split(',').collect()
-    } else {
-        file.iter().map(String::as_str).collect()
-    };
+    let items = first_list(flag, Some((env, var)), file).map_or_else(Vec::new, |(items, _)| items);
     items.into_iter().map(str::trim).filter(|i| !i.is_empty()).map(str::to_string).collect()
+}
+
+/// A list and where it came from, for a value whose items are checked later (globs, report paths):
+/// the repeated flag `flag`'s values, else the variable (when the value has one) split at commas, each
+/// item trimmed and empty ones dropped, else the key of the flag's name in `[table]`. Flag and key
+/// items come as given, so the checker sees (and refuses) an empty one. `None` when no layer is set.
+pub(crate) fn list_from(
+    flag: &str,
+    given: &[String],
+    var: Option<(&Env, &str)>,
+    table: &str,
+    file: &[String],
+) -> Option<(Vec<String>, Origin)> {
+    let (items, layer) = first_list(given, var, file)?;
+    let (items, origin): (Vec<&str>, _) = match layer {
+        ListLayer::Flag => (items, Origin::Flag(flag.to_string())),
+        // A comma list's empty item is a separator typed twice, not a value.
+        ListLayer::Env(var) => {
+            (items.into_iter().map(str::trim).filter(|i| !i.is_empty()).collect(), Origin::Env(var))
+        }
+        ListLayer::File => {
+            let key = flag.trim_start_matches('-').to_string();
+            (items, Origin::File { key, table: table.to_string() })
+        }
+    };
+    Some((items.into_iter().map(str::to_string).collect(), origin))
+}
+
+/// Which layer of a list is set; the variable by its name.
+enum ListLayer {
+    Flag,
+    Env(String),
+    File,
+}
+
+/// The first layer of a list that is set, its items untouched.
+fn first_list<'a>(
+    flag: &'a [String],
+    var: Option<(&'a Env, &str)>,
+    file: &'a [String],
+) -> Option<(Vec<&'a str>, ListLayer)> {
+    if !flag.is_empty() {
+        return Some((flag.iter().map(String::as_str).collect(), ListLayer::Flag));
+    }
+    if let Some((text, var)) = var.and_then(|(env, var)| env.get(var).map(|text| (text, var))) {
+        return Some((text.split(',').collect(), ListLayer::Env(var.to_string())));
+    }
+    (!file.is_empty()).then(|| (file.iter().map(String::as_str).collect(), ListLayer::File))
+}
+
+/// A path: the flag's as given (a path from argv need not be UTF-8), else the variable `var`'s, else
+/// the key of the flag's name in `[table]`.
+pub(crate) fn path(
+    flag: &str,
+    value: Option<&Path>,
+    env: &Env,
+    var: &str,
+    table: &str,
+    file: Option<&Path>,
+) -> Option<(PathBuf, Origin)> {
+    if let Some(path) = value {
+        return Some((path.to_path_buf(), Origin::Flag(flag.to_string())));
+    }
+    // A key's path is UTF-8 (TOML strings are), so `to_str` drops nothing.
+    let given = layers(flag, None).env(env, var).file(table, file.and_then(Path::to_str)).given()?;
+    Some((PathBuf::from(given.text.as_ref()), given.origin))
 }
 
 /// A secret from the file a flag names (`--token-file`), else the variable `var` itself; never argv.
@@ -278,6 +338,31 @@ mod tests {
         assert_eq!(list(&[], &env, "L", &file), ["a", "b"]);
         assert_eq!(list(&[" x ".to_string()], &env, "L", &file), ["x"]);
         assert_eq!(list(&[], &Env::default(), "L", &file), ["f"]);
+        let (items, origin) = list_from("--files", &[], Some((&env, "L")), "x", &file).unwrap();
+        assert_eq!(
+            (items, origin.to_string()),
+            (vec!["a".to_string(), "b".into()], "environment variable L".into())
+        );
+        let (items, origin) = list_from("--files", &[], None, "x", &file).unwrap();
+        assert_eq!(
+            (items, origin.to_string()),
+            (vec!["f".to_string()], "files in the [x] table of stepkit.toml".into())
+        );
+        let flagged = [" ".to_string()];
+        assert_eq!(
+            list_from("--files", &flagged, None, "x", &file),
+            Some((vec![" ".into()], Origin::Flag("--files".into())))
+        );
+        assert_eq!(list_from("--files", &[], Some((&Env::default(), "L")), "x", &[]), None);
+        let (p, origin) = path("--junit", None, &env, "T", "x", Some(Path::new("k.xml"))).unwrap();
+        assert_eq!((p, origin), (PathBuf::from("tok-secret-1"), Origin::Env("T".into())));
+        let (p, origin) = path("--junit", None, &Env::default(), "T", "x", Some(Path::new("k.xml"))).unwrap();
+        assert_eq!(
+            (p, origin.to_string()),
+            (PathBuf::from("k.xml"), "junit in the [x] table of stepkit.toml".into())
+        );
+        let (_, origin) = path("--junit", Some(Path::new("f.xml")), &env, "T", "x", None).unwrap();
+        assert_eq!(origin, Origin::Flag("--junit".into()));
         let (token, origin) = secret("--token-file", None, &env, "T", "the token").unwrap().unwrap();
         assert_eq!((token.expose(), origin.name()), ("tok-secret-1", "T".to_string()));
         let dir = tempfile::tempdir().unwrap();

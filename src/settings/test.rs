@@ -1,13 +1,13 @@
 //! Settings for `stepkit test`.
 
-use super::layered::{layers, parse_duration};
-use super::{env_parse, file::ConfigFile, flag, ConfigError};
+use super::layered::{layers, layers_shown, list_from, parse_duration, path, Layers, Origin};
+use super::{file::ConfigFile, flag, ConfigError};
 use crate::ci::{Env, ProgressMode};
 use crate::cli::TestArgs;
 use crate::junit::Profile;
 use crate::steps::suite::cache::TimingsChoice;
 use crate::steps::suite::clock::ClockFormat;
-use crate::steps::suite::model::{Shard, SplitMode};
+use crate::steps::suite::model::SplitMode;
 use crate::steps::suite::only_failed::OnlyFailed;
 use crate::steps::suite::preset::Preset;
 use crate::steps::suite::TestSettings;
@@ -54,38 +54,37 @@ pub fn test_settings(
 ) -> Result<TestSettings, ConfigError> {
     let cfg = file.test.clone().unwrap_or_default();
 
-    let workers_text = args
-        .workers
-        .clone()
-        .or_else(|| env.get("STEPKIT_TEST_WORKERS").map(str::to_string))
-        .or_else(|| cfg.workers.as_ref().map(|v| v.to_string().trim_matches('"').to_string()));
-    let workers = match workers_text.as_deref().map(str::trim) {
-        None | Some("auto") => std::thread::available_parallelism().map_or(2, |n| n.get()),
-        Some(n) => n.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
-            flag("--workers / STEPKIT_TEST_WORKERS", format!("`{n}` is not a positive number or `auto`"))
-        })?,
-    };
-    let shard = match args.shard.clone().or_else(|| env.get("STEPKIT_TEST_SHARD").map(str::to_string)) {
-        Some(s) => Some(s.parse::<Shard>().map_err(|m| flag("--shard / STEPKIT_TEST_SHARD", m))?),
-        None => None,
-    };
-    let split = match &args.split {
-        Some(s) => s.parse().map_err(|m| flag("--split", m))?,
-        None => env_parse::<SplitMode>(env, "STEPKIT_TEST_SPLIT", "file, case or auto")?
-            .or(cfg.split)
-            .unwrap_or_default(),
-    };
-    let retries = args
-        .retries
-        .map(Some)
-        .unwrap_or(env_parse(env, "STEPKIT_TEST_RETRIES", "a whole number")?)
-        .or(cfg.retries)
+    // A number in stepkit.toml (`workers = 4`) or a string (`workers = "auto"`), read as its text.
+    let file_workers = cfg.workers.as_ref().map(|v| v.to_string().trim_matches('"').to_string());
+    let workers = layers("--workers", args.workers.as_deref())
+        .env(env, "STEPKIT_TEST_WORKERS")
+        .file("test", file_workers.as_deref())
+        .parse(parse_workers)?
+        .flatten()
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    // No `[test]` key: every matrix job runs a different shard, so it is never one project setting.
+    let shard = layers("--shard", args.shard.as_deref()).env(env, "STEPKIT_TEST_SHARD").parse(str::parse)?;
+    let split = parse_trimming_env(
+        layers("--split", args.split.as_deref())
+            .env(env, "STEPKIT_TEST_SPLIT")
+            .file_shown("test", cfg.split.map(SplitMode::name)),
+        str::parse,
+    )?
+    .unwrap_or_default();
+    let retries = layers_shown("--retries", args.retries)
+        .env(env, "STEPKIT_TEST_RETRIES")
+        .file_shown("test", cfg.retries)
+        .parse(|t| t.trim().parse::<u32>().map_err(|_| format!("`{t}` is not a whole number")))?
         .unwrap_or(0);
-    let flaky_fails = match args.flaky_result.clone().or(cfg.flaky_result.clone()).as_deref() {
-        None | Some("pass") => false,
-        Some("fail") => true,
-        Some(other) => return Err(flag("flaky-result", format!("`{other}` is not fail or pass"))),
-    };
+    // No variable: whether flakiness fails a build is the project's choice, not one job's.
+    let flaky_fails = layers("--flaky-result", args.flaky_result.as_deref())
+        .file("test", cfg.flaky_result.as_deref())
+        .parse(|t| match t {
+            "pass" => Ok(false),
+            "fail" => Ok(true),
+            other => Err(format!("`{other}` is not fail or pass")),
+        })?
+        .unwrap_or(false);
     let timeout = layers("--timeout", args.timeout.as_deref())
         .env(env, "STEPKIT_TEST_TIMEOUT")
         .file("test", cfg.timeout.as_deref())
@@ -99,28 +98,38 @@ pub fn test_settings(
         Some(given) => Some(given.parse(parse_duration)?),
         None => Some(DEFAULT_STALL),
     };
-    let junit = args
-        .junit
-        .clone()
-        .or_else(|| env.get("STEPKIT_TEST_JUNIT").map(PathBuf::from))
-        .or_else(|| cfg.junit.clone().map(|p| super::relative_to(config_path, p)));
-    let profile = match &args.profile {
-        Some(p) => p.parse().map_err(|m| flag("--profile", m))?,
-        None => env_parse::<Profile>(env, super::junit::var::PROFILE, "default, jenkins-xunit or gitlab")?
-            .or(file.junit.as_ref().and_then(|j| j.profile))
-            .unwrap_or_default(),
-    };
-    let patterns =
-        if args.files.is_empty() { cfg.files.clone().unwrap_or_default() } else { args.files.clone() };
+    let junit =
+        path("--junit", args.junit.as_deref(), env, "STEPKIT_TEST_JUNIT", "test", cfg.junit.as_deref()).map(
+            |(path, origin)| match origin {
+                Origin::File { .. } => super::relative_to(config_path, path),
+                _ => path,
+            },
+        );
+    // `[junit] profile`, the table `stepkit junit` reads too.
+    let profile = parse_trimming_env(
+        layers("--profile", args.profile.as_deref())
+            .env(env, super::junit::var::PROFILE)
+            .file_shown("junit", file.junit.as_ref().and_then(|j| j.profile).map(Profile::name)),
+        str::parse,
+    )?
+    .unwrap_or_default();
+    // No variable: the test files are the project's, like CMD.
+    let files = cfg.files.clone().unwrap_or_default();
+    let (patterns, patterns_origin) = list_from("--files", &args.files, None, "test", &files)
+        .map_or_else(|| (Vec::new(), None), |(patterns, origin)| (patterns, Some(origin)));
     // A pattern glob cannot read is a usage error (exit 2), found before anything runs.
-    for pattern in &patterns {
+    for (pattern, origin) in patterns.iter().zip(patterns_origin.iter().cycle()) {
         glob::Pattern::new(pattern)
-            .map_err(|e| flag("--files", format!("`{pattern}` is not a glob pattern: {e}")))?;
+            .map_err(|e| origin.error(format!("`{pattern}` is not a glob pattern: {e}")))?;
     }
     let mut command =
         if args.command.is_empty() { cfg.command.clone().unwrap_or_default() } else { args.command.clone() };
-    let preset = match args.preset.clone().or_else(|| env.get("STEPKIT_TEST_PRESET").map(str::to_string)).or(cfg.preset.clone()) {
-        Some(name) => name.parse::<Preset>().map_err(|m| flag("--preset", m))?,
+    let preset = layers("--preset", args.preset.as_deref())
+        .env(env, "STEPKIT_TEST_PRESET")
+        .file("test", cfg.preset.as_deref())
+        .parse(str::parse::<Preset>)?;
+    let preset = match preset {
+        Some(preset) => preset,
         None => infer_preset(&command, !patterns.is_empty()).ok_or_else(|| {
             flag("--preset", "cannot tell which tool runs the tests: give --preset phpunit|pytest|go|command, or a command after `--` (e.g. `-- phpunit`)")
         })?,
@@ -150,15 +159,13 @@ pub fn test_settings(
     }
     let coverage =
         coverage.map(|(format, path, _)| crate::steps::suite::coverage::CoverageTarget { format, path });
-    let timings = if !args.timings.is_empty() {
-        args.timings.clone()
-    } else if let Some(value) = env.get("STEPKIT_TEST_TIMINGS") {
-        // Comma-separated, like repeating the flag: `auto`, `none`, or reports and globs.
-        value.split(',').map(str::trim).filter(|v| !v.is_empty()).map(String::from).collect()
-    } else {
-        cfg.timings.clone().unwrap_or_default()
-    };
-    let timings = TimingsChoice::parse(&timings).map_err(|m| flag("--timings", m))?;
+    // The variable is comma-separated, like repeating the flag: `auto`, `none`, or reports and globs.
+    let file_timings = cfg.timings.clone().unwrap_or_default();
+    let (timings, origin) =
+        list_from("--timings", &args.timings, Some((env, "STEPKIT_TEST_TIMINGS")), "test", &file_timings)
+            // Nothing set means `auto`, which parses without error: this origin is never shown.
+            .unwrap_or_else(|| (Vec::new(), Origin::Flag("--timings".into())));
+    let timings = TimingsChoice::parse(&timings).map_err(|m| origin.error(m))?;
     let only_failed = match &args.only_failed {
         Some(path) => {
             let mut only = OnlyFailed::read(&cwd.join(path)).map_err(|m| flag("--only-failed", m))?;
@@ -171,13 +178,13 @@ pub fn test_settings(
     let test_timeout = layers("--test-timeout", args.test_timeout.as_deref())
         .env(env, "STEPKIT_TEST_TEST_TIMEOUT")
         .file("test", cfg.test_timeout.as_deref())
-        .optional_duration()?;
-    if test_timeout.is_some() && ClockFormat::of(&preset).is_none() {
-        return Err(flag(
-            "--test-timeout",
+        .parse_from(parse_duration)?;
+    if let (Some((_, origin)), None) = (&test_timeout, ClockFormat::of(&preset)) {
+        return Err(origin.error(
             format!("the {} preset cannot tell when each test starts, so it cannot time single tests; use --stall-timeout or --timeout, or a phpunit, pytest or go preset", preset.name()),
         ));
     }
+    let test_timeout = test_timeout.map(|(timeout, _)| timeout);
     Ok(TestSettings {
         preset,
         command,
@@ -203,6 +210,30 @@ pub fn test_settings(
     })
 }
 
+/// `--workers`: a positive number, or `auto` (`None`: one per CPU).
+fn parse_workers(text: &str) -> Result<Option<usize>, String> {
+    match text.trim() {
+        "auto" => Ok(None),
+        n => n
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(Some)
+            .ok_or_else(|| format!("`{n}` is not a positive number or `auto`")),
+    }
+}
+
+/// The first layer set, parsed; a variable's value trimmed first, as the variables always were read
+/// (a flag's and a key's are taken as given).
+fn parse_trimming_env<T>(
+    layers: Layers<'_>,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<Option<T>, ConfigError> {
+    let Some(given) = layers.given() else { return Ok(None) };
+    let trim = matches!(given.origin, Origin::Env(_));
+    given.parse(|text| parse(if trim { text.trim() } else { text })).map(Some)
+}
+
 /// The preset a command implies: `phpunit`, `vendor/bin/phpunit`, `pytest`, `python -m pytest`.
 fn infer_preset(command: &[String], has_files: bool) -> Option<Preset> {
     let words: Vec<String> = command
@@ -226,6 +257,7 @@ fn infer_preset(command: &[String], has_files: bool) -> Option<Preset> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::steps::suite::model::Shard;
     use clap::Parser;
 
     #[test]
@@ -238,6 +270,16 @@ mod tests {
     }
 
     fn resolve(argv: &[&str], env: &[(&str, &str)], file: &str) -> Result<TestSettings, ConfigError> {
+        resolve_in(None, argv, env, file)
+    }
+
+    /// `resolve` with stepkit.toml at `config`.
+    fn resolve_in(
+        config: Option<&Path>,
+        argv: &[&str],
+        env: &[(&str, &str)],
+        file: &str,
+    ) -> Result<TestSettings, ConfigError> {
         let mut full = vec!["stepkit", "test"];
         full.extend_from_slice(argv);
         let crate::cli::Command::Test(args) = crate::cli::Cli::try_parse_from(full).unwrap().command else {
@@ -245,7 +287,190 @@ mod tests {
         };
         let file = super::super::file::parse(file).unwrap();
         let env = Env::from_pairs(env.iter().copied());
-        test_settings(&args, &env, &file, None, Path::new("/"), ProgressMode::Silent, None)
+        test_settings(&args, &env, &file, config, Path::new("/"), ProgressMode::Silent, None)
+    }
+
+    /// The usage error for these flags, variables and stepkit.toml.
+    fn error(argv: &[&str], env: &[(&str, &str)], file: &str) -> String {
+        resolve(argv, env, file).map(|_| ()).unwrap_err().to_string()
+    }
+
+    /// `argv` after `--preset pytest`, so nothing fails on the preset.
+    fn pytest<'a>(argv: &[&'a str]) -> Vec<&'a str> {
+        let mut full = vec!["--preset", "pytest"];
+        full.extend_from_slice(argv);
+        full
+    }
+
+    /// Checks that the error `e` starts with `start` and, as no flag was given, never names `flag`.
+    fn assert_names(e: &str, start: &str, flag: &str) {
+        assert!(e.starts_with(start), "{e}");
+        assert!(!e.contains(flag), "no flag was given: {e}");
+    }
+
+    /// Checks that stepkit.toml itself is refused, naming `key` and its bad `value`: serde types these
+    /// keys (a split mode, a number) when the file is read.
+    fn assert_file_refuses(file: &str, key: &str, value: &str) {
+        let e = super::super::file::parse(file).map(|_| ()).unwrap_err();
+        assert!(e.contains(key) && e.contains(value), "{e}");
+    }
+
+    #[test]
+    fn workers_shard_and_split_errors_name_the_layer_they_came_from() {
+        let e = error(&[], &[("STEPKIT_TEST_WORKERS", "0")], "[test]\nworkers = 2\n");
+        assert_names(&e, "use environment variable STEPKIT_TEST_WORKERS: `0` is not a positive", "--workers");
+        let e = error(&[], &[], "[test]\nworkers = \"many\"\n");
+        assert!(e.starts_with("use workers in the [test] table of stepkit.toml: `many`"), "{e}");
+        let e = error(&["--workers", "none"], &[("STEPKIT_TEST_WORKERS", "2")], "");
+        assert!(e.starts_with("use --workers: `none`"), "{e}");
+        let workers = |env: &[(&str, &str)], file| resolve(&pytest(&[]), env, file).unwrap().workers;
+        assert_eq!(workers(&[("STEPKIT_TEST_WORKERS", " 3 ")], "[test]\nworkers = 2\n"), 3);
+        assert_eq!(workers(&[], "[test]\nworkers = 2\n"), 2);
+        assert_eq!(workers(&[], "[test]\nworkers = \"auto\"\n"), workers(&[], ""));
+
+        let e = error(&[], &[("STEPKIT_TEST_SHARD", "3/2")], "");
+        assert!(e.starts_with("use environment variable STEPKIT_TEST_SHARD: `3/2`: K must be"), "{e}");
+        let e = error(&["--shard", "x"], &[("STEPKIT_TEST_SHARD", "1/2")], "");
+        assert!(e.starts_with("use --shard: `x` is not K/N"), "{e}");
+        // Every matrix job runs its own shard: `[test]` has no key for it.
+        assert_file_refuses("[test]\nshard = \"1/2\"\n", "shard", "unknown field");
+        let shard = resolve(&pytest(&[]), &[("STEPKIT_TEST_SHARD", "2/4")], "").unwrap().shard;
+        assert_eq!(shard, Some(Shard { index: 2, total: 4 }));
+
+        let e = error(&[], &[("STEPKIT_TEST_SPLIT", "files")], "[test]\nsplit = \"case\"\n");
+        assert!(
+            e.starts_with("use environment variable STEPKIT_TEST_SPLIT: unknown split mode `files`"),
+            "{e}"
+        );
+        // clap checks the flag's value itself; a set flag hides a bad variable.
+        let flagged = resolve(&pytest(&["--split", "case"]), &[("STEPKIT_TEST_SPLIT", "files")], "");
+        assert_eq!(flagged.unwrap().split, SplitMode::Case);
+        assert_file_refuses("[test]\nsplit = \"files\"\n", "split", "files");
+        let split = |env: &[(&str, &str)], file| resolve(&pytest(&[]), env, file).unwrap().split;
+        assert_eq!(split(&[("STEPKIT_TEST_SPLIT", " file ")], "[test]\nsplit = \"case\"\n"), SplitMode::File);
+        assert_eq!(split(&[], "[test]\nsplit = \"case\"\n"), SplitMode::Case);
+        assert_eq!(split(&[], ""), SplitMode::Auto);
+    }
+
+    #[test]
+    fn retries_and_flaky_result_errors_name_the_layer_they_came_from() {
+        let e = error(&[], &[("STEPKIT_TEST_RETRIES", "twice")], "[test]\nretries = 1\n");
+        assert_names(
+            &e,
+            "use environment variable STEPKIT_TEST_RETRIES: `twice` is not a whole",
+            "--retries",
+        );
+        assert_file_refuses("[test]\nretries = \"twice\"\n", "retries", "twice");
+        let retries =
+            |argv: &[&str], env: &[(&str, &str)], file| resolve(&pytest(argv), env, file).unwrap().retries;
+        // The flag hides a bad variable: flag > variable > key > 0.
+        assert_eq!(retries(&["--retries", "3"], &[("STEPKIT_TEST_RETRIES", "twice")], ""), 3);
+        assert_eq!(retries(&[], &[("STEPKIT_TEST_RETRIES", " 2 ")], "[test]\nretries = 1\n"), 2);
+        assert_eq!(retries(&[], &[], "[test]\nretries = 1\n"), 1);
+        assert_eq!(retries(&[], &[], ""), 0);
+
+        let e = error(&[], &[], "[test]\nflaky-result = \"warn\"\n");
+        assert!(e.starts_with("use flaky-result in the [test] table of stepkit.toml: `warn` is not"), "{e}");
+        let flaky = |argv: &[&str], file| resolve(&pytest(argv), &[], file).unwrap().flaky_fails;
+        assert!(flaky(&[], "[test]\nflaky-result = \"fail\"\n"));
+        assert!(!flaky(&["--flaky-result", "pass"], "[test]\nflaky-result = \"fail\"\n"));
+        assert!(!flaky(&[], ""));
+    }
+
+    #[test]
+    fn preset_files_and_test_timeout_errors_name_the_layer_they_came_from() {
+        let e = error(&[], &[("STEPKIT_TEST_PRESET", "jest")], "[test]\npreset = \"go\"\n");
+        assert_names(&e, "use environment variable STEPKIT_TEST_PRESET: unknown preset `jest`", "--preset");
+        let e = error(&[], &[], "[test]\npreset = \"jest\"\n");
+        assert!(
+            e.starts_with("use preset in the [test] table of stepkit.toml: unknown preset `jest`"),
+            "{e}"
+        );
+        // clap checks the flag's value itself; a set flag hides a bad variable.
+        assert_eq!(
+            resolve(&["--preset", "go"], &[("STEPKIT_TEST_PRESET", "jest")], "").unwrap().preset,
+            Preset::Go
+        );
+        let preset = |env: &[(&str, &str)], file| resolve(&[], env, file).unwrap().preset;
+        assert_eq!(preset(&[("STEPKIT_TEST_PRESET", "pytest")], "[test]\npreset = \"go\"\n"), Preset::Pytest);
+        assert_eq!(preset(&[], "[test]\npreset = \"go\"\n"), Preset::Go);
+
+        let command = ["--preset", "command", "--", "sh", "{files}"];
+        let e = error(&command, &[], "[test]\nfiles = [\"t/[\"]\n");
+        assert!(e.starts_with("use files in the [test] table of stepkit.toml: `t/[` is not a glob"), "{e}");
+        let mut flagged = vec!["--files", "["];
+        flagged.extend_from_slice(&command);
+        let e = error(&flagged, &[], "[test]\nfiles = [\"t/*.sh\"]\n");
+        assert!(e.starts_with("use --files: `[` is not a glob"), "{e}");
+
+        let e = error(&command, &[("STEPKIT_TEST_TEST_TIMEOUT", "2m")], "");
+        assert!(
+            e.starts_with("use environment variable STEPKIT_TEST_TEST_TIMEOUT: the command preset"),
+            "{e}"
+        );
+        let e = error(&command, &[], "[test]\ntest-timeout = \"2m\"\n");
+        assert!(
+            e.starts_with("use test-timeout in the [test] table of stepkit.toml: the command preset"),
+            "{e}"
+        );
+        let e = error(&pytest(&[]), &[("STEPKIT_TEST_TEST_TIMEOUT", "soon")], "");
+        assert!(e.starts_with("use environment variable STEPKIT_TEST_TEST_TIMEOUT: `soon`"), "{e}");
+    }
+
+    #[test]
+    fn junit_and_profile_keep_their_layer() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("ci/stepkit.toml");
+        let settings = |argv: &[&str], env: &[(&str, &str)], file: &str| {
+            resolve_in(Some(&config), &pytest(argv), env, file)
+        };
+        let keyed = "[test]\njunit = \"out/j.xml\"\n[junit]\nprofile = \"gitlab\"\n";
+        // The key's path is relative to the stepkit.toml it is in; the flag's and the variable's are not.
+        let s = settings(&[], &[], keyed).unwrap();
+        assert_eq!((s.junit, s.profile), (Some(dir.path().join("ci/out/j.xml")), Profile::Gitlab));
+        let env = [("STEPKIT_TEST_JUNIT", "env/j.xml"), ("STEPKIT_JUNIT_PROFILE", " jenkins-xunit ")];
+        let s = settings(&[], &env, keyed).unwrap();
+        assert_eq!((s.junit, s.profile), (Some("env/j.xml".into()), Profile::JenkinsXunit));
+        let s = settings(&["--junit", "f/j.xml", "--profile", "default"], &env, keyed).unwrap();
+        assert_eq!((s.junit, s.profile), (Some("f/j.xml".into()), Profile::Default));
+
+        let e = settings(&[], &[("STEPKIT_JUNIT_PROFILE", "jenkins")], keyed)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert_names(
+            &e,
+            "use environment variable STEPKIT_JUNIT_PROFILE: unknown JUnit profile `jenkins`",
+            "--profile",
+        );
+        assert_file_refuses("[junit]\nprofile = \"jenkins\"\n", "profile", "jenkins");
+    }
+
+    #[test]
+    fn timings_errors_name_the_layer_they_came_from() {
+        let keyed = "[test]\ntimings = [\"none\", \"old.xml\"]\n";
+        let e = error(&pytest(&[]), &[("STEPKIT_TEST_TIMINGS", "none,a.xml")], "");
+        assert_names(
+            &e,
+            "use environment variable STEPKIT_TEST_TIMINGS: `none` turns timings off",
+            "use --timings",
+        );
+        let e = error(&pytest(&[]), &[], keyed);
+        assert!(e.starts_with("use timings in the [test] table of stepkit.toml: `none` turns"), "{e}");
+        let flagged = pytest(&["--timings", "a.xml", "--timings", " "]);
+        let e = error(&flagged, &[("STEPKIT_TEST_TIMINGS", "none")], keyed);
+        assert!(e.starts_with("use --timings: an empty value"), "{e}");
+        // The variable's empty items are separators typed twice; the key's are values.
+        let timings = |env: &[(&str, &str)], file| resolve(&pytest(&[]), env, file).unwrap().timings;
+        let from_env = timings(&[("STEPKIT_TEST_TIMINGS", " a.xml,,auto ")], keyed);
+        assert_eq!(from_env, TimingsChoice::parse(&["a.xml".into(), "auto".into()]).unwrap());
+        let e = error(&pytest(&[]), &[], "[test]\ntimings = [\"a.xml\", \"\"]\n");
+        assert!(e.starts_with("use timings in the [test] table of stepkit.toml: an empty value"), "{e}");
+        assert_eq!(
+            timings(&[], "[test]\ntimings = [\"none\"]\n"),
+            TimingsChoice::parse(&["none".into()]).unwrap()
+        );
+        assert_eq!(timings(&[], ""), TimingsChoice::parse(&[]).unwrap());
     }
 
     #[test]

@@ -96,6 +96,17 @@ pub enum SplitMode {
     Auto,
 }
 
+impl SplitMode {
+    /// The name `--split` takes (and `FromStr` reads back).
+    pub fn name(self) -> &'static str {
+        match self {
+            SplitMode::File => "file",
+            SplitMode::Case => "case",
+            SplitMode::Auto => "auto",
+        }
+    }
+}
+
 impl std::str::FromStr for SplitMode {
     type Err = String;
 
