@@ -30,7 +30,9 @@ pub use gate::GateArgs;
 pub use github::{
     CheckRunArgs, CommentArgs, ConclusionArg, GithubApiArgs, GithubArgs, GithubCommand, StateArg, StatusArgs,
 };
-pub use history::{AgainstArg, HistoryArgs, HistoryCommand, HistoryQueryArgs, HistoryRecordArgs, RunFilterArgs};
+pub use history::{
+    AgainstArg, HistoryArgs, HistoryCommand, HistoryQueryArgs, HistoryRecordArgs, RunFilterArgs,
+};
 pub use hook::{
     HookArgs, HookCommand, HookListArgs, HookReplayArgs, HookServeArgs, HookShowArgs, StateDirArg,
 };

@@ -473,7 +473,7 @@ fn load_timings(
                 }
             }
         }
-        Err(e) => warnings.push(format!("ignoring --timings: {e}")),
+        Err(e) => warnings.push(format!("ignoring the timings reports: {e}")),
     }
     (Timings::from_reports(&reports, files, &settings.cwd), reports.len())
 }
