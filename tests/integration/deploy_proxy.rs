@@ -34,6 +34,11 @@ impl Drop for Haproxy {
 
 /// Starts HAProxy, or `None` (with the reason) when it is not installed; under CI it must be.
 pub(crate) fn start_haproxy() -> Option<Haproxy> {
+    start_haproxy_with("", "")
+}
+
+/// `start_haproxy` with lines added to the `defaults` section and to the backend `app`.
+pub(crate) fn start_haproxy_with(defaults: &str, backend: &str) -> Option<Haproxy> {
     if !std::path::Path::new(HAPROXY).exists() {
         assert!(!in_ci(), "CI must have HAProxy ({HAPROXY}): .ci/run installs it");
         eprintln!("skipping: no {HAPROXY}");
@@ -49,9 +54,9 @@ pub(crate) fn start_haproxy() -> Option<Haproxy> {
             &config,
             format!(
                 "global\n  stats socket {} mode 600 level admin\n  maxconn 256\n\
-                 defaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\n\
+                 defaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\n{defaults}\
                  frontend web\n  bind {front}\n  default_backend app\n\
-                 backend app\n  balance roundrobin\n",
+                 backend app\n  balance roundrobin\n{backend}",
                 socket.display()
             ),
         )

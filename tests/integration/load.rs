@@ -1,7 +1,7 @@
 //! `stepkit load` end to end against a hyper server started in the test on loopback: counts per named
 //! request, error classes (500s, 404s, a closed port, a slow endpoint past --timeout), the open model's
 //! correction of a stall, thresholds and baselines as exit codes, bad flags and files, secret headers,
-//! and the GitHub outputs and step summary.
+//! the GitHub outputs and step summary, and a kept connection HAProxy closes while idle.
 
 use crate::support::{stepkit, write};
 use bytes::Bytes;
@@ -420,4 +420,26 @@ fn load_counts_every_answer_of_a_server_that_closes_after_each() {
             data(&run)
         );
     }
+}
+
+/// Through a real HAProxy that closes idle keep-alive connections after 100 ms. At 5 requests/s over 2
+/// connections each connection idles longer than that between requests, so a request finds its kept
+/// connection closed: it must go again on a new connection and never count as an error.
+#[test]
+fn load_sends_again_on_a_connection_the_proxy_closed_while_idle() {
+    let server = Server::start();
+    let backend = format!("  server s1 127.0.0.1:{}\n", server.port);
+    let idle = "  timeout http-keep-alive 100ms\n";
+    let Some(haproxy) = crate::deploy_proxy::start_haproxy_with(idle, &backend) else { return };
+    let url = format!("http://{}/ok", haproxy.front);
+    let run = stepkit()
+        .args(["--format", "json", "load", &url, "-c", "2", "--rate", "5", "--duration", "2s"])
+        .run()
+        .expect_code(0);
+    let data = data(&run);
+    let requests = data["overall"]["requests"].as_u64().unwrap();
+    assert!(requests >= 8, "2 s at 5/s: {data}");
+    assert_eq!(data["overall"]["errors"], 0, "{data}");
+    assert_eq!(server.requests(), requests, "every request reached the server once: {data}");
+    assert!(data["connections_opened"].as_u64().unwrap() > 2, "the proxy closed idle connections: {data}");
 }
