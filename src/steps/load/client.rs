@@ -33,7 +33,7 @@ pub(super) struct Plan {
 /// Why a request did not get an answer, or got an error status. The names are the result file's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(super) enum ErrorClass {
-    /// The TCP connection (or the HTTP handshake) failed: refused, unreachable.
+    /// The TCP connection could not be opened: refused, unreachable, no route.
     Connect,
     /// No whole answer within --timeout.
     Timeout,
