@@ -84,6 +84,52 @@ pub(super) struct Chosen<'a> {
     filled: Vec<(&'static str, Origin)>,
 }
 
+/// The flags of a command that a chosen table fills in: deploy's and rollback's.
+pub(super) trait Fillable: Sized {
+    /// `--environment`.
+    fn environment(&self) -> &Option<String>;
+    /// The flags, with what the chosen table fills in.
+    fn filled(&self, chosen: &mut Chosen, env: &Env) -> Self;
+}
+
+impl Fillable for DeployRunArgs {
+    fn environment(&self) -> &Option<String> {
+        &self.environment
+    }
+    fn filled(&self, chosen: &mut Chosen, env: &Env) -> Self {
+        chosen.deploy_args(self, env)
+    }
+}
+
+impl Fillable for RollbackArgs {
+    fn environment(&self) -> &Option<String> {
+        &self.environment
+    }
+    fn filled(&self, chosen: &mut Chosen, env: &Env) -> Self {
+        chosen.rollback_args(self, env)
+    }
+}
+
+/// Resolves a command's flags (`resolve`) in the environment they choose, if any: its table fills the
+/// flags nothing else set, its `gate` table stands in for `[gate]`, and an error about a value the
+/// table gave names the table's key. Returns the chosen environment beside the settings.
+pub(super) fn resolve<'a, A: Fillable, S>(
+    args: &A,
+    env: &Env,
+    envs: Environments<'a>,
+    gate_file: GateFile<'a>,
+    resolve: impl FnOnce(&A, GateFile<'a>) -> Result<S, ConfigError>,
+) -> Result<(S, Option<Chosen<'a>>), ConfigError> {
+    match select(args.environment(), env, envs)? {
+        Some(mut chosen) => {
+            let filled = args.filled(&mut chosen, env);
+            let s = resolve(&filled, chosen.gate_file(gate_file)).map_err(|e| chosen.blame(e))?;
+            Ok((s, Some(chosen)))
+        }
+        None => Ok((resolve(args, gate_file)?, None)),
+    }
+}
+
 /// The environment named by the flag or `STEPKIT_ENVIRONMENT`, whose table must exist.
 pub(super) fn select<'a>(
     name: &Option<String>,
@@ -162,7 +208,7 @@ impl<'a> Chosen<'a> {
     }
 
     /// The deploy flags, with what the table fills in.
-    pub fn deploy_args(&mut self, args: &DeployRunArgs, env: &Env) -> DeployRunArgs {
+    fn deploy_args(&mut self, args: &DeployRunArgs, env: &Env) -> DeployRunArgs {
         let t = self.table;
         let mut a = args.clone();
         self.text(&mut a.name, env, "STEPKIT_DEPLOY_NAME", &t.name, "--name");
@@ -214,7 +260,7 @@ impl<'a> Chosen<'a> {
     }
 
     /// The rollback flags, with what the table fills in.
-    pub fn rollback_args(&mut self, args: &RollbackArgs, env: &Env) -> RollbackArgs {
+    fn rollback_args(&mut self, args: &RollbackArgs, env: &Env) -> RollbackArgs {
         let t = self.table;
         let mut a = args.clone();
         self.text(&mut a.name, env, "STEPKIT_DEPLOY_NAME", &t.name, "--name");
@@ -241,7 +287,7 @@ impl<'a> Chosen<'a> {
     }
 
     /// The gate policy: the environment's `gate` table, else the file's `[gate]`.
-    pub fn gate_file(&self, file: GateFile<'a>) -> GateFile<'a> {
+    fn gate_file(&self, file: GateFile<'a>) -> GateFile<'a> {
         match &self.table.gate {
             Some(table) => GateFile { table: Some(table), path: file.path },
             None => file,
@@ -249,7 +295,7 @@ impl<'a> Chosen<'a> {
     }
 
     /// An error about a value the table gave names the table's key, not the flag.
-    pub fn blame(&self, e: ConfigError) -> ConfigError {
+    fn blame(&self, e: ConfigError) -> ConfigError {
         let origin =
             |name: &str| self.filled.iter().find(|(flag, _)| *flag == name).map(|(_, o)| o.to_string());
         match e {

@@ -155,23 +155,12 @@ pub fn deploy_settings(
     gate_file: GateFile,
     envs: Environments,
 ) -> Result<DeploySettings, ConfigError> {
-    match environment::select(&args.environment, env, envs)? {
-        Some(mut chosen) => {
-            let filled = chosen.deploy_args(args, env);
-            let mut s = resolve_deploy(&filled, env, cwd, chosen.gate_file(gate_file))
-                .map_err(|e| chosen.blame(e))?;
-            let tables =
-                Tables { deploy: envs.deploy, env: Some((&chosen.name, chosen.table())), config: envs.path };
-            extend(&mut s, args, env, cwd, tables)?;
-            s.environment = Some(chosen.name);
-            Ok(s)
-        }
-        None => {
-            let mut s = resolve_deploy(args, env, cwd, gate_file)?;
-            extend(&mut s, args, env, cwd, Tables { deploy: envs.deploy, env: None, config: envs.path })?;
-            Ok(s)
-        }
-    }
+    let (mut s, chosen) =
+        environment::resolve(args, env, envs, gate_file, |a, g| resolve_deploy(a, env, cwd, g))?;
+    let table = chosen.as_ref().map(|c| (c.name.as_str(), c.table()));
+    extend(&mut s, args, env, cwd, Tables { deploy: envs.deploy, env: table, config: envs.path })?;
+    s.environment = chosen.map(|c| c.name);
+    Ok(s)
 }
 
 /// The container spec, the pull, the hooks and the companions (deploy_spec.rs, companion.rs).
@@ -283,16 +272,10 @@ pub fn rollback_settings(
     gate_file: GateFile,
     envs: Environments,
 ) -> Result<RollbackSettings, ConfigError> {
-    match environment::select(&args.environment, env, envs)? {
-        Some(mut chosen) => {
-            let filled = chosen.rollback_args(args, env);
-            let mut s = resolve_rollback(&filled, env, cwd, chosen.gate_file(gate_file))
-                .map_err(|e| chosen.blame(e))?;
-            s.environment = Some(chosen.name);
-            Ok(s)
-        }
-        None => resolve_rollback(args, env, cwd, gate_file),
-    }
+    let (mut s, chosen) =
+        environment::resolve(args, env, envs, gate_file, |a, g| resolve_rollback(a, env, cwd, g))?;
+    s.environment = chosen.map(|c| c.name);
+    Ok(s)
 }
 
 fn resolve_rollback(
