@@ -61,9 +61,8 @@ pub struct DeployRunArgs {
     /// How many previous versions stay (stopped) for `stepkit deploy rollback`; older ones are removed [env: STEPKIT_DEPLOY_KEEP] [default: 1]
     #[arg(long, value_name = "N", help_heading = "Deploy")]
     pub keep: Option<usize>,
-    /// How long a container gets to stop after SIGTERM before it is killed [env: STEPKIT_DEPLOY_STOP_TIMEOUT] [default: 10s]
-    #[arg(long, value_name = "DURATION", help_heading = "Deploy")]
-    pub stop_timeout: Option<String>,
+    #[command(flatten)]
+    pub stop: StopArgs,
     /// The result file of an earlier deploy of APP: its duration_ms is the baseline for the duration delta [env: STEPKIT_DEPLOY_PREVIOUS_RESULT]
     #[arg(long, value_name = "FILE", help_heading = "Deploy")]
     pub previous_result: Option<PathBuf>,
@@ -94,15 +93,22 @@ pub struct RollbackArgs {
     /// The application to roll back [env: STEPKIT_DEPLOY_NAME]
     #[arg(long, value_name = "APP", help_heading = "Deploy")]
     pub name: Option<String>,
-    /// How long a container gets to stop after SIGTERM before it is killed [env: STEPKIT_DEPLOY_STOP_TIMEOUT] [default: 10s]
-    #[arg(long, value_name = "DURATION", help_heading = "Deploy")]
-    pub stop_timeout: Option<String>,
+    #[command(flatten)]
+    pub stop: StopArgs,
     #[command(flatten)]
     pub lock: LockArgs,
     #[command(flatten)]
     pub proxy: ProxyArgs,
     #[command(flatten)]
     pub gate: GateArgs,
+}
+
+/// How a replaced container is stopped (deploy, rollback and the companion commands alike).
+#[derive(Debug, Clone, Args)]
+pub struct StopArgs {
+    /// How long a container gets to stop after SIGTERM before it is killed [env: STEPKIT_DEPLOY_STOP_TIMEOUT] [default: 10s]
+    #[arg(long, value_name = "DURATION", help_heading = "Deploy")]
+    pub stop_timeout: Option<String>,
 }
 
 /// One deploy of an app at a time (deploy and rollback alike).

@@ -1,7 +1,7 @@
 //! `stepkit deploy` arguments for the container spec, the registry pull, hooks, and
 //! `stepkit deploy companion restart|remove`.
 
-use super::LockArgs;
+use super::{LockArgs, StopArgs};
 use clap::{Args, Subcommand};
 
 /// What the app's container gets beyond image, env, ports and network (also `[deploy.container]`).
@@ -81,9 +81,8 @@ pub struct CompanionTarget {
     /// The network of the app [env: STEPKIT_DEPLOY_NETWORK]
     #[arg(long, value_name = "NETWORK", help_heading = "Deploy")]
     pub network: Option<String>,
-    /// How long the container gets to stop after SIGTERM before it is killed [env: STEPKIT_DEPLOY_STOP_TIMEOUT] [default: 10s]
-    #[arg(long, value_name = "DURATION", help_heading = "Deploy")]
-    pub stop_timeout: Option<String>,
+    #[command(flatten)]
+    pub stop: StopArgs,
     #[command(flatten)]
     pub lock: LockArgs,
 }

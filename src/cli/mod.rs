@@ -23,7 +23,7 @@ pub use args_from_env::{expand as expand_args_from_env, ArgsFromEnvError};
 pub use check::CheckArgs;
 pub use coverage::{CoverageArgs, CoverageCommand, CoverageMergeArgs};
 pub use dashboard::{DashboardArgs, PercentileArg};
-pub use deploy::{DeployArgs, DeployCommand, DeployRunArgs, LockArgs, ProxyArgs, RollbackArgs};
+pub use deploy::{DeployArgs, DeployCommand, DeployRunArgs, LockArgs, ProxyArgs, RollbackArgs, StopArgs};
 pub use deploy_github::GithubDeploymentArgs;
 pub use deploy_spec::{CompanionArgs, CompanionCommand, CompanionTarget, DeployHookArgs, SpecArgs};
 pub use gate::GateArgs;

@@ -168,7 +168,7 @@ pub fn companion_command_settings(
     let name = pick(&args.name, "STEPKIT_DEPLOY_NAME", table.map(|t| &t.name));
     let app = super::deploy::app_name(&name, env)?;
     let network = pick(&args.network, "STEPKIT_DEPLOY_NETWORK", table.map(|t| &t.network));
-    let stop = pick(&args.stop_timeout, "STEPKIT_DEPLOY_STOP_TIMEOUT", table.map(|t| &t.stop_timeout));
+    let stop = pick(&args.stop.stop_timeout, "STEPKIT_DEPLOY_STOP_TIMEOUT", table.map(|t| &t.stop_timeout));
     let t = Tables {
         deploy: envs.deploy,
         env: chosen.as_ref().map(|c| (c.name.as_str(), c.table())),

@@ -227,7 +227,7 @@ impl<'a> Chosen<'a> {
         if self.pick("--keep", None, env, "STEPKIT_DEPLOY_KEEP", keep.as_deref()).is_some() {
             a.keep = t.keep;
         }
-        self.common(&mut a.stop_timeout, &mut a.lock.lock_timeout, &mut a.gate, env);
+        self.common(&mut a.stop.stop_timeout, &mut a.lock.lock_timeout, &mut a.gate, env);
         self.proxy(&mut a.proxy, env);
         a
     }
@@ -264,7 +264,7 @@ impl<'a> Chosen<'a> {
         let t = self.table;
         let mut a = args.clone();
         self.text(&mut a.name, env, "STEPKIT_DEPLOY_NAME", &t.name, "--name");
-        self.common(&mut a.stop_timeout, &mut a.lock.lock_timeout, &mut a.gate, env);
+        self.common(&mut a.stop.stop_timeout, &mut a.lock.lock_timeout, &mut a.gate, env);
         self.proxy(&mut a.proxy, env);
         a
     }

@@ -250,7 +250,7 @@ fn resolve_deploy(
         network: value("--network", &args.network, env, "STEPKIT_DEPLOY_NETWORK"),
         labels,
         keep,
-        stop_timeout: stop_timeout(&args.stop_timeout, env)?,
+        stop_timeout: stop_timeout(&args.stop.stop_timeout, env)?,
         lock: lock(&args.lock, env, cwd)?,
         previous_result: args
             .previous_result
@@ -289,7 +289,7 @@ fn resolve_rollback(
         environment: None,
         proxy: proxy(&args.proxy, env, &app)?,
         gate: gate(&args.gate, env, &app, gate_file)?,
-        stop_timeout: stop_timeout(&args.stop_timeout, env)?,
+        stop_timeout: stop_timeout(&args.stop.stop_timeout, env)?,
         lock: lock(&args.lock, env, cwd)?,
         app,
     })
