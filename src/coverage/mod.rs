@@ -340,9 +340,9 @@ pub enum CoverageError {
     Pattern { pattern: String, message: String },
 }
 
-impl CoverageError {
+impl crate::error::ModuleError for CoverageError {
     /// Whether the user can fix it by giving other input (exit 2) rather than the machine (exit 3).
-    pub fn is_usage(&self) -> bool {
+    fn is_usage(&self) -> bool {
         !matches!(self, CoverageError::Write { .. })
     }
 }

@@ -55,9 +55,9 @@ pub enum GithubError {
     Client { api_url: String, message: String },
 }
 
-impl GithubError {
+impl crate::error::ModuleError for GithubError {
     /// True for errors the user fixes (token, permissions, repo, values): exit 2; the rest is exit 3.
-    pub fn is_usage(&self) -> bool {
+    fn is_usage(&self) -> bool {
         matches!(
             self,
             GithubError::Unauthorized { .. }

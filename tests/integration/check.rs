@@ -615,6 +615,16 @@ fn no_plugins_is_a_usage_error() {
     assert!(run.stderr.contains("--plugin"), "{}", run.stderr);
 }
 
+/// The Python example (plugins/dist/migrations) checking `dir`'s db/migrations, compiled into `cache`.
+fn check_migrations(dir: &Path, cache: &Path) -> Stepkit {
+    stepkit()
+        .env("STEPKIT_CACHE_DIR", cache)
+        .current_dir(dir)
+        .args(["check", "--format", "json", "--plugin"])
+        .args([dist("migrations")])
+        .args(["--allow-read", ".", "--set", "path=db/migrations"])
+}
+
 #[test]
 fn the_python_example_runs_with_its_findings() {
     if !components() {
@@ -625,23 +635,7 @@ fn the_python_example_runs_with_its_findings() {
     write(dir.path(), "db/migrations/0001_a.up.sql", "create table a();");
     write(dir.path(), "db/migrations/0001_a.down.sql", "drop table a;");
     write(dir.path(), "db/migrations/0002_b.up.sql", "create table b();");
-    let file = dist("migrations");
-    let run = stepkit()
-        .env("STEPKIT_CACHE_DIR", shared_cache())
-        .current_dir(dir.path())
-        .args([
-            "check",
-            "--format",
-            "json",
-            "--plugin",
-            file.to_str().unwrap(),
-            "--allow-read",
-            ".",
-            "--set",
-            "path=db/migrations",
-        ])
-        .run()
-        .expect_code(1);
+    let run = check_migrations(dir.path(), &shared_cache()).run().expect_code(1);
     let json = run.json();
     let entry = plugin(&run, &json, 0);
     assert_eq!(entry["verdict"], "fail", "{entry:#}");
@@ -659,25 +653,7 @@ fn a_cold_compile_does_not_count_against_the_timeout() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "db/migrations/0001_a.up.sql", "create table a();");
     write(dir.path(), "db/migrations/0001_a.down.sql", "drop table a;");
-    let file = dist("migrations");
-    let run = stepkit()
-        .env("STEPKIT_CACHE_DIR", cache.path())
-        .current_dir(dir.path())
-        .args([
-            "check",
-            "--format",
-            "json",
-            "--plugin",
-            file.to_str().unwrap(),
-            "--allow-read",
-            ".",
-            "--set",
-            "path=db/migrations",
-            "--timeout",
-            "5s",
-        ])
-        .run()
-        .expect_code(0);
+    let run = check_migrations(dir.path(), cache.path()).args(["--timeout", "5s"]).run().expect_code(0);
     let json = run.json();
     let entry = plugin(&run, &json, 0);
     assert_eq!(

@@ -121,6 +121,24 @@ impl Fixture {
         args.extend_from_slice(extra);
         stepkit().current_dir(self.dir.path()).args(args).run()
     }
+
+    /// `deploy rollback` of this app, with the quick stop and gate interval `deploy` uses, then `extra`.
+    pub(crate) fn rollback(&self, extra: &[&str]) -> Run {
+        let mut args = vec![
+            "--format",
+            "json",
+            "deploy",
+            "rollback",
+            "--name",
+            &self.app,
+            "--stop-timeout",
+            "1s",
+            "--interval",
+            "200ms",
+        ];
+        args.extend_from_slice(extra);
+        stepkit().current_dir(self.dir.path()).args(args).run()
+    }
 }
 
 impl Drop for Fixture {
@@ -159,7 +177,13 @@ pub(crate) fn deploy_published(f: &Fixture, image: &str, port: u16, extra: &[&st
 
 /// The body of `GET path` on 127.0.0.1:port, or an empty string.
 pub(crate) fn get(port: u16, path: &str) -> String {
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return String::new() };
+    let Ok(stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return String::new() };
+    get_on(stream, path)
+}
+
+/// The body of `GET path` asked on a connected `stream` (HTTP/1.0: the answer ends at close), or an
+/// empty string when none came within 5 s.
+pub(crate) fn get_on(mut stream: std::net::TcpStream, path: &str) -> String {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let _ = write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n");
     let mut text = String::new();
@@ -242,23 +266,7 @@ fn first_deploy_upgrade_prune_and_the_rollback_command() {
     assert_eq!(get(port, "/version"), "v3");
 
     // The rollback command brings v2 back behind the same gate and removes v3.
-    let back = stepkit()
-        .args([
-            "--format",
-            "json",
-            "deploy",
-            "rollback",
-            "--name",
-            &f.app,
-            "--stop-timeout",
-            "1s",
-            "--interval",
-            "200ms",
-            "--http",
-            &health,
-        ])
-        .run()
-        .expect_code(0);
+    let back = f.rollback(&["--http", &health]).expect_code(0);
     let data = &back.json()["data"];
     assert_eq!(
         (data["result"].as_str(), data["image"].as_str(), data["previous"]["image"].as_str()),
@@ -409,27 +417,7 @@ fn a_rollback_whose_version_fails_the_gate_puts_the_current_one_back() {
         .to_string();
     // The health page says its version: a gate that wants v2 fails the kept v1, whose logs are then
     // shown; they echo the token it was deployed with, which the rollback knows only from the label.
-    let run = stepkit()
-        .args([
-            "--format",
-            "json",
-            "deploy",
-            "rollback",
-            "--name",
-            &f.app,
-            "--stop-timeout",
-            "1s",
-            "--interval",
-            "200ms",
-            "--http",
-            &health,
-            "--body-contains",
-            "v2",
-            "--failures",
-            "2",
-        ])
-        .run()
-        .expect_code(1);
+    let run = f.rollback(&["--http", &health, "--body-contains", "v2", "--failures", "2"]).expect_code(1);
     let json = run.json();
     let data = &json["data"];
     assert_eq!(

@@ -5,7 +5,6 @@
 
 use crate::deploy::{Fixture, Kind};
 use crate::image::{docker, have_docker, unique};
-use crate::support::stepkit;
 use crate::support::wait::wait_until;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -191,21 +190,7 @@ fn the_name_moves_to_a_new_version_only_after_its_gate_passed() {
 
     // The rollback moves the name back the same way: the kept v1 is gated under its kept name first.
     let from = client.answers().len();
-    let back = stepkit()
-        .args([
-            "--format",
-            "json",
-            "deploy",
-            "rollback",
-            "--name",
-            &f.app,
-            "--stop-timeout",
-            "1s",
-            "--interval",
-            "200ms",
-        ])
-        .run()
-        .expect_code(0);
+    let back = f.rollback(&[]).expect_code(0);
     assert_eq!(back.json()["data"]["image"], v1.as_str(), "{}", back.stdout);
     let answers = client.wait_for("v1", from);
     let reached: Vec<&String> = answers.iter().filter(|a| !a.is_empty()).collect();

@@ -1,10 +1,9 @@
 //! SIGTERM and SIGINT sent to `stepkit deploy` while it works, against a real Docker engine: whatever
 //! the moment, one working version runs as `APP` afterwards, never zero.
 
-use crate::deploy::{deploy_published, get, on_a_free_port, Fixture, Kind};
+use crate::deploy::{deploy_published, get, get_on, on_a_free_port, Fixture, Kind};
 use crate::image::have_docker;
 use crate::support::wait::{wait_until, Lines};
-use std::io::Read;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -253,15 +252,21 @@ fn a_sigterm_at_any_moment_leaves_one_working_version() {
 fn ask_container(f: &Fixture) -> String {
     let ip = f.inspect(&f.app, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}");
     let Ok(addr) = format!("{ip}:8080").parse::<std::net::SocketAddr>() else { return String::new() };
-    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
+    let Ok(stream) = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
         return String::new();
     };
-    use std::io::Write;
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let _ = write!(stream, "GET /version HTTP/1.0\r\nHost: localhost\r\n\r\n");
-    let mut text = String::new();
-    let _ = stream.read_to_string(&mut text);
-    text.split_once("\r\n\r\n").map(|(_, body)| body.trim().to_string()).unwrap_or_default()
+    get_on(stream, "/version")
+}
+
+/// The app answers, from its container, as `current` or as `version`: a signal may land before or
+/// after the switch, never leave neither. The one it answers as is `current` for the next signal.
+fn answers_as_either(f: &Fixture, current: &mut String, version: &str, moment: &str, stderr: &str) {
+    let answered = answer_at(|| ask_container(f));
+    assert!(
+        [current.as_str(), version].contains(&answered.as_str()),
+        "{moment}: it answers as {current} or {version}, not {answered:?}\n{stderr}"
+    );
+    *current = answered;
 }
 
 #[test]
@@ -304,12 +309,7 @@ fn a_sigterm_during_a_start_first_upgrade_leaves_one_working_version() {
             "{moment}: exactly one version runs\n{:?}\n{stderr}",
             f.containers()
         );
-        let answered = answer_at(|| ask_container(&f));
-        assert!(
-            [current.as_str(), version].contains(&answered.as_str()),
-            "{moment}: it answers as {current} or {version}, not {answered:?}\n{stderr}"
-        );
-        current = answered;
+        answers_as_either(&f, &mut current, version, &moment, &stderr);
     }
 }
 
@@ -338,12 +338,7 @@ fn a_sigterm_while_the_name_moves_leaves_one_working_version() {
             "{moment}: no new version is left under its gated name\n{:?}",
             f.containers()
         );
-        let answered = answer_at(|| ask_container(&f));
-        assert!(
-            [current.as_str(), version].contains(&answered.as_str()),
-            "{moment}: it answers as {current} or {version}, not {answered:?}\n{stderr}"
-        );
-        current = answered;
+        answers_as_either(&f, &mut current, version, &moment, &stderr);
     }
 }
 

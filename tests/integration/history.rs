@@ -502,7 +502,7 @@ fn steps_given_a_store_record_themselves(store: &Store) {
 }
 
 fn stepkit_test_records_its_run_and_every_case(store: &Store) {
-    if !crate::test_pytest::have_pytest() {
+    if !crate::support::have_pytest() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -3,7 +3,7 @@
 //! not write, no ESC or invisible character may reach it, and the step summary must render as text.
 
 use crate::check::{components, dist, shared_cache};
-use crate::support::{in_ci, stepkit, write};
+use crate::support::{have_pytest, in_ci, stepkit, write};
 use serde_json::Value;
 use std::path::Path;
 
@@ -178,14 +178,7 @@ fn junit_summary_defuses_a_hostile_report_in_every_sink() {
 
 #[test]
 fn stepkit_test_defuses_a_hostile_failure_message_and_output() {
-    let ok = std::process::Command::new("python3")
-        .args(["-m", "pytest", "--version"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        assert!(!in_ci(), "pytest is required under CI=true (.ci/run installs it)");
-        eprintln!("skipping: pytest is not installed");
+    if !have_pytest() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

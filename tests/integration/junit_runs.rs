@@ -1,6 +1,6 @@
 //! Separate runs: a matrix of real pytest runs merged and summarised never turns a failure into a pass.
 
-use crate::support::{in_ci, stepkit, write};
+use crate::support::{have_pytest, stepkit, write};
 use std::path::Path;
 use stepkit::junit::{read_file, Status, INPUT_PROPERTY};
 
@@ -31,14 +31,7 @@ def test_connect():
 
 /// Runs the matrix with real pytest: `postgres.xml` and `sqlite.xml` in `dir`; false when pytest is missing.
 fn run_matrix(dir: &Path) -> bool {
-    let ok = std::process::Command::new("python3")
-        .args(["-m", "pytest", "--version"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        assert!(!in_ci(), "pytest is required under CI=true (.ci/run installs it)");
-        eprintln!("skipping: pytest is not installed");
+    if !have_pytest() {
         return false;
     }
     write(dir, "tests/test_matrix.py", MATRIX_TESTS);

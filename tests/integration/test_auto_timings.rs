@@ -1,7 +1,6 @@
 //! `stepkit test --timings auto` (the default) with real pytest: the second run plans with the first run's timings.
 
-use crate::support::{stepkit, write};
-use crate::test_pytest::have_pytest;
+use crate::support::{have_pytest, stepkit, write};
 use std::path::Path;
 
 /// A small suite: one slow-ish file, two quick ones, and a failing test (a failed run still saves timings).

@@ -1,7 +1,6 @@
 //! `stepkit test --only-failed REPORT` with real pytest and PHPUnit: only the failed tests run again.
 
-use crate::support::{fixture, require_tool, stepkit, write};
-use crate::test_pytest::have_pytest;
+use crate::support::{fixture, have_pytest, require_tool, stepkit, write};
 use stepkit::junit::{read_file, Status};
 
 /// Tests that append their name to ran.log, so a test can see exactly what ran.
@@ -103,15 +102,20 @@ fn pytest_reruns_only_failures_and_errors() {
         assert_eq!(run.json()["data"]["only_failed"]["failed"], 3);
     }
 
+    // From here on: a plain `--only-failed REPORT` run, expecting its exit code.
+    let only_failed = |report: &str, code: i32| {
+        stepkit()
+            .current_dir(dir)
+            .args(["test", "--only-failed", report, "--", "python3", "-m", "pytest"])
+            .run()
+            .expect_code(code)
+    };
+
     // A failed test that no longer exists is named in a warning; the rest still rerun.
     let source = std::fs::read_to_string(dir.join("tests/test_a.py")).unwrap();
     std::fs::write(dir.join("tests/test_a.py"), source.replace("def test_fail()", "def test_renamed()"))
         .unwrap();
-    let run = stepkit()
-        .current_dir(dir)
-        .args(["test", "--only-failed", "last.xml", "--", "python3", "-m", "pytest"])
-        .run()
-        .expect_code(1);
+    let run = only_failed("last.xml", 1);
     assert!(
         run.stderr.contains("not listed any more") && run.stderr.contains("tests.test_a::test_fail"),
         "{}",
@@ -125,11 +129,7 @@ fn pytest_reruns_only_failures_and_errors() {
         "green.xml",
         r#"<testsuite name="s"><testcase classname="tests.test_b" name="test_ok"/></testsuite>"#,
     );
-    let run = stepkit()
-        .current_dir(dir)
-        .args(["test", "--only-failed", "green.xml", "--", "python3", "-m", "pytest"])
-        .run()
-        .expect_code(0);
+    let run = only_failed("green.xml", 0);
     assert!(run.stderr.contains("no test failed in green.xml"), "{}", run.stderr);
     assert!(ran(dir).is_empty());
 
@@ -139,18 +139,10 @@ fn pytest_reruns_only_failures_and_errors() {
         "gone.xml",
         r#"<testsuite name="s"><testcase classname="tests.test_gone" name="test_x"><failure/></testcase></testsuite>"#,
     );
-    let run = stepkit()
-        .current_dir(dir)
-        .args(["test", "--only-failed", "gone.xml", "--", "python3", "-m", "pytest"])
-        .run()
-        .expect_code(4);
+    let run = only_failed("gone.xml", 4);
     assert!(run.stderr.contains("tests.test_gone::test_x"), "{}", run.stderr);
 
-    let run = stepkit()
-        .current_dir(dir)
-        .args(["test", "--only-failed", "missing.xml", "--", "python3", "-m", "pytest"])
-        .run()
-        .expect_code(2);
+    let run = only_failed("missing.xml", 2);
     assert!(run.stderr.contains("--only-failed") && run.stderr.contains("missing.xml"), "{}", run.stderr);
 }
 

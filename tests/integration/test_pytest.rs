@@ -1,21 +1,7 @@
 //! `stepkit test` with real pytest on tests/fixtures/pytest.
 
-use crate::support::{fixture, in_ci, stepkit, write};
+use crate::support::{fixture, have_pytest, stepkit, write};
 use stepkit::junit::read_file;
-
-/// pytest through the interpreter stepkit's tests run with; false (skip) when it is missing.
-pub(crate) fn have_pytest() -> bool {
-    let ok = std::process::Command::new("python3")
-        .args(["-m", "pytest", "--version"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        assert!(!in_ci(), "pytest is required under CI=true (.ci/run installs it)");
-        eprintln!("skipping: pytest is not installed");
-    }
-    ok
-}
 
 #[test]
 fn parallel_counts_equal_a_serial_run() {

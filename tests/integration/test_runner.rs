@@ -1,7 +1,7 @@
 //! `stepkit test` mechanics with the command preset: shards, TEST_TOKEN, signals, deadlines, --max-fail.
 
 use crate::support::wait::wait_for;
-use crate::support::{stepkit, write};
+use crate::support::{stepkit, write, Stepkit};
 use std::path::Path;
 use stepkit::junit::read_file;
 
@@ -14,6 +14,15 @@ fn project(n: usize, body: &str) -> tempfile::TempDir {
     write(dir.path(), "run.sh", "#!/bin/sh\nrc=0\nfor f in \"$@\"; do sh \"$f\" || rc=1; done\nexit $rc\n");
     std::process::Command::new("chmod").arg("+x").arg(dir.path().join("run.sh")).status().unwrap();
     dir
+}
+
+/// `stepkit test FLAGS --files t/*.sh -- ./run.sh {files}` in a `project`: the runner is given the scripts.
+fn scripts(dir: &Path, flags: &[&str]) -> Stepkit {
+    stepkit()
+        .current_dir(dir)
+        .args(["test"])
+        .args(flags)
+        .args(["--files", "t/*.sh", "--", "./run.sh", "{files}"])
 }
 
 fn names(path: &Path) -> Vec<String> {
@@ -30,24 +39,7 @@ fn shards_cover_the_suite_once_and_merge_back() {
     for k in 1..=3 {
         let junit = format!("shard-{k}.xml");
         let shard = format!("{k}/3");
-        stepkit()
-            .current_dir(dir.path())
-            .args([
-                "test",
-                "--shard",
-                &shard,
-                "--workers",
-                "2",
-                "--files",
-                "t/*.sh",
-                "--junit",
-                &junit,
-                "--",
-                "./run.sh",
-                "{files}",
-            ])
-            .run()
-            .expect_code(0);
+        scripts(dir.path(), &["--shard", &shard, "--workers", "2", "--junit", &junit]).run().expect_code(0);
         all.extend(names(&dir.path().join(&junit)));
     }
     all.sort();
@@ -64,11 +56,7 @@ fn shards_cover_the_suite_once_and_merge_back() {
 #[test]
 fn workers_get_test_token_and_stepkit_worker() {
     let dir = project(4, "echo \"token=$TEST_TOKEN worker=$STEPKIT_WORKER\" >> tokens.log\n");
-    stepkit()
-        .current_dir(dir.path())
-        .args(["test", "--workers", "2", "--files", "t/*.sh", "--", "./run.sh", "{files}"])
-        .run()
-        .expect_code(0);
+    scripts(dir.path(), &["--workers", "2"]).run().expect_code(0);
     let log = std::fs::read_to_string(dir.path().join("tokens.log")).unwrap();
     for line in log.lines() {
         let token = line.split_whitespace().next().unwrap().trim_start_matches("token=");
@@ -133,23 +121,7 @@ fn runs_sleep_317(pid: i32) -> bool {
 #[test]
 fn timeout_exits_124_with_partial_results() {
     let dir = project(2, "sleep 300\n");
-    let run = stepkit()
-        .current_dir(dir.path())
-        .args([
-            "test",
-            "--timeout",
-            "1s",
-            "--split",
-            "file",
-            "--files",
-            "t/*.sh",
-            "--junit",
-            "t.xml",
-            "--",
-            "./run.sh",
-            "{files}",
-        ])
-        .run();
+    let run = scripts(dir.path(), &["--timeout", "1s", "--split", "file", "--junit", "t.xml"]).run();
     assert_eq!(run.code, 124, "{}", run.stderr);
     assert!(std::fs::read_to_string(dir.path().join("t.xml")).unwrap().contains("interrupted=\"true\""));
 }
@@ -157,26 +129,10 @@ fn timeout_exits_124_with_partial_results() {
 #[test]
 fn max_fail_stops_new_batches() {
     let dir = project(6, "exit 1\n");
-    let run = stepkit()
-        .current_dir(dir.path())
-        .args([
-            "--format",
-            "json",
-            "test",
-            "--workers",
-            "1",
-            "--split",
-            "file",
-            "--max-fail",
-            "2",
-            "--files",
-            "t/*.sh",
-            "--",
-            "./run.sh",
-            "{files}",
-        ])
-        .run()
-        .expect_code(1);
+    let run =
+        scripts(dir.path(), &["--format", "json", "--workers", "1", "--split", "file", "--max-fail", "2"])
+            .run()
+            .expect_code(1);
     let counts = &run.json()["data"]["summary"]["counts"];
     assert_eq!(counts["failures"], 2);
     assert_eq!(counts["skipped"], 4, "tests not run are listed as skipped");
@@ -185,15 +141,8 @@ fn max_fail_stops_new_batches() {
 #[test]
 fn no_tests_found_exits_4_and_usage_errors_exit_2() {
     let dir = project(0, "");
-    stepkit()
-        .current_dir(dir.path())
-        .args(["test", "--files", "t/*.sh", "--", "./run.sh", "{files}"])
-        .run()
-        .expect_code(4);
-    let run = stepkit()
-        .current_dir(dir.path())
-        .args(["test", "--shard", "4/3", "--files", "t/*.sh", "--", "./run.sh", "{files}"])
-        .run();
+    scripts(dir.path(), &[]).run().expect_code(4);
+    let run = scripts(dir.path(), &["--shard", "4/3"]).run();
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--shard"), "{}", run.stderr);
     let run = stepkit().current_dir(dir.path()).args(["test", "--", "make", "test"]).run();

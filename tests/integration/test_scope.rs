@@ -2,7 +2,7 @@
 //! --group, package patterns), with the real tools: every selected test runs exactly once, the
 //! same tests as a serial run of the same command, and nothing listed is dropped.
 
-use crate::support::{fixture, in_ci, require_tool, stepkit, write};
+use crate::support::{fixture, have_pytest, require_tool, stepkit, write};
 use std::collections::BTreeMap;
 use std::path::Path;
 use stepkit::junit::{read_file, Status};
@@ -134,20 +134,6 @@ fn phpunit_filter_in_cmd_is_a_usage_error() {
         .run();
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("`--filter` in CMD"), "{}", run.stderr);
-}
-
-/// pytest through the interpreter stepkit's tests run with; false (skip) when it is missing.
-fn have_pytest() -> bool {
-    let ok = std::process::Command::new("python3")
-        .args(["-m", "pytest", "--version"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        assert!(!in_ci(), "pytest is required under CI=true (.ci/run installs it)");
-        eprintln!("skipping: pytest is not installed");
-    }
-    ok
 }
 
 #[test]

@@ -1,8 +1,7 @@
 //! `stepkit test --test-timeout` with real pytest, PHPUnit and go: the test that runs too long is an
 //! error, its batch is stopped, and the tests after it still run.
 
-use crate::support::{require_tool, stepkit, write};
-use crate::test_pytest::have_pytest;
+use crate::support::{have_pytest, require_tool, stepkit, write};
 use std::time::{Duration, Instant};
 use stepkit::junit::{read_file, Status};
 

@@ -40,9 +40,9 @@ pub enum CheckError {
     Scaffold(#[from] ScaffoldError),
 }
 
-impl CheckError {
+impl crate::error::ModuleError for CheckError {
     /// Usage problems exit 2; the rest is environment (3).
-    pub fn is_usage(&self) -> bool {
+    fn is_usage(&self) -> bool {
         match self {
             CheckError::NoPlugins => true,
             CheckError::Engine(_) => false,

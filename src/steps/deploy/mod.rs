@@ -16,6 +16,7 @@ pub mod redact;
 pub mod swap;
 pub mod traffic;
 
+use crate::error::ModuleError;
 use crate::report::{Live, Outcome};
 use crate::secret::Secret;
 use crate::signals::Signals;
@@ -134,10 +135,10 @@ fn pull_hint(denied: bool, registry: &str) -> String {
     }
 }
 
-impl DeployError {
+impl ModuleError for DeployError {
     /// Usage problems exit 2 (a missing image is the pipeline's order of steps); a lock still held after
-    /// --lock-timeout is a timeout (124, error.rs); the rest is environment (3).
-    pub fn is_usage(&self) -> bool {
+    /// --lock-timeout is a timeout (124, `exit_code`); the rest is environment (3).
+    fn is_usage(&self) -> bool {
         match self {
             DeployError::ImageMissing { .. }
             | DeployError::NothingKept { .. }
@@ -149,6 +150,15 @@ impl DeployError {
             DeployError::Gate(e) => e.is_usage(),
             DeployError::Daemon(_) => false,
             DeployError::Docker { .. } | DeployError::Locked { .. } | DeployError::Lock { .. } => false,
+        }
+    }
+
+    /// Waited --lock-timeout for another deploy of the same app: a timeout (never a usage error).
+    fn exit_code(&self) -> i32 {
+        match self {
+            DeployError::Locked { .. } => crate::exit::TIMED_OUT,
+            _ if self.is_usage() => crate::exit::USAGE,
+            _ => crate::exit::ENVIRONMENT,
         }
     }
 }

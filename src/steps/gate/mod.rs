@@ -111,9 +111,9 @@ pub enum GateError {
     Baseline { path: PathBuf, message: String },
 }
 
-impl GateError {
+impl crate::error::ModuleError for GateError {
     /// Usage problems exit 2; the rest is environment (3).
-    pub fn is_usage(&self) -> bool {
+    fn is_usage(&self) -> bool {
         matches!(self, GateError::NoProbes | GateError::Baseline { .. })
     }
 }

@@ -4,6 +4,7 @@
 
 use super::test_server::{refused_port, serve, Reply};
 use super::*;
+use crate::error::ModuleError;
 use crate::report::{render_json, Silent, Verdict};
 use std::time::Duration;
 

@@ -110,9 +110,9 @@ pub enum HistoryError {
     Output { path: PathBuf, message: String },
 }
 
-impl HistoryError {
+impl crate::error::ModuleError for HistoryError {
     /// True when the user's input is at fault (exit 2) rather than the store (exit 3).
-    pub fn is_usage(&self) -> bool {
+    fn is_usage(&self) -> bool {
         matches!(self, HistoryError::Input { .. })
     }
 }

@@ -106,9 +106,9 @@ pub enum HookError {
     Runtime(std::io::Error),
 }
 
-impl HookError {
+impl crate::error::ModuleError for HookError {
     /// Usage errors (exit 2): a wrong id, a bad TLS file, a delivery that cannot be replayed.
-    pub fn is_usage(&self) -> bool {
+    fn is_usage(&self) -> bool {
         matches!(
             self,
             HookError::Tls { .. }

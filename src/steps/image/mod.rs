@@ -43,10 +43,10 @@ pub enum ImageError {
     Verify { reference: String, tried: String, message: String },
 }
 
-impl ImageError {
+impl crate::error::ModuleError for ImageError {
     /// Usage problems exit 2, the registry refusing credentials and a docker config that cannot
     /// answer too (they are configuration); the rest is environment (3).
-    pub fn is_usage(&self) -> bool {
+    fn is_usage(&self) -> bool {
         matches!(
             self,
             ImageError::Usage(_)

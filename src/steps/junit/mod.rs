@@ -18,3 +18,10 @@ pub enum JunitError {
     #[error(transparent)]
     Pattern(#[from] crate::patterns::PatternError),
 }
+
+impl crate::error::ModuleError for JunitError {
+    /// A pattern the user gave is wrong (exit 2); a report that cannot be written is the machine's (3).
+    fn is_usage(&self) -> bool {
+        matches!(self, JunitError::Pattern(_))
+    }
+}

@@ -81,9 +81,9 @@ pub enum LoadError {
     Baseline { path: PathBuf, message: String },
 }
 
-impl LoadError {
+impl crate::error::ModuleError for LoadError {
     /// Whether the user must change the command (exit 2) rather than the environment (exit 3).
-    pub fn is_usage(&self) -> bool {
+    fn is_usage(&self) -> bool {
         matches!(self, LoadError::Baseline { .. })
     }
 }

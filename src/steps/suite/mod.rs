@@ -77,6 +77,14 @@ pub enum TestError {
     Coverage(#[from] crate::coverage::CoverageError),
 }
 
+impl crate::error::ModuleError for TestError {
+    /// Only a preset given a scope it cannot run is the user's (exit 2); everything else that stops a
+    /// run, coverage included, is the machine's (exit 3).
+    fn is_usage(&self) -> bool {
+        matches!(self, TestError::Preset(PresetError::Scope { .. }))
+    }
+}
+
 /// Seconds between SIGTERM and SIGKILL for a batch being stopped.
 const GRACE: Duration = Duration::from_secs(2);
 

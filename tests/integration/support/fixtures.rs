@@ -36,6 +36,21 @@ pub fn require_tool(tool: &str) -> bool {
     found
 }
 
+/// pytest through the interpreter stepkit's tests run with (`python3 -m pytest`, not a `pytest` on
+/// PATH, so `require_tool` cannot say); false (skip) when it is missing, a failure under CI.
+pub fn have_pytest() -> bool {
+    let ok = Command::new("python3")
+        .args(["-m", "pytest", "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        assert!(!in_ci(), "pytest is required under CI=true (.ci/run installs it)");
+        eprintln!("skipping: pytest is not installed");
+    }
+    ok
+}
+
 /// Writes `content` to `dir/name` and returns the path.
 pub fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
     let path = dir.join(name);

@@ -7,5 +7,5 @@ pub mod ports;
 pub mod process;
 pub mod wait;
 
-pub use fixtures::{corpus, fixture, in_ci, require_tool, write};
+pub use fixtures::{corpus, fixture, have_pytest, in_ci, require_tool, write};
 pub use process::{record, stepkit, Run, Stepkit};

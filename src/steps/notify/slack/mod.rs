@@ -93,9 +93,9 @@ pub enum SlackError {
     Client(String),
 }
 
-impl SlackError {
+impl crate::error::ModuleError for SlackError {
     /// Refusals are configuration problems (a wrong URL, token, channel): exit 2.
-    pub fn is_usage(&self) -> bool {
+    fn is_usage(&self) -> bool {
         matches!(self, SlackError::Refused { .. })
     }
 }
@@ -280,6 +280,7 @@ fn round(d: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ModuleError;
 
     #[test]
     fn when_holds_back_what_it_should() {
