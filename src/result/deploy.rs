@@ -41,50 +41,57 @@ pub enum CompanionCommandData {
     Interrupted(Interrupted),
 }
 
-/// A deploy whose swap ran.
+/// What a deploy and a rollback both report once their swap ran: what runs now, how the swap went,
+/// both gates' evidence and the versions kept. Flattened into each command's data.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct DeployedData {
+pub struct SwapData {
     pub schema_version: u32,
     pub app: String,
     pub environment: Option<String>,
-    /// The image reference deployed.
+    /// The image the swap made live: the one deployed, or the kept version a rollback brings back.
     pub image: String,
     pub digest: String,
     /// The live container's name: the app's.
     pub container: String,
-    /// The new container's id, when it is the live one (`result` is `deployed`).
+    /// The swapped-in image's container id, when it is live (`deployed`; `rolled-back` after a rollback).
     pub container_id: Option<String>,
-    /// When the deploy started (RFC 3339, UTC, milliseconds).
-    pub deployed_at: String,
-    /// `deployed`, `rolled-back`, `failed` or `interrupted`.
+    /// Deploy: `deployed`, `rolled-back`, `failed` or `interrupted`; rollback: `rolled-back`,
+    /// `restored-current`, `failed` or `interrupted`.
     pub result: String,
-    /// The previous version is live again.
+    /// The older version is live again: a failed deploy undone, or a rollback done.
     pub rolled_back: bool,
     /// `start-first` or `stop-first` (the candidate needed the previous version's host ports).
     pub strategy: String,
-    /// The version that ran before; null on a first deploy.
+    /// The version that was live before the swap; null when there was none (a first deploy).
     pub previous: Option<PreviousData>,
     pub duration_ms: u64,
     /// Stop-first only: from the previous version's stop to the candidate's gate opening (or the revert).
     pub downtime_ms: Option<u64>,
     /// The proxy traffic moved through; null without one.
     pub proxy: Option<ProxyData>,
-    /// The duration of the deploy in `--previous-result`, when it passed.
-    pub previous_duration_ms: Option<u64>,
-    /// `duration_ms` minus `previous_duration_ms`.
-    pub duration_delta_ms: Option<i64>,
-    /// The new version's gate; null when it did not run.
+    /// The candidate's gate; null when it did not run.
     pub gate: Option<GateEvidence>,
     /// The previous version's gate after it was put back.
     pub restore_gate: Option<GateEvidence>,
-    /// Why the deploy failed.
+    /// Why the command failed.
     pub failure: Option<String>,
     /// What went wrong while undoing a failure (the previous version not restored, ...).
     pub problems: Vec<String>,
     /// Earlier versions kept (stopped) for a rollback, newest first.
     pub kept: Vec<String>,
-    /// Earlier versions removed beyond `--keep`.
+    /// Earlier versions removed: beyond `--keep`, or the version a rollback rolled back from.
     pub removed: Vec<String>,
+}
+
+/// A deploy whose swap ran.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct DeployedData {
+    #[serde(flatten)]
+    pub swap: SwapData,
+    /// When the deploy started (RFC 3339, UTC, milliseconds).
+    pub deployed_at: String,
+    #[serde(flatten)]
+    pub against_previous: DurationDelta,
     pub hooks: Vec<HookData>,
     pub companions: Vec<CompanionData>,
     /// The GitHub deployment, when `[deploy.github]` is set.
@@ -92,35 +99,22 @@ pub struct DeployedData {
     pub github_deployment: Option<Box<GithubDeploymentData>>,
 }
 
+/// A deploy's duration against the one in `--previous-result`; both null without a passed one.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct DurationDelta {
+    /// The duration of the deploy in `--previous-result`, when it passed.
+    pub previous_duration_ms: Option<u64>,
+    /// `duration_ms` minus `previous_duration_ms`.
+    pub duration_delta_ms: Option<i64>,
+}
+
 /// A rollback whose swap ran.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RolledBackData {
-    pub schema_version: u32,
-    pub app: String,
-    pub environment: Option<String>,
-    /// The kept version's image, live again after a rollback.
-    pub image: String,
-    pub digest: String,
-    pub container: String,
-    /// The kept container's id, when it is live (`result` is `rolled-back`).
-    pub container_id: Option<String>,
+    #[serde(flatten)]
+    pub swap: SwapData,
     /// The kept container's name before it became the app again.
     pub restored_from: String,
-    /// `rolled-back`, `restored-current`, `failed` or `interrupted`.
-    pub result: String,
-    pub rolled_back: bool,
-    pub strategy: String,
-    /// The version that was live before the rollback.
-    pub previous: Option<PreviousData>,
-    pub duration_ms: u64,
-    pub downtime_ms: Option<u64>,
-    pub proxy: Option<ProxyData>,
-    pub gate: Option<GateEvidence>,
-    pub restore_gate: Option<GateEvidence>,
-    pub failure: Option<String>,
-    pub problems: Vec<String>,
-    pub kept: Vec<String>,
-    pub removed: Vec<String>,
 }
 
 /// The companions a command ensured, restarted or removed.

@@ -281,18 +281,19 @@ pub async fn deploy(settings: &DeploySettings, live: &mut dyn Live) -> Result<Ou
     let baseline =
         settings.previous_result.as_ref().map(|path| outcome::read_previous_duration(path, &settings.app));
     let mut outcome = outcome::deploy_outcome(outcome::Deployed {
-        app: &settings.app,
-        environment: settings.environment.as_deref(),
-        image: &settings.image,
-        digest: &digest,
+        swapped: outcome::Swapped {
+            plan: &plan,
+            environment: settings.environment.as_deref(),
+            image: &settings.image,
+            digest: &digest,
+            swap,
+            duration: start.elapsed(),
+            kept,
+            removed,
+            warnings,
+        },
         at,
-        proxy: settings.proxy.as_ref(),
-        swap,
-        duration: start.elapsed(),
-        kept,
-        removed,
         baseline,
-        warnings,
         companions,
         after_failure,
     });
@@ -444,15 +445,18 @@ pub async fn rollback(settings: &RollbackSettings, live: &mut dyn Live) -> Resul
         .map(|k| k.into_iter().map(|f| f.name).collect())
         .unwrap_or_default();
     let mut outcome = outcome::rollback_outcome(outcome::RolledBack {
-        app: &settings.app,
-        environment: settings.environment.as_deref(),
+        swapped: outcome::Swapped {
+            plan: &plan,
+            environment: settings.environment.as_deref(),
+            image: &target.image,
+            digest: &target.digest,
+            swap,
+            duration: start.elapsed(),
+            kept,
+            removed,
+            warnings,
+        },
         target: &target,
-        proxy: settings.proxy.as_ref(),
-        swap,
-        duration: start.elapsed(),
-        kept,
-        removed,
-        warnings,
     });
     redactor.outcome(&mut outcome);
     Ok(outcome)

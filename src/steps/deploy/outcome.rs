@@ -3,32 +3,38 @@
 //! redacts secrets, redact.rs).
 
 use super::docker::{short, Found};
-use super::swap::{Ending, Swap};
+use super::swap::{Ending, Plan, Swap};
 use super::traffic::ProxySettings;
 use crate::report::{Annotation, AnnotationLevel, Outcome, Verdict};
 use crate::result::deploy::{
-    DeployData, DeployedData, GateEvidence, Interrupted, PreviousData, ProxyData, RollbackData,
-    RolledBackData, SCHEMA_VERSION,
+    DeployData, DeployedData, DurationDelta, GateEvidence, Interrupted, PreviousData, ProxyData,
+    RollbackData, RolledBackData, SwapData, SCHEMA_VERSION,
 };
 use chrono::{DateTime, Utc};
 use std::path::Path;
 use std::time::Duration;
 
-/// A finished `stepkit deploy`.
-pub struct Deployed<'a> {
-    pub app: &'a str,
-    pub proxy: Option<&'a ProxySettings>,
+/// What a deploy and a rollback both hand over once their swap ran: the image swapped in and how.
+pub struct Swapped<'a> {
+    /// What the swap was asked to do: the app, and the proxy traffic moves through.
+    pub plan: &'a Plan<'a>,
     pub environment: Option<&'a str>,
+    /// The candidate: the image deployed, or the kept version a rollback brings back.
     pub image: &'a str,
     pub digest: &'a str,
-    pub at: DateTime<Utc>,
     pub swap: Swap,
     pub duration: Duration,
     pub kept: Vec<String>,
     pub removed: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// A finished `stepkit deploy`.
+pub struct Deployed<'a> {
+    pub swapped: Swapped<'a>,
+    pub at: DateTime<Utc>,
     /// The previous deploy's duration from `--previous-result`: found, absent, or why it could not be read.
     pub baseline: Option<Result<Option<u64>, String>>,
-    pub warnings: Vec<String>,
     /// What the deploy did about each companion (all ready, or the app would not have been touched).
     pub companions: Vec<super::companion::Ensured>,
     /// Why an after-switch hook failed: the deploy fails, the new version stays.
@@ -37,15 +43,41 @@ pub struct Deployed<'a> {
 
 /// A finished `stepkit deploy rollback`.
 pub struct RolledBack<'a> {
-    pub app: &'a str,
-    pub proxy: Option<&'a ProxySettings>,
-    pub environment: Option<&'a str>,
+    pub swapped: Swapped<'a>,
+    /// The kept version brought back (its image is `swapped.image`).
     pub target: &'a Found,
-    pub swap: Swap,
-    pub duration: Duration,
-    pub kept: Vec<String>,
-    pub removed: Vec<String>,
-    pub warnings: Vec<String>,
+}
+
+impl Swapped<'_> {
+    /// The data both commands report about their swap. `result` is the command's word for how it
+    /// ended; `kept_as` the previous version's name now, when it is no longer the app's.
+    fn data(&self, result: &str, rolled_back: bool, kept_as: Option<&str>) -> SwapData {
+        let swap = &self.swap;
+        // The candidate is live when the swap passed, even if a signal came right after.
+        let live = matches!(swap.ending, Ending::Passed | Ending::Interrupted { after_pass: true, .. });
+        SwapData {
+            schema_version: SCHEMA_VERSION,
+            app: self.plan.app.into(),
+            environment: self.environment.map(Into::into),
+            image: self.image.into(),
+            digest: self.digest.into(),
+            container: self.plan.app.into(),
+            container_id: swap.candidate_id.clone().filter(|_| live),
+            result: result.into(),
+            rolled_back,
+            strategy: if swap.stop_first { "stop-first" } else { "start-first" }.into(),
+            previous: previous_data(&swap.previous, kept_as),
+            duration_ms: millis(self.duration),
+            downtime_ms: swap.downtime.map(millis),
+            proxy: proxy_data(self.plan.proxy, swap),
+            gate: gate_evidence(&swap.gate),
+            restore_gate: gate_evidence(&swap.restore_gate),
+            failure: swap.failure.clone(),
+            problems: swap.problems.clone(),
+            kept: self.kept.clone(),
+            removed: self.removed.clone(),
+        }
+    }
 }
 
 fn millis(d: Duration) -> u64 {
@@ -228,41 +260,53 @@ fn proxy_data(proxy: Option<&ProxySettings>, swap: &Swap) -> Option<ProxyData> {
     })
 }
 
-fn strategy(swap: &Swap) -> String {
-    if swap.stop_first { "stop-first" } else { "start-first" }.into()
+/// The deploy's duration against the passed one in `--previous-result`; why that file could not be
+/// read is a warning, not a failure.
+fn duration_delta(
+    duration: Duration,
+    baseline: Option<Result<Option<u64>, String>>,
+    warnings: &mut Vec<String>,
+) -> DurationDelta {
+    let previous = match baseline {
+        Some(Ok(ms)) => ms,
+        Some(Err(message)) => {
+            warnings.push(message);
+            None
+        }
+        None => None,
+    };
+    DurationDelta {
+        previous_duration_ms: previous,
+        duration_delta_ms: previous.map(|ms| millis(duration) as i64 - ms as i64),
+    }
 }
 
 pub fn deploy_outcome(d: Deployed) -> Outcome {
-    let swap = &d.swap;
+    let Deployed { swapped: mut s, at, baseline, companions, after_failure } = d;
+    let swap = &s.swap;
     let opened = swap.gate.as_ref().and_then(|g| g.data["opened_after_ms"].as_u64());
-    let mut passed = format!("{} runs {} ({})", d.app, d.image, short(d.digest));
+    let mut passed = format!("{} runs {} ({})", s.plan.app, s.image, short(s.digest));
     if let Some(ms) = opened {
         passed.push_str(&format!(": the gate opened after {}", secs(Duration::from_millis(ms))));
     }
-    match (&swap.previous, d.kept.first()) {
+    match (&swap.previous, s.kept.first()) {
         (Some(p), Some(kept)) => passed.push_str(&format!("; previous {} kept as {kept}", p.image)),
         (Some(p), None) => passed.push_str(&format!("; previous {} removed (--keep 0)", p.image)),
         (None, _) => passed.push_str("; first deploy"),
     }
-    passed.push_str(&format!("; took {}", secs(d.duration)));
+    passed.push_str(&format!("; took {}", secs(s.duration)));
     let (mut verdict, mut headline, result) =
-        ending(swap, d.app, passed, &format!("{} ({})", d.image, short(d.digest)));
-    if let (Some(why), Verdict::Passed) = (&d.after_failure, verdict) {
+        ending(swap, s.plan.app, passed, &format!("{} ({})", s.image, short(s.digest)));
+    if let (Some(why), Verdict::Passed) = (&after_failure, verdict) {
         verdict = Verdict::Failed;
         headline = format!(
             "{headline}; but {why}: the new version stays live (stepkit deploy rollback puts the previous one back)"
         );
     }
 
-    let mut warnings = d.warnings;
-    let (previous_ms, delta_ms) = match d.baseline {
-        Some(Ok(Some(ms))) => (Some(ms), Some(millis(d.duration) as i64 - ms as i64)),
-        Some(Err(message)) => {
-            warnings.push(message);
-            (None, None)
-        }
-        _ => (None, None),
-    };
+    let mut warnings = std::mem::take(&mut s.warnings);
+    let against_previous = duration_delta(s.duration, baseline, &mut warnings);
+    let duration_delta_ms = against_previous.duration_delta_ms;
     let mut outcome = Outcome::new("deploy", verdict, headline);
     outcome.warnings = warnings;
     // The gates' own warnings (a missing --baseline file, say) would otherwise be lost inside the deploy.
@@ -277,40 +321,23 @@ pub fn deploy_outcome(d: Deployed) -> Outcome {
             && swap.previous.is_some()
             && swap.problems.is_empty());
     // After a failure the previous version is `APP` again; after a success it carries its kept name.
-    let retired = if result == "deployed" { d.kept.first().cloned() } else { None };
+    let retired = if result == "deployed" { s.kept.first().cloned() } else { None };
+    let mut data = s.data(result, rolled_back, retired.as_deref());
+    // An after-switch hook's failure fails the deploy though the swap itself passed.
+    data.failure = data.failure.or(after_failure);
     outcome.set_data(&DeployData::Swapped(Box::new(DeployedData {
-        schema_version: SCHEMA_VERSION,
-        app: d.app.into(),
-        environment: d.environment.map(Into::into),
-        image: d.image.into(),
-        digest: d.digest.into(),
-        container: d.app.into(),
-        container_id: swap.candidate_id.clone().filter(|_| result == "deployed"),
-        deployed_at: d.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        result: result.into(),
-        rolled_back,
-        strategy: strategy(swap),
-        previous: previous_data(&swap.previous, retired.as_deref()),
-        duration_ms: millis(d.duration),
-        downtime_ms: swap.downtime.map(millis),
-        proxy: proxy_data(d.proxy, swap),
-        previous_duration_ms: previous_ms,
-        duration_delta_ms: delta_ms,
-        gate: gate_evidence(&swap.gate),
-        restore_gate: gate_evidence(&swap.restore_gate),
-        failure: swap.failure.clone().or(d.after_failure),
-        problems: swap.problems.clone(),
-        kept: d.kept.clone(),
-        removed: d.removed,
+        swap: data,
+        deployed_at: at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        against_previous,
         hooks: swap.hooks.iter().map(super::hooks::HookRun::data).collect(),
-        companions: d.companions.iter().map(super::companion::Ensured::data).collect(),
+        companions: companions.iter().map(super::companion::Ensured::data).collect(),
         github_deployment: None,
     })));
     outcome.outputs = vec![
         ("result".into(), result.into()),
         ("rolled-back".into(), rolled_back.to_string()),
-        ("digest".into(), d.digest.into()),
-        ("duration-ms".into(), millis(d.duration).to_string()),
+        ("digest".into(), s.digest.into()),
+        ("duration-ms".into(), millis(s.duration).to_string()),
     ];
     if let Some(id) = swap.candidate_id.as_ref().filter(|_| result == "deployed") {
         outcome.outputs.push(("container-id".into(), id.clone()));
@@ -318,7 +345,7 @@ pub fn deploy_outcome(d: Deployed) -> Outcome {
     if let Some(p) = &swap.previous {
         outcome.outputs.push(("previous-image".into(), p.image.clone()));
     }
-    if let Some(delta) = delta_ms {
+    if let Some(delta) = duration_delta_ms {
         outcome.outputs.push(("duration-delta-ms".into(), delta.to_string()));
     }
     if verdict != Verdict::Passed {
@@ -331,50 +358,32 @@ pub fn deploy_outcome(d: Deployed) -> Outcome {
 }
 
 pub fn rollback_outcome(r: RolledBack) -> Outcome {
-    let swap = &r.swap;
-    let mut passed = format!("{} runs {} ({}) again", r.app, r.target.image, short(&r.target.digest));
+    let RolledBack { swapped: mut s, target } = r;
+    let swap = &s.swap;
+    let mut passed = format!("{} runs {} ({}) again", s.plan.app, s.image, short(s.digest));
     if let Some(p) = &swap.previous {
         passed.push_str(&format!("; {} removed", p.image));
     }
-    passed.push_str(&format!("; took {}", secs(r.duration)));
+    passed.push_str(&format!("; took {}", secs(s.duration)));
     let (verdict, headline, result) =
-        ending(swap, r.app, passed, &format!("the kept version {}", r.target.image));
+        ending(swap, s.plan.app, passed, &format!("the kept version {}", s.image));
     let result = match result {
         "deployed" => "rolled-back",
         "rolled-back" => "restored-current",
         other => other,
     };
     let mut outcome = Outcome::new("deploy rollback", verdict, headline);
-    outcome.warnings = r.warnings;
+    outcome.warnings = std::mem::take(&mut s.warnings);
     evidence(&mut outcome, swap);
     outcome.step_summary = true;
     outcome.set_data(&RollbackData::Swapped(Box::new(RolledBackData {
-        schema_version: SCHEMA_VERSION,
-        app: r.app.into(),
-        environment: r.environment.map(Into::into),
-        image: r.target.image.clone(),
-        digest: r.target.digest.clone(),
-        container: r.app.into(),
-        container_id: (result == "rolled-back").then(|| r.target.id.clone()),
-        restored_from: r.target.name.clone(),
-        result: result.into(),
-        rolled_back: result == "rolled-back",
-        strategy: strategy(swap),
-        previous: previous_data(&swap.previous, None),
-        duration_ms: millis(r.duration),
-        downtime_ms: swap.downtime.map(millis),
-        proxy: proxy_data(r.proxy, swap),
-        gate: gate_evidence(&swap.gate),
-        restore_gate: gate_evidence(&swap.restore_gate),
-        failure: swap.failure.clone(),
-        problems: swap.problems.clone(),
-        kept: r.kept,
-        removed: r.removed,
+        swap: s.data(result, result == "rolled-back", None),
+        restored_from: target.name.clone(),
     })));
     outcome.outputs = vec![
         ("result".into(), result.into()),
-        ("image".into(), r.target.image.clone()),
-        ("duration-ms".into(), millis(r.duration).to_string()),
+        ("image".into(), s.image.into()),
+        ("duration-ms".into(), millis(s.duration).to_string()),
     ];
     if verdict != Verdict::Passed {
         fail_annotation(&mut outcome, "rollback failed");
@@ -385,6 +394,128 @@ pub fn rollback_outcome(r: RolledBack) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::steps::gate::GateSettings;
+    use serde_json::Value;
+
+    fn found(name: &str, image: &str) -> Found {
+        Found {
+            id: format!("{name}-id"),
+            name: name.into(),
+            running: true,
+            image: image.into(),
+            digest: format!("{image}-digest"),
+            deployed_at: Some("2026-01-01T00:00:00.000Z".into()),
+            host_ports: Vec::new(),
+            secrets: Vec::new(),
+        }
+    }
+
+    /// A start-first swap that passed: `candidate_id` is live, `previous` retired.
+    fn passed(previous: Found, candidate_id: &str) -> Swap {
+        let mut swap = Swap::new(Some(previous), false);
+        swap.candidate_id = Some(candidate_id.into());
+        swap
+    }
+
+    /// The keys of `data` in a real run's snapshot (tests/fixtures/results/NAME.json).
+    fn snapshot_keys(name: &str) -> Vec<String> {
+        let path = format!("{}/tests/fixtures/results/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        doc["data"].as_object().unwrap().keys().cloned().collect()
+    }
+
+    fn picked(data: &Value, keys: &[&str]) -> Vec<Value> {
+        keys.iter().map(|k| data[*k].clone()).collect()
+    }
+
+    fn keys(data: &Value) -> Vec<String> {
+        data.as_object().unwrap().keys().cloned().collect()
+    }
+
+    #[test]
+    fn a_deploy_and_a_rollback_report_the_keys_of_their_snapshots_with_their_own_values() {
+        let gate = GateSettings::new(Vec::new());
+        let target = found("web-prev-1", "web:1");
+        let plan = Plan {
+            app: "web",
+            candidate: super::super::swap::Candidate::Kept(target.clone()),
+            retire_as: "web-prev-2".into(),
+            stop_timeout: Duration::from_secs(1),
+            gate: &gate,
+            proxy: None,
+            hooks: None,
+        };
+        let swapped = |image: &'static str, swap: Swap, kept: &[&str], removed: &[&str]| Swapped {
+            plan: &plan,
+            environment: Some("prod"),
+            image,
+            digest: "sha256:new",
+            swap,
+            duration: Duration::from_millis(1500),
+            kept: kept.iter().map(|k| k.to_string()).collect(),
+            removed: removed.iter().map(|r| r.to_string()).collect(),
+            warnings: Vec::new(),
+        };
+
+        let deployed = deploy_outcome(Deployed {
+            swapped: swapped("web:2", passed(found("web", "web:1"), "new-id"), &["web-prev-2"], &[]),
+            at: DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z").unwrap().with_timezone(&Utc),
+            baseline: Some(Ok(Some(1000))),
+            companions: Vec::new(),
+            after_failure: None,
+        })
+        .data;
+        assert_eq!(keys(&deployed), snapshot_keys("deploy"));
+        let app_keys = ["app", "container", "environment", "result", "strategy", "deployed_at"];
+        assert_eq!(
+            picked(&deployed, &app_keys),
+            ["web", "web", "prod", "deployed", "start-first", "2026-01-02T03:04:05.000Z"]
+        );
+        assert_eq!(picked(&deployed, &["image", "container_id"]), ["web:2", "new-id"]);
+        assert_eq!(deployed["previous"]["name"], "web-prev-2", "a success reports the kept name");
+        assert_eq!(
+            (&deployed["duration_ms"], &deployed["previous_duration_ms"]),
+            (&1500.into(), &1000.into())
+        );
+        assert_eq!(deployed["duration_delta_ms"], 500);
+        assert_eq!(deployed["rolled_back"], false);
+
+        let mut reverted = passed(found("web", "web:1"), "new-id");
+        reverted.ending = Ending::Reverted;
+        reverted.failure = Some("its gate: closed".into());
+        let failed = deploy_outcome(Deployed {
+            swapped: swapped("web:2", reverted, &[], &[]),
+            at: Utc::now(),
+            baseline: Some(Err("no such file".into())),
+            companions: Vec::new(),
+            after_failure: None,
+        });
+        assert_eq!(
+            (&failed.data["result"], &failed.data["rolled_back"]),
+            (&"rolled-back".into(), &true.into())
+        );
+        assert_eq!(failed.data["container_id"], Value::Null, "the candidate is gone");
+        assert_eq!(failed.data["previous"]["name"], "web", "the previous version is the app again");
+        assert_eq!(failed.data["duration_delta_ms"], Value::Null);
+        assert!(failed.warnings.contains(&"no such file".to_string()), "{:?}", failed.warnings);
+
+        let rolled_back = rollback_outcome(RolledBack {
+            swapped: swapped("web:1", passed(found("web", "web:2"), "web-prev-1-id"), &[], &["x"]),
+            target: &target,
+        })
+        .data;
+        assert_eq!(keys(&rolled_back), snapshot_keys("deploy-rollback"));
+        let swapped_in = ["image", "container_id", "result", "restored_from"];
+        assert_eq!(
+            picked(&rolled_back, &swapped_in),
+            ["web:1", "web-prev-1-id", "rolled-back", "web-prev-1"]
+        );
+        assert_eq!(
+            (&rolled_back["rolled_back"], &rolled_back["removed"]),
+            (&true.into(), &serde_json::json!(["x"]))
+        );
+        assert_eq!(rolled_back["previous"]["name"], "web", "a rollback reports the previous version's name");
+    }
 
     #[test]
     fn a_signal_while_waiting_for_the_lock_has_the_small_data_it_always_had() {

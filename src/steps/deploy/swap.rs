@@ -93,6 +93,27 @@ pub struct Swap {
     hook_container: Option<String>,
 }
 
+impl Swap {
+    /// A swap about to start: nothing done yet (`ending` holds until the swap says otherwise).
+    pub(super) fn new(previous: Option<Found>, stop_first: bool) -> Swap {
+        Swap {
+            previous,
+            stop_first,
+            candidate_id: None,
+            gate: None,
+            failure: None,
+            restore_gate: None,
+            ending: Ending::Passed,
+            problems: Vec::new(),
+            downtime: None,
+            switched: None,
+            switching: None,
+            hooks: Vec::new(),
+            hook_container: None,
+        }
+    }
+}
+
 enum Halt {
     Failed(String),
     Signal(Signal),
@@ -138,21 +159,7 @@ pub async fn swap(
     };
     // Behind a proxy the versions need no host ports of their own: always start-first.
     let stop_first = plan.proxy.is_none() && previous.as_ref().is_some_and(|p| needs_stop_first(p, &wanted));
-    let mut s = Swap {
-        previous,
-        stop_first,
-        candidate_id: None,
-        gate: None,
-        failure: None,
-        restore_gate: None,
-        ending: Ending::Passed,
-        problems: Vec::new(),
-        downtime: None,
-        switched: None,
-        switching: None,
-        hooks: Vec::new(),
-        hook_container: None,
-    };
+    let mut s = Swap::new(previous, stop_first);
     let mut stop_issued = None;
     let forward = forward(docker, plan, live, signals, &mut s, &mut stop_issued).await;
     match forward {
