@@ -3,7 +3,7 @@
 
 use super::model::TestFile;
 use super::preset::Preset;
-use super::timings::Timings;
+use super::timings::{CaseKey, Timings};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -88,18 +88,34 @@ pub fn cache_path(cwd: &Path, preset: &Preset, command: &[String]) -> PathBuf {
     cwd.join(".stepkit").join("timings").join(format!("{}-{key}.json", preset.name()))
 }
 
-/// The file's schema; `version` changes when its meaning does.
+/// The file's schema; `version` changes when its meaning does (2: cases named by classname and name).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CacheFile {
     version: u32,
     preset: String,
     command: Vec<String>,
-    /// Seconds per test case, per test file.
-    files: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Per test file, its cases' seconds.
+    files: BTreeMap<String, Vec<CachedCase>>,
 }
 
-const VERSION: u32 = 1;
+/// One case's seconds.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CachedCase {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    classname: Option<String>,
+    name: String,
+    seconds: f64,
+}
+
+/// Just the version, read first: a cache another stepkit wrote in another layout is not an error.
+#[derive(Deserialize)]
+struct Versioned {
+    version: u32,
+}
+
+const VERSION: u32 = 2;
 
 /// The cached timings, `None` when there is no cache yet.
 pub fn load(path: &Path) -> Result<Option<Timings>, String> {
@@ -108,13 +124,24 @@ pub fn load(path: &Path) -> Result<Option<Timings>, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("read the timings cache {}: {e}", path.display())),
     };
-    let file: CacheFile = serde_json::from_str(&text).map_err(|e| {
+    let broken = |e: serde_json::Error| {
         format!("read the timings cache {}: {e}; delete it and the next run writes a new one", path.display())
-    })?;
-    if file.version != VERSION {
+    };
+    // An older layout is dropped, not refused: this run's timings replace it.
+    if serde_json::from_str::<Versioned>(&text).map_err(broken)?.version != VERSION {
         return Ok(None);
     }
-    Ok(Some(Timings::from_case_seconds(file.files)))
+    let file: CacheFile = serde_json::from_str(&text).map_err(broken)?;
+    let files = file.files.into_iter().map(|(path, cases)| {
+        (
+            path,
+            cases
+                .into_iter()
+                .map(|c| (CaseKey { classname: c.classname, name: c.name }, c.seconds))
+                .collect(),
+        )
+    });
+    Ok(Some(Timings::from_case_seconds(files.collect())))
 }
 
 /// Saves `previous` updated with this run's `measured` timings, for the files listed now: a file or
@@ -136,7 +163,23 @@ pub fn save(
         version: VERSION,
         preset: preset.name().into(),
         command: command.to_vec(),
-        files: merged.case_seconds(listed),
+        files: merged
+            .case_seconds(listed)
+            .into_iter()
+            .map(|(path, cases)| {
+                (
+                    path,
+                    cases
+                        .into_iter()
+                        .map(|(key, seconds)| CachedCase {
+                            classname: key.classname,
+                            name: key.name,
+                            seconds,
+                        })
+                        .collect(),
+                )
+            })
+            .collect(),
     };
     prepare_dir(path)?;
     crate::fs::write_atomically(path, |out| {
@@ -219,23 +262,53 @@ mod tests {
         save(&path, &Preset::Pytest, &strings(&["pytest"]), Some(&previous), &second, &listed).unwrap();
         let now = load(&path).unwrap().unwrap();
         assert_eq!(
-            (now.case("a.py", "x"), now.case("a.py", "y"), now.file("b.py")),
+            (now.case("a.py", &case("x")), now.case("a.py", &case("y")), now.file("b.py")),
             (Some(5.0), Some(2.0), Some(3.0))
         );
         assert_eq!(now.file("a.py"), Some(7.0));
         assert!(std::fs::read_to_string(dir.path().join(".stepkit/.gitignore")).unwrap().contains('*'));
         std::fs::write(&path, "{not json").unwrap();
         assert!(load(&path).unwrap_err().contains("delete it"));
+        // An earlier stepkit's layout (cases by name alone) is dropped, and the run saves anew.
+        let v1 =
+            r#"{"version": 1, "preset": "pytest", "command": ["pytest"], "files": {"a.py": {"x": 1.0}}}"#;
+        std::fs::write(&path, v1).unwrap();
+        assert!(load(&path).unwrap().is_none());
+    }
+
+    #[test]
+    fn cases_of_one_name_in_two_classes_keep_their_own_seconds_across_a_save() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = cache_path(dir.path(), &Preset::Pytest, &strings(&["pytest"]));
+        let in_class = |class: &str| super::super::model::CaseRef {
+            id: format!("t.py::{class}::test_basic"),
+            classname: Some(format!("t.{class}")),
+            name: "test_basic".into(),
+        };
+        let listed = vec![TestFile { path: "t.py".into(), cases: vec![in_class("A"), in_class("B")] }];
+        let key = |class: &str| CaseKey { classname: Some(format!("t.{class}")), name: "test_basic".into() };
+        let measured = Timings::from_case_seconds(BTreeMap::from([(
+            "t.py".to_string(),
+            BTreeMap::from([(key("A"), 4.0), (key("B"), 0.5)]),
+        )]));
+        save(&path, &Preset::Pytest, &strings(&["pytest"]), None, &measured, &listed).unwrap();
+        let read = load(&path).unwrap().unwrap();
+        assert_eq!(
+            (read.case("t.py", &in_class("A")), read.case("t.py", &in_class("B"))),
+            (Some(4.0), Some(0.5))
+        );
+        assert_eq!(read.file("t.py"), Some(4.5));
     }
 
     fn case(name: &str) -> super::super::model::CaseRef {
         super::super::model::CaseRef { id: name.into(), classname: None, name: name.into() }
     }
 
-    fn map(entries: &[(&str, &str, f64)]) -> BTreeMap<String, BTreeMap<String, f64>> {
-        let mut out: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    fn map(entries: &[(&str, &str, f64)]) -> BTreeMap<String, BTreeMap<CaseKey, f64>> {
+        let mut out: BTreeMap<String, BTreeMap<CaseKey, f64>> = BTreeMap::new();
         for (file, case, seconds) in entries {
-            out.entry(file.to_string()).or_default().insert(case.to_string(), *seconds);
+            let key = CaseKey { classname: None, name: case.to_string() };
+            out.entry(file.to_string()).or_default().insert(key, *seconds);
         }
         out
     }

@@ -139,7 +139,7 @@ impl<'a> Estimates<'a> {
         let mut case_seconds = Vec::with_capacity(files.len());
         for file in files {
             let known_cases: Vec<Option<f64>> =
-                file.cases.iter().map(|c| timings.case(&file.path, &c.name)).collect();
+                file.cases.iter().map(|c| timings.case(&file.path, c)).collect();
             let guess = mean_file.unwrap_or(file.cases.len().max(1) as f64 * UNKNOWN_CASE_SECONDS);
             let file_total = timings.file(&file.path).unwrap_or(guess);
             let known_sum: f64 = known_cases.iter().flatten().sum();
