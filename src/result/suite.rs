@@ -56,6 +56,8 @@ pub struct RunData {
     /// `INDEX/TOTAL` under `--shard`.
     pub shard: Option<String>,
     pub workers: usize,
+    /// The processes the first pass ran: the plan's batches, less those a first run joined because
+    /// their tests proved fast (docs/test.md).
     pub batches: usize,
     /// The plan's estimate of all batches' time together.
     pub predicted_seconds: f64,

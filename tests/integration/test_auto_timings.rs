@@ -40,12 +40,16 @@ fn the_second_run_plans_with_the_first_runs_timings() {
     assert!(saved.starts_with(".stepkit/timings/pytest-") && saved.ends_with(".json"), "{saved}");
     let cache: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join(&saved)).unwrap()).unwrap();
-    let slow = cache["files"]["tests/test_slow.py"]["test_a"].as_f64().unwrap();
+    // Each file's cases, each with its classname, name and seconds.
+    let seconds = |file: &str, name: &str| {
+        let cases = cache["files"][file].as_array().unwrap_or_else(|| panic!("{file} in {cache}"));
+        let case = cases.iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("{name} in {cache}"));
+        assert_eq!(case["classname"].as_str(), Some(file.trim_end_matches(".py").replace('/', ".").as_str()));
+        case["seconds"].as_f64()
+    };
+    let slow = seconds("tests/test_slow.py", "test_a").unwrap();
     assert!(slow >= 0.3, "the measured time of a 0.3 s test: {cache}");
-    assert!(
-        cache["files"]["tests/test_quick.py"]["test_d"].is_number(),
-        "a failed test is timed too: {cache}"
-    );
+    assert!(seconds("tests/test_quick.py", "test_d").is_some(), "a failed test is timed too: {cache}");
     assert!(
         std::fs::read_to_string(dir.path().join(".stepkit/.gitignore")).unwrap().contains('*'),
         "the cache ignores itself in git"

@@ -168,18 +168,11 @@ fn small_files_share_a_phpunit_process_through_a_generated_configuration() {
         .args(["--", "phpunit", "--testsuite", "unit"])
         .run()
         .expect_code(0);
-    let lines = std::fs::read_to_string(&log).unwrap();
-    let mut tests: Vec<&str> = lines.lines().filter_map(|l| l.split_once(' ')).map(|(_, t)| t).collect();
-    tests.sort_unstable();
-    tests.dedup();
-    assert_eq!((lines.lines().count(), tests.len()), (12, 12), "each test once:\n{lines}");
-    let pids: std::collections::BTreeSet<&str> =
-        lines.lines().filter_map(|l| l.split_once(' ')).map(|(p, _)| p).collect();
+    let processes = crate::support::processes_running_each_test_once(&log, 12);
     let batches = run.json()["data"]["batches"].as_u64().unwrap();
     assert!(
-        batches < 12 && pids.len() as u64 == batches,
-        "{batches} batches in {} processes for 12 files",
-        pids.len()
+        batches < 12 && processes as u64 == batches,
+        "{batches} batches in {processes} processes for 12 files"
     );
     let counts = read_file(&junit).unwrap().counts();
     assert_eq!((counts.tests, counts.failures, counts.errors), (12, 0, 0));

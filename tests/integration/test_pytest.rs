@@ -1,6 +1,6 @@
 //! `stepkit test` with real pytest on tests/fixtures/pytest.
 
-use crate::support::{fixture, have_pytest, stepkit, write};
+use crate::support::{fixture, have_pytest, processes_running_each_test_once, stepkit, write};
 use stepkit::junit::read_file;
 
 #[test]
@@ -103,4 +103,43 @@ fn retries_report_flaky_tests() {
         ])
         .run()
         .expect_code(1);
+}
+
+#[test]
+fn a_first_run_joins_the_queued_batches_its_fast_tests_do_not_fill() {
+    if !have_pytest() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("ran.log");
+    write(dir.path(), "pytest.ini", "[pytest]\naddopts = -p no:cacheprovider\n");
+    write(
+        dir.path(),
+        "conftest.py",
+        "import os\n\ndef pytest_runtest_logreport(report):\n    if report.when == 'call':\n        with open(os.environ['RAN_LOG'], 'a') as f:\n            f.write(f'{os.getpid()} {report.nodeid}\\n')\n",
+    );
+    for file in 0..10 {
+        let tests: String = (0..30).map(|t| format!("def test_{t}():\n    assert {t} >= 0\n\n")).collect();
+        write(dir.path(), &format!("tests/test_fast_{file}.py"), tests);
+    }
+    let junit = dir.path().join("merged.xml");
+    let run = stepkit()
+        .current_dir(dir.path())
+        .env("RAN_LOG", &log)
+        .args(["--format", "json", "test", "--workers", "2", "--timings", "none", "--junit"])
+        .args([&junit])
+        .args(["--", "python3", "-m", "pytest", "tests"])
+        .run()
+        .expect_code(0);
+    let stderr = &run.stderr;
+    let planned: usize = stderr
+        .split_once(" batches on 2 workers")
+        .and_then(|(before, _)| before.rsplit(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("the plan's line: {stderr}"));
+    let ran = run.json()["data"]["batches"].as_u64().unwrap() as usize;
+    assert!(stderr.contains("the tests run faster than guessed"), "{stderr}");
+    assert!(ran < planned, "{ran} batches ran of {planned} planned");
+    assert_eq!(processes_running_each_test_once(&log, 300), ran, "one process per batch that ran");
+    let counts = read_file(&junit).unwrap().counts();
+    assert_eq!((counts.tests, counts.failures, counts.errors), (300, 0, 0));
 }

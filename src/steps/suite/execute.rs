@@ -4,12 +4,13 @@
 use super::clock::ClockFormat;
 use super::collect::{batch_label, collect_batch, BatchResults, Sources};
 use super::model::{Batch, Part, TestFile};
+use super::pace::{Pace, Queue};
 use super::preset::{BatchConfig, Preset, Selection};
 use super::run::{describe_exit, run_job, Exit, Finished, Job, Limits};
 use crate::ci::Progress;
 use crate::junit::Status;
 use crate::report::Live;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -105,6 +106,9 @@ pub struct Runner<'a> {
     pub pythonpath: Option<&'a str>,
     /// PHPUnit: where a batch of several files gets its configuration.
     pub batch_config: Option<&'a BatchConfig>,
+    /// A first run's plan of a tool that runs any tests together: one process's start-up in seconds,
+    /// to join the first phase's queued batches at the pace finished ones show (see `Pace`).
+    pub join_small: Option<f64>,
 }
 
 /// Tests in a batch: its cases, or 1 for a file run whole without a listing.
@@ -118,13 +122,19 @@ pub fn batch_tests(batch: &Batch, files: &[TestFile]) -> u64 {
 
 /// What one phase produced.
 pub struct PhaseResult {
-    pub results: Vec<(usize, BatchResults)>,
+    /// Each batch as it ran (queued batches joined into one, see `Pace`) and its results, by id.
+    pub results: Vec<(Batch, BatchResults)>,
     pub finished: Vec<Finished>,
     /// Batches never started because the run stopped.
     pub not_started: Vec<Batch>,
     /// Seconds each worker slot was busy.
     pub busy: Vec<f64>,
+    /// Planned batches that ran inside another one (see pace.rs).
+    pub joined: usize,
 }
+
+/// A worker's finished job, and where the collector answers with its next job (none: stop).
+type Done = (Finished, oneshot::Sender<Option<Job>>);
 
 impl Runner<'_> {
     /// Runs `batches` (already longest-first) under `phase` and collects them.
@@ -137,43 +147,26 @@ impl Runner<'_> {
         live: &mut dyn Live,
         progress: &Progress,
     ) -> PhaseResult {
-        let batch_count = batches.len();
+        let planned = batches.len();
+        let mut batch_count = planned;
         progress.add_total(batches.iter().map(|b| batch_tests(b, self.files)).sum());
-        let mut by_id: HashMap<usize, Batch> = HashMap::new();
-        let mut queue = VecDeque::new();
-        let mut paths: HashMap<usize, (PathBuf, Option<PathBuf>)> = HashMap::new();
-        for batch in batches {
-            let (job, junit, teamcity) = self.job(phase, &batch);
-            paths.insert(batch.id, (junit, teamcity));
-            queue.push_back(job);
-            by_id.insert(batch.id, batch);
-        }
-        let queue = Arc::new(Mutex::new(queue));
-        // Each worker waits for its result to be collected before taking the next batch, so a
-        // --max-fail reached by that result stops the very next start.
-        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Finished, oneshot::Sender<()>)>();
+        let mut queue = Queue {
+            batches: batches.into(),
+            next_id: 0,
+            pace: self.join_small.filter(|_| phase == "run").map(Pace::new),
+        };
+        queue.next_id = queue.batches.iter().map(|b| b.id).max().unwrap_or(0);
+        let mut running: HashMap<usize, (Batch, PathBuf, Option<PathBuf>)> = HashMap::new();
+        // Only this loop hands out jobs: a worker sends its finished job and waits for the answer,
+        // its next job, given once the result is collected, so a --max-fail reached by that result
+        // stops the very next start, and queued batches can be joined on what finished batches took.
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
         for slot in 1..=self.workers {
-            let queue = queue.clone();
-            let done = done_tx.clone();
-            let no_new = stopper.no_new_batches.clone();
-            let cancel = stopper.cancel.subscribe();
-            let limits = self.limits;
-            tokio::spawn(async move {
-                loop {
-                    if no_new.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Some(mut job) = queue.lock().expect("queue lock").pop_front() else { break };
-                    // ParaTest's convention: TEST_TOKEN is the worker slot, so tests can pick a database per worker.
-                    job.env.push(("TEST_TOKEN".into(), slot.to_string()));
-                    job.env.push(("STEPKIT_WORKER".into(), slot.to_string()));
-                    let finished = run_job(&job, slot, limits, cancel.clone()).await;
-                    let (ack_tx, ack_rx) = oneshot::channel();
-                    if done.send((finished, ack_tx)).is_err() || ack_rx.await.is_err() {
-                        break;
-                    }
-                }
-            });
+            let Some(job) = self.next_job(phase, &mut queue, stopper, &mut running, &mut batch_count, live)
+            else {
+                break;
+            };
+            spawn_worker(slot, job, done_tx.clone(), stopper.cancel.subscribe(), self.limits);
         }
         drop(done_tx);
 
@@ -182,11 +175,11 @@ impl Runner<'_> {
             finished: Vec::new(),
             not_started: Vec::new(),
             busy: vec![0.0; self.workers],
+            joined: 0,
         };
-        while let Some((finished, ack)) = done_rx.recv().await {
-            let batch = &by_id[&finished.batch];
-            let (junit, teamcity) = &paths[&finished.batch];
-            let results = self.collect(&finished, batch, junit, teamcity.as_deref());
+        while let Some((finished, answer)) = done_rx.recv().await {
+            let (batch, junit, teamcity) = running.remove(&finished.batch).expect("a job of this phase");
+            let results = self.collect(&finished, &batch, &junit, teamcity.as_deref());
             let failed = results
                 .cases
                 .iter()
@@ -194,7 +187,7 @@ impl Runner<'_> {
                 .count() as u64;
             *failed_so_far += failed;
             out.busy[finished.worker - 1] += finished.duration.as_secs_f64();
-            let label = batch_label(batch, self.files);
+            let label = batch_label(&batch, self.files);
             for note in &results.notes {
                 live.line(note);
             }
@@ -210,7 +203,12 @@ impl Runner<'_> {
                 live.block(&title, &String::from_utf8_lossy(&finished.output));
             }
             // The bar counts tests; which batch that was goes after it, so neither passes for the other.
-            progress.inc(batch_tests(batch, self.files));
+            let tests = batch_tests(&batch, self.files);
+            progress.inc(tests);
+            if let Some(pace) = queue.pace.as_mut() {
+                let reported = results.cases.iter().filter_map(|(_, c)| c.time).reduce(|a, b| a + b);
+                pace.record(finished.duration.as_secs_f64(), tests, reported);
+            }
             progress.set_message(&format!(
                 "{phase} batches {}/{batch_count}, last {label}",
                 out.results.len() + 1
@@ -221,16 +219,37 @@ impl Runner<'_> {
                     stopper.stop(Stop::MaxFail, false);
                 }
             }
-            out.results.push((batch.id, results));
+            out.results.push((batch, results));
             out.finished.push(Finished { output: Vec::new(), ..finished });
-            let _ = ack.send(());
+            let next = self.next_job(phase, &mut queue, stopper, &mut running, &mut batch_count, live);
+            let _ = answer.send(next);
         }
-        let started: std::collections::HashSet<usize> = out.finished.iter().map(|f| f.batch).collect();
-        let mut not_started: Vec<Batch> = by_id.into_values().filter(|b| !started.contains(&b.id)).collect();
+        let mut not_started: Vec<Batch> = queue.batches.into();
         not_started.sort_by_key(|b| b.id);
         out.not_started = not_started;
-        out.results.sort_by_key(|(id, _)| *id);
+        out.results.sort_by_key(|(batch, _)| batch.id);
+        out.joined = planned - batch_count;
         out
+    }
+
+    /// The job for the next queued batch (joined with the small ones after it, see `Pace`), or
+    /// none when the queue is empty or the run stops.
+    fn next_job(
+        &self,
+        phase: &str,
+        queue: &mut Queue,
+        stopper: &Stopper,
+        running: &mut HashMap<usize, (Batch, PathBuf, Option<PathBuf>)>,
+        batch_count: &mut usize,
+        live: &mut dyn Live,
+    ) -> Option<Job> {
+        if stopper.no_new_batches.load(Ordering::SeqCst) {
+            return None;
+        }
+        let batch = queue.take(self.files, self.workers, batch_count, live)?;
+        let (job, junit, teamcity) = self.job(phase, &batch);
+        running.insert(batch.id, (batch, junit, teamcity));
+        Some(job)
     }
 
     /// Runs `batches` like `execute`, then, in new batches, the tests that a `--test-timeout` stop
@@ -426,4 +445,31 @@ pub fn batches_of(tests: &[(usize, Option<usize>)]) -> Vec<Batch> {
         }
     }
     batches
+}
+
+/// Runs jobs on one worker slot until the collector answers with none.
+fn spawn_worker(
+    slot: usize,
+    first: Job,
+    done: mpsc::UnboundedSender<Done>,
+    cancel: watch::Receiver<bool>,
+    limits: Limits,
+) {
+    tokio::spawn(async move {
+        let mut job = first;
+        loop {
+            // ParaTest's convention: TEST_TOKEN is the worker slot, so tests can pick a database per worker.
+            job.env.push(("TEST_TOKEN".into(), slot.to_string()));
+            job.env.push(("STEPKIT_WORKER".into(), slot.to_string()));
+            let finished = run_job(&job, slot, limits, cancel.clone()).await;
+            let (answer_tx, answer_rx) = oneshot::channel();
+            if done.send((finished, answer_tx)).is_err() {
+                break;
+            }
+            match answer_rx.await {
+                Ok(Some(next)) => job = next,
+                _ => break,
+            }
+        }
+    });
 }

@@ -9,6 +9,7 @@ pub mod execute;
 mod head_start;
 pub mod model;
 pub mod only_failed;
+mod pace;
 pub mod plan;
 pub mod preset;
 pub mod run;
@@ -249,6 +250,8 @@ async fn run_listed(
         listed_only: settings.only_failed.is_some(),
         pythonpath: settings.pythonpath.as_deref(),
         batch_config: discovery.batch_config.as_ref(),
+        join_small: (!plan.informed && discovery.multi_file && settings.split == SplitMode::Auto)
+            .then_some(overhead),
     };
     // Counts tests; execute() adds each phase's tests (retries, re-queued tests) as it starts.
     let progress = Progress::new("tests", Some(0), settings.progress);
@@ -291,7 +294,8 @@ async fn run_listed(
         .iter()
         .map(|f| (f.batch, coverage::batch_report(work.path(), "run", f.batch)))
         .collect();
-    let split_with_failures = split_files_with_failures(&plan.batches, &first.results);
+    let batches_run = plan.batches.len() - first.joined;
+    let split_with_failures = split_files_with_failures(&first.results);
     absorb(&mut results, &mut busy, &mut not_started, &mut warnings, first);
 
     // A split file that failed is run whole once: its tests may depend on each other's order.
@@ -378,6 +382,7 @@ async fn run_listed(
     let notes = verdict::TimingsNote { from: timings.from, saved, ignored: timings.ignored };
     let stats = verdict::RunStats {
         plan: &plan,
+        batches: batches_run,
         busy,
         stop,
         retried,
@@ -515,10 +520,9 @@ fn planning_warning(batch: &collect::BatchResults) -> Option<String> {
 }
 
 /// Files that ran split and had a failure or error.
-fn split_files_with_failures(batches: &[Batch], results: &[(usize, collect::BatchResults)]) -> Vec<usize> {
+fn split_files_with_failures(results: &[(Batch, collect::BatchResults)]) -> Vec<usize> {
     let mut files = Vec::new();
-    for (id, batch_results) in results {
-        let Some(batch) = batches.iter().find(|b| b.id == *id) else { continue };
+    for (batch, batch_results) in results {
         if !batch.is_split() {
             continue;
         }

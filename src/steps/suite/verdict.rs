@@ -14,6 +14,8 @@ use std::fmt::Write;
 /// What the run learned besides the report.
 pub struct RunStats<'a> {
     pub plan: &'a Plan,
+    /// The first pass's batches as they ran: the plan's, less those joined (see pace.rs).
+    pub batches: usize,
     pub busy: Vec<f64>,
     pub stop: Option<Stop>,
     pub retried: usize,
@@ -163,7 +165,7 @@ pub fn outcome(settings: &TestSettings, report: &Report, stats: RunStats<'_>) ->
         junit: settings.junit.clone(),
         shard: settings.shard.map(|s| s.to_string()),
         workers: settings.workers,
-        batches: stats.plan.batches.len(),
+        batches: stats.batches,
         predicted_seconds: stats.plan.expected_total,
         ideal_makespan_seconds: stats.plan.ideal_makespan,
         wall_seconds: wall,

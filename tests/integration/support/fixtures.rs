@@ -60,3 +60,15 @@ pub fn write(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
     std::fs::write(&path, content).unwrap();
     path
 }
+
+/// Reads a log of `PID TEST` lines that a suite's tests wrote as they ran, checks that each of
+/// `tests` tests ran exactly once, and gives the number of processes they ran in.
+pub fn processes_running_each_test_once(log: &Path, tests: usize) -> usize {
+    let lines = std::fs::read_to_string(log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+    let ran: Vec<(&str, &str)> = lines.lines().filter_map(|l| l.split_once(' ')).collect();
+    let mut names: Vec<&str> = ran.iter().map(|(_, test)| *test).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!((ran.len(), names.len()), (tests, tests), "each test once:\n{lines}");
+    ran.iter().map(|(pid, _)| *pid).collect::<std::collections::BTreeSet<_>>().len()
+}

@@ -7,5 +7,7 @@ pub mod ports;
 pub mod process;
 pub mod wait;
 
-pub use fixtures::{corpus, fixture, have_pytest, in_ci, require_tool, write};
+pub use fixtures::{
+    corpus, fixture, have_pytest, in_ci, processes_running_each_test_once, require_tool, write,
+};
 pub use process::{record, stepkit, Run, Stepkit};
