@@ -119,15 +119,21 @@ check_counts() {
   fi
 }
 
-# stepkit's plan line: "stepkit test: N tests in F files; B batches on W workers; ...".
-batches_of() { sed -nE 's/.*; ([0-9]+) batches on .*/\1/p' "$1" | head -n 1; }
+# How many batches (processes) ran: the balance line's "P planned batches ran as B" where a first
+# run joined queued batches, else the plan line's "stepkit test: N tests in F files; B batches on W workers".
+batches_of() {
+  local ran
+  ran=$(sed -nE 's/^Balance: .* planned batches ran as ([0-9]+)\).*/\1/p' "$1" | head -n 1)
+  [[ -n $ran ]] && { echo "$ran"; return; }
+  sed -nE 's/.*; ([0-9]+) batches on .*/\1/p' "$1" | head -n 1
+}
 # startup_share PREFIX STARTUP: how many batches the first round's cold and warm stepkit runs
-# planned, and what one start-up of STARTUP seconds each costs every worker.
+# ran, and what one start-up of STARTUP seconds each costs every worker.
 startup_share() {
   local cold warm
   cold=$(batches_of "$work/$1-stepkit-cold-1.log")
   warm=$(batches_of "$work/$1-stepkit-warm-1.log")
-  echo "stepkit planned ${cold:-?} batches cold and ${warm:-?} warm, so ≈ $(calc "round(${cold:-0} * $2 / $W, 1)")s / $(calc "round(${warm:-0} * $2 / $W, 1)")s of each worker's time is start-up"
+  echo "stepkit ran ${cold:-?} batches cold and ${warm:-?} warm, so ≈ $(calc "round(${cold:-0} * $2 / $W, 1)")s / $(calc "round(${warm:-0} * $2 / $W, 1)")s of each worker's time is start-up"
 }
 
 # The table for one suite: median wall per mode, ratio to the ideal, counts.

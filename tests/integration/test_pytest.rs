@@ -139,6 +139,7 @@ fn a_first_run_joins_the_queued_batches_its_fast_tests_do_not_fill() {
     let ran = run.json()["data"]["batches"].as_u64().unwrap() as usize;
     assert!(stderr.contains("the tests run faster than guessed"), "{stderr}");
     assert!(ran < planned, "{ran} batches ran of {planned} planned");
+    assert!(stderr.contains(&format!("; {planned} planned batches ran as {ran})")), "{stderr}");
     assert_eq!(processes_running_each_test_once(&log, 300), ran, "one process per batch that ran");
     let counts = read_file(&junit).unwrap().counts();
     assert_eq!((counts.tests, counts.failures, counts.errors), (300, 0, 0));

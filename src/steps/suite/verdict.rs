@@ -133,7 +133,13 @@ pub fn outcome(settings: &TestSettings, report: &Report, stats: RunStats<'_>) ->
     );
     let mut outcome = Outcome::new("test", verdict, headline);
     let mut text = human(&summary);
-    let _ = writeln!(text, "Balance: {} (busy seconds per worker)", balance(&stats.busy));
+    // Joined batches (pace.rs) are said here, so a reader counting process start-ups need not
+    // take the plan line's number for the processes that ran.
+    let joined = match stats.plan.batches.len() {
+        planned if planned > stats.batches => format!("; {planned} planned batches ran as {}", stats.batches),
+        _ => String::new(),
+    };
+    let _ = writeln!(text, "Balance: {} (busy seconds per worker{joined})", balance(&stats.busy));
     if !stats.timings.from.is_empty() {
         let _ = writeln!(text, "Planned with timings from {}", stats.timings.from.join(", "));
     }
