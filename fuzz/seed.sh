@@ -4,7 +4,8 @@
 # The copies are not committed (fuzz/corpus is ignored); run this before fuzzing. Idempotent.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-source_dir="${JUNIT_CORPUS_DIR:-/work/shared/junit-corpus}"
+# The repository's copy of the shared JUnit corpus (tests/fixtures), so seeding needs nothing outside it.
+source_dir="${JUNIT_CORPUS_DIR:-$here/../tests/fixtures/junit-corpus}"
 dest="$here/corpus/junit_read"
 mkdir -p "$dest"
 
