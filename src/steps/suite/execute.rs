@@ -148,22 +148,15 @@ impl Runner<'_> {
         progress: &Progress,
     ) -> PhaseResult {
         let planned = batches.len();
-        let mut batch_count = planned;
         progress.add_total(batches.iter().map(|b| batch_tests(b, self.files)).sum());
-        let mut queue = Queue {
-            batches: batches.into(),
-            next_id: 0,
-            pace: self.join_small.filter(|_| phase == "run").map(Pace::new),
-        };
-        queue.next_id = queue.batches.iter().map(|b| b.id).max().unwrap_or(0);
+        let mut queue = Queue::new(batches, self.join_small.filter(|_| phase == "run").map(Pace::new));
         let mut running: HashMap<usize, (Batch, PathBuf, Option<PathBuf>)> = HashMap::new();
         // Only this loop hands out jobs: a worker sends its finished job and waits for the answer,
         // its next job, given once the result is collected, so a --max-fail reached by that result
         // stops the very next start, and queued batches can be joined on what finished batches took.
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
         for slot in 1..=self.workers {
-            let Some(job) = self.next_job(phase, &mut queue, stopper, &mut running, &mut batch_count, live)
-            else {
+            let Some(job) = self.next_job(phase, &mut queue, stopper, &mut running, live) else {
                 break;
             };
             spawn_worker(slot, job, done_tx.clone(), stopper.cancel.subscribe(), self.limits);
@@ -210,8 +203,9 @@ impl Runner<'_> {
                 pace.record(finished.duration.as_secs_f64(), tests, reported);
             }
             progress.set_message(&format!(
-                "{phase} batches {}/{batch_count}, last {label}",
-                out.results.len() + 1
+                "{phase} batches {}/{}, last {label}",
+                out.results.len() + 1,
+                planned - queue.joined
             ));
             if let Some(limit) = self.max_fail {
                 if *failed_so_far >= limit && stopper.reason().is_none() {
@@ -221,14 +215,14 @@ impl Runner<'_> {
             }
             out.results.push((batch, results));
             out.finished.push(Finished { output: Vec::new(), ..finished });
-            let next = self.next_job(phase, &mut queue, stopper, &mut running, &mut batch_count, live);
+            let next = self.next_job(phase, &mut queue, stopper, &mut running, live);
             let _ = answer.send(next);
         }
         let mut not_started: Vec<Batch> = queue.batches.into();
         not_started.sort_by_key(|b| b.id);
         out.not_started = not_started;
         out.results.sort_by_key(|(batch, _)| batch.id);
-        out.joined = planned - batch_count;
+        out.joined = queue.joined;
         out
     }
 
@@ -240,13 +234,12 @@ impl Runner<'_> {
         queue: &mut Queue,
         stopper: &Stopper,
         running: &mut HashMap<usize, (Batch, PathBuf, Option<PathBuf>)>,
-        batch_count: &mut usize,
         live: &mut dyn Live,
     ) -> Option<Job> {
         if stopper.no_new_batches.load(Ordering::SeqCst) {
             return None;
         }
-        let batch = queue.take(self.files, self.workers, batch_count, live)?;
+        let batch = queue.take(self.files, self.workers, live)?;
         let (job, junit, teamcity) = self.job(phase, &batch);
         running.insert(batch.id, (batch, junit, teamcity));
         Some(job)

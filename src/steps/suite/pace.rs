@@ -10,20 +10,22 @@ use std::collections::VecDeque;
 pub struct Queue {
     pub batches: VecDeque<Batch>,
     /// The highest batch id given so far: a joined batch gets the next one.
-    pub next_id: usize,
+    next_id: usize,
     /// Set on a first run's plan (see `Pace`).
     pub pace: Option<Pace>,
+    /// Planned batches that ran inside another one.
+    pub joined: usize,
 }
 
 impl Queue {
+    /// The phase's batches (longest first), joined at `pace` when one is given.
+    pub fn new(batches: Vec<Batch>, pace: Option<Pace>) -> Queue {
+        let next_id = batches.iter().map(|b| b.id).max().unwrap_or(0);
+        Queue { batches: batches.into(), next_id, pace, joined: 0 }
+    }
+
     /// The front batch, joined with the small batches after it while they fit (see `Pace::share`).
-    pub fn take(
-        &mut self,
-        files: &[TestFile],
-        workers: usize,
-        batch_count: &mut usize,
-        live: &mut dyn Live,
-    ) -> Option<Batch> {
+    pub fn take(&mut self, files: &[TestFile], workers: usize, live: &mut dyn Live) -> Option<Batch> {
         let first = self.batches.pop_front()?;
         let Some(pace) = self.pace.as_mut() else { return Some(first) };
         let Some(per_test) = pace.per_test() else { return Some(first) };
@@ -55,7 +57,7 @@ impl Queue {
                 pace.worth_a_process()
             ));
         }
-        *batch_count -= joined.len() - 1;
+        self.joined += joined.len() - 1;
         self.next_id += 1;
         Some(join(self.next_id, joined))
     }
@@ -157,7 +159,7 @@ mod tests {
         let batches = (0..batches)
             .map(|f| Batch { id: f + 1, parts: vec![Part { file: f, cases: None }], expected: 1.0 })
             .collect();
-        Queue { batches, next_id: 6, pace }
+        Queue::new(batches, pace)
     }
 
     /// A pace after one batch of ten tests that spent `in_tests` seconds in them and 0.5 s starting.
@@ -170,38 +172,35 @@ mod tests {
     #[test]
     fn without_a_pace_or_before_any_batch_finished_batches_go_one_by_one() {
         let files = files();
-        let mut count = 6;
         for pace in [None, Some(Pace::new(0.5))] {
             let mut q = queue(6, pace);
             let ids: Vec<usize> =
-                std::iter::from_fn(|| q.take(&files, 2, &mut count, &mut Silent)).map(|b| b.id).collect();
+                std::iter::from_fn(|| q.take(&files, 2, &mut Silent)).map(|b| b.id).collect();
             assert_eq!(ids, [1, 2, 3, 4, 5, 6]);
+            assert_eq!(q.joined, 0);
         }
-        assert_eq!(count, 6);
     }
 
     #[test]
     fn fast_tests_join_a_workers_share_of_the_queue_and_the_end_stays_single() {
         let files = files();
-        let mut count = 6;
         let mut q = queue(6, Some(paced(0.01)));
         let mut taken = Vec::new();
-        while let Some(batch) = q.take(&files, 2, &mut count, &mut Silent) {
+        while let Some(batch) = q.take(&files, 2, &mut Silent) {
             taken.push(batch.parts.iter().map(|p| p.file).collect::<Vec<_>>());
         }
         // 6 left on 2 workers: 3 together, then 2 of the 3 left, then the last alone.
         assert_eq!(taken, [vec![0, 1, 2], vec![3, 4], vec![5]]);
-        assert_eq!(count, 3, "the progress counts the batches that run");
+        assert_eq!(6 - q.joined, 3, "the progress counts the batches that run");
     }
 
     #[test]
     fn slow_tests_keep_their_batches() {
         let files = files();
-        let mut count = 6;
         // Ten tests took 2 s: each queued batch is worth its own 0.5 s start-up.
         let mut q = queue(6, Some(paced(2.0)));
-        let first = q.take(&files, 2, &mut count, &mut Silent).unwrap();
-        assert_eq!((first.id, first.parts.len(), count), (1, 1, 6));
+        let first = q.take(&files, 2, &mut Silent).unwrap();
+        assert_eq!((first.id, first.parts.len(), q.joined), (1, 1, 0));
     }
 
     #[test]
